@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# `make run`: the demo vault (made once, reused afterwards) and the server on it.
+# Everything under var/ is DEMO ONLY: the master key sits next to the vault, which a real
+# deployment must never do (see README, "Your own data").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=build/custos
+VAR=var
+DIR=$VAR/demo-vault
+KEY=$VAR/DEMO-ONLY-master.key
+PWF=$VAR/DEMO-ONLY-password
+LISTEN=${CUSTOS_LISTEN:-127.0.0.1:8443}
+mkdir -p "$VAR"
+chmod 700 "$VAR"
+[ -f "$KEY" ] || "$BIN" keys generate "$KEY" >/dev/null
+if [ ! -f "$PWF" ]; then
+    (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' | head -c 20 >"$PWF")
+fi
+PW=$(cat "$PWF")
+if [ ! -f "$DIR/keyring" ] || ! [ -f "$DIR/.demo-complete" ]; then
+    rm -rf "$DIR"
+    echo "creating the demo vault in $DIR (${DEMO_CUSTOMERS:-1000} customers)..."
+    CUSTOS_DEMO_PASSWORD="$PW" "$BIN" demo "$DIR" --key-file "$KEY" --customers "${DEMO_CUSTOMERS:-1000}"
+    touch "$DIR/.demo-complete"
+else
+    echo "reusing the demo vault in $DIR"
+fi
+URL="https://$LISTEN"
+cat <<TXT
+
+Custos (demo) on $URL  — self-signed certificate: $DIR/tls/cert.pem
+DEMO ONLY: master key $KEY, password for every demo account in $PWF: $PW
+accounts: sales1 service1 steward1 (beijing), sales2 steward2 (shanghai),
+          security1 legal1 hr1 auditor1 admin
+
+  # log in with the CLI and look around
+  export CUSTOS_ADDR=$URL CUSTOS_CACERT=$PWD/$DIR/tls/cert.pem
+  CUSTOS_PASSWORD=$PW $BIN login steward1
+  $BIN customers list
+  $BIN customers search --phone 13800138000
+
+  # or with curl
+  curl --cacert $DIR/tls/cert.pem -d '{"username":"steward1","password":"$PW"}' $URL/v1/login
+
+Ctrl-C stops the server (in-flight requests are drained first).
+TXT
+exec "$BIN" serve "$DIR" --key-file "$KEY" --listen "$LISTEN"

@@ -1,0 +1,176 @@
+/*
+ * demo_cmd.c - `custos demo DIR`: a vault full of realistic synthetic data,
+ * created through the door like any other data (so it is sealed, indexed and
+ * audited), with one account per role in two departments.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/clock.h"
+#include "core/mem.h"
+#include "door.h"
+#include "model/demo.h"
+
+static const struct {
+    const char *user;
+    role r;
+    const char *dept;
+} DEMO_ACCOUNTS[] = {
+    {"sales1", ROLE_SALES, "beijing"},
+    {"service1", ROLE_CUSTOMER_SERVICE, "beijing"},
+    {"steward1", ROLE_DATA_STEWARD, "beijing"},
+    {"sales2", ROLE_SALES, "shanghai"},
+    {"steward2", ROLE_DATA_STEWARD, "shanghai"},
+    {"security1", ROLE_SECURITY, "security"},
+    {"legal1", ROLE_LEGAL, "legal"},
+    {"hr1", ROLE_HR, "hr"},
+    {"auditor1", ROLE_AUDITOR, "audit"},
+    {"admin", ROLE_ADMIN, "it"},
+};
+
+static actor demo_actor(vault *v, const char *user)
+{
+    actor a;
+    memset(&a, 0, sizeof a);
+    account acc;
+    if (store_account_by_name(v->st, user, &acc) == ERR_OK) {
+        snprintf(a.account_id, sizeof a.account_id, "%s", acc.id);
+        snprintf(a.username, sizeof a.username, "%s", acc.username);
+        snprintf(a.department, sizeof a.department, "%s", acc.department);
+        (void)role_parse(acc.role, &a.role);
+        mem_wipe(acc.pwhash, sizeof acc.pwhash);
+    }
+    snprintf(a.source, sizeof a.source, "local");
+    snprintf(a.request_id, sizeof a.request_id, "demo");
+    return a;
+}
+
+static err fill(vault *v, long n, uint64_t seed)
+{
+    demo_rng rng;
+    demo_rng_seed(&rng, seed);
+    actor st[2] = {demo_actor(v, "steward1"), demo_actor(v, "steward2")};
+    actor sales[2] = {demo_actor(v, "sales1"), demo_actor(v, "sales2")};
+    actor service = demo_actor(v, "service1");
+    err rc = ERR_OK;
+    for (long i = 0; i < n; i++) {
+        int d = (int)(i % 2);
+        record rec;
+        record_init(&rec, REC_CUSTOMER);
+        char id[ID_LEN + 1];
+        rc = demo_customer(&rng, d ? "shanghai" : "beijing", d ? "sales2" : "sales1", &rec);
+        if (rc == ERR_OK) {
+            rc = door_customer_create(v, &st[d], &rec, id);
+        }
+        record_free(&rec);
+        TRY(rc);
+        uint32_t nt = demo_rng_below(&rng, 4), nc = demo_rng_below(&rng, 3);
+        for (uint32_t k = 0; k < nt; k++) {
+            record t;
+            record_init(&t, REC_TRANSACTION);
+            char rid[ID_LEN + 1];
+            rc = demo_transaction(&rng, &t);
+            if (rc == ERR_OK) {
+                rc = door_record_create(v, &sales[d], REC_TRANSACTION, id, &t, rid);
+            }
+            record_free(&t);
+            TRY(rc);
+        }
+        for (uint32_t k = 0; k < nc; k++) {
+            record c;
+            record_init(&c, REC_COMMUNICATION);
+            char rid[ID_LEN + 1];
+            rc = demo_communication(&rng, "service1", &c);
+            if (rc == ERR_OK) {
+                /* Customer service logs conversations with any department's customers. */
+                rc = door_record_create(v, &service, REC_COMMUNICATION, id, &c, rid);
+            }
+            record_free(&c);
+            TRY(rc);
+        }
+        if ((i + 1) % 250 == 0) {
+            fprintf(stderr, "  %ld customers\n", i + 1);
+        }
+    }
+    return ERR_OK;
+}
+
+int cmd_demo(args *a)
+{
+    if (a->npos < 1) {
+        fputs("usage: custos demo DIR [--customers N] [--key-file F]\n", stderr);
+        return 2;
+    }
+    const char *dir = a->pos[0];
+    const char *nstr = args_opt(a, "--customers");
+    long n = nstr ? strtol(nstr, NULL, 10) : 1000;
+    if (n < 0 || n > 10000000) {
+        fputs("custos: --customers must be 0 to 10,000,000\n", stderr);
+        return 2;
+    }
+    kek_source src;
+    err e = kek_source_from_env(args_opt(a, "--key-file"), &src);
+    if (e != ERR_OK) {
+        return cli_fail(e);
+    }
+    char p[PATH_MAX];
+    vault_path_in(dir, VAULT_KEYRING, p, sizeof p);
+    if (access(p, F_OK) != 0) {
+        const char *f = getenv("CUSTOS_TEST_KDF");
+        vault_init_opts o = {&src, (f && !strcmp(f, "fast")) ? KDF_FAST : KDF_MODERATE, NULL,
+                             NULL};
+        if ((e = vault_init(dir, &o)) != ERR_OK) {
+            return cli_fail(e);
+        }
+    }
+    vault *v = NULL;
+    if ((e = vault_open(dir, &src, &v)) != ERR_OK) {
+        return cli_fail(e);
+    }
+    account probe;
+    if (store_account_by_name(v->st, "admin", &probe) == ERR_OK) {
+        mem_wipe(probe.pwhash, sizeof probe.pwhash);
+        vault_close(v);
+        printf("demo data already present in %s\n", dir);
+        return 0;
+    }
+    char pw[64];
+    const char *env = getenv("CUSTOS_DEMO_PASSWORD");
+    bool generated = !env || !env[0];
+    if (generated) {
+        uint8_t r[12];
+        rand_bytes(r, sizeof r);
+        b64url_encode(pw, sizeof pw, r, sizeof r);
+        mem_wipe(r, sizeof r);
+    } else {
+        snprintf(pw, sizeof pw, "%s", env);
+    }
+    actor sys;
+    actor_system(&sys, "demo");
+    for (size_t i = 0; i < sizeof DEMO_ACCOUNTS / sizeof DEMO_ACCOUNTS[0] && e == ERR_OK; i++) {
+        e = door_account_create(v, &sys, DEMO_ACCOUNTS[i].user, pw, DEMO_ACCOUNTS[i].r,
+                                DEMO_ACCOUNTS[i].dept);
+    }
+    if (e == ERR_OK) {
+        (void)store_meta_set(v->st, "demo", "true");
+        const char *seed = getenv("CUSTOS_DEMO_SEED");
+        e = fill(v, n, seed ? strtoull(seed, NULL, 10) : (uint64_t)clock_now_us());
+    }
+    vault_close(v);
+    if (e != ERR_OK) {
+        mem_wipe(pw, sizeof pw);
+        return cli_fail(e);
+    }
+    printf("demo vault ready in %s: %ld customers in departments beijing and shanghai\n", dir, n);
+    printf("accounts: sales1 service1 steward1 (beijing), sales2 steward2 (shanghai), security1 "
+           "legal1 hr1 auditor1 admin\n");
+    if (generated) {
+        printf("demo password (all accounts, shown once): %s\n", pw);
+    }
+    mem_wipe(pw, sizeof pw);
+    return 0;
+}

@@ -1,0 +1,1092 @@
+/*
+ * sqlite.c - the store on SQLite (WAL). One file, zero set-up.
+ *
+ * Each thread gets its own connection (pthread key, closed when the thread
+ * ends or the store closes) with a cache of prepared statements, so the hot
+ * read path is one bound statement step with no parsing. Customer fields are
+ * one BLOB column each (named f_<field>), blind indexes one INTEGER column
+ * each (bi_<kind>) with a partial index, so a search is one index probe.
+ */
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/store.h"
+
+enum stmt_id {
+    S_CUST_INSERT,
+    S_CUST_UPDATE,
+    S_CUST_GET,
+    S_CUST_ERASE,
+    S_CUST_ERASE_RECORDS,
+    S_ERASURE_INSERT,
+    S_CUST_LIST_ALL,
+    S_CUST_LIST_DEPT,
+    S_CUST_COUNT,
+    S_REC_INSERT,
+    S_REC_UPDATE,
+    S_REC_LIST,
+    S_ACC_INSERT,
+    S_ACC_UPDATE,
+    S_ACC_BY_NAME,
+    S_ACC_BY_ID,
+    S_ACC_LIST,
+    S_SES_INSERT,
+    S_SES_GET,
+    S_SES_DELETE,
+    S_IDEM_GET,
+    S_IDEM_PUT,
+    S_ERASURES,
+    S_META_GET,
+    S_META_SET,
+    S_BEGIN,
+    S_COMMIT,
+    S_ROLLBACK,
+    S_FIND_FIRST, /* + blind kind, with and without department: 2 * BI__COUNT */
+    S__COUNT = S_FIND_FIRST + 2 * BI__COUNT
+};
+
+typedef struct conn {
+    sqlite3 *db;
+    sqlite3_stmt *st[S__COUNT];
+    struct store *owner;
+    uint64_t generation;
+    struct conn *next; /* all connections of the store, for closing */
+} conn;
+
+struct store {
+    char *path;
+    pthread_key_t key;
+    pthread_mutex_t lock;
+    conn *all;
+    uint64_t generation;
+    char *sql[S__COUNT];
+};
+
+static uint64_t next_generation = 1;
+static pthread_mutex_t gen_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static err db_error(sqlite3 *db, const char *what)
+{
+    int code = db ? sqlite3_errcode(db) : SQLITE_ERROR;
+    err e = (code == SQLITE_CONSTRAINT)                     ? ERR_CONFLICT
+            : (code == SQLITE_FULL || code == SQLITE_IOERR) ? ERR_UNAVAILABLE
+            : (code == SQLITE_BUSY)                          ? ERR_UNAVAILABLE
+                                                             : ERR_IO;
+    return err_set(e, __FILE__, __LINE__, "store: %s failed (%s)", what,
+                   db ? sqlite3_errmsg(db) : "no connection");
+}
+
+static void conn_close(conn *c)
+{
+    for (int i = 0; i < S__COUNT; i++) {
+        if (c->st[i]) {
+            sqlite3_finalize(c->st[i]);
+        }
+    }
+    if (c->db) {
+        sqlite3_close_v2(c->db);
+    }
+    free(c);
+}
+
+static void conn_release(void *p)
+{
+    conn *c = p;
+    store *s = c->owner;
+    pthread_mutex_lock(&s->lock);
+    for (conn **pp = &s->all; *pp; pp = &(*pp)->next) {
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    conn_close(c);
+}
+
+static err exec(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        err e = err_set(ERR_IO, __FILE__, __LINE__, "store: %s", msg ? msg : "exec failed");
+        sqlite3_free(msg);
+        return e;
+    }
+    return ERR_OK;
+}
+
+static err open_db(const char *path, int flags, sqlite3 **out)
+{
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        err e = db_error(db, "open");
+        sqlite3_close_v2(db);
+        return e;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    err e = exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+                     "PRAGMA secure_delete=ON; PRAGMA temp_store=MEMORY;");
+    if (e != ERR_OK) {
+        sqlite3_close_v2(db);
+        return e;
+    }
+    *out = db;
+    return ERR_OK;
+}
+
+static err get_conn(store *s, conn **out)
+{
+    conn *c = pthread_getspecific(s->key);
+    if (c) {
+        *out = c;
+        return ERR_OK;
+    }
+    c = calloc(1, sizeof *c);
+    ENSURE(c != NULL, ERR_INTERNAL, "out of memory");
+    err e = open_db(s->path, SQLITE_OPEN_READWRITE, &c->db);
+    if (e != ERR_OK) {
+        free(c);
+        return e;
+    }
+    c->owner = s;
+    pthread_mutex_lock(&s->lock);
+    c->next = s->all;
+    s->all = c;
+    pthread_mutex_unlock(&s->lock);
+    pthread_setspecific(s->key, c);
+    *out = c;
+    return ERR_OK;
+}
+
+/* The prepared statement id of this thread's connection, reset and ready to bind. */
+static err stmt(store *s, int id, sqlite3_stmt **out)
+{
+    conn *c;
+    TRY(get_conn(s, &c));
+    if (c->st[id] == NULL) {
+        if (sqlite3_prepare_v3(c->db, s->sql[id], -1, SQLITE_PREPARE_PERSISTENT, &c->st[id],
+                               NULL) != SQLITE_OK) {
+            return db_error(c->db, "prepare");
+        }
+    }
+    sqlite3_reset(c->st[id]);
+    sqlite3_clear_bindings(c->st[id]);
+    *out = c->st[id];
+    return ERR_OK;
+}
+
+static sqlite3 *conn_db(store *s)
+{
+    conn *c = pthread_getspecific(s->key);
+    return c ? c->db : NULL;
+}
+
+static err step_done(store *s, sqlite3_stmt *st, const char *what)
+{
+    int r = sqlite3_step(st);
+    if (r != SQLITE_DONE && r != SQLITE_ROW) {
+        err e = db_error(conn_db(s), what);
+        sqlite3_reset(st);
+        return e;
+    }
+    sqlite3_reset(st);
+    return ERR_OK;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+}
+
+static void bind_buf(sqlite3_stmt *st, int i, const buf *b)
+{
+    if (b->len == 0) {
+        sqlite3_bind_null(st, i);
+    } else {
+        sqlite3_bind_blob(st, i, b->p, (int)b->len, SQLITE_STATIC);
+    }
+}
+
+static err col_buf(sqlite3_stmt *st, int i, buf *b)
+{
+    buf_reset(b);
+    const void *p = sqlite3_column_blob(st, i);
+    int n = sqlite3_column_bytes(st, i);
+    if (p && n > 0) {
+        TRY(buf_append(b, p, (size_t)n));
+    }
+    return ERR_OK;
+}
+
+static void col_text(sqlite3_stmt *st, int i, char *out, size_t max)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    snprintf(out, max, "%s", t ? (const char *)t : "");
+}
+
+/* ---- schema ---- */
+
+static err build_sql(store *s)
+{
+    buf cols, params, sets;
+    buf_init(&cols, 0);
+    buf_init(&params, 0);
+    buf_init(&sets, 0);
+    err rc = ERR_OK;
+    for (int i = 0; i < CF__COUNT; i++) {
+        const char *n = model_field(REC_CUSTOMER, i)->name;
+        GUARD(buf_appendf(&cols, ", f_%s", n));
+        GUARD(buf_appendf(&params, ", ?%d", 10 + i));
+        GUARD(buf_appendf(&sets, ", f_%s=?%d", n, 10 + i));
+    }
+    for (int k = 0; k < BI__COUNT; k++) {
+        const char *n = blind_kind_name((blind_kind)k);
+        GUARD(buf_appendf(&cols, ", bi_%s", n));
+        GUARD(buf_appendf(&params, ", ?%d", 40 + k));
+        GUARD(buf_appendf(&sets, ", bi_%s=?%d", n, 40 + k));
+    }
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp,
+             "INSERT INTO customers(id, department, created, updated, dek_version, kek_version,"
+             " erased, honeytoken, wrapped_dek%s) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9%s)",
+             buf_cstr(&cols), buf_cstr(&params));
+    s->sql[S_CUST_INSERT] = strdup(tmp);
+    snprintf(tmp, sizeof tmp,
+             "UPDATE customers SET department=?2, created=?3, updated=?4, dek_version=?5,"
+             " kek_version=?6, erased=?7, honeytoken=?8, wrapped_dek=?9%s WHERE id=?1 AND erased=0",
+             buf_cstr(&sets));
+    s->sql[S_CUST_UPDATE] = strdup(tmp);
+    snprintf(tmp, sizeof tmp,
+             "SELECT id, department, created, updated, dek_version, kek_version, erased,"
+             " honeytoken, wrapped_dek%s FROM customers WHERE id=?1",
+             buf_cstr(&cols));
+    s->sql[S_CUST_GET] = strdup(tmp);
+    buf_reset(&sets);
+    for (int i = 0; i < CF__COUNT; i++) {
+        GUARD(buf_appendf(&sets, ", f_%s=NULL", model_field(REC_CUSTOMER, i)->name));
+    }
+    for (int k = 0; k < BI__COUNT; k++) {
+        GUARD(buf_appendf(&sets, ", bi_%s=NULL", blind_kind_name((blind_kind)k)));
+    }
+    snprintf(tmp, sizeof tmp,
+             "UPDATE customers SET erased=1, wrapped_dek=NULL, updated=?2%s WHERE id=?1",
+             buf_cstr(&sets));
+    s->sql[S_CUST_ERASE] = strdup(tmp);
+    for (int k = 0; k < BI__COUNT; k++) {
+        const char *n = blind_kind_name((blind_kind)k);
+        snprintf(tmp, sizeof tmp,
+                 "SELECT id FROM customers WHERE bi_%s=?1 AND erased=0 AND id>?2 ORDER BY id "
+                 "LIMIT ?3",
+                 n);
+        s->sql[S_FIND_FIRST + 2 * k] = strdup(tmp);
+        snprintf(tmp, sizeof tmp,
+                 "SELECT id FROM customers WHERE bi_%s=?1 AND erased=0 AND id>?2 AND "
+                 "department=?4 ORDER BY id LIMIT ?3",
+                 n);
+        s->sql[S_FIND_FIRST + 2 * k + 1] = strdup(tmp);
+    }
+    s->sql[S_CUST_ERASE_RECORDS] = strdup("DELETE FROM records WHERE customer_id=?1");
+    s->sql[S_ERASURE_INSERT] = strdup("INSERT OR IGNORE INTO erasures(id, at) VALUES(?1, ?2)");
+    s->sql[S_CUST_LIST_ALL] = strdup("SELECT id FROM customers WHERE erased=0 AND id>?1 AND "
+                                     "(honeytoken=0 OR ?3) ORDER BY id LIMIT ?2");
+    s->sql[S_CUST_LIST_DEPT] =
+        strdup("SELECT id FROM customers WHERE erased=0 AND department=?4 AND id>?1 AND "
+               "(honeytoken=0 OR ?3) ORDER BY department, id LIMIT ?2");
+    s->sql[S_CUST_COUNT] = strdup("SELECT count(*) FROM customers WHERE erased=0");
+    buf_reset(&cols);
+    buf_reset(&params);
+    buf_reset(&sets);
+    for (int i = 0; i < REC_MAX_FIELDS; i++) {
+        GUARD(buf_appendf(&cols, ", f%d", i));
+        GUARD(buf_appendf(&params, ", ?%d", 10 + i));
+        GUARD(buf_appendf(&sets, ", f%d=?%d", i, 10 + i));
+    }
+    snprintf(tmp, sizeof tmp,
+             "INSERT INTO records(type, id, customer_id, created, dek_version%s) "
+             "VALUES(?1,?2,?3,?4,?5%s)",
+             buf_cstr(&cols), buf_cstr(&params));
+    s->sql[S_REC_INSERT] = strdup(tmp);
+    snprintf(tmp, sizeof tmp, "UPDATE records SET dek_version=?5%s WHERE id=?2 AND type=?1",
+             buf_cstr(&sets));
+    s->sql[S_REC_UPDATE] = strdup(tmp);
+    snprintf(tmp, sizeof tmp,
+             "SELECT type, id, customer_id, created, dek_version%s FROM records WHERE "
+             "customer_id=?1 AND type=?2 AND rid > coalesce((SELECT rid FROM records WHERE "
+             "id=?3), 0) ORDER BY rid LIMIT ?4",
+             buf_cstr(&cols));
+    s->sql[S_REC_LIST] = strdup(tmp);
+    s->sql[S_ACC_INSERT] = strdup(
+        "INSERT INTO accounts(id, username, role, department, pwhash, disabled, created, "
+        "failed, locked_until) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)");
+    s->sql[S_ACC_UPDATE] =
+        strdup("UPDATE accounts SET username=?2, role=?3, department=?4, pwhash=?5, "
+               "disabled=?6, created=?7, failed=?8, locked_until=?9 WHERE id=?1");
+    const char *acc_cols = "SELECT id, username, role, department, pwhash, disabled, created, "
+                           "failed, locked_until FROM accounts";
+    snprintf(tmp, sizeof tmp, "%s WHERE username=?1", acc_cols);
+    s->sql[S_ACC_BY_NAME] = strdup(tmp);
+    snprintf(tmp, sizeof tmp, "%s WHERE id=?1", acc_cols);
+    s->sql[S_ACC_BY_ID] = strdup(tmp);
+    snprintf(tmp, sizeof tmp, "%s ORDER BY username LIMIT ?1", acc_cols);
+    s->sql[S_ACC_LIST] = strdup(tmp);
+    s->sql[S_SES_INSERT] =
+        strdup("INSERT INTO sessions(hash, account_id, created, expires) VALUES(?1,?2,?3,?4)");
+    s->sql[S_SES_GET] = strdup("SELECT account_id, expires FROM sessions WHERE hash=?1");
+    s->sql[S_SES_DELETE] = strdup("DELETE FROM sessions WHERE hash=?1");
+    s->sql[S_IDEM_GET] = strdup("SELECT req_hash, status, body FROM idempotency WHERE key=?1");
+    s->sql[S_IDEM_PUT] = strdup(
+        "INSERT INTO idempotency(key, req_hash, status, body, at) VALUES(?1,?2,?3,?4,?5)");
+    s->sql[S_ERASURES] = strdup("SELECT id, at FROM erasures ORDER BY at, id");
+    s->sql[S_META_GET] = strdup("SELECT value FROM meta WHERE key=?1");
+    s->sql[S_META_SET] =
+        strdup("INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET "
+               "value=excluded.value");
+    s->sql[S_BEGIN] = strdup("BEGIN IMMEDIATE");
+    s->sql[S_COMMIT] = strdup("COMMIT");
+    s->sql[S_ROLLBACK] = strdup("ROLLBACK");
+    for (int i = 0; i < S__COUNT; i++) {
+        CHECK(s->sql[i] != NULL, ERR_INTERNAL, "out of memory");
+    }
+out:
+    buf_free(&cols);
+    buf_free(&params);
+    buf_free(&sets);
+    return rc;
+}
+
+static err migrate(sqlite3 *db)
+{
+    buf ddl;
+    buf_init(&ddl, 0);
+    err rc = ERR_OK;
+    GUARD(buf_append_str(&ddl, "BEGIN;"
+                               "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                               "CREATE TABLE customers(id TEXT PRIMARY KEY, department TEXT NOT "
+                               "NULL, created INTEGER NOT NULL, updated INTEGER NOT NULL,"
+                               " dek_version INTEGER NOT NULL, kek_version INTEGER NOT NULL,"
+                               " erased INTEGER NOT NULL DEFAULT 0, honeytoken INTEGER NOT NULL "
+                               "DEFAULT 0, wrapped_dek BLOB"));
+    for (int i = 0; i < CF__COUNT; i++) {
+        GUARD(buf_appendf(&ddl, ", f_%s BLOB", model_field(REC_CUSTOMER, i)->name));
+    }
+    for (int k = 0; k < BI__COUNT; k++) {
+        GUARD(buf_appendf(&ddl, ", bi_%s INTEGER", blind_kind_name((blind_kind)k)));
+    }
+    GUARD(buf_append_str(&ddl, ") WITHOUT ROWID;"));
+    for (int k = 0; k < BI__COUNT; k++) {
+        const char *n = blind_kind_name((blind_kind)k);
+        GUARD(buf_appendf(&ddl,
+                          "CREATE INDEX customers_bi_%s ON customers(bi_%s, id) WHERE bi_%s "
+                          "IS NOT NULL;",
+                          n, n, n));
+    }
+    GUARD(buf_append_str(&ddl, "CREATE INDEX customers_dept ON customers(department, id);"));
+    GUARD(buf_append_str(&ddl, "CREATE TABLE records(rid INTEGER PRIMARY KEY AUTOINCREMENT,"
+                               " type INTEGER NOT NULL, id TEXT NOT NULL UNIQUE, customer_id TEXT "
+                               "NOT NULL REFERENCES customers(id), created INTEGER NOT NULL,"
+                               " dek_version INTEGER NOT NULL"));
+    for (int i = 0; i < REC_MAX_FIELDS; i++) {
+        GUARD(buf_appendf(&ddl, ", f%d BLOB", i));
+    }
+    GUARD(buf_append_str(
+        &ddl,
+        ");"
+        "CREATE INDEX records_customer ON records(customer_id, type, rid);"
+        "CREATE TABLE accounts(id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE, role TEXT "
+        "NOT NULL, department TEXT NOT NULL, pwhash TEXT NOT NULL, disabled INTEGER NOT NULL,"
+        " created INTEGER NOT NULL, failed INTEGER NOT NULL, locked_until INTEGER NOT NULL);"
+        "CREATE TABLE sessions(hash BLOB PRIMARY KEY, account_id TEXT NOT NULL REFERENCES "
+        "accounts(id), created INTEGER NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;"
+        "CREATE TABLE idempotency(key BLOB PRIMARY KEY, req_hash BLOB NOT NULL, status INTEGER "
+        "NOT NULL, body BLOB, at INTEGER NOT NULL) WITHOUT ROWID;"
+        "CREATE TABLE erasures(id TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;"
+        "INSERT INTO meta(key, value) VALUES('schema_version', '1');"
+        "COMMIT;"));
+    GUARD(exec(db, buf_cstr(&ddl)));
+out:
+    buf_free(&ddl);
+    return rc;
+}
+
+err store_open(const char *path, bool create, store **out)
+{
+    err rc = ERR_OK;
+    store *s = calloc(1, sizeof *s);
+    ENSURE(s != NULL, ERR_INTERNAL, "out of memory");
+    s->path = strdup(path);
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_key_create(&s->key, conn_release);
+    pthread_mutex_lock(&gen_lock);
+    s->generation = next_generation++;
+    pthread_mutex_unlock(&gen_lock);
+    CHECK(s->path != NULL, ERR_INTERNAL, "out of memory");
+    GUARD(build_sql(s));
+    if (create) {
+        CHECK(access(path, F_OK) != 0, ERR_CONFLICT, "store: database file exists already");
+        sqlite3 *db = NULL;
+        GUARD(open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &db));
+        rc = migrate(db);
+        sqlite3_close_v2(db);
+        GUARD(rc);
+    } else {
+        CHECK(access(path, R_OK | W_OK) == 0, ERR_IO, "store: cannot open the database file");
+        buf v;
+        buf_init(&v, 64);
+        rc = store_meta_get(s, "schema_version", &v);
+        bool ok = rc == ERR_OK && strcmp(buf_cstr(&v), "1") == 0;
+        buf_free(&v);
+        GUARD(rc);
+        CHECK(ok, ERR_IO, "store: unknown schema version");
+    }
+    *out = s;
+    return ERR_OK;
+out:
+    store_close(s);
+    return rc;
+}
+
+void store_close(store *s)
+{
+    if (!s) {
+        return;
+    }
+    /* This thread's key value would otherwise be released later by the destructor. */
+    pthread_setspecific(s->key, NULL);
+    pthread_mutex_lock(&s->lock);
+    conn *c = s->all;
+    s->all = NULL;
+    pthread_mutex_unlock(&s->lock);
+    while (c) {
+        conn *n = c->next;
+        conn_close(c);
+        c = n;
+    }
+    pthread_key_delete(s->key);
+    pthread_mutex_destroy(&s->lock);
+    for (int i = 0; i < S__COUNT; i++) {
+        free(s->sql[i]);
+    }
+    free(s->path);
+    free(s);
+}
+
+err store_snapshot(store *s, const char *path)
+{
+    conn *c;
+    TRY(get_conn(s, &c));
+    sqlite3 *dst = NULL;
+    err rc = ERR_OK;
+    if (sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        FAIL(ERR_IO, "store: cannot create the snapshot file");
+    }
+    sqlite3_backup *b = sqlite3_backup_init(dst, "main", c->db, "main");
+    CHECK(b != NULL, ERR_IO, "store: snapshot failed to start");
+    int r = sqlite3_backup_step(b, -1);
+    sqlite3_backup_finish(b);
+    CHECK(r == SQLITE_DONE, ERR_IO, "store: snapshot failed");
+    GUARD(exec(dst, "PRAGMA journal_mode=DELETE;"));
+out:
+    if (dst) {
+        sqlite3_close_v2(dst);
+    }
+    return rc;
+}
+
+err store_copy_file(const char *from, const char *to)
+{
+    sqlite3 *src = NULL, *dst = NULL;
+    err rc = ERR_OK;
+    if (sqlite3_open_v2(from, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        FAIL(ERR_IO, "store: cannot open %s", from);
+    }
+    sqlite3_busy_timeout(src, 5000);
+    if (sqlite3_open_v2(to, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+        FAIL(ERR_IO, "store: cannot create %s", to);
+    }
+    sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
+    CHECK(b != NULL, ERR_IO, "store: copy failed to start");
+    int r = sqlite3_backup_step(b, -1);
+    sqlite3_backup_finish(b);
+    CHECK(r == SQLITE_DONE, ERR_IO, "store: copy failed");
+    GUARD(exec(dst, "PRAGMA journal_mode=WAL;"));
+out:
+    sqlite3_close_v2(src);
+    sqlite3_close_v2(dst);
+    return rc;
+}
+
+err store_check_file(const char *path)
+{
+    sqlite3 *db = NULL;
+    err rc = ERR_OK;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        FAIL(ERR_IO, "store: cannot open the database file");
+    }
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) != SQLITE_OK) {
+        FAIL(ERR_IO, "store: the database file is damaged");
+    }
+    int r = sqlite3_step(st);
+    bool ok = r == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0;
+    sqlite3_finalize(st);
+    CHECK(ok, ERR_IO, "store: the database file failed its integrity check");
+out:
+    sqlite3_close_v2(db);
+    return rc;
+}
+
+err store_begin(store *s)
+{
+    sqlite3_stmt *st;
+    TRY(stmt(s, S_BEGIN, &st));
+    return step_done(s, st, "begin");
+}
+
+err store_commit(store *s)
+{
+    sqlite3_stmt *st;
+    TRY(stmt(s, S_COMMIT, &st));
+    return step_done(s, st, "commit");
+}
+
+void store_rollback(store *s)
+{
+    sqlite3 *db = conn_db(s);
+    if (db && !sqlite3_get_autocommit(db)) {
+        sqlite3_stmt *st;
+        if (stmt(s, S_ROLLBACK, &st) == ERR_OK) {
+            (void)step_done(s, st, "rollback");
+        }
+    }
+}
+
+/* ---- customers ---- */
+
+void sealed_customer_init(sealed_customer *c)
+{
+    memset(c, 0, sizeof *c);
+    buf_init(&c->wrapped_dek, 4096);
+    for (int i = 0; i < CF__COUNT; i++) {
+        buf_init(&c->field[i], 65536);
+    }
+}
+
+void sealed_customer_free(sealed_customer *c)
+{
+    buf_free(&c->wrapped_dek);
+    for (int i = 0; i < CF__COUNT; i++) {
+        buf_free(&c->field[i]);
+    }
+}
+
+static void bind_customer(sqlite3_stmt *st, const sealed_customer *c)
+{
+    bind_text(st, 1, c->id);
+    bind_text(st, 2, c->department);
+    sqlite3_bind_int64(st, 3, c->created_us);
+    sqlite3_bind_int64(st, 4, c->updated_us);
+    sqlite3_bind_int64(st, 5, c->dek_version);
+    sqlite3_bind_int64(st, 6, c->kek_version);
+    sqlite3_bind_int(st, 7, c->erased);
+    sqlite3_bind_int(st, 8, c->honeytoken);
+    bind_buf(st, 9, &c->wrapped_dek);
+    for (int i = 0; i < CF__COUNT; i++) {
+        bind_buf(st, 10 + i, &c->field[i]);
+    }
+    for (int k = 0; k < BI__COUNT; k++) {
+        if (c->has_blind[k]) {
+            sqlite3_bind_int64(st, 40 + k, (sqlite3_int64)c->blind[k]);
+        } else {
+            sqlite3_bind_null(st, 40 + k);
+        }
+    }
+}
+
+err store_customer_insert(store *s, const sealed_customer *c)
+{
+    sqlite3_stmt *st;
+    TRY(stmt(s, S_CUST_INSERT, &st));
+    bind_customer(st, c);
+    return step_done(s, st, "customer insert");
+}
+
+err store_customer_update(store *s, const sealed_customer *c)
+{
+    sqlite3_stmt *st;
+    TRY(stmt(s, S_CUST_UPDATE, &st));
+    bind_customer(st, c);
+    TRY(step_done(s, st, "customer update"));
+    ENSURE(sqlite3_changes(conn_db(s)) == 1, ERR_NOT_FOUND, "no such customer");
+    return ERR_OK;
+}
+
+err store_customer_get(store *s, const char *id, sealed_customer *out)
+{
+    sqlite3_stmt *st;
+    TRY(stmt(s, S_CUST_GET, &st));
+    bind_text(st, 1, id);
+    int r = sqlite3_step(st);
+    if (r == SQLITE_DONE) {
+        sqlite3_reset(st);
+        BAIL(ERR_NOT_FOUND, "no such customer");
+    }
+    if (r != SQLITE_ROW) {
+        err e = db_error(conn_db(s), "customer read");
+        sqlite3_reset(st);
+        return e;
+    }
+    err rc = ERR_OK;
+    col_text(st, 0, out->id, sizeof out->id);
+    col_text(st, 1, out->department, sizeof out->department);
+    out->created_us = sqlite3_column_int64(st, 2);
+    out->updated_us = sqlite3_column_int64(st, 3);
+    out->dek_version = (uint32_t)sqlite3_column_int64(st, 4);
+    out->kek_version = (uint32_t)sqlite3_column_int64(st, 5);
+    out->erased = sqlite3_column_int(st, 6) != 0;
+    out->honeytoken = sqlite3_column_int(st, 7) != 0;
+    GUARD(col_buf(st, 8, &out->wrapped_dek));
+    for (int i = 0; i < CF__COUNT; i++) {
+        GUARD(col_buf(st, 9 + i, &out->field[i]));
+    }
+out:
+    sqlite3_reset(st);
+    return rc;
+}
+
+err store_customer_erase(store *s, const char *id, int64_t at_us)
+{
+    sqlite3_stmt *st;
+    TRY(stmt(s, S_CUST_ERASE, &st));
+    bind_text(st, 1, id);
+    sqlite3_bind_int64(st, 2, at_us);
+    TRY(step_done(s, st, "customer erase"));
+    ENSURE(sqlite3_changes(conn_db(s)) == 1, ERR_NOT_FOUND, "no such customer");
+    TRY(stmt(s, S_CUST_ERASE_RECORDS, &st));
+    bind_text(st, 1, id);
+    TRY(step_done(s, st, "records erase"));
+    TRY(stmt(s, S_ERASURE_INSERT, &st));
+    bind_text(st, 1, id);
+    sqlite3_bind_int64(st, 2, at_us);
+    return step_done(s, st, "erasure journal");
+}
+
+static err collect_ids(store *s, sqlite3_stmt *st, size_t max, char (*ids)[ID_LEN + 1], size_t *n)
+{
+    size_t k = 0;
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW && k < max) {
+        col_text(st, 0, ids[k], ID_LEN + 1);
+        k++;
+    }
+    if (r != SQLITE_ROW && r != SQLITE_DONE) {
+        err e = db_error(conn_db(s), "customer list");
+        sqlite3_reset(st);
+        return e;
+    }
+    sqlite3_reset(st);
+    *n = k;
+    return ERR_OK;
+}
+
+err store_customer_find(store *s, blind_kind k, uint64_t v, const char *dept, const char *after,
+                        size_t max, char (*ids)[ID_LEN + 1], size_t *n)
+{
+    ENSURE(k >= 0 && k < BI__COUNT, ERR_INTERNAL, "bad blind kind");
+    sqlite3_stmt *st;
+    TRY(stmt(s, S_FIND_FIRST + 2 * (int)k + (dept ? 1 : 0), &st));
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)v);
+    bind_text(st, 2, after ? after : "");
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
+    if (dept) {
+        bind_text(st, 4, dept);
+    }
+    return collect_ids(s, st, max, ids, n);
+}
+
+err store_customer_list(store *s, const char *dept, bool with_honeytokens, const char *after,
+                        size_t max, char (*ids)[ID_LEN + 1], size_t *n)
+{
+    sqlite3_stmt *st;
+    TRY(stmt(s, dept ? S_CUST_LIST_DEPT : S_CUST_LIST_ALL, &st));
+    bind_text(st, 1, after ? after : "");
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+    sqlite3_bind_int(st, 3, with_honeytokens);
+    if (dept) {
+        bind_text(st, 4, dept);
+    }
+    return collect_ids(s, st, max, ids, n);
+}
+
+err store_customer_count(store *s, int64_t *n)
+{
+    sqlite3_stmt *st;
+    TRY(stmt(s, S_CUST_COUNT, &st));
+    int r = sqlite3_step(st);
+    *n = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    ENSURE(r == SQLITE_ROW, ERR_IO, "store: count failed");
+    return ERR_OK;
+}
+
+err store_customer_rewrap_all(store *s, uint32_t v, store_rewrap_fn fn, void *ctx, size_t *done)
+{
+    conn *c;
+    TRY(get_conn(s, &c));
+    *done = 0;
+    err rc = ERR_OK;
+    buf w;
+    buf_init(&w, 4096);
+    sqlite3_stmt *sel = NULL, *upd = NULL;
+    for (;;) {
+        /* Batches of 500 rows per transaction: the server keeps running meanwhile. */
+        if (sqlite3_prepare_v2(c->db,
+                               "SELECT id, wrapped_dek FROM customers WHERE erased=0 AND "
+                               "kek_version<>?1 LIMIT 500",
+                               -1, &sel, NULL) != SQLITE_OK ||
+            sqlite3_prepare_v2(c->db,
+                               "UPDATE customers SET wrapped_dek=?2, kek_version=?3 WHERE id=?1 "
+                               "AND erased=0",
+                               -1, &upd, NULL) != SQLITE_OK) {
+            FAIL(db_error(c->db, "rewrap prepare"), "store: rewrap prepare failed");
+        }
+        GUARD(exec(c->db, "BEGIN IMMEDIATE"));
+        sqlite3_bind_int64(sel, 1, v);
+        size_t batch = 0;
+        int r;
+        while ((r = sqlite3_step(sel)) == SQLITE_ROW) {
+            char id[ID_LEN + 1];
+            col_text(sel, 0, id, sizeof id);
+            GUARD(col_buf(sel, 1, &w));
+            uint32_t nv = 0;
+            GUARD(fn(ctx, id, &w, &nv));
+            sqlite3_reset(upd);
+            bind_text(upd, 1, id);
+            bind_buf(upd, 2, &w);
+            sqlite3_bind_int64(upd, 3, nv);
+            CHECK(sqlite3_step(upd) == SQLITE_DONE, ERR_IO, "store: rewrap update failed");
+            batch++;
+        }
+        CHECK(r == SQLITE_DONE, ERR_IO, "store: rewrap scan failed");
+        sqlite3_finalize(sel);
+        sel = NULL;
+        sqlite3_finalize(upd);
+        upd = NULL;
+        GUARD(exec(c->db, "COMMIT"));
+        *done += batch;
+        if (batch == 0) {
+            break;
+        }
+    }
+out:
+    if (sel) {
+        sqlite3_finalize(sel);
+    }
+    if (upd) {
+        sqlite3_finalize(upd);
+    }
+    if (rc != ERR_OK && !sqlite3_get_autocommit(c->db)) {
+        (void)exec(c->db, "ROLLBACK");
+    }
+    buf_free(&w);
+    return rc;
+}
+
+/* ---- records ---- */
+
+void sealed_record_init(sealed_record *r, rectype t)
+{
+    memset(r, 0, sizeof *r);
+    r->type = t;
+    for (int i = 0; i < REC_MAX_FIELDS; i++) {
+        buf_init(&r->field[i], 65536);
+    }
+}
+
+void sealed_record_free(sealed_record *r)
+{
+    for (int i = 0; i < REC_MAX_FIELDS; i++) {
+        buf_free(&r->field[i]);
+    }
+}
+
+static void bind_record(sqlite3_stmt *st, const sealed_record *r)
+{
+    sqlite3_bind_int(st, 1, (int)r->type);
+    bind_text(st, 2, r->id);
+    bind_text(st, 3, r->customer_id);
+    sqlite3_bind_int64(st, 4, r->created_us);
+    sqlite3_bind_int64(st, 5, r->dek_version);
+    for (int i = 0; i < REC_MAX_FIELDS; i++) {
+        bind_buf(st, 10 + i, &r->field[i]);
+    }
+}
+
+err store_record_insert(store *s, const sealed_record *r)
+{
+    sqlite3_stmt *st;
+    TRY(stmt(s, S_REC_INSERT, &st));
+    bind_record(st, r);
+    return step_done(s, st, "record insert");
+}
+
+err store_record_update(store *s, const sealed_record *r)
+{
+    sqlite3_stmt *st;
+    TRY(stmt(s, S_REC_UPDATE, &st));
+    bind_record(st, r);
+    return step_done(s, st, "record update");
+}
+
+err store_record_list(store *s, rectype t, const char *customer_id, const char *after, size_t max,
+                      store_record_fn fn, void *ctx, size_t *n)
+{
+    sqlite3_stmt *st;
+    TRY(stmt(s, S_REC_LIST, &st));
+    bind_text(st, 1, customer_id);
+    sqlite3_bind_int(st, 2, (int)t);
+    bind_text(st, 3, after ? after : "");
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)max);
+    sealed_record r;
+    sealed_record_init(&r, t);
+    err rc = ERR_OK;
+    size_t k = 0;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        col_text(st, 1, r.id, sizeof r.id);
+        col_text(st, 2, r.customer_id, sizeof r.customer_id);
+        r.created_us = sqlite3_column_int64(st, 3);
+        r.dek_version = (uint32_t)sqlite3_column_int64(st, 4);
+        for (int i = 0; i < REC_MAX_FIELDS; i++) {
+            GUARD(col_buf(st, 5 + i, &r.field[i]));
+        }
+        GUARD(fn(ctx, &r));
+        k++;
+    }
+    CHECK(step == SQLITE_DONE, ERR_IO, "store: record list failed");
+    if (n) {
+        *n = k;
+    }
+out:
+    sqlite3_reset(st);
+    sealed_record_free(&r);
+    return rc;
+}
+
+/* ---- accounts ---- */
+
+static void bind_account(sqlite3_stmt *st, const account *a)
+{
+    bind_text(st, 1, a->id);
+    bind_text(st, 2, a->username);
+    bind_text(st, 3, a->role);
+    bind_text(st, 4, a->department);
+    bind_text(st, 5, a->pwhash);
+    sqlite3_bind_int(st, 6, a->disabled);
+    sqlite3_bind_int64(st, 7, a->created_us);
+    sqlite3_bind_int(st, 8, a->failed_logins);
+    sqlite3_bind_int64(st, 9, a->locked_until_us);
+}
+
+static void read_account(sqlite3_stmt *st, account *a)
+{
+    col_text(st, 0, a->id, sizeof a->id);
+    col_text(st, 1, a->username, sizeof a->username);
+    col_text(st, 2, a->role, sizeof a->role);
+    col_text(st, 3, a->department, sizeof a->department);
+    col_text(st, 4, a->pwhash, sizeof a->pwhash);
+    a->disabled = sqlite3_column_int(st, 5) != 0;
+    a->created_us = sqlite3_column_int64(st, 6);
+    a->failed_logins = sqlite3_column_int(st, 7);
+    a->locked_until_us = sqlite3_column_int64(st, 8);
+}
+
+err store_account_insert(store *s, const account *a)
+{
+    sqlite3_stmt *st;
+    TRY(stmt(s, S_ACC_INSERT, &st));
+    bind_account(st, a);
+    err e = step_done(s, st, "account insert");
+    if (e == ERR_CONFLICT) {
+        BAIL(ERR_CONFLICT, "an account with that username exists already");
+    }
+    return e;
+}
+
+err store_account_update(store *s, const account *a)
+{
+    sqlite3_stmt *st;
+    TRY(stmt(s, S_ACC_UPDATE, &st));
+    bind_account(st, a);
+    return step_done(s, st, "account update");
+}
+
+static err account_one(store *s, int id, const char *key, account *out)
+{
+    sqlite3_stmt *st;
+    TRY(stmt(s, id, &st));
+    bind_text(st, 1, key);
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        read_account(st, out);
+        sqlite3_reset(st);
+        return ERR_OK;
+    }
+    sqlite3_reset(st);
+    ENSURE(r == SQLITE_DONE, ERR_IO, "store: account read failed");
+    BAIL(ERR_NOT_FOUND, "no such account");
+}
+
+err store_account_by_name(store *s, const char *username, account *out)
+{
+    return account_one(s, S_ACC_BY_NAME, username, out);
+}
+
+err store_account_by_id(store *s, const char *id, account *out)
+{
+    return account_one(s, S_ACC_BY_ID, id, out);
+}
+
+err store_account_list(store *s, account *out, size_t max, size_t *n)
+{
+    sqlite3_stmt *st;
+    TRY(stmt(s, S_ACC_LIST, &st));
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
+    size_t k = 0;
+    int r;
+    while (k < max && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        read_account(st, &out[k++]);
+    }
+    sqlite3_reset(st);
+    *n = k;
+    return ERR_OK;
+}
+
+/* ---- sessions ---- */
+
+err store_session_insert(store *s, const uint8_t hash[SESSION_HASH_LEN], const char *account_id,
+                         int64_t created_us, int64_t expires_us)
+{
+    sqlite3_stmt *st;
+    TRY(stmt(s, S_SES_INSERT, &st));
+    sqlite3_bind_blob(st, 1, hash, SESSION_HASH_LEN, SQLITE_STATIC);
+    bind_text(st, 2, account_id);
+    sqlite3_bind_int64(st, 3, created_us);
+    sqlite3_bind_int64(st, 4, expires_us);
+    return step_done(s, st, "session insert");
+}
+
+err store_session_get(store *s, const uint8_t hash[SESSION_HASH_LEN], int64_t now_us,
+                      char account_id[ID_LEN + 1], int64_t *expires_us)
+{
+    sqlite3_stmt *st;
+    TRY(stmt(s, S_SES_GET, &st));
+    sqlite3_bind_blob(st, 1, hash, SESSION_HASH_LEN, SQLITE_STATIC);
+    int r = sqlite3_step(st);
+    if (r != SQLITE_ROW) {
+        sqlite3_reset(st);
+        ENSURE(r == SQLITE_DONE, ERR_IO, "store: session read failed");
+        BAIL(ERR_AUTH, "invalid or expired session");
+    }
+    col_text(st, 0, account_id, ID_LEN + 1);
+    int64_t exp = sqlite3_column_int64(st, 1);
+    sqlite3_reset(st);
+    ENSURE(exp > now_us, ERR_AUTH, "invalid or expired session");
+    *expires_us = exp;
+    return ERR_OK;
+}
+
+err store_session_delete(store *s, const uint8_t hash[SESSION_HASH_LEN])
+{
+    sqlite3_stmt *st;
+    TRY(stmt(s, S_SES_DELETE, &st));
+    sqlite3_bind_blob(st, 1, hash, SESSION_HASH_LEN, SQLITE_STATIC);
+    return step_done(s, st, "session delete");
+}
+
+/* ---- idempotency ---- */
+
+err store_idem_get(store *s, const uint8_t key[32], uint8_t req_hash[32], int *status, buf *body)
+{
+    sqlite3_stmt *st;
+    TRY(stmt(s, S_IDEM_GET, &st));
+    sqlite3_bind_blob(st, 1, key, 32, SQLITE_STATIC);
+    int r = sqlite3_step(st);
+    if (r != SQLITE_ROW) {
+        sqlite3_reset(st);
+        ENSURE(r == SQLITE_DONE, ERR_IO, "store: idempotency read failed");
+        BAIL(ERR_NOT_FOUND, "new idempotency key");
+    }
+    err rc = ERR_OK;
+    const void *h = sqlite3_column_blob(st, 0);
+    CHECK(h && sqlite3_column_bytes(st, 0) == 32, ERR_IO, "store: bad idempotency row");
+    memcpy(req_hash, h, 32);
+    *status = sqlite3_column_int(st, 1);
+    GUARD(col_buf(st, 2, body));
+out:
+    sqlite3_reset(st);
+    return rc;
+}
+
+err store_idem_put(store *s, const uint8_t key[32], const uint8_t req_hash[32], int status,
+                   slice body, int64_t at_us)
+{
+    sqlite3_stmt *st;
+    TRY(stmt(s, S_IDEM_PUT, &st));
+    sqlite3_bind_blob(st, 1, key, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, req_hash, 32, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, status);
+    sqlite3_bind_blob(st, 4, body.p, (int)body.len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, at_us);
+    return step_done(s, st, "idempotency insert");
+}
+
+/* ---- erasures, meta ---- */
+
+err store_erasures(store *s, store_erasure_fn fn, void *ctx)
+{
+    sqlite3_stmt *st;
+    TRY(stmt(s, S_ERASURES, &st));
+    err rc = ERR_OK;
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        char id[ID_LEN + 1];
+        col_text(st, 0, id, sizeof id);
+        GUARD(fn(ctx, id, sqlite3_column_int64(st, 1)));
+    }
+    CHECK(r == SQLITE_DONE, ERR_IO, "store: erasure journal read failed");
+out:
+    sqlite3_reset(st);
+    return rc;
+}
+
+err store_meta_get(store *s, const char *key, buf *out)
+{
+    sqlite3_stmt *st;
+    TRY(stmt(s, S_META_GET, &st));
+    bind_text(st, 1, key);
+    int r = sqlite3_step(st);
+    err rc = ERR_OK;
+    if (r == SQLITE_ROW) {
+        const unsigned char *t = sqlite3_column_text(st, 0);
+        rc = buf_set(out, t, (size_t)sqlite3_column_bytes(st, 0));
+    } else {
+        rc = r == SQLITE_DONE ? err_set(ERR_NOT_FOUND, __FILE__, __LINE__, "no such setting")
+                              : db_error(conn_db(s), "meta read");
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+err store_meta_set(store *s, const char *key, const char *value)
+{
+    sqlite3_stmt *st;
+    TRY(stmt(s, S_META_SET, &st));
+    bind_text(st, 1, key);
+    bind_text(st, 2, value);
+    return step_done(s, st, "meta write");
+}

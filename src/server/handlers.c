@@ -1,0 +1,594 @@
+/*
+ * handlers.c - the JSON API: routing, request parsing, idempotency, and one
+ * function per resource. Every customer-data route authenticates, then calls
+ * exactly one door_* function; error codes map to statuses in one table
+ * (err_http_status).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "server/server.h"
+
+void response_json(response *out, int status, json_t *body)
+{
+    out->status = status;
+    out->json = body;
+}
+
+void response_error(response *out, err code, const char *message)
+{
+    json_t *e = json_object();
+    json_object_set_new(e, "code", json_string(err_code_name(code)));
+    json_object_set_new(e, "message", json_string(message && message[0] ? message : err_code_name(code)));
+    json_t *o = json_object();
+    json_object_set_new(o, "error", e);
+    int status = err_http_status(code);
+    if (code == ERR_CRYPTO) {
+        log_error("request.integrity", "integrity failure: %s (%s)", err_message(), err_where());
+    } else if (status >= 500) {
+        log_error("request.failed", "%s (%s)", err_message(), err_where());
+    }
+    response_json(out, status, o);
+}
+
+static void fail(response *out, err code)
+{
+    response_error(out, code, err_message());
+}
+
+static const char *arg(request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+static const char *header(request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+static bool method_is(request *r, const char *m)
+{
+    return strcmp(r->method, m) == 0;
+}
+
+static err parse_json_body(request *r, json_t **out)
+{
+    ENSURE(r->body.len > 0, ERR_INPUT, "a JSON body is required");
+    ENSURE(r->body.len <= JSON_BODY_LIMIT, ERR_TOO_LARGE, "JSON body too large");
+    json_error_t je;
+    json_t *j = json_loadb((const char *)r->body.p, r->body.len, JSON_REJECT_DUPLICATES, &je);
+    ENSURE(j != NULL, ERR_INPUT, "invalid JSON at line %d column %d", je.line, je.column);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        BAIL(ERR_INPUT, "the JSON body must be an object");
+    }
+    *out = j;
+    return ERR_OK;
+}
+
+static size_t page_limit(request *r)
+{
+    const char *l = arg(r, "limit");
+    long n = l ? strtol(l, NULL, 10) : 50;
+    return n < 1 ? 1 : n > 200 ? 200 : (size_t)n;
+}
+
+/* ---- login ---- */
+
+static void h_login(server *s, request *r, response *out)
+{
+    json_t *j = NULL;
+    err e = parse_json_body(r, &j);
+    if (e != ERR_OK) {
+        return fail(out, e);
+    }
+    const char *u = json_string_value(json_object_get(j, "username"));
+    const char *p = json_string_value(json_object_get(j, "password"));
+    if (!u || !p) {
+        json_decref(j);
+        return response_error(out, ERR_INPUT, "username and password are required");
+    }
+    char token[TOKEN_TEXT_MAX];
+    int64_t exp = 0;
+    e = door_login(s->v, u, p, r->source, r->request_id, token, &exp);
+    /* Wipe the password from the parsed body and the raw body. */
+    mem_wipe((void *)p, strlen(p));
+    json_decref(j);
+    buf_reset(&r->body);
+    if (e != ERR_OK) {
+        return response_error(out, e == ERR_AUTH ? ERR_AUTH : e,
+                              e == ERR_AUTH ? "invalid username or password" : err_message());
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "token", json_string(token));
+    char ts[40];
+    clock_rfc3339(exp, ts);
+    json_object_set_new(o, "expires_at", json_string(ts));
+    mem_wipe(token, sizeof token);
+    response_json(out, 200, o);
+}
+
+static err authenticate(server *s, request *r)
+{
+    const char *h = header(r, "Authorization");
+    ENSURE(h && strncasecmp(h, "Bearer ", 7) == 0, ERR_AUTH, "a bearer token is required");
+    const char *t = h + 7;
+    ENSURE(strlen(t) < sizeof r->token, ERR_AUTH, "invalid or expired session");
+    snprintf(r->token, sizeof r->token, "%s", t);
+    TRY(door_authenticate(s->v, r->token, r->source, r->request_id, &r->who));
+    r->authed = true;
+    return ERR_OK;
+}
+
+/* ---- customers ---- */
+
+static err record_from_body(request *r, rectype t, bool partial, record *rec, bool *clear)
+{
+    json_t *j = NULL;
+    TRY(parse_json_body(r, &j));
+    err rc = ERR_OK;
+    if (clear) {
+        const char *k;
+        json_t *val;
+        json_object_foreach(j, k, val)
+        {
+            int idx = model_field_index(t, k, strlen(k));
+            if (idx >= 0 && json_is_null(val)) {
+                clear[idx] = true;
+            }
+        }
+    }
+    rc = record_from_json(j, t, partial, rec);
+    json_decref(j);
+    return rc;
+}
+
+static void created(response *out, const char *id)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(id));
+    response_json(out, 201, o);
+}
+
+static void h_customers(server *s, request *r, response *out)
+{
+    if (method_is(r, "POST")) {
+        record rec;
+        record_init(&rec, REC_CUSTOMER);
+        char id[ID_LEN + 1];
+        err e = record_from_body(r, REC_CUSTOMER, false, &rec, NULL);
+        if (e == ERR_OK) {
+            e = door_customer_create(s->v, &r->who, &rec, id);
+        }
+        record_free(&rec);
+        return e == ERR_OK ? created(out, id) : fail(out, e);
+    }
+    if (!method_is(r, "GET")) {
+        return response_error(out, ERR_INPUT, "method not allowed");
+    }
+    static const struct {
+        const char *arg;
+        blind_kind k;
+    } by[] = {{"phone", BI_PHONE}, {"email", BI_EMAIL}, {"id_number", BI_ID_NUMBER},
+              {"name", BI_NAME}};
+    blind_kind k = BI_NONE;
+    const char *term = NULL;
+    for (size_t i = 0; i < sizeof by / sizeof by[0]; i++) {
+        const char *a = arg(r, by[i].arg);
+        if (a) {
+            if (term) {
+                return response_error(out, ERR_INPUT, "search by one field at a time");
+            }
+            term = a;
+            k = by[i].k;
+        }
+    }
+    json_t *res = NULL;
+    err e = door_customer_search(s->v, &r->who, k, term, arg(r, "after"), page_limit(r), &res);
+    return e == ERR_OK ? response_json(out, 200, res) : fail(out, e);
+}
+
+static void h_customer(server *s, request *r, response *out, const char *id)
+{
+    if (method_is(r, "GET")) {
+        json_t *res = NULL;
+        err e = door_customer_get(s->v, &r->who, id, &res);
+        return e == ERR_OK ? response_json(out, 200, res) : fail(out, e);
+    }
+    if (method_is(r, "PATCH")) {
+        record rec;
+        record_init(&rec, REC_CUSTOMER);
+        bool clear[CF__COUNT] = {0};
+        err e = record_from_body(r, REC_CUSTOMER, true, &rec, clear);
+        if (e == ERR_OK) {
+            e = door_customer_update(s->v, &r->who, id, &rec, clear);
+        }
+        record_free(&rec);
+        if (e != ERR_OK) {
+            return fail(out, e);
+        }
+        json_t *res = NULL;
+        e = door_customer_get(s->v, &r->who, id, &res);
+        return e == ERR_OK ? response_json(out, 200, res) : fail(out, e);
+    }
+    if (method_is(r, "DELETE")) {
+        err e = door_customer_erase(s->v, &r->who, id, arg(r, "reason"));
+        if (e != ERR_OK) {
+            return fail(out, e);
+        }
+        json_t *o = json_object();
+        json_object_set_new(o, "id", json_string(id));
+        json_object_set_new(o, "erased", json_true());
+        return response_json(out, 200, o);
+    }
+    response_error(out, ERR_INPUT, "method not allowed");
+}
+
+static void h_records(server *s, request *r, response *out, const char *id, rectype t)
+{
+    if (method_is(r, "POST")) {
+        record rec;
+        record_init(&rec, t);
+        char rid[ID_LEN + 1];
+        err e = record_from_body(r, t, false, &rec, NULL);
+        if (e == ERR_OK) {
+            e = door_record_create(s->v, &r->who, t, id, &rec, rid);
+        }
+        record_free(&rec);
+        return e == ERR_OK ? created(out, rid) : fail(out, e);
+    }
+    if (method_is(r, "GET")) {
+        json_t *res = NULL;
+        err e = door_record_list(s->v, &r->who, t, id, arg(r, "after"), page_limit(r), &res);
+        return e == ERR_OK ? response_json(out, 200, res) : fail(out, e);
+    }
+    response_error(out, ERR_INPUT, "method not allowed");
+}
+
+static void h_rotate_key(server *s, request *r, response *out, const char *id)
+{
+    if (!method_is(r, "POST")) {
+        return response_error(out, ERR_INPUT, "method not allowed");
+    }
+    err e = door_customer_rotate_key(s->v, &r->who, id);
+    if (e != ERR_OK) {
+        return fail(out, e);
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(id));
+    json_object_set_new(o, "rotated", json_true());
+    response_json(out, 200, o);
+}
+
+/* ---- import / export ---- */
+
+static void charset_of(const char *ctype, char *out, size_t max)
+{
+    out[0] = '\0';
+    const char *c = ctype ? strcasestr(ctype, "charset=") : NULL;
+    if (!c) {
+        return;
+    }
+    c += 8;
+    size_t i = 0;
+    while (c[i] && c[i] != ';' && c[i] != ' ' && c[i] != '"' && i + 1 < max) {
+        out[i] = c[i];
+        i++;
+    }
+    out[i] = '\0';
+}
+
+static void h_import(server *s, request *r, response *out)
+{
+    if (!method_is(r, "POST")) {
+        return response_error(out, ERR_INPUT, "method not allowed");
+    }
+    const char *ct = header(r, "Content-Type");
+    import_format fmt;
+    if (ct && strncasecmp(ct, "text/csv", 8) == 0) {
+        fmt = IMPORT_CSV;
+    } else if (ct && (strncasecmp(ct, "application/json", 16) == 0 ||
+                      strncasecmp(ct, "application/x-ndjson", 20) == 0 ||
+                      strncasecmp(ct, "application/jsonl", 17) == 0)) {
+        fmt = IMPORT_JSON;
+    } else {
+        return response_error(out, ERR_INPUT,
+                              "Content-Type must be text/csv or application/json (with an "
+                              "optional charset=gb18030)");
+    }
+    char cs[32];
+    charset_of(ct, cs, sizeof cs);
+    const char *dry = arg(r, "dry_run");
+    bool dry_run = dry && (strcmp(dry, "1") == 0 || strcmp(dry, "true") == 0);
+    buf utf8;
+    buf_init(&utf8, BODY_LIMIT * 2);
+    import_batch b;
+    memset(&b, 0, sizeof b);
+    json_t *rep = NULL;
+    err e = charset_to_utf8(cs[0] ? cs : NULL, buf_slice(&r->body), &utf8);
+    buf_reset(&r->body);
+    if (e == ERR_OK) {
+        e = import_parse(buf_slice(&utf8), fmt, &b);
+    }
+    buf_free(&utf8);
+    if (e == ERR_OK) {
+        e = door_import(s->v, &r->who, &b, dry_run, &rep);
+    }
+    import_batch_free(&b);
+    if (rep) {
+        if (e == ERR_INPUT) {
+            json_t *eo = json_object();
+            json_object_set_new(eo, "code", json_string(err_code_name(e)));
+            json_object_set_new(eo, "message", json_string(err_message()));
+            json_object_set_new(rep, "error", eo);
+            return response_json(out, 422, rep);
+        }
+        if (e == ERR_OK) {
+            return response_json(out, dry_run ? 200 : 201, rep);
+        }
+        json_decref(rep);
+    }
+    fail(out, e);
+}
+
+typedef struct export_stream {
+    door_export *x;
+    buf chunk;
+    size_t pos;
+    bool failed;
+} export_stream;
+
+static ssize_t export_read(void *cls, uint64_t pos, char *dst, size_t max)
+{
+    export_stream *es = cls;
+    if (es->pos >= es->chunk.len) {
+        es->pos = 0;
+        if (door_export_next(es->x, &es->chunk) != ERR_OK) {
+            log_error("export.failed", "export stopped: %s", err_message());
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        }
+        if (es->chunk.len == 0) {
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        }
+    }
+    size_t n = es->chunk.len - es->pos;
+    if (n > max) {
+        n = max;
+    }
+    memcpy(dst, es->chunk.p + es->pos, n);
+    es->pos += n;
+    return (ssize_t)n;
+}
+
+static void export_free(void *cls)
+{
+    export_stream *es = cls;
+    door_export_close(es->x);
+    buf_free(&es->chunk);
+    free(es);
+}
+
+static void h_export(server *s, request *r, response *out)
+{
+    if (!method_is(r, "GET")) {
+        return response_error(out, ERR_INPUT, "method not allowed");
+    }
+    const char *f = arg(r, "format");
+    export_format fmt = (f && strcmp(f, "jsonl") == 0) ? EXPORT_JSONL : EXPORT_CSV;
+    if (f && strcmp(f, "jsonl") != 0 && strcmp(f, "csv") != 0) {
+        return response_error(out, ERR_INPUT, "format must be csv or jsonl");
+    }
+    export_stream *es = calloc(1, sizeof *es);
+    if (!es) {
+        return response_error(out, ERR_INTERNAL, "out of memory");
+    }
+    buf_init(&es->chunk, 1 << 24);
+    err e = door_export_open(s->v, &r->who, fmt, &es->x);
+    if (e != ERR_OK) {
+        buf_free(&es->chunk);
+        free(es);
+        return fail(out, e);
+    }
+    out->raw = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, export_read, es,
+                                                 export_free);
+    if (!out->raw) {
+        export_free(es);
+        return response_error(out, ERR_INTERNAL, "out of memory");
+    }
+    MHD_add_response_header(out->raw, "Content-Type",
+                            fmt == EXPORT_CSV ? "text/csv; charset=utf-8"
+                                              : "application/x-ndjson; charset=utf-8");
+    MHD_add_response_header(out->raw, "Content-Disposition",
+                            fmt == EXPORT_CSV ? "attachment; filename=\"customers.csv\""
+                                              : "attachment; filename=\"customers.jsonl\"");
+    out->status = 200;
+}
+
+/* ---- health and metrics ---- */
+
+static void h_health(server *s, request *r, response *out)
+{
+    json_t *o = json_object();
+    uint64_t n = 0;
+    err e = audit_size(s->v->au, &n);
+    json_object_set_new(o, "status", json_string(e == ERR_OK ? "ok" : "degraded"));
+    json_object_set_new(o, "audit_entries", json_integer((json_int_t)n));
+    response_json(out, e == ERR_OK ? 200 : 503, o);
+}
+
+static void h_metrics(server *s, request *r, response *out)
+{
+    buf b;
+    buf_init(&b, 1 << 16);
+    metrics *m = &s->m;
+    err e = buf_append_str(&b, "# HELP custos_requests_total HTTP requests answered, by class.\n"
+                               "# TYPE custos_requests_total counter\n");
+    for (int c = 1; c <= 5 && e == ERR_OK; c++) {
+        e = buf_appendf(&b, "custos_requests_total{class=\"%dxx\"} %llu\n", c,
+                        (unsigned long long)atomic_load(&m->requests[c]));
+    }
+    uint64_t audit_n = 0;
+    (void)audit_size(s->v->au, &audit_n);
+    int64_t customers = 0;
+    (void)store_customer_count(s->v->st, &customers);
+    if (e == ERR_OK) {
+        e = buf_appendf(
+            &b,
+            "# HELP custos_request_duration_seconds_sum Time spent answering requests.\n"
+            "# TYPE custos_request_duration_seconds_sum counter\n"
+            "custos_request_duration_seconds_sum %.6f\n"
+            "# HELP custos_denied_total Requests refused by policy (403).\n"
+            "# TYPE custos_denied_total counter\ncustos_denied_total %llu\n"
+            "# HELP custos_unavailable_total Requests refused because the audit log or vault "
+            "could not serve (503).\n"
+            "# TYPE custos_unavailable_total counter\ncustos_unavailable_total %llu\n"
+            "# HELP custos_inflight_requests Requests being answered now.\n"
+            "# TYPE custos_inflight_requests gauge\ncustos_inflight_requests %llu\n"
+            "# HELP custos_audit_entries Entries in the audit log.\n"
+            "# TYPE custos_audit_entries gauge\ncustos_audit_entries %llu\n"
+            "# HELP custos_customers Live customers in the vault.\n"
+            "# TYPE custos_customers gauge\ncustos_customers %lld\n"
+            "# HELP custos_uptime_seconds Seconds since the server started.\n"
+            "# TYPE custos_uptime_seconds gauge\ncustos_uptime_seconds %.0f\n",
+            (double)atomic_load(&m->duration_us) / 1e6, (unsigned long long)atomic_load(&m->denied),
+            (unsigned long long)atomic_load(&m->audit_failures),
+            (unsigned long long)atomic_load(&m->inflight), (unsigned long long)audit_n,
+            (long long)customers, (double)(clock_now_us() - s->started_us) / 1e6);
+    }
+    if (e != ERR_OK) {
+        buf_free(&b);
+        return fail(out, e);
+    }
+    out->raw = MHD_create_response_from_buffer(b.len, b.p, MHD_RESPMEM_MUST_COPY);
+    buf_free(&b);
+    MHD_add_response_header(out->raw, "Content-Type", "text/plain; version=0.0.4");
+    out->status = 200;
+}
+
+/* ---- idempotency ---- */
+
+static void idem_keys(request *r, const char *key, uint8_t k[32], uint8_t h[32])
+{
+    buf b;
+    buf_init(&b, BODY_LIMIT + 4096);
+    if (buf_appendf(&b, "%s\n%s", r->who.account_id, key) == ERR_OK) {
+        hash_blake2b(k, 32, b.p, b.len, NULL, 0);
+    }
+    buf_reset(&b);
+    if (buf_appendf(&b, "%s %s\n", r->method, r->url) == ERR_OK &&
+        buf_append(&b, r->body.p, r->body.len) == ERR_OK) {
+        hash_blake2b(h, 32, b.p, b.len, NULL, 0);
+    }
+    buf_free(&b);
+}
+
+/* ---- routing ---- */
+
+static void route(server *s, request *r, response *out)
+{
+    const char *u = r->url;
+    if (strcmp(u, "/healthz") == 0) {
+        return h_health(s, r, out);
+    }
+    if (strcmp(u, "/metrics") == 0) {
+        return h_metrics(s, r, out);
+    }
+    if (strcmp(u, "/v1/login") == 0) {
+        return method_is(r, "POST") ? h_login(s, r, out)
+                                    : response_error(out, ERR_INPUT, "method not allowed");
+    }
+    if (strncmp(u, "/v1/", 4) != 0) {
+        return response_error(out, ERR_NOT_FOUND, "no such route");
+    }
+    err e = authenticate(s, r);
+    if (e != ERR_OK) {
+        return response_error(out, ERR_AUTH, "invalid or expired session");
+    }
+    if (strcmp(u, "/v1/logout") == 0) {
+        e = door_logout(s->v, &r->who, r->token);
+        return e == ERR_OK ? response_json(out, 200, json_pack("{s:b}", "logged_out", 1))
+                           : fail(out, e);
+    }
+    if (strcmp(u, "/v1/customers") == 0) {
+        return h_customers(s, r, out);
+    }
+    if (strcmp(u, "/v1/import") == 0) {
+        return h_import(s, r, out);
+    }
+    if (strcmp(u, "/v1/export") == 0) {
+        return h_export(s, r, out);
+    }
+    if (strncmp(u, "/v1/customers/", 14) == 0) {
+        const char *id = u + 14;
+        const char *slash = strchr(id, '/');
+        char cid[ID_LEN + 1];
+        size_t n = slash ? (size_t)(slash - id) : strlen(id);
+        if (n == 0 || n > ID_LEN) {
+            return response_error(out, ERR_NOT_FOUND, "no such customer");
+        }
+        memcpy(cid, id, n);
+        cid[n] = '\0';
+        if (!slash) {
+            return h_customer(s, r, out, cid);
+        }
+        if (strcmp(slash, "/transactions") == 0) {
+            return h_records(s, r, out, cid, REC_TRANSACTION);
+        }
+        if (strcmp(slash, "/communications") == 0) {
+            return h_records(s, r, out, cid, REC_COMMUNICATION);
+        }
+        if (strcmp(slash, "/rotate-key") == 0) {
+            return h_rotate_key(s, r, out, cid);
+        }
+    }
+    response_error(out, ERR_NOT_FOUND, "no such route");
+}
+
+/* Idempotent POSTs wrap route(): a retry with the same key and body gets the first answer. */
+void handle_request(server *s, request *r, response *out)
+{
+    const char *key = header(r, "Idempotency-Key");
+    if (!key || !method_is(r, "POST") || strcmp(r->url, "/v1/login") == 0) {
+        return route(s, r, out);
+    }
+    if (strlen(key) == 0 || strlen(key) > 128) {
+        return response_error(out, ERR_INPUT, "Idempotency-Key must be 1 to 128 characters");
+    }
+    if (authenticate(s, r) != ERR_OK) {
+        return response_error(out, ERR_AUTH, "invalid or expired session");
+    }
+    uint8_t k[32], h[32], stored_h[32];
+    idem_keys(r, key, k, h);
+    int status = 0;
+    buf body;
+    buf_init(&body, 1 << 24);
+    err e = store_idem_get(s->v->st, k, stored_h, &status, &body);
+    if (e == ERR_OK) {
+        if (!mem_eq_ct(h, stored_h, 32)) {
+            buf_free(&body);
+            return response_error(out, ERR_CONFLICT,
+                                  "Idempotency-Key was used before with a different request");
+        }
+        json_t *j = json_loadb((const char *)body.p, body.len, 0, NULL);
+        buf_free(&body);
+        response_json(out, status, j ? j : json_object());
+        return;
+    }
+    buf_free(&body);
+    route(s, r, out);
+    if (out->status >= 200 && out->status < 300 && out->json) {
+        char *txt = json_dumps(out->json, JSON_COMPACT);
+        if (txt) {
+            if (store_idem_put(s->v->st, k, h, out->status, slice_cstr(txt), clock_now_us()) !=
+                ERR_OK) {
+                log_warn("idempotency.store", "could not remember an idempotency key");
+            }
+            free(txt);
+        }
+    }
+}

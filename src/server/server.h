@@ -1,0 +1,68 @@
+/*
+ * server.h - the HTTPS front of the door (libmicrohttpd + GnuTLS).
+ * Handlers parse HTTP and JSON and call door_*; they never open the store or
+ * touch a key.
+ */
+#ifndef CUSTOS_SERVER_H
+#define CUSTOS_SERVER_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stdatomic.h>
+
+#include "door.h"
+
+#define BODY_LIMIT ((size_t)32 << 20)
+#define JSON_BODY_LIMIT ((size_t)1 << 20)
+
+typedef struct server_opts {
+    const char *dir;
+    const char *listen;    /* "127.0.0.1:8443", "[::1]:8443" */
+    const char *port_file; /* where to write the bound port, or NULL */
+    unsigned threads;      /* 0: one per core */
+} server_opts;
+
+typedef struct request {
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *url;
+    buf body;
+    bool too_large;
+    bool started;
+    char request_id[40];
+    char source[64];
+    int64_t start_us;
+    actor who;
+    bool authed;
+    char token[TOKEN_TEXT_MAX];
+} request;
+
+typedef struct response {
+    int status;
+    json_t *json;               /* body as JSON, or */
+    struct MHD_Response *raw;   /* a prepared response (streams) */
+    const char *retry_after;
+} response;
+
+typedef struct metrics {
+    atomic_ullong requests[6]; /* by status class: 1xx..5xx, index 0 unused */
+    atomic_ullong duration_us;
+    atomic_ullong denied;
+    atomic_ullong audit_failures;
+    atomic_ullong inflight;
+} metrics;
+
+typedef struct server {
+    vault *v;
+    metrics m;
+    int64_t started_us;
+} server;
+
+MUST_USE err server_run(const server_opts *o, const kek_source *src);
+
+/* handlers.c */
+void handle_request(server *s, request *r, response *out);
+void response_error(response *out, err code, const char *message);
+void response_json(response *out, int status, json_t *body);
+
+#endif

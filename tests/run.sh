@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs the whole suite and ends with the one closing line "N passed, N failed".
+# Unit and integration binaries print their own "name: N passed, N failed" lines;
+# each fuzz target's corpus replay counts as one test.
+set -u
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export CUSTOS_BIN=${CUSTOS_BIN:-build/san/custos}
+export CUSTOS_TEST_KDF=fast
+passed=0 failed=0
+log=$(mktemp -d)/suite.log
+run_counted() { # binary
+    local out rc p f
+    out=$("$@" 2>&1); rc=$?
+    printf '%s\n' "$out" >>"$log"
+    printf '%s\n' "$out" | grep -E '^(  FAIL|not ok)' || true
+    local line
+    line=$(printf '%s\n' "$out" | grep -E ': [0-9]+ passed, [0-9]+ failed$' | tail -n1)
+    if [ -n "$line" ]; then
+        p=$(sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed$/\1/' <<<"$line")
+        f=$(sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed$/\2/' <<<"$line")
+        echo "$line"
+    else
+        p=0; f=1
+        echo "$1: crashed or printed no summary (exit $rc)"; printf '%s\n' "$out" | tail -n 30
+    fi
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        f=1; echo "$1: exit status $rc"; printf '%s\n' "$out" | tail -n 30
+    fi
+    passed=$((passed + p)); failed=$((failed + f))
+}
+for t in ${UNIT:-}; do run_counted "$t"; done
+for t in ${FUZZ:-}; do
+    name=$(basename "$t")
+    if out=$("$t" "tests/fuzz/corpus/$name" 2>&1); then
+        passed=$((passed + 1)); echo "$name: corpus replay ok ($(tail -n1 <<<"$out"))"
+    else
+        failed=$((failed + 1)); echo "$name: corpus replay FAILED"; tail -n 30 <<<"$out"
+    fi
+done
+for t in ${INTEG:-}; do run_counted "$t"; done
+echo "full log: $log"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -1,0 +1,173 @@
+/*
+ * door_test.c - the one door in process: every call is audited exactly once,
+ * denials included; when the audit log cannot write, nothing is disclosed or
+ * written; sessions, erasure and data-key rotation.
+ */
+#include <limits.h>
+
+#include "door.h"
+#include "test.h"
+
+static vault *V;
+static char dir[600];
+static actor ST, SA, AD;
+
+static uint64_t entries(void)
+{
+    uint64_t n = 0;
+    if (audit_size(V->au, &n) != ERR_OK) {
+        return 0;
+    }
+    return n;
+}
+
+static void mk_actor(actor *a, const char *user, role r, const char *dept)
+{
+    memset(a, 0, sizeof *a);
+    snprintf(a->username, sizeof a->username, "%s", user);
+    snprintf(a->department, sizeof a->department, "%s", dept);
+    snprintf(a->source, sizeof a->source, "127.0.0.1");
+    snprintf(a->request_id, sizeof a->request_id, "t");
+    a->role = r;
+}
+
+TEST(t_setup)
+{
+    char *d = test_tmpdir("door");
+    snprintf(dir, sizeof dir, "%s/vault", d);
+    char key[700];
+    snprintf(key, sizeof key, "%s/key", d);
+    free(d);
+    EXPECT_OK(key_file_generate(key));
+    kek_source src = {NULL, 0, key};
+    vault_init_opts o = {&src, KDF_FAST, NULL, NULL};
+    EXPECT_OK(vault_init(dir, &o));
+    EXPECT_ERR(vault_init(dir, &o), ERR_CONFLICT);
+    EXPECT_OK(vault_open(dir, &src, &V));
+    mk_actor(&ST, "steward1", ROLE_DATA_STEWARD, "beijing");
+    mk_actor(&SA, "sales2", ROLE_SALES, "shanghai");
+    mk_actor(&AD, "admin", ROLE_ADMIN, "it");
+}
+
+static char id1[ID_LEN + 1];
+
+TEST(t_each_call_one_entry)
+{
+    record r;
+    record_init(&r, REC_CUSTOMER);
+    EXPECT_OK(record_set(&r, CF_NAME, "王小明", strlen("王小明")));
+    EXPECT_OK(record_set(&r, CF_PHONE, "13812345678", 11));
+    uint64_t n0 = entries();
+    EXPECT_OK(door_customer_create(V, &ST, &r, id1));
+    EXPECT_INT(entries(), n0 + 1);
+    json_t *out = NULL;
+    EXPECT_OK(door_customer_get(V, &ST, id1, &out));
+    EXPECT_STR(json_string_value(json_object_get(out, "phone")), "13812345678");
+    json_decref(out);
+    out = NULL;
+    EXPECT_INT(entries(), n0 + 2);
+    /* denials are audited too, and leak nothing */
+    EXPECT_ERR(door_customer_get(V, &AD, id1, &out), ERR_DENIED);
+    EXPECT(out == NULL);
+    EXPECT_ERR(door_customer_get(V, &SA, id1, &out), ERR_NOT_FOUND); /* other department */
+    EXPECT(out == NULL);
+    EXPECT_ERR(door_customer_get(V, &ST, "cus_doesnotexistaaaaaaaaaaaaa", &out), ERR_NOT_FOUND);
+    char other[ID_LEN + 1];
+    EXPECT_ERR(door_customer_create(V, &SA, &r, other), ERR_DENIED);
+    EXPECT_INT(entries(), n0 + 6);
+    record_free(&r);
+}
+
+TEST(t_fail_closed)
+{
+    /* With the audit log failing, no customer field leaves and nothing is written. */
+    audit_fail_next(V->au, 1);
+    json_t *out = NULL;
+    EXPECT_ERR(door_customer_get(V, &ST, id1, &out), ERR_UNAVAILABLE);
+    EXPECT(out == NULL);
+    EXPECT_ERR(door_customer_search(V, &ST, BI_PHONE, "13812345678", NULL, 10, &out),
+               ERR_UNAVAILABLE);
+    EXPECT(out == NULL);
+    record r;
+    record_init(&r, REC_CUSTOMER);
+    EXPECT_OK(record_set(&r, CF_NAME, "李四", strlen("李四")));
+    char id[ID_LEN + 1];
+    int64_t before = 0, after = 0;
+    EXPECT_OK(store_customer_count(V->st, &before));
+    EXPECT_ERR(door_customer_create(V, &ST, &r, id), ERR_UNAVAILABLE);
+    EXPECT_OK(store_customer_count(V->st, &after));
+    EXPECT_INT(after, before);
+    EXPECT_ERR(door_customer_erase(V, &ST, id1, "x"), ERR_UNAVAILABLE);
+    audit_fail_next(V->au, 0);
+    EXPECT_OK(door_customer_get(V, &ST, id1, &out));
+    json_decref(out);
+    record_free(&r);
+}
+
+TEST(t_sessions)
+{
+    EXPECT_OK(door_account_create(V, &AD, "steward1", "a long enough password", ROLE_DATA_STEWARD,
+                                  "beijing"));
+    EXPECT_ERR(door_account_create(V, &AD, "steward1", "a long enough password",
+                                   ROLE_DATA_STEWARD, "beijing"),
+               ERR_CONFLICT);
+    EXPECT_ERR(door_account_create(V, &AD, "x y", "a long enough password", ROLE_SALES, "b"),
+               ERR_INPUT);
+    EXPECT_ERR(door_account_create(V, &AD, "short", "short", ROLE_SALES, "beijing"), ERR_INPUT);
+    char tok[TOKEN_TEXT_MAX];
+    int64_t exp;
+    EXPECT_ERR(door_login(V, "steward1", "wrong password!!", "127.0.0.1", "r", tok, &exp),
+               ERR_AUTH);
+    EXPECT_ERR(door_login(V, "nobody", "wrong password!!", "127.0.0.1", "r", tok, &exp), ERR_AUTH);
+    EXPECT_OK(door_login(V, "steward1", "a long enough password", "127.0.0.1", "r", tok, &exp));
+    actor a;
+    EXPECT_OK(door_authenticate(V, tok, "127.0.0.1", "r2", &a));
+    EXPECT_STR(a.username, "steward1");
+    EXPECT_INT(a.role, ROLE_DATA_STEWARD);
+    EXPECT_OK(door_logout(V, &a, tok));
+    EXPECT_ERR(door_authenticate(V, tok, "127.0.0.1", "r3", &a), ERR_AUTH);
+    EXPECT_ERR(door_authenticate(V, "cst_madeup", "127.0.0.1", "r3", &a), ERR_AUTH);
+    EXPECT_ERR(door_authenticate(V, "", "127.0.0.1", "r3", &a), ERR_AUTH);
+}
+
+TEST(t_rotate_and_erase)
+{
+    EXPECT_OK(door_customer_rotate_key(V, &ST, id1));
+    json_t *out = NULL;
+    EXPECT_OK(door_customer_get(V, &ST, id1, &out));
+    EXPECT_STR(json_string_value(json_object_get(out, "name")), "王小明");
+    json_decref(out);
+    out = NULL;
+    EXPECT_OK(door_customer_search(V, &ST, BI_PHONE, "+86 138 1234 5678", NULL, 10, &out));
+    EXPECT_INT(json_array_size(json_object_get(out, "customers")), 1);
+    json_decref(out);
+    out = NULL;
+    uint32_t v = 0;
+    size_t n = 0;
+    EXPECT_OK(door_rotate_kek(V, &AD, &v, &n));
+    EXPECT_INT(v, 2);
+    EXPECT_INT(n, 1);
+    uint32_t vers[4];
+    EXPECT_INT(keyring_kek_versions(V->kr, vers, 4), 1);
+    EXPECT_OK(door_customer_get(V, &ST, id1, &out));
+    json_decref(out);
+    out = NULL;
+    EXPECT_OK(door_customer_erase(V, &ST, id1, "customer asked"));
+    EXPECT_ERR(door_customer_get(V, &ST, id1, &out), ERR_NOT_FOUND);
+    EXPECT_ERR(door_customer_erase(V, &ST, id1, "again"), ERR_NOT_FOUND);
+    EXPECT_OK(door_customer_search(V, &ST, BI_PHONE, "13812345678", NULL, 10, &out));
+    EXPECT_INT(json_array_size(json_object_get(out, "customers")), 0);
+    json_decref(out);
+    vault_close(V);
+}
+
+int main(void)
+{
+    test_init();
+    RUN(t_setup);
+    RUN(t_each_call_one_entry);
+    RUN(t_fail_closed);
+    RUN(t_sessions);
+    RUN(t_rotate_and_erase);
+    return test_done("door_test");
+}

@@ -1,0 +1,262 @@
+/*
+ * store_test.c - the SQLite store on a real file: rows round-trip, blind-index
+ * lookups with department scope and pagination, erasure, sessions, accounts,
+ * idempotency, rewrap, snapshots, and threads each with their own connection.
+ */
+#include <pthread.h>
+
+#include "store/store.h"
+#include "test.h"
+
+static char path[600];
+static store *S;
+
+static void fake_customer(sealed_customer *c, const char *dept, uint64_t phone_bi)
+{
+    sealed_customer_init(c);
+    id_new(c->id, "cus");
+    snprintf(c->department, sizeof c->department, "%s", dept);
+    c->created_us = c->updated_us = 1000;
+    c->dek_version = 1;
+    c->kek_version = 1;
+    (void)buf_set(&c->wrapped_dek, "wrapped-key-bytes", 17);
+    (void)buf_set(&c->field[CF_NAME], "sealed-name", 11);
+    (void)buf_set(&c->field[CF_PHONE], "sealed-phone", 12);
+    c->has_blind[BI_PHONE] = true;
+    c->blind[BI_PHONE] = phone_bi;
+}
+
+TEST(t_open)
+{
+    char *dir = test_tmpdir("store");
+    snprintf(path, sizeof path, "%s/custos.db", dir);
+    free(dir);
+    EXPECT_OK(store_open(path, true, &S));
+    store *again = NULL;
+    EXPECT_ERR(store_open(path, true, &again), ERR_CONFLICT);
+    EXPECT_ERR(store_open("/nonexistent/dir/x.db", false, &again), ERR_IO);
+}
+
+TEST(t_customers)
+{
+    sealed_customer a, b, c, got;
+    fake_customer(&a, "beijing", 77);
+    fake_customer(&b, "shanghai", 77);
+    fake_customer(&c, "beijing", 0xFFFFFFFFFFFFFFF0ull);
+    EXPECT_OK(store_customer_insert(S, &a));
+    EXPECT_OK(store_customer_insert(S, &b));
+    EXPECT_OK(store_customer_insert(S, &c));
+    EXPECT_ERR(store_customer_insert(S, &a), ERR_CONFLICT);
+    sealed_customer_init(&got);
+    EXPECT_OK(store_customer_get(S, a.id, &got));
+    EXPECT_STR(got.department, "beijing");
+    EXPECT(got.field[CF_NAME].len == 11 && memcmp(got.field[CF_NAME].p, "sealed-name", 11) == 0);
+    EXPECT_INT(got.field[CF_EMAIL].len, 0);
+    EXPECT_ERR(store_customer_get(S, "cus_nothere", &got), ERR_NOT_FOUND);
+    char ids[4][ID_LEN + 1];
+    size_t n = 0;
+    EXPECT_OK(store_customer_find(S, BI_PHONE, 77, NULL, NULL, 4, ids, &n));
+    EXPECT_INT(n, 2);
+    EXPECT_OK(store_customer_find(S, BI_PHONE, 77, "beijing", NULL, 4, ids, &n));
+    EXPECT_INT(n, 1);
+    EXPECT_STR(ids[0], a.id);
+    EXPECT_OK(store_customer_find(S, BI_PHONE, 0xFFFFFFFFFFFFFFF0ull, NULL, NULL, 4, ids, &n));
+    EXPECT_INT(n, 1); /* values above 2^63 survive SQLite's signed integers */
+    EXPECT_OK(store_customer_find(S, BI_EMAIL, 77, NULL, NULL, 4, ids, &n));
+    EXPECT_INT(n, 0);
+    /* pagination */
+    EXPECT_OK(store_customer_list(S, NULL, false, NULL, 2, ids, &n));
+    EXPECT_INT(n, 2);
+    char after[ID_LEN + 1];
+    memcpy(after, ids[1], sizeof after);
+    EXPECT_OK(store_customer_list(S, NULL, false, after, 2, ids, &n));
+    EXPECT_INT(n, 1);
+    /* update replaces, erase destroys */
+    (void)buf_set(&a.field[CF_EMAIL], "sealed-email", 12);
+    EXPECT_OK(store_customer_update(S, &a));
+    EXPECT_OK(store_customer_get(S, a.id, &got));
+    EXPECT_INT(got.field[CF_EMAIL].len, 12);
+    EXPECT_OK(store_customer_erase(S, a.id, 5000));
+    EXPECT_OK(store_customer_get(S, a.id, &got));
+    EXPECT(got.erased);
+    EXPECT_INT(got.wrapped_dek.len, 0);
+    EXPECT_INT(got.field[CF_NAME].len, 0);
+    EXPECT_ERR(store_customer_update(S, &a), ERR_NOT_FOUND);
+    EXPECT_OK(store_customer_find(S, BI_PHONE, 77, "beijing", NULL, 4, ids, &n));
+    EXPECT_INT(n, 0);
+    int64_t cnt = 0;
+    EXPECT_OK(store_customer_count(S, &cnt));
+    EXPECT_INT(cnt, 2);
+    sealed_customer_free(&a);
+    sealed_customer_free(&b);
+    sealed_customer_free(&c);
+    sealed_customer_free(&got);
+}
+
+static err count_erasure(void *ctx, const char *id, int64_t at)
+{
+    (*(int *)ctx)++;
+    return ERR_OK;
+}
+
+TEST(t_erasure_journal)
+{
+    int n = 0;
+    EXPECT_OK(store_erasures(S, count_erasure, &n));
+    EXPECT_INT(n, 1);
+}
+
+static err count_rec(void *ctx, const sealed_record *r)
+{
+    (*(int *)ctx)++;
+    return ERR_OK;
+}
+
+TEST(t_records)
+{
+    sealed_customer c;
+    fake_customer(&c, "beijing", 1);
+    EXPECT_OK(store_customer_insert(S, &c));
+    char first[ID_LEN + 1] = "";
+    for (int i = 0; i < 5; i++) {
+        sealed_record r;
+        sealed_record_init(&r, REC_TRANSACTION);
+        id_new(r.id, "txn");
+        if (i == 0) {
+            memcpy(first, r.id, sizeof first);
+        }
+        memcpy(r.customer_id, c.id, sizeof r.customer_id);
+        r.dek_version = 1;
+        (void)buf_set(&r.field[TF_PRICE], "sealed", 6);
+        EXPECT_OK(store_record_insert(S, &r));
+        sealed_record_free(&r);
+    }
+    int n = 0;
+    size_t got = 0;
+    EXPECT_OK(store_record_list(S, REC_TRANSACTION, c.id, NULL, 100, count_rec, &n, &got));
+    EXPECT_INT(n, 5);
+    n = 0;
+    EXPECT_OK(store_record_list(S, REC_TRANSACTION, c.id, first, 100, count_rec, &n, &got));
+    EXPECT_INT(n, 4);
+    n = 0;
+    EXPECT_OK(store_record_list(S, REC_COMMUNICATION, c.id, NULL, 100, count_rec, &n, &got));
+    EXPECT_INT(n, 0);
+    EXPECT_OK(store_customer_erase(S, c.id, 1));
+    n = 0;
+    EXPECT_OK(store_record_list(S, REC_TRANSACTION, c.id, NULL, 100, count_rec, &n, &got));
+    EXPECT_INT(n, 0);
+    sealed_customer_free(&c);
+}
+
+TEST(t_accounts_sessions)
+{
+    account a = {0}, b;
+    id_new(a.id, "acc");
+    snprintf(a.username, sizeof a.username, "steward1");
+    snprintf(a.role, sizeof a.role, "data_steward");
+    snprintf(a.department, sizeof a.department, "beijing");
+    snprintf(a.pwhash, sizeof a.pwhash, "$argon2id$fake");
+    EXPECT_OK(store_account_insert(S, &a));
+    EXPECT_ERR(store_account_insert(S, &a), ERR_CONFLICT);
+    EXPECT_OK(store_account_by_name(S, "steward1", &b));
+    EXPECT_STR(b.id, a.id);
+    EXPECT_ERR(store_account_by_name(S, "nobody", &b), ERR_NOT_FOUND);
+    b.failed_logins = 3;
+    EXPECT_OK(store_account_update(S, &b));
+    EXPECT_OK(store_account_by_id(S, a.id, &b));
+    EXPECT_INT(b.failed_logins, 3);
+    uint8_t h[SESSION_HASH_LEN] = {1, 2, 3};
+    EXPECT_OK(store_session_insert(S, h, a.id, 100, 200));
+    char acc[ID_LEN + 1];
+    int64_t exp;
+    EXPECT_OK(store_session_get(S, h, 150, acc, &exp));
+    EXPECT_STR(acc, a.id);
+    EXPECT_ERR(store_session_get(S, h, 250, acc, &exp), ERR_AUTH); /* expired */
+    EXPECT_OK(store_session_delete(S, h));
+    EXPECT_ERR(store_session_get(S, h, 150, acc, &exp), ERR_AUTH);
+}
+
+TEST(t_idempotency)
+{
+    uint8_t k[32] = {9}, h[32] = {8}, got_h[32];
+    int st;
+    buf body;
+    buf_init(&body, 0);
+    EXPECT_ERR(store_idem_get(S, k, got_h, &st, &body), ERR_NOT_FOUND);
+    EXPECT_OK(store_idem_put(S, k, h, 201, slice_cstr("{\"id\":\"x\"}"), 1));
+    EXPECT_OK(store_idem_get(S, k, got_h, &st, &body));
+    EXPECT_INT(st, 201);
+    EXPECT(memcmp(got_h, h, 32) == 0);
+    EXPECT_STR(buf_cstr(&body), "{\"id\":\"x\"}");
+    EXPECT_ERR(store_idem_put(S, k, h, 201, slice_cstr("{}"), 1), ERR_CONFLICT);
+    buf_free(&body);
+}
+
+static err rewrap(void *ctx, const char *id, buf *w, uint32_t *v)
+{
+    (*(int *)ctx)++;
+    *v = 7;
+    return buf_set(w, "rewrapped", 9);
+}
+
+TEST(t_rewrap_and_snapshot)
+{
+    int n = 0;
+    size_t done = 0;
+    EXPECT_OK(store_customer_rewrap_all(S, 7, rewrap, &n, &done));
+    EXPECT_INT(done, 2); /* the two live customers; erased ones have no key to rewrap */
+    EXPECT_OK(store_customer_rewrap_all(S, 7, rewrap, &n, &done));
+    EXPECT_INT(done, 0);
+    char snap[700];
+    snprintf(snap, sizeof snap, "%s.snap", path);
+    EXPECT_OK(store_snapshot(S, snap));
+    EXPECT_OK(store_check_file(snap));
+    FILE *f = fopen(snap, "r+b");
+    fseek(f, 4096 + 100, SEEK_SET);
+    for (int i = 0; i < 64; i++) {
+        fputc(0xAB, f);
+    }
+    fclose(f);
+    EXPECT(store_check_file(snap) != ERR_OK);
+    EXPECT_ERR(store_check_file("/nonexistent.db"), ERR_IO);
+}
+
+static void *reader(void *arg)
+{
+    int64_t *n = arg;
+    for (int i = 0; i < 200; i++) {
+        if (store_customer_count(S, n) != ERR_OK) {
+            *n = -1;
+            break;
+        }
+    }
+    return NULL;
+}
+
+TEST(t_threads)
+{
+    pthread_t t[4];
+    int64_t n[4];
+    for (int i = 0; i < 4; i++) {
+        pthread_create(&t[i], NULL, reader, &n[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        EXPECT_INT(n[i], 2);
+    }
+    store_close(S);
+}
+
+int main(void)
+{
+    test_init();
+    RUN(t_open);
+    RUN(t_customers);
+    RUN(t_erasure_journal);
+    RUN(t_records);
+    RUN(t_accounts_sessions);
+    RUN(t_idempotency);
+    RUN(t_rewrap_and_snapshot);
+    RUN(t_threads);
+    return test_done("store_test");
+}
