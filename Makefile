@@ -18,10 +18,10 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
 WARN    := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wvla -Wmissing-prototypes \
-           -Wimplicit-fallthrough -Wno-unused-parameter
+           -Wimplicit-fallthrough -Wno-unused-parameter -Wno-format-truncation
 HARDEN  := -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fstack-clash-protection \
            -fcf-protection -ftrivial-auto-var-init=zero -fPIE
-BASE    := -std=c17 -D_GNU_SOURCE -Isrc/lib -Isrc $(PKG_CFLAGS) $(WARN) -MMD -MP
+BASE    := -std=c17 -D_GNU_SOURCE -I. -Isrc/lib -Isrc $(PKG_CFLAGS) $(WARN) -MMD -MP
 CFLAGS_REL  := $(BASE) -O2 -g $(HARDEN)
 CFLAGS_SAN  := $(BASE) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                -fno-sanitize-recover=all -DCUSTOS_SANITIZE -DCUSTOS_DEBUG -DCUSTOS_TESTING
@@ -42,6 +42,7 @@ SAN := build/san
 rel_obj = $(patsubst %.c,$(REL)/%.o,$(1))
 san_obj = $(patsubst %.c,$(SAN)/%.o,$(1))
 
+.SECONDARY:
 .PHONY: all test run bench fuzz deps clean format check-deps unit integration fuzz-replay
 all: check-deps build/custos
 
@@ -56,11 +57,13 @@ deps:
 
 $(REL)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_REL) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS_REL) -c $< -o $@
 
 $(SAN)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_SAN) -c $< -o $@
+	@echo "  CC san  $<"
+	@$(CC) $(CFLAGS_SAN) -c $< -o $@
 
 $(REL)/libcustos.a: $(call rel_obj,$(LIB_SRC))
 	@rm -f $@; ar rcs $@ $^
@@ -68,32 +71,38 @@ $(SAN)/libcustos.a: $(call san_obj,$(LIB_SRC))
 	@rm -f $@; ar rcs $@ $^
 
 build/custos: $(call rel_obj,$(APP_SRC)) $(REL)/libcustos.a
-	$(CC) $(CFLAGS_REL) $(LDFLAGS_REL) -o $@ $^ $(PKG_LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS_REL) $(LDFLAGS_REL) -o $@ $^ $(PKG_LIBS)
 
 $(SAN)/custos: $(call san_obj,$(APP_SRC)) $(SAN)/libcustos.a
-	$(CC) $(LDFLAGS_SAN) -o $@ $^ $(PKG_LIBS)
+	@echo "  LD san  $@"
+	@$(CC) $(LDFLAGS_SAN) -o $@ $^ $(PKG_LIBS)
 
 # Unit tests: one binary per file, linked with the sanitized library.
 UNIT_BIN := $(patsubst tests/unit/%.c,$(SAN)/tests/%,$(UNIT_SRC))
 $(SAN)/tests/%: $(SAN)/tests/unit/%.o $(SAN)/libcustos.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_SAN) -o $@ $^ $(PKG_LIBS)
+	@echo "  LD san  $@"
+	@$(CC) $(LDFLAGS_SAN) -o $@ $^ $(PKG_LIBS)
 
 # Integration tests: drive the sanitized server binary over HTTPS.
 INT_BIN := $(patsubst tests/integration/%.c,$(SAN)/itests/%,$(INT_SRC))
 $(SAN)/itests/%: $(SAN)/tests/integration/%.o $(call san_obj,$(INT_HELP)) $(SAN)/libcustos.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_SAN) -o $@ $^ $(PKG_LIBS)
+	@echo "  LD san  $@"
+	@$(CC) $(LDFLAGS_SAN) -o $@ $^ $(PKG_LIBS)
 
 # Fuzz targets: replayed over their corpus by `make test` (gcc, sanitizers), run by `make fuzz` (clang).
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(SAN)/fuzz/%,$(FUZZ_SRC))
 $(SAN)/fuzz/%: $(SAN)/tests/fuzz/%.o $(SAN)/tests/fuzz/replay_main.o $(SAN)/libcustos.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_SAN) -o $@ $^ $(PKG_LIBS)
+	@echo "  LD san  $@"
+	@$(CC) $(LDFLAGS_SAN) -o $@ $^ $(PKG_LIBS)
 
 BENCH_BIN := build/bench
 $(BENCH_BIN): $(call rel_obj,$(BENCH_SRC)) $(REL)/libcustos.a
-	$(CC) $(CFLAGS_REL) $(LDFLAGS_REL) -o $@ $^ $(PKG_LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS_REL) $(LDFLAGS_REL) -o $@ $^ $(PKG_LIBS)
 
 test: check-deps $(UNIT_BIN) $(FUZZ_BIN) $(INT_BIN) $(SAN)/custos
 	@UNIT="$(UNIT_BIN)" FUZZ="$(FUZZ_BIN)" INTEG="$(INT_BIN)" CUSTOS_BIN=$(SAN)/custos \

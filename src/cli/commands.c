@@ -66,7 +66,7 @@ int cmd_login(args *a)
         return 2;
     }
     client c;
-    (void)client_load(&c);
+    IGNORE(client_load(&c));
     char pw[1100];
     read_password(pw, sizeof pw, "password: ");
     json_t *o = json_pack("{s:s, s:s}", "username", a->pos[0], "password", pw);
@@ -296,7 +296,7 @@ int cmd_customers(args *a)
         const char *f = args_opt(a, "--format");
         snprintf(path, sizeof path, "/v1/export?format=%s", f ? f : "csv");
         client c;
-        (void)client_load(&c);
+        IGNORE(client_load(&c));
         buf resp;
         buf_init(&resp, (size_t)1 << 31);
         int status = 0;

@@ -41,7 +41,7 @@ static actor demo_actor(vault *v, const char *user)
         snprintf(a.account_id, sizeof a.account_id, "%s", acc.id);
         snprintf(a.username, sizeof a.username, "%s", acc.username);
         snprintf(a.department, sizeof a.department, "%s", acc.department);
-        (void)role_parse(acc.role, &a.role);
+        IGNORE(role_parse(acc.role, &a.role));
         mem_wipe(acc.pwhash, sizeof acc.pwhash);
     }
     snprintf(a.source, sizeof a.source, "local");
@@ -156,7 +156,7 @@ int cmd_demo(args *a)
                                 DEMO_ACCOUNTS[i].dept);
     }
     if (e == ERR_OK) {
-        (void)store_meta_set(v->st, "demo", "true");
+        IGNORE(store_meta_set(v->st, "demo", "true"));
         const char *seed = getenv("CUSTOS_DEMO_SEED");
         e = fill(v, n, seed ? strtoull(seed, NULL, 10) : (uint64_t)clock_now_us());
     }

@@ -279,16 +279,16 @@ err door_customer_create(vault *v, const actor *a, const record *in, char id[ID_
     err rc = ERR_OK;
     CHECK(dek != NULL, ERR_INTERNAL, "cannot lock memory for a key");
     GUARD(touched_fields(REC_CUSTOMER, in, NULL, &names));
-    if (!policy_allows(a->role, REC_CUSTOMER, OP_CREATE, &rule)) {
-        GUARD(door_deny(v, a, "customer.create", NULL, buf_cstr(&names), rule, ERR_DENIED,
-                        "your role may not create customers"));
-    }
     GUARD(forbidden_fields(a, REC_CUSTOMER, in, NULL, &msg));
     if (msg.len) {
         char text[600];
         snprintf(text, sizeof text, "your role may not write these fields: %s", buf_cstr(&msg));
         GUARD(door_deny(v, a, "customer.create", NULL, buf_cstr(&names), "field-write",
                         ERR_DENIED, text));
+    }
+    if (!policy_allows(a->role, REC_CUSTOMER, OP_CREATE, &rule)) {
+        GUARD(door_deny(v, a, "customer.create", NULL, buf_cstr(&names), rule, ERR_DENIED,
+                        "your role may not create customers"));
     }
     GUARD(record_check_required(in));
     const char *dept = in->v[CF_DEPARTMENT] ? in->v[CF_DEPARTMENT] : a->department;
@@ -369,16 +369,16 @@ err door_customer_update(vault *v, const actor *a, const char *id, const record 
     CHECK(names.len > 0, ERR_INPUT, "nothing to change");
     CHECK(!clear[CF_NAME] && !clear[CF_DEPARTMENT], ERR_INPUT,
           "name and department cannot be removed");
-    if (!policy_allows(a->role, REC_CUSTOMER, OP_UPDATE, &rule)) {
-        GUARD(door_deny(v, a, "customer.update", id_valid(id) ? id : NULL, buf_cstr(&names),
-                        rule, ERR_DENIED, "your role may not change customers"));
-    }
     GUARD(forbidden_fields(a, REC_CUSTOMER, set, clear, &msg));
     if (msg.len) {
         char text[600];
         snprintf(text, sizeof text, "your role may not write these fields: %s", buf_cstr(&msg));
         GUARD(door_deny(v, a, "customer.update", id_valid(id) ? id : NULL, buf_cstr(&names),
                         "field-write", ERR_DENIED, text));
+    }
+    if (!policy_allows(a->role, REC_CUSTOMER, OP_UPDATE, &rule)) {
+        GUARD(door_deny(v, a, "customer.update", id_valid(id) ? id : NULL, buf_cstr(&names),
+                        rule, ERR_DENIED, "your role may not change customers"));
     }
     GUARD(door_fetch_customer(v, a, "customer.update", id, &c));
     if (set->v[CF_DEPARTMENT] && policy_own_department_only(a->role) &&

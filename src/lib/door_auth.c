@@ -106,7 +106,7 @@ err door_login(vault *v, const char *username, const char *password, const char 
     a.role = ROLE__COUNT;
     if (found == ERR_OK) {
         snprintf(a.username, sizeof a.username, "%s", acc.username);
-        (void)role_parse(acc.role, &a.role);
+        IGNORE(role_parse(acc.role, &a.role));
         snprintf(a.account_id, sizeof a.account_id, "%s", acc.id);
     } else {
         /* An unknown name may be a mistyped password: log only its keyed hash. */
@@ -127,7 +127,7 @@ err door_login(vault *v, const char *username, const char *password, const char 
                 acc.locked_until_us = now + LOCK_US;
                 acc.failed_logins = 0;
             }
-            (void)store_account_update(v->st, &acc);
+            IGNORE(store_account_update(v->st, &acc));
         }
         audit_entry e;
         door_entry(&e, &a, "login", "deny", why);

@@ -193,7 +193,7 @@ err door_import(vault *v, const actor *a, import_batch *b, bool dry_run, json_t 
     }
     created = b->nrows - dups;
     json_object_set_new(rep, "dry_run", json_boolean(dry_run));
-    json_object_set_new(rep, "rows", json_integer((json_int_t)(b->nrows + b->nerrors)));
+    json_object_set_new(rep, "rows", json_integer((json_int_t)(b->total_rows > b->nrows ? b->total_rows : b->nrows)));
     json_object_set_new(rep, "duplicates", json_integer((json_int_t)dups));
     json_object_set_new(rep, "error_count", json_integer((json_int_t)nerr));
     json_object_set_new(rep, "errors", errs);
@@ -325,7 +325,23 @@ static err csv_value(buf *out, const json_t *val)
         return ERR_OK;
     }
     if (json_is_string(val)) {
-        return csv_write_cell(out, slice_cstr(json_string_value(val)));
+        /* A spreadsheet would run a cell that starts like a formula: export it as text. */
+        const char *t = json_string_value(val);
+        if (t[0] == '=' || t[0] == '+' || t[0] == '-' || t[0] == '@' || t[0] == '\t' ||
+            t[0] == '\r') {
+            buf q;
+            buf_init(&q, 1 << 16);
+            err rc = buf_append_byte(&q, '\'');
+            if (rc == ERR_OK) {
+                rc = buf_append_str(&q, t);
+            }
+            if (rc == ERR_OK) {
+                rc = csv_write_cell(out, buf_slice(&q));
+            }
+            buf_free(&q);
+            return rc;
+        }
+        return csv_write_cell(out, slice_cstr(t));
     }
     if (json_is_array(val)) {
         buf joined;
@@ -434,7 +450,9 @@ err door_export_next(door_export *x, buf *out)
         json_decref(o);
         GUARD(rc);
     }
-    memcpy(x->after, ids[n - 1], sizeof x->after);
+    if (n > 0) {
+        memcpy(x->after, ids[n - 1], sizeof x->after);
+    }
     if (n < PAGE) {
         x->done = true;
     }
@@ -482,14 +500,24 @@ err door_rotate_kek(vault *v, const actor *a, uint32_t *new_version, size_t *rew
     TRY(audit_append(v->au, &e, NULL));
     rewrap_ctx ctx = {v, door_dek_buf()};
     ENSURE(ctx.dek != NULL, ERR_INTERNAL, "cannot lock memory for a key");
-    size_t total = 0, n = 0;
-    TRY(store_customer_rewrap_all(v->st, nv, rewrap_one, &ctx, &n));
+    size_t total = 0, n = 0, failed = 0;
+    /* The second sweep's count of failures is the one reported: the first sweep's failed
+     * rows are met again there. */
+    TRY(store_customer_rewrap_all(v->st, nv, rewrap_one, &ctx, &n, &failed));
     total += n;
     /* A running server notices the new keyring on its next write (door_keyring_fresh); give
      * writes already under way a moment, then sweep again before the old versions go. */
     sleep(1);
-    TRY(store_customer_rewrap_all(v->st, nv, rewrap_one, &ctx, &n));
+    TRY(store_customer_rewrap_all(v->st, nv, rewrap_one, &ctx, &n, &failed));
     total += n;
+    *new_version = nv;
+    *rewrapped = total;
+    /* Keys that no longer open are kept with their old version: retiring it would make a
+     * mistake unrecoverable. The operator sees which rows and decides. */
+    ENSURE(failed == 0, ERR_CRYPTO,
+           "%zu data key(s) failed their integrity check and were not rewrapped; version %u is "
+           "active but the older versions were kept",
+           failed, nv);
     uint32_t vers[64];
     size_t nv_held = keyring_kek_versions(v->kr, vers, 64);
     for (size_t i = 0; i < nv_held; i++) {
@@ -497,8 +525,6 @@ err door_rotate_kek(vault *v, const actor *a, uint32_t *new_version, size_t *rew
             TRY(keyring_retire_kek(v->kr, vers[i]));
         }
     }
-    *new_version = nv;
-    *rewrapped = total;
     return ERR_OK;
 }
 

@@ -433,9 +433,9 @@ static void h_metrics(server *s, request *r, response *out)
                         (unsigned long long)atomic_load(&m->requests[c]));
     }
     uint64_t audit_n = 0;
-    (void)audit_size(s->v->au, &audit_n);
+    IGNORE(audit_size(s->v->au, &audit_n));
     int64_t customers = 0;
-    (void)store_customer_count(s->v->st, &customers);
+    IGNORE(store_customer_count(s->v->st, &customers));
     if (e == ERR_OK) {
         e = buf_appendf(
             &b,

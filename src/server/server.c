@@ -252,7 +252,9 @@ err server_run(const server_opts *o, const kek_source *src)
         flags, 0, NULL, NULL, &on_request, &srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_MEM_CERT, cert,
         MHD_OPTION_HTTPS_PRIORITIES,
-        "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-SHA1:-CBC:%SERVER_PRECEDENCE",
+        /* TLS 1.2+, AEAD ciphers, forward secrecy only. */
+        "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-AES-128-CBC:-AES-256-CBC:-CAMELLIA-128-CBC:"
+        "-CAMELLIA-256-CBC:-SHA1:-RSA:-DHE-RSA:%SERVER_PRECEDENCE",
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         (unsigned)512, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),

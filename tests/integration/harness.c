@@ -82,7 +82,7 @@ int h_cli(srv *s, buf *out, const char *const *argv)
     ssize_t k;
     while ((k = read(pipefd[0], b, sizeof b)) > 0) {
         if (out) {
-            (void)buf_append(out, b, (size_t)k);
+            IGNORE(buf_append(out, b, (size_t)k));
         }
     }
     close(pipefd[0]);
@@ -239,7 +239,7 @@ bool h_file_contains(const char *path, const char *needle)
     char tmp[65536];
     size_t k;
     while ((k = fread(tmp, 1, sizeof tmp, f)) > 0) {
-        (void)buf_append(&b, tmp, k);
+        IGNORE(buf_append(&b, tmp, k));
     }
     fclose(f);
     bool found = b.len >= nl && memmem(b.p, b.len, needle, nl) != NULL;

@@ -19,9 +19,9 @@ static void fake_customer(sealed_customer *c, const char *dept, uint64_t phone_b
     c->created_us = c->updated_us = 1000;
     c->dek_version = 1;
     c->kek_version = 1;
-    (void)buf_set(&c->wrapped_dek, "wrapped-key-bytes", 17);
-    (void)buf_set(&c->field[CF_NAME], "sealed-name", 11);
-    (void)buf_set(&c->field[CF_PHONE], "sealed-phone", 12);
+    IGNORE(buf_set(&c->wrapped_dek, "wrapped-key-bytes", 17));
+    IGNORE(buf_set(&c->field[CF_NAME], "sealed-name", 11));
+    IGNORE(buf_set(&c->field[CF_PHONE], "sealed-phone", 12));
     c->has_blind[BI_PHONE] = true;
     c->blind[BI_PHONE] = phone_bi;
 }
@@ -72,7 +72,7 @@ TEST(t_customers)
     EXPECT_OK(store_customer_list(S, NULL, false, after, 2, ids, &n));
     EXPECT_INT(n, 1);
     /* update replaces, erase destroys */
-    (void)buf_set(&a.field[CF_EMAIL], "sealed-email", 12);
+    IGNORE(buf_set(&a.field[CF_EMAIL], "sealed-email", 12));
     EXPECT_OK(store_customer_update(S, &a));
     EXPECT_OK(store_customer_get(S, a.id, &got));
     EXPECT_INT(got.field[CF_EMAIL].len, 12);
@@ -127,7 +127,7 @@ TEST(t_records)
         }
         memcpy(r.customer_id, c.id, sizeof r.customer_id);
         r.dek_version = 1;
-        (void)buf_set(&r.field[TF_PRICE], "sealed", 6);
+        IGNORE(buf_set(&r.field[TF_PRICE], "sealed", 6));
         EXPECT_OK(store_record_insert(S, &r));
         sealed_record_free(&r);
     }
@@ -199,21 +199,41 @@ static err rewrap(void *ctx, const char *id, buf *w, uint32_t *v)
     return buf_set(w, "rewrapped", 9);
 }
 
+static err rewrap_refuse_one(void *ctx, const char *id, buf *w, uint32_t *v)
+{
+    const sealed_customer *bad = ctx;
+    if (strcmp(id, bad->id) == 0) {
+        return err_set(ERR_CRYPTO, __FILE__, __LINE__, "integrity check failed");
+    }
+    *v = 8;
+    return buf_set(w, "rewrapped", 9);
+}
+
 TEST(t_rewrap_and_snapshot)
 {
     int n = 0;
-    size_t done = 0;
-    EXPECT_OK(store_customer_rewrap_all(S, 7, rewrap, &n, &done));
+    size_t done = 0, failed = 0;
+    EXPECT_OK(store_customer_rewrap_all(S, 7, rewrap, &n, &done, &failed));
     EXPECT_INT(done, 2); /* the two live customers; erased ones have no key to rewrap */
-    EXPECT_OK(store_customer_rewrap_all(S, 7, rewrap, &n, &done));
+    EXPECT_INT(failed, 0);
+    EXPECT_OK(store_customer_rewrap_all(S, 7, rewrap, &n, &done, &failed));
     EXPECT_INT(done, 0);
+    /* A key that no longer opens is skipped and counted, never a reason to stop. */
+    sealed_customer bad;
+    fake_customer(&bad, "beijing", 3);
+    EXPECT_OK(store_customer_insert(S, &bad));
+    EXPECT_OK(store_customer_rewrap_all(S, 8, rewrap_refuse_one, &bad, &done, &failed));
+    EXPECT_INT(done, 2);
+    EXPECT_INT(failed, 1);
+    EXPECT_OK(store_customer_erase(S, bad.id, 9));
+    sealed_customer_free(&bad);
     char snap[700];
     snprintf(snap, sizeof snap, "%s.snap", path);
     EXPECT_OK(store_snapshot(S, snap));
     EXPECT_OK(store_check_file(snap));
     FILE *f = fopen(snap, "r+b");
-    fseek(f, 4096 + 100, SEEK_SET);
-    for (int i = 0; i < 64; i++) {
+    fseek(f, 4096, SEEK_SET);
+    for (int i = 0; i < 2 * 4096; i++) {
         fputc(0xAB, f);
     }
     fclose(f);

@@ -27,6 +27,7 @@ typedef struct pending {
 struct audit {
     sqlite3 *db; /* used only by the writer thread (and audit_size under lock) */
     sqlite3_stmt *ins;
+    sqlite3_stmt *next; /* the next index, read inside each write transaction */
     pthread_mutex_t mu;
     pthread_cond_t work, done;
     pending *head, *tail;
@@ -107,7 +108,15 @@ static err write_batch(audit *a, pending *list)
     if (sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
         BAIL(ERR_UNAVAILABLE, "audit log is not writable: request refused");
     }
-    uint64_t idx = a->next_index;
+    /* Offline tools (rotation, backup) append to the same log while the server runs: the
+     * next index is read under the write lock, never cached across transactions. */
+    sqlite3_reset(a->next);
+    if (sqlite3_step(a->next) != SQLITE_ROW) {
+        sqlite3_reset(a->next);
+        goto fail;
+    }
+    uint64_t idx = (uint64_t)sqlite3_column_int64(a->next, 0);
+    sqlite3_reset(a->next);
     for (pending *p = list; p; p = p->next) {
         buf li;
         buf_init(&li, 0);
@@ -194,6 +203,9 @@ err audit_open(const char *path, audit **out)
     CHECK(sqlite3_step(st) == SQLITE_ROW, ERR_IO, "audit: cannot read the log");
     a->next_index = (uint64_t)sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
+    CHECK(sqlite3_prepare_v3(a->db, "SELECT coalesce(max(idx)+1, 0) FROM entries", -1,
+                             SQLITE_PREPARE_PERSISTENT, &a->next, NULL) == SQLITE_OK,
+          ERR_IO, "audit: cannot prepare");
     CHECK(sqlite3_prepare_v3(a->db,
                              "INSERT INTO entries(idx, ts, actor, action, customer, decision, "
                              "entry, leaf) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
@@ -209,6 +221,9 @@ err audit_open(const char *path, audit **out)
 out:
     if (a->ins) {
         sqlite3_finalize(a->ins);
+    }
+    if (a->next) {
+        sqlite3_finalize(a->next);
     }
     sqlite3_close_v2(a->db);
     free(a);
@@ -226,6 +241,7 @@ void audit_close(audit *a)
     pthread_mutex_unlock(&a->mu);
     pthread_join(a->writer, NULL);
     sqlite3_finalize(a->ins);
+    sqlite3_finalize(a->next);
     sqlite3_close_v2(a->db);
     pthread_mutex_destroy(&a->mu);
     pthread_cond_destroy(&a->work);

@@ -175,7 +175,7 @@ err cursor_u32be(cursor *c, uint32_t *out)
 
 err cursor_u64be(cursor *c, uint64_t *out)
 {
-    uint32_t hi, lo;
+    uint32_t hi = 0, lo = 0;
     TRY(cursor_u32be(c, &hi));
     TRY(cursor_u32be(c, &lo));
     *out = ((uint64_t)hi << 32) | lo;

@@ -26,8 +26,15 @@ void clock_rfc3339(int64_t us, char out[40])
     time_t s = (time_t)(us / 1000000);
     struct tm tm;
     gmtime_r(&s, &tm);
-    snprintf(out, 40, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(us % 1000000));
+    int64_t frac = us % 1000000;
+    if (frac < 0) {
+        frac += 1000000;
+    }
+    /* Years are clamped to four digits so the text always fits. */
+    int year = tm.tm_year + 1900;
+    year = year < 0 ? 0 : year > 9999 ? 9999 : year;
+    snprintf(out, 40, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", year, (tm.tm_mon + 1) % 100,
+             tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100, tm.tm_sec % 100, (int)frac);
 }
 
 static int digits(const char *s, int n)

@@ -78,6 +78,13 @@ int err_http_status(err code);
         }                                                                                          \
     } while (0)
 
+/* Deliberately ignores a result (best-effort work whose failure changes nothing). */
+#define IGNORE(x)                                                                                  \
+    do {                                                                                           \
+        err ignored_ = (x);                                                                        \
+        (void)ignored_;                                                                            \
+    } while (0)
+
 /* Defensive checks of invariants (SQLite's ALWAYS/NEVER): abort in debug builds. */
 #ifdef CUSTOS_DEBUG
 #include <assert.h>

@@ -89,9 +89,12 @@ err seal_with(seal_alg a, const uint8_t key[KEY_LEN], uint32_t key_version, cons
           "AES-256-GCM needs AES-NI, which this CPU lacks");
     size_t nl = nonce_len(a);
     CHECK(plain.len <= (size_t)1 << 32, ERR_TOO_LARGE, "value too large to seal");
-    uint8_t hdr[SEAL_HEADER_LEN] = {SEAL_FORMAT_V1,          (uint8_t)a,
-                                    (uint8_t)(key_version >> 24), (uint8_t)(key_version >> 16),
-                                    (uint8_t)(key_version >> 8),  (uint8_t)key_version};
+    uint8_t hdr[SEAL_HEADER_LEN] = {SEAL_FORMAT_V1,
+                                    (uint8_t)a,
+                                    (uint8_t)(key_version >> 24),
+                                    (uint8_t)(key_version >> 16),
+                                    (uint8_t)(key_version >> 8),
+                                    (uint8_t)key_version};
     GUARD(ad_build(stack, owner, field, hdr, &ad, &ad_len));
     GUARD(buf_reserve(out, SEAL_HEADER_LEN + nl + plain.len + SEAL_TAG_LEN));
     uint8_t *p = out->p + out->len;
@@ -161,8 +164,8 @@ err unseal_into(const uint8_t key[KEY_LEN], const char *owner, const char *field
     if (a == SEAL_AES256GCM) {
         r = crypto_aead_aes256gcm_decrypt(out, &got, NULL, ct, clen, ad, ad_len, nonce, key);
     } else {
-        r = crypto_aead_xchacha20poly1305_ietf_decrypt(out, &got, NULL, ct, clen, ad, ad_len,
-                                                       nonce, key);
+        r = crypto_aead_xchacha20poly1305_ietf_decrypt(out, &got, NULL, ct, clen, ad, ad_len, nonce,
+                                                       key);
     }
     CHECK(r == 0 && got == plen, ERR_CRYPTO, "integrity check failed");
     *out_len = plen;

@@ -52,7 +52,8 @@ typedef struct import_batch {
     import_row *rows;
     size_t nrows;
     import_error *errors;
-    size_t nerrors;
+    size_t nerrors;    /* errors found (one row may have several) */
+    size_t total_rows; /* data rows read, good and bad */
 } import_batch;
 
 #define IMPORT_MAX_ROWS 1000000

@@ -653,6 +653,11 @@ err store_customer_get(store *s, const char *id, sealed_customer *out)
     for (int i = 0; i < CF__COUNT; i++) {
         GUARD(col_buf(st, 9 + i, &out->field[i]));
     }
+    for (int k = 0; k < BI__COUNT; k++) {
+        int col = 9 + CF__COUNT + k;
+        out->has_blind[k] = sqlite3_column_type(st, col) != SQLITE_NULL;
+        out->blind[k] = out->has_blind[k] ? (uint64_t)sqlite3_column_int64(st, col) : 0;
+    }
 out:
     sqlite3_reset(st);
     return rc;
@@ -733,51 +738,57 @@ err store_customer_count(store *s, int64_t *n)
     return ERR_OK;
 }
 
-err store_customer_rewrap_all(store *s, uint32_t v, store_rewrap_fn fn, void *ctx, size_t *done)
+err store_customer_rewrap_all(store *s, uint32_t v, store_rewrap_fn fn, void *ctx, size_t *done,
+                               size_t *failed)
 {
     conn *c;
     TRY(get_conn(s, &c));
     *done = 0;
+    *failed = 0;
     err rc = ERR_OK;
     buf w;
     buf_init(&w, 4096);
     sqlite3_stmt *sel = NULL, *upd = NULL;
+    char last[ID_LEN + 1] = "";
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT id, wrapped_dek FROM customers WHERE erased=0 AND "
+                           "kek_version<>?1 AND id>?2 ORDER BY id LIMIT 500",
+                           -1, &sel, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(c->db,
+                           "UPDATE customers SET wrapped_dek=?2, kek_version=?3 WHERE id=?1 "
+                           "AND erased=0",
+                           -1, &upd, NULL) != SQLITE_OK) {
+        FAIL(ERR_IO, "store: rewrap prepare failed");
+    }
     for (;;) {
         /* Batches of 500 rows per transaction: the server keeps running meanwhile. */
-        if (sqlite3_prepare_v2(c->db,
-                               "SELECT id, wrapped_dek FROM customers WHERE erased=0 AND "
-                               "kek_version<>?1 LIMIT 500",
-                               -1, &sel, NULL) != SQLITE_OK ||
-            sqlite3_prepare_v2(c->db,
-                               "UPDATE customers SET wrapped_dek=?2, kek_version=?3 WHERE id=?1 "
-                               "AND erased=0",
-                               -1, &upd, NULL) != SQLITE_OK) {
-            FAIL(db_error(c->db, "rewrap prepare"), "store: rewrap prepare failed");
-        }
         GUARD(exec(c->db, "BEGIN IMMEDIATE"));
+        sqlite3_reset(sel);
         sqlite3_bind_int64(sel, 1, v);
+        sqlite3_bind_text(sel, 2, last, -1, SQLITE_TRANSIENT);
         size_t batch = 0;
         int r;
         while ((r = sqlite3_step(sel)) == SQLITE_ROW) {
-            char id[ID_LEN + 1];
-            col_text(sel, 0, id, sizeof id);
+            col_text(sel, 0, last, sizeof last);
             GUARD(col_buf(sel, 1, &w));
             uint32_t nv = 0;
-            GUARD(fn(ctx, id, &w, &nv));
+            batch++;
+            err e = fn(ctx, last, &w, &nv);
+            if (e == ERR_CRYPTO) {
+                (*failed)++; /* unreadable already: left as it is, reported */
+                continue;
+            }
+            GUARD(e);
             sqlite3_reset(upd);
-            bind_text(upd, 1, id);
+            bind_text(upd, 1, last);
             bind_buf(upd, 2, &w);
             sqlite3_bind_int64(upd, 3, nv);
             CHECK(sqlite3_step(upd) == SQLITE_DONE, ERR_IO, "store: rewrap update failed");
-            batch++;
+            (*done)++;
         }
         CHECK(r == SQLITE_DONE, ERR_IO, "store: rewrap scan failed");
-        sqlite3_finalize(sel);
-        sel = NULL;
-        sqlite3_finalize(upd);
-        upd = NULL;
+        sqlite3_reset(sel);
         GUARD(exec(c->db, "COMMIT"));
-        *done += batch;
         if (batch == 0) {
             break;
         }
@@ -790,7 +801,7 @@ out:
         sqlite3_finalize(upd);
     }
     if (rc != ERR_OK && !sqlite3_get_autocommit(c->db)) {
-        (void)exec(c->db, "ROLLBACK");
+        IGNORE(exec(c->db, "ROLLBACK"));
     }
     buf_free(&w);
     return rc;

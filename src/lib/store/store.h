@@ -80,10 +80,12 @@ MUST_USE err store_customer_list(store *s, const char *dept, bool with_honeytoke
                                  size_t *n);
 MUST_USE err store_customer_count(store *s, int64_t *n);
 /* Rewraps: calls fn for every live customer whose kek_version != v; fn rewraps in place and
- * the row's wrapped_dek/kek_version are updated, in batches of transactions. */
+ * the row's wrapped_dek/kek_version are updated, in batches of transactions. A row for which
+ * fn answers ERR_CRYPTO (its key no longer opens: tampered) is left as it is and counted in
+ * failed; any other error stops the sweep. */
 typedef err (*store_rewrap_fn)(void *ctx, const char *id, buf *wrapped, uint32_t *kek_version);
 MUST_USE err store_customer_rewrap_all(store *s, uint32_t v, store_rewrap_fn fn, void *ctx,
-                                       size_t *done);
+                                       size_t *done, size_t *failed);
 
 /* ---- transactions and communications (sealed under the customer's DEK) ---- */
 typedef struct sealed_record {
