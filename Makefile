@@ -11,9 +11,9 @@
 
 CC      ?= gcc
 FUZZCC  ?= clang
-PKGS    := libsodium sqlite3 libmicrohttpd jansson gnutls libcurl liboath
+PKGS    := libsodium sqlite3 libmicrohttpd jansson gnutls libcurl liboath nettle
 DEB_PKGS := build-essential pkg-config clang libsodium-dev libsqlite3-dev libmicrohttpd-dev \
-            libjansson-dev libgnutls28-dev libcurl4-gnutls-dev liboath-dev wrk curl ca-certificates
+            libjansson-dev libgnutls28-dev nettle-dev libcurl4-gnutls-dev liboath-dev wrk curl ca-certificates
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 

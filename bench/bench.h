@@ -38,5 +38,7 @@ void bench_crypto(void);
 void bench_model(void);
 void bench_vault(void);
 void bench_http(void);
+void bench_audit(void);
+void bench_merkle(void);
 
 #endif

@@ -34,6 +34,7 @@ int cmd_backup(args *a);
 int cmd_restore(args *a);
 int cmd_demo(args *a);
 int cmd_accounts(args *a);
+int cmd_audit(args *a);
 int cmd_login(args *a);
 int cmd_logout(args *a);
 int cmd_customers(args *a);

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
 #include "cli/cli.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -32,6 +34,12 @@ static void usage(void)
           "  transactions add CUSTOMER FIELD=VALUE... | list CUSTOMER\n"
           "  communications add CUSTOMER FIELD=VALUE... | list CUSTOMER\n"
           "\n"
+          "  audit checkpoint [--save F] | search [--actor U] [--customer ID] ... |\n"
+          "        report subject ID | report actor U [--from T --to T] | proof ...\n"
+          "\n"
+          "offline, no key needed:\n"
+          "  audit verify DIR [--pubkey F] [--checkpoint F]...  check the whole audit log\n"
+          "\n"
           "  --json   machine-readable output\n",
           stderr);
 }
@@ -42,6 +50,7 @@ int main(int argc, char **argv)
         fputs("custos: cannot initialise the crypto library\n", stderr);
         return 2;
     }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "help") == 0) {
         usage();
@@ -86,6 +95,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(c, "demo") == 0) {
         return cmd_demo(&a);
+    }
+    if (strcmp(c, "audit") == 0) {
+        return cmd_audit(&a);
     }
     if (strcmp(c, "accounts") == 0) {
         return cmd_accounts(&a);

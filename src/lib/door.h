@@ -21,6 +21,7 @@
 
 #include "access/policy.h"
 #include "audit/audit.h"
+#include "audit/witness.h"
 #include "core/buf.h"
 #include "core/err.h"
 #include "crypto/crypto.h"
@@ -35,6 +36,8 @@ typedef struct vault {
     store *st;
     audit *au;
     int64_t session_ttl_us;
+    vault_config cfg;
+    witness *witness;
 } vault;
 
 #define VAULT_DB "custos.db"
@@ -127,6 +130,26 @@ typedef struct door_export door_export;
 MUST_USE err door_export_open(vault *v, const actor *a, export_format f, door_export **out);
 MUST_USE err door_export_next(door_export *x, buf *out);
 void door_export_close(door_export *x);
+
+/* ---- the audit log (auditor, legal and security only; every read is itself audited) ---- */
+/* {"checkpoint": "<signed note>", "size": n} */
+MUST_USE err door_audit_checkpoint(vault *v, const actor *a, json_t **out);
+/* {"index","size","leaf_hash","entry","proof":[b64...],"root"} (RFC 9162 §2.1.3) */
+MUST_USE err door_audit_inclusion(vault *v, const actor *a, uint64_t index, uint64_t size,
+                                  json_t **out);
+/* {"from","to","proof":[b64...],"root_from","root_to"} (RFC 9162 §2.1.4) */
+MUST_USE err door_audit_consistency(vault *v, const actor *a, uint64_t m, uint64_t n,
+                                    json_t **out);
+/* {"entries":[{"index","leaf_hash","entry" (base64 canonical bytes),"decoded":{...}}],
+ *  "next": index|null} */
+MUST_USE err door_audit_entries(vault *v, const actor *a, const audit_query *q, json_t **out);
+/* Everyone who accessed customer id: {"customer", "accesses":[...], "actors":[...]} */
+MUST_USE err door_audit_subject_report(vault *v, const actor *a, const char *customer,
+                                       json_t **out);
+/* Everything username read between from and to (breach scope):
+ * {"actor","from","to","entries":[...],"customers":[...],"fields":[...]} */
+MUST_USE err door_audit_actor_report(vault *v, const actor *a, const char *username,
+                                     int64_t from_us, int64_t to_us, json_t **out);
 
 /* ---- keys ---- */
 /* Adds a KEK version, rewraps every data key under it, retires the old versions. */

@@ -13,6 +13,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "audit/checkpoint.h"
 #include "door.h"
 
 void vault_path_in(const char *dir, const char *name, char *out, size_t max)
@@ -75,12 +76,28 @@ err vault_init(const char *dir, const vault_init_opts *o)
     uint8_t pk[32];
     keyring_public_key(kr, pk);
     keyring_free(kr);
+    /* The vault's name in checkpoints: random, so that two vaults never share an origin. */
+    uint8_t rid[10];
+    rand_bytes(rid, sizeof rid);
+    char vid[HEX_LEN(10)];
+    hex_encode(vid, rid, sizeof rid);
+    char key_name[128];
+    snprintf(key_name, sizeof key_name, "custos.audit.%s", vid);
+    buf vkey;
+    buf_init(&vkey, 1024);
+    err vrc = checkpoint_vkey(key_name, pk, &vkey);
     char hex[HEX_LEN(32)];
     hex_encode(hex, pk, 32);
     vault_path_in(dir, VAULT_AUDIT_PUB, p, sizeof p);
-    FILE *f = fopen(p, "wx");
-    ENSURE(f != NULL, ERR_IO, "cannot write %s", p);
-    fprintf(f, "ed25519 %s\n", hex);
+    FILE *f = vrc == ERR_OK ? fopen(p, "wx") : NULL;
+    if (!f) {
+        buf_free(&vkey);
+        BAIL(ERR_IO, "cannot write %s", p);
+    }
+    /* What an offline verifier needs: the key, its name, and the note verifier key that
+     * standard signed-note tools take. */
+    fprintf(f, "ed25519 %s\nkey_name %s\nvkey %s\n", hex, key_name, buf_cstr(&vkey));
+    buf_free(&vkey);
     fclose(f);
     vault_path_in(dir, VAULT_DB, p, sizeof p);
     store *s = NULL;
@@ -88,6 +105,9 @@ err vault_init(const char *dir, const vault_init_opts *o)
     char now[40];
     clock_rfc3339(clock_now_us(), now);
     err rc = store_meta_set(s, "created", now);
+    if (rc == ERR_OK) {
+        rc = store_meta_set(s, "audit_key_name", key_name);
+    }
     store_close(s);
     TRY(rc);
     vault_path_in(dir, VAULT_AUDIT, p, sizeof p);
@@ -105,6 +125,54 @@ err vault_init(const char *dir, const vault_init_opts *o)
     ENSURE(fd >= 0, ERR_IO, "cannot create %s", p);
     close(fd);
     return ERR_OK;
+}
+
+static void sign_with_keyring(void *ctx, slice msg, uint8_t sig[64])
+{
+    keyring_sign(ctx, msg, sig);
+}
+
+/* Every signed checkpoint is remembered in the vault database too, apart from the log: a
+ * log rolled back or replaced on its own no longer matches it. */
+static void pin_checkpoint(void *ctx, slice note)
+{
+    vault *v = ctx;
+    buf b;
+    buf_init(&b, 1 << 16);
+    if (buf_set(&b, note.p, note.len) != ERR_OK ||
+        store_meta_set(v->st, "audit_checkpoint", buf_cstr(&b)) != ERR_OK) {
+        log_error("audit.pin", "could not remember the latest checkpoint: %s", err_message());
+    }
+    buf_free(&b);
+    witness_publish(v->witness, note);
+}
+
+static err vault_audit_signing(vault *v)
+{
+    buf name, pinned;
+    buf_init(&name, 256);
+    buf_init(&pinned, 1 << 16);
+    err rc = ERR_OK;
+    GUARD(store_meta_get(v->st, "audit_key_name", &name));
+    err pe = store_meta_get(v->st, "audit_checkpoint", &pinned);
+    CHECK(pe == ERR_OK || pe == ERR_NOT_FOUND, pe, "cannot read the pinned checkpoint");
+    audit_signing s;
+    memset(&s, 0, sizeof s);
+    s.origin = buf_cstr(&name);
+    s.key_name = buf_cstr(&name);
+    keyring_public_key(v->kr, s.pk);
+    s.sign = sign_with_keyring;
+    s.ctx = v->kr;
+    s.every_n = v->cfg.checkpoint_every;
+    s.every_us = v->cfg.checkpoint_us;
+    s.pinned_note = pe == ERR_OK ? buf_cstr(&pinned) : NULL;
+    GUARD(witness_start(&v->cfg, v->au, &v->witness));
+    audit_on_checkpoint(v->au, pin_checkpoint, v);
+    GUARD(audit_enable_checkpoints(v->au, &s));
+out:
+    buf_free(&name);
+    buf_free(&pinned);
+    return rc;
 }
 
 err vault_open(const char *dir, const kek_source *src, vault **out)
@@ -125,11 +193,13 @@ err vault_open(const char *dir, const kek_source *src, vault **out)
     }
     vault_path_in(dir, VAULT_KEYRING, p, sizeof p);
     CHECK(access(p, F_OK) == 0, ERR_NOT_FOUND, "no vault in %s (run custos init first)", dir);
+    GUARD(vault_config_load(dir, &v->cfg));
     GUARD(keyring_open(p, src, &v->kr));
     vault_path_in(dir, VAULT_DB, p, sizeof p);
     GUARD(store_open(p, false, &v->st));
     vault_path_in(dir, VAULT_AUDIT, p, sizeof p);
     GUARD(audit_open(p, &v->au));
+    GUARD(vault_audit_signing(v));
     *out = v;
     return ERR_OK;
 out:
@@ -142,7 +212,9 @@ void vault_close(vault *v)
     if (!v) {
         return;
     }
-    audit_close(v->au);
+    witness_detach(v->witness);
+    audit_close(v->au); /* signs a last checkpoint, handed to the witnesses */
+    witness_stop(v->witness);
     store_close(v->st);
     keyring_free(v->kr);
     free(v->dir);

@@ -520,6 +520,9 @@ static void route(server *s, request *r, response *out)
     if (strcmp(u, "/v1/import") == 0) {
         return h_import(s, r, out);
     }
+    if (strncmp(u, "/v1/audit/", 10) == 0) {
+        return handle_audit(s, r, out, u + 10);
+    }
     if (strcmp(u, "/v1/export") == 0) {
         return h_export(s, r, out);
     }

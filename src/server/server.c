@@ -246,6 +246,8 @@ err server_run(const server_opts *o, const kek_source *src)
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* A full disk or a file-size limit must give refused requests, not a dead server. */
+    signal(SIGXFSZ, SIG_IGN);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG | (family == AF_INET6 ? MHD_USE_IPv6 : 0);
     d = MHD_start_daemon(

@@ -64,5 +64,7 @@ MUST_USE err server_run(const server_opts *o, const kek_source *src);
 void handle_request(server *s, request *r, response *out);
 void response_error(response *out, err code, const char *message);
 void response_json(response *out, int status, json_t *body);
+/* handlers_audit.c: /v1/audit/<sub> */
+void handle_audit(server *s, request *r, response *out, const char *sub);
 
 #endif

@@ -1,58 +1,109 @@
 /*
- * audit_test.c - entries are canonical and carry their leaf hash; concurrent
- * writers share commits and lose nothing; a failing log refuses.
+ * audit_test.c - entries are canonical, name their index and carry their leaf
+ * hash; concurrent writers share commits and lose nothing; a failing log
+ * refuses; checkpoints are signed, consistent and pinned; proofs verify; the
+ * offline verifier finds every kind of tampering and names the index.
  */
 #include <pthread.h>
+#include <sodium.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include "audit/audit.h"
+#include "audit/checkpoint.h"
+#include "audit/merkle.h"
 #include "crypto/crypto.h"
 #include "test.h"
 
-static char path[600];
+static char path[600], dir[600];
 static audit *A;
+static uint8_t PK[32], SK[64];
+static const char *KEY = "custos.audit.test";
 
-TEST(t_encode)
+static void test_sign(void *ctx, slice msg, uint8_t sig[64])
 {
-    audit_entry e = {0};
-    e.ts_us = 1767225600000000; /* 2026-01-01T00:00:00Z */
-    e.actor = "steward1";
+    crypto_sign_detached(sig, NULL, msg.p, msg.len, SK);
+}
+
+static audit_entry entry(const char *actor, const char *action, const char *customer)
+{
+    audit_entry e;
+    memset(&e, 0, sizeof e);
+    e.actor = actor;
     e.role = "data_steward";
     e.source = "127.0.0.1";
-    e.action = "customer.read";
-    e.customer = "cus_abc";
-    e.fields = "name,phone";
+    e.action = action;
+    e.customer = customer;
     e.decision = "allow";
-    e.rule = "grant:customer-read";
-    e.request_id = "req_1";
+    e.rule = "grant:test";
+    e.request_id = "req_t";
     e.count = -1;
+    return e;
+}
+
+TEST(t_encode_decode)
+{
+    audit_entry e = entry("steward1", "customer.read", "cus_abc");
+    e.ts_us = 1767225600000000; /* 2026-01-01T00:00:00Z */
+    e.fields = "name,phone";
     buf b;
     buf_init(&b, 0);
-    EXPECT_OK(audit_encode(&e, &b));
+    EXPECT_OK(audit_encode(&e, 7, &b));
     EXPECT_STR(buf_cstr(&b),
                "{\"action\":\"customer.read\",\"actor\":\"steward1\",\"customer\":\"cus_abc\","
-               "\"decision\":\"allow\",\"fields\":\"name,phone\",\"request_id\":\"req_1\","
-               "\"role\":\"data_steward\",\"rule\":\"grant:customer-read\",\"source\":\"127.0.0.1\","
+               "\"decision\":\"allow\",\"fields\":\"name,phone\",\"i\":7,\"request_id\":\"req_t\","
+               "\"role\":\"data_steward\",\"rule\":\"grant:test\",\"source\":\"127.0.0.1\","
                "\"ts\":\"2026-01-01T00:00:00.000000Z\",\"v\":1}");
+    audit_decoded d;
+    EXPECT_OK(audit_decode(buf_slice(&b), &d));
+    EXPECT_INT(d.index, 7);
+    EXPECT_STR(d.actor, "steward1");
+    EXPECT_STR(d.customer, "cus_abc");
+    EXPECT_INT(d.ts_us, e.ts_us);
     /* Non-ASCII is escaped, so the bytes are the same on every platform. */
     e.reason = "客户要求";
-    EXPECT_OK(audit_encode(&e, &b));
+    EXPECT_OK(audit_encode(&e, 7, &b));
     EXPECT(strstr(buf_cstr(&b), "\\u5BA2") != NULL);
+    EXPECT_OK(audit_decode(buf_slice(&b), &d));
+    /* Anything but the canonical bytes is refused. */
+    static const char *const bad[] = {
+        "{\"action\":\"a\",\"actor\":\"x\",\"decision\":\"allow\",\"i\":1,\"role\":\"r\","
+        "\"source\":\"s\",\"ts\":\"2026-01-01T00:00:00.000000Z\",\"v\":1} ",
+        "{\"actor\":\"x\",\"action\":\"a\",\"decision\":\"allow\",\"i\":1,\"role\":\"r\","
+        "\"source\":\"s\",\"ts\":\"2026-01-01T00:00:00.000000Z\",\"v\":1}",
+        "{\"action\":\"a\",\"actor\":\"x\",\"decision\":\"maybe\",\"i\":1,\"role\":\"r\","
+        "\"source\":\"s\",\"ts\":\"2026-01-01T00:00:00.000000Z\",\"v\":1}",
+        "{\"action\":\"a\",\"actor\":\"x\",\"decision\":\"allow\",\"extra\":\"1\",\"i\":1,"
+        "\"role\":\"r\",\"source\":\"s\",\"ts\":\"2026-01-01T00:00:00.000000Z\",\"v\":1}",
+        "{\"action\":\"a\",\"actor\":\"x\",\"decision\":\"allow\",\"i\":1,\"role\":\"r\","
+        "\"source\":\"s\",\"ts\":\"2026-01-01T00:00:00.000000Z\",\"v\":2}",
+        "[]", "", "{\"v\":1}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        EXPECT_ERR(audit_decode(slice_cstr(bad[i]), &d), ERR_INPUT);
+    }
     buf_free(&b);
 }
 
 TEST(t_open_append)
 {
-    char *dir = test_tmpdir("audit");
-    snprintf(path, sizeof path, "%s/audit.db", dir);
-    free(dir);
+    char *d = test_tmpdir("audit");
+    snprintf(dir, sizeof dir, "%s", d);
+    snprintf(path, sizeof path, "%s/audit.db", d);
+    free(d);
+    crypto_sign_keypair(PK, SK);
     EXPECT_OK(audit_create(path));
     EXPECT_ERR(audit_create(path), ERR_CONFLICT);
     EXPECT_OK(audit_open(path, &A));
-    audit_entry e = {0};
-    e.action = "login";
-    e.decision = "allow";
-    e.count = -1;
+    audit_signing s;
+    memset(&s, 0, sizeof s);
+    s.origin = KEY;
+    s.key_name = KEY;
+    memcpy(s.pk, PK, 32);
+    s.sign = test_sign;
+    s.every_n = 100;
+    s.every_us = 3600 * 1000000LL;
+    EXPECT_OK(audit_enable_checkpoints(A, &s));
+    audit_entry e = entry("u", "login", NULL);
     uint64_t idx = 99;
     EXPECT_OK(audit_append(A, &e, &idx));
     EXPECT_INT(idx, 0);
@@ -62,11 +113,7 @@ TEST(t_open_append)
 
 static void *writer(void *arg)
 {
-    audit_entry e = {0};
-    e.action = "customer.read";
-    e.decision = "allow";
-    e.actor = arg;
-    e.count = -1;
+    audit_entry e = entry(arg, "customer.read", "cus_x");
     for (int i = 0; i < 200; i++) {
         if (audit_append(A, &e, NULL) != ERR_OK) {
             return (void *)1;
@@ -95,10 +142,7 @@ TEST(t_concurrent)
 
 TEST(t_fail_closed)
 {
-    audit_entry e = {0};
-    e.action = "customer.read";
-    e.decision = "allow";
-    e.count = -1;
+    audit_entry e = entry("u", "customer.read", NULL);
     audit_fail_next(A, 1);
     EXPECT_ERR(audit_append(A, &e, NULL), ERR_UNAVAILABLE);
     audit_entry many[3] = {e, e, e};
@@ -108,43 +152,249 @@ TEST(t_fail_closed)
     uint64_t n = 0;
     EXPECT_OK(audit_size(A, &n));
     EXPECT_INT(n, 2 + 1600 + 3);
-    audit_close(A);
 }
 
-TEST(t_leaf_hashes)
+TEST(t_checkpoints_and_proofs)
 {
-    /* Every stored leaf is SHA-256(0x00 || entry), indices dense from 0. */
+    buf note;
+    buf_init(&note, 1 << 16);
+    EXPECT_OK(audit_checkpoint_now(A, &note));
+    checkpoint c;
+    EXPECT_OK(checkpoint_open(buf_slice(&note), KEY, PK, &c));
+    EXPECT_INT(c.size, 1606); /* 1605 entries + the checkpoint request itself */
+    uint8_t root[32];
+    EXPECT_OK(audit_root(A, c.size, root));
+    EXPECT(memcmp(root, c.root, 32) == 0);
+    /* inclusion proofs of a few entries against the signed root */
+    uint64_t idxs[] = {0, 1, 2, 511, 1024, 1605};
+    for (size_t i = 0; i < sizeof idxs / sizeof idxs[0]; i++) {
+        uint8_t leaf[32], proof[AUDIT_MAX_PROOF][32];
+        size_t len = 0;
+        EXPECT_OK(audit_inclusion(A, idxs[i], c.size, leaf, proof, &len));
+        EXPECT(len <= 11);
+        EXPECT(merkle_verify_inclusion(leaf, idxs[i], c.size, proof, len, c.root));
+        if (len > 0) {
+            proof[0][5] ^= 1;
+            EXPECT(!merkle_verify_inclusion(leaf, idxs[i], c.size, proof, len, c.root));
+        }
+    }
+    uint8_t leaf[32], proof[AUDIT_MAX_PROOF][32];
+    size_t len = 0;
+    EXPECT_ERR(audit_inclusion(A, 5000, 6000, leaf, proof, &len), ERR_INPUT);
+    EXPECT_ERR(audit_inclusion(A, 10, 10, leaf, proof, &len), ERR_INPUT);
+    /* consistency from an older root */
+    uint8_t old[32];
+    EXPECT_OK(audit_root(A, 700, old));
+    EXPECT_OK(audit_consistency(A, 700, c.size, proof, &len));
+    EXPECT(merkle_verify_consistency(700, c.size, old, c.root, proof, len));
+    old[0] ^= 1;
+    EXPECT(!merkle_verify_consistency(700, c.size, old, c.root, proof, len));
+    buf_free(&note);
+}
+
+typedef struct counter {
+    int n;
+    uint64_t last;
+} counter;
+
+static err count_row(void *ctx, uint64_t index, slice entry, const uint8_t leaf[32])
+{
+    counter *c = ctx;
+    c->n++;
+    c->last = index;
+    uint8_t h[32];
+    merkle_leaf_hash(entry.p, entry.len, h);
+    return memcmp(h, leaf, 32) == 0 ? ERR_OK : ERR_CRYPTO;
+}
+
+TEST(t_queries)
+{
+    counter c = {0, 0};
+    audit_query q;
+    memset(&q, 0, sizeof q);
+    q.after = UINT64_MAX;
+    q.actor = "u3";
+    q.limit = 1000;
+    size_t n = 0;
+    EXPECT_OK(audit_search(A, &q, count_row, &c, &n));
+    EXPECT_INT(c.n, 200);
+    memset(&q, 0, sizeof q);
+    q.after = UINT64_MAX;
+    q.customer = "cus_x";
+    q.limit = 50;
+    c.n = 0;
+    EXPECT_OK(audit_search(A, &q, count_row, &c, &n));
+    EXPECT_INT(c.n, 50);
+    q.after = c.last;
+    q.limit = 5000; /* pages hold at most 1,000 */
+    c.n = 0;
+    EXPECT_OK(audit_search(A, &q, count_row, &c, &n));
+    EXPECT_INT(c.n, 1000);
+    q.after = c.last;
+    c.n = 0;
+    EXPECT_OK(audit_search(A, &q, count_row, &c, &n));
+    EXPECT_INT(c.n, 550);
+    audit_close(A);
+    A = NULL;
+}
+
+/* Copies the log to a new file, applies sql to the copy, and verifies it. */
+static err verify_tampered(const char *sql, audit_verify_report *r, const slice *notes, size_t nn)
+{
+    char copy[700], cmd[1600];
+    snprintf(copy, sizeof copy, "%s/copy.db", dir);
+    unlink(copy);
+    sqlite3 *src, *dst;
+    sqlite3_open(path, &src);
+    sqlite3_open(copy, &dst);
+    sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
+    sqlite3_backup_step(b, -1);
+    sqlite3_backup_finish(b);
+    sqlite3_close(src);
+    int ok = sql ? sqlite3_exec(dst, sql, NULL, NULL, NULL) : SQLITE_OK;
+    sqlite3_close(dst);
+    (void)cmd;
+    if (ok != SQLITE_OK) {
+        printf("    tamper SQL failed: %s\n", sql);
+    }
+    return audit_verify_file(copy, KEY, PK, notes, nn, r);
+}
+
+/* Changes entry idx and recomputes its leaf hash, as someone who knows the format would. */
+static err rewrite_consistently(int idx, audit_verify_report *r)
+{
+    char copy[700];
+    snprintf(copy, sizeof copy, "%s/copy.db", dir);
+    IGNORE(verify_tampered(NULL, r, NULL, 0)); /* a fresh copy */
     sqlite3 *db;
-    EXPECT(sqlite3_open(path, &db) == SQLITE_OK);
+    sqlite3_open(copy, &db);
     sqlite3_stmt *st;
-    EXPECT(sqlite3_prepare_v2(db, "SELECT idx, entry, leaf FROM entries ORDER BY idx", -1, &st,
-                              NULL) == SQLITE_OK);
-    int64_t want = 0;
-    int bad = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const uint8_t *ent = sqlite3_column_blob(st, 1);
-        int n = sqlite3_column_bytes(st, 1);
-        uint8_t *pre = malloc((size_t)n + 1), h[32];
-        pre[0] = 0;
-        memcpy(pre + 1, ent, (size_t)n);
-        hash_sha256(pre, (size_t)n + 1, h);
-        free(pre);
-        bad += sqlite3_column_int64(st, 0) != want++ ||
-               memcmp(h, sqlite3_column_blob(st, 2), 32) != 0;
+    sqlite3_prepare_v2(db, "SELECT entry FROM entries WHERE idx=?1", -1, &st, NULL);
+    sqlite3_bind_int(st, 1, idx);
+    char ent[4096] = "";
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        snprintf(ent, sizeof ent, "%s", sqlite3_column_text(st, 0));
+    }
+    sqlite3_finalize(st);
+    char *u = strstr(ent, "\"u");
+    if (u) {
+        u[2] = u[2] == '9' ? '8' : (char)(u[2] + 1);
+    }
+    uint8_t leaf[32];
+    merkle_leaf_hash((const uint8_t *)ent, strlen(ent), leaf);
+    sqlite3_prepare_v2(db, "UPDATE entries SET entry=?2, leaf=?3 WHERE idx=?1", -1, &st, NULL);
+    sqlite3_bind_int(st, 1, idx);
+    sqlite3_bind_blob(st, 2, ent, (int)strlen(ent), SQLITE_STATIC);
+    sqlite3_bind_blob(st, 3, leaf, 32, SQLITE_STATIC);
+    sqlite3_step(st);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return audit_verify_file(copy, KEY, PK, NULL, 0, r);
+}
+
+TEST(t_verify_finds_tampering)
+{
+    audit_verify_report r;
+    EXPECT_OK(verify_tampered(NULL, &r, NULL, 0));
+    EXPECT_INT(r.entries, 1606);
+    EXPECT(r.checkpoints >= 1);
+    /* one byte of an entry (leaf left as it was) */
+    EXPECT_ERR(verify_tampered("UPDATE entries SET entry=CAST(replace(CAST(entry AS TEXT),'\"v\":1',"
+                               "'\"v\":2') AS BLOB) WHERE idx=900",
+                               &r, NULL, 0),
+               ERR_CRYPTO);
+    EXPECT_INT(r.bad_index, 900);
+    /* one deleted */
+    EXPECT_ERR(verify_tampered("DELETE FROM entries WHERE idx=77", &r, NULL, 0), ERR_CRYPTO);
+    EXPECT_INT(r.bad_index, 77);
+    /* one inserted (others renumbered to make room) */
+    EXPECT_ERR(verify_tampered("UPDATE entries SET idx=idx+100000 WHERE idx>=300;"
+                               "UPDATE entries SET idx=idx-100000+1 WHERE idx>=100000;"
+                               "INSERT INTO entries SELECT 300, ts, actor, action, customer, "
+                               "decision, entry, leaf FROM entries WHERE idx=10;",
+                               &r, NULL, 0),
+               ERR_CRYPTO);
+    EXPECT_INT(r.bad_index, 300);
+    /* two swapped */
+    EXPECT_ERR(verify_tampered("UPDATE entries SET idx=-1 WHERE idx=400;"
+                               "UPDATE entries SET idx=400 WHERE idx=401;"
+                               "UPDATE entries SET idx=401 WHERE idx=-1;",
+                               &r, NULL, 0),
+               ERR_CRYPTO);
+    EXPECT_INT(r.bad_index, 400);
+    /* a rewrite that recomputes the leaf: caught by the signed checkpoints, and placed
+     * between the last checkpoint that still holds and the first that does not */
+    EXPECT_ERR(verify_tampered("UPDATE entries SET leaf=x'' WHERE idx=901",
+                               &r, NULL, 0),
+               ERR_CRYPTO);
+    EXPECT_INT(r.bad_index, 901); /* a bad leaf column is named directly */
+    r.bad_index = -1;
+    EXPECT_ERR(rewrite_consistently(901, &r), ERR_CRYPTO);
+    EXPECT(r.bad_index >= 0 && r.bad_index <= 901);
+    EXPECT(strstr(r.problem, "rewritten") != NULL);
+    /* the tail cut, and the log rolled back: caught with a saved checkpoint */
+    sqlite3 *db;
+    sqlite3_open(path, &db);
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(db, "SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1", -1, &st,
+                       NULL);
+    char note[4096] = "";
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        snprintf(note, sizeof note, "%s", sqlite3_column_text(st, 0));
     }
     sqlite3_finalize(st);
     sqlite3_close(db);
-    EXPECT_INT(want, 1605);
-    EXPECT_INT(bad, 0);
+    slice saved = slice_cstr(note);
+    EXPECT_OK(verify_tampered(NULL, &r, &saved, 1));
+    EXPECT_ERR(verify_tampered("DELETE FROM entries WHERE idx>=1500; DELETE FROM checkpoints",
+                               &r, &saved, 1),
+               ERR_CRYPTO);
+    EXPECT_INT(r.bad_index, 1500);
+    /* a forged checkpoint row */
+    EXPECT_ERR(verify_tampered("UPDATE checkpoints SET note=replace(note,'1606','1605')", &r,
+                               NULL, 0),
+               ERR_CRYPTO);
+}
+
+TEST(t_reopen_checks_pinned)
+{
+    /* Opening with a pinned checkpoint the log no longer reaches is refused. */
+    sqlite3 *db;
+    sqlite3_open(path, &db);
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(db, "SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1", -1, &st,
+                       NULL);
+    char note[4096] = "";
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        snprintf(note, sizeof note, "%s", sqlite3_column_text(st, 0));
+    }
+    sqlite3_finalize(st);
+    sqlite3_exec(db, "DELETE FROM entries WHERE idx>=1600; DELETE FROM checkpoints", NULL, NULL,
+                 NULL);
+    sqlite3_close(db);
+    audit_signing s;
+    memset(&s, 0, sizeof s);
+    s.origin = KEY;
+    s.key_name = KEY;
+    memcpy(s.pk, PK, 32);
+    s.sign = test_sign;
+    s.pinned_note = note;
+    EXPECT_OK(audit_open(path, &A));
+    EXPECT_ERR(audit_enable_checkpoints(A, &s), ERR_CRYPTO);
+    EXPECT(strstr(err_message(), "truncated or rolled back") != NULL);
+    audit_close(A);
 }
 
 int main(void)
 {
     test_init();
-    RUN(t_encode);
+    RUN(t_encode_decode);
     RUN(t_open_append);
     RUN(t_concurrent);
     RUN(t_fail_closed);
-    RUN(t_leaf_hashes);
+    RUN(t_checkpoints_and_proofs);
+    RUN(t_queries);
+    RUN(t_verify_finds_tampering);
+    RUN(t_reopen_checks_pinned);
     return test_done("audit_test");
 }

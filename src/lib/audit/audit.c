@@ -1,40 +1,78 @@
 /*
- * audit.c - durable, group-committed audit log on its own SQLite file.
+ * audit.c - the durable, group-committed, Merkle-tree audit log on its own
+ * SQLite file.
+ *
+ * Tables: entries (index, canonical bytes, leaf hash, and the columns queries
+ * need: time, actor, action, customer, decision), touches (every customer an
+ * entry names, for data-subject reports), nodes (every complete subtree hash
+ * above the leaves, so proofs cost O(log n) lookups), checkpoints (every
+ * signed note).
+ *
+ * One writer thread owns the write connection and the in-memory right
+ * frontier of the tree. Each batch is one transaction: the next index is read
+ * under SQLite's write lock (offline tools append to the same file while the
+ * server runs), entries are encoded with their index, leaves and new subtree
+ * hashes are inserted, and one commit makes all of it durable. Reads (proofs,
+ * queries) use a second connection behind a mutex.
  */
 #include "audit/audit.h"
 
 #include <jansson.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "audit/checkpoint.h"
+#include "audit/merkle.h"
 #include "core/clock.h"
 #include "core/log.h"
-#include "crypto/crypto.h"
 
 typedef struct pending {
-    buf bytes;
-    int64_t ts_us;
     const audit_entry *e;
+    int64_t ts_us;
     uint64_t index;
     err rc;
     int done;
     struct pending *next;
 } pending;
 
+/* A connection with the statements the tree needs. */
+typedef struct treedb {
+    sqlite3 *db;
+    sqlite3_stmt *leaf, *node;
+} treedb;
+
 struct audit {
-    sqlite3 *db; /* used only by the writer thread (and audit_size under lock) */
-    sqlite3_stmt *ins;
-    sqlite3_stmt *next; /* the next index, read inside each write transaction */
+    char *path;
+    treedb w; /* writer thread only */
+    sqlite3_stmt *ins, *next, *touch, *put_node, *put_cp, *last_cp;
+    treedb r; /* readers, under rmu */
+    pthread_mutex_t rmu;
     pthread_mutex_t mu;
     pthread_cond_t work, done;
     pending *head, *tail;
-    uint64_t next_index;
+    uint64_t size; /* entries durable, as this process last saw */
     int stop;
     int fail;
     pthread_t writer;
+    merkle_frontier fr; /* writer thread only */
+    bool fr_valid;
+    /* checkpoints */
+    bool signing;
+    char origin[256], key_name[128];
+    uint8_t pk[32];
+    audit_signer sign;
+    void *sign_ctx;
+    uint64_t every_n;
+    int64_t every_us;
+    uint64_t cp_size;
+    int64_t cp_at_us;
+    audit_note_fn on_note;
+    void *on_note_ctx;
 };
 
 static const char *SCHEMA =
@@ -43,8 +81,13 @@ static const char *SCHEMA =
     " actor TEXT NOT NULL, action TEXT NOT NULL, customer TEXT, decision TEXT NOT NULL,"
     " entry BLOB NOT NULL, leaf BLOB NOT NULL);"
     "CREATE INDEX IF NOT EXISTS entries_actor ON entries(actor, ts);"
-    "CREATE INDEX IF NOT EXISTS entries_customer ON entries(customer, ts) WHERE customer IS "
-    "NOT NULL;";
+    "CREATE INDEX IF NOT EXISTS entries_ts ON entries(ts);"
+    "CREATE TABLE IF NOT EXISTS touches(customer TEXT NOT NULL, idx INTEGER NOT NULL,"
+    " PRIMARY KEY(customer, idx)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS nodes(level INTEGER NOT NULL, idx INTEGER NOT NULL,"
+    " hash BLOB NOT NULL, PRIMARY KEY(level, idx)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS checkpoints(size INTEGER PRIMARY KEY, root BLOB NOT NULL,"
+    " note TEXT NOT NULL, at INTEGER NOT NULL);";
 
 err audit_create(const char *path)
 {
@@ -60,6 +103,8 @@ err audit_create(const char *path)
     return rc;
 }
 
+/* ---- encoding ---- */
+
 static void put_str(json_t *o, const char *k, const char *v)
 {
     if (v) {
@@ -67,24 +112,25 @@ static void put_str(json_t *o, const char *k, const char *v)
     }
 }
 
-err audit_encode(const audit_entry *e, buf *out)
+err audit_encode(const audit_entry *e, uint64_t index, buf *out)
 {
     json_t *o = json_object();
     ENSURE(o != NULL, ERR_INTERNAL, "out of memory");
     char ts[40];
     clock_rfc3339(e->ts_us ? e->ts_us : clock_now_us(), ts);
     json_object_set_new(o, "v", json_integer(1));
+    json_object_set_new(o, "i", json_integer((json_int_t)index));
     json_object_set_new(o, "ts", json_string(ts));
     put_str(o, "actor", e->actor ? e->actor : "-");
     put_str(o, "role", e->role ? e->role : "-");
     put_str(o, "source", e->source ? e->source : "-");
     put_str(o, "session", e->session);
-    put_str(o, "action", e->action);
+    put_str(o, "action", e->action ? e->action : "-");
     put_str(o, "customer", e->customer);
     put_str(o, "customers", e->customers);
     put_str(o, "categories", e->categories);
     put_str(o, "fields", e->fields);
-    put_str(o, "decision", e->decision);
+    put_str(o, "decision", e->decision ? e->decision : "deny");
     put_str(o, "rule", e->rule);
     put_str(o, "reason", e->reason);
     put_str(o, "request_id", e->request_id);
@@ -100,62 +146,334 @@ err audit_encode(const audit_entry *e, buf *out)
     return rc;
 }
 
+static const char *const STR_KEYS[] = {"actor",   "role",   "source",    "session",
+                                       "action",  "customer", "customers", "categories",
+                                       "fields",  "decision", "rule",      "reason",
+                                       "request_id", "query_hash"};
+
+err audit_decode(slice bytes, audit_decoded *out)
+{
+    memset(out, 0, sizeof *out);
+    ENSURE(bytes.len > 0 && bytes.len <= (1 << 20), ERR_INPUT, "entry: empty or too large");
+    json_error_t je;
+    json_t *o = json_loadb((const char *)bytes.p, bytes.len, JSON_REJECT_DUPLICATES, &je);
+    ENSURE(o != NULL, ERR_INPUT, "entry: not JSON");
+    err rc = ERR_OK;
+    buf again;
+    buf_init(&again, 1 << 20);
+    CHECK(json_is_object(o), ERR_INPUT, "entry: not an object");
+    json_t *v = json_object_get(o, "v"), *i = json_object_get(o, "i"),
+           *ts = json_object_get(o, "ts"), *cnt = json_object_get(o, "count");
+    CHECK(json_is_integer(v) && json_integer_value(v) == 1, ERR_INPUT, "entry: unknown version");
+    CHECK(json_is_integer(i) && json_integer_value(i) >= 0, ERR_INPUT, "entry: bad index");
+    CHECK(json_is_string(ts), ERR_INPUT, "entry: bad time");
+    CHECK(cnt == NULL || (json_is_integer(cnt) && json_integer_value(cnt) >= 0), ERR_INPUT,
+          "entry: bad count");
+    audit_entry e;
+    memset(&e, 0, sizeof e);
+    e.count = cnt ? (int64_t)json_integer_value(cnt) : -1;
+    GUARD(clock_parse_rfc3339(json_string_value(ts), &e.ts_us));
+    size_t known = 3 + (cnt ? 1 : 0);
+    const char **slots[] = {&e.actor,     &e.role,      &e.source,   &e.session, &e.action,
+                            &e.customer,  &e.customers, &e.categories, &e.fields, &e.decision,
+                            &e.rule,      &e.reason,    &e.request_id, &e.query_hash};
+    for (size_t k = 0; k < sizeof STR_KEYS / sizeof STR_KEYS[0]; k++) {
+        json_t *s = json_object_get(o, STR_KEYS[k]);
+        if (s) {
+            CHECK(json_is_string(s), ERR_INPUT, "entry: %s is not a string", STR_KEYS[k]);
+            *slots[k] = json_string_value(s);
+            known++;
+        }
+    }
+    CHECK(known == json_object_size(o), ERR_INPUT, "entry: unknown key");
+    CHECK(e.actor && e.role && e.source && e.action && e.decision, ERR_INPUT,
+          "entry: a required key is missing");
+    CHECK(strcmp(e.decision, "allow") == 0 || strcmp(e.decision, "deny") == 0, ERR_INPUT,
+          "entry: bad decision");
+    /* Canonical: encoding the decoded entry gives the same bytes. */
+    GUARD(audit_encode(&e, (uint64_t)json_integer_value(i), &again));
+    CHECK(again.len == bytes.len && memcmp(again.p, bytes.p, bytes.len) == 0, ERR_INPUT,
+          "entry: not in canonical form");
+    out->index = (uint64_t)json_integer_value(i);
+    out->ts_us = e.ts_us;
+    snprintf(out->actor, sizeof out->actor, "%s", e.actor);
+    snprintf(out->role, sizeof out->role, "%s", e.role);
+    snprintf(out->action, sizeof out->action, "%s", e.action);
+    snprintf(out->decision, sizeof out->decision, "%s", e.decision);
+    snprintf(out->customer, sizeof out->customer, "%s", e.customer ? e.customer : "");
+out:
+    buf_free(&again);
+    json_decref(o);
+    return rc;
+}
+
+/* ---- tree storage ---- */
+
+static err treedb_open(const char *path, int flags, treedb *t)
+{
+    memset(t, 0, sizeof *t);
+    if (sqlite3_open_v2(path, &t->db, flags, NULL) != SQLITE_OK) {
+        sqlite3_close_v2(t->db);
+        t->db = NULL;
+        BAIL(ERR_UNAVAILABLE, "audit: cannot open the log");
+    }
+    sqlite3_busy_timeout(t->db, 5000);
+    if (sqlite3_prepare_v3(t->db, "SELECT leaf FROM entries WHERE idx=?1", -1,
+                           SQLITE_PREPARE_PERSISTENT, &t->leaf, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(t->db, "SELECT hash FROM nodes WHERE level=?1 AND idx=?2", -1,
+                           SQLITE_PREPARE_PERSISTENT, &t->node, NULL) != SQLITE_OK) {
+        BAIL(ERR_UNAVAILABLE, "audit: the log has no usable tables (%s)", sqlite3_errmsg(t->db));
+    }
+    return ERR_OK;
+}
+
+static void treedb_close(treedb *t)
+{
+    sqlite3_finalize(t->leaf);
+    sqlite3_finalize(t->node);
+    sqlite3_close_v2(t->db);
+    memset(t, 0, sizeof *t);
+}
+
+static err tree_subtree(void *ctx, unsigned level, uint64_t index, uint8_t out[32])
+{
+    treedb *t = ctx;
+    sqlite3_stmt *st = level == 0 ? t->leaf : t->node;
+    sqlite3_reset(st);
+    if (level == 0) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)index);
+    } else {
+        sqlite3_bind_int(st, 1, (int)level);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)index);
+    }
+    int r = sqlite3_step(st);
+    bool ok = r == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32;
+    if (ok) {
+        memcpy(out, sqlite3_column_blob(st, 0), 32);
+    }
+    sqlite3_reset(st);
+    ENSURE(ok, ERR_CRYPTO, "audit: tree node %u/%llu is missing", level, (unsigned long long)index);
+    return ERR_OK;
+}
+
+static merkle_src src_of(treedb *t)
+{
+    merkle_src s = {t, tree_subtree};
+    return s;
+}
+
+static err emit_node(void *ctx, unsigned level, uint64_t index, const uint8_t h[32])
+{
+    audit *a = ctx;
+    if (level == 0) {
+        return ERR_OK; /* leaves live in entries */
+    }
+    sqlite3_reset(a->put_node);
+    sqlite3_bind_int(a->put_node, 1, (int)level);
+    sqlite3_bind_int64(a->put_node, 2, (sqlite3_int64)index);
+    sqlite3_bind_blob(a->put_node, 3, h, 32, SQLITE_STATIC);
+    int r = sqlite3_step(a->put_node);
+    sqlite3_reset(a->put_node);
+    ENSURE(r == SQLITE_DONE, ERR_UNAVAILABLE, "audit: cannot store a tree node");
+    return ERR_OK;
+}
+
+/* ---- writing ---- */
+
+static err add_touch(audit *a, const char *customer, uint64_t idx)
+{
+    sqlite3_reset(a->touch);
+    sqlite3_bind_text(a->touch, 1, customer, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(a->touch, 2, (sqlite3_int64)idx);
+    int r = sqlite3_step(a->touch);
+    sqlite3_reset(a->touch);
+    ENSURE(r == SQLITE_DONE, ERR_UNAVAILABLE, "audit: cannot index an entry");
+    return ERR_OK;
+}
+
+static err touches_of(audit *a, const audit_entry *e, uint64_t idx)
+{
+    if (e->customer) {
+        TRY(add_touch(a, e->customer, idx));
+    }
+    if (e->customers) {
+        const char *p = e->customers;
+        while (*p) {
+            const char *c = strchr(p, ',');
+            size_t n = c ? (size_t)(c - p) : strlen(p);
+            char id[64];
+            if (n > 0 && n < sizeof id) {
+                memcpy(id, p, n);
+                id[n] = '\0';
+                if (!e->customer || strcmp(id, e->customer) != 0) {
+                    TRY(add_touch(a, id, idx));
+                }
+            }
+            p += n;
+            if (*p == ',') {
+                p++;
+            }
+        }
+    }
+    return ERR_OK;
+}
+
 static err write_batch(audit *a, pending *list)
 {
-    if (a->fail) {
-        BAIL(ERR_UNAVAILABLE, "audit log is not writable: request refused");
+    ENSURE(!a->fail, ERR_UNAVAILABLE, "audit log is not writable: request refused");
+    sqlite3 *db = a->w.db;
+    buf enc;
+    buf_init(&enc, 1 << 20);
+    merkle_frontier saved = a->fr;
+    bool saved_valid = a->fr_valid;
+    err rc = ERR_OK;
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        FAIL(ERR_UNAVAILABLE, "audit log is not writable: request refused");
     }
-    if (sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-        BAIL(ERR_UNAVAILABLE, "audit log is not writable: request refused");
-    }
-    /* Offline tools (rotation, backup) append to the same log while the server runs: the
-     * next index is read under the write lock, never cached across transactions. */
+    /* Offline tools append to the same file while the server runs: the next index is read
+     * under the write lock, and the frontier reloaded when someone else wrote. */
     sqlite3_reset(a->next);
-    if (sqlite3_step(a->next) != SQLITE_ROW) {
-        sqlite3_reset(a->next);
-        goto fail;
-    }
+    CHECK(sqlite3_step(a->next) == SQLITE_ROW, ERR_UNAVAILABLE, "audit log is not readable");
     uint64_t idx = (uint64_t)sqlite3_column_int64(a->next, 0);
     sqlite3_reset(a->next);
+    if (!a->fr_valid || a->fr.size != idx) {
+        merkle_src s = src_of(&a->w);
+        GUARD(merkle_frontier_load(&a->fr, &s, idx));
+        a->fr_valid = true;
+    }
     for (pending *p = list; p; p = p->next) {
-        buf li;
-        buf_init(&li, 0);
+        audit_entry e = *p->e;
+        e.ts_us = p->ts_us;
+        GUARD(audit_encode(&e, idx, &enc));
         uint8_t leaf[32];
-        if (buf_append_byte(&li, 0) != ERR_OK || buf_append(&li, p->bytes.p, p->bytes.len)) {
-            buf_free(&li);
-            goto fail;
-        }
-        hash_sha256(li.p, li.len, leaf);
-        buf_free(&li);
+        merkle_leaf_hash(enc.p, enc.len, leaf);
         sqlite3_reset(a->ins);
         sqlite3_bind_int64(a->ins, 1, (sqlite3_int64)idx);
         sqlite3_bind_int64(a->ins, 2, p->ts_us);
-        sqlite3_bind_text(a->ins, 3, p->e->actor ? p->e->actor : "-", -1, SQLITE_STATIC);
-        sqlite3_bind_text(a->ins, 4, p->e->action, -1, SQLITE_STATIC);
-        if (p->e->customer) {
-            sqlite3_bind_text(a->ins, 5, p->e->customer, -1, SQLITE_STATIC);
+        sqlite3_bind_text(a->ins, 3, e.actor ? e.actor : "-", -1, SQLITE_STATIC);
+        sqlite3_bind_text(a->ins, 4, e.action ? e.action : "-", -1, SQLITE_STATIC);
+        if (e.customer) {
+            sqlite3_bind_text(a->ins, 5, e.customer, -1, SQLITE_STATIC);
         } else {
             sqlite3_bind_null(a->ins, 5);
         }
-        sqlite3_bind_text(a->ins, 6, p->e->decision, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(a->ins, 7, p->bytes.p, (int)p->bytes.len, SQLITE_STATIC);
+        sqlite3_bind_text(a->ins, 6, e.decision ? e.decision : "deny", -1, SQLITE_STATIC);
+        sqlite3_bind_blob(a->ins, 7, enc.p, (int)enc.len, SQLITE_STATIC);
         sqlite3_bind_blob(a->ins, 8, leaf, 32, SQLITE_STATIC);
-        if (sqlite3_step(a->ins) != SQLITE_DONE) {
-            sqlite3_reset(a->ins);
-            goto fail;
-        }
+        int r = sqlite3_step(a->ins);
         sqlite3_reset(a->ins);
+        CHECK(r == SQLITE_DONE, ERR_UNAVAILABLE, "audit log is not writable: request refused");
+        GUARD(touches_of(a, &e, idx));
+        GUARD(merkle_frontier_append(&a->fr, leaf, emit_node, a));
         p->index = idx++;
     }
-    if (sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        goto fail;
+    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        FAIL(ERR_UNAVAILABLE, "audit log is not writable: request refused");
     }
-    a->next_index = idx;
+    a->size = idx;
+out:
+    if (rc != ERR_OK) {
+        log_error("audit.write_failed", "audit log write failed: %s", sqlite3_errmsg(db));
+        if (!sqlite3_get_autocommit(db)) {
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        }
+        a->fr = saved;
+        a->fr_valid = saved_valid;
+        rc = err_set(ERR_UNAVAILABLE, __FILE__, __LINE__,
+                     "audit log is not writable: request refused");
+    }
+    buf_free(&enc);
+    return rc;
+}
+
+/* ---- checkpoints ---- */
+
+static void signer_tramp(void *ctx, slice msg, uint8_t sig[64])
+{
+    audit *a = ctx;
+    a->sign(a->sign_ctx, msg, sig);
+}
+
+/* Latest checkpoint in the log (size 0 and no note when there is none). */
+static err last_checkpoint(audit *a, sqlite3_stmt *st, uint64_t *size, uint8_t root[32],
+                           buf *note, int64_t *at)
+{
+    sqlite3_reset(st);
+    int r = sqlite3_step(st);
+    *size = 0;
+    if (r == SQLITE_ROW) {
+        *size = (uint64_t)sqlite3_column_int64(st, 0);
+        if (root && sqlite3_column_bytes(st, 1) == 32) {
+            memcpy(root, sqlite3_column_blob(st, 1), 32);
+        }
+        if (note) {
+            err e = buf_set(note, sqlite3_column_text(st, 2), (size_t)sqlite3_column_bytes(st, 2));
+            if (e != ERR_OK) {
+                sqlite3_reset(st);
+                return e;
+            }
+        }
+        if (at) {
+            *at = sqlite3_column_int64(st, 3);
+        }
+    }
+    sqlite3_reset(st);
+    ENSURE(r == SQLITE_ROW || r == SQLITE_DONE, ERR_UNAVAILABLE, "audit: cannot read checkpoints");
     return ERR_OK;
-fail:
-    sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
-    log_error("audit.write_failed", "audit log write failed: %s", sqlite3_errmsg(a->db));
-    BAIL(ERR_UNAVAILABLE, "audit log is not writable: request refused");
+}
+
+/* Writer thread: signs a checkpoint of the current tree, after checking it is consistent
+ * with the last one. */
+static err sign_checkpoint(audit *a)
+{
+    if (!a->signing || !a->fr_valid || a->fr.size == 0 || a->fr.size == a->cp_size) {
+        return ERR_OK;
+    }
+    checkpoint c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.origin, sizeof c.origin, "%s", a->origin);
+    c.size = a->fr.size;
+    merkle_frontier_root(&a->fr, c.root);
+    uint64_t m;
+    uint8_t root_m[32];
+    TRY(last_checkpoint(a, a->last_cp, &m, root_m, NULL, NULL));
+    if (m > 0) {
+        uint8_t proof[MERKLE_MAX_PROOF][32];
+        size_t len = 0;
+        merkle_src s = src_of(&a->w);
+        TRY(merkle_consistency_proof(&s, m, c.size, proof, &len));
+        if (!merkle_verify_consistency(m, c.size, root_m, c.root, proof, len)) {
+            log_error("audit.inconsistent",
+                      "refusing to sign: the tree at %llu is not consistent with the checkpoint "
+                      "at %llu",
+                      (unsigned long long)c.size, (unsigned long long)m);
+            BAIL(ERR_CRYPTO, "audit: the log is not consistent with its last checkpoint");
+        }
+    }
+    buf note;
+    buf_init(&note, 1 << 16);
+    err rc = checkpoint_sign(&c, a->key_name, a->pk, signer_tramp, a, &note);
+    if (rc == ERR_OK) {
+        sqlite3_reset(a->put_cp);
+        sqlite3_bind_int64(a->put_cp, 1, (sqlite3_int64)c.size);
+        sqlite3_bind_blob(a->put_cp, 2, c.root, 32, SQLITE_STATIC);
+        sqlite3_bind_text(a->put_cp, 3, (const char *)note.p, (int)note.len, SQLITE_STATIC);
+        sqlite3_bind_int64(a->put_cp, 4, clock_now_us());
+        int r = sqlite3_step(a->put_cp);
+        sqlite3_reset(a->put_cp);
+        if (r != SQLITE_DONE) {
+            rc = err_set(ERR_UNAVAILABLE, __FILE__, __LINE__, "audit: cannot store a checkpoint");
+        }
+    }
+    if (rc == ERR_OK) {
+        a->cp_size = c.size;
+        a->cp_at_us = clock_mono_us();
+        if (a->on_note) {
+            a->on_note(a->on_note_ctx, buf_slice(&note));
+        }
+    }
+    buf_free(&note);
+    return rc;
 }
 
 static void *writer_main(void *arg)
@@ -164,7 +482,28 @@ static void *writer_main(void *arg)
     pthread_mutex_lock(&a->mu);
     for (;;) {
         while (!a->head && !a->stop) {
-            pthread_cond_wait(&a->work, &a->mu);
+            if (a->signing && a->size > a->cp_size) {
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                int64_t wait_us = a->every_us / 4 > 0 ? a->every_us / 4 : 250000;
+                ts.tv_sec += (time_t)(wait_us / 1000000);
+                ts.tv_nsec += (long)(wait_us % 1000000) * 1000;
+                if (ts.tv_nsec >= 1000000000) {
+                    ts.tv_sec++;
+                    ts.tv_nsec -= 1000000000;
+                }
+                pthread_cond_timedwait(&a->work, &a->mu, &ts);
+                if (!a->head && a->signing &&
+                    clock_mono_us() - a->cp_at_us >= a->every_us && a->size > a->cp_size) {
+                    pthread_mutex_unlock(&a->mu);
+                    if (sign_checkpoint(a) != ERR_OK) {
+                        log_error("audit.checkpoint", "%s", err_message());
+                    }
+                    pthread_mutex_lock(&a->mu);
+                }
+            } else {
+                pthread_cond_wait(&a->work, &a->mu);
+            }
         }
         if (!a->head && a->stop) {
             break;
@@ -179,6 +518,16 @@ static void *writer_main(void *arg)
             p->done = 1;
         }
         pthread_cond_broadcast(&a->done);
+        bool due = rc == ERR_OK && a->signing &&
+                   (a->size - a->cp_size >= a->every_n ||
+                    clock_mono_us() - a->cp_at_us >= a->every_us);
+        if (due) {
+            pthread_mutex_unlock(&a->mu);
+            if (sign_checkpoint(a) != ERR_OK) {
+                log_error("audit.checkpoint", "%s", err_message());
+            }
+            pthread_mutex_lock(&a->mu);
+        }
     }
     pthread_mutex_unlock(&a->mu);
     return NULL;
@@ -186,46 +535,59 @@ static void *writer_main(void *arg)
 
 err audit_open(const char *path, audit **out)
 {
-    ENSURE(access(path, R_OK | W_OK) == 0, ERR_UNAVAILABLE, "audit: the log is missing");
+    ENSURE(access(path, R_OK | W_OK) == 0, ERR_UNAVAILABLE,
+           "audit: the log is missing or not writable (%s): refusing to run without it", path);
     audit *a = calloc(1, sizeof *a);
     ENSURE(a != NULL, ERR_INTERNAL, "out of memory");
     err rc = ERR_OK;
-    if (sqlite3_open_v2(path, &a->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) !=
-            SQLITE_OK ||
-        sqlite3_exec(a->db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK) {
-        FAIL(ERR_IO, "audit: cannot open the log");
-    }
-    sqlite3_busy_timeout(a->db, 5000);
-    sqlite3_stmt *st = NULL;
-    CHECK(sqlite3_prepare_v2(a->db, "SELECT coalesce(max(idx)+1, 0) FROM entries", -1, &st,
-                             NULL) == SQLITE_OK,
-          ERR_IO, "audit: cannot read the log");
-    CHECK(sqlite3_step(st) == SQLITE_ROW, ERR_IO, "audit: cannot read the log");
-    a->next_index = (uint64_t)sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    CHECK(sqlite3_prepare_v3(a->db, "SELECT coalesce(max(idx)+1, 0) FROM entries", -1,
-                             SQLITE_PREPARE_PERSISTENT, &a->next, NULL) == SQLITE_OK,
-          ERR_IO, "audit: cannot prepare");
-    CHECK(sqlite3_prepare_v3(a->db,
-                             "INSERT INTO entries(idx, ts, actor, action, customer, decision, "
-                             "entry, leaf) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
-                             -1, SQLITE_PREPARE_PERSISTENT, &a->ins, NULL) == SQLITE_OK,
-          ERR_IO, "audit: cannot prepare");
+    a->path = strdup(path);
     pthread_mutex_init(&a->mu, NULL);
+    pthread_mutex_init(&a->rmu, NULL);
     pthread_cond_init(&a->work, NULL);
     pthread_cond_init(&a->done, NULL);
+    GUARD(treedb_open(path, SQLITE_OPEN_READWRITE, &a->w));
+    CHECK(sqlite3_exec(a->w.db, SCHEMA, NULL, NULL, NULL) == SQLITE_OK, ERR_UNAVAILABLE,
+          "audit: cannot open the log");
+    GUARD(treedb_open(path, SQLITE_OPEN_READONLY, &a->r));
+    sqlite3 *db = a->w.db;
+    CHECK(sqlite3_prepare_v3(db, "SELECT coalesce(max(idx)+1, 0) FROM entries", -1,
+                             SQLITE_PREPARE_PERSISTENT, &a->next, NULL) == SQLITE_OK &&
+              sqlite3_prepare_v3(db,
+                                 "INSERT INTO entries(idx, ts, actor, action, customer, "
+                                 "decision, entry, leaf) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
+                                 -1, SQLITE_PREPARE_PERSISTENT, &a->ins, NULL) == SQLITE_OK &&
+              sqlite3_prepare_v3(db, "INSERT OR IGNORE INTO touches(customer, idx) VALUES(?1,?2)",
+                                 -1, SQLITE_PREPARE_PERSISTENT, &a->touch, NULL) == SQLITE_OK &&
+              sqlite3_prepare_v3(db, "INSERT INTO nodes(level, idx, hash) VALUES(?1,?2,?3)", -1,
+                                 SQLITE_PREPARE_PERSISTENT, &a->put_node, NULL) == SQLITE_OK &&
+              sqlite3_prepare_v3(db,
+                                 "INSERT OR IGNORE INTO checkpoints(size, root, note, at) "
+                                 "VALUES(?1,?2,?3,?4)",
+                                 -1, SQLITE_PREPARE_PERSISTENT, &a->put_cp, NULL) == SQLITE_OK &&
+              sqlite3_prepare_v3(db,
+                                 "SELECT size, root, note, at FROM checkpoints ORDER BY size "
+                                 "DESC LIMIT 1",
+                                 -1, SQLITE_PREPARE_PERSISTENT, &a->last_cp, NULL) == SQLITE_OK,
+          ERR_UNAVAILABLE, "audit: cannot prepare (%s)", sqlite3_errmsg(db));
+    sqlite3_reset(a->next);
+    CHECK(sqlite3_step(a->next) == SQLITE_ROW, ERR_UNAVAILABLE, "audit: cannot read the log");
+    a->size = (uint64_t)sqlite3_column_int64(a->next, 0);
+    sqlite3_reset(a->next);
+    a->cp_at_us = clock_mono_us();
     CHECK(pthread_create(&a->writer, NULL, writer_main, a) == 0, ERR_INTERNAL,
           "audit: cannot start the writer");
     *out = a;
     return ERR_OK;
 out:
-    if (a->ins) {
-        sqlite3_finalize(a->ins);
-    }
-    if (a->next) {
-        sqlite3_finalize(a->next);
-    }
-    sqlite3_close_v2(a->db);
+    sqlite3_finalize(a->next);
+    sqlite3_finalize(a->ins);
+    sqlite3_finalize(a->touch);
+    sqlite3_finalize(a->put_node);
+    sqlite3_finalize(a->put_cp);
+    sqlite3_finalize(a->last_cp);
+    treedb_close(&a->w);
+    treedb_close(&a->r);
+    free(a->path);
     free(a);
     return rc;
 }
@@ -240,12 +602,23 @@ void audit_close(audit *a)
     pthread_cond_signal(&a->work);
     pthread_mutex_unlock(&a->mu);
     pthread_join(a->writer, NULL);
-    sqlite3_finalize(a->ins);
+    /* A last checkpoint covers everything written, so a clean stop leaves nothing unsigned. */
+    if (a->signing && sign_checkpoint(a) != ERR_OK) {
+        log_error("audit.checkpoint", "%s", err_message());
+    }
     sqlite3_finalize(a->next);
-    sqlite3_close_v2(a->db);
+    sqlite3_finalize(a->ins);
+    sqlite3_finalize(a->touch);
+    sqlite3_finalize(a->put_node);
+    sqlite3_finalize(a->put_cp);
+    sqlite3_finalize(a->last_cp);
+    treedb_close(&a->w);
+    treedb_close(&a->r);
     pthread_mutex_destroy(&a->mu);
+    pthread_mutex_destroy(&a->rmu);
     pthread_cond_destroy(&a->work);
     pthread_cond_destroy(&a->done);
+    free(a->path);
     free(a);
 }
 
@@ -256,6 +629,26 @@ void audit_fail_next(audit *a, int on)
     pthread_mutex_unlock(&a->mu);
 }
 
+static err enqueue_wait(audit *a, pending *first, pending *last)
+{
+    pthread_mutex_lock(&a->mu);
+    if (a->tail) {
+        a->tail->next = first;
+    } else {
+        a->head = first;
+    }
+    a->tail = last;
+    pthread_cond_signal(&a->work);
+    while (!last->done) {
+        pthread_cond_wait(&a->done, &a->mu);
+    }
+    pthread_mutex_unlock(&a->mu);
+    if (last->rc != ERR_OK) {
+        BAIL(last->rc, "audit log is not writable: request refused");
+    }
+    return ERR_OK;
+}
+
 err audit_append_many(audit *a, const audit_entry *e, size_t n)
 {
     if (n == 0) {
@@ -263,37 +656,13 @@ err audit_append_many(audit *a, const audit_entry *e, size_t n)
     }
     pending *ps = calloc(n, sizeof *ps);
     ENSURE(ps != NULL, ERR_INTERNAL, "out of memory");
-    err rc = ERR_OK;
     int64_t now = clock_now_us();
     for (size_t i = 0; i < n; i++) {
-        buf_init(&ps[i].bytes, 1 << 20);
         ps[i].e = &e[i];
         ps[i].ts_us = e[i].ts_us ? e[i].ts_us : now;
-        audit_entry copy = e[i];
-        copy.ts_us = ps[i].ts_us;
-        GUARD(audit_encode(&copy, &ps[i].bytes));
         ps[i].next = i + 1 < n ? &ps[i + 1] : NULL;
     }
-    pthread_mutex_lock(&a->mu);
-    if (a->tail) {
-        a->tail->next = &ps[0];
-    } else {
-        a->head = &ps[0];
-    }
-    a->tail = &ps[n - 1];
-    pthread_cond_signal(&a->work);
-    while (!ps[n - 1].done) {
-        pthread_cond_wait(&a->done, &a->mu);
-    }
-    pthread_mutex_unlock(&a->mu);
-    rc = ps[n - 1].rc;
-    if (rc != ERR_OK) {
-        err_set(rc, __FILE__, __LINE__, "audit log is not writable: request refused");
-    }
-out:
-    for (size_t i = 0; i < n; i++) {
-        buf_free(&ps[i].bytes);
-    }
+    err rc = enqueue_wait(a, &ps[0], &ps[n - 1]);
     free(ps);
     return rc;
 }
@@ -302,32 +671,9 @@ err audit_append(audit *a, const audit_entry *e, uint64_t *index)
 {
     pending p;
     memset(&p, 0, sizeof p);
-    buf_init(&p.bytes, 1 << 20);
     p.e = e;
     p.ts_us = e->ts_us ? e->ts_us : clock_now_us();
-    audit_entry copy = *e;
-    copy.ts_us = p.ts_us;
-    err rc = audit_encode(&copy, &p.bytes);
-    if (rc != ERR_OK) {
-        buf_free(&p.bytes);
-        return rc;
-    }
-    pthread_mutex_lock(&a->mu);
-    if (a->tail) {
-        a->tail->next = &p;
-    } else {
-        a->head = &p;
-    }
-    a->tail = &p;
-    pthread_cond_signal(&a->work);
-    while (!p.done) {
-        pthread_cond_wait(&a->done, &a->mu);
-    }
-    pthread_mutex_unlock(&a->mu);
-    buf_free(&p.bytes);
-    if (p.rc != ERR_OK) {
-        BAIL(p.rc, "audit log is not writable: request refused");
-    }
+    TRY(enqueue_wait(a, &p, &p));
     if (index) {
         *index = p.index;
     }
@@ -337,7 +683,232 @@ err audit_append(audit *a, const audit_entry *e, uint64_t *index)
 err audit_size(audit *a, uint64_t *n)
 {
     pthread_mutex_lock(&a->mu);
-    *n = a->next_index;
+    *n = a->size;
     pthread_mutex_unlock(&a->mu);
     return ERR_OK;
+}
+
+/* ---- checkpoints: public ---- */
+
+err audit_enable_checkpoints(audit *a, const audit_signing *s)
+{
+    ENSURE(s->origin && s->key_name && s->sign, ERR_INTERNAL, "audit: incomplete signing setup");
+    /* The whole log is checked before anything is served or signed. */
+    audit_verify_report rep;
+    slice pinned = s->pinned_note ? slice_cstr(s->pinned_note) : slice_of(NULL, 0);
+    err e = audit_verify_file(a->path, s->key_name, s->pk, &pinned, s->pinned_note ? 1 : 0, &rep);
+    if (e != ERR_OK) {
+        BAIL(ERR_CRYPTO, "the audit log failed its check, refusing to serve: %s", rep.problem);
+    }
+    pthread_mutex_lock(&a->mu);
+    snprintf(a->origin, sizeof a->origin, "%s", s->origin);
+    snprintf(a->key_name, sizeof a->key_name, "%s", s->key_name);
+    memcpy(a->pk, s->pk, 32);
+    a->sign = s->sign;
+    a->sign_ctx = s->ctx;
+    a->every_n = s->every_n ? s->every_n : 1000;
+    a->every_us = s->every_us ? s->every_us : 10 * 1000000;
+    pthread_mutex_lock(&a->rmu);
+    uint64_t m = 0;
+    err le = last_checkpoint(a, a->last_cp, &m, NULL, NULL, NULL);
+    pthread_mutex_unlock(&a->rmu);
+    a->cp_size = m;
+    a->cp_at_us = clock_mono_us();
+    a->signing = le == ERR_OK;
+    pthread_mutex_unlock(&a->mu);
+    return le;
+}
+
+void audit_on_checkpoint(audit *a, audit_note_fn fn, void *ctx)
+{
+    pthread_mutex_lock(&a->mu);
+    a->on_note = fn;
+    a->on_note_ctx = ctx;
+    pthread_mutex_unlock(&a->mu);
+}
+
+err audit_latest_checkpoint(audit *a, buf *note, uint64_t *size)
+{
+    pthread_mutex_lock(&a->rmu);
+    sqlite3_stmt *st = NULL;
+    err rc = ERR_OK;
+    if (sqlite3_prepare_v2(a->r.db,
+                           "SELECT size, root, note, at FROM checkpoints ORDER BY size DESC "
+                           "LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = err_set(ERR_UNAVAILABLE, __FILE__, __LINE__, "audit: cannot read checkpoints");
+    } else {
+        uint64_t n = 0;
+        rc = last_checkpoint(a, st, &n, NULL, note, NULL);
+        if (rc == ERR_OK && n == 0) {
+            rc = err_set(ERR_NOT_FOUND, __FILE__, __LINE__, "no checkpoint has been signed yet");
+        }
+        if (size) {
+            *size = n;
+        }
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&a->rmu);
+    return rc;
+}
+
+err audit_checkpoint_now(audit *a, buf *note)
+{
+    /* Wakes the writer with an empty batch so that signing runs on its thread. */
+    pthread_mutex_lock(&a->mu);
+    bool grown = a->signing && a->size > a->cp_size;
+    pthread_mutex_unlock(&a->mu);
+    if (grown) {
+        audit_entry e;
+        memset(&e, 0, sizeof e);
+        e.actor = "system";
+        e.role = "-";
+        e.source = "local";
+        e.action = "audit.checkpoint";
+        e.decision = "allow";
+        e.rule = "on-demand";
+        e.count = -1;
+        TRY(audit_append(a, &e, NULL));
+        pthread_mutex_lock(&a->mu);
+        a->cp_at_us = 0; /* due now */
+        pthread_cond_signal(&a->work);
+        pthread_mutex_unlock(&a->mu);
+        /* The writer signs right after the batch above; wait until it has. */
+        for (int i = 0; i < 500; i++) {
+            pthread_mutex_lock(&a->mu);
+            bool signed_now = a->cp_size >= a->size;
+            pthread_mutex_unlock(&a->mu);
+            if (signed_now) {
+                break;
+            }
+            usleep(2000);
+        }
+    }
+    return note ? audit_latest_checkpoint(a, note, NULL) : ERR_OK;
+}
+
+/* ---- proofs ---- */
+
+err audit_root(audit *a, uint64_t size, uint8_t root[32])
+{
+    pthread_mutex_lock(&a->rmu);
+    merkle_src s = src_of(&a->r);
+    err rc = merkle_root(&s, size, root);
+    pthread_mutex_unlock(&a->rmu);
+    return rc;
+}
+
+static err check_size(audit *a, uint64_t size)
+{
+    uint64_t n;
+    TRY(audit_size(a, &n));
+    ENSURE(size <= n, ERR_INPUT, "the log has only %llu entries", (unsigned long long)n);
+    return ERR_OK;
+}
+
+err audit_inclusion(audit *a, uint64_t index, uint64_t size, uint8_t leaf[32],
+                    uint8_t proof[][32], size_t *len)
+{
+    TRY(check_size(a, size));
+    ENSURE(index < size, ERR_INPUT, "index must be below size");
+    pthread_mutex_lock(&a->rmu);
+    merkle_src s = src_of(&a->r);
+    err rc = tree_subtree(&a->r, 0, index, leaf);
+    if (rc == ERR_OK) {
+        rc = merkle_inclusion_proof(&s, index, size, proof, len);
+    }
+    pthread_mutex_unlock(&a->rmu);
+    return rc;
+}
+
+err audit_consistency(audit *a, uint64_t m, uint64_t n, uint8_t proof[][32], size_t *len)
+{
+    TRY(check_size(a, n));
+    ENSURE(m <= n, ERR_INPUT, "from must not exceed to");
+    pthread_mutex_lock(&a->rmu);
+    merkle_src s = src_of(&a->r);
+    err rc = merkle_consistency_proof(&s, m, n, proof, len);
+    pthread_mutex_unlock(&a->rmu);
+    return rc;
+}
+
+/* ---- queries ---- */
+
+err audit_search(audit *a, const audit_query *q, audit_row_fn fn, void *ctx, size_t *n)
+{
+    buf sql;
+    buf_init(&sql, 4096);
+    err rc = ERR_OK;
+    sqlite3_stmt *st = NULL;
+    size_t limit = q->limit == 0 ? 100 : q->limit > 1000 ? 1000 : q->limit;
+    /* The most selective index leads: customer (touches), then actor, then time. */
+    if (q->customer) {
+        GUARD(buf_append_str(&sql, "SELECT e.idx, e.entry, e.leaf FROM touches t JOIN entries e "
+                                   "ON e.idx=t.idx WHERE t.customer=?1"));
+    } else {
+        GUARD(buf_append_str(&sql, "SELECT e.idx, e.entry, e.leaf FROM entries e WHERE 1"));
+    }
+    if (q->actor) {
+        GUARD(buf_append_str(&sql, " AND e.actor=?2"));
+    }
+    if (q->action) {
+        GUARD(buf_append_str(&sql, " AND e.action=?3"));
+    }
+    if (q->decision) {
+        GUARD(buf_append_str(&sql, " AND e.decision=?4"));
+    }
+    if (q->from_us) {
+        GUARD(buf_append_str(&sql, " AND e.ts>=?5"));
+    }
+    if (q->to_us) {
+        GUARD(buf_append_str(&sql, " AND e.ts<?6"));
+    }
+    GUARD(buf_append_str(&sql, q->customer ? " AND t.idx>?7 ORDER BY t.idx LIMIT ?8"
+                                           : " AND e.idx>?7 ORDER BY e.idx LIMIT ?8"));
+    pthread_mutex_lock(&a->rmu);
+    if (sqlite3_prepare_v2(a->r.db, buf_cstr(&sql), -1, &st, NULL) != SQLITE_OK) {
+        pthread_mutex_unlock(&a->rmu);
+        FAIL(ERR_UNAVAILABLE, "audit: query failed (%s)", sqlite3_errmsg(a->r.db));
+    }
+    if (q->customer) {
+        sqlite3_bind_text(st, 1, q->customer, -1, SQLITE_STATIC);
+    }
+    if (q->actor) {
+        sqlite3_bind_text(st, 2, q->actor, -1, SQLITE_STATIC);
+    }
+    if (q->action) {
+        sqlite3_bind_text(st, 3, q->action, -1, SQLITE_STATIC);
+    }
+    if (q->decision) {
+        sqlite3_bind_text(st, 4, q->decision, -1, SQLITE_STATIC);
+    }
+    sqlite3_bind_int64(st, 5, q->from_us);
+    sqlite3_bind_int64(st, 6, q->to_us);
+    sqlite3_bind_int64(st, 7, q->after == UINT64_MAX ? -1 : (sqlite3_int64)q->after);
+    sqlite3_bind_int64(st, 8, (sqlite3_int64)limit);
+    size_t k = 0;
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        uint8_t leaf[32] = {0};
+        if (sqlite3_column_bytes(st, 2) == 32) {
+            memcpy(leaf, sqlite3_column_blob(st, 2), 32);
+        }
+        rc = fn(ctx, (uint64_t)sqlite3_column_int64(st, 0),
+                slice_of(sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1)), leaf);
+        if (rc != ERR_OK) {
+            break;
+        }
+        k++;
+    }
+    if (rc == ERR_OK && r != SQLITE_DONE) {
+        rc = err_set(ERR_UNAVAILABLE, __FILE__, __LINE__, "audit: query failed");
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&a->rmu);
+    if (n) {
+        *n = k;
+    }
+out:
+    buf_free(&sql);
+    return rc;
 }

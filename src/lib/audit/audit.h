@@ -3,10 +3,13 @@
  * administrative act, allowed or denied, made durable BEFORE the operation's
  * result leaves the server (fail closed: no audit record, no access).
  *
- * Entries are canonical JSON (keys sorted, compact, UTF-8; docs/FORMATS.md) and
- * carry no personal value: customers appear by their random id, search terms by
- * a keyed hash. Each entry's RFC 9162 leaf hash, SHA-256(0x00 || entry), is
- * stored with it, ready for the Merkle tree.
+ * Entries are canonical JSON (keys sorted, compact, ASCII; docs/FORMATS.md)
+ * that carry their own index and no personal value: customers appear by their
+ * random id, search terms by a keyed hash. Entries are the leaves of an RFC 9162
+ * Merkle tree (SHA-256, leaf 0x00, node 0x01); the log signs checkpoints (C2SP
+ * tlog-checkpoint, Ed25519) and never signs one inconsistent with the last, so
+ * an auditor holding any checkpoint can prove that no entry was changed or
+ * dropped since.
  *
  * Durability uses group commit: callers enqueue and wait; one writer thread
  * writes everything queued in one SQLite transaction with a single fsync and
@@ -15,6 +18,7 @@
 #ifndef CUSTOS_AUDIT_H
 #define CUSTOS_AUDIT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/buf.h"
@@ -33,7 +37,7 @@ typedef struct audit_entry {
     const char *customers;  /* comma-separated ids for multi-customer acts, or NULL */
     const char *categories; /* comma-separated categories touched, or NULL */
     const char *fields;     /* comma-separated field names touched, or NULL */
-    const char *decision;   /* "allow" | "deny" | "error" */
+    const char *decision;   /* "allow" | "deny" */
     const char *rule;       /* the policy rule or reason code behind the decision */
     const char *reason;     /* a reason given by the actor (break-glass, erasure), or NULL */
     const char *request_id;
@@ -49,11 +53,83 @@ void audit_close(audit *a);
 MUST_USE err audit_append(audit *a, const audit_entry *e, uint64_t *index);
 /* Many entries, durable together (imports). */
 MUST_USE err audit_append_many(audit *a, const audit_entry *e, size_t n);
-/* Canonical encoding of an entry (exposed for tests and verifiers). */
-MUST_USE err audit_encode(const audit_entry *e, buf *out);
-/* Number of entries. */
+/* Canonical encoding of an entry with its index (exposed for tests and verifiers). */
+MUST_USE err audit_encode(const audit_entry *e, uint64_t index, buf *out);
+/* Number of entries durable so far (this process's view). */
 MUST_USE err audit_size(audit *a, uint64_t *n);
-/* For tests: makes every following append fail (simulated full or failing disk). */
+/* For tests in this process: every following append fails as if the disk were full. */
 void audit_fail_next(audit *a, int on);
+
+/* ---- decoding (verifiers, queries, fuzzed) ---- */
+typedef struct audit_decoded {
+    uint64_t index;
+    int64_t ts_us;
+    char actor[80], role[32], action[48], decision[8];
+    char customer[40];
+} audit_decoded;
+/* Strict: a JSON object in exactly the canonical encoding (re-encoding gives the same
+ * bytes), version 1, the required keys present with the right types. ERR_INPUT otherwise. */
+MUST_USE err audit_decode(slice bytes, audit_decoded *out);
+
+/* ---- checkpoints ---- */
+typedef void (*audit_signer)(void *ctx, slice msg, uint8_t sig[64]);
+typedef struct audit_signing {
+    const char *origin;   /* checkpoint origin line, e.g. "custos.local/audit/<vault id>" */
+    const char *key_name; /* signed-note key name */
+    uint8_t pk[32];
+    audit_signer sign;
+    void *ctx;
+    uint64_t every_n;  /* sign after this many new entries (0: 1000) */
+    int64_t every_us;  /* or after this long with new entries (0: 10 s) */
+    const char *pinned_note; /* the last checkpoint the vault remembers apart from the log, or NULL */
+} audit_signing;
+/* Turns on checkpoints. First checks the whole log: every entry's index, encoding and leaf
+ * hash, the tree against the latest checkpoint in the log and against pinned_note; refuses
+ * (ERR_CRYPTO, naming what is wrong) when the log was cut, replaced, rolled back or changed. */
+MUST_USE err audit_enable_checkpoints(audit *a, const audit_signing *s);
+/* Signs a checkpoint of the current size now if the log grew since the last; the latest
+ * signed note is returned in note (may be NULL). */
+MUST_USE err audit_checkpoint_now(audit *a, buf *note);
+MUST_USE err audit_latest_checkpoint(audit *a, buf *note, uint64_t *size);
+/* Called with every new signed note (from the writer thread; must not block long). */
+typedef void (*audit_note_fn)(void *ctx, slice note);
+void audit_on_checkpoint(audit *a, audit_note_fn fn, void *ctx);
+
+/* ---- proofs (RFC 9162) ---- */
+#define AUDIT_MAX_PROOF 64
+MUST_USE err audit_root(audit *a, uint64_t size, uint8_t root[32]);
+MUST_USE err audit_inclusion(audit *a, uint64_t index, uint64_t size, uint8_t leaf[32],
+                             uint8_t proof[][32], size_t *len);
+MUST_USE err audit_consistency(audit *a, uint64_t m, uint64_t n, uint8_t proof[][32],
+                               size_t *len);
+
+/* ---- queries ---- */
+typedef struct audit_query {
+    const char *actor;    /* exact username, or NULL */
+    const char *customer; /* entries touching this customer id, or NULL */
+    const char *action;   /* exact action, or NULL */
+    const char *decision; /* "allow" / "deny", or NULL */
+    int64_t from_us, to_us; /* 0: unbounded */
+    uint64_t after;         /* entries with index > after; UINT64_MAX: from the start */
+    size_t limit;
+} audit_query;
+typedef err (*audit_row_fn)(void *ctx, uint64_t index, slice entry, const uint8_t leaf[32]);
+/* Entries in index order matching every given criterion; uses the actor, customer and time
+ * indexes (never a scan of the whole log for actor or customer queries). */
+MUST_USE err audit_search(audit *a, const audit_query *q, audit_row_fn fn, void *ctx, size_t *n);
+
+/* ---- offline verification (no keys, no server) ---- */
+typedef struct audit_verify_report {
+    uint64_t entries;      /* entries read */
+    uint64_t checkpoints;  /* signed checkpoints checked */
+    bool ok;
+    int64_t bad_index;     /* first index where something is wrong, or -1 */
+    char problem[512];     /* what is wrong, in words */
+} audit_verify_report;
+/* Checks everything a copy of the log can show: dense indexes, canonical entries that name
+ * their own index, leaf hashes, every signed checkpoint in the log, and each given note
+ * (consistency with checkpoints held apart). ERR_OK only when all holds. */
+MUST_USE err audit_verify_file(const char *path, const char *key_name, const uint8_t pk[32],
+                               const slice *notes, size_t nnotes, audit_verify_report *r);
 
 #endif

@@ -1,0 +1,57 @@
+/*
+ * merkle.h - RFC 9162 Merkle trees: hashing, roots of any range from stored
+ * complete subtrees, inclusion and consistency proofs and their verification,
+ * and an incremental right frontier for appends.
+ */
+#ifndef CUSTOS_MERKLE_H
+#define CUSTOS_MERKLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+#define MERKLE_HASH_LEN 32
+#define MERKLE_MAX_PROOF 64
+
+/* SHA-256(0x00 || entry), SHA-256(0x01 || left || right), SHA-256(""). */
+void merkle_leaf_hash(const uint8_t *entry, size_t n, uint8_t out[32]);
+void merkle_node_hash(const uint8_t left[32], const uint8_t right[32], uint8_t out[32]);
+void merkle_empty_root(uint8_t out[32]);
+
+/* Storage is the caller's: hashes of COMPLETE subtrees. (level, index) covers leaves
+ * [index << level, (index + 1) << level); level 0 are the leaf hashes. */
+typedef struct merkle_src {
+    void *ctx;
+    err (*subtree)(void *ctx, unsigned level, uint64_t index, uint8_t out[32]);
+} merkle_src;
+
+/* MTH(D[begin:end]), from at most 2·log2(n) complete subtrees. */
+MUST_USE err merkle_range_hash(const merkle_src *s, uint64_t begin, uint64_t end, uint8_t out[32]);
+MUST_USE err merkle_root(const merkle_src *s, uint64_t size, uint8_t out[32]);
+/* RFC 9162 §2.1.3.1 and §2.1.4.1; proof holds MERKLE_MAX_PROOF hashes. */
+MUST_USE err merkle_inclusion_proof(const merkle_src *s, uint64_t index, uint64_t size,
+                                    uint8_t proof[][32], size_t *len);
+MUST_USE err merkle_consistency_proof(const merkle_src *s, uint64_t m, uint64_t n,
+                                      uint8_t proof[][32], size_t *len);
+/* RFC 9162 §2.1.3.2 and §2.1.4.2. */
+bool merkle_verify_inclusion(const uint8_t leaf[32], uint64_t index, uint64_t size,
+                             const uint8_t proof[][32], size_t len, const uint8_t root[32]);
+bool merkle_verify_consistency(uint64_t m, uint64_t n, const uint8_t root_m[32],
+                               const uint8_t root_n[32], const uint8_t proof[][32], size_t len);
+
+/* The right frontier: the roots of the complete subtrees of the tree so far (one per set
+ * bit of size, largest first). Appending emits every subtree the leaf completes. */
+typedef struct merkle_frontier {
+    uint64_t size;
+    uint8_t h[64][32];
+} merkle_frontier;
+typedef err (*merkle_emit)(void *ctx, unsigned level, uint64_t index, const uint8_t h[32]);
+void merkle_frontier_init(merkle_frontier *f);
+MUST_USE err merkle_frontier_append(merkle_frontier *f, const uint8_t leaf[32], merkle_emit emit,
+                                    void *ctx);
+void merkle_frontier_root(const merkle_frontier *f, uint8_t out[32]);
+MUST_USE err merkle_frontier_load(merkle_frontier *f, const merkle_src *s, uint64_t size);
+
+#endif

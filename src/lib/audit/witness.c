@@ -1,0 +1,390 @@
+/*
+ * witness.c - checkpoint sinks and SIEM forwarding (see witness.h).
+ */
+#include "audit/witness.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/mem.h"
+
+struct witness {
+    vault_config c;
+    audit *a;
+    pthread_t t;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_mutex_t amu; /* held while the log is read for the SIEM */
+    buf pending; /* the latest note not yet delivered everywhere */
+    int stop;
+    int fd; /* UDP socket for syslog */
+    uint64_t siem_next;
+};
+
+/* ---- config ---- */
+
+static err copy_str(json_t *o, const char *key, char *out, size_t max)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v) {
+        return ERR_OK;
+    }
+    ENSURE(json_is_string(v) && json_string_length(v) < max, ERR_INPUT,
+           "custos.json: %s must be a string shorter than %zu bytes", key, max);
+    snprintf(out, max, "%s", json_string_value(v));
+    return ERR_OK;
+}
+
+err vault_config_parse(slice text, vault_config *c)
+{
+    memset(c, 0, sizeof *c);
+    json_error_t je;
+    json_t *root = json_loadb((const char *)text.p, text.len, JSON_REJECT_DUPLICATES, &je);
+    ENSURE(root != NULL, ERR_INPUT, "custos.json: invalid JSON at line %d", je.line);
+    err rc = ERR_OK;
+    CHECK(json_is_object(root), ERR_INPUT, "custos.json: must be an object");
+    const char *k;
+    json_t *v;
+    json_object_foreach(root, k, v)
+    {
+        CHECK(strcmp(k, "audit") == 0, ERR_INPUT, "custos.json: unknown section");
+    }
+    json_t *au = json_object_get(root, "audit");
+    if (au) {
+        CHECK(json_is_object(au), ERR_INPUT, "custos.json: audit must be an object");
+        static const char *const known[] = {"checkpoint_every", "checkpoint_seconds",
+                                            "witness_file",     "witness_syslog",
+                                            "witness_webhook",  "webhook_cacert",
+                                            "siem_syslog"};
+        json_object_foreach(au, k, v)
+        {
+            bool ok = false;
+            for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+                ok = ok || strcmp(k, known[i]) == 0;
+            }
+            CHECK(ok, ERR_INPUT, "custos.json: unknown key in audit");
+        }
+        json_t *n = json_object_get(au, "checkpoint_every");
+        if (n) {
+            CHECK(json_is_integer(n) && json_integer_value(n) >= 1 &&
+                      json_integer_value(n) <= 10000000,
+                  ERR_INPUT, "custos.json: checkpoint_every must be 1 to 10000000");
+            c->checkpoint_every = (uint64_t)json_integer_value(n);
+        }
+        n = json_object_get(au, "checkpoint_seconds");
+        if (n) {
+            CHECK(json_is_number(n) && json_number_value(n) >= 0.05 &&
+                      json_number_value(n) <= 86400,
+                  ERR_INPUT, "custos.json: checkpoint_seconds must be 0.05 to 86400");
+            c->checkpoint_us = (int64_t)(json_number_value(n) * 1e6);
+        }
+        GUARD(copy_str(au, "witness_file", c->witness_file, sizeof c->witness_file));
+        GUARD(copy_str(au, "witness_syslog", c->witness_syslog, sizeof c->witness_syslog));
+        GUARD(copy_str(au, "witness_webhook", c->witness_webhook, sizeof c->witness_webhook));
+        GUARD(copy_str(au, "webhook_cacert", c->webhook_cacert, sizeof c->webhook_cacert));
+        GUARD(copy_str(au, "siem_syslog", c->siem_syslog, sizeof c->siem_syslog));
+        CHECK(c->witness_webhook[0] == '\0' || strncmp(c->witness_webhook, "https://", 8) == 0,
+              ERR_INPUT, "custos.json: witness_webhook must be an https:// address");
+    }
+out:
+    json_decref(root);
+    return rc;
+}
+
+err vault_config_load(const char *dir, vault_config *c)
+{
+    memset(c, 0, sizeof *c);
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/custos.json", dir);
+    FILE *f = fopen(p, "rb");
+    if (!f) {
+        return ERR_OK;
+    }
+    buf b;
+    buf_init(&b, 1 << 20);
+    char tmp[4096];
+    size_t n;
+    err rc = ERR_OK;
+    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0 && rc == ERR_OK) {
+        rc = buf_append(&b, tmp, n);
+    }
+    fclose(f);
+    if (rc == ERR_OK) {
+        rc = vault_config_parse(buf_slice(&b), c);
+    }
+    buf_free(&b);
+    return rc;
+}
+
+/* ---- sinks ---- */
+
+static bool parse_hostport(const char *s, struct sockaddr_in *sa)
+{
+    char host[64];
+    const char *colon = strrchr(s, ':');
+    if (!colon || (size_t)(colon - s) >= sizeof host) {
+        return false;
+    }
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = '\0';
+    memset(sa, 0, sizeof *sa);
+    sa->sin_family = AF_INET;
+    long port = strtol(colon + 1, NULL, 10);
+    sa->sin_port = htons((uint16_t)port);
+    return port > 0 && port < 65536 && inet_pton(AF_INET, host, &sa->sin_addr) == 1;
+}
+
+static void syslog_send(witness *w, const char *dest, const char *line, size_t n)
+{
+    struct sockaddr_in sa;
+    if (w->fd < 0 || !parse_hostport(dest, &sa)) {
+        return;
+    }
+    if (sendto(w->fd, line, n, 0, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        log_warn("witness.syslog", "could not send to %s", dest);
+    }
+}
+
+static void header(char *out, size_t max, const char *msgid)
+{
+    char ts[40], host[64] = "-";
+    clock_rfc3339(clock_now_us(), ts);
+    if (gethostname(host, sizeof host) != 0) {
+        snprintf(host, sizeof host, "-");
+    }
+    host[sizeof host - 1] = '\0';
+    /* facility 13 (log audit), severity 6 (informational) */
+    snprintf(out, max, "<110>1 %s %s custos %d %s", ts, host, (int)getpid(), msgid);
+}
+
+err witness_syslog_line(uint64_t index, slice entry, const uint8_t leaf[32], buf *out)
+{
+    char h[200], hex[HEX_LEN(32)];
+    header(h, sizeof h, "audit");
+    hex_encode(hex, leaf, 32);
+    buf_reset(out);
+    TRY(buf_appendf(out, "%s [custos@32473 index=\"%llu\" leaf=\"%s\"] ", h,
+                    (unsigned long long)index, hex));
+    return buf_append(out, entry.p, entry.len); /* entries are ASCII JSON, no newlines */
+}
+
+static size_t discard(char *p, size_t s, size_t n, void *ud)
+{
+    return s * n;
+}
+
+static bool webhook_send(witness *w, const char *body)
+{
+    CURL *h = curl_easy_init();
+    if (!h) {
+        return false;
+    }
+    struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
+    curl_easy_setopt(h, CURLOPT_URL, w->c.witness_webhook);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+    if (w->c.webhook_cacert[0]) {
+        curl_easy_setopt(h, CURLOPT_CAINFO, w->c.webhook_cacert);
+    }
+    CURLcode r = curl_easy_perform(h);
+    long code = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    curl_slist_free_all(hdr);
+    curl_easy_cleanup(h);
+    return r == CURLE_OK && code >= 200 && code < 300;
+}
+
+/* Delivers one note everywhere; false when something must be tried again. */
+static bool deliver(witness *w, const char *note)
+{
+    bool ok = true;
+    if (w->c.witness_file[0]) {
+        int fd = open(w->c.witness_file, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        size_t n = strlen(note);
+        bool wrote = fd >= 0 && write(fd, note, n) == (ssize_t)n && write(fd, "\n", 1) == 1 &&
+                     fsync(fd) == 0;
+        if (fd >= 0) {
+            close(fd);
+        }
+        if (!wrote) {
+            log_warn("witness.file", "could not append the checkpoint to %s", w->c.witness_file);
+            ok = false;
+        }
+    }
+    json_t *o = json_pack("{s:s}", "checkpoint", note);
+    char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (body && w->c.witness_syslog[0]) {
+        char h[200], line[70000];
+        header(h, sizeof h, "checkpoint");
+        int n = snprintf(line, sizeof line, "%s - %s", h, body);
+        if (n > 0 && (size_t)n < sizeof line) {
+            syslog_send(w, w->c.witness_syslog, line, (size_t)n);
+        }
+    }
+    if (body && w->c.witness_webhook[0] && !webhook_send(w, body)) {
+        log_warn("witness.webhook", "checkpoint webhook failed; will retry");
+        ok = false;
+    }
+    free(body);
+    return ok;
+}
+
+typedef struct siem_ctx {
+    witness *w;
+    buf line;
+} siem_ctx;
+
+static err siem_row(void *ctx, uint64_t index, slice entry, const uint8_t leaf[32])
+{
+    siem_ctx *sc = ctx;
+    TRY(witness_syslog_line(index, entry, leaf, &sc->line));
+    syslog_send(sc->w, sc->w->c.siem_syslog, (const char *)sc->line.p, sc->line.len);
+    sc->w->siem_next = index + 1;
+    return ERR_OK;
+}
+
+static void siem_forward(witness *w)
+{
+    pthread_mutex_lock(&w->amu);
+    if (!w->a) {
+        pthread_mutex_unlock(&w->amu);
+        return;
+    }
+    siem_ctx sc = {w, {0}};
+    buf_init(&sc.line, 1 << 20);
+    for (int round = 0; round < 100; round++) {
+        audit_query q;
+        memset(&q, 0, sizeof q);
+        q.after = w->siem_next == 0 ? UINT64_MAX : w->siem_next - 1;
+        q.limit = 1000;
+        size_t n = 0;
+        if (audit_search(w->a, &q, siem_row, &sc, &n) != ERR_OK || n < 1000) {
+            break;
+        }
+    }
+    buf_free(&sc.line);
+    pthread_mutex_unlock(&w->amu);
+}
+
+void witness_detach(witness *w)
+{
+    if (!w) {
+        return;
+    }
+    pthread_mutex_lock(&w->amu);
+    w->a = NULL;
+    pthread_mutex_unlock(&w->amu);
+}
+
+static void *witness_main(void *arg)
+{
+    witness *w = arg;
+    int backoff_s = 1;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += w->pending.len ? backoff_s : 1;
+        if (!w->stop) {
+            pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+        }
+        char *note = w->pending.len ? strdup(buf_cstr(&w->pending)) : NULL;
+        int stopping = w->stop;
+        pthread_mutex_unlock(&w->mu);
+        bool delivered = true;
+        if (note) {
+            delivered = deliver(w, note);
+        }
+        if (w->c.siem_syslog[0]) {
+            siem_forward(w);
+        }
+        pthread_mutex_lock(&w->mu);
+        if (note && delivered && strcmp(note, buf_cstr(&w->pending)) == 0) {
+            buf_reset(&w->pending);
+        }
+        backoff_s = delivered ? 1 : (backoff_s < 60 ? backoff_s * 2 : 60);
+        free(note);
+        if (stopping) {
+            break;
+        }
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+err witness_start(const vault_config *c, audit *a, witness **out)
+{
+    *out = NULL;
+    if (!c->witness_file[0] && !c->witness_syslog[0] && !c->witness_webhook[0] &&
+        !c->siem_syslog[0]) {
+        return ERR_OK;
+    }
+    witness *w = calloc(1, sizeof *w);
+    ENSURE(w != NULL, ERR_INTERNAL, "out of memory");
+    w->c = *c;
+    w->a = a;
+    w->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    buf_init(&w->pending, 1 << 16);
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_mutex_init(&w->amu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    if (c->siem_syslog[0]) {
+        uint64_t n = 0;
+        IGNORE(audit_size(a, &n));
+        w->siem_next = n; /* forwards what is written from now on */
+    }
+    if (pthread_create(&w->t, NULL, witness_main, w) != 0) {
+        close(w->fd);
+        free(w);
+        BAIL(ERR_INTERNAL, "cannot start the witness thread");
+    }
+    *out = w;
+    return ERR_OK;
+}
+
+void witness_publish(witness *w, slice note)
+{
+    if (!w) {
+        return;
+    }
+    pthread_mutex_lock(&w->mu);
+    IGNORE(buf_set(&w->pending, note.p, note.len));
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+void witness_stop(witness *w)
+{
+    if (!w) {
+        return;
+    }
+    pthread_mutex_lock(&w->mu);
+    w->stop = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->t, NULL);
+    if (w->fd >= 0) {
+        close(w->fd);
+    }
+    buf_free(&w->pending);
+    pthread_mutex_destroy(&w->mu);
+    pthread_mutex_destroy(&w->amu);
+    pthread_cond_destroy(&w->cv);
+    free(w);
+}

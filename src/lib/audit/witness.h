@@ -1,0 +1,47 @@
+/*
+ * witness.h - getting checkpoints (and, for a SIEM, entries) out of the
+ * server's reach: a file appended to, RFC 5424 syslog over UDP, a webhook
+ * (JSON over HTTPS with libcurl, retried). A copy held elsewhere is what lets
+ * an auditor prove that the log was never rewritten, even by someone with full
+ * control of this machine. Publishing runs on its own thread: a slow receiver
+ * never slows a request.
+ */
+#ifndef CUSTOS_WITNESS_H
+#define CUSTOS_WITNESS_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#include "audit/audit.h"
+#include "core/buf.h"
+#include "core/err.h"
+
+typedef struct vault_config {
+    uint64_t checkpoint_every; /* entries between checkpoints (0: default 1000) */
+    int64_t checkpoint_us;     /* or time with new entries (0: default 10 s) */
+    char witness_file[PATH_MAX];
+    char witness_syslog[128];  /* "127.0.0.1:514" */
+    char witness_webhook[1024];
+    char webhook_cacert[PATH_MAX];
+    char siem_syslog[128];     /* every entry as RFC 5424, with its index and leaf hash */
+} vault_config;
+
+/* Reads DIR/custos.json when present (docs/OPERATIONS.md); absent means defaults. A malformed
+ * file is an error naming the key: the vault does not start on a half-understood config. */
+MUST_USE err vault_config_load(const char *dir, vault_config *c);
+MUST_USE err vault_config_parse(slice json, vault_config *c);
+
+typedef struct witness witness;
+/* NULL (nothing to do) when no sink is configured. */
+MUST_USE err witness_start(const vault_config *c, audit *a, witness **out);
+/* Queues the latest note (older unsent notes are superseded: each covers the previous). */
+void witness_publish(witness *w, slice note);
+/* Stops reading the log (before the log is closed); checkpoints still go out. */
+void witness_detach(witness *w);
+/* Sends what is queued, then stops. */
+void witness_stop(witness *w);
+
+/* One RFC 5424 line for an entry (exposed for tests and the export endpoint). */
+MUST_USE err witness_syslog_line(uint64_t index, slice entry, const uint8_t leaf[32], buf *out);
+
+#endif
