@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,14 +32,47 @@
 #include "core/clock.h"
 #include "core/log.h"
 
+/* A queued entry. The caller's thread encodes it (in parallel with other callers) with
+ * index 0; the writer splices the real index in at `at`, where the canonical bytes read
+ * `"i":0`. Keys are sorted and strings escaped, so that spot is unique. */
 typedef struct pending {
     const audit_entry *e;
     int64_t ts_us;
+    buf bytes;
+    size_t at; /* offset of the '0' after "i": */
     uint64_t index;
     err rc;
-    int done;
+    sem_t done; /* posted once by the writer: each waiter is woken exactly once */
+    bool last;  /* the last of a caller's run (append_many waits for it only) */
     struct pending *next;
 } pending;
+
+static err pending_encode(pending *p)
+{
+    audit_entry e = *p->e;
+    e.ts_us = p->ts_us;
+    buf_init(&p->bytes, 1 << 20);
+    TRY(audit_encode(&e, 0, &p->bytes));
+    for (size_t k = 1; k + 5 <= p->bytes.len; k++) {
+        if ((p->bytes.p[k - 1] == ',' || p->bytes.p[k - 1] == '{') &&
+            memcmp(p->bytes.p + k, "\"i\":0", 5) == 0) {
+            p->at = k + 4;
+            return ERR_OK;
+        }
+    }
+    BAIL(ERR_INTERNAL, "audit: encoded entry has no index");
+}
+
+/* The entry's bytes with its index. */
+static err pending_bytes(const pending *p, uint64_t idx, buf *out)
+{
+    buf_reset(out);
+    char num[24];
+    int n = snprintf(num, sizeof num, "%llu", (unsigned long long)idx);
+    TRY(buf_append(out, p->bytes.p, p->at));
+    TRY(buf_append(out, num, (size_t)n));
+    return buf_append(out, p->bytes.p + p->at + 1, p->bytes.len - p->at - 1);
+}
 
 /* A connection with the statements the tree needs. */
 typedef struct treedb {
@@ -53,7 +87,7 @@ struct audit {
     treedb r; /* readers, under rmu */
     pthread_mutex_t rmu;
     pthread_mutex_t mu;
-    pthread_cond_t work, done;
+    pthread_cond_t work;
     pending *head, *tail;
     uint64_t size; /* entries durable, as this process last saw */
     int stop;
@@ -76,12 +110,12 @@ struct audit {
 };
 
 static const char *SCHEMA =
-    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=8192;"
+    "PRAGMA cache_size=-65536;"
     "CREATE TABLE IF NOT EXISTS entries(idx INTEGER PRIMARY KEY, ts INTEGER NOT NULL,"
     " actor TEXT NOT NULL, action TEXT NOT NULL, customer TEXT, decision TEXT NOT NULL,"
     " entry BLOB NOT NULL, leaf BLOB NOT NULL);"
     "CREATE INDEX IF NOT EXISTS entries_actor ON entries(actor, ts);"
-    "CREATE INDEX IF NOT EXISTS entries_ts ON entries(ts);"
     "CREATE TABLE IF NOT EXISTS touches(customer TEXT NOT NULL, idx INTEGER NOT NULL,"
     " PRIMARY KEY(customer, idx)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS nodes(level INTEGER NOT NULL, idx INTEGER NOT NULL,"
@@ -342,9 +376,8 @@ static err write_batch(audit *a, pending *list)
         a->fr_valid = true;
     }
     for (pending *p = list; p; p = p->next) {
-        audit_entry e = *p->e;
-        e.ts_us = p->ts_us;
-        GUARD(audit_encode(&e, idx, &enc));
+        const audit_entry e = *p->e;
+        GUARD(pending_bytes(p, idx, &enc));
         uint8_t leaf[32];
         merkle_leaf_hash(enc.p, enc.len, leaf);
         sqlite3_reset(a->ins);
@@ -512,12 +545,14 @@ static void *writer_main(void *arg)
         a->head = a->tail = NULL;
         pthread_mutex_unlock(&a->mu);
         err rc = write_batch(a, list);
-        pthread_mutex_lock(&a->mu);
-        for (pending *p = list; p; p = p->next) {
+        for (pending *p = list, *nx; p; p = nx) {
+            nx = p->next; /* p may be gone once posted */
             p->rc = rc;
-            p->done = 1;
+            if (p->last) {
+                sem_post(&p->done);
+            }
         }
-        pthread_cond_broadcast(&a->done);
+        pthread_mutex_lock(&a->mu);
         bool due = rc == ERR_OK && a->signing &&
                    (a->size - a->cp_size >= a->every_n ||
                     clock_mono_us() - a->cp_at_us >= a->every_us);
@@ -544,7 +579,6 @@ err audit_open(const char *path, audit **out)
     pthread_mutex_init(&a->mu, NULL);
     pthread_mutex_init(&a->rmu, NULL);
     pthread_cond_init(&a->work, NULL);
-    pthread_cond_init(&a->done, NULL);
     GUARD(treedb_open(path, SQLITE_OPEN_READWRITE, &a->w));
     CHECK(sqlite3_exec(a->w.db, SCHEMA, NULL, NULL, NULL) == SQLITE_OK, ERR_UNAVAILABLE,
           "audit: cannot open the log");
@@ -617,7 +651,6 @@ void audit_close(audit *a)
     pthread_mutex_destroy(&a->mu);
     pthread_mutex_destroy(&a->rmu);
     pthread_cond_destroy(&a->work);
-    pthread_cond_destroy(&a->done);
     free(a->path);
     free(a);
 }
@@ -639,10 +672,10 @@ static err enqueue_wait(audit *a, pending *first, pending *last)
     }
     a->tail = last;
     pthread_cond_signal(&a->work);
-    while (!last->done) {
-        pthread_cond_wait(&a->done, &a->mu);
-    }
     pthread_mutex_unlock(&a->mu);
+    while (sem_wait(&last->done) != 0) {
+        /* EINTR: wait on */
+    }
     if (last->rc != ERR_OK) {
         BAIL(last->rc, "audit log is not writable: request refused");
     }
@@ -657,12 +690,22 @@ err audit_append_many(audit *a, const audit_entry *e, size_t n)
     pending *ps = calloc(n, sizeof *ps);
     ENSURE(ps != NULL, ERR_INTERNAL, "out of memory");
     int64_t now = clock_now_us();
-    for (size_t i = 0; i < n; i++) {
+    err rc = ERR_OK;
+    sem_init(&ps[n - 1].done, 0, 0);
+    ps[n - 1].last = true;
+    for (size_t i = 0; i < n && rc == ERR_OK; i++) {
         ps[i].e = &e[i];
         ps[i].ts_us = e[i].ts_us ? e[i].ts_us : now;
         ps[i].next = i + 1 < n ? &ps[i + 1] : NULL;
+        rc = pending_encode(&ps[i]);
     }
-    err rc = enqueue_wait(a, &ps[0], &ps[n - 1]);
+    if (rc == ERR_OK) {
+        rc = enqueue_wait(a, &ps[0], &ps[n - 1]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        buf_free(&ps[i].bytes);
+    }
+    sem_destroy(&ps[n - 1].done);
     free(ps);
     return rc;
 }
@@ -673,11 +716,18 @@ err audit_append(audit *a, const audit_entry *e, uint64_t *index)
     memset(&p, 0, sizeof p);
     p.e = e;
     p.ts_us = e->ts_us ? e->ts_us : clock_now_us();
-    TRY(enqueue_wait(a, &p, &p));
-    if (index) {
+    p.last = true;
+    sem_init(&p.done, 0, 0);
+    err rc = pending_encode(&p);
+    if (rc == ERR_OK) {
+        rc = enqueue_wait(a, &p, &p);
+    }
+    sem_destroy(&p.done);
+    buf_free(&p.bytes);
+    if (rc == ERR_OK && index) {
         *index = p.index;
     }
-    return ERR_OK;
+    return rc;
 }
 
 err audit_size(audit *a, uint64_t *n)

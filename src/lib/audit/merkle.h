@@ -35,7 +35,8 @@ MUST_USE err merkle_inclusion_proof(const merkle_src *s, uint64_t index, uint64_
                                     uint8_t proof[][32], size_t *len);
 MUST_USE err merkle_consistency_proof(const merkle_src *s, uint64_t m, uint64_t n,
                                       uint8_t proof[][32], size_t *len);
-/* RFC 9162 §2.1.3.2 and §2.1.4.2. */
+/* RFC 9162 §2.1.3.2 and §2.1.4.2. A consistency proof from the empty tree (m == 0) is refused,
+ * as the public test vectors require; equal sizes need an empty proof and equal roots. */
 bool merkle_verify_inclusion(const uint8_t leaf[32], uint64_t index, uint64_t size,
                              const uint8_t proof[][32], size_t len, const uint8_t root[32]);
 bool merkle_verify_consistency(uint64_t m, uint64_t n, const uint8_t root_m[32],
