@@ -568,6 +568,19 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+/* Statements and connections (NULL ones are fine). */
+static void close_db(audit *a)
+{
+    sqlite3_finalize(a->next);
+    sqlite3_finalize(a->ins);
+    sqlite3_finalize(a->touch);
+    sqlite3_finalize(a->put_node);
+    sqlite3_finalize(a->put_cp);
+    sqlite3_finalize(a->last_cp);
+    treedb_close(&a->w);
+    treedb_close(&a->r);
+}
+
 err audit_open(const char *path, audit **out)
 {
     ENSURE(access(path, R_OK | W_OK) == 0, ERR_UNAVAILABLE,
@@ -613,14 +626,7 @@ err audit_open(const char *path, audit **out)
     *out = a;
     return ERR_OK;
 out:
-    sqlite3_finalize(a->next);
-    sqlite3_finalize(a->ins);
-    sqlite3_finalize(a->touch);
-    sqlite3_finalize(a->put_node);
-    sqlite3_finalize(a->put_cp);
-    sqlite3_finalize(a->last_cp);
-    treedb_close(&a->w);
-    treedb_close(&a->r);
+    close_db(a);
     free(a->path);
     free(a);
     return rc;
@@ -640,14 +646,7 @@ void audit_close(audit *a)
     if (a->signing && sign_checkpoint(a) != ERR_OK) {
         log_error("audit.checkpoint", "%s", err_message());
     }
-    sqlite3_finalize(a->next);
-    sqlite3_finalize(a->ins);
-    sqlite3_finalize(a->touch);
-    sqlite3_finalize(a->put_node);
-    sqlite3_finalize(a->put_cp);
-    sqlite3_finalize(a->last_cp);
-    treedb_close(&a->w);
-    treedb_close(&a->r);
+    close_db(a);
     pthread_mutex_destroy(&a->mu);
     pthread_mutex_destroy(&a->rmu);
     pthread_cond_destroy(&a->work);

@@ -33,6 +33,23 @@ static int want_cmp(const void *x, const void *y)
     return a->size < b->size ? -1 : a->size > b->size ? 1 : 0;
 }
 
+static err want_add(want **w, size_t *n, size_t *cap, const checkpoint *c, bool held_apart)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 64;
+        want *p = realloc(*w, nc * sizeof *p);
+        ENSURE(p != NULL, ERR_INTERNAL, "out of memory");
+        *w = p;
+        *cap = nc;
+    }
+    memset(&(*w)[*n], 0, sizeof **w);
+    (*w)[*n].size = c->size;
+    memcpy((*w)[*n].root, c->root, 32);
+    (*w)[*n].held_apart = held_apart;
+    (*n)++;
+    return ERR_OK;
+}
+
 static err problem(audit_verify_report *r, int64_t index, const char *fmt, ...) PRINTF_LIKE(3, 4);
 static err problem(audit_verify_report *r, int64_t index, const char *fmt, ...)
 {
@@ -115,16 +132,7 @@ err audit_verify_file(const char *path, const char *key_name, const uint8_t pk[3
                          (unsigned long long)size, (unsigned long long)c.size);
             goto out;
         }
-        if (nw == cap) {
-            cap = cap ? cap * 2 : 64;
-            want *nw_ = realloc(w, cap * sizeof *w);
-            CHECK(nw_ != NULL, ERR_INTERNAL, "out of memory");
-            w = nw_;
-        }
-        memset(&w[nw], 0, sizeof w[nw]);
-        w[nw].size = c.size;
-        memcpy(w[nw].root, c.root, 32);
-        nw++;
+        GUARD(want_add(&w, &nw, &cap, &c, false));
         r->checkpoints++;
     }
     sqlite3_finalize(st);
@@ -137,17 +145,7 @@ err audit_verify_file(const char *path, const char *key_name, const uint8_t pk[3
                          i + 1);
             goto out;
         }
-        if (nw == cap) {
-            cap = cap ? cap * 2 : 64;
-            want *nw_ = realloc(w, cap * sizeof *w);
-            CHECK(nw_ != NULL, ERR_INTERNAL, "out of memory");
-            w = nw_;
-        }
-        memset(&w[nw], 0, sizeof w[nw]);
-        w[nw].size = c.size;
-        memcpy(w[nw].root, c.root, 32);
-        w[nw].held_apart = true;
-        nw++;
+        GUARD(want_add(&w, &nw, &cap, &c, true));
         r->checkpoints++;
     }
     if (nw > 1) {
