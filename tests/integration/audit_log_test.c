@@ -426,7 +426,7 @@ TEST(t_completeness)
     for (size_t i = 0; i < got; i++) {
         json_t *d = json_object_get(json_array_get(arr, i), "decoded");
         const char *act = jstr(d, "action");
-        if (act && strcmp(act, "audit.checkpoint") == 0) {
+        if (act && strcmp(act, "audit.sign") == 0) {
             extra_checkpoints++;
             continue;
         }

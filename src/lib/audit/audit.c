@@ -813,7 +813,7 @@ err audit_checkpoint_now(audit *a, buf *note)
         e.actor = "system";
         e.role = "-";
         e.source = "local";
-        e.action = "audit.checkpoint";
+        e.action = "audit.sign";
         e.decision = "allow";
         e.rule = "on-demand";
         e.count = -1;
