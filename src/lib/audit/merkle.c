@@ -68,7 +68,7 @@ static unsigned log2u(uint64_t n)
 
 err merkle_range_hash(const merkle_src *s, uint64_t begin, uint64_t end, uint8_t out[32])
 {
-    ENSURE(begin < end, ERR_INTERNAL, "merkle: empty range");
+    ENSURE(begin < end, ERR_INPUT, "merkle: empty range");
     uint64_t n = end - begin;
     if (is_pow2(n) && begin % n == 0) {
         return s->subtree(s->ctx, log2u(n), begin >> log2u(n), out);
