@@ -4,6 +4,7 @@
  * with the database file, backups, restores and a canary scan of every byte
  * the vault left on disk.
  */
+#include <curl/curl.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <signal.h>
@@ -92,6 +93,16 @@ TEST(t_start)
     EXPECT(h_login(&S, "admin", DEMO_PW, tok_admin));
 }
 
+static size_t collect_header(char *p, size_t sz, size_t n, void *ud)
+{
+    return buf_append(ud, p, sz * n) == ERR_OK ? sz * n : 0;
+}
+
+static size_t ignore_body(char *p, size_t sz, size_t n, void *ud)
+{
+    return sz * n;
+}
+
 TEST(t_errors_and_health)
 {
     json_t *a = NULL, *b = NULL;
@@ -136,10 +147,30 @@ TEST(t_errors_and_health)
     EXPECT_INT(h_req(&S, "POST", "/v1/import", tok_st1, "text/csv", huge, big, &r, NULL), 413);
     buf_free(&r);
     free(huge);
-    /* Security headers. */
-    buf_init(&r, 0);
-    EXPECT_INT(h_req(&S, "GET", "/healthz", NULL, NULL, NULL, 0, &r, NULL), 200);
-    buf_free(&r);
+    /* Security headers on every answer; TLS below 1.2 refused. */
+    CURL *h = curl_easy_init();
+    char url[128];
+    snprintf(url, sizeof url, "https://127.0.0.1:%u/healthz", S.port);
+    buf hdr;
+    buf_init(&hdr, 0);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CAINFO, S.cacert);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, collect_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &hdr);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, ignore_body);
+    EXPECT(curl_easy_perform(h) == CURLE_OK);
+    const char *hs = buf_cstr(&hdr);
+    EXPECT(strcasestr(hs, "strict-transport-security: max-age=") != NULL);
+    EXPECT(strcasestr(hs, "x-content-type-options: nosniff") != NULL);
+    EXPECT(strcasestr(hs, "cache-control: no-store") != NULL);
+    EXPECT(strcasestr(hs, "content-security-policy: default-src 'none'") != NULL);
+    EXPECT(strcasestr(hs, "x-request-id: req_") != NULL);
+    curl_easy_setopt(h, CURLOPT_SSLVERSION,
+                     (long)(CURL_SSLVERSION_TLSv1_0 | CURL_SSLVERSION_MAX_TLSv1_1));
+    curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+    EXPECT(curl_easy_perform(h) != CURLE_OK);
+    curl_easy_cleanup(h);
+    buf_free(&hdr);
 }
 
 TEST(t_customer_crud)
