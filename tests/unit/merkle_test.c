@@ -54,19 +54,19 @@ static bool dec(const char *b64, uint8_t out[32], bool pad)
 
 /* clang-format off */
 static const incl_vec INCLUSION[] = {
-    {"0/empty-root", 0, 1, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", 0, {}, true},
-    {"0/happy-path", 0, 1, "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", 0, {}, false},
-    {"0/leafIdx-XOR-@2", 2, 1, "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", 0, {}, true},
-    {"0/leafIdx-plus-@1", 1, 1, "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", 0, {}, true},
-    {"0/leafIdx-sub-@1", UINT64_MAX, 1, "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", 0, {}, true},
+    {"0/empty-root", 0, 1, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", 0, {NULL}, true},
+    {"0/happy-path", 0, 1, "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", 0, {NULL}, false},
+    {"0/leafIdx-XOR-@2", 2, 1, "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", 0, {NULL}, true},
+    {"0/leafIdx-plus-@1", 1, 1, "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", 0, {NULL}, true},
+    {"0/leafIdx-sub-@1", UINT64_MAX, 1, "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", 0, {NULL}, true},
     {"0/preceding-garbage", 0, 1, "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", 1, {""}, true},
     {"0/preceding-root", 0, 1, "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", 1, {"bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0="}, true},
-    {"0/random-root", 0, 1, "q6yroAAAAAAAAAAAAAAAAAAAAAAAAAAAAGAGHgASNFY=", "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", 0, {}, true},
+    {"0/random-root", 0, 1, "q6yroAAAAAAAAAAAAAAAAAAAAAAAAAAAAGAGHgASNFY=", "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", 0, {NULL}, true},
     {"0/trailing-garbage", 0, 1, "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", 1, {""}, true},
     {"0/trailing-root", 0, 1, "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", 1, {"bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0="}, true},
-    {"0/treeSize-div-@2", 0, 0, "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", 0, {}, true},
-    {"0/treeSize-mul-@2", 0, 2, "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", 0, {}, true},
-    {"0/wrong-leaf", 0, 1, "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", "V3JvbmdMZWFm", 0, {}, true},
+    {"0/treeSize-div-@2", 0, 0, "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", 0, {NULL}, true},
+    {"0/treeSize-mul-@2", 0, 2, "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", 0, {NULL}, true},
+    {"0/wrong-leaf", 0, 1, "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", "V3JvbmdMZWFm", 0, {NULL}, true},
     {"1/empty-root", 0, 8, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", 3, {"lqKW0iTyhcZ77pPDD4owkVfw2qNdxbh+QQt4YwoJz8c=", "Xwg/ChozygdqlSeYMlgNs+DvRYS9/x9UyKNg9Q3jAx4=", "a0eq8p7jwq+a+Im8H7klTavTEXfxYjLdaqsDXKOb9uQ="}, true},
     {"1/happy-path", 0, 8, "XcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=", "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", 3, {"lqKW0iTyhcZ77pPDD4owkVfw2qNdxbh+QQt4YwoJz8c=", "Xwg/ChozygdqlSeYMlgNs+DvRYS9/x9UyKNg9Q3jAx4=", "a0eq8p7jwq+a+Im8H7klTavTEXfxYjLdaqsDXKOb9uQ="}, false},
     {"1/inserted-component", 0, 8, "XcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=", "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", 4, {"lqKW0iTyhcZ77pPDD4owkVfw2qNdxbh+QQt4YwoJz8c=", "q6yroAAAAAAAAAAAAAAAAAAAAAAAAAAAAGAGHgASNFY=", "Xwg/ChozygdqlSeYMlgNs+DvRYS9/x9UyKNg9Q3jAx4=", "a0eq8p7jwq+a+Im8H7klTavTEXfxYjLdaqsDXKOb9uQ="}, true},
@@ -112,7 +112,7 @@ static const incl_vec INCLUSION[] = {
     {"3/preceding-garbage", 2, 3, "rra8/idLcKFPsGel5VeCZNsPqbUa9eC6FZFY8yngbnc=", "ApjRIpBtz8EIkstTpzmS/FufST6kybrbJ7eRtBJ6f+c=", 2, {"", "+sVCA+fMaWzw38tCySodnbr3CtnmIfS9jZhmLwDjwSU="}, true},
     {"3/preceding-root", 2, 3, "rra8/idLcKFPsGel5VeCZNsPqbUa9eC6FZFY8yngbnc=", "ApjRIpBtz8EIkstTpzmS/FufST6kybrbJ7eRtBJ6f+c=", 2, {"rra8/idLcKFPsGel5VeCZNsPqbUa9eC6FZFY8yngbnc=", "+sVCA+fMaWzw38tCySodnbr3CtnmIfS9jZhmLwDjwSU="}, true},
     {"3/random-root", 2, 3, "q6yroAAAAAAAAAAAAAAAAAAAAAAAAAAAAGAGHgASNFY=", "ApjRIpBtz8EIkstTpzmS/FufST6kybrbJ7eRtBJ6f+c=", 1, {"+sVCA+fMaWzw38tCySodnbr3CtnmIfS9jZhmLwDjwSU="}, true},
-    {"3/removed-component", 2, 3, "rra8/idLcKFPsGel5VeCZNsPqbUa9eC6FZFY8yngbnc=", "ApjRIpBtz8EIkstTpzmS/FufST6kybrbJ7eRtBJ6f+c=", 0, {}, true},
+    {"3/removed-component", 2, 3, "rra8/idLcKFPsGel5VeCZNsPqbUa9eC6FZFY8yngbnc=", "ApjRIpBtz8EIkstTpzmS/FufST6kybrbJ7eRtBJ6f+c=", 0, {NULL}, true},
     {"3/trailing-garbage", 2, 3, "rra8/idLcKFPsGel5VeCZNsPqbUa9eC6FZFY8yngbnc=", "ApjRIpBtz8EIkstTpzmS/FufST6kybrbJ7eRtBJ6f+c=", 2, {"+sVCA+fMaWzw38tCySodnbr3CtnmIfS9jZhmLwDjwSU=", ""}, true},
     {"3/trailing-root", 2, 3, "rra8/idLcKFPsGel5VeCZNsPqbUa9eC6FZFY8yngbnc=", "ApjRIpBtz8EIkstTpzmS/FufST6kybrbJ7eRtBJ6f+c=", 2, {"+sVCA+fMaWzw38tCySodnbr3CtnmIfS9jZhmLwDjwSU=", "rra8/idLcKFPsGel5VeCZNsPqbUa9eC6FZFY8yngbnc="}, true},
     {"3/treeSize-div-@2", 2, 1, "rra8/idLcKFPsGel5VeCZNsPqbUa9eC6FZFY8yngbnc=", "ApjRIpBtz8EIkstTpzmS/FufST6kybrbJ7eRtBJ6f+c=", 1, {"+sVCA+fMaWzw38tCySodnbr3CtnmIfS9jZhmLwDjwSU="}, true},
@@ -136,26 +136,26 @@ static const incl_vec INCLUSION[] = {
     {"4/treeSize-div-@2", 1, 2, "Tju7H3tHjc/nH7YxYxUZo7yhLJrvyhYSv85ME6hiZNQ=", "lqKW0iTyhcZ77pPDD4owkVfw2qNdxbh+QQt4YwoJz8c=", 3, {"bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", "Xwg/ChozygdqlSeYMlgNs+DvRYS9/x9UyKNg9Q3jAx4=", "vBoGQ7EuTS18d5GPROD095qDi2z57FtcKD4fTYhZnms="}, true},
     {"4/treeSize-mul-@2", 1, 10, "Tju7H3tHjc/nH7YxYxUZo7yhLJrvyhYSv85ME6hiZNQ=", "lqKW0iTyhcZ77pPDD4owkVfw2qNdxbh+QQt4YwoJz8c=", 3, {"bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", "Xwg/ChozygdqlSeYMlgNs+DvRYS9/x9UyKNg9Q3jAx4=", "vBoGQ7EuTS18d5GPROD095qDi2z57FtcKD4fTYhZnms="}, true},
     {"4/wrong-leaf", 1, 5, "Tju7H3tHjc/nH7YxYxUZo7yhLJrvyhYSv85ME6hiZNQ=", "V3JvbmdMZWFm", 3, {"bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", "Xwg/ChozygdqlSeYMlgNs+DvRYS9/x9UyKNg9Q3jAx4=", "vBoGQ7EuTS18d5GPROD095qDi2z57FtcKD4fTYhZnms="}, true},
-    {"additional/0/empty-root-and-random-leaf", 0, 0, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "q6yroAAAAAAAAAAAAAAAAAAAAAAAAAAAAGAGHgASNFY=", 0, {}, true},
-    {"additional/0/empty-root", 0, 0, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "", 0, {}, true},
-    {"additional/0/random-leaf", 0, 0, "", "q6yroAAAAAAAAAAAAAAAAAAAAAAAAAAAAGAGHgASNFY=", 0, {}, true},
-    {"additional/1/empty-root-and-random-leaf", 0, 1, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "q6yroAAAAAAAAAAAAAAAAAAAAAAAAAAAAGAGHgASNFY=", 0, {}, true},
-    {"additional/1/empty-root", 0, 1, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "", 0, {}, true},
-    {"additional/1/random-leaf", 0, 1, "", "q6yroAAAAAAAAAAAAAAAAAAAAAAAAAAAAGAGHgASNFY=", 0, {}, true},
-    {"additional/2/empty-root-and-random-leaf", 1, 0, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "q6yroAAAAAAAAAAAAAAAAAAAAAAAAAAAAGAGHgASNFY=", 0, {}, true},
-    {"additional/2/empty-root", 1, 0, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "", 0, {}, true},
-    {"additional/2/random-leaf", 1, 0, "", "q6yroAAAAAAAAAAAAAAAAAAAAAAAAAAAAGAGHgASNFY=", 0, {}, true},
-    {"additional/3/empty-root-and-random-leaf", 2, 1, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "q6yroAAAAAAAAAAAAAAAAAAAAAAAAAAAAGAGHgASNFY=", 0, {}, true},
-    {"additional/3/empty-root", 2, 1, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "", 0, {}, true},
-    {"additional/3/random-leaf", 2, 1, "", "q6yroAAAAAAAAAAAAAAAAAAAAAAAAAAAAGAGHgASNFY=", 0, {}, true},
-    {"single-entry/empty-leaf", 0, 1, "DTrtAjFI/9KiWfvQzcf7PPl1ZYdg03dbgq9vkKrMLfw=", "", 0, {}, true},
-    {"single-entry/empty-root-and-leaf", 0, 1, "", "", 0, {}, true},
-    {"single-entry/empty-root", 0, 1, "", "DTrtAjFI/9KiWfvQzcf7PPl1ZYdg03dbgq9vkKrMLfw=", 0, {}, true},
-    {"single-entry/matching-root-and-leaf", 0, 1, "DTrtAjFI/9KiWfvQzcf7PPl1ZYdg03dbgq9vkKrMLfw=", "DTrtAjFI/9KiWfvQzcf7PPl1ZYdg03dbgq9vkKrMLfw=", 0, {}, false},
+    {"additional/0/empty-root-and-random-leaf", 0, 0, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "q6yroAAAAAAAAAAAAAAAAAAAAAAAAAAAAGAGHgASNFY=", 0, {NULL}, true},
+    {"additional/0/empty-root", 0, 0, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "", 0, {NULL}, true},
+    {"additional/0/random-leaf", 0, 0, "", "q6yroAAAAAAAAAAAAAAAAAAAAAAAAAAAAGAGHgASNFY=", 0, {NULL}, true},
+    {"additional/1/empty-root-and-random-leaf", 0, 1, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "q6yroAAAAAAAAAAAAAAAAAAAAAAAAAAAAGAGHgASNFY=", 0, {NULL}, true},
+    {"additional/1/empty-root", 0, 1, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "", 0, {NULL}, true},
+    {"additional/1/random-leaf", 0, 1, "", "q6yroAAAAAAAAAAAAAAAAAAAAAAAAAAAAGAGHgASNFY=", 0, {NULL}, true},
+    {"additional/2/empty-root-and-random-leaf", 1, 0, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "q6yroAAAAAAAAAAAAAAAAAAAAAAAAAAAAGAGHgASNFY=", 0, {NULL}, true},
+    {"additional/2/empty-root", 1, 0, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "", 0, {NULL}, true},
+    {"additional/2/random-leaf", 1, 0, "", "q6yroAAAAAAAAAAAAAAAAAAAAAAAAAAAAGAGHgASNFY=", 0, {NULL}, true},
+    {"additional/3/empty-root-and-random-leaf", 2, 1, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "q6yroAAAAAAAAAAAAAAAAAAAAAAAAAAAAGAGHgASNFY=", 0, {NULL}, true},
+    {"additional/3/empty-root", 2, 1, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "", 0, {NULL}, true},
+    {"additional/3/random-leaf", 2, 1, "", "q6yroAAAAAAAAAAAAAAAAAAAAAAAAAAAAGAGHgASNFY=", 0, {NULL}, true},
+    {"single-entry/empty-leaf", 0, 1, "DTrtAjFI/9KiWfvQzcf7PPl1ZYdg03dbgq9vkKrMLfw=", "", 0, {NULL}, true},
+    {"single-entry/empty-root-and-leaf", 0, 1, "", "", 0, {NULL}, true},
+    {"single-entry/empty-root", 0, 1, "", "DTrtAjFI/9KiWfvQzcf7PPl1ZYdg03dbgq9vkKrMLfw=", 0, {NULL}, true},
+    {"single-entry/matching-root-and-leaf", 0, 1, "DTrtAjFI/9KiWfvQzcf7PPl1ZYdg03dbgq9vkKrMLfw=", "DTrtAjFI/9KiWfvQzcf7PPl1ZYdg03dbgq9vkKrMLfw=", 0, {NULL}, false},
 };
 static const cons_vec CONSISTENCY[] = {
-    {"0/happy-path", 1, 1, "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", 0, {}, false},
-    {"1/empty-proof", 1, 8, "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", "XcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=", 0, {}, true},
+    {"0/happy-path", 1, 1, "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", 0, {NULL}, false},
+    {"1/empty-proof", 1, 8, "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", "XcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=", 0, {NULL}, true},
     {"1/happy-path", 1, 8, "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", "XcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=", 3, {"lqKW0iTyhcZ77pPDD4owkVfw2qNdxbh+QQt4YwoJz8c=", "Xwg/ChozygdqlSeYMlgNs+DvRYS9/x9UyKNg9Q3jAx4=", "a0eq8p7jwq+a+Im8H7klTavTEXfxYjLdaqsDXKOb9uQ="}, false},
     {"1/modified-proof@0-bit-@4", 1, 8, "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", "XcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=", 3, {"hqKW0iTyhcZ77pPDD4owkVfw2qNdxbh+QQt4YwoJz8c=", "Xwg/ChozygdqlSeYMlgNs+DvRYS9/x9UyKNg9Q3jAx4=", "a0eq8p7jwq+a+Im8H7klTavTEXfxYjLdaqsDXKOb9uQ="}, true},
     {"1/modified-proof@1-bit-@4", 1, 8, "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", "XcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=", 3, {"lqKW0iTyhcZ77pPDD4owkVfw2qNdxbh+QQt4YwoJz8c=", "Twg/ChozygdqlSeYMlgNs+DvRYS9/x9UyKNg9Q3jAx4=", "a0eq8p7jwq+a+Im8H7klTavTEXfxYjLdaqsDXKOb9uQ="}, true},
@@ -176,7 +176,7 @@ static const cons_vec CONSISTENCY[] = {
     {"1/truncated-proof", 1, 8, "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", "XcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=", 2, {"lqKW0iTyhcZ77pPDD4owkVfw2qNdxbh+QQt4YwoJz8c=", "Xwg/ChozygdqlSeYMlgNs+DvRYS9/x9UyKNg9Q3jAx4="}, true},
     {"1/wrong-root1", 1, 8, "V3JvbmdSb290", "XcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=", 3, {"lqKW0iTyhcZ77pPDD4owkVfw2qNdxbh+QQt4YwoJz8c=", "Xwg/ChozygdqlSeYMlgNs+DvRYS9/x9UyKNg9Q3jAx4=", "a0eq8p7jwq+a+Im8H7klTavTEXfxYjLdaqsDXKOb9uQ="}, true},
     {"1/wrong-root2", 1, 8, "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=", "V3JvbmdSb290", 3, {"lqKW0iTyhcZ77pPDD4owkVfw2qNdxbh+QQt4YwoJz8c=", "Xwg/ChozygdqlSeYMlgNs+DvRYS9/x9UyKNg9Q3jAx4=", "a0eq8p7jwq+a+Im8H7klTavTEXfxYjLdaqsDXKOb9uQ="}, true},
-    {"2/empty-proof", 6, 8, "duZ9rbzfHhDht03cYIq9L5jfsW+851J3tSMqEn8gh+8=", "XcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=", 0, {}, true},
+    {"2/empty-proof", 6, 8, "duZ9rbzfHhDht03cYIq9L5jfsW+851J3tSMqEn8gh+8=", "XcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=", 0, {NULL}, true},
     {"2/happy-path", 6, 8, "duZ9rbzfHhDht03cYIq9L5jfsW+851J3tSMqEn8gh+8=", "XcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=", 3, {"DrxdNDf74tsVi58Sah0RjjCBgQMdCpSfje3t68VY72o=", "yoVOoSjtBQtBs1/8G4e46yveRh6eO1WW7Oa51ZdaCuA=", "037kGJdt2VdTwcc4Yrk5j6Kiz5tP8P3+izDNlSCWFLc="}, false},
     {"2/modified-proof@0-bit-@4", 6, 8, "duZ9rbzfHhDht03cYIq9L5jfsW+851J3tSMqEn8gh+8=", "XcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=", 3, {"HrxdNDf74tsVi58Sah0RjjCBgQMdCpSfje3t68VY72o=", "yoVOoSjtBQtBs1/8G4e46yveRh6eO1WW7Oa51ZdaCuA=", "037kGJdt2VdTwcc4Yrk5j6Kiz5tP8P3+izDNlSCWFLc="}, true},
     {"2/modified-proof@1-bit-@4", 6, 8, "duZ9rbzfHhDht03cYIq9L5jfsW+851J3tSMqEn8gh+8=", "XcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=", 3, {"DrxdNDf74tsVi58Sah0RjjCBgQMdCpSfje3t68VY72o=", "2oVOoSjtBQtBs1/8G4e46yveRh6eO1WW7Oa51ZdaCuA=", "037kGJdt2VdTwcc4Yrk5j6Kiz5tP8P3+izDNlSCWFLc="}, true},
@@ -197,7 +197,7 @@ static const cons_vec CONSISTENCY[] = {
     {"2/truncated-proof", 6, 8, "duZ9rbzfHhDht03cYIq9L5jfsW+851J3tSMqEn8gh+8=", "XcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=", 2, {"DrxdNDf74tsVi58Sah0RjjCBgQMdCpSfje3t68VY72o=", "yoVOoSjtBQtBs1/8G4e46yveRh6eO1WW7Oa51ZdaCuA="}, true},
     {"2/wrong-root1", 6, 8, "V3JvbmdSb290", "XcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=", 3, {"DrxdNDf74tsVi58Sah0RjjCBgQMdCpSfje3t68VY72o=", "yoVOoSjtBQtBs1/8G4e46yveRh6eO1WW7Oa51ZdaCuA=", "037kGJdt2VdTwcc4Yrk5j6Kiz5tP8P3+izDNlSCWFLc="}, true},
     {"2/wrong-root2", 6, 8, "duZ9rbzfHhDht03cYIq9L5jfsW+851J3tSMqEn8gh+8=", "V3JvbmdSb290", 3, {"DrxdNDf74tsVi58Sah0RjjCBgQMdCpSfje3t68VY72o=", "yoVOoSjtBQtBs1/8G4e46yveRh6eO1WW7Oa51ZdaCuA=", "037kGJdt2VdTwcc4Yrk5j6Kiz5tP8P3+izDNlSCWFLc="}, true},
-    {"3/empty-proof", 2, 5, "+sVCA+fMaWzw38tCySodnbr3CtnmIfS9jZhmLwDjwSU=", "Tju7H3tHjc/nH7YxYxUZo7yhLJrvyhYSv85ME6hiZNQ=", 0, {}, true},
+    {"3/empty-proof", 2, 5, "+sVCA+fMaWzw38tCySodnbr3CtnmIfS9jZhmLwDjwSU=", "Tju7H3tHjc/nH7YxYxUZo7yhLJrvyhYSv85ME6hiZNQ=", 0, {NULL}, true},
     {"3/happy-path", 2, 5, "+sVCA+fMaWzw38tCySodnbr3CtnmIfS9jZhmLwDjwSU=", "Tju7H3tHjc/nH7YxYxUZo7yhLJrvyhYSv85ME6hiZNQ=", 2, {"Xwg/ChozygdqlSeYMlgNs+DvRYS9/x9UyKNg9Q3jAx4=", "vBoGQ7EuTS18d5GPROD095qDi2z57FtcKD4fTYhZnms="}, false},
     {"3/modified-proof@0-bit-@4", 2, 5, "+sVCA+fMaWzw38tCySodnbr3CtnmIfS9jZhmLwDjwSU=", "Tju7H3tHjc/nH7YxYxUZo7yhLJrvyhYSv85ME6hiZNQ=", 2, {"Twg/ChozygdqlSeYMlgNs+DvRYS9/x9UyKNg9Q3jAx4=", "vBoGQ7EuTS18d5GPROD095qDi2z57FtcKD4fTYhZnms="}, true},
     {"3/modified-proof@1-bit-@4", 2, 5, "+sVCA+fMaWzw38tCySodnbr3CtnmIfS9jZhmLwDjwSU=", "Tju7H3tHjc/nH7YxYxUZo7yhLJrvyhYSv85ME6hiZNQ=", 2, {"Xwg/ChozygdqlSeYMlgNs+DvRYS9/x9UyKNg9Q3jAx4=", "rBoGQ7EuTS18d5GPROD095qDi2z57FtcKD4fTYhZnms="}, true},
@@ -217,7 +217,7 @@ static const cons_vec CONSISTENCY[] = {
     {"3/truncated-proof", 2, 5, "+sVCA+fMaWzw38tCySodnbr3CtnmIfS9jZhmLwDjwSU=", "Tju7H3tHjc/nH7YxYxUZo7yhLJrvyhYSv85ME6hiZNQ=", 1, {"Xwg/ChozygdqlSeYMlgNs+DvRYS9/x9UyKNg9Q3jAx4="}, true},
     {"3/wrong-root1", 2, 5, "V3JvbmdSb290", "Tju7H3tHjc/nH7YxYxUZo7yhLJrvyhYSv85ME6hiZNQ=", 2, {"Xwg/ChozygdqlSeYMlgNs+DvRYS9/x9UyKNg9Q3jAx4=", "vBoGQ7EuTS18d5GPROD095qDi2z57FtcKD4fTYhZnms="}, true},
     {"3/wrong-root2", 2, 5, "+sVCA+fMaWzw38tCySodnbr3CtnmIfS9jZhmLwDjwSU=", "V3JvbmdSb290", 2, {"Xwg/ChozygdqlSeYMlgNs+DvRYS9/x9UyKNg9Q3jAx4=", "vBoGQ7EuTS18d5GPROD095qDi2z57FtcKD4fTYhZnms="}, true},
-    {"4/empty-proof", 6, 7, "duZ9rbzfHhDht03cYIq9L5jfsW+851J3tSMqEn8gh+8=", "3bib5AOAnjJXUNPSY814kpwpQreUKjS3fhIslZSnTIw=", 0, {}, true},
+    {"4/empty-proof", 6, 7, "duZ9rbzfHhDht03cYIq9L5jfsW+851J3tSMqEn8gh+8=", "3bib5AOAnjJXUNPSY814kpwpQreUKjS3fhIslZSnTIw=", 0, {NULL}, true},
     {"4/happy-path", 6, 7, "duZ9rbzfHhDht03cYIq9L5jfsW+851J3tSMqEn8gh+8=", "3bib5AOAnjJXUNPSY814kpwpQreUKjS3fhIslZSnTIw=", 3, {"DrxdNDf74tsVi58Sah0RjjCBgQMdCpSfje3t68VY72o=", "sIaT7C5yFZcTBkHoIR5+7cy0wmQTlj7ubB4u0W/7Gl8=", "037kGJdt2VdTwcc4Yrk5j6Kiz5tP8P3+izDNlSCWFLc="}, false},
     {"4/modified-proof@0-bit-@4", 6, 7, "duZ9rbzfHhDht03cYIq9L5jfsW+851J3tSMqEn8gh+8=", "3bib5AOAnjJXUNPSY814kpwpQreUKjS3fhIslZSnTIw=", 3, {"HrxdNDf74tsVi58Sah0RjjCBgQMdCpSfje3t68VY72o=", "sIaT7C5yFZcTBkHoIR5+7cy0wmQTlj7ubB4u0W/7Gl8=", "037kGJdt2VdTwcc4Yrk5j6Kiz5tP8P3+izDNlSCWFLc="}, true},
     {"4/modified-proof@1-bit-@4", 6, 7, "duZ9rbzfHhDht03cYIq9L5jfsW+851J3tSMqEn8gh+8=", "3bib5AOAnjJXUNPSY814kpwpQreUKjS3fhIslZSnTIw=", 3, {"DrxdNDf74tsVi58Sah0RjjCBgQMdCpSfje3t68VY72o=", "oIaT7C5yFZcTBkHoIR5+7cy0wmQTlj7ubB4u0W/7Gl8=", "037kGJdt2VdTwcc4Yrk5j6Kiz5tP8P3+izDNlSCWFLc="}, true},
@@ -239,17 +239,17 @@ static const cons_vec CONSISTENCY[] = {
     {"4/wrong-root1", 6, 7, "V3JvbmdSb290", "3bib5AOAnjJXUNPSY814kpwpQreUKjS3fhIslZSnTIw=", 3, {"DrxdNDf74tsVi58Sah0RjjCBgQMdCpSfje3t68VY72o=", "sIaT7C5yFZcTBkHoIR5+7cy0wmQTlj7ubB4u0W/7Gl8=", "037kGJdt2VdTwcc4Yrk5j6Kiz5tP8P3+izDNlSCWFLc="}, true},
     {"4/wrong-root2", 6, 7, "duZ9rbzfHhDht03cYIq9L5jfsW+851J3tSMqEn8gh+8=", "V3JvbmdSb290", 3, {"DrxdNDf74tsVi58Sah0RjjCBgQMdCpSfje3t68VY72o=", "sIaT7C5yFZcTBkHoIR5+7cy0wmQTlj7ubB4u0W/7Gl8=", "037kGJdt2VdTwcc4Yrk5j6Kiz5tP8P3+izDNlSCWFLc="}, true},
     {"additional/consistency-check-on-empty-tree-size1-is-zero-is-useless", 0, 1, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", 1, {"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="}, true},
-    {"additional/roots-do-not-match-and-sizes-are-zero", 0, 0, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "ZG9uJ3QgY2FyZSAy", 0, {}, true},
-    {"additional/roots-do-not-not-match-and-sizes-are-one", 1, 1, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "ZG9uJ3QgY2FyZSAy", 0, {}, true},
-    {"additional/size1-is-greater-than-size2-again", 2, 1, "ZG9uJ3QgY2FyZSAx", "ZG9uJ3QgY2FyZSAy", 0, {}, true},
-    {"additional/size1-is-greater-than-size2", 1, 0, "ZG9uJ3QgY2FyZSAx", "ZG9uJ3QgY2FyZSAy", 0, {}, true},
-    {"additional/size1-is-zero-and-does-not-equal-size2", 0, 1, "ZG9uJ3QgY2FyZSAx", "ZG9uJ3QgY2FyZSAy", 0, {}, true},
-    {"additional/size1-is-zero-and-size2-is-not-zero", 0, 1, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "ZG9uJ3QgY2FyZSAy", 0, {}, true},
-    {"additional/sizes-are-equal-one-and-proof-is-empty", 1, 1, "ZG9uJ3QgY2FyZSAy", "ZG9uJ3QgY2FyZSAy", 0, {}, false},
-    {"additional/sizes-are-equal-one-but-roots-are-not", 1, 1, "ZG9uJ3QgY2FyZSAx", "ZG9uJ3QgY2FyZSAy", 0, {}, true},
-    {"additional/sizes-are-equal-zero-and-proof-is-empty", 0, 0, "ZG9uJ3QgY2FyZSAx", "ZG9uJ3QgY2FyZSAx", 0, {}, true},
-    {"additional/sizes-are-equal-zero-but-roots-are-not", 0, 0, "ZG9uJ3QgY2FyZSAx", "ZG9uJ3QgY2FyZSAy", 0, {}, true},
-    {"additional/sizes-do-not-watch-and-proof-is-empty", 1, 2, "ZG9uJ3QgY2FyZSAx", "ZG9uJ3QgY2FyZSAy", 0, {}, true},
+    {"additional/roots-do-not-match-and-sizes-are-zero", 0, 0, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "ZG9uJ3QgY2FyZSAy", 0, {NULL}, true},
+    {"additional/roots-do-not-not-match-and-sizes-are-one", 1, 1, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "ZG9uJ3QgY2FyZSAy", 0, {NULL}, true},
+    {"additional/size1-is-greater-than-size2-again", 2, 1, "ZG9uJ3QgY2FyZSAx", "ZG9uJ3QgY2FyZSAy", 0, {NULL}, true},
+    {"additional/size1-is-greater-than-size2", 1, 0, "ZG9uJ3QgY2FyZSAx", "ZG9uJ3QgY2FyZSAy", 0, {NULL}, true},
+    {"additional/size1-is-zero-and-does-not-equal-size2", 0, 1, "ZG9uJ3QgY2FyZSAx", "ZG9uJ3QgY2FyZSAy", 0, {NULL}, true},
+    {"additional/size1-is-zero-and-size2-is-not-zero", 0, 1, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "ZG9uJ3QgY2FyZSAy", 0, {NULL}, true},
+    {"additional/sizes-are-equal-one-and-proof-is-empty", 1, 1, "ZG9uJ3QgY2FyZSAy", "ZG9uJ3QgY2FyZSAy", 0, {NULL}, false},
+    {"additional/sizes-are-equal-one-but-roots-are-not", 1, 1, "ZG9uJ3QgY2FyZSAx", "ZG9uJ3QgY2FyZSAy", 0, {NULL}, true},
+    {"additional/sizes-are-equal-zero-and-proof-is-empty", 0, 0, "ZG9uJ3QgY2FyZSAx", "ZG9uJ3QgY2FyZSAx", 0, {NULL}, true},
+    {"additional/sizes-are-equal-zero-but-roots-are-not", 0, 0, "ZG9uJ3QgY2FyZSAx", "ZG9uJ3QgY2FyZSAy", 0, {NULL}, true},
+    {"additional/sizes-do-not-watch-and-proof-is-empty", 1, 2, "ZG9uJ3QgY2FyZSAx", "ZG9uJ3QgY2FyZSAy", 0, {NULL}, true},
     {"additional/sizes-match-but-proof-is-not-empty-and-sizes-are-one", 1, 1, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", 1, {"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="}, true},
     {"additional/sizes-match-but-proof-is-not-empty-and-sizes-are-zero", 0, 0, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", 1, {"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="}, true},
 };
@@ -276,8 +276,8 @@ static bool run_consistency(const cons_vec *v)
     for (size_t i = 0; i < v->n; i++) {
         ok &= dec(v->proof[i], proof[i], false);
     }
-    return ok && merkle_verify_consistency(v->size1, v->size2, r1, r2,
-                                           (const uint8_t(*)[32])proof, v->n);
+    return ok &&
+           merkle_verify_consistency(v->size1, v->size2, r1, r2, (const uint8_t(*)[32])proof, v->n);
 }
 
 TEST(t_inclusion_vectors)
@@ -389,8 +389,7 @@ static void naive_path(uint64_t m, uint64_t b, uint64_t e, uint8_t p[][32], size
     }
 }
 
-static void naive_sub(uint64_t m, uint64_t b, uint64_t e, bool complete, uint8_t p[][32],
-                      size_t *n)
+static void naive_sub(uint64_t m, uint64_t b, uint64_t e, bool complete, uint8_t p[][32], size_t *n)
 {
     if (m == e - b) {
         if (!complete) {
@@ -679,8 +678,12 @@ TEST(t_errors)
     EXPECT_ERR(merkle_inclusion_proof(&src, 3, 16, p, &len), ERR_IO);
     EXPECT_ERR(merkle_consistency_proof(&src, 3, 16, p, &len), ERR_IO);
     EXPECT_ERR(merkle_root(&src, 16, h), ERR_IO);
-    merkle_frontier f;
+    merkle_frontier f, before;
+    merkle_frontier_init(&f);
+    EXPECT_OK(merkle_frontier_append(&f, LEAF[0], NULL, NULL));
+    before = f;
     EXPECT_ERR(merkle_frontier_load(&f, &src, 16), ERR_IO);
+    EXPECT(memcmp(&before, &f, sizeof f) == 0);
     /* the verifiers on degenerate input */
     EXPECT(!merkle_verify_inclusion(LEAF[0], 0, 0, NULL, 0, e));
     EXPECT(!merkle_verify_inclusion(LEAF[0], 5, 5, NULL, 0, LEAF[0]));

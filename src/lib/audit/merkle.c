@@ -5,9 +5,11 @@
  * where present (several times faster than portable C here; make bench shows
  * it), so that rebuilding the tree of a large log stays cheap.
  *
- * Any range the RFC's algorithms need, D[b:e], starts at a multiple of its
- * largest power-of-two part, so its hash decomposes into at most one complete
- * subtree per level: proofs cost O(log n) lookups.
+ * Any range the RFC's algorithms need, D[b:e], starts at a multiple of the
+ * smallest power of two >= e - b (the split point k of a range is a power of
+ * two and both halves inherit the alignment), so its hash decomposes into at
+ * most one complete subtree per level: proofs cost O(log n) lookups. The
+ * verifiers are the RFC's bit-walking algorithms, which need no storage.
  */
 #include "audit/merkle.h"
 
@@ -118,8 +120,8 @@ static err path(const merkle_src *s, uint64_t m, uint64_t b, uint64_t e, uint8_t
     return push(proof, len, h);
 }
 
-err merkle_inclusion_proof(const merkle_src *s, uint64_t index, uint64_t size,
-                           uint8_t proof[][32], size_t *len)
+err merkle_inclusion_proof(const merkle_src *s, uint64_t index, uint64_t size, uint8_t proof[][32],
+                           size_t *len)
 {
     ENSURE(index < size, ERR_INPUT, "index must be below the tree size");
     *len = 0;
@@ -283,15 +285,18 @@ void merkle_frontier_root(const merkle_frontier *f, uint8_t out[32])
 
 err merkle_frontier_load(merkle_frontier *f, const merkle_src *s, uint64_t size)
 {
-    merkle_frontier_init(f);
+    ENSURE(size < UINT64_MAX / 2, ERR_INPUT, "merkle: tree size out of range");
+    merkle_frontier g;
+    merkle_frontier_init(&g);
     /* The complete subtrees of [0, size), largest first: one per set bit. */
     uint64_t begin = 0;
     for (int l = 63; l >= 0; l--) {
         if (size & (1ull << l)) {
-            TRY(s->subtree(s->ctx, (unsigned)l, begin >> l, f->h[l]));
+            TRY(s->subtree(s->ctx, (unsigned)l, begin >> l, g.h[l]));
             begin += 1ull << l;
         }
     }
-    f->size = size;
+    g.size = size;
+    *f = g; /* only on success */
     return ERR_OK;
 }

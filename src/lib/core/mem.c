@@ -101,8 +101,20 @@ void b64_encode(char *out, size_t out_max, const uint8_t *in, size_t n)
     sodium_bin2base64(out, out_max, in, n, sodium_base64_VARIANT_ORIGINAL);
 }
 
+/* libsodium 1.0.18 reads some bytes >= 0x80 as alphabet characters: refuse them first. */
+static bool ascii_only(const char *in, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)in[i] >= 0x80) {
+            return false;
+        }
+    }
+    return true;
+}
+
 err b64url_decode(uint8_t *out, size_t out_max, size_t *out_len, const char *in, size_t in_len)
 {
+    ENSURE(ascii_only(in, in_len), ERR_INPUT, "not valid base64url");
     const char *end = NULL;
     ENSURE(sodium_base642bin(out, out_max, in, in_len, NULL, out_len, &end,
                              sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0 &&
@@ -113,6 +125,7 @@ err b64url_decode(uint8_t *out, size_t out_max, size_t *out_len, const char *in,
 
 err b64_decode(uint8_t *out, size_t out_max, size_t *out_len, const char *in, size_t in_len)
 {
+    ENSURE(ascii_only(in, in_len), ERR_INPUT, "not valid base64");
     const char *end = NULL;
     ENSURE(sodium_base642bin(out, out_max, in, in_len, NULL, out_len, &end,
                              sodium_base64_VARIANT_ORIGINAL) == 0 &&
