@@ -486,11 +486,10 @@ err door_customer_search(vault *v, const actor *a, blind_kind k, const char *ter
     char(*ids)[ID_LEN + 1] = NULL;
     sealed_customer *rows = NULL;
     size_t n = 0, nrows = 0;
-    buf norm, list, fields, one;
+    buf norm, list, fields;
     buf_init(&norm, 4096);
     buf_init(&list, 1 << 16);
     buf_init(&fields, 4096);
-    buf_init(&one, 4096);
     json_t *arr = NULL;
     uint8_t *dek = door_dek_buf();
     char qh[HEX_LEN(16)] = "";
@@ -584,7 +583,6 @@ out:
     buf_free(&norm);
     buf_free(&list);
     buf_free(&fields);
-    buf_free(&one);
     return rc;
 }
 
