@@ -4,6 +4,7 @@
  * audited), with one account per role in two departments.
  */
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@ static const struct {
     {"sales1", ROLE_SALES, "beijing"},
     {"service1", ROLE_CUSTOMER_SERVICE, "beijing"},
     {"steward1", ROLE_DATA_STEWARD, "beijing"},
+    {"steward3", ROLE_DATA_STEWARD, "beijing"}, /* a second person to approve */
     {"sales2", ROLE_SALES, "shanghai"},
     {"steward2", ROLE_DATA_STEWARD, "shanghai"},
     {"security1", ROLE_SECURITY, "security"},
@@ -46,7 +48,33 @@ static actor demo_actor(vault *v, const char *user)
     }
     snprintf(a.source, sizeof a.source, "local");
     snprintf(a.request_id, sizeof a.request_id, "demo");
+    a.training_until_us = INT64_MAX;
     return a;
+}
+
+/* Demo staff have this quarter's training; the demo vault signs in with passwords alone. */
+static err demo_access(vault *v, const char *dir)
+{
+    int64_t until = clock_now_us() + (int64_t)365 * 86400 * 1000000;
+    for (size_t i = 0; i < sizeof DEMO_ACCOUNTS / sizeof DEMO_ACCOUNTS[0]; i++) {
+        account acc;
+        TRY(store_account_by_name(v->st, DEMO_ACCOUNTS[i].user, &acc));
+        acc.training_until_us = until;
+        err e = store_account_update(v->st, &acc);
+        mem_wipe(acc.pwhash, sizeof acc.pwhash);
+        TRY(e);
+    }
+    char p[PATH_MAX];
+    vault_path_in(dir, "custos.json", p, sizeof p);
+    if (access(p, F_OK) == 0) {
+        return ERR_OK; /* an operator's configuration is left alone */
+    }
+    FILE *f = fopen(p, "wx");
+    ENSURE(f != NULL, ERR_IO, "cannot write %s", p);
+    int ok = fputs("{\n  \"access\": {\"second_factor\": \"off\"}\n}\n", f) >= 0;
+    ok = fclose(f) == 0 && ok;
+    ENSURE(ok, ERR_IO, "cannot write %s", p);
+    return ERR_OK;
 }
 
 static err fill(vault *v, long n, uint64_t seed)
@@ -156,6 +184,9 @@ int cmd_demo(args *a)
                                 DEMO_ACCOUNTS[i].dept);
     }
     if (e == ERR_OK) {
+        e = demo_access(v, dir);
+    }
+    if (e == ERR_OK) {
         IGNORE(store_meta_set(v->st, "demo", "true"));
         const char *seed = getenv("CUSTOS_DEMO_SEED");
         e = fill(v, n, seed ? strtoull(seed, NULL, 10) : (uint64_t)clock_now_us());
@@ -166,11 +197,14 @@ int cmd_demo(args *a)
         return cli_fail(e);
     }
     printf("demo vault ready in %s: %ld customers in departments beijing and shanghai\n", dir, n);
-    printf("accounts: sales1 service1 steward1 (beijing), sales2 steward2 (shanghai), security1 "
-           "legal1 hr1 auditor1 admin\n");
+    printf("accounts: sales1 service1 steward1 steward3 (beijing), sales2 steward2 (shanghai), "
+           "security1 legal1 hr1 auditor1 admin\n");
     if (generated) {
         printf("demo password (all accounts, shown once): %s\n", pw);
     }
+    printf("second factor: OFF for this demo vault (custos.json access.second_factor = off), so "
+           "the demo logins work with passwords alone; a vault made by `custos init` requires "
+           "TOTP for every role that reads customer data\n");
     mem_wipe(pw, sizeof pw);
     return 0;
 }

@@ -183,13 +183,24 @@ int cmd_backup(args *a)
     if (e == ERR_OK) {
         e = store_copy_file(au, snap_au);
     }
-    backup_member m[] = {
+    backup_member m[9] = {
         {"custos.db", snap_db},        {"audit.db", snap_au},   {"keyring", kr},
         {"audit.pub", pub},            {"erasures.journal", er}, {"tls-key.pem", tk},
         {"tls-cert.pem", tc},
     };
+    size_t nm = 7;
+    /* The configuration and the access policy are part of the vault when present. */
+    char cfg[PATH_MAX], pol[PATH_MAX];
+    vault_path(v, "custos.json", cfg, sizeof cfg);
+    vault_path(v, "policy.conf", pol, sizeof pol);
+    if (access(cfg, F_OK) == 0) {
+        m[nm++] = (backup_member){"custos.json", cfg};
+    }
+    if (access(pol, F_OK) == 0) {
+        m[nm++] = (backup_member){"policy.conf", pol};
+    }
     if (e == ERR_OK) {
-        e = backup_create(v->kr, kr, a->pos[1], m, sizeof m / sizeof m[0]);
+        e = backup_create(v->kr, kr, a->pos[1], m, nm);
     }
     unlink(snap_db);
     unlink(snap_au);
@@ -426,8 +437,10 @@ int cmd_accounts(args *a)
 {
     if (a->npos < 3 || strcmp(a->pos[0], "add") != 0 || !args_opt(a, "--role") ||
         !args_opt(a, "--department")) {
-        fputs("usage: custos accounts add DIR USERNAME --role ROLE --department DEPT\n"
-              "       (password from CUSTOS_NEW_PASSWORD; works on the folder, offline)\n",
+        fputs("usage: custos accounts add DIR USERNAME --role ROLE --department DEPT "
+              "[--training-until YYYY-MM-DD]\n"
+              "       (password from CUSTOS_NEW_PASSWORD; works on the folder, offline; the\n"
+              "        first admin is made this way, everything else through the server)\n",
               stderr);
         return 2;
     }
@@ -451,6 +464,22 @@ int cmd_accounts(args *a)
     actor sys;
     actor_system(&sys, "accounts");
     e = door_account_create(v, &sys, a->pos[2], pw, r, args_opt(a, "--department"));
+    const char *tu = args_opt(a, "--training-until");
+    if (e == ERR_OK && tu) {
+        char full[40];
+        int64_t until = 0;
+        snprintf(full, sizeof full, "%.10sT23:59:59Z", tu);
+        account acc;
+        e = clock_parse_rfc3339(full, &until);
+        if (e == ERR_OK) {
+            e = store_account_by_name(v->st, a->pos[2], &acc);
+        }
+        if (e == ERR_OK) {
+            acc.training_until_us = until;
+            e = store_account_update(v->st, &acc);
+            mem_wipe(acc.pwhash, sizeof acc.pwhash);
+        }
+    }
     vault_close(v);
     if (e != ERR_OK) {
         return cli_fail(e);

@@ -146,8 +146,7 @@ err door_fetch_customer(vault *v, const actor *a, const char *action, const char
     }
     const char *rule = e == ERR_NOT_FOUND ? "no-such-customer"
                        : c->erased        ? "erased"
-                       : (policy_own_department_only(a->role) &&
-                          strcmp(c->department, a->department) != 0)
+                       : (door_own_department_only(a) && !door_same_dept(a, c->department))
                            ? "department-scope"
                            : NULL;
     if (rule) {
@@ -160,8 +159,9 @@ err door_fetch_customer(vault *v, const actor *a, const char *action, const char
 err door_visible_fields(const actor *a, const sealed_customer *c, buf *out)
 {
     buf_reset(out);
+    bool same = door_same_dept(a, c->department);
     for (int i = 0; i < CF__COUNT; i++) {
-        if (policy_read(a->role, REC_CUSTOMER, i) == READ_NONE) {
+        if (door_read_level(a, REC_CUSTOMER, i, same) == READ_NONE) {
             continue;
         }
         if (i != CF_DEPARTMENT && c->field[i].len == 0) {
@@ -204,8 +204,9 @@ err door_render_customer(vault *v, const actor *a, const sealed_customer *c,
     ENSURE(o != NULL, ERR_INTERNAL, "out of memory");
     err rc = ERR_OK;
     json_object_set_new(o, "id", json_string(c->id));
+    bool same = door_same_dept(a, c->department);
     for (int i = 0; i < CF__COUNT; i++) {
-        read_level lvl = policy_read(a->role, REC_CUSTOMER, i);
+        read_level lvl = door_read_level(a, REC_CUSTOMER, i, same);
         if (lvl == READ_NONE) {
             continue;
         }
@@ -233,13 +234,23 @@ out:
     return rc;
 }
 
+/* Names the touched fields the actor may not write at all; *request is set when some
+ * touched field may be changed only through a change request. */
 static err forbidden_fields(const actor *a, rectype t, const record *set, const bool *clear,
-                            buf *names)
+                            bool same, buf *names, bool *request)
 {
     buf_reset(names);
+    if (request) {
+        *request = false;
+    }
     for (size_t i = 0; i < model_nfields(t); i++) {
         bool touched = (set && set->v[i]) || (clear && clear[i]);
-        if (touched && !policy_write(a->role, t, (int)i)) {
+        write_level w = touched ? door_write_level(a, t, (int)i, same) : WRITE_NONE;
+        if (touched && w == WRITE_REQUEST && request) {
+            *request = true;
+            continue;
+        }
+        if (touched && w != WRITE_DIRECT) {
             if (names->len) {
                 TRY(buf_append_str(names, ", "));
             }
@@ -278,21 +289,23 @@ err door_customer_create(vault *v, const actor *a, const record *in, char id[ID_
     uint8_t *dek = door_dek_buf();
     err rc = ERR_OK;
     CHECK(dek != NULL, ERR_INTERNAL, "cannot lock memory for a key");
+    GUARD(door_gate(v, a, "customer.create"));
     GUARD(touched_fields(REC_CUSTOMER, in, NULL, &names));
-    GUARD(forbidden_fields(a, REC_CUSTOMER, in, NULL, &msg));
+    const char *dept = in->v[CF_DEPARTMENT] ? in->v[CF_DEPARTMENT] : a->department;
+    bool same = door_same_dept(a, dept);
+    GUARD(forbidden_fields(a, REC_CUSTOMER, in, NULL, same, &msg, NULL));
     if (msg.len) {
         char text[600];
         snprintf(text, sizeof text, "your role may not write these fields: %s", buf_cstr(&msg));
         GUARD(door_deny(v, a, "customer.create", NULL, buf_cstr(&names), "field-write",
                         ERR_DENIED, text));
     }
-    if (!policy_allows(a->role, REC_CUSTOMER, OP_CREATE, &rule)) {
+    if (!door_allows(a, REC_CUSTOMER, OP_CREATE, true, &rule)) {
         GUARD(door_deny(v, a, "customer.create", NULL, buf_cstr(&names), rule, ERR_DENIED,
                         "your role may not create customers"));
     }
     GUARD(record_check_required(in));
-    const char *dept = in->v[CF_DEPARTMENT] ? in->v[CF_DEPARTMENT] : a->department;
-    if (policy_own_department_only(a->role) && strcmp(dept, a->department) != 0) {
+    if (!door_allows(a, REC_CUSTOMER, OP_CREATE, same, NULL)) {
         GUARD(door_deny(v, a, "customer.create", NULL, buf_cstr(&names), "department-scope",
                         ERR_DENIED, "you may create customers only in your own department"));
     }
@@ -331,17 +344,24 @@ err door_customer_get(vault *v, const actor *a, const char *id, json_t **out)
     uint8_t *dek = door_dek_buf();
     err rc = ERR_OK;
     CHECK(dek != NULL, ERR_INTERNAL, "cannot lock memory for a key");
-    if (!policy_allows(a->role, REC_CUSTOMER, OP_READ, &rule)) {
+    GUARD(door_gate(v, a, "customer.read"));
+    if (!door_allows(a, REC_CUSTOMER, OP_READ, true, &rule) &&
+        !door_allows(a, REC_CUSTOMER, OP_READ, false, &rule)) {
         GUARD(door_deny(v, a, "customer.read", id_valid(id) ? id : NULL, NULL, rule, ERR_DENIED,
                         "your role may not read customers"));
     }
     GUARD(door_fetch_customer(v, a, "customer.read", id, &c));
+    if (!door_allows(a, REC_CUSTOMER, OP_READ, door_same_dept(a, c.department), &rule)) {
+        GUARD(door_deny(v, a, "customer.read", c.id, NULL, "department-scope", ERR_NOT_FOUND,
+                        "no such customer"));
+    }
     GUARD(door_visible_fields(a, &c, &names));
     audit_entry e;
     door_entry(&e, a, "customer.read", "allow", rule);
     e.customer = c.id;
     e.fields = buf_cstr(&names);
     GUARD(audit_append(v->au, &e, NULL));
+    door_breakglass_read(v, a, "customer.read", c.id);
     GUARD(keyring_dek_unwrap(v->kr, c.id, buf_slice(&c.wrapped_dek), dek));
     GUARD(door_render_customer(v, a, &c, dek, out));
 out:
@@ -354,7 +374,7 @@ out:
 }
 
 err door_customer_update(vault *v, const actor *a, const char *id, const record *set,
-                         const bool clear[CF__COUNT])
+                         const bool clear[CF__COUNT], char *request_id)
 {
     const char *rule;
     sealed_customer c;
@@ -364,27 +384,52 @@ err door_customer_update(vault *v, const actor *a, const char *id, const record 
     buf_init(&msg, 4096);
     uint8_t *dek = door_dek_buf();
     err rc = ERR_OK;
+    if (request_id) {
+        request_id[0] = '\0';
+    }
     CHECK(dek != NULL, ERR_INTERNAL, "cannot lock memory for a key");
+    GUARD(door_gate(v, a, "customer.update"));
     GUARD(touched_fields(REC_CUSTOMER, set, clear, &names));
     CHECK(names.len > 0, ERR_INPUT, "nothing to change");
     CHECK(!clear[CF_NAME] && !clear[CF_DEPARTMENT], ERR_INPUT,
           "name and department cannot be removed");
-    GUARD(forbidden_fields(a, REC_CUSTOMER, set, clear, &msg));
+    bool request = false;
+    /* Fields the role may not write anywhere are named before anything is looked up. */
+    GUARD(forbidden_fields(a, REC_CUSTOMER, set, clear, true, &msg, &request));
     if (msg.len) {
         char text[600];
         snprintf(text, sizeof text, "your role may not write these fields: %s", buf_cstr(&msg));
         GUARD(door_deny(v, a, "customer.update", id_valid(id) ? id : NULL, buf_cstr(&names),
                         "field-write", ERR_DENIED, text));
     }
-    if (!policy_allows(a->role, REC_CUSTOMER, OP_UPDATE, &rule)) {
+    if (!door_allows(a, REC_CUSTOMER, OP_UPDATE, true, &rule) &&
+        !door_allows(a, REC_CUSTOMER, OP_UPDATE, false, &rule)) {
         GUARD(door_deny(v, a, "customer.update", id_valid(id) ? id : NULL, buf_cstr(&names),
                         rule, ERR_DENIED, "your role may not change customers"));
     }
     GUARD(door_fetch_customer(v, a, "customer.update", id, &c));
-    if (set->v[CF_DEPARTMENT] && policy_own_department_only(a->role) &&
+    bool same = door_same_dept(a, c.department);
+    if (!door_allows(a, REC_CUSTOMER, OP_UPDATE, same, &rule)) {
+        GUARD(door_deny(v, a, "customer.update", c.id, buf_cstr(&names), "department-scope",
+                        ERR_NOT_FOUND, "no such customer"));
+    }
+    GUARD(forbidden_fields(a, REC_CUSTOMER, set, clear, same, &msg, &request));
+    if (msg.len) {
+        char text[600];
+        snprintf(text, sizeof text, "your role may not write these fields: %s", buf_cstr(&msg));
+        GUARD(door_deny(v, a, "customer.update", c.id, buf_cstr(&names), "field-write",
+                        ERR_DENIED, text));
+    }
+    if (set->v[CF_DEPARTMENT] && door_own_department_only(a) &&
         strcmp(set->v[CF_DEPARTMENT], a->department) != 0) {
         GUARD(door_deny(v, a, "customer.update", c.id, buf_cstr(&names), "department-scope",
                         ERR_DENIED, "you may not move a customer out of your department"));
+    }
+    if (request) {
+        /* The whole change waits for a data steward: nothing is applied now. */
+        CHECK(request_id != NULL, ERR_DENIED, "this change needs a data steward's approval");
+        GUARD(door_request_change(v, a, &c, set, clear, buf_cstr(&names), request_id));
+        goto out;
     }
     audit_entry e;
     door_entry(&e, a, "customer.update", "allow", rule);
@@ -430,7 +475,8 @@ err door_customer_erase(vault *v, const actor *a, const char *id, const char *re
     sealed_customer c;
     sealed_customer_init(&c);
     err rc = ERR_OK;
-    if (!policy_allows(a->role, REC_CUSTOMER, OP_ERASE, &rule)) {
+    GUARD(door_gate(v, a, "customer.erase"));
+    if (!door_allows(a, REC_CUSTOMER, OP_ERASE, true, &rule)) {
         GUARD(door_deny(v, a, "customer.erase", id_valid(id) ? id : NULL, NULL, rule,
                         ERR_DENIED, "your role may not erase customers"));
     }
@@ -500,13 +546,15 @@ err door_customer_search(vault *v, const actor *a, blind_kind k, const char *ter
         limit = limit == 0 ? 50 : PAGE_MAX;
     }
     CHECK(after == NULL || id_valid(after), ERR_INPUT, "bad cursor");
-    if (!policy_allows(a->role, REC_CUSTOMER, OP_SEARCH, &rule) ||
-        (k != BI_NONE && !policy_search(a->role, k))) {
+    GUARD(door_gate(v, a, action));
+    if ((!door_allows(a, REC_CUSTOMER, OP_SEARCH, true, &rule) &&
+         !door_allows(a, REC_CUSTOMER, OP_SEARCH, false, &rule)) ||
+        (k != BI_NONE && !door_can_search(a, k))) {
         GUARD(door_deny(v, a, action, NULL, k == BI_NONE ? NULL : blind_kind_name(k),
                         k == BI_NONE ? rule : "search-field", ERR_DENIED,
                         "your role may not search customers by that field"));
     }
-    const char *dept = policy_own_department_only(a->role) ? a->department : NULL;
+    const char *dept = door_own_department_only(a) ? a->department : NULL;
     ids = calloc(limit, sizeof *ids);
     rows = calloc(limit, sizeof *rows);
     CHECK(ids && rows, ERR_INTERNAL, "out of memory");
@@ -554,6 +602,9 @@ err door_customer_search(vault *v, const actor *a, blind_kind k, const char *ter
     e.categories = k == BI_NONE ? NULL : blind_kind_name(k);
     e.count = (int64_t)nrows;
     GUARD(audit_append(v->au, &e, NULL));
+    if (nrows) {
+        door_breakglass_read(v, a, action, NULL);
+    }
     arr = json_array();
     CHECK(arr != NULL, ERR_INTERNAL, "out of memory");
     for (size_t i = 0; i < nrows; i++) {
@@ -615,8 +666,9 @@ err door_record_create(vault *v, const actor *a, rectype t, const char *customer
     uint8_t *dek = door_dek_buf();
     err rc = ERR_OK;
     CHECK(dek != NULL, ERR_INTERNAL, "cannot lock memory for a key");
+    GUARD(door_gate(v, a, action));
     GUARD(touched_fields(t, in, NULL, &names));
-    if (!policy_allows(a->role, t, OP_CREATE, &rule)) {
+    if (!door_allows(a, t, OP_CREATE, true, &rule) && !door_allows(a, t, OP_CREATE, false, &rule)) {
         GUARD(door_deny(v, a, action, id_valid(customer_id) ? customer_id : NULL,
                         buf_cstr(&names), rule, ERR_DENIED,
                         t == REC_TRANSACTION ? "your role may not record transactions"
@@ -624,6 +676,10 @@ err door_record_create(vault *v, const actor *a, rectype t, const char *customer
     }
     GUARD(record_check_required(in));
     GUARD(door_fetch_customer(v, a, action, customer_id, &c));
+    if (!door_allows(a, t, OP_CREATE, door_same_dept(a, c.department), &rule)) {
+        GUARD(door_deny(v, a, action, c.id, buf_cstr(&names), "department-scope", ERR_NOT_FOUND,
+                        "no such customer"));
+    }
     id_new(r.id, t == REC_TRANSACTION ? "txn" : "com");
     memcpy(r.customer_id, c.id, sizeof r.customer_id);
     r.created_us = clock_now_us();
@@ -708,18 +764,24 @@ err door_record_list(vault *v, const actor *a, rectype t, const char *customer_i
         limit = limit == 0 ? 50 : PAGE_MAX;
     }
     CHECK(after == NULL || id_valid(after), ERR_INPUT, "bad cursor");
-    if (!policy_allows(a->role, t, OP_READ, &rule)) {
+    GUARD(door_gate(v, a, action));
+    if (!door_allows(a, t, OP_READ, true, &rule) && !door_allows(a, t, OP_READ, false, &rule)) {
         GUARD(door_deny(v, a, action, id_valid(customer_id) ? customer_id : NULL, NULL, rule,
                         ERR_DENIED,
                         t == REC_TRANSACTION ? "your role may not read transactions"
                                              : "your role may not read communications"));
     }
     GUARD(door_fetch_customer(v, a, action, customer_id, &c));
+    if (!door_allows(a, t, OP_READ, door_same_dept(a, c.department), &rule)) {
+        GUARD(door_deny(v, a, action, c.id, NULL, "department-scope", ERR_NOT_FOUND,
+                        "no such customer"));
+    }
     audit_entry e;
     door_entry(&e, a, action, "allow", rule);
     e.customer = c.id;
     e.categories = t == REC_TRANSACTION ? "transactions" : "communications";
     GUARD(audit_append(v->au, &e, NULL));
+    door_breakglass_read(v, a, action, c.id);
     GUARD(keyring_dek_unwrap(v->kr, c.id, buf_slice(&c.wrapped_dek), dek));
     lc.arr = json_array();
     CHECK(lc.arr != NULL, ERR_INTERNAL, "out of memory");

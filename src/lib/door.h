@@ -30,14 +30,21 @@
 #include "store/store.h"
 
 /* ---- the vault folder ---- */
+/* Where alerts go (the guard, when the server runs one); NULL: the log only. */
+typedef void (*vault_alert_fn)(void *ctx, const char *severity, const char *rule,
+                               const char *account, const char *source, const char *detail);
+
 typedef struct vault {
     char *dir;
     keyring *kr;
     store *st;
     audit *au;
-    int64_t session_ttl_us;
+    int64_t session_ttl_us;  /* absolute session lifetime */
+    int64_t session_idle_us; /* a session unused this long ends */
     vault_config cfg;
     witness *witness;
+    vault_alert_fn alert;
+    void *alert_ctx;
 } vault;
 
 #define VAULT_DB "custos.db"
@@ -73,7 +80,19 @@ typedef struct actor {
     char session[17]; /* short hash of the session token, for the audit log */
     char source[64];  /* client address */
     char request_id[40];
+    uint32_t session_flags;    /* SESSION_* */
+    int64_t training_until_us; /* security training valid until */
+    /* An API key (a business system) instead of a person: its scope narrows the role. */
+    bool via_key;
+    char key_id[ID_LEN + 1];
+    uint16_t key_ops[CAT__COUNT + 1]; /* bit per op, per category; [CAT__COUNT]: customers */
+    /* An open break-glass grant (security staff in an emergency). */
+    char breakglass[ID_LEN + 1];
+    char breakglass_rule[ID_LEN + 16];
 } actor;
+
+#define SESSION_MFA_PENDING 1u /* password checked; the second factor (or its enrolment) is due */
+#define SESSION_COOKIE 2u      /* browser session: state-changing requests need the CSRF token */
 
 /* A system actor for offline tools (CLI init, demo, restore): no role grants, audited. */
 void actor_system(actor *a, const char *what);
@@ -82,26 +101,117 @@ void actor_system(actor *a, const char *what);
 void door_entry(audit_entry *e, const actor *a, const char *action, const char *decision,
                 const char *rule);
 
-/* ---- accounts and sessions ---- */
+/* ---- accounts and sessions (door_auth.c, door_accounts.c) ---- */
 MUST_USE err door_account_create(vault *v, const actor *by, const char *username,
                                  const char *password, role r, const char *department);
 #define TOKEN_TEXT_MAX 64
-/* On success token receives the bearer token (shown once); only its hash is stored.
- * Every failure is ERR_AUTH "invalid username or password" after the same work. */
-MUST_USE err door_login(vault *v, const char *username, const char *password, const char *source,
-                        const char *request_id, char token[TOKEN_TEXT_MAX], int64_t *expires_us);
-/* Resolves a bearer token into an actor (source and request_id are copied in). */
+#define CSRF_TEXT_MAX 48
+
+typedef struct login_request {
+    const char *username, *password;
+    const char *otp;      /* a TOTP code, or NULL */
+    const char *recovery; /* a recovery code instead, or NULL */
+    bool cookie;          /* browser mode: a CSRF token comes back too */
+    const char *source, *request_id;
+} login_request;
+
+typedef struct login_result {
+    char token[TOKEN_TEXT_MAX]; /* shown once; only its hash is stored */
+    char csrf[CSRF_TEXT_MAX];   /* cookie mode */
+    int64_t expires_us;
+    bool mfa_pending; /* the session may only enrol or verify the second factor */
+    bool enrol;       /* ... and the account has no second factor yet: enrol first */
+} login_result;
+
+/* Every failure is ERR_AUTH "invalid username or password" after the same work, except
+ * ERR_AUTH "second factor required" when the password was right and a code is due. */
+MUST_USE err door_login(vault *v, const login_request *rq, login_result *out);
+/* Resolves a bearer token (session "cst_..." or API key "csk_...") into an actor. */
 MUST_USE err door_authenticate(vault *v, const char *token, const char *source,
                                const char *request_id, actor *out);
+/* The CSRF token that belongs to a session token (cookie mode). */
+void door_csrf_of(const char *token, char out[CSRF_TEXT_MAX]);
 MUST_USE err door_logout(vault *v, const actor *a, const char *token);
+/* Ends every session of an account (and, for the guard, its API keys when keys is true). */
+MUST_USE err door_revoke_sessions(vault *v, const actor *by, const char *username,
+                                  const char *why, size_t *n);
+
+/* Account management (accounts.manage; nobody changes their own role). out: the account. */
+typedef struct account_change {
+    const char *role;       /* or NULL */
+    const char *department; /* or NULL */
+    int disabled;           /* -1: unchanged, 0: enable, 1: disable */
+    const char *password;   /* reset to this (or NULL) */
+    int64_t training_until_us; /* -1: unchanged (training.manage) */
+    bool reset_second_factor;
+} account_change;
+MUST_USE err door_accounts_list(vault *v, const actor *a, json_t **out);
+MUST_USE err door_account_add(vault *v, const actor *a, const char *username,
+                              const char *password, const char *role, const char *department,
+                              json_t **out);
+MUST_USE err door_account_change(vault *v, const actor *a, const char *username,
+                                 const account_change *c, json_t **out);
+MUST_USE err door_account_self(vault *v, const actor *a, json_t **out);
+MUST_USE err door_password_change(vault *v, const actor *a, const char *old_pw,
+                                  const char *new_pw);
+/* Password policy: length, the most common passwords, the username. */
+MUST_USE err door_password_acceptable(const char *username, const char *pw);
+
+/* Second factor: enrolment gives the secret as an otpauth:// URI; confirming with a code
+ * turns it on, returns 10 one-time recovery codes, and completes a pending session. */
+MUST_USE err door_totp_enrol(vault *v, const actor *a, json_t **out);
+MUST_USE err door_totp_confirm(vault *v, const actor *a, const char *token, const char *code,
+                               json_t **out);
+/* Completes a pending session with a code (or a recovery code). */
+MUST_USE err door_totp_verify(vault *v, const actor *a, const char *token, const char *code,
+                              const char *recovery);
+
+/* API keys (apikeys.manage): the key text is shown once. scope: "cat:op,op;cat:op" with
+ * categories and "customers"; addresses: comma-separated CIDR list or "" for anywhere. */
+MUST_USE err door_apikey_create(vault *v, const actor *a, const char *name, const char *role,
+                                const char *department, const char *scope,
+                                const char *addresses, json_t **out);
+MUST_USE err door_apikey_rotate(vault *v, const actor *a, const char *id, json_t **out);
+MUST_USE err door_apikey_revoke(vault *v, const actor *a, const char *id);
+MUST_USE err door_apikeys_list(vault *v, const actor *a, json_t **out);
+
+/* ---- policy (door_policy.c) ---- */
+/* Reloads DIR/policy.conf (or the default when absent); a bad file changes nothing. The
+ * change is audited with the diff of effective grants. out: {"source","changed","diff"}. */
+MUST_USE err door_policy_reload(vault *v, const actor *a, json_t **out);
+/* Explains a decision; with a customer id, for that customer's department. */
+MUST_USE err door_policy_explain(vault *v, const actor *a, const char *role, const char *op,
+                                 const char *category, const char *customer, json_t **out);
+
+/* ---- change and export requests (door_requests.c) ---- */
+/* A change by customer service to identity or contact fields becomes a request: ERR_OK
+ * with request_id filled (the caller answers 202). */
+MUST_USE err door_requests_list(vault *v, const actor *a, const char *status, json_t **out);
+MUST_USE err door_request_get(vault *v, const actor *a, const char *id, json_t **out);
+MUST_USE err door_request_approve(vault *v, const actor *a, const char *id, const char *note,
+                                  json_t **out);
+MUST_USE err door_request_reject(vault *v, const actor *a, const char *id, const char *note,
+                                 json_t **out);
+MUST_USE err door_export_request(vault *v, const actor *a, const char *format,
+                                 char id[ID_LEN + 1]);
+
+/* ---- break-glass (door_breakglass.c) ---- */
+MUST_USE err door_breakglass_open(vault *v, const actor *a, const char *reason,
+                                  int64_t minutes, json_t **out);
+MUST_USE err door_breakglass_close(vault *v, const actor *a, const char *id);
+MUST_USE err door_breakglass_list(vault *v, const actor *a, bool unreviewed_only,
+                                  json_t **out);
+MUST_USE err door_breakglass_review(vault *v, const actor *a, const char *id, const char *note);
 
 /* ---- customers ---- */
 MUST_USE err door_customer_create(vault *v, const actor *a, const record *in,
                                   char id[ID_LEN + 1]);
 MUST_USE err door_customer_get(vault *v, const actor *a, const char *id, json_t **out);
 /* set: fields present are set; clear[i]: field i is removed. */
+/* request_id (may be NULL for callers that cannot take a request) receives the id of a
+ * change request when the change needs a steward's approval; it is "" when applied. */
 MUST_USE err door_customer_update(vault *v, const actor *a, const char *id, const record *set,
-                                  const bool clear[CF__COUNT]);
+                                  const bool clear[CF__COUNT], char *request_id);
 MUST_USE err door_customer_erase(vault *v, const actor *a, const char *id, const char *reason);
 /* Exact search by a blind-indexed field (k) or, with k == BI_NONE, a listing. Results are
  * confirmed by decryption; out is {"customers":[...], "next": "<cursor>"|null}. */
@@ -125,9 +235,11 @@ MUST_USE err door_import(vault *v, const actor *a, import_batch *b, bool dry_run
 
 typedef enum export_format { EXPORT_CSV, EXPORT_JSONL } export_format;
 typedef struct door_export door_export;
-/* Starts an export (authorized and audited per page); door_export_next fills out with the
- * next chunk of the file, empty at the end. */
-MUST_USE err door_export_open(vault *v, const actor *a, export_format f, door_export **out);
+/* Starts an export (authorized and audited per page) under an approved export request
+ * (two-person rule; the request is used up); door_export_next fills out with the next chunk
+ * of the file, empty at the end. */
+MUST_USE err door_export_open(vault *v, const actor *a, export_format f, const char *request,
+                              door_export **out);
 MUST_USE err door_export_next(door_export *x, buf *out);
 void door_export_close(door_export *x);
 

@@ -11,17 +11,9 @@
 #include "core/mem.h"
 #include "door_int.h"
 
-static bool may_read_audit(const actor *a)
-{
-    return a->role == ROLE_AUDITOR || a->role == ROLE_LEGAL || a->role == ROLE_SECURITY;
-}
-
 static err gate(vault *v, const actor *a, const char *action, const char *what)
 {
-    if (!may_read_audit(a)) {
-        return door_deny(v, a, action, NULL, NULL, "default-deny", ERR_DENIED,
-                         "only auditors, legal and security read the audit log");
-    }
+    TRY(door_need(v, a, CAP_AUDIT_READ, action));
     audit_entry e;
     door_entry(&e, a, action, "allow", "grant:audit-read");
     e.reason = what;

@@ -146,7 +146,8 @@ err door_import(vault *v, const actor *a, import_batch *b, bool dry_run, json_t 
     bool began = false;
     err rc = ERR_OK;
     CHECK(dek && rep && errs, ERR_INTERNAL, "out of memory");
-    if (!policy_allows(a->role, REC_CUSTOMER, OP_IMPORT, &rule)) {
+    GUARD(door_gate(v, a, "customer.import"));
+    if (!door_allows(a, REC_CUSTOMER, OP_IMPORT, true, &rule)) {
         GUARD(door_deny(v, a, "customer.import", NULL, NULL, rule, ERR_DENIED,
                         "your role may not import customers"));
     }
@@ -160,7 +161,8 @@ err door_import(vault *v, const actor *a, import_batch *b, bool dry_run, json_t 
     for (size_t i = 0; i < b->nrows; i++) {
         record *r = &b->rows[i].rec;
         const char *dept = r->v[CF_DEPARTMENT] ? r->v[CF_DEPARTMENT] : a->department;
-        if (policy_own_department_only(a->role) && strcmp(dept, a->department) != 0) {
+        bool same = door_same_dept(a, dept);
+        if (!door_allows(a, REC_CUSTOMER, OP_IMPORT, same, NULL)) {
             nerr++;
             if (json_array_size(errs) < IMPORT_MAX_ERRORS) {
                 json_array_append_new(errs, error_json(i + 1, b->rows[i].line, "department",
@@ -169,7 +171,7 @@ err door_import(vault *v, const actor *a, import_batch *b, bool dry_run, json_t 
             continue;
         }
         for (int f = 0; f < CF__COUNT; f++) {
-            if (r->v[f] && !policy_write(a->role, REC_CUSTOMER, f)) {
+            if (r->v[f] && door_write_level(a, REC_CUSTOMER, f, same) != WRITE_DIRECT) {
                 nerr++;
                 if (json_array_size(errs) < IMPORT_MAX_ERRORS) {
                     json_array_append_new(errs, error_json(i + 1, b->rows[i].line,
@@ -183,7 +185,7 @@ err door_import(vault *v, const actor *a, import_batch *b, bool dry_run, json_t 
         if (k != 0 && keyset_add(&seen, k)) {
             dup = true; /* the same person twice in one file */
         } else {
-            GUARD(exists_in_vault(v, policy_own_department_only(a->role) ? a->department : NULL, r,
+            GUARD(exists_in_vault(v, door_own_department_only(a) ? a->department : NULL, r,
                                   dek, &dup));
         }
         if (dup) {
@@ -294,13 +296,17 @@ struct door_export {
     const char *rule;
 };
 
-err door_export_open(vault *v, const actor *a, export_format f, door_export **out)
+err door_export_open(vault *v, const actor *a, export_format f, const char *request,
+                     door_export **out)
 {
     const char *rule;
-    if (!policy_allows(a->role, REC_CUSTOMER, OP_EXPORT, &rule)) {
+    TRY(door_gate(v, a, "customer.export"));
+    if (!door_allows(a, REC_CUSTOMER, OP_EXPORT, true, &rule)) {
         return door_deny(v, a, "customer.export", NULL, NULL, rule, ERR_DENIED,
                          "your role may not export customers");
     }
+    /* Two-person rule: a bulk export runs once, under an approved request. */
+    TRY(door_export_take(v, a, request, f));
     door_export *x = calloc(1, sizeof *x);
     ENSURE(x != NULL, ERR_INTERNAL, "out of memory");
     x->v = v;
@@ -378,7 +384,7 @@ err door_export_next(door_export *x, buf *out)
     if (x->fmt == EXPORT_CSV && !x->header_done) {
         TRY(buf_append_str(out, "id"));
         for (int i = 0; i < CF__COUNT; i++) {
-            if (policy_read(x->a.role, REC_CUSTOMER, i) != READ_NONE) {
+            if (door_read_level(&x->a, REC_CUSTOMER, i, true) != READ_NONE) {
                 TRY(buf_append_byte(out, ','));
                 TRY(buf_append_str(out, model_field(REC_CUSTOMER, i)->name));
             }
@@ -389,7 +395,7 @@ err door_export_next(door_export *x, buf *out)
     enum { PAGE = 100 };
     char ids[PAGE][ID_LEN + 1];
     size_t n = 0;
-    const char *dept = policy_own_department_only(x->a.role) ? x->a.department : NULL;
+    const char *dept = door_own_department_only(&x->a) ? x->a.department : NULL;
     TRY(store_customer_list(v->st, dept, false, x->after[0] ? x->after : NULL, PAGE, ids, &n));
     if (n == 0) {
         x->done = true;
@@ -435,7 +441,7 @@ err door_export_next(door_export *x, buf *out)
         } else {
             rc = csv_write_cell(out, slice_cstr(c.id));
             for (int f = 0; f < CF__COUNT && rc == ERR_OK; f++) {
-                if (policy_read(x->a.role, REC_CUSTOMER, f) == READ_NONE) {
+                if (door_read_level(&x->a, REC_CUSTOMER, f, true) == READ_NONE) {
                     continue;
                 }
                 rc = buf_append_byte(out, ',');
@@ -581,7 +587,9 @@ err door_customer_rotate_key(vault *v, const actor *a, const char *id)
     bool began = false;
     err rc = ERR_OK;
     CHECK(old_dek && new_dek, ERR_INTERNAL, "cannot lock memory for a key");
-    if (a->role != ROLE_DATA_STEWARD && a->role != ROLE_SECURITY) {
+    GUARD(door_gate(v, a, "customer.rotate_key"));
+    if (!(door_allows(a, REC_CUSTOMER, OP_UPDATE, true, NULL) && a->role == ROLE_DATA_STEWARD) &&
+        !(policy_can(a->role, CAP_KEYS_MANAGE) && !a->via_key)) {
         GUARD(door_deny(v, a, "customer.rotate_key", id_valid(id) ? id : NULL, NULL,
                         "default-deny", ERR_DENIED, "your role may not rotate data keys"));
     }

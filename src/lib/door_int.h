@@ -33,4 +33,37 @@ MUST_USE err door_visible_fields(const actor *a, const sealed_customer *c, buf *
 /* Normalised blind value of a canonical field value. */
 MUST_USE err door_blind_of(vault *v, blind_kind k, const char *canon, uint64_t *out);
 
+/* ---- the actor's rights (door_policy.c): the policy, narrowed by an API key's scope,
+ * widened for reading by an open break-glass grant ---- */
+bool door_same_dept(const actor *a, const char *department);
+read_level door_read_level(const actor *a, rectype t, int field, bool same_dept);
+write_level door_write_level(const actor *a, rectype t, int field, bool same_dept);
+bool door_allows(const actor *a, rectype t, op o, bool same_dept, const char **rule);
+bool door_own_department_only(const actor *a);
+bool door_can_search(const actor *a, blind_kind k);
+/* Before any customer-data work: refuses (audited) a pending second factor and lapsed
+ * security training when the policy asks for it. */
+MUST_USE err door_gate(vault *v, const actor *a, const char *action);
+/* A capability of the actor's role (API keys have none); audited denial when missing. */
+MUST_USE err door_need(vault *v, const actor *a, capability c, const char *action);
+/* After an allowed read under break-glass: counts it and raises the alert. */
+void door_breakglass_read(vault *v, const actor *a, const char *action, const char *customer);
+/* Raises an alert (the guard when attached, the log always). No personal values. */
+void door_alert(vault *v, const char *severity, const char *rule, const actor *a,
+                const char *detail);
+/* A change-request for customer c (door_requests.c): seals the new values under the
+ * customer's data key and stores a pending request; audited. */
+MUST_USE err door_request_change(vault *v, const actor *a, const sealed_customer *c,
+                                 const record *set, const bool *clear, const char *fields,
+                                 char id[ID_LEN + 1]);
+/* Uses up an approved export request of the actor (door_requests.c). */
+MUST_USE err door_export_take(vault *v, const actor *a, const char *request, export_format f);
+
+/* ---- door_auth.c, for door_accounts.c ---- */
+MUST_USE err door_scope_parse(const char *scope, uint16_t ops[CAT__COUNT + 1]);
+/* Clears SESSION_MFA_PENDING of the session of token. */
+MUST_USE err door_session_complete(vault *v, const actor *a, const char *token);
+MUST_USE err door_totp_secret(vault *v, const account *acc, uint8_t *secret);
+bool door_second_factor_ok(vault *v, account *acc, const char *otp, const char *recovery);
+
 #endif

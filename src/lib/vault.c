@@ -175,6 +175,21 @@ out:
     return rc;
 }
 
+/* DIR/policy.conf when present (a bad file stops the vault from opening: fail closed),
+ * otherwise the built-in default (DESIGN §3). */
+static err vault_policy_load(const char *dir)
+{
+    char p[PATH_MAX];
+    vault_path_in(dir, "policy.conf", p, sizeof p);
+    if (access(p, F_OK) != 0) {
+        return ERR_OK;
+    }
+    policy *pol = NULL;
+    TRY(policy_load_file(p, &pol));
+    policy_install(pol);
+    return ERR_OK;
+}
+
 err vault_open(const char *dir, const kek_source *src, vault **out)
 {
     vault *v = calloc(1, sizeof *v);
@@ -194,6 +209,9 @@ err vault_open(const char *dir, const kek_source *src, vault **out)
     vault_path_in(dir, VAULT_KEYRING, p, sizeof p);
     CHECK(access(p, F_OK) == 0, ERR_NOT_FOUND, "no vault in %s (run custos init first)", dir);
     GUARD(vault_config_load(dir, &v->cfg));
+    v->session_ttl_us = v->cfg.session_us ? v->cfg.session_us : v->session_ttl_us;
+    v->session_idle_us = v->cfg.session_idle_us ? v->cfg.session_idle_us : (int64_t)30 * 60000000;
+    GUARD(vault_policy_load(dir));
     GUARD(keyring_open(p, src, &v->kr));
     vault_path_in(dir, VAULT_DB, p, sizeof p);
     GUARD(store_open(p, false, &v->st));

@@ -36,27 +36,27 @@ void response_error(response *out, err code, const char *message)
     response_json(out, status, o);
 }
 
-static void fail(response *out, err code)
+void response_fail(response *out, err code)
 {
     response_error(out, code, err_message());
 }
 
-static const char *arg(request *r, const char *name)
+const char *req_arg(request *r, const char *name)
 {
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
-static const char *header(request *r, const char *name)
+const char *req_header(request *r, const char *name)
 {
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
-static bool method_is(request *r, const char *m)
+bool req_method(request *r, const char *m)
 {
     return strcmp(r->method, m) == 0;
 }
 
-static err parse_json_body(request *r, json_t **out)
+err req_json_body(request *r, json_t **out)
 {
     ENSURE(r->body.len > 0, ERR_INPUT, "a JSON body is required");
     ENSURE(r->body.len <= JSON_BODY_LIMIT, ERR_TOO_LARGE, "JSON body too large");
@@ -73,54 +73,119 @@ static err parse_json_body(request *r, json_t **out)
 
 static size_t page_limit(request *r)
 {
-    const char *l = arg(r, "limit");
+    const char *l = req_arg(r, "limit");
     long n = l ? strtol(l, NULL, 10) : 50;
     return n < 1 ? 1 : n > 200 ? 200 : (size_t)n;
 }
 
 /* ---- login ---- */
 
+#define COOKIE_NAME "custos_session"
+
 static void h_login(server *s, request *r, response *out)
 {
     json_t *j = NULL;
-    err e = parse_json_body(r, &j);
+    err e = req_json_body(r, &j);
     if (e != ERR_OK) {
-        return fail(out, e);
+        return response_fail(out, e);
     }
-    const char *u = json_string_value(json_object_get(j, "username"));
-    const char *p = json_string_value(json_object_get(j, "password"));
-    if (!u || !p) {
+    login_request rq = {
+        .username = json_string_value(json_object_get(j, "username")),
+        .password = json_string_value(json_object_get(j, "password")),
+        .otp = json_string_value(json_object_get(j, "otp")),
+        .recovery = json_string_value(json_object_get(j, "recovery_code")),
+        .cookie = json_is_true(json_object_get(j, "cookie")),
+        .source = r->source,
+        .request_id = r->request_id,
+    };
+    if (!rq.username || !rq.password) {
         json_decref(j);
         return response_error(out, ERR_INPUT, "username and password are required");
     }
-    char token[TOKEN_TEXT_MAX];
-    int64_t exp = 0;
-    e = door_login(s->v, u, p, r->source, r->request_id, token, &exp);
+    login_result res;
+    e = door_login(s->v, &rq, &res);
     /* Wipe the password from the parsed body and the raw body. */
-    mem_wipe((void *)p, strlen(p));
+    mem_wipe((void *)rq.password, strlen(rq.password));
     json_decref(j);
     buf_reset(&r->body);
     if (e != ERR_OK) {
+        bool second = e == ERR_AUTH && strcmp(err_message(), "second factor required") == 0;
+        if (second) {
+            json_t *o = json_pack("{s:{s:s,s:s}}", "error", "code", "second_factor_required",
+                                  "message", "second factor required: send otp or recovery_code");
+            return response_json(out, 401, o);
+        }
         return response_error(out, e == ERR_AUTH ? ERR_AUTH : e,
                               e == ERR_AUTH ? "invalid username or password" : err_message());
     }
     json_t *o = json_object();
-    json_object_set_new(o, "token", json_string(token));
     char ts[40];
-    clock_rfc3339(exp, ts);
+    clock_rfc3339(res.expires_us, ts);
     json_object_set_new(o, "expires_at", json_string(ts));
-    mem_wipe(token, sizeof token);
+    if (rq.cookie) {
+        /* Browsers: the token lives only in an HttpOnly cookie; scripts get the CSRF token. */
+        snprintf(out->set_cookie, sizeof out->set_cookie,
+                 COOKIE_NAME "=%s; Path=/; HttpOnly; Secure; SameSite=Strict", res.token);
+        json_object_set_new(o, "csrf_token", json_string(res.csrf));
+    } else {
+        json_object_set_new(o, "token", json_string(res.token));
+    }
+    if (res.mfa_pending) {
+        json_object_set_new(o, "second_factor", json_string(res.enrol ? "enrol" : "verify"));
+    }
+    mem_wipe(&res, sizeof res);
     response_json(out, 200, o);
+}
+
+/* The session token from "Cookie: custos_session=..." (browsers). */
+static bool cookie_token(request *r, char *out, size_t max)
+{
+    const char *c = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, COOKIE_NAME);
+    if (!c || strlen(c) >= max) {
+        return false;
+    }
+    snprintf(out, max, "%s", c);
+    return true;
+}
+
+static bool safe_method(request *r)
+{
+    return req_method(r, "GET") || req_method(r, "HEAD");
 }
 
 static err authenticate(server *s, request *r)
 {
-    const char *h = header(r, "Authorization");
-    ENSURE(h && strncasecmp(h, "Bearer ", 7) == 0, ERR_AUTH, "a bearer token is required");
-    const char *t = h + 7;
-    ENSURE(strlen(t) < sizeof r->token, ERR_AUTH, "invalid or expired session");
-    snprintf(r->token, sizeof r->token, "%s", t);
+    if (r->authed) {
+        return ERR_OK;
+    }
+    const char *h = req_header(r, "Authorization");
+    if (h && strncasecmp(h, "Bearer ", 7) == 0) {
+        const char *t = h + 7;
+        ENSURE(strlen(t) < sizeof r->token, ERR_AUTH, "invalid or expired session");
+        snprintf(r->token, sizeof r->token, "%s", t);
+    } else {
+        ENSURE(cookie_token(r, r->token, sizeof r->token), ERR_AUTH,
+               "a bearer token or a session cookie is required");
+        r->via_cookie = true;
+    }
     TRY(door_authenticate(s->v, r->token, r->source, r->request_id, &r->who));
+    if (r->via_cookie) {
+        ENSURE(!r->who.via_key, ERR_AUTH, "API keys are sent as bearer tokens");
+        if (!safe_method(r)) {
+            /* Cross-site requests carry the cookie but cannot know this token. */
+            char want[CSRF_TEXT_MAX];
+            door_csrf_of(r->token, want);
+            const char *got = req_header(r, "X-CSRF-Token");
+            bool ok = got && strlen(got) == strlen(want) && mem_eq_ct(got, want, strlen(want));
+            mem_wipe(want, sizeof want);
+            if (!ok) {
+                audit_entry e;
+                door_entry(&e, &r->who, "request.csrf", "deny", "csrf-token");
+                TRY(audit_append(s->v->au, &e, NULL));
+                BAIL(ERR_DENIED, "missing or wrong X-CSRF-Token");
+            }
+        }
+    }
     r->authed = true;
     return ERR_OK;
 }
@@ -130,7 +195,7 @@ static err authenticate(server *s, request *r)
 static err record_from_body(request *r, rectype t, bool partial, record *rec, bool *clear)
 {
     json_t *j = NULL;
-    TRY(parse_json_body(r, &j));
+    TRY(req_json_body(r, &j));
     err rc = ERR_OK;
     if (clear) {
         const char *k;
@@ -157,7 +222,7 @@ static void created(response *out, const char *id)
 
 static void h_customers(server *s, request *r, response *out)
 {
-    if (method_is(r, "POST")) {
+    if (req_method(r, "POST")) {
         record rec;
         record_init(&rec, REC_CUSTOMER);
         char id[ID_LEN + 1];
@@ -166,9 +231,9 @@ static void h_customers(server *s, request *r, response *out)
             e = door_customer_create(s->v, &r->who, &rec, id);
         }
         record_free(&rec);
-        return e == ERR_OK ? created(out, id) : fail(out, e);
+        return e == ERR_OK ? created(out, id) : response_fail(out, e);
     }
-    if (!method_is(r, "GET")) {
+    if (!req_method(r, "GET")) {
         return response_error(out, ERR_INPUT, "method not allowed");
     }
     static const struct {
@@ -179,7 +244,7 @@ static void h_customers(server *s, request *r, response *out)
     blind_kind k = BI_NONE;
     const char *term = NULL;
     for (size_t i = 0; i < sizeof by / sizeof by[0]; i++) {
-        const char *a = arg(r, by[i].arg);
+        const char *a = req_arg(r, by[i].arg);
         if (a) {
             if (term) {
                 return response_error(out, ERR_INPUT, "search by one field at a time");
@@ -189,37 +254,44 @@ static void h_customers(server *s, request *r, response *out)
         }
     }
     json_t *res = NULL;
-    err e = door_customer_search(s->v, &r->who, k, term, arg(r, "after"), page_limit(r), &res);
-    return e == ERR_OK ? response_json(out, 200, res) : fail(out, e);
+    err e = door_customer_search(s->v, &r->who, k, term, req_arg(r, "after"), page_limit(r), &res);
+    return e == ERR_OK ? response_json(out, 200, res) : response_fail(out, e);
 }
 
 static void h_customer(server *s, request *r, response *out, const char *id)
 {
-    if (method_is(r, "GET")) {
+    if (req_method(r, "GET")) {
         json_t *res = NULL;
         err e = door_customer_get(s->v, &r->who, id, &res);
-        return e == ERR_OK ? response_json(out, 200, res) : fail(out, e);
+        return e == ERR_OK ? response_json(out, 200, res) : response_fail(out, e);
     }
-    if (method_is(r, "PATCH")) {
+    if (req_method(r, "PATCH")) {
         record rec;
         record_init(&rec, REC_CUSTOMER);
         bool clear[CF__COUNT] = {0};
         err e = record_from_body(r, REC_CUSTOMER, true, &rec, clear);
+        char req_id[ID_LEN + 1] = "";
         if (e == ERR_OK) {
-            e = door_customer_update(s->v, &r->who, id, &rec, clear);
+            e = door_customer_update(s->v, &r->who, id, &rec, clear, req_id);
         }
         record_free(&rec);
         if (e != ERR_OK) {
-            return fail(out, e);
+            return response_fail(out, e);
+        }
+        if (req_id[0]) {
+            /* Not applied: a data steward decides. */
+            return response_json(out, 202,
+                                 json_pack("{s:{s:s,s:s}}", "request", "id", req_id, "status",
+                                           "pending"));
         }
         json_t *res = NULL;
         e = door_customer_get(s->v, &r->who, id, &res);
-        return e == ERR_OK ? response_json(out, 200, res) : fail(out, e);
+        return e == ERR_OK ? response_json(out, 200, res) : response_fail(out, e);
     }
-    if (method_is(r, "DELETE")) {
-        err e = door_customer_erase(s->v, &r->who, id, arg(r, "reason"));
+    if (req_method(r, "DELETE")) {
+        err e = door_customer_erase(s->v, &r->who, id, req_arg(r, "reason"));
         if (e != ERR_OK) {
-            return fail(out, e);
+            return response_fail(out, e);
         }
         json_t *o = json_object();
         json_object_set_new(o, "id", json_string(id));
@@ -231,7 +303,7 @@ static void h_customer(server *s, request *r, response *out, const char *id)
 
 static void h_records(server *s, request *r, response *out, const char *id, rectype t)
 {
-    if (method_is(r, "POST")) {
+    if (req_method(r, "POST")) {
         record rec;
         record_init(&rec, t);
         char rid[ID_LEN + 1];
@@ -240,24 +312,24 @@ static void h_records(server *s, request *r, response *out, const char *id, rect
             e = door_record_create(s->v, &r->who, t, id, &rec, rid);
         }
         record_free(&rec);
-        return e == ERR_OK ? created(out, rid) : fail(out, e);
+        return e == ERR_OK ? created(out, rid) : response_fail(out, e);
     }
-    if (method_is(r, "GET")) {
+    if (req_method(r, "GET")) {
         json_t *res = NULL;
-        err e = door_record_list(s->v, &r->who, t, id, arg(r, "after"), page_limit(r), &res);
-        return e == ERR_OK ? response_json(out, 200, res) : fail(out, e);
+        err e = door_record_list(s->v, &r->who, t, id, req_arg(r, "after"), page_limit(r), &res);
+        return e == ERR_OK ? response_json(out, 200, res) : response_fail(out, e);
     }
     response_error(out, ERR_INPUT, "method not allowed");
 }
 
 static void h_rotate_key(server *s, request *r, response *out, const char *id)
 {
-    if (!method_is(r, "POST")) {
+    if (!req_method(r, "POST")) {
         return response_error(out, ERR_INPUT, "method not allowed");
     }
     err e = door_customer_rotate_key(s->v, &r->who, id);
     if (e != ERR_OK) {
-        return fail(out, e);
+        return response_fail(out, e);
     }
     json_t *o = json_object();
     json_object_set_new(o, "id", json_string(id));
@@ -285,10 +357,10 @@ static void charset_of(const char *ctype, char *out, size_t max)
 
 static void h_import(server *s, request *r, response *out)
 {
-    if (!method_is(r, "POST")) {
+    if (!req_method(r, "POST")) {
         return response_error(out, ERR_INPUT, "method not allowed");
     }
-    const char *ct = header(r, "Content-Type");
+    const char *ct = req_header(r, "Content-Type");
     import_format fmt;
     if (ct && strncasecmp(ct, "text/csv", 8) == 0) {
         fmt = IMPORT_CSV;
@@ -303,7 +375,7 @@ static void h_import(server *s, request *r, response *out)
     }
     char cs[32];
     charset_of(ct, cs, sizeof cs);
-    const char *dry = arg(r, "dry_run");
+    const char *dry = req_arg(r, "dry_run");
     bool dry_run = dry && (strcmp(dry, "1") == 0 || strcmp(dry, "true") == 0);
     buf utf8;
     buf_init(&utf8, BODY_LIMIT * 2);
@@ -333,7 +405,7 @@ static void h_import(server *s, request *r, response *out)
         }
         json_decref(rep);
     }
-    fail(out, e);
+    response_fail(out, e);
 }
 
 typedef struct export_stream {
@@ -375,10 +447,10 @@ static void export_free(void *cls)
 
 static void h_export(server *s, request *r, response *out)
 {
-    if (!method_is(r, "GET")) {
+    if (!req_method(r, "GET")) {
         return response_error(out, ERR_INPUT, "method not allowed");
     }
-    const char *f = arg(r, "format");
+    const char *f = req_arg(r, "format");
     export_format fmt = (f && strcmp(f, "jsonl") == 0) ? EXPORT_JSONL : EXPORT_CSV;
     if (f && strcmp(f, "jsonl") != 0 && strcmp(f, "csv") != 0) {
         return response_error(out, ERR_INPUT, "format must be csv or jsonl");
@@ -388,11 +460,11 @@ static void h_export(server *s, request *r, response *out)
         return response_error(out, ERR_INTERNAL, "out of memory");
     }
     buf_init(&es->chunk, 1 << 24);
-    err e = door_export_open(s->v, &r->who, fmt, &es->x);
+    err e = door_export_open(s->v, &r->who, fmt, req_arg(r, "request"), &es->x);
     if (e != ERR_OK) {
         buf_free(&es->chunk);
         free(es);
-        return fail(out, e);
+        return response_fail(out, e);
     }
     out->raw = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, export_read, es,
                                                  export_free);
@@ -462,7 +534,7 @@ static void h_metrics(server *s, request *r, response *out)
     }
     if (e != ERR_OK) {
         buf_free(&b);
-        return fail(out, e);
+        return response_fail(out, e);
     }
     out->raw = MHD_create_response_from_buffer(b.len, b.p, MHD_RESPMEM_MUST_COPY);
     buf_free(&b);
@@ -499,7 +571,7 @@ static void route(server *s, request *r, response *out)
         return h_metrics(s, r, out);
     }
     if (strcmp(u, "/v1/login") == 0) {
-        return method_is(r, "POST") ? h_login(s, r, out)
+        return req_method(r, "POST") ? h_login(s, r, out)
                                     : response_error(out, ERR_INPUT, "method not allowed");
     }
     if (strncmp(u, "/v1/", 4) != 0) {
@@ -507,12 +579,27 @@ static void route(server *s, request *r, response *out)
     }
     err e = authenticate(s, r);
     if (e != ERR_OK) {
-        return response_error(out, ERR_AUTH, "invalid or expired session");
+        return e == ERR_DENIED ? response_fail(out, e)
+                               : response_error(out, ERR_AUTH, "invalid or expired session");
+    }
+    if ((r->who.session_flags & SESSION_MFA_PENDING) && strcmp(u, "/v1/logout") != 0 &&
+        strcmp(u, "/v1/me") != 0 && strncmp(u, "/v1/me/totp/", 12) != 0) {
+        return response_json(out, 401,
+                             json_pack("{s:{s:s,s:s}}", "error", "code", "second_factor_required",
+                                       "message",
+                                       "complete the second factor first (/v1/me/totp/...)"));
+    }
+    if (handle_access(s, r, out)) {
+        return;
     }
     if (strcmp(u, "/v1/logout") == 0) {
         e = door_logout(s->v, &r->who, r->token);
+        if (e == ERR_OK && r->via_cookie) {
+            snprintf(out->set_cookie, sizeof out->set_cookie,
+                     COOKIE_NAME "=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Strict");
+        }
         return e == ERR_OK ? response_json(out, 200, json_pack("{s:b}", "logged_out", 1))
-                           : fail(out, e);
+                           : response_fail(out, e);
     }
     if (strcmp(u, "/v1/customers") == 0) {
         return h_customers(s, r, out);
@@ -555,15 +642,17 @@ static void route(server *s, request *r, response *out)
 /* Idempotent POSTs wrap route(): a retry with the same key and body gets the first answer. */
 void handle_request(server *s, request *r, response *out)
 {
-    const char *key = header(r, "Idempotency-Key");
-    if (!key || !method_is(r, "POST") || strcmp(r->url, "/v1/login") == 0) {
+    const char *key = req_header(r, "Idempotency-Key");
+    if (!key || !req_method(r, "POST") || strcmp(r->url, "/v1/login") == 0) {
         return route(s, r, out);
     }
     if (strlen(key) == 0 || strlen(key) > 128) {
         return response_error(out, ERR_INPUT, "Idempotency-Key must be 1 to 128 characters");
     }
-    if (authenticate(s, r) != ERR_OK) {
-        return response_error(out, ERR_AUTH, "invalid or expired session");
+    err ae = authenticate(s, r);
+    if (ae != ERR_OK) {
+        return ae == ERR_DENIED ? response_fail(out, ae)
+                                : response_error(out, ERR_AUTH, "invalid or expired session");
     }
     uint8_t k[32], h[32], stored_h[32];
     idem_keys(r, key, k, h);

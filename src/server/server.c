@@ -83,6 +83,9 @@ static enum MHD_Result queue(request *r, response *out)
     if (out->retry_after) {
         MHD_add_response_header(resp, "Retry-After", out->retry_after);
     }
+    if (out->set_cookie[0]) {
+        MHD_add_response_header(resp, "Set-Cookie", out->set_cookie);
+    }
     enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
     unsigned cls = (unsigned)status / 100;
@@ -221,6 +224,10 @@ err server_run(const server_opts *o, const kek_source *src)
     srv.started_us = clock_now_us();
     g_srv = &srv;
     TRY(vault_open(o->dir, src, &srv.v));
+    if (srv.v->cfg.totp == VAULT_TOTP_OFF) {
+        log_warn("access.second_factor",
+                 "second factor is OFF (custos.json access.second_factor): demo use only");
+    }
     char kp[PATH_MAX], cp[PATH_MAX];
     vault_path(srv.v, VAULT_TLS_KEY, kp, sizeof kp);
     vault_path(srv.v, VAULT_TLS_CERT, cp, sizeof cp);

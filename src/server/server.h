@@ -34,6 +34,7 @@ typedef struct request {
     int64_t start_us;
     actor who;
     bool authed;
+    bool via_cookie;
     char token[TOKEN_TEXT_MAX];
 } request;
 
@@ -42,6 +43,7 @@ typedef struct response {
     json_t *json;               /* body as JSON, or */
     struct MHD_Response *raw;   /* a prepared response (streams) */
     const char *retry_after;
+    char set_cookie[160];
 } response;
 
 typedef struct metrics {
@@ -60,7 +62,17 @@ typedef struct server {
 
 MUST_USE err server_run(const server_opts *o, const kek_source *src);
 
-/* handlers.c */
+/* handlers.c: request helpers shared by the handler files */
+const char *req_arg(request *r, const char *name);
+const char *req_header(request *r, const char *name);
+bool req_method(request *r, const char *m);
+/* The body as a JSON object (size-limited, duplicates refused). */
+MUST_USE err req_json_body(request *r, json_t **out);
+void response_fail(response *out, err code);
+/* handlers_access.c: accounts, second factor, API keys, policy, requests, break-glass.
+ * Returns false when the route is not one of its own. */
+bool handle_access(server *s, request *r, response *out);
+
 void handle_request(server *s, request *r, response *out);
 void response_error(response *out, err code, const char *message);
 void response_json(response *out, int status, json_t *body);

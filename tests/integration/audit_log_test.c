@@ -342,7 +342,7 @@ TEST(t_start)
             "{\"audit\":{\"checkpoint_every\":20,\"checkpoint_seconds\":0.5,"
             "\"witness_file\":\"%s/witness.log\",\"witness_syslog\":\"127.0.0.1:%u\","
             "\"witness_webhook\":\"https://localhost:%u/checkpoints\",\"webhook_cacert\":\"%s\","
-            "\"siem_syslog\":\"127.0.0.1:%u\"}}\n",
+            "\"siem_syslog\":\"127.0.0.1:%u\"},\"access\":{\"second_factor\":\"off\"}}\n",
             root, udp_witness_port, hook_port, cert, udp_siem_port);
     fclose(f);
     EXPECT(h_start(&S));

@@ -443,12 +443,35 @@ TEST(t_import)
     buf_free(&r);
 }
 
+/* Asks for an export as steward1 and has steward3 (same department) approve it. */
+static void approved_export(const char *format, char *path, size_t max)
+{
+    char body[64], tok3[64];
+    json_t *j = NULL;
+    snprintf(body, sizeof body, "{\"format\":\"%s\"}", format);
+    EXPECT_INT(h_json(&S, "POST", "/v1/exports", tok_st1, body, &j), 202);
+    const char *id = jstr(json_object_get(j, "request"), "id");
+    char rid[ID_LEN + 1] = "";
+    snprintf(rid, sizeof rid, "%s", id ? id : "");
+    json_decref(j);
+    snprintf(path, max, "/v1/export?format=%s&request=%s", format, rid);
+    EXPECT(h_login(&S, "steward3", DEMO_PW, tok3));
+    char ap[128];
+    snprintf(ap, sizeof ap, "/v1/requests/%s/approve", rid);
+    EXPECT_INT(h_json(&S, "POST", ap, tok3, "{\"note\":\"quarterly mailing\"}", NULL), 200);
+}
+
 TEST(t_export)
 {
     long n = count_customers(tok_st1);
     buf r;
     buf_init(&r, 0);
-    EXPECT_INT(h_req(&S, "GET", "/v1/export?format=csv", tok_st1, NULL, NULL, 0, &r, NULL), 200);
+    char path[160];
+    /* Two-person rule: without an approved request there is no export. */
+    EXPECT_INT(h_req(&S, "GET", "/v1/export?format=csv", tok_st1, NULL, NULL, 0, &r, NULL), 403);
+    approved_export("csv", path, sizeof path);
+    buf_reset(&r);
+    EXPECT_INT(h_req(&S, "GET", path, tok_st1, NULL, NULL, 0, &r, NULL), 200);
     long lines = 0;
     for (size_t i = 0; i < r.len; i++) {
         lines += r.p[i] == '\n';
@@ -456,8 +479,11 @@ TEST(t_export)
     EXPECT_INT(lines, n + 1); /* header + one line per customer (no embedded newlines here) */
     EXPECT(memmem(r.p, r.len, CANARY_PHONE, strlen(CANARY_PHONE)) != NULL);
     buf_reset(&r);
-    EXPECT_INT(h_req(&S, "GET", "/v1/export?format=jsonl", tok_st1, NULL, NULL, 0, &r, NULL),
-               200);
+    /* An approval is used up by its export. */
+    EXPECT_INT(h_req(&S, "GET", path, tok_st1, NULL, NULL, 0, &r, NULL), 403);
+    approved_export("jsonl", path, sizeof path);
+    buf_reset(&r);
+    EXPECT_INT(h_req(&S, "GET", path, tok_st1, NULL, NULL, 0, &r, NULL), 200);
     long jl = 0;
     char *save = NULL;
     for (char *line = strtok_r((char *)buf_cstr(&r), "\n", &save); line;

@@ -5,6 +5,8 @@
  */
 #include <limits.h>
 
+#include "access/totp.h"
+#include "core/clock.h"
 #include "door.h"
 #include "test.h"
 
@@ -29,6 +31,7 @@ static void mk_actor(actor *a, const char *user, role r, const char *dept)
     snprintf(a->source, sizeof a->source, "127.0.0.1");
     snprintf(a->request_id, sizeof a->request_id, "t");
     a->role = r;
+    a->training_until_us = clock_now_us() + (int64_t)86400 * 1000000;
 }
 
 TEST(t_setup)
@@ -104,6 +107,24 @@ TEST(t_fail_closed)
     record_free(&r);
 }
 
+static err login(const char *user, const char *pw, const char *otp, login_result *res)
+{
+    login_request rq = {.username = user, .password = pw, .otp = otp, .source = "127.0.0.1",
+                        .request_id = "r"};
+    return door_login(V, &rq, res);
+}
+
+/* The base32 secret out of an otpauth:// URI. */
+static void secret_of(const char *uri, char *out, size_t max)
+{
+    const char *p = strstr(uri, "secret=");
+    size_t n = 0;
+    for (p += 7; *p && *p != '&' && n + 1 < max; p++) {
+        out[n++] = *p;
+    }
+    out[n] = '\0';
+}
+
 TEST(t_sessions)
 {
     EXPECT_OK(door_account_create(V, &AD, "steward1", "a long enough password", ROLE_DATA_STEWARD,
@@ -114,20 +135,81 @@ TEST(t_sessions)
     EXPECT_ERR(door_account_create(V, &AD, "x y", "a long enough password", ROLE_SALES, "b"),
                ERR_INPUT);
     EXPECT_ERR(door_account_create(V, &AD, "short", "short", ROLE_SALES, "beijing"), ERR_INPUT);
-    char tok[TOKEN_TEXT_MAX];
-    int64_t exp;
-    EXPECT_ERR(door_login(V, "steward1", "wrong password!!", "127.0.0.1", "r", tok, &exp),
-               ERR_AUTH);
-    EXPECT_ERR(door_login(V, "nobody", "wrong password!!", "127.0.0.1", "r", tok, &exp), ERR_AUTH);
-    EXPECT_OK(door_login(V, "steward1", "a long enough password", "127.0.0.1", "r", tok, &exp));
+    login_result res;
+    EXPECT_ERR(login("steward1", "wrong password!!", NULL, &res), ERR_AUTH);
+    EXPECT_ERR(login("nobody", "wrong password!!", NULL, &res), ERR_AUTH);
+    EXPECT_OK(login("steward1", "a long enough password", NULL, &res));
+    /* A steward reads customers: the second factor is due; the session can only enrol. */
+    EXPECT(res.mfa_pending && res.enrol);
     actor a;
-    EXPECT_OK(door_authenticate(V, tok, "127.0.0.1", "r2", &a));
+    EXPECT_OK(door_authenticate(V, res.token, "127.0.0.1", "r2", &a));
     EXPECT_STR(a.username, "steward1");
     EXPECT_INT(a.role, ROLE_DATA_STEWARD);
-    EXPECT_OK(door_logout(V, &a, tok));
-    EXPECT_ERR(door_authenticate(V, tok, "127.0.0.1", "r3", &a), ERR_AUTH);
+    EXPECT(a.session_flags & SESSION_MFA_PENDING);
+    json_t *out = NULL;
+    EXPECT_ERR(door_customer_get(V, &a, "cus_aaaaaaaaaaaaaaaaaaaaaaaaaa", &out), ERR_AUTH);
+    json_t *en = NULL;
+    EXPECT_OK(door_totp_enrol(V, &a, &en));
+    char b32[64];
+    secret_of(json_string_value(json_object_get(en, "otpauth_uri")), b32, sizeof b32);
+    json_decref(en);
+    char code[8];
+    EXPECT_OK(totp_code_base32(b32, clock_now_us() / 1000000, code));
+    json_t *conf = NULL;
+    EXPECT_ERR(door_totp_confirm(V, &a, res.token, "000000", &conf), ERR_AUTH);
+    EXPECT_OK(door_totp_confirm(V, &a, res.token, code, &conf));
+    EXPECT_INT(json_array_size(json_object_get(conf, "recovery_codes")), RECOVERY_CODES);
+    char recovery[RECOVERY_TEXT_MAX];
+    snprintf(recovery, sizeof recovery, "%s",
+             json_string_value(json_array_get(json_object_get(conf, "recovery_codes"), 0)));
+    json_decref(conf);
+    EXPECT_OK(door_authenticate(V, res.token, "127.0.0.1", "r2", &a));
+    EXPECT(!(a.session_flags & SESSION_MFA_PENDING));
+    /* Next login: the code is required, and the same code cannot be used twice. */
+    EXPECT_ERR(login("steward1", "a long enough password", NULL, &res), ERR_AUTH);
+    EXPECT_STR(err_message(), "second factor required");
+    EXPECT_ERR(login("steward1", "a long enough password", code, &res), ERR_AUTH); /* replay */
+    login_request rq = {.username = "steward1", .password = "a long enough password",
+                        .recovery = recovery, .source = "127.0.0.1", .request_id = "r"};
+    EXPECT_OK(door_login(V, &rq, &res));
+    EXPECT(!res.mfa_pending);
+    EXPECT_ERR(door_login(V, &rq, &res), ERR_AUTH); /* a recovery code works once */
     EXPECT_ERR(door_authenticate(V, "cst_madeup", "127.0.0.1", "r3", &a), ERR_AUTH);
     EXPECT_ERR(door_authenticate(V, "", "127.0.0.1", "r3", &a), ERR_AUTH);
+}
+
+TEST(t_password_policy)
+{
+    EXPECT_ERR(door_password_acceptable("amy", "short"), ERR_INPUT);
+    EXPECT_ERR(door_password_acceptable("amy", "123456789012"), ERR_INPUT);
+    EXPECT_ERR(door_password_acceptable("amy", "Password1234"), ERR_INPUT); /* word + digits */
+    EXPECT_ERR(door_password_acceptable("amy", "!!Qwerty2024!!"), ERR_INPUT);
+    EXPECT_ERR(door_password_acceptable("wangxiaoming", "wangxiaoming99"), ERR_INPUT);
+    EXPECT_ERR(door_password_acceptable("amy", "aaaaaaaaaaaaaa"), ERR_INPUT);
+    EXPECT_ERR(door_password_acceptable("amy", "abcdefghijklmn"), ERR_INPUT);
+    EXPECT_ERR(door_password_acceptable("amy", "2024-11-29!!!!"), ERR_INPUT); /* no letters */
+    EXPECT_OK(door_password_acceptable("amy", "correct horse battery staple"));
+    EXPECT_OK(door_password_acceptable("amy", "jade-bowl-Ming-1421"));
+}
+
+TEST(t_totp_known_answer)
+{
+    /* RFC 6238 appendix B, SHA-1, secret "12345678901234567890", 8 digits -> the last 6. */
+    const uint8_t *sec = (const uint8_t *)"12345678901234567890";
+    char c[TOTP_DIGITS + 1];
+    EXPECT_OK(totp_code(sec, 59 / 30, c));
+    EXPECT_STR(c, "287082"); /* 94287082 */
+    EXPECT_OK(totp_code(sec, 1111111109 / 30, c));
+    EXPECT_STR(c, "081804"); /* 07081804 */
+    EXPECT_OK(totp_code(sec, 2000000000 / 30, c));
+    EXPECT_STR(c, "279037"); /* 69279037 */
+    int64_t step = 0;
+    /* +-1 step window, replay refused */
+    EXPECT(totp_verify(sec, 1111111109 + 30, "081804", 0, &step));
+    EXPECT_INT(step, 1111111109 / 30);
+    EXPECT(!totp_verify(sec, 1111111109, "081804", step, &step));
+    EXPECT(!totp_verify(sec, 1111111109 + 90, "081804", 0, &step));
+    EXPECT(!totp_verify(sec, 1111111109, "08180", 0, &step));
 }
 
 TEST(t_rotate_and_erase)
@@ -168,6 +250,8 @@ int main(void)
     RUN(t_each_call_one_entry);
     RUN(t_fail_closed);
     RUN(t_sessions);
+    RUN(t_password_policy);
+    RUN(t_totp_known_answer);
     RUN(t_rotate_and_erase);
     return test_done("door_test");
 }

@@ -4,6 +4,9 @@
  * idempotency, rewrap, snapshots, and threads each with their own connection.
  */
 #include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include "store/store.h"
 #include "test.h"
@@ -165,15 +168,130 @@ TEST(t_accounts_sessions)
     EXPECT_OK(store_account_update(S, &b));
     EXPECT_OK(store_account_by_id(S, a.id, &b));
     EXPECT_INT(b.failed_logins, 3);
-    uint8_t h[SESSION_HASH_LEN] = {1, 2, 3};
-    EXPECT_OK(store_session_insert(S, h, a.id, 100, 200));
-    char acc[ID_LEN + 1];
-    int64_t exp;
-    EXPECT_OK(store_session_get(S, h, 150, acc, &exp));
-    EXPECT_STR(acc, a.id);
-    EXPECT_ERR(store_session_get(S, h, 250, acc, &exp), ERR_AUTH); /* expired */
+    uint8_t h[SESSION_HASH_LEN] = {1, 2, 3}, h2[SESSION_HASH_LEN] = {4, 5, 6};
+    session_row r = {.created_us = 100, .expires_us = 200, .last_seen_us = 100, .flags = 1};
+    snprintf(r.account_id, sizeof r.account_id, "%s", a.id);
+    EXPECT_OK(store_session_insert(S, h, &r));
+    EXPECT_OK(store_session_insert(S, h2, &r));
+    session_row got;
+    EXPECT_OK(store_session_get(S, h, &got));
+    EXPECT_STR(got.account_id, a.id);
+    EXPECT_INT(got.expires_us, 200);
+    EXPECT_INT(got.flags, 1);
+    EXPECT_OK(store_session_touch(S, h, 160, 0));
+    EXPECT_OK(store_session_get(S, h, &got));
+    EXPECT_INT(got.last_seen_us, 160);
+    EXPECT_INT(got.flags, 0);
     EXPECT_OK(store_session_delete(S, h));
-    EXPECT_ERR(store_session_get(S, h, 150, acc, &exp), ERR_AUTH);
+    EXPECT_ERR(store_session_get(S, h, &got), ERR_AUTH);
+    size_t n = 0;
+    EXPECT_OK(store_session_delete_account(S, a.id, &n));
+    EXPECT_INT(n, 1);
+    EXPECT_ERR(store_session_get(S, h2, &got), ERR_AUTH);
+    /* recovery codes: each works once */
+    uint8_t codes[2][RECOVERY_HASH_LEN] = {{1}, {2}};
+    EXPECT_OK(store_recovery_replace(S, a.id, (const uint8_t(*)[RECOVERY_HASH_LEN])codes, 2));
+    int64_t left = 0;
+    EXPECT_OK(store_recovery_left(S, a.id, &left));
+    EXPECT_INT(left, 2);
+    EXPECT_OK(store_recovery_use(S, a.id, codes[1]));
+    EXPECT_ERR(store_recovery_use(S, a.id, codes[1]), ERR_AUTH);
+    EXPECT_OK(store_recovery_left(S, a.id, &left));
+    EXPECT_INT(left, 1);
+}
+
+TEST(t_access_tables)
+{
+    apikey k;
+    memset(&k, 0, sizeof k);
+    snprintf(k.id, sizeof k.id, "key_1");
+    snprintf(k.name, sizeof k.name, "till");
+    k.hash[0] = 7;
+    snprintf(k.role, sizeof k.role, "sales");
+    snprintf(k.scope, sizeof k.scope, "transactions:read,create");
+    EXPECT_OK(store_apikey_insert(S, &k));
+    snprintf(k.id, sizeof k.id, "key_2");
+    k.hash[0] = 8;
+    EXPECT_ERR(store_apikey_insert(S, &k), ERR_CONFLICT); /* same name */
+    apikey g;
+    uint8_t h[32] = {7};
+    EXPECT_OK(store_apikey_by_hash(S, h, &g));
+    EXPECT_STR(g.name, "till");
+    EXPECT_OK(store_apikey_used(S, "key_1", 5, "127.0.0.1"));
+    EXPECT_OK(store_apikey_by_id(S, "key_1", &g));
+    EXPECT_INT(g.last_used_us, 5);
+    g.revoked_us = 9;
+    EXPECT_OK(store_apikey_update(S, &g));
+    EXPECT_OK(store_apikey_by_hash(S, h, &g));
+    EXPECT_INT(g.revoked_us, 9);
+
+    change_request r, q;
+    change_request_init(&r);
+    change_request_init(&q);
+    snprintf(r.id, sizeof r.id, "req_1");
+    snprintf(r.kind, sizeof r.kind, "change");
+    snprintf(r.status, sizeof r.status, "pending");
+    snprintf(r.department, sizeof r.department, "beijing");
+    EXPECT_OK(buf_append_str(&r.payload, "sealed"));
+    EXPECT_OK(store_request_insert(S, &r));
+    snprintf(r.status, sizeof r.status, "applied");
+    EXPECT_OK(store_request_decide(S, &r, "pending"));
+    EXPECT_ERR(store_request_decide(S, &r, "pending"), ERR_CONFLICT); /* decided once */
+    EXPECT_OK(store_request_get(S, "req_1", &q));
+    EXPECT_STR(q.status, "applied");
+    EXPECT_INT(q.payload.len, 6);
+    change_request_free(&r);
+    change_request_free(&q);
+
+    breakglass b, c;
+    memset(&b, 0, sizeof b);
+    snprintf(b.id, sizeof b.id, "bgl_1");
+    snprintf(b.account_id, sizeof b.account_id, "acc_1");
+    b.opened_us = 10;
+    b.expires_us = 100;
+    EXPECT_OK(store_breakglass_insert(S, &b));
+    EXPECT_OK(store_breakglass_active(S, "acc_1", 50, &c));
+    EXPECT_ERR(store_breakglass_active(S, "acc_1", 150, &c), ERR_NOT_FOUND);
+    EXPECT_OK(store_breakglass_count_read(S, "bgl_1"));
+    size_t n = 0;
+    breakglass list[4];
+    EXPECT_OK(store_breakglass_list(S, true, list, 4, &n));
+    EXPECT_INT(n, 1);
+    EXPECT_INT(list[0].reads, 1);
+}
+
+TEST(t_migrates_version_1)
+{
+    /* A version-1 database (before identity and access) opens and is migrated in place. */
+    char p[600];
+    snprintf(p, sizeof p, "%.590s.v1", path);
+    unlink(p);
+    sqlite3 *db = NULL;
+    EXPECT(sqlite3_open(p, &db) == SQLITE_OK);
+    EXPECT(sqlite3_exec(db,
+                        "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                        "CREATE TABLE accounts(id TEXT PRIMARY KEY, username TEXT NOT NULL "
+                        "UNIQUE, role TEXT NOT NULL, department TEXT NOT NULL, pwhash TEXT NOT "
+                        "NULL, disabled INTEGER NOT NULL, created INTEGER NOT NULL, failed "
+                        "INTEGER NOT NULL, locked_until INTEGER NOT NULL);"
+                        "CREATE TABLE sessions(hash BLOB PRIMARY KEY, account_id TEXT NOT NULL, "
+                        "created INTEGER NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;"
+                        "INSERT INTO accounts VALUES('acc_x','old','sales','b','h',0,1,0,0);"
+                        "INSERT INTO meta VALUES('schema_version','1');",
+                        NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    store *o = NULL;
+    EXPECT_OK(store_open(p, false, &o));
+    account a;
+    EXPECT_OK(store_account_by_name(o, "old", &a));
+    EXPECT_INT(a.training_until_us, 0);
+    buf v;
+    buf_init(&v, 64);
+    EXPECT_OK(store_meta_get(o, "schema_version", &v));
+    EXPECT_STR(buf_cstr(&v), STORE_SCHEMA_VERSION);
+    buf_free(&v);
+    store_close(o);
+    unlink(p);
 }
 
 TEST(t_idempotency)
@@ -275,6 +393,8 @@ int main(void)
     RUN(t_erasure_journal);
     RUN(t_records);
     RUN(t_accounts_sessions);
+    RUN(t_access_tables);
+    RUN(t_migrates_version_1);
     RUN(t_idempotency);
     RUN(t_rewrap_and_snapshot);
     RUN(t_threads);

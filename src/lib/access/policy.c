@@ -155,3 +155,134 @@ bool policy_search(role r, blind_kind k)
     }
     return policy_read(r, REC_CUSTOMER, FIELD_OF[k]) != READ_NONE;
 }
+
+/* ---- interim: the policy-file interface over the compiled table ---- */
+
+static const char *const CAP_NAMES[CAP__COUNT] = {
+    "accounts.manage", "apikeys.manage",     "policy.manage",       "audit.read",
+    "requests.approve", "exports.approve",   "break_glass.open",    "break_glass.review",
+    "training.manage",  "violations.read",   "guard.manage",        "keys.manage",
+    "honeytokens.manage",
+};
+
+const char *cap_name(capability c)
+{
+    return (c >= 0 && c < CAP__COUNT) ? CAP_NAMES[c] : "none";
+}
+
+err cap_parse(const char *name, capability *out)
+{
+    for (int i = 0; i < CAP__COUNT; i++) {
+        if (strcmp(name, CAP_NAMES[i]) == 0) {
+            *out = (capability)i;
+            return ERR_OK;
+        }
+    }
+    BAIL(ERR_INPUT, "unknown capability");
+}
+
+struct policy {
+    int unused;
+};
+
+err policy_parse(const char *text, size_t len, const char *name, policy **out)
+{
+    BAIL(ERR_INPUT, "policy files are not supported yet");
+}
+
+err policy_load_file(const char *path, policy **out)
+{
+    BAIL(ERR_INPUT, "policy files are not supported yet");
+}
+
+void policy_free(policy *p) {}
+const char *policy_default_text(void) { return ""; }
+void policy_install(policy *p) {}
+const policy *policy_current(void) { return NULL; }
+const char *policy_source(const policy *p) { return "built-in"; }
+
+read_level policy_read_in(role r, rectype t, int field, bool same_dept)
+{
+    if (!same_dept && policy_own_department_only(r)) {
+        return READ_NONE;
+    }
+    return policy_read(r, t, field);
+}
+
+write_level policy_write_in(role r, rectype t, int field, bool same_dept)
+{
+    if (!same_dept && policy_own_department_only(r)) {
+        return WRITE_NONE;
+    }
+    if (policy_write(r, t, field)) {
+        return WRITE_DIRECT;
+    }
+    const field_def *f = model_field(t, field);
+    if (r == ROLE_CUSTOMER_SERVICE && t == REC_CUSTOMER && f &&
+        (f->cat == CAT_IDENTITY || f->cat == CAT_CONTACT)) {
+        return WRITE_REQUEST;
+    }
+    return WRITE_NONE;
+}
+
+bool policy_allows_in(role r, rectype t, op o, bool same_dept, const char **rule)
+{
+    if (!same_dept && policy_own_department_only(r)) {
+        if (rule) {
+            *rule = "department-scope";
+        }
+        return false;
+    }
+    if (r == ROLE_CUSTOMER_SERVICE && t == REC_CUSTOMER && o == OP_UPDATE) {
+        if (rule) {
+            *rule = "grant:change-request";
+        }
+        return true;
+    }
+    return policy_allows(r, t, o, rule);
+}
+
+bool policy_can(role r, capability c)
+{
+    switch (c) {
+    case CAP_ACCOUNTS_MANAGE:
+    case CAP_APIKEYS_MANAGE:
+        return r == ROLE_ADMIN;
+    case CAP_POLICY_MANAGE:
+    case CAP_BREAK_GLASS_OPEN:
+    case CAP_GUARD_MANAGE:
+    case CAP_KEYS_MANAGE:
+    case CAP_HONEYTOKENS_MANAGE:
+        return r == ROLE_SECURITY;
+    case CAP_AUDIT_READ:
+        return r == ROLE_AUDITOR || r == ROLE_LEGAL || r == ROLE_SECURITY;
+    case CAP_REQUESTS_APPROVE:
+    case CAP_EXPORTS_APPROVE:
+        return r == ROLE_DATA_STEWARD;
+    case CAP_BREAK_GLASS_REVIEW:
+        return r == ROLE_SECURITY || r == ROLE_AUDITOR;
+    case CAP_TRAINING_MANAGE:
+        return r == ROLE_HR;
+    case CAP_VIOLATIONS_READ:
+        return r == ROLE_HR || r == ROLE_SECURITY;
+    default:
+        return false;
+    }
+}
+
+bool policy_needs_training(role r)
+{
+    return r == ROLE_SALES || r == ROLE_CUSTOMER_SERVICE || r == ROLE_DATA_STEWARD;
+}
+
+err policy_explain(const policy *p, const char *rn, const char *op_or_cap, const char *cat,
+                   bool same_dept, buf *out)
+{
+    BAIL(ERR_INPUT, "not supported yet");
+}
+
+err policy_diff(const policy *old_p, const policy *new_p, buf *out)
+{
+    buf_reset(out);
+    return ERR_OK;
+}

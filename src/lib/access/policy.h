@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 #include "model/model.h"
 
@@ -54,5 +55,42 @@ bool policy_allows(role r, rectype t, op o, const char **rule);
 bool policy_own_department_only(role r);
 /* May the role search by this blind-indexed field (it must be able to read it)? */
 bool policy_search(role r, blind_kind k);
+
+typedef enum write_level { WRITE_NONE = 0, WRITE_REQUEST = 1, WRITE_DIRECT = 2 } write_level;
+typedef enum capability {
+    CAP_ACCOUNTS_MANAGE,
+    CAP_APIKEYS_MANAGE,
+    CAP_POLICY_MANAGE,
+    CAP_AUDIT_READ,
+    CAP_REQUESTS_APPROVE,
+    CAP_EXPORTS_APPROVE,
+    CAP_BREAK_GLASS_OPEN,
+    CAP_BREAK_GLASS_REVIEW,
+    CAP_TRAINING_MANAGE,
+    CAP_VIOLATIONS_READ,
+    CAP_GUARD_MANAGE,
+    CAP_KEYS_MANAGE,
+    CAP_HONEYTOKENS_MANAGE,
+    CAP__COUNT
+} capability;
+const char *cap_name(capability c);
+MUST_USE err cap_parse(const char *name, capability *out);
+
+typedef struct policy policy;
+MUST_USE err policy_parse(const char *text, size_t len, const char *name, policy **out);
+MUST_USE err policy_load_file(const char *path, policy **out);
+void policy_free(policy *p);
+const char *policy_default_text(void);
+void policy_install(policy *p);
+const policy *policy_current(void);
+const char *policy_source(const policy *p);
+read_level policy_read_in(role r, rectype t, int field, bool same_dept);
+write_level policy_write_in(role r, rectype t, int field, bool same_dept);
+bool policy_allows_in(role r, rectype t, op o, bool same_dept, const char **rule);
+bool policy_can(role r, capability c);
+bool policy_needs_training(role r);
+MUST_USE err policy_explain(const policy *p, const char *role_name, const char *op_or_cap,
+                            const char *cat_or_field, bool same_dept, buf *out);
+MUST_USE err policy_diff(const policy *old_p, const policy *new_p, buf *out);
 
 #endif

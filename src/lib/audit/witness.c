@@ -47,6 +47,63 @@ static err copy_str(json_t *o, const char *key, char *out, size_t max)
     return ERR_OK;
 }
 
+static err number_in(json_t *o, const char *key, double lo, double hi, double *out)
+{
+    json_t *n = json_object_get(o, key);
+    if (!n) {
+        return ERR_OK;
+    }
+    ENSURE(json_is_number(n) && json_number_value(n) >= lo && json_number_value(n) <= hi,
+           ERR_INPUT, "custos.json: access.%s must be a number from %g to %g", key, lo, hi);
+    *out = json_number_value(n);
+    return ERR_OK;
+}
+
+/* "access": {"second_factor": "customer-roles"|"all"|"off", "session_hours": 8,
+ *            "session_idle_minutes": 30, "lockout_after": 5, "lockout_minutes": 1} */
+static err access_section(json_t *ac, vault_config *c)
+{
+    if (!ac) {
+        return ERR_OK;
+    }
+    ENSURE(json_is_object(ac), ERR_INPUT, "custos.json: access must be an object");
+    static const char *const known[] = {"second_factor", "session_hours", "session_idle_minutes",
+                                        "lockout_after", "lockout_minutes"};
+    const char *k;
+    json_t *v;
+    json_object_foreach(ac, k, v)
+    {
+        bool ok = false;
+        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+            ok = ok || strcmp(k, known[i]) == 0;
+        }
+        ENSURE(ok, ERR_INPUT, "custos.json: unknown key in access");
+    }
+    json_t *sf = json_object_get(ac, "second_factor");
+    if (sf) {
+        const char *t = json_string_value(sf);
+        ENSURE(t && (strcmp(t, "customer-roles") == 0 || strcmp(t, "all") == 0 ||
+                     strcmp(t, "off") == 0),
+               ERR_INPUT, "custos.json: access.second_factor must be customer-roles, all or off");
+        c->totp = strcmp(t, "all") == 0   ? VAULT_TOTP_ALL
+                  : strcmp(t, "off") == 0 ? VAULT_TOTP_OFF
+                                          : VAULT_TOTP_CUSTOMER_ROLES;
+    }
+    double d = 0;
+    TRY(number_in(ac, "session_hours", 0.001, 24 * 30, &d));
+    c->session_us = (int64_t)(d * 3600e6);
+    d = 0;
+    TRY(number_in(ac, "session_idle_minutes", 0.01, 24 * 60, &d));
+    c->session_idle_us = (int64_t)(d * 60e6);
+    d = 0;
+    TRY(number_in(ac, "lockout_after", 1, 1000, &d));
+    c->lockout_after = (int)d;
+    d = 0;
+    TRY(number_in(ac, "lockout_minutes", 0.01, 24 * 60, &d));
+    c->lockout_us = (int64_t)(d * 60e6);
+    return ERR_OK;
+}
+
 err vault_config_parse(slice text, vault_config *c)
 {
     memset(c, 0, sizeof *c);
@@ -59,7 +116,8 @@ err vault_config_parse(slice text, vault_config *c)
     json_t *v;
     json_object_foreach(root, k, v)
     {
-        CHECK(strcmp(k, "audit") == 0, ERR_INPUT, "custos.json: unknown section");
+        CHECK(strcmp(k, "audit") == 0 || strcmp(k, "access") == 0 || strcmp(k, "guard") == 0,
+              ERR_INPUT, "custos.json: unknown section");
     }
     json_t *au = json_object_get(root, "audit");
     if (au) {
@@ -98,6 +156,7 @@ err vault_config_parse(slice text, vault_config *c)
         CHECK(c->witness_webhook[0] == '\0' || strncmp(c->witness_webhook, "https://", 8) == 0,
               ERR_INPUT, "custos.json: witness_webhook must be an https:// address");
     }
+    GUARD(access_section(json_object_get(root, "access"), c));
 out:
     json_decref(root);
     return rc;

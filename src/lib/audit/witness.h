@@ -24,7 +24,17 @@ typedef struct vault_config {
     char witness_webhook[1024];
     char webhook_cacert[PATH_MAX];
     char siem_syslog[128];     /* every entry as RFC 5424, with its index and leaf hash */
+    /* "access" section */
+    int totp;                  /* VAULT_TOTP_*: who must use a second factor */
+    int64_t session_us;        /* absolute session lifetime (0: default 8 h) */
+    int64_t session_idle_us;   /* idle limit (0: default 30 min) */
+    int lockout_after;         /* failed logins before a lockout (0: default 5) */
+    int64_t lockout_us;        /* first lockout; each next one doubles, up to 24 h (0: 1 min) */
 } vault_config;
+
+#define VAULT_TOTP_CUSTOMER_ROLES 0 /* every role that can read customer data (default) */
+#define VAULT_TOTP_ALL 1
+#define VAULT_TOTP_OFF 2            /* demo vaults only: the server says so at start */
 
 /* Reads DIR/custos.json when present (docs/OPERATIONS.md); absent means defaults. A malformed
  * file is an error naming the key: the vault does not start on a half-understood config. */

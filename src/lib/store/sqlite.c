@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "store/sqlite_int.h"
 #include "store/store.h"
 
 enum stmt_id {
@@ -37,6 +38,8 @@ enum stmt_id {
     S_SES_INSERT,
     S_SES_GET,
     S_SES_DELETE,
+    S_SES_TOUCH,
+    S_SES_DELETE_ACCOUNT,
     S_IDEM_GET,
     S_IDEM_PUT,
     S_ERASURES,
@@ -52,6 +55,7 @@ enum stmt_id {
 typedef struct conn {
     sqlite3 *db;
     sqlite3_stmt *st[S__COUNT];
+    sqlite3_stmt *ext[SQ_EXT_MAX]; /* statements of the other store files (sqlite_int.h) */
     struct store *owner;
     uint64_t generation;
     struct conn *next; /* all connections of the store, for closing */
@@ -85,6 +89,11 @@ static void conn_close(conn *c)
     for (int i = 0; i < S__COUNT; i++) {
         if (c->st[i]) {
             sqlite3_finalize(c->st[i]);
+        }
+    }
+    for (int i = 0; i < SQ_EXT_MAX; i++) {
+        if (c->ext[i]) {
+            sqlite3_finalize(c->ext[i]);
         }
     }
     if (c->db) {
@@ -228,6 +237,61 @@ static void col_text(sqlite3_stmt *st, int i, char *out, size_t max)
     snprintf(out, max, "%s", t ? (const char *)t : "");
 }
 
+/* ---- sqlite_int.h: what the other store files share ---- */
+
+err sq_stmt(store *s, int slot, const char *sql, sqlite3_stmt **out)
+{
+    ENSURE(slot >= 0 && slot < SQ_EXT_MAX, ERR_INTERNAL, "store: statement slot out of range");
+    conn *c;
+    TRY(get_conn(s, &c));
+    if (c->ext[slot] == NULL) {
+        if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &c->ext[slot], NULL) !=
+            SQLITE_OK) {
+            return db_error(c->db, "prepare");
+        }
+    }
+    sqlite3_reset(c->ext[slot]);
+    sqlite3_clear_bindings(c->ext[slot]);
+    *out = c->ext[slot];
+    return ERR_OK;
+}
+
+err sq_done(store *s, sqlite3_stmt *st, const char *what)
+{
+    return step_done(s, st, what);
+}
+
+err sq_error(store *s, const char *what)
+{
+    return db_error(conn_db(s), what);
+}
+
+int sq_changes(store *s)
+{
+    sqlite3 *db = conn_db(s);
+    return db ? sqlite3_changes(db) : 0;
+}
+
+void sq_text(sqlite3_stmt *st, int i, const char *v)
+{
+    bind_text(st, i, v);
+}
+
+void sq_col_text(sqlite3_stmt *st, int i, char *out, size_t max)
+{
+    col_text(st, i, out, max);
+}
+
+err sq_col_buf(sqlite3_stmt *st, int i, buf *b)
+{
+    return col_buf(st, i, b);
+}
+
+void sq_blob(sqlite3_stmt *st, int i, const buf *b)
+{
+    bind_buf(st, i, b);
+}
+
 /* ---- schema ---- */
 
 static err build_sql(store *s)
@@ -321,22 +385,29 @@ static err build_sql(store *s)
     s->sql[S_REC_LIST] = strdup(tmp);
     s->sql[S_ACC_INSERT] = strdup(
         "INSERT INTO accounts(id, username, role, department, pwhash, disabled, created, "
-        "failed, locked_until) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)");
+        "failed, locked_until, lock_level, training_until, totp, totp_enabled, totp_step, "
+        "pw_changed) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)");
     s->sql[S_ACC_UPDATE] =
         strdup("UPDATE accounts SET username=?2, role=?3, department=?4, pwhash=?5, "
-               "disabled=?6, created=?7, failed=?8, locked_until=?9 WHERE id=?1");
+               "disabled=?6, created=?7, failed=?8, locked_until=?9, lock_level=?10, "
+               "training_until=?11, totp=?12, totp_enabled=?13, totp_step=?14, pw_changed=?15 "
+               "WHERE id=?1");
     const char *acc_cols = "SELECT id, username, role, department, pwhash, disabled, created, "
-                           "failed, locked_until FROM accounts";
+                           "failed, locked_until, lock_level, training_until, totp, totp_enabled,"
+                           " totp_step, pw_changed FROM accounts";
     snprintf(tmp, sizeof tmp, "%s WHERE username=?1", acc_cols);
     s->sql[S_ACC_BY_NAME] = strdup(tmp);
     snprintf(tmp, sizeof tmp, "%s WHERE id=?1", acc_cols);
     s->sql[S_ACC_BY_ID] = strdup(tmp);
     snprintf(tmp, sizeof tmp, "%s ORDER BY username LIMIT ?1", acc_cols);
     s->sql[S_ACC_LIST] = strdup(tmp);
-    s->sql[S_SES_INSERT] =
-        strdup("INSERT INTO sessions(hash, account_id, created, expires) VALUES(?1,?2,?3,?4)");
-    s->sql[S_SES_GET] = strdup("SELECT account_id, expires FROM sessions WHERE hash=?1");
+    s->sql[S_SES_INSERT] = strdup("INSERT INTO sessions(hash, account_id, created, expires, "
+                                  "last_seen, flags) VALUES(?1,?2,?3,?4,?5,?6)");
+    s->sql[S_SES_GET] = strdup(
+        "SELECT account_id, created, expires, last_seen, flags FROM sessions WHERE hash=?1");
     s->sql[S_SES_DELETE] = strdup("DELETE FROM sessions WHERE hash=?1");
+    s->sql[S_SES_TOUCH] = strdup("UPDATE sessions SET last_seen=?2, flags=?3 WHERE hash=?1");
+    s->sql[S_SES_DELETE_ACCOUNT] = strdup("DELETE FROM sessions WHERE account_id=?1");
     s->sql[S_IDEM_GET] = strdup("SELECT req_hash, status, body FROM idempotency WHERE key=?1");
     s->sql[S_IDEM_PUT] = strdup(
         "INSERT INTO idempotency(key, req_hash, status, body, at) VALUES(?1,?2,?3,?4,?5)");
@@ -356,6 +427,44 @@ out:
     buf_free(&params);
     buf_free(&sets);
     return rc;
+}
+
+/* Version 2: identity and access (second factor, training, lockout levels, idle sessions,
+ * recovery codes, API keys, change and export requests, break-glass). */
+static const char MIGRATE_V2[] =
+    "BEGIN;"
+    "ALTER TABLE accounts ADD COLUMN lock_level INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE accounts ADD COLUMN training_until INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE accounts ADD COLUMN totp TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE accounts ADD COLUMN totp_enabled INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE accounts ADD COLUMN totp_step INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE accounts ADD COLUMN pw_changed INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE sessions ADD COLUMN last_seen INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE sessions ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX IF NOT EXISTS sessions_account ON sessions(account_id);"
+    "CREATE TABLE recovery_codes(account_id TEXT NOT NULL REFERENCES accounts(id), hash BLOB "
+    "NOT NULL, used INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(account_id, hash)) WITHOUT ROWID;"
+    "CREATE TABLE api_keys(id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, hash BLOB NOT NULL "
+    "UNIQUE, prefix TEXT NOT NULL, role TEXT NOT NULL, department TEXT NOT NULL, scope TEXT NOT "
+    "NULL, addresses TEXT NOT NULL, created_by TEXT NOT NULL, created INTEGER NOT NULL, "
+    "last_used INTEGER NOT NULL DEFAULT 0, last_source TEXT NOT NULL DEFAULT '', revoked "
+    "INTEGER NOT NULL DEFAULT 0, rotated INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE requests(id TEXT PRIMARY KEY, kind TEXT NOT NULL, customer_id TEXT NOT NULL,"
+    " department TEXT NOT NULL, requester_id TEXT NOT NULL, requester TEXT NOT NULL, status "
+    "TEXT NOT NULL, decided_by TEXT NOT NULL DEFAULT '', fields TEXT NOT NULL, note TEXT NOT "
+    "NULL DEFAULT '', format TEXT NOT NULL DEFAULT '', created INTEGER NOT NULL, decided "
+    "INTEGER NOT NULL DEFAULT 0, expires INTEGER NOT NULL DEFAULT 0, payload BLOB);"
+    "CREATE INDEX requests_status ON requests(status, department, created);"
+    "CREATE TABLE breakglass(id TEXT PRIMARY KEY, account_id TEXT NOT NULL, username TEXT NOT "
+    "NULL, reason TEXT NOT NULL, opened INTEGER NOT NULL, expires INTEGER NOT NULL, closed "
+    "INTEGER NOT NULL DEFAULT 0, reads INTEGER NOT NULL DEFAULT 0, reviewed_by TEXT NOT NULL "
+    "DEFAULT '', reviewed INTEGER NOT NULL DEFAULT 0, review_note TEXT NOT NULL DEFAULT '');"
+    "UPDATE meta SET value='2' WHERE key='schema_version';"
+    "COMMIT;";
+
+static err migrate_v2(sqlite3 *db)
+{
+    return exec(db, MIGRATE_V2);
 }
 
 static err migrate(sqlite3 *db)
@@ -403,12 +512,14 @@ static err migrate(sqlite3 *db)
         " created INTEGER NOT NULL, failed INTEGER NOT NULL, locked_until INTEGER NOT NULL);"
         "CREATE TABLE sessions(hash BLOB PRIMARY KEY, account_id TEXT NOT NULL REFERENCES "
         "accounts(id), created INTEGER NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;"
+        "CREATE INDEX sessions_account ON sessions(account_id);"
         "CREATE TABLE idempotency(key BLOB PRIMARY KEY, req_hash BLOB NOT NULL, status INTEGER "
         "NOT NULL, body BLOB, at INTEGER NOT NULL) WITHOUT ROWID;"
         "CREATE TABLE erasures(id TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;"
         "INSERT INTO meta(key, value) VALUES('schema_version', '1');"
         "COMMIT;"));
     GUARD(exec(db, buf_cstr(&ddl)));
+    GUARD(migrate_v2(db));
 out:
     buf_free(&ddl);
     return rc;
@@ -439,10 +550,16 @@ err store_open(const char *path, bool create, store **out)
         buf v;
         buf_init(&v, 64);
         rc = store_meta_get(s, "schema_version", &v);
-        bool ok = rc == ERR_OK && strcmp(buf_cstr(&v), "1") == 0;
+        bool v1 = rc == ERR_OK && strcmp(buf_cstr(&v), "1") == 0;
+        bool ok = rc == ERR_OK && (v1 || strcmp(buf_cstr(&v), STORE_SCHEMA_VERSION) == 0);
         buf_free(&v);
         GUARD(rc);
         CHECK(ok, ERR_IO, "store: unknown schema version");
+        if (v1) {
+            conn *c;
+            GUARD(get_conn(s, &c));
+            GUARD(migrate_v2(c->db));
+        }
     }
     *out = s;
     return ERR_OK;
@@ -903,6 +1020,12 @@ static void bind_account(sqlite3_stmt *st, const account *a)
     sqlite3_bind_int64(st, 7, a->created_us);
     sqlite3_bind_int(st, 8, a->failed_logins);
     sqlite3_bind_int64(st, 9, a->locked_until_us);
+    sqlite3_bind_int(st, 10, a->lock_level);
+    sqlite3_bind_int64(st, 11, a->training_until_us);
+    bind_text(st, 12, a->totp);
+    sqlite3_bind_int(st, 13, a->totp_enabled);
+    sqlite3_bind_int64(st, 14, a->totp_step);
+    sqlite3_bind_int64(st, 15, a->pw_changed_us);
 }
 
 static void read_account(sqlite3_stmt *st, account *a)
@@ -916,6 +1039,12 @@ static void read_account(sqlite3_stmt *st, account *a)
     a->created_us = sqlite3_column_int64(st, 6);
     a->failed_logins = sqlite3_column_int(st, 7);
     a->locked_until_us = sqlite3_column_int64(st, 8);
+    a->lock_level = sqlite3_column_int(st, 9);
+    a->training_until_us = sqlite3_column_int64(st, 10);
+    col_text(st, 11, a->totp, sizeof a->totp);
+    a->totp_enabled = sqlite3_column_int(st, 12) != 0;
+    a->totp_step = sqlite3_column_int64(st, 13);
+    a->pw_changed_us = sqlite3_column_int64(st, 14);
 }
 
 err store_account_insert(store *s, const account *a)
@@ -981,20 +1110,20 @@ err store_account_list(store *s, account *out, size_t max, size_t *n)
 
 /* ---- sessions ---- */
 
-err store_session_insert(store *s, const uint8_t hash[SESSION_HASH_LEN], const char *account_id,
-                         int64_t created_us, int64_t expires_us)
+err store_session_insert(store *s, const uint8_t hash[SESSION_HASH_LEN], const session_row *r)
 {
     sqlite3_stmt *st;
     TRY(stmt(s, S_SES_INSERT, &st));
     sqlite3_bind_blob(st, 1, hash, SESSION_HASH_LEN, SQLITE_STATIC);
-    bind_text(st, 2, account_id);
-    sqlite3_bind_int64(st, 3, created_us);
-    sqlite3_bind_int64(st, 4, expires_us);
+    bind_text(st, 2, r->account_id);
+    sqlite3_bind_int64(st, 3, r->created_us);
+    sqlite3_bind_int64(st, 4, r->expires_us);
+    sqlite3_bind_int64(st, 5, r->last_seen_us);
+    sqlite3_bind_int64(st, 6, r->flags);
     return step_done(s, st, "session insert");
 }
 
-err store_session_get(store *s, const uint8_t hash[SESSION_HASH_LEN], int64_t now_us,
-                      char account_id[ID_LEN + 1], int64_t *expires_us)
+err store_session_get(store *s, const uint8_t hash[SESSION_HASH_LEN], session_row *out)
 {
     sqlite3_stmt *st;
     TRY(stmt(s, S_SES_GET, &st));
@@ -1005,12 +1134,24 @@ err store_session_get(store *s, const uint8_t hash[SESSION_HASH_LEN], int64_t no
         ENSURE(r == SQLITE_DONE, ERR_IO, "store: session read failed");
         BAIL(ERR_AUTH, "invalid or expired session");
     }
-    col_text(st, 0, account_id, ID_LEN + 1);
-    int64_t exp = sqlite3_column_int64(st, 1);
+    col_text(st, 0, out->account_id, sizeof out->account_id);
+    out->created_us = sqlite3_column_int64(st, 1);
+    out->expires_us = sqlite3_column_int64(st, 2);
+    out->last_seen_us = sqlite3_column_int64(st, 3);
+    out->flags = (uint32_t)sqlite3_column_int64(st, 4);
     sqlite3_reset(st);
-    ENSURE(exp > now_us, ERR_AUTH, "invalid or expired session");
-    *expires_us = exp;
     return ERR_OK;
+}
+
+err store_session_touch(store *s, const uint8_t hash[SESSION_HASH_LEN], int64_t last_seen_us,
+                        uint32_t flags)
+{
+    sqlite3_stmt *st;
+    TRY(stmt(s, S_SES_TOUCH, &st));
+    sqlite3_bind_blob(st, 1, hash, SESSION_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, last_seen_us);
+    sqlite3_bind_int64(st, 3, flags);
+    return step_done(s, st, "session update");
 }
 
 err store_session_delete(store *s, const uint8_t hash[SESSION_HASH_LEN])
@@ -1019,6 +1160,18 @@ err store_session_delete(store *s, const uint8_t hash[SESSION_HASH_LEN])
     TRY(stmt(s, S_SES_DELETE, &st));
     sqlite3_bind_blob(st, 1, hash, SESSION_HASH_LEN, SQLITE_STATIC);
     return step_done(s, st, "session delete");
+}
+
+err store_session_delete_account(store *s, const char *account_id, size_t *n)
+{
+    sqlite3_stmt *st;
+    TRY(stmt(s, S_SES_DELETE_ACCOUNT, &st));
+    bind_text(st, 1, account_id);
+    TRY(step_done(s, st, "session delete"));
+    if (n) {
+        *n = (size_t)sqlite3_changes(conn_db(s));
+    }
+    return ERR_OK;
 }
 
 /* ---- idempotency ---- */

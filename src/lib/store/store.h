@@ -24,6 +24,7 @@
 
 typedef struct store store;
 
+#define STORE_SCHEMA_VERSION "2"
 #define DEPT_MAX 64
 #define USERNAME_MAX 64
 #define ROLE_MAX 24
@@ -118,6 +119,12 @@ typedef struct account {
     int64_t created_us;
     int failed_logins;
     int64_t locked_until_us;
+    int lock_level;            /* lockouts so far: each one lasts longer */
+    int64_t training_until_us; /* security training valid until (0: never trained) */
+    char totp[160];            /* the TOTP secret wrapped under the KEK (base64), "" = none */
+    bool totp_enabled;         /* enrolment confirmed */
+    int64_t totp_step;         /* last accepted time step (replay refusal) */
+    int64_t pw_changed_us;
 } account;
 
 MUST_USE err store_account_insert(store *s, const account *a);
@@ -127,12 +134,103 @@ MUST_USE err store_account_by_id(store *s, const char *id, account *out);
 MUST_USE err store_account_list(store *s, account *out, size_t max, size_t *n);
 
 #define SESSION_HASH_LEN 32
+typedef struct session_row {
+    char account_id[ID_LEN + 1];
+    int64_t created_us, expires_us, last_seen_us;
+    uint32_t flags; /* SESSION_* in door.h */
+} session_row;
 MUST_USE err store_session_insert(store *s, const uint8_t hash[SESSION_HASH_LEN],
-                                  const char *account_id, int64_t created_us, int64_t expires_us);
-/* ERR_AUTH when unknown or expired. */
-MUST_USE err store_session_get(store *s, const uint8_t hash[SESSION_HASH_LEN], int64_t now_us,
-                               char account_id[ID_LEN + 1], int64_t *expires_us);
+                                  const session_row *r);
+/* ERR_AUTH when unknown (expiry is the caller's decision). */
+MUST_USE err store_session_get(store *s, const uint8_t hash[SESSION_HASH_LEN], session_row *out);
+MUST_USE err store_session_touch(store *s, const uint8_t hash[SESSION_HASH_LEN],
+                                 int64_t last_seen_us, uint32_t flags);
 MUST_USE err store_session_delete(store *s, const uint8_t hash[SESSION_HASH_LEN]);
+/* Every session of an account (revocation); n receives how many (may be NULL). */
+MUST_USE err store_session_delete_account(store *s, const char *account_id, size_t *n);
+
+/* ---- recovery codes (sqlite_access.c): hashes of one-time second-factor codes ---- */
+#define RECOVERY_HASH_LEN 32
+MUST_USE err store_recovery_replace(store *s, const char *account_id,
+                                    const uint8_t (*hashes)[RECOVERY_HASH_LEN], size_t n);
+/* Marks a matching unused code used; ERR_AUTH when there is none. */
+MUST_USE err store_recovery_use(store *s, const char *account_id,
+                                const uint8_t hash[RECOVERY_HASH_LEN]);
+MUST_USE err store_recovery_left(store *s, const char *account_id, int64_t *n);
+
+/* ---- API keys for business systems ---- */
+#define APIKEY_NAME_MAX 64
+#define APIKEY_SCOPE_MAX 512
+typedef struct apikey {
+    char id[ID_LEN + 1];
+    char name[APIKEY_NAME_MAX + 1];
+    uint8_t hash[32];
+    char prefix[24]; /* the first characters of the key, to recognise it */
+    char role[ROLE_MAX + 1];
+    char department[DEPT_MAX + 1];
+    char scope[APIKEY_SCOPE_MAX];     /* "transactions:read,create;preferences:read" */
+    char addresses[APIKEY_SCOPE_MAX]; /* "10.1.0.0/16,127.0.0.1" or "" (anywhere) */
+    char created_by[USERNAME_MAX + 1];
+    int64_t created_us, last_used_us, revoked_us, rotated_us;
+    char last_source[64];
+} apikey;
+MUST_USE err store_apikey_insert(store *s, const apikey *k);
+/* Rewrites hash, prefix, scope, addresses, revoked and rotated of k->id. */
+MUST_USE err store_apikey_update(store *s, const apikey *k);
+MUST_USE err store_apikey_by_hash(store *s, const uint8_t hash[32], apikey *out);
+MUST_USE err store_apikey_by_id(store *s, const char *id, apikey *out);
+MUST_USE err store_apikey_list(store *s, apikey *out, size_t max, size_t *n);
+MUST_USE err store_apikey_used(store *s, const char *id, int64_t at_us, const char *source);
+
+/* ---- change and export requests (approved by a data steward) ---- */
+typedef struct change_request {
+    char id[ID_LEN + 1];
+    char kind[16];                 /* "change" | "export" */
+    char customer_id[ID_LEN + 1];  /* "" for an export */
+    char department[DEPT_MAX + 1]; /* whose steward decides */
+    char requester_id[ID_LEN + 1];
+    char requester[USERNAME_MAX + 1];
+    char status[16]; /* pending | approved | rejected | applied | used | expired */
+    char decided_by[USERNAME_MAX + 1];
+    char fields[512]; /* names of the fields a change touches */
+    char note[256];   /* the decider's note */
+    char format[16];  /* export format */
+    int64_t created_us, decided_us, expires_us;
+    buf payload; /* a change: the new values, sealed under the customer's data key */
+} change_request;
+void change_request_init(change_request *r);
+void change_request_free(change_request *r);
+MUST_USE err store_request_insert(store *s, const change_request *r);
+/* Moves r->id from status `from` to r's status/decided_by/decided/note; ERR_CONFLICT when
+ * the request is no longer in status `from` (someone else decided first). */
+MUST_USE err store_request_decide(store *s, const change_request *r, const char *from);
+MUST_USE err store_request_get(store *s, const char *id, change_request *out);
+/* Requests with status (NULL: any) and department (NULL: any), newest first. fn is called per
+ * row (the row is valid during the call only). */
+typedef err (*store_request_fn)(void *ctx, const change_request *r);
+MUST_USE err store_request_list(store *s, const char *status, const char *department,
+                                size_t max, store_request_fn fn, void *ctx);
+
+/* ---- break-glass: time-limited emergency access ---- */
+typedef struct breakglass {
+    char id[ID_LEN + 1];
+    char account_id[ID_LEN + 1];
+    char username[USERNAME_MAX + 1];
+    char reason[512];
+    int64_t opened_us, expires_us, closed_us, reads;
+    char reviewed_by[USERNAME_MAX + 1];
+    int64_t reviewed_us;
+    char review_note[256];
+} breakglass;
+MUST_USE err store_breakglass_insert(store *s, const breakglass *b);
+MUST_USE err store_breakglass_update(store *s, const breakglass *b);
+MUST_USE err store_breakglass_get(store *s, const char *id, breakglass *out);
+/* The account's open grant at now (ERR_NOT_FOUND when none). */
+MUST_USE err store_breakglass_active(store *s, const char *account_id, int64_t now_us,
+                                     breakglass *out);
+MUST_USE err store_breakglass_count_read(store *s, const char *id);
+MUST_USE err store_breakglass_list(store *s, bool unreviewed_only, breakglass *out, size_t max,
+                                   size_t *n);
 
 /* ---- idempotency: a retried POST gets the first answer back ---- */
 /* ERR_NOT_FOUND when the key is new. */

@@ -1,0 +1,571 @@
+/*
+ * door_accounts.c - managing people and systems: accounts, passwords, the
+ * second factor, training validity and API keys.
+ *
+ * Separation of duties: account management is the admin's (accounts.manage),
+ * who reads no customer; training dates are HR's (training.manage); nobody
+ * changes their own role, department or training. Every change is audited
+ * (the audit entry names the account, never a password or a secret).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "access/totp.h"
+#include "core/clock.h"
+#include "core/mem.h"
+#include "core/net.h"
+#include "door_int.h"
+
+#define TOTP_ISSUER "Custos"
+
+/* ---- password policy ---- */
+
+/* The most common passwords of 12 characters or more (breach corpora) and the words that
+ * most common short passwords are built from; compared case-insensitively, and a password
+ * that is one of the words followed or preceded by digits and symbols is refused too. */
+static const char *const COMMON[] = {
+    "123456789012", "1234567890123", "12345678901234", "123456789123", "1234567890qwe",
+    "qwertyuiop123", "qwerty123456", "1q2w3e4r5t6y", "1qaz2wsx3edc", "zaq12wsxcde3",
+    "1qaz2wsx3edc4rfv", "qwertyuiopasdfgh", "asdfghjkl123", "password1234", "password123!",
+    "passwordpassword", "iloveyou1234", "a1b2c3d4e5f6", "abcdefghijkl", "abc123abc123",
+    "qwerty123qwerty", "welcome12345", "letmein12345", "000000000000", "111111111111",
+    "123123123123", "123321123321", "147258369147", "987654321987", "qazwsxedcrfv",
+    "1234qwerasdf", "asdf1234asdf", "changeme1234", "administrator", "superman1234",
+    "football1234", "baseball1234", "princess1234", "sunshine1234", "trustno11234",
+    "woaini1314520", "5201314520", "woaini123456", "aini1314aini",
+};
+static const char *const WORDS[] = {
+    "password", "passw0rd", "p@ssw0rd", "qwerty", "qwertyuiop", "letmein", "welcome", "admin",
+    "administrator", "iloveyou", "woaini", "monkey", "dragon", "sunshine", "princess",
+    "football", "baseball", "superman", "trustno1", "changeme", "custos", "company", "abc",
+    "asdf", "zxcvbnm", "1qaz2wsx", "qazwsx", "secret", "master", "login", "default",
+};
+
+static bool ieq(const char *a, size_t an, const char *b)
+{
+    size_t bn = strlen(b);
+    if (an != bn) {
+        return false;
+    }
+    for (size_t i = 0; i < an; i++) {
+        char x = a[i], y = b[i];
+        x = (char)(x >= 'A' && x <= 'Z' ? x - 'A' + 'a' : x);
+        if (x != y) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool filler(char c)
+{
+    return (c >= '0' && c <= '9') || c == '!' || c == '@' || c == '#' || c == '$' || c == '.' ||
+           c == '_' || c == '-' || c == '*' || c == '?';
+}
+
+err door_password_acceptable(const char *username, const char *pw)
+{
+    size_t n = strlen(pw);
+    ENSURE(n >= 12, ERR_INPUT, "the password must be at least 12 characters long");
+    ENSURE(n <= 1024, ERR_INPUT, "the password must be at most 1024 bytes long");
+    for (size_t i = 0; i < sizeof COMMON / sizeof COMMON[0]; i++) {
+        ENSURE(!ieq(pw, n, COMMON[i]), ERR_INPUT,
+               "that password is one of the most common ones: choose another");
+    }
+    /* Strip digits and symbols on both ends; what is left must not be a common word. */
+    size_t b = 0, e = n;
+    while (b < e && filler(pw[b])) {
+        b++;
+    }
+    while (e > b && filler(pw[e - 1])) {
+        e--;
+    }
+    ENSURE(e > b, ERR_INPUT, "the password must not be only digits and symbols");
+    for (size_t i = 0; i < sizeof WORDS / sizeof WORDS[0]; i++) {
+        ENSURE(!ieq(pw + b, e - b, WORDS[i]), ERR_INPUT,
+               "that password is a common word with digits or symbols: choose another");
+    }
+    if (username && username[0]) {
+        ENSURE(!ieq(pw + b, e - b, username), ERR_INPUT,
+               "the password must not be the username");
+    }
+    /* One character repeated, or a run like abcdef... */
+    bool same = true, run = true;
+    for (size_t i = 1; i < n; i++) {
+        same = same && pw[i] == pw[0];
+        run = run && pw[i] == pw[i - 1] + 1;
+    }
+    ENSURE(!same && !run, ERR_INPUT, "the password is too easy to guess");
+    return ERR_OK;
+}
+
+/* ---- accounts ---- */
+
+static json_t *account_json(vault *v, const account *a)
+{
+    char ts[40];
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:b,s:b}", "id", a->id, "username", a->username,
+                          "role", a->role, "department", a->department, "disabled", a->disabled,
+                          "second_factor", a->totp_enabled);
+    clock_rfc3339(a->created_us, ts);
+    json_object_set_new(o, "created_at", json_string(ts));
+    if (a->training_until_us > 0) {
+        clock_rfc3339(a->training_until_us, ts);
+        json_object_set_new(o, "training_valid_until", json_string(ts));
+    } else {
+        json_object_set_new(o, "training_valid_until", json_null());
+    }
+    role r;
+    bool training_ok = role_parse(a->role, &r) != ERR_OK || !policy_needs_training(r) ||
+                       a->training_until_us > clock_now_us();
+    json_object_set_new(o, "training_current", json_boolean(training_ok));
+    if (a->locked_until_us > clock_now_us()) {
+        clock_rfc3339(a->locked_until_us, ts);
+        json_object_set_new(o, "locked_until", json_string(ts));
+    }
+    int64_t left = 0;
+    if (a->totp_enabled && store_recovery_left(v->st, a->id, &left) == ERR_OK) {
+        json_object_set_new(o, "recovery_codes_left", json_integer(left));
+    }
+    return o;
+}
+
+static bool token_ok(const char *u)
+{
+    size_t n = strlen(u);
+    if (n < 2 || n > USERNAME_MAX) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = u[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+              c == '-')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static err audit_account(vault *v, const actor *a, const char *action, const char *rule,
+                         const char *detail)
+{
+    audit_entry e;
+    door_entry(&e, a, action, "allow", rule);
+    e.reason = detail; /* usernames, roles, departments: not customer data */
+    return audit_append(v->au, &e, NULL);
+}
+
+err door_accounts_list(vault *v, const actor *a, json_t **out)
+{
+    TRY(door_need(v, a, CAP_ACCOUNTS_MANAGE, "account.list"));
+    enum { MAX = 1000 };
+    account *rows = calloc(MAX, sizeof *rows);
+    ENSURE(rows != NULL, ERR_INTERNAL, "out of memory");
+    size_t n = 0;
+    err rc = ERR_OK;
+    GUARD(audit_account(v, a, "account.list", "accounts.manage", NULL));
+    GUARD(store_account_list(v->st, rows, MAX, &n));
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(arr, account_json(v, &rows[i]));
+    }
+    *out = json_pack("{s:o}", "accounts", arr);
+out:
+    mem_wipe(rows, MAX * sizeof *rows);
+    free(rows);
+    return rc;
+}
+
+err door_account_add(vault *v, const actor *a, const char *username, const char *password,
+                     const char *role_n, const char *department, json_t **out)
+{
+    TRY(door_need(v, a, CAP_ACCOUNTS_MANAGE, "account.create"));
+    role r;
+    ENSURE(role_n && role_parse(role_n, &r) == ERR_OK, ERR_INPUT, "unknown role");
+    ENSURE(username && password && department, ERR_INPUT,
+           "username, password, role and department are required");
+    TRY(door_password_acceptable(username, password));
+    TRY(door_account_create(v, a, username, password, r, department));
+    account acc;
+    TRY(store_account_by_name(v->st, username, &acc));
+    mem_wipe(acc.pwhash, sizeof acc.pwhash);
+    *out = account_json(v, &acc);
+    return ERR_OK;
+}
+
+err door_account_change(vault *v, const actor *a, const char *username, const account_change *c,
+                        json_t **out)
+{
+    bool admin_part = c->role || c->department || c->disabled >= 0 || c->password ||
+                      c->reset_second_factor;
+    bool hr_part = c->training_until_us >= 0;
+    ENSURE(admin_part || hr_part, ERR_INPUT, "nothing to change");
+    const char *action = hr_part && !admin_part ? "account.training" : "account.update";
+    if (admin_part) {
+        TRY(door_need(v, a, CAP_ACCOUNTS_MANAGE, action));
+    }
+    if (hr_part) {
+        TRY(door_need(v, a, CAP_TRAINING_MANAGE, action));
+    }
+    account acc;
+    err e = store_account_by_name(v->st, username ? username : "", &acc);
+    ENSURE(e != ERR_NOT_FOUND, ERR_NOT_FOUND, "no such account");
+    TRY(e);
+    err rc = ERR_OK;
+    bool self = strcmp(acc.id, a->account_id) == 0;
+    if (self && (c->role || c->department || hr_part || c->disabled >= 0)) {
+        GUARD(door_deny(v, a, action, NULL, NULL, "separation-of-duties", ERR_DENIED,
+                        "nobody may change their own role, department, status or training"));
+    }
+    buf what;
+    buf_init(&what, 4096);
+    GUARD(buf_appendf(&what, "account=%s", acc.username));
+    if (c->role) {
+        role r;
+        CHECK(role_parse(c->role, &r) == ERR_OK, ERR_INPUT, "unknown role");
+        GUARD(buf_appendf(&what, " role=%s->%s", acc.role, c->role));
+        snprintf(acc.role, sizeof acc.role, "%s", c->role);
+    }
+    if (c->department) {
+        CHECK(token_ok(c->department), ERR_INPUT, "department must be a token");
+        GUARD(buf_appendf(&what, " department=%s->%s", acc.department, c->department));
+        snprintf(acc.department, sizeof acc.department, "%s", c->department);
+    }
+    if (c->disabled >= 0) {
+        acc.disabled = c->disabled != 0;
+        GUARD(buf_appendf(&what, " %s", acc.disabled ? "disabled" : "enabled"));
+        if (!acc.disabled) {
+            acc.locked_until_us = 0;
+            acc.failed_logins = 0;
+        }
+    }
+    if (c->password) {
+        GUARD(door_password_acceptable(acc.username, c->password));
+        GUARD(password_hash(c->password, strlen(c->password), acc.pwhash));
+        acc.pw_changed_us = clock_now_us();
+        acc.locked_until_us = 0;
+        acc.failed_logins = 0;
+        GUARD(buf_append_str(&what, " password-reset"));
+    }
+    if (c->reset_second_factor) {
+        acc.totp[0] = '\0';
+        acc.totp_enabled = false;
+        acc.totp_step = 0;
+        GUARD(store_recovery_replace(v->st, acc.id, NULL, 0));
+        GUARD(buf_append_str(&what, " second-factor-reset"));
+    }
+    if (hr_part) {
+        acc.training_until_us = c->training_until_us;
+        char ts[40];
+        clock_rfc3339(c->training_until_us, ts);
+        GUARD(buf_appendf(&what, " training_valid_until=%.10s", ts));
+    }
+    GUARD(buf_reserve(&what, 0));
+    GUARD(audit_account(v, a, action, hr_part && !admin_part ? "training.manage" : "accounts.manage",
+                        buf_cstr(&what)));
+    GUARD(store_account_update(v->st, &acc));
+    /* A disabled account, a new role or password, a reset factor: its sessions end now. */
+    if (acc.disabled || c->role || c->department || c->password || c->reset_second_factor) {
+        GUARD(store_session_delete_account(v->st, acc.id, NULL));
+    }
+    *out = account_json(v, &acc);
+out:
+    mem_wipe(acc.pwhash, sizeof acc.pwhash);
+    buf_free(&what);
+    return rc;
+}
+
+err door_account_self(vault *v, const actor *a, json_t **out)
+{
+    ENSURE(!a->via_key, ERR_INPUT, "an API key is not an account");
+    account acc;
+    TRY(store_account_by_id(v->st, a->account_id, &acc));
+    mem_wipe(acc.pwhash, sizeof acc.pwhash);
+    *out = account_json(v, &acc);
+    json_object_set_new(*out, "second_factor_pending",
+                        json_boolean((a->session_flags & SESSION_MFA_PENDING) != 0));
+    if (a->breakglass[0]) {
+        json_object_set_new(*out, "break_glass", json_string(a->breakglass));
+    }
+    return ERR_OK;
+}
+
+err door_password_change(vault *v, const actor *a, const char *old_pw, const char *new_pw)
+{
+    ENSURE(!a->via_key, ERR_INPUT, "an API key has no password");
+    ENSURE(old_pw && new_pw, ERR_INPUT, "the old and the new password are required");
+    account acc;
+    TRY(store_account_by_id(v->st, a->account_id, &acc));
+    err rc = ERR_OK;
+    if (!password_verify(acc.pwhash, old_pw, strlen(old_pw))) {
+        GUARD(door_deny(v, a, "account.password", NULL, NULL, "bad-password", ERR_AUTH,
+                        "the old password is wrong"));
+    }
+    GUARD(door_password_acceptable(acc.username, new_pw));
+    GUARD(password_hash(new_pw, strlen(new_pw), acc.pwhash));
+    acc.pw_changed_us = clock_now_us();
+    GUARD(audit_account(v, a, "account.password", "self", acc.username));
+    GUARD(store_account_update(v->st, &acc));
+out:
+    mem_wipe(acc.pwhash, sizeof acc.pwhash);
+    return rc;
+}
+
+/* ---- second factor ---- */
+
+err door_totp_enrol(vault *v, const actor *a, json_t **out)
+{
+    ENSURE(!a->via_key, ERR_INPUT, "an API key has no second factor");
+    account acc;
+    TRY(store_account_by_id(v->st, a->account_id, &acc));
+    err rc = ERR_OK;
+    if (acc.totp_enabled) {
+        GUARD(door_deny(v, a, "account.totp_enrol", NULL, NULL, "already-enrolled", ERR_CONFLICT,
+                        "a second factor is enrolled already (an admin can reset it)"));
+    }
+    uint8_t *key = secret_alloc(KEY_LEN);
+    CHECK(key != NULL, ERR_INTERNAL, "cannot lock memory for a key");
+    buf wrapped, uri;
+    buf_init(&wrapped, 4096);
+    buf_init(&uri, 4096);
+    char owner[ID_LEN + 8];
+    snprintf(owner, sizeof owner, "totp:%s", acc.id);
+    rand_bytes(key, KEY_LEN);
+    rc = keyring_dek_wrap(v->kr, owner, key, &wrapped);
+    if (rc == ERR_OK) {
+        rc = totp_uri(key, TOTP_ISSUER, acc.username, &uri);
+    }
+    if (rc == ERR_OK && B64_LEN(wrapped.len) <= sizeof acc.totp) {
+        b64_encode(acc.totp, sizeof acc.totp, wrapped.p, wrapped.len);
+        acc.totp_enabled = false;
+        acc.totp_step = 0;
+        rc = audit_account(v, a, "account.totp_enrol", "self", acc.username);
+    } else if (rc == ERR_OK) {
+        rc = err_set(ERR_INTERNAL, __FILE__, __LINE__, "wrapped secret too large");
+    }
+    if (rc == ERR_OK) {
+        rc = store_account_update(v->st, &acc);
+    }
+    if (rc == ERR_OK) {
+        *out = json_pack("{s:s,s:s,s:i,s:i}", "otpauth_uri", buf_cstr(&uri), "issuer",
+                         TOTP_ISSUER, "digits", TOTP_DIGITS, "period", TOTP_STEP_S);
+    }
+    secret_free(key);
+    buf_free(&wrapped);
+    buf_free(&uri); /* buf_free wipes */
+out:
+    mem_wipe(acc.pwhash, sizeof acc.pwhash);
+    return rc;
+}
+
+static err new_recovery_codes(vault *v, const account *acc, json_t **codes)
+{
+    uint8_t h[RECOVERY_CODES][RECOVERY_HASH_LEN];
+    json_t *arr = json_array();
+    for (int i = 0; i < RECOVERY_CODES; i++) {
+        char c[RECOVERY_TEXT_MAX];
+        recovery_code_new(c);
+        recovery_code_hash(acc->id, c, h[i]);
+        json_array_append_new(arr, json_string(c));
+        mem_wipe(c, sizeof c);
+    }
+    err e = store_recovery_replace(v->st, acc->id, (const uint8_t(*)[RECOVERY_HASH_LEN])h,
+                                   RECOVERY_CODES);
+    if (e != ERR_OK) {
+        json_decref(arr);
+        return e;
+    }
+    *codes = arr;
+    return ERR_OK;
+}
+
+err door_totp_confirm(vault *v, const actor *a, const char *token, const char *code,
+                      json_t **out)
+{
+    ENSURE(!a->via_key, ERR_INPUT, "an API key has no second factor");
+    account acc;
+    TRY(store_account_by_id(v->st, a->account_id, &acc));
+    err rc = ERR_OK;
+    json_t *codes = NULL;
+    CHECK(acc.totp[0] && !acc.totp_enabled, ERR_CONFLICT,
+          "start enrolment first (POST /v1/me/totp/enrol)");
+    if (!door_second_factor_ok(v, &acc, code, NULL)) {
+        GUARD(door_deny(v, a, "account.totp_confirm", NULL, NULL, "bad-second-factor", ERR_AUTH,
+                        "the code is wrong or was used already"));
+    }
+    acc.totp_enabled = true;
+    GUARD(audit_account(v, a, "account.totp_confirm", "self", acc.username));
+    GUARD(store_account_update(v->st, &acc));
+    GUARD(new_recovery_codes(v, &acc, &codes));
+out:
+    mem_wipe(acc.pwhash, sizeof acc.pwhash);
+    TRY(rc);
+    if (token && (a->session_flags & SESSION_MFA_PENDING)) {
+        err e = door_session_complete(v, a, token);
+        if (e != ERR_OK) {
+            json_decref(codes);
+            return e;
+        }
+    }
+    *out = json_pack("{s:b,s:o}", "second_factor", 1, "recovery_codes", codes);
+    return ERR_OK;
+}
+
+err door_totp_verify(vault *v, const actor *a, const char *token, const char *code,
+                     const char *recovery)
+{
+    ENSURE(!a->via_key, ERR_INPUT, "an API key has no second factor");
+    account acc;
+    TRY(store_account_by_id(v->st, a->account_id, &acc));
+    err rc = ERR_OK;
+    CHECK(acc.totp_enabled, ERR_CONFLICT, "no second factor enrolled");
+    if (!door_second_factor_ok(v, &acc, code, recovery)) {
+        GUARD(door_deny(v, a, "account.totp_verify", NULL, NULL, "bad-second-factor", ERR_AUTH,
+                        "the code is wrong or was used already"));
+    }
+    GUARD(audit_account(v, a, "account.totp_verify", recovery ? "recovery-code" : "totp",
+                        acc.username));
+    GUARD(store_account_update(v->st, &acc));
+    GUARD(door_session_complete(v, a, token));
+out:
+    mem_wipe(acc.pwhash, sizeof acc.pwhash);
+    return rc;
+}
+
+/* ---- API keys ---- */
+
+static json_t *key_json(const apikey *k)
+{
+    char ts[40];
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "id", k->id, "name", k->name,
+                          "prefix", k->prefix, "role", k->role, "department", k->department,
+                          "scope", k->scope, "addresses", k->addresses, "created_by",
+                          k->created_by);
+    clock_rfc3339(k->created_us, ts);
+    json_object_set_new(o, "created_at", json_string(ts));
+    if (k->last_used_us) {
+        clock_rfc3339(k->last_used_us, ts);
+        json_object_set_new(o, "last_used_at", json_string(ts));
+        json_object_set_new(o, "last_used_from", json_string(k->last_source));
+    } else {
+        json_object_set_new(o, "last_used_at", json_null());
+    }
+    json_object_set_new(o, "revoked", json_boolean(k->revoked_us != 0));
+    return o;
+}
+
+/* A fresh key text into out (shown once) and its hash and prefix into k. */
+static void key_new(apikey *k, char out[TOKEN_TEXT_MAX])
+{
+    uint8_t raw[32];
+    rand_bytes(raw, sizeof raw);
+    memcpy(out, "csk_", 4);
+    b64url_encode(out + 4, TOKEN_TEXT_MAX - 4, raw, sizeof raw);
+    mem_wipe(raw, sizeof raw);
+    hash_blake2b(k->hash, 32, (const uint8_t *)out, strlen(out), NULL, 0);
+    snprintf(k->prefix, sizeof k->prefix, "%.12s", out);
+}
+
+err door_apikey_create(vault *v, const actor *a, const char *name, const char *role_n,
+                       const char *department, const char *scope, const char *addresses,
+                       json_t **out)
+{
+    TRY(door_need(v, a, CAP_APIKEYS_MANAGE, "apikey.create"));
+    ENSURE(name && token_ok(name), ERR_INPUT,
+           "name must be 2-64 characters of a-z, 0-9, '_', '.', '-'");
+    role r;
+    ENSURE(role_n && role_parse(role_n, &r) == ERR_OK, ERR_INPUT, "unknown role");
+    ENSURE(department && token_ok(department), ERR_INPUT, "department must be a token");
+    ENSURE(scope && strlen(scope) < APIKEY_SCOPE_MAX, ERR_INPUT, "scope is required");
+    uint16_t ops[CAT__COUNT + 1];
+    TRY(door_scope_parse(scope, ops));
+    addresses = addresses ? addresses : "";
+    ENSURE(strlen(addresses) < APIKEY_SCOPE_MAX, ERR_INPUT, "too many addresses");
+    TRY(net_list_check(addresses));
+    apikey k;
+    memset(&k, 0, sizeof k);
+    id_new(k.id, "key");
+    snprintf(k.name, sizeof k.name, "%s", name);
+    snprintf(k.role, sizeof k.role, "%s", role_n);
+    snprintf(k.department, sizeof k.department, "%s", department);
+    snprintf(k.scope, sizeof k.scope, "%s", scope);
+    snprintf(k.addresses, sizeof k.addresses, "%s", addresses);
+    snprintf(k.created_by, sizeof k.created_by, "%s", a->username);
+    k.created_us = clock_now_us();
+    char text[TOKEN_TEXT_MAX];
+    key_new(&k, text);
+    char what[APIKEY_SCOPE_MAX * 2 + 160];
+    snprintf(what, sizeof what, "key=%s role=%s department=%s scope=%s addresses=%s", k.name,
+             k.role, k.department, k.scope, k.addresses[0] ? k.addresses : "any");
+    err rc = audit_account(v, a, "apikey.create", "apikeys.manage", what);
+    if (rc == ERR_OK) {
+        rc = store_apikey_insert(v->st, &k);
+    }
+    if (rc == ERR_OK) {
+        *out = key_json(&k);
+        json_object_set_new(*out, "key", json_string(text));
+    }
+    mem_wipe(text, sizeof text);
+    return rc;
+}
+
+err door_apikey_rotate(vault *v, const actor *a, const char *id, json_t **out)
+{
+    TRY(door_need(v, a, CAP_APIKEYS_MANAGE, "apikey.rotate"));
+    apikey k;
+    err e = store_apikey_by_id(v->st, id ? id : "", &k);
+    ENSURE(e != ERR_NOT_FOUND, ERR_NOT_FOUND, "no such API key");
+    TRY(e);
+    ENSURE(k.revoked_us == 0, ERR_CONFLICT, "the key is revoked");
+    char text[TOKEN_TEXT_MAX];
+    key_new(&k, text);
+    k.rotated_us = clock_now_us();
+    char what[128];
+    snprintf(what, sizeof what, "key=%s", k.name);
+    err rc = audit_account(v, a, "apikey.rotate", "apikeys.manage", what);
+    if (rc == ERR_OK) {
+        rc = store_apikey_update(v->st, &k); /* the old text stops working now */
+    }
+    if (rc == ERR_OK) {
+        *out = key_json(&k);
+        json_object_set_new(*out, "key", json_string(text));
+    }
+    mem_wipe(text, sizeof text);
+    return rc;
+}
+
+err door_apikey_revoke(vault *v, const actor *a, const char *id)
+{
+    TRY(door_need(v, a, CAP_APIKEYS_MANAGE, "apikey.revoke"));
+    apikey k;
+    err e = store_apikey_by_id(v->st, id ? id : "", &k);
+    ENSURE(e != ERR_NOT_FOUND, ERR_NOT_FOUND, "no such API key");
+    TRY(e);
+    char what[128];
+    snprintf(what, sizeof what, "key=%s", k.name);
+    TRY(audit_account(v, a, "apikey.revoke", "apikeys.manage", what));
+    if (k.revoked_us == 0) {
+        k.revoked_us = clock_now_us();
+    }
+    return store_apikey_update(v->st, &k);
+}
+
+err door_apikeys_list(vault *v, const actor *a, json_t **out)
+{
+    TRY(door_need(v, a, CAP_APIKEYS_MANAGE, "apikey.list"));
+    enum { MAX = 500 };
+    apikey *rows = calloc(MAX, sizeof *rows);
+    ENSURE(rows != NULL, ERR_INTERNAL, "out of memory");
+    size_t n = 0;
+    err rc = ERR_OK;
+    GUARD(audit_account(v, a, "apikey.list", "apikeys.manage", NULL));
+    GUARD(store_apikey_list(v->st, rows, MAX, &n));
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(arr, key_json(&rows[i]));
+    }
+    *out = json_pack("{s:o}", "api_keys", arr);
+out:
+    free(rows);
+    return rc;
+}

@@ -1,0 +1,31 @@
+/*
+ * sqlite_int.h - what the SQLite store's files share; not for callers of store.h.
+ *
+ * sqlite.c owns connections and the statements of the customer path; the other
+ * files (sqlite_access.c: recovery codes, API keys, requests, break-glass) keep
+ * their SQL beside their code and prepare it through sq_stmt() into a per-thread
+ * slot, so every statement is still parsed once per connection.
+ */
+#ifndef CUSTOS_SQLITE_INT_H
+#define CUSTOS_SQLITE_INT_H
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+#define SQ_EXT_MAX 64
+
+/* This thread's prepared statement in slot (the same sql every time), reset and unbound. */
+MUST_USE err sq_stmt(store *s, int slot, const char *sql, sqlite3_stmt **out);
+/* Steps a statement that returns no rows (or ignores them), then resets it. */
+MUST_USE err sq_done(store *s, sqlite3_stmt *st, const char *what);
+/* The connection's error as an err (constraint -> ERR_CONFLICT). */
+MUST_USE err sq_error(store *s, const char *what);
+/* Rows changed by the last statement of this thread's connection. */
+int sq_changes(store *s);
+void sq_text(sqlite3_stmt *st, int i, const char *v);
+void sq_blob(sqlite3_stmt *st, int i, const buf *b);
+void sq_col_text(sqlite3_stmt *st, int i, char *out, size_t max);
+MUST_USE err sq_col_buf(sqlite3_stmt *st, int i, buf *b);
+
+#endif
