@@ -212,13 +212,13 @@ err door_account_change(vault *v, const actor *a, const char *username, const ac
     ENSURE(e != ERR_NOT_FOUND, ERR_NOT_FOUND, "no such account");
     TRY(e);
     err rc = ERR_OK;
+    buf what;
+    buf_init(&what, 4096);
     bool self = strcmp(acc.id, a->account_id) == 0;
     if (self && (c->role || c->department || hr_part || c->disabled >= 0)) {
         GUARD(door_deny(v, a, action, NULL, NULL, "separation-of-duties", ERR_DENIED,
                         "nobody may change their own role, department, status or training"));
     }
-    buf what;
-    buf_init(&what, 4096);
     GUARD(buf_appendf(&what, "account=%s", acc.username));
     if (c->role) {
         role r;

@@ -286,10 +286,19 @@ err server_run(const server_opts *o, const kek_source *src)
         int sig = 0;
         sigwait(&set, &sig);
         if (sig == SIGHUP) {
-            log_info("server.sighup", "reloading the keyring");
+            log_info("server.sighup", "reloading the keyring and the access policy");
             if (keyring_reload(srv.v->kr) != ERR_OK) {
                 log_error("server.sighup", "keyring reload failed: %s", err_message());
             }
+            /* The operator is the actor; the reload is audited with its diff. */
+            actor sighup_actor;
+            actor_system(&sighup_actor, "sighup");
+            sighup_actor.role = ROLE_SECURITY;
+            json_t *res = NULL;
+            if (door_policy_reload(srv.v, &sighup_actor, &res) != ERR_OK) {
+                log_error("server.sighup", "policy not reloaded: %s", err_message());
+            }
+            json_decref(res);
             continue;
         }
         log_info("server.stopping", "signal %d: draining in-flight requests", sig);

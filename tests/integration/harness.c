@@ -159,6 +159,25 @@ static size_t on_body(char *p, size_t sz, size_t n, void *ud)
     return buf_append(ud, p, sz * n) == ERR_OK ? sz * n : 0;
 }
 
+static char last_headers[16384];
+static size_t last_headers_len;
+
+static size_t on_header(char *p, size_t sz, size_t n, void *ud)
+{
+    size_t k = sz * n;
+    if (last_headers_len + k < sizeof last_headers) {
+        memcpy(last_headers + last_headers_len, p, k);
+        last_headers_len += k;
+        last_headers[last_headers_len] = '\0';
+    }
+    return k;
+}
+
+const char *h_last_headers(void)
+{
+    return last_headers;
+}
+
 int h_req(srv *s, const char *method, const char *path, const char *token,
           const char *content_type, const char *body, size_t body_len, buf *resp,
           const char *extra_header)
@@ -176,9 +195,18 @@ int h_req(srv *s, const char *method, const char *path, const char *token,
         hdr = curl_slist_append(hdr, ct);
     }
     if (extra_header) {
-        hdr = curl_slist_append(hdr, extra_header);
+        /* Several headers may be given, one per line. */
+        char tmp[4096];
+        snprintf(tmp, sizeof tmp, "%s", extra_header);
+        char *save = NULL;
+        for (char *line = strtok_r(tmp, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+            hdr = curl_slist_append(hdr, line);
+        }
     }
     hdr = curl_slist_append(hdr, "Expect:");
+    last_headers_len = 0;
+    last_headers[0] = '\0';
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
@@ -196,6 +224,20 @@ int h_req(srv *s, const char *method, const char *path, const char *token,
     curl_slist_free_all(hdr);
     curl_easy_cleanup(h);
     return r == CURLE_OK ? (int)code : 0;
+}
+
+int h_json_h(srv *s, const char *method, const char *path, const char *token, const char *body,
+             const char *extra_header, json_t **out)
+{
+    buf r;
+    buf_init(&r, (size_t)1 << 28);
+    int st = h_req(s, method, path, token, body ? "application/json" : NULL, body,
+                   body ? strlen(body) : 0, &r, extra_header);
+    if (out) {
+        *out = json_loadb((const char *)r.p, r.len, 0, NULL);
+    }
+    buf_free(&r);
+    return st;
 }
 
 int h_json(srv *s, const char *method, const char *path, const char *token, const char *body,

@@ -1,0 +1,1086 @@
+/*
+ * identity_test.c - identity and access control against a live server:
+ *   - the whole matrix role x category x operation x (own / other department),
+ *     every answer checked against the policy, masking included, and every
+ *     denial checked for its audit entry;
+ *   - change requests and the two-person rule, API keys (scope, addresses,
+ *     rotation, revocation), break-glass with its review list, the training
+ *     condition, account management and separation of duties, cookie sessions
+ *     with CSRF, revocation, policy reload and explain;
+ *   - then, on a restart with the production settings: TOTP enrolment, replay
+ *     refusal, recovery codes, growing lockouts with timing-equal answers, and
+ *     idle expiry.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../unit/test.h"
+#include "access/policy.h"
+#include "access/totp.h"
+#include "core/clock.h"
+#include "harness.h"
+#include "model/model.h"
+
+static srv S;
+static char T[16][64]; /* tokens by user index */
+static char own_id[ID_LEN + 1], other_id[ID_LEN + 1];
+
+enum { U_SALES1, U_SERVICE1, U_STEWARD1, U_STEWARD3, U_STEWARD2, U_SALES2, U_SECURITY1, U_LEGAL1,
+       U_HR1, U_AUDITOR1, U_ADMIN, U__COUNT };
+static const struct {
+    const char *name;
+    role r;
+    const char *dept;
+} U[U__COUNT] = {
+    {"sales1", ROLE_SALES, "beijing"},        {"service1", ROLE_CUSTOMER_SERVICE, "beijing"},
+    {"steward1", ROLE_DATA_STEWARD, "beijing"}, {"steward3", ROLE_DATA_STEWARD, "beijing"},
+    {"steward2", ROLE_DATA_STEWARD, "shanghai"}, {"sales2", ROLE_SALES, "shanghai"},
+    {"security1", ROLE_SECURITY, "security"}, {"legal1", ROLE_LEGAL, "legal"},
+    {"hr1", ROLE_HR, "hr"},                   {"auditor1", ROLE_AUDITOR, "audit"},
+    {"admin", ROLE_ADMIN, "it"},
+};
+
+static const char *jstr(json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+static const char *code_of(json_t *o)
+{
+    return jstr(json_object_get(o, "error"), "code");
+}
+
+#define FULL_CUSTOMER(name, dept)                                                                  \
+    "{\"name\":\"" name "\",\"id_number\":\"110101199003071233\",\"birth_date\":\"1990-03-07\","  \
+    "\"phone\":\"13812345678\",\"email\":\"m@example.org\",\"address\":\"北京市东城区一号\","     \
+    "\"wechat\":\"wx_matrix\",\"preferences\":[\"porcelain\",\"jade\"],\"vip_level\":2,"          \
+    "\"department\":\"" dept "\",\"salesperson\":\"sales1\",\"marketing_consent\":true,"          \
+    "\"notes\":\"matrix\"}"
+
+TEST(t_start)
+{
+    setenv("CUSTOS_DEMO_PASSWORD", DEMO_PW, 1);
+    setenv("CUSTOS_DEMO_SEED", "11", 1);
+    const char *demo[] = {"demo", S.dir, "--customers", "6", NULL};
+    buf out;
+    buf_init(&out, 0);
+    EXPECT_INT(h_cli(&S, &out, demo), 0);
+    EXPECT(strstr(buf_cstr(&out), "second factor: OFF") != NULL);
+    buf_free(&out);
+    EXPECT(h_start(&S));
+    for (int i = 0; i < U__COUNT; i++) {
+        EXPECT(h_login(&S, U[i].name, DEMO_PW, T[i]));
+    }
+    json_t *j = NULL;
+    EXPECT_INT(h_json(&S, "POST", "/v1/customers", T[U_STEWARD1], FULL_CUSTOMER("王小明", "beijing"),
+                      &j),
+               201);
+    if (!jstr(j, "id")) {
+        char *d = json_dumps(j, 0);
+        printf("  create: %s\n", d ? d : "-");
+        free(d);
+    }
+    snprintf(own_id, sizeof own_id, "%s", jstr(j, "id") ? jstr(j, "id") : "");
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "POST", "/v1/customers", T[U_STEWARD2],
+                      FULL_CUSTOMER("李四海", "shanghai"), &j),
+               201);
+    snprintf(other_id, sizeof other_id, "%s", jstr(j, "id") ? jstr(j, "id") : "");
+    json_decref(j);
+}
+
+/* ---- the matrix ---- */
+
+static uint64_t last_deny[U__COUNT];
+
+/* Every denial leaves exactly one new deny entry for the user, with this action. */
+static void expect_denial_audited(int u, const char *action)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/v1/audit/entries?actor=%s&decision=deny&after=%llu&limit=10",
+             U[u].name, (unsigned long long)last_deny[u]);
+    json_t *j = NULL;
+    EXPECT_INT(h_json(&S, "GET", path, T[U_AUDITOR1], NULL, &j), 200);
+    json_t *es = json_object_get(j, "entries");
+    if (json_array_size(es) != 1) {
+        printf("  %s %s: %zu deny entries\n", U[u].name, action, json_array_size(es));
+    }
+    EXPECT_INT(json_array_size(es), 1);
+    json_t *e = json_array_get(es, json_array_size(es) - 1);
+    if (e) {
+        EXPECT_STR(jstr(json_object_get(e, "decoded"), "action"), action);
+        last_deny[u] = (uint64_t)json_integer_value(json_object_get(e, "index"));
+    }
+    json_decref(j);
+}
+
+static void sync_denials(void)
+{
+    for (int u = 0; u < U__COUNT; u++) {
+        char path[256];
+        for (;;) {
+            snprintf(path, sizeof path,
+                     "/v1/audit/entries?actor=%s&decision=deny&after=%llu&limit=200", U[u].name,
+                     (unsigned long long)last_deny[u]);
+            json_t *j = NULL;
+            EXPECT_INT(h_json(&S, "GET", path, T[U_AUDITOR1], NULL, &j), 200);
+            json_t *es = json_object_get(j, "entries");
+            size_t n = json_array_size(es);
+            if (n) {
+                last_deny[u] = (uint64_t)json_integer_value(
+                    json_object_get(json_array_get(es, n - 1), "index"));
+            }
+            json_decref(j);
+            if (n < 200) {
+                break;
+            }
+        }
+    }
+}
+
+/* The expected masked rendering of the matrix customer's fields. */
+static const char *masked_value(int f)
+{
+    switch (f) {
+    case CF_NAME:
+        return NULL; /* the name's mask depends on the name: checked by shape */
+    case CF_ID_NUMBER:
+        return "1101**********1233";
+    case CF_PHONE:
+        return "138****5678";
+    default:
+        return NULL;
+    }
+}
+
+static int expect_read_status(role r, bool same)
+{
+    bool any = false, any_anywhere = false;
+    for (int f = 0; f < CF__COUNT; f++) {
+        any = any || policy_read_in(r, REC_CUSTOMER, f, same) != READ_NONE;
+        any_anywhere = any_anywhere || policy_read_in(r, REC_CUSTOMER, f, true) != READ_NONE ||
+                       policy_read_in(r, REC_CUSTOMER, f, false) != READ_NONE;
+    }
+    return any ? 200 : any_anywhere ? 404 : 403;
+}
+
+TEST(t_matrix_reads)
+{
+    sync_denials();
+    for (int u = 0; u < U__COUNT; u++) {
+        for (int side = 0; side < 2; side++) {
+            const char *cid = side == 0 ? own_id : other_id;
+            const char *cdept = side == 0 ? "beijing" : "shanghai";
+            bool same = strcmp(U[u].dept, cdept) == 0;
+            char path[128];
+            snprintf(path, sizeof path, "/v1/customers/%s", cid);
+            json_t *j = NULL;
+            int st = h_json(&S, "GET", path, T[u], NULL, &j);
+            int want = expect_read_status(U[u].r, same);
+            if (st != want) {
+                printf("  %s reads %s customer: %d, want %d\n", U[u].name, cdept, st, want);
+            }
+            EXPECT_INT(st, want);
+            if (st == 200) {
+                for (int f = 0; f < CF__COUNT; f++) {
+                    const field_def *fd = model_field(REC_CUSTOMER, f);
+                    read_level l = policy_read_in(U[u].r, REC_CUSTOMER, f, same);
+                    json_t *val = json_object_get(j, fd->name);
+                    if ((l != READ_NONE) != (val != NULL)) {
+                        printf("  %s field %s: present %d, policy %d\n", U[u].name, fd->name,
+                               val != NULL, l);
+                    }
+                    EXPECT((l != READ_NONE) == (val != NULL));
+                    if (l == READ_MASKED && masked_value(f)) {
+                        EXPECT_STR(json_string_value(val), masked_value(f));
+                    }
+                    if (l == READ_FULL && f == CF_ID_NUMBER) {
+                        EXPECT_STR(json_string_value(val), "110101199003071233");
+                    }
+                    if (l == READ_FULL && f == CF_PHONE) {
+                        EXPECT_STR(json_string_value(val), "13812345678");
+                    }
+                }
+            } else {
+                expect_denial_audited(u, "customer.read");
+            }
+            json_decref(j);
+            /* transactions and communications */
+            for (int t = REC_TRANSACTION; t <= REC_COMMUNICATION; t++) {
+                snprintf(path, sizeof path, "/v1/customers/%s/%s", cid,
+                         t == REC_TRANSACTION ? "transactions" : "communications");
+                bool ok = policy_allows_in(U[u].r, (rectype)t, OP_READ, same, NULL);
+                bool anywhere = policy_allows_in(U[u].r, (rectype)t, OP_READ, true, NULL) ||
+                                policy_allows_in(U[u].r, (rectype)t, OP_READ, false, NULL);
+                int w = ok ? 200 : anywhere ? 404 : 403;
+                st = h_json(&S, "GET", path, T[u], NULL, NULL);
+                if (st != w) {
+                    printf("  %s reads %s of %s: %d want %d\n", U[u].name, path, cdept, st, w);
+                }
+                EXPECT_INT(st, w);
+                if (st != 200) {
+                    expect_denial_audited(u, t == REC_TRANSACTION ? "transaction.read"
+                                                                  : "communication.read");
+                }
+                bool c_ok = policy_allows_in(U[u].r, (rectype)t, OP_CREATE, same, NULL);
+                bool c_any = policy_allows_in(U[u].r, (rectype)t, OP_CREATE, true, NULL) ||
+                             policy_allows_in(U[u].r, (rectype)t, OP_CREATE, false, NULL);
+                w = c_ok ? 201 : c_any ? 404 : 403;
+                const char *body = t == REC_TRANSACTION
+                                       ? "{\"date\":\"2026-05-01\",\"description\":\"青花瓷瓶\","
+                                         "\"price\":120000}"
+                                       : "{\"at\":\"2026-05-01T10:00:00+08:00\",\"channel\":\"phone\","
+                                         "\"summary\":\"询问拍卖日期\"}";
+                st = h_json(&S, "POST", path, T[u], body, NULL);
+                if (st != w) {
+                    printf("  %s creates %s of %s: %d want %d\n", U[u].name, path, cdept, st, w);
+                }
+                EXPECT_INT(st, w);
+                if (st != 201) {
+                    expect_denial_audited(u, t == REC_TRANSACTION ? "transaction.create"
+                                                                  : "communication.create");
+                }
+            }
+        }
+    }
+}
+
+/* One value per customer field to write in the matrix (same as the current value where it
+ * must stay valid). */
+static const char *write_body(int f)
+{
+    static const char *const B[CF__COUNT] = {
+        [CF_NAME] = "{\"name\":\"王小明\"}",
+        [CF_ID_NUMBER] = "{\"id_number\":\"110101199003071233\"}",
+        [CF_BIRTH_DATE] = "{\"birth_date\":\"1990-03-07\"}",
+        [CF_PHONE] = "{\"phone\":\"13812345678\"}",
+        [CF_EMAIL] = "{\"email\":\"m@example.org\"}",
+        [CF_ADDRESS] = "{\"address\":\"北京市东城区一号\"}",
+        [CF_WECHAT] = "{\"wechat\":\"wx_matrix\"}",
+        [CF_PREFERENCES] = "{\"preferences\":[\"porcelain\",\"jade\"]}",
+        [CF_VIP_LEVEL] = "{\"vip_level\":2}",
+        [CF_DEPARTMENT] = NULL, /* moving customers is tested elsewhere */
+        [CF_SALESPERSON] = "{\"salesperson\":\"sales1\"}",
+        [CF_MARKETING_CONSENT] = "{\"marketing_consent\":true}",
+        [CF_NOTES] = "{\"notes\":\"matrix\"}",
+    };
+    return B[f];
+}
+
+TEST(t_matrix_writes_and_searches)
+{
+    sync_denials();
+    for (int u = 0; u < U__COUNT; u++) {
+        for (int side = 0; side < 2; side++) {
+            const char *cid = side == 0 ? own_id : other_id;
+            const char *cdept = side == 0 ? "beijing" : "shanghai";
+            bool same = strcmp(U[u].dept, cdept) == 0;
+            char path[128];
+            snprintf(path, sizeof path, "/v1/customers/%s", cid);
+            for (int f = 0; f < CF__COUNT; f++) {
+                const char *body = write_body(f);
+                if (!body) {
+                    continue;
+                }
+                write_level here = policy_write_in(U[u].r, REC_CUSTOMER, f, same);
+                write_level home = policy_write_in(U[u].r, REC_CUSTOMER, f, true);
+                write_level away = policy_write_in(U[u].r, REC_CUSTOMER, f, false);
+                bool upd_here = policy_allows_in(U[u].r, REC_CUSTOMER, OP_UPDATE, same, NULL);
+                int w;
+                if (home == WRITE_NONE && away == WRITE_NONE) {
+                    w = 403; /* the field is named before anything is looked up */
+                } else if (!upd_here || here == WRITE_NONE) {
+                    w = same ? 403 : 404;
+                } else {
+                    w = here == WRITE_DIRECT ? 200 : 202;
+                }
+                json_t *j = NULL;
+                int st = h_json(&S, "PATCH", path, T[u], body, &j);
+                if (st != w) {
+                    printf("  %s writes %s of %s: %d want %d\n", U[u].name,
+                           model_field(REC_CUSTOMER, f)->name, cdept, st, w);
+                }
+                EXPECT_INT(st, w);
+                if (st == 403 || st == 404) {
+                    expect_denial_audited(u, "customer.update");
+                }
+                if (st == 403) {
+                    /* a refused write names the field */
+                    const char *m = jstr(json_object_get(j, "error"), "message");
+                    if (m && strstr(m, "fields")) {
+                        EXPECT(strstr(m, model_field(REC_CUSTOMER, f)->name) != NULL);
+                    }
+                }
+                if (st == 202) {
+                    EXPECT(jstr(json_object_get(j, "request"), "id") != NULL);
+                }
+                json_decref(j);
+            }
+            /* search by each blind-indexed field */
+            const struct {
+                const char *arg;
+                int field;
+                const char *value;
+            } SE[] = {{"phone", CF_PHONE, "13812345678"},
+                      {"email", CF_EMAIL, "m@example.org"},
+                      {"id_number", CF_ID_NUMBER, "110101199003071233"},
+                      {"name", CF_NAME, "李四海"}};
+            if (side == 0) {
+                continue; /* search is not per customer: once per user is enough */
+            }
+            for (size_t k = 0; k < sizeof SE / sizeof SE[0]; k++) {
+                bool can = policy_read_in(U[u].r, REC_CUSTOMER, SE[k].field, true) != READ_NONE ||
+                           policy_read_in(U[u].r, REC_CUSTOMER, SE[k].field, false) != READ_NONE;
+                char q[256];
+                snprintf(q, sizeof q, "/v1/customers?%s=%s", SE[k].arg, SE[k].value);
+                json_t *j = NULL;
+                int st = h_json(&S, "GET", q, T[u], NULL, &j);
+                EXPECT_INT(st, can ? 200 : 403);
+                if (st == 200) {
+                    /* never a customer outside the user's reach */
+                    json_t *arr = json_object_get(j, "customers");
+                    size_t i;
+                    json_t *c;
+                    json_array_foreach(arr, i, c)
+                    {
+                        const char *id = jstr(c, "id");
+                        bool other = id && strcmp(id, other_id) == 0;
+                        if (other) {
+                            bool home = strcmp(U[u].dept, "shanghai") == 0;
+                            EXPECT(expect_read_status(U[u].r, home) == 200);
+                        }
+                    }
+                } else {
+                    expect_denial_audited(u, "customer.search");
+                }
+                json_decref(j);
+            }
+        }
+    }
+}
+
+TEST(t_lists_never_leak_other_departments)
+{
+    for (int u = 0; u < U__COUNT; u++) {
+        bool own_only = policy_own_department_only(U[u].r);
+        char path[300] = "/v1/customers?limit=200";
+        json_t *j = NULL;
+        int st = h_json(&S, "GET", path, T[u], NULL, &j);
+        if (expect_read_status(U[u].r, true) == 403 && expect_read_status(U[u].r, false) == 403) {
+            EXPECT_INT(st, 403);
+        } else {
+            EXPECT_INT(st, 200);
+            size_t i;
+            json_t *c;
+            json_array_foreach(json_object_get(j, "customers"), i, c)
+            {
+                if (own_only) {
+                    EXPECT(!jstr(c, "department") || strcmp(jstr(c, "department"), U[u].dept) == 0);
+                    EXPECT(strcmp(jstr(c, "id"), strcmp(U[u].dept, "beijing") == 0 ? other_id
+                                                                                    : own_id) != 0);
+                }
+            }
+        }
+        json_decref(j);
+    }
+}
+
+/* ---- change requests ---- */
+
+TEST(t_change_requests)
+{
+    char path[128], ap[160];
+    snprintf(path, sizeof path, "/v1/customers/%s", own_id);
+    json_t *j = NULL;
+    EXPECT_INT(h_json(&S, "PATCH", path, T[U_SERVICE1], "{\"phone\":\"13900001111\"}", &j), 202);
+    char rid[ID_LEN + 1] = "";
+    snprintf(rid, sizeof rid, "%s", jstr(json_object_get(j, "request"), "id") ? jstr(json_object_get(j, "request"), "id") : "");
+    json_decref(j);
+    /* nothing changed yet */
+    EXPECT_INT(h_json(&S, "GET", path, T[U_STEWARD1], NULL, &j), 200);
+    EXPECT_STR(jstr(j, "phone"), "13812345678");
+    json_decref(j);
+    /* the requester sees it; the steward of the department too; the other one does not */
+    EXPECT_INT(h_json(&S, "GET", "/v1/requests?status=pending", T[U_SERVICE1], NULL, &j), 200);
+    bool seen = false;
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(j, "requests"), i, r)
+    {
+        seen = seen || strcmp(jstr(r, "id"), rid) == 0;
+        char *d = json_dumps(r, 0); /* a pending change's values are sealed, never listed */
+        EXPECT(d && strstr(d, "13900001111") == NULL);
+        free(d);
+    }
+    EXPECT(seen);
+    json_decref(j);
+    snprintf(ap, sizeof ap, "/v1/requests/%s/approve", rid);
+    EXPECT_INT(h_json(&S, "POST", ap, T[U_SERVICE1], "{}", &j), 403); /* no approve rights */
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "POST", ap, T[U_STEWARD2], "{}", &j), 404); /* other department */
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "POST", ap, T[U_STEWARD1], "{\"note\":\"verified by phone\"}", &j), 200);
+    EXPECT_STR(jstr(j, "status"), "applied");
+    EXPECT_STR(jstr(j, "decided_by"), "steward1");
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "POST", ap, T[U_STEWARD3], "{}", &j), 409); /* decided once */
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "GET", path, T[U_STEWARD1], NULL, &j), 200);
+    EXPECT_STR(jstr(j, "phone"), "13900001111");
+    json_decref(j);
+    /* a rejected request changes nothing */
+    EXPECT_INT(h_json(&S, "PATCH", path, T[U_SERVICE1], "{\"email\":\"new@example.org\"}", &j),
+               202);
+    snprintf(rid, sizeof rid, "%s", jstr(json_object_get(j, "request"), "id") ? jstr(json_object_get(j, "request"), "id") : "");
+    json_decref(j);
+    snprintf(ap, sizeof ap, "/v1/requests/%s/reject", rid);
+    EXPECT_INT(h_json(&S, "POST", ap, T[U_STEWARD3], "{\"note\":\"customer did not ask\"}", &j),
+               200);
+    EXPECT_STR(jstr(j, "status"), "rejected");
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "GET", path, T[U_STEWARD1], NULL, &j), 200);
+    EXPECT_STR(jstr(j, "email"), "m@example.org");
+    json_decref(j);
+    /* the two-person rule: a steward cannot approve their own (export) request */
+    EXPECT_INT(h_json(&S, "POST", "/v1/exports", T[U_STEWARD1], "{\"format\":\"csv\"}", &j), 202);
+    snprintf(rid, sizeof rid, "%s", jstr(json_object_get(j, "request"), "id") ? jstr(json_object_get(j, "request"), "id") : "");
+    json_decref(j);
+    snprintf(ap, sizeof ap, "/v1/requests/%s/approve", rid);
+    EXPECT_INT(h_json(&S, "POST", ap, T[U_STEWARD1], "{}", &j), 403);
+    EXPECT(strstr(jstr(json_object_get(j, "error"), "message"), "person who made it") != NULL);
+    json_decref(j);
+    /* sales may not even ask for an export */
+    EXPECT_INT(h_json(&S, "POST", "/v1/exports", T[U_SALES1], "{\"format\":\"csv\"}", NULL), 403);
+    /* the approval and the application are on the audit record */
+    snprintf(ap, sizeof ap, "/v1/audit/entries?action=request.approve&limit=50");
+    EXPECT_INT(h_json(&S, "GET", ap, T[U_AUDITOR1], NULL, &j), 200);
+    EXPECT(json_array_size(json_object_get(j, "entries")) >= 1);
+    json_decref(j);
+}
+
+/* ---- API keys ---- */
+
+TEST(t_api_keys)
+{
+    json_t *j = NULL;
+    const char *body = "{\"name\":\"shop-till\",\"role\":\"sales\",\"department\":\"beijing\","
+                       "\"scope\":\"transactions:read,create;preferences:read\","
+                       "\"addresses\":\"127.0.0.0/8\"}";
+    EXPECT_INT(h_json(&S, "POST", "/v1/apikeys", T[U_SALES1], body, NULL), 403);
+    EXPECT_INT(h_json(&S, "POST", "/v1/apikeys", T[U_ADMIN], body, &j), 201);
+    char key[80] = "", kid[ID_LEN + 1] = "";
+    snprintf(key, sizeof key, "%s", jstr(j, "key") ? jstr(j, "key") : "");
+    snprintf(kid, sizeof kid, "%s", jstr(j, "id") ? jstr(j, "id") : "");
+    json_decref(j);
+    EXPECT(strncmp(key, "csk_", 4) == 0);
+    EXPECT_INT(h_json(&S, "POST", "/v1/apikeys", T[U_ADMIN], body, NULL), 409); /* same name */
+    char path[160];
+    snprintf(path, sizeof path, "/v1/customers/%s/transactions", own_id);
+    EXPECT_INT(h_json(&S, "POST", path, key,
+                      "{\"date\":\"2026-06-01\",\"description\":\"玉璧\",\"price\":5000}", NULL),
+               201);
+    EXPECT_INT(h_json(&S, "GET", path, key, NULL, NULL), 200);
+    snprintf(path, sizeof path, "/v1/customers/%s", own_id);
+    EXPECT_INT(h_json(&S, "GET", path, key, NULL, &j), 200);
+    /* the key's scope narrows the role: sales sees the name, the till does not */
+    EXPECT(json_object_get(j, "preferences") != NULL);
+    EXPECT(json_object_get(j, "name") == NULL);
+    json_decref(j);
+    snprintf(path, sizeof path, "/v1/customers/%s/communications", own_id);
+    EXPECT_INT(h_json(&S, "GET", path, key, NULL, NULL), 403);
+    snprintf(path, sizeof path, "/v1/customers/%s/transactions", other_id);
+    EXPECT_INT(h_json(&S, "GET", path, key, NULL, NULL), 404); /* its department only */
+    EXPECT_INT(h_json(&S, "GET", "/v1/customers?name=王小明", key, NULL, NULL), 403);
+    /* a key bound to other addresses does not work from here */
+    EXPECT_INT(h_json(&S, "POST", "/v1/apikeys", T[U_ADMIN],
+                      "{\"name\":\"crm\",\"role\":\"customer_service\",\"department\":\"beijing\","
+                      "\"scope\":\"communications:read\",\"addresses\":\"10.0.0.0/8,2001:db8::/32\"}",
+                      &j),
+               201);
+    char crm[80];
+    snprintf(crm, sizeof crm, "%s", jstr(j, "key") ? jstr(j, "key") : "");
+    json_decref(j);
+    snprintf(path, sizeof path, "/v1/customers/%s/communications", own_id);
+    EXPECT_INT(h_json(&S, "GET", path, crm, NULL, NULL), 401);
+    EXPECT_INT(h_json(&S, "POST", "/v1/apikeys", T[U_ADMIN],
+                      "{\"name\":\"bad\",\"role\":\"sales\",\"department\":\"beijing\","
+                      "\"scope\":\"transactions:fly\"}",
+                      NULL),
+               400);
+    EXPECT_INT(h_json(&S, "POST", "/v1/apikeys", T[U_ADMIN],
+                      "{\"name\":\"bad2\",\"role\":\"sales\",\"department\":\"beijing\","
+                      "\"scope\":\"transactions:read\",\"addresses\":\"10.0.0.0/33\"}",
+                      NULL),
+               400);
+    /* listed with last use, never with the key */
+    EXPECT_INT(h_json(&S, "GET", "/v1/apikeys", T[U_ADMIN], NULL, &j), 200);
+    char *dump = json_dumps(j, 0);
+    EXPECT(dump && strstr(dump, key) == NULL);
+    free(dump);
+    size_t i;
+    json_t *k;
+    json_array_foreach(json_object_get(j, "api_keys"), i, k)
+    {
+        if (strcmp(jstr(k, "name"), "shop-till") == 0) {
+            EXPECT(jstr(k, "last_used_at") != NULL);
+            EXPECT_STR(jstr(k, "last_used_from"), "127.0.0.1");
+        }
+    }
+    json_decref(j);
+    /* rotation: the old text stops working, the new one works */
+    snprintf(path, sizeof path, "/v1/apikeys/%s/rotate", kid);
+    EXPECT_INT(h_json(&S, "POST", path, T[U_ADMIN], "{}", &j), 200);
+    char key2[80];
+    snprintf(key2, sizeof key2, "%s", jstr(j, "key") ? jstr(j, "key") : "");
+    json_decref(j);
+    snprintf(path, sizeof path, "/v1/customers/%s/transactions", own_id);
+    EXPECT_INT(h_json(&S, "GET", path, key, NULL, NULL), 401);
+    EXPECT_INT(h_json(&S, "GET", path, key2, NULL, NULL), 200);
+    char rv[160];
+    snprintf(rv, sizeof rv, "/v1/apikeys/%s/revoke", kid);
+    EXPECT_INT(h_json(&S, "POST", rv, T[U_ADMIN], "{}", NULL), 200);
+    EXPECT_INT(h_json(&S, "GET", path, key2, NULL, NULL), 401);
+}
+
+/* ---- break-glass ---- */
+
+TEST(t_break_glass)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/v1/customers/%s", other_id);
+    EXPECT_INT(h_json(&S, "GET", path, T[U_SECURITY1], NULL, NULL), 403);
+    EXPECT_INT(h_json(&S, "POST", "/v1/break-glass", T[U_SECURITY1], "{\"reason\":\"x\"}", NULL),
+               400);
+    EXPECT_INT(h_json(&S, "POST", "/v1/break-glass", T[U_SALES1],
+                      "{\"reason\":\"I want to look around\"}", NULL),
+               403);
+    json_t *j = NULL;
+    EXPECT_INT(h_json(&S, "POST", "/v1/break-glass", T[U_SECURITY1],
+                      "{\"reason\":\"incident 42: verify a suspected leaked record\","
+                      "\"minutes\":30}",
+                      &j),
+               201);
+    char bid[ID_LEN + 1];
+    snprintf(bid, sizeof bid, "%s", jstr(j, "id") ? jstr(j, "id") : "");
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "GET", path, T[U_SECURITY1], NULL, &j), 200);
+    EXPECT_STR(jstr(j, "id_number"), "110101199003071233");
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "PATCH", path, T[U_SECURITY1], "{\"notes\":\"x\"}", NULL), 403);
+    /* the read is flagged in the audit log */
+    char q[256];
+    snprintf(q, sizeof q, "/v1/audit/entries?actor=security1&action=customer.read&limit=50");
+    EXPECT_INT(h_json(&S, "GET", q, T[U_AUDITOR1], NULL, &j), 200);
+    json_t *es = json_object_get(j, "entries");
+    json_t *last = json_array_get(es, json_array_size(es) - 1);
+    char want[80];
+    snprintf(want, sizeof want, "break-glass:%s", bid);
+    EXPECT_STR(jstr(json_object_get(last, "decoded"), "rule"), want);
+    json_decref(j);
+    /* the alert is raised at once (the server's log) */
+    EXPECT(h_file_contains(S.log, "break-glass-read"));
+    /* review: not while open, not by the opener */
+    snprintf(q, sizeof q, "/v1/break-glass/%s/review", bid);
+    EXPECT_INT(h_json(&S, "POST", q, T[U_AUDITOR1], "{\"note\":\"checked\"}", NULL), 409);
+    EXPECT_INT(h_json(&S, "GET", "/v1/break-glass?unreviewed=1", T[U_AUDITOR1], NULL, &j), 200);
+    EXPECT_INT(json_array_size(json_object_get(j, "grants")), 1);
+    EXPECT_INT(json_integer_value(json_object_get(json_array_get(json_object_get(j, "grants"), 0),
+                                                  "reads")),
+               1);
+    json_decref(j);
+    char cl[128];
+    snprintf(cl, sizeof cl, "/v1/break-glass/%s/close", bid);
+    EXPECT_INT(h_json(&S, "POST", cl, T[U_SECURITY1], "{}", NULL), 200);
+    EXPECT_INT(h_json(&S, "GET", path, T[U_SECURITY1], NULL, NULL), 403);
+    EXPECT_INT(h_json(&S, "POST", q, T[U_SECURITY1], "{\"note\":\"fine\"}", NULL), 403);
+    EXPECT_INT(h_json(&S, "POST", q, T[U_AUDITOR1], "{\"note\":\"reason matches incident 42\"}",
+                      NULL),
+               200);
+    EXPECT_INT(h_json(&S, "GET", "/v1/break-glass?unreviewed=1", T[U_AUDITOR1], NULL, &j), 200);
+    EXPECT_INT(json_array_size(json_object_get(j, "grants")), 0);
+    json_decref(j);
+}
+
+/* ---- training ---- */
+
+TEST(t_training_lapse)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/v1/customers/%s", own_id);
+    json_t *j = NULL;
+    EXPECT_INT(h_json(&S, "PUT", "/v1/accounts/sales1/training", T[U_ADMIN],
+                      "{\"valid_until\":\"2020-01-01\"}", NULL),
+               403); /* HR's duty, not the admin's */
+    EXPECT_INT(h_json(&S, "PUT", "/v1/accounts/hr1/training", T[U_HR1],
+                      "{\"valid_until\":\"2099-01-01\"}", NULL),
+               403); /* nobody sets their own */
+    EXPECT_INT(h_json(&S, "PUT", "/v1/accounts/sales1/training", T[U_HR1],
+                      "{\"valid_until\":\"2020-01-01\"}", &j),
+               200);
+    EXPECT_INT(json_is_false(json_object_get(j, "training_current")), 1);
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "GET", path, T[U_SALES1], NULL, &j), 403);
+    const char *m = jstr(json_object_get(j, "error"), "message");
+    EXPECT(m && strstr(m, "training lapsed") != NULL);
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "PUT", "/v1/accounts/sales1/training", T[U_HR1],
+                      "{\"valid_until\":\"2099-12-31\"}", NULL),
+               200);
+    EXPECT_INT(h_json(&S, "GET", path, T[U_SALES1], NULL, NULL), 200);
+}
+
+/* ---- accounts ---- */
+
+TEST(t_accounts)
+{
+    json_t *j = NULL;
+    EXPECT_INT(h_json(&S, "GET", "/v1/accounts", T[U_STEWARD1], NULL, NULL), 403);
+    EXPECT_INT(h_json(&S, "GET", "/v1/accounts", T[U_ADMIN], NULL, &j), 200);
+    EXPECT(json_array_size(json_object_get(j, "accounts")) >= U__COUNT);
+    char *dump = json_dumps(j, 0);
+    EXPECT(dump && strstr(dump, "$argon2") == NULL);
+    free(dump);
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "POST", "/v1/accounts", T[U_ADMIN],
+                      "{\"username\":\"newbie\",\"password\":\"password1234\",\"role\":\"sales\","
+                      "\"department\":\"beijing\"}",
+                      &j),
+               400);
+    EXPECT(strstr(jstr(json_object_get(j, "error"), "message"), "common") != NULL);
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "POST", "/v1/accounts", T[U_ADMIN],
+                      "{\"username\":\"newbie\",\"password\":\"celadon-glaze-1127\","
+                      "\"role\":\"sales\",\"department\":\"beijing\"}",
+                      NULL),
+               201);
+    char tok[64];
+    EXPECT(h_login(&S, "newbie", "celadon-glaze-1127", tok));
+    /* not yet trained: no customer access */
+    char path[128];
+    snprintf(path, sizeof path, "/v1/customers/%s", own_id);
+    EXPECT_INT(h_json(&S, "GET", path, tok, NULL, NULL), 403);
+    /* the admin cannot raise their own role, nor read customers */
+    EXPECT_INT(h_json(&S, "PATCH", "/v1/accounts/admin", T[U_ADMIN],
+                      "{\"role\":\"data_steward\"}", NULL),
+               403);
+    EXPECT_INT(h_json(&S, "GET", path, T[U_ADMIN], NULL, NULL), 403);
+    /* role change ends the sessions */
+    EXPECT_INT(h_json(&S, "PATCH", "/v1/accounts/newbie", T[U_ADMIN],
+                      "{\"role\":\"customer_service\"}", &j),
+               200);
+    EXPECT_STR(jstr(j, "role"), "customer_service");
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "GET", "/v1/me", tok, NULL, NULL), 401);
+    EXPECT_INT(h_json(&S, "POST", "/v1/accounts/newbie/disable", T[U_ADMIN], "{}", NULL), 200);
+    EXPECT(!h_login(&S, "newbie", "celadon-glaze-1127", tok));
+    EXPECT_INT(h_json(&S, "POST", "/v1/accounts/newbie/enable", T[U_ADMIN], "{}", NULL), 200);
+    EXPECT_INT(h_json(&S, "POST", "/v1/accounts/newbie/reset-password", T[U_ADMIN],
+                      "{\"password\":\"lacquer-box-Qing-88\"}", NULL),
+               200);
+    EXPECT(!h_login(&S, "newbie", "celadon-glaze-1127", tok));
+    EXPECT(h_login(&S, "newbie", "lacquer-box-Qing-88", tok));
+    EXPECT_INT(h_json(&S, "POST", "/v1/me/password", tok,
+                      "{\"old_password\":\"lacquer-box-Qing-88\",\"new_password\":\"bronze-ding-"
+                      "Shang-7\"}",
+                      NULL),
+               200);
+    EXPECT(h_login(&S, "newbie", "bronze-ding-Shang-7", tok));
+    /* every change is on the audit record, without the password */
+    EXPECT_INT(h_json(&S, "GET", "/v1/audit/entries?action=account.update&limit=50",
+                      T[U_AUDITOR1], NULL, &j),
+               200);
+    dump = json_dumps(j, 0);
+    EXPECT(dump && strstr(dump, "account=newbie role=sales->customer_service") != NULL);
+    EXPECT(dump && strstr(dump, "lacquer") == NULL);
+    free(dump);
+    json_decref(j);
+}
+
+/* ---- sessions: logout, revoke, cookies and CSRF ---- */
+
+TEST(t_sessions_and_csrf)
+{
+    char tok[64], tok2[64];
+    EXPECT(h_login(&S, "sales2", DEMO_PW, tok));
+    EXPECT(h_login(&S, "sales2", DEMO_PW, tok2));
+    EXPECT_INT(h_json(&S, "POST", "/v1/accounts/sales2/revoke-sessions", T[U_SALES1], "{}", NULL),
+               403);
+    json_t *j = NULL;
+    EXPECT_INT(h_json(&S, "POST", "/v1/accounts/sales2/revoke-sessions", T[U_ADMIN], "{}", &j),
+               200);
+    EXPECT(json_integer_value(json_object_get(j, "revoked")) >= 3);
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "GET", "/v1/me", tok, NULL, NULL), 401);
+    EXPECT_INT(h_json(&S, "GET", "/v1/me", tok2, NULL, NULL), 401);
+    EXPECT(h_login(&S, "sales2", DEMO_PW, T[U_SALES2]));
+    /* browsers: an HttpOnly, Secure, SameSite=Strict cookie and a CSRF token */
+    EXPECT_INT(h_json(&S, "POST", "/v1/login", NULL,
+                      "{\"username\":\"service1\",\"password\":\"" DEMO_PW "\",\"cookie\":true}",
+                      &j),
+               200);
+    EXPECT(jstr(j, "token") == NULL);
+    char csrf[64];
+    snprintf(csrf, sizeof csrf, "%s", jstr(j, "csrf_token") ? jstr(j, "csrf_token") : "");
+    json_decref(j);
+    const char *h = h_last_headers();
+    const char *sc = strcasestr(h, "Set-Cookie: custos_session=");
+    EXPECT(sc != NULL);
+    char cookie[200] = "";
+    if (sc) {
+        const char *v = sc + strlen("Set-Cookie: ");
+        size_t n = strcspn(v, ";");
+        snprintf(cookie, sizeof cookie, "Cookie: %.*s", (int)n, v);
+        char line[400];
+        snprintf(line, sizeof line, "%.*s", (int)strcspn(sc, "\r\n"), sc);
+        EXPECT(strstr(line, "HttpOnly") && strstr(line, "Secure") &&
+               strstr(line, "SameSite=Strict"));
+    }
+    char path[160];
+    snprintf(path, sizeof path, "/v1/customers/%s/communications", own_id);
+    EXPECT_INT(h_json_h(&S, "GET", path, NULL, NULL, cookie, NULL), 200);
+    const char *body = "{\"at\":\"2026-06-02T10:00:00+08:00\",\"channel\":\"visit\",\"summary\":\"看瓷器\"}";
+    EXPECT_INT(h_json_h(&S, "POST", path, NULL, body, cookie, &j), 403);
+    EXPECT(strstr(jstr(json_object_get(j, "error"), "message"), "CSRF") != NULL);
+    json_decref(j);
+    char both[400];
+    snprintf(both, sizeof both, "%s\nX-CSRF-Token: wrong-token-value", cookie);
+    EXPECT_INT(h_json_h(&S, "POST", path, NULL, body, both, NULL), 403);
+    snprintf(both, sizeof both, "%s\nX-CSRF-Token: %s", cookie, csrf);
+    EXPECT_INT(h_json_h(&S, "POST", path, NULL, body, both, NULL), 201);
+    /* the refused attempts are audited */
+    EXPECT_INT(h_json(&S, "GET", "/v1/audit/entries?action=request.csrf&limit=10", T[U_AUDITOR1],
+                      NULL, &j),
+               200);
+    EXPECT_INT(json_array_size(json_object_get(j, "entries")), 2);
+    json_decref(j);
+    /* logout clears the cookie and ends the session */
+    EXPECT_INT(h_json_h(&S, "POST", "/v1/logout", NULL, "{}", both, NULL), 200);
+    EXPECT(strcasestr(h_last_headers(), "Max-Age=0") != NULL);
+    EXPECT_INT(h_json_h(&S, "GET", path, NULL, NULL, cookie, NULL), 401);
+}
+
+/* ---- policy ---- */
+
+static void write_policy(const char *text)
+{
+    char p[700];
+    snprintf(p, sizeof p, "%s/policy.conf", S.dir);
+    FILE *f = fopen(p, "w");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+TEST(t_policy_reload_and_explain)
+{
+    json_t *j = NULL;
+    EXPECT_INT(h_json(&S, "POST", "/v1/policy/reload", T[U_ADMIN], "{}", NULL), 403);
+    EXPECT_INT(h_json(&S, "POST", "/v1/policy/reload", T[U_SECURITY1], "{}", &j), 200);
+    EXPECT(json_is_false(json_object_get(j, "changed")));
+    json_decref(j);
+    /* a broken file: refused with its line, the old policy stays */
+    char *text = strdup(policy_default_text());
+    size_t n = strlen(text) + 64;
+    char *bad = malloc(n);
+    snprintf(bad, n, "%sgrant sales fly on contact\n", text);
+    write_policy(bad);
+    EXPECT_INT(h_json(&S, "POST", "/v1/policy/reload", T[U_SECURITY1], "{}", &j), 400);
+    const char *m = jstr(json_object_get(j, "error"), "message");
+    EXPECT(m && strstr(m, "policy.conf:") != NULL);
+    json_decref(j);
+    char path[128];
+    snprintf(path, sizeof path, "/v1/customers/%s", own_id);
+    EXPECT_INT(h_json(&S, "GET", path, T[U_SALES1], NULL, &j), 200);
+    EXPECT(json_object_get(j, "preferences") != NULL);
+    json_decref(j);
+    /* the default without sales' preferences read: applied, and the diff is audited */
+    char *mod = strdup(text);
+    char *line = strstr(mod, "\ngrant sales read on preferences");
+    EXPECT(line != NULL);
+    if (line) {
+        line[1] = '#';
+    }
+    write_policy(mod);
+    EXPECT_INT(h_json(&S, "POST", "/v1/policy/reload", T[U_SECURITY1], "{}", &j), 200);
+    EXPECT(json_is_true(json_object_get(j, "changed")));
+    EXPECT(jstr(j, "diff") && strstr(jstr(j, "diff"), "preferences") != NULL);
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "GET", path, T[U_SALES1], NULL, &j), 200);
+    EXPECT(json_object_get(j, "preferences") == NULL);
+    EXPECT(json_object_get(j, "name") != NULL);
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "GET", "/v1/audit/entries?action=policy.reload&decision=allow&limit=10",
+                      T[U_AUDITOR1], NULL, &j),
+               200);
+    char *dump = json_dumps(j, 0);
+    EXPECT(dump && strstr(dump, "preferences") != NULL);
+    free(dump);
+    json_decref(j);
+    j = NULL;
+    /* back to the default, through SIGHUP this time */
+    write_policy(text);
+    kill(S.pid, SIGHUP);
+    int st = 0;
+    for (int i = 0; i < 100; i++) {
+        usleep(50 * 1000);
+        json_decref(j);
+        j = NULL;
+        st = h_json(&S, "GET", path, T[U_SALES1], NULL, &j);
+        if (st == 200 && json_object_get(j, "preferences")) {
+            break;
+        }
+    }
+    EXPECT(json_object_get(j, "preferences") != NULL);
+    json_decref(j);
+    /* explain */
+    char q[300];
+    snprintf(q, sizeof q,
+             "/v1/policy/explain?role=customer_service&op=read&category=identity.id_number"
+             "&customer=%s",
+             other_id);
+    EXPECT_INT(h_json(&S, "GET", q, T[U_SECURITY1], NULL, &j), 200);
+    EXPECT(jstr(j, "own_department") && strstr(jstr(j, "own_department"), "mask") != NULL);
+    EXPECT(jstr(j, "own_department") && strstr(jstr(j, "own_department"), "policy.conf:") != NULL);
+    EXPECT_STR(jstr(j, "customer_department"), "shanghai");
+    json_decref(j);
+    snprintf(q, sizeof q, "/v1/policy/explain?role=sales&op=read&category=contact");
+    EXPECT_INT(h_json(&S, "GET", q, T[U_SECURITY1], NULL, &j), 200);
+    EXPECT(jstr(j, "own_department") && strstr(jstr(j, "own_department"), "deny") != NULL);
+    json_decref(j);
+    free(text);
+    free(bad);
+    free(mod);
+}
+
+/* ---- production settings: second factor, lockouts, idle expiry ---- */
+
+static void restart_strict(void)
+{
+    EXPECT_INT(h_stop(&S), 0);
+    char p[700];
+    snprintf(p, sizeof p, "%s/custos.json", S.dir);
+    FILE *f = fopen(p, "w");
+    if (f) {
+        fputs("{\"access\":{\"second_factor\":\"customer-roles\",\"session_idle_minutes\":0.05,"
+              "\"lockout_after\":3,\"lockout_minutes\":0.05}}\n",
+              f);
+        fclose(f);
+    }
+    EXPECT(h_start(&S));
+}
+
+static int login_code(const char *user, const char *pw, const char *otp, const char *recovery,
+                      json_t **out)
+{
+    char body[512];
+    if (otp) {
+        snprintf(body, sizeof body, "{\"username\":\"%s\",\"password\":\"%s\",\"otp\":\"%s\"}",
+                 user, pw, otp);
+    } else if (recovery) {
+        snprintf(body, sizeof body,
+                 "{\"username\":\"%s\",\"password\":\"%s\",\"recovery_code\":\"%s\"}", user, pw,
+                 recovery);
+    } else {
+        snprintf(body, sizeof body, "{\"username\":\"%s\",\"password\":\"%s\"}", user, pw);
+    }
+    return h_json(&S, "POST", "/v1/login", NULL, body, out);
+}
+
+TEST(t_second_factor)
+{
+    restart_strict();
+    json_t *j = NULL;
+    /* a role that reads customers must enrol before anything else */
+    EXPECT_INT(login_code("steward3", DEMO_PW, NULL, NULL, &j), 200);
+    EXPECT_STR(jstr(j, "second_factor"), "enrol");
+    char tok[64];
+    snprintf(tok, sizeof tok, "%s", jstr(j, "token") ? jstr(j, "token") : "");
+    json_decref(j);
+    char path[128];
+    snprintf(path, sizeof path, "/v1/customers/%s", own_id);
+    EXPECT_INT(h_json(&S, "GET", path, tok, NULL, &j), 401);
+    EXPECT_STR(code_of(j), "second_factor_required");
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "POST", "/v1/me/totp/enrol", tok, NULL, &j), 200);
+    const char *uri = jstr(j, "otpauth_uri");
+    EXPECT(uri && strncmp(uri, "otpauth://totp/Custos:steward3?secret=", 38) == 0);
+    char b32[64] = "";
+    if (uri) {
+        const char *sp = strstr(uri, "secret=") + 7;
+        snprintf(b32, sizeof b32, "%.*s", (int)strcspn(sp, "&"), sp);
+    }
+    json_decref(j);
+    char code[8];
+    EXPECT_OK(totp_code_base32(b32, clock_now_us() / 1000000, code));
+    EXPECT_INT(h_json(&S, "POST", "/v1/me/totp/confirm", tok, "{\"code\":\"123\"}", NULL), 401);
+    char body[64];
+    snprintf(body, sizeof body, "{\"code\":\"%s\"}", code);
+    EXPECT_INT(h_json(&S, "POST", "/v1/me/totp/confirm", tok, body, &j), 200);
+    char recovery[32] = "";
+    json_t *codes = json_object_get(j, "recovery_codes");
+    EXPECT_INT(json_array_size(codes), 10);
+    snprintf(recovery, sizeof recovery, "%s", json_string_value(json_array_get(codes, 0)) ?: "");
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "GET", path, tok, NULL, NULL), 200);
+    /* login now needs the code; the code already used is refused (replay) */
+    EXPECT_INT(login_code("steward3", DEMO_PW, NULL, NULL, &j), 401);
+    EXPECT_STR(code_of(j), "second_factor_required");
+    json_decref(j);
+    EXPECT_INT(login_code("steward3", DEMO_PW, code, NULL, NULL), 401);
+    /* the next step's code works once */
+    char next[8];
+    EXPECT_OK(totp_code_base32(b32, clock_now_us() / 1000000 + 30, next));
+    EXPECT_INT(login_code("steward3", DEMO_PW, next, NULL, NULL), 200);
+    EXPECT_INT(login_code("steward3", DEMO_PW, next, NULL, NULL), 401);
+    /* a recovery code works once too */
+    EXPECT_INT(login_code("steward3", DEMO_PW, NULL, recovery, &j), 200);
+    json_decref(j);
+    EXPECT_INT(login_code("steward3", DEMO_PW, NULL, recovery, NULL), 401);
+    /* roles without customer contents sign in with a password */
+    EXPECT_INT(login_code("auditor1", DEMO_PW, NULL, NULL, &j), 200);
+    EXPECT(jstr(j, "second_factor") == NULL);
+    json_decref(j);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+TEST(t_lockout_and_timing)
+{
+    /* the same words and about the same time for an unknown name and a wrong password */
+    enum { N = 9 };
+    double known[N], unknown[N];
+    buf a, b;
+    buf_init(&a, 0);
+    buf_init(&b, 0);
+    for (int i = 0; i < N; i++) {
+        /* legal1 never reaches the lockout here: a right password in between resets it */
+        double t0 = now_s();
+        buf_reset(&a);
+        int s1 = h_req(&S, "POST", "/v1/login", NULL, "application/json",
+                       "{\"username\":\"legal1\",\"password\":\"not-the-password-1\"}", 56, &a,
+                       NULL);
+        known[i] = now_s() - t0;
+        t0 = now_s();
+        buf_reset(&b);
+        int s2 = h_req(&S, "POST", "/v1/login", NULL, "application/json",
+                       "{\"username\":\"nobody9\",\"password\":\"not-the-password-1\"}", 57, &b,
+                       NULL);
+        unknown[i] = now_s() - t0;
+        EXPECT_INT(s1, 401);
+        EXPECT_INT(s2, 401);
+        json_t *ja = json_loadb((const char *)a.p, a.len, 0, NULL);
+        json_t *jb = json_loadb((const char *)b.p, b.len, 0, NULL);
+        EXPECT(json_equal(json_object_get(ja, "error"), json_object_get(jb, "error")));
+        json_decref(ja);
+        json_decref(jb);
+        if (i % 2 == 1) {
+            json_t *j = NULL;
+            EXPECT_INT(login_code("legal1", DEMO_PW, NULL, NULL, &j), 200);
+            json_decref(j);
+        }
+    }
+    qsort(known, N, sizeof known[0], cmp_d);
+    qsort(unknown, N, sizeof unknown[0], cmp_d);
+    double ratio = known[N / 2] / unknown[N / 2];
+    printf("    failed login median: known user %.2f ms, unknown user %.2f ms (ratio %.2f)\n",
+           known[N / 2] * 1e3, unknown[N / 2] * 1e3, ratio);
+    EXPECT(ratio > 0.5 && ratio < 2.0);
+    buf_free(&a);
+    buf_free(&b);
+    /* three failures lock hr1; even the right password is refused while locked */
+    for (int i = 0; i < 3; i++) {
+        EXPECT_INT(login_code("hr1", "wrong-password-xyz", NULL, NULL, NULL), 401);
+    }
+    EXPECT_INT(login_code("hr1", DEMO_PW, NULL, NULL, NULL), 401);
+    json_t *j = NULL;
+    char admin[64];
+    EXPECT(h_login(&S, "admin", DEMO_PW, admin));
+    EXPECT_INT(h_json(&S, "GET", "/v1/accounts", admin, NULL, &j), 200);
+    int64_t first = 0, second = 0, now = clock_now_us();
+    size_t i;
+    json_t *acc;
+    json_array_foreach(json_object_get(j, "accounts"), i, acc)
+    {
+        if (strcmp(jstr(acc, "username"), "hr1") == 0 && jstr(acc, "locked_until")) {
+            EXPECT_OK(clock_parse_rfc3339(jstr(acc, "locked_until"), &first));
+        }
+    }
+    json_decref(j);
+    EXPECT(first > now);
+    /* the lockout is audited */
+    char aud[64];
+    EXPECT(h_login(&S, "auditor1", DEMO_PW, aud));
+    EXPECT_INT(h_json(&S, "GET", "/v1/audit/entries?actor=hr1&action=account.lock&limit=5", aud,
+                      NULL, &j),
+               200);
+    EXPECT_INT(json_array_size(json_object_get(j, "entries")), 1);
+    json_decref(j);
+    /* it ends; the next lockout lasts twice as long */
+    usleep((useconds_t)((first - now) + 300000));
+    for (int k = 0; k < 3; k++) {
+        EXPECT_INT(login_code("hr1", "wrong-password-xyz", NULL, NULL, NULL), 401);
+    }
+    now = clock_now_us();
+    EXPECT_INT(h_json(&S, "GET", "/v1/accounts", admin, NULL, &j), 200);
+    json_array_foreach(json_object_get(j, "accounts"), i, acc)
+    {
+        if (strcmp(jstr(acc, "username"), "hr1") == 0 && jstr(acc, "locked_until")) {
+            EXPECT_OK(clock_parse_rfc3339(jstr(acc, "locked_until"), &second));
+        }
+    }
+    json_decref(j);
+    double p2 = (double)(second - now) / 1e6;
+    printf("    lockouts: first %.1f s, second %.1f s\n", 3.0, p2);
+    EXPECT(p2 > 4.5 && p2 <= 6.1);
+}
+
+TEST(t_idle_expiry)
+{
+    char tok[64];
+    EXPECT(h_login(&S, "auditor1", DEMO_PW, tok));
+    EXPECT_INT(h_json(&S, "GET", "/v1/me", tok, NULL, NULL), 200);
+    sleep(2);
+    EXPECT_INT(h_json(&S, "GET", "/v1/me", tok, NULL, NULL), 200); /* activity keeps it alive */
+    sleep(4);
+    EXPECT_INT(h_json(&S, "GET", "/v1/me", tok, NULL, NULL), 401); /* 3 s idle limit */
+    EXPECT_INT(h_stop(&S), 0);
+}
+
+int main(void)
+{
+    h_setup(&S, "identity");
+    RUN(t_start);
+    RUN(t_matrix_reads);
+    RUN(t_matrix_writes_and_searches);
+    RUN(t_lists_never_leak_other_departments);
+    RUN(t_change_requests);
+    RUN(t_api_keys);
+    RUN(t_break_glass);
+    RUN(t_training_lapse);
+    RUN(t_accounts);
+    RUN(t_sessions_and_csrf);
+    RUN(t_policy_reload_and_explain);
+    RUN(t_second_factor);
+    RUN(t_lockout_and_timing);
+    RUN(t_idle_expiry);
+    if (S.pid) {
+        h_stop(&S);
+    }
+    return test_done("identity_test");
+}
