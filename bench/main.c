@@ -1,7 +1,7 @@
 /*
  * main.c - `make bench`: every area's figures in one run. Ratios compare with a
  * baseline measured in the same run, on the same machine, never across runs.
- * Set BENCH_ONLY=crypto,model,vault,merkle,audit,http to run some areas.
+ * Set BENCH_ONLY=crypto,model,vault,merkle,audit,http,policy to run some areas.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +9,8 @@
 
 #include "bench/bench.h"
 #include "core/mem.h"
+
+void bench_policy(void); /* bench/policy.c */
 
 static int wanted(const char *area)
 {
@@ -39,6 +41,9 @@ int main(void)
     }
     if (wanted("http")) {
         bench_http();
+    }
+    if (wanted("policy")) {
+        bench_policy();
     }
     return 0;
 }

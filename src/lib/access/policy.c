@@ -1,17 +1,20 @@
 /*
- * policy.c - the default decision table (DESIGN §3), compiled in.
+ * policy.c - names of roles, operations and capabilities; the installed policy;
+ * and the decisions, which are lookups in the installed policy's tables.
  *
- *   role              identity           contact  preferences transactions  communications
- *   sales             name (read)        -        read        read, create  -
- *   customer_service  read (ID masked)   read     read        -             read, create
- *   data_steward      read, write        r/w      r/w         r/w           r/w      (own dept)
- *   security, legal, hr, auditor, admin: no customer contents.
- *
- * Sales see only their department's customers; stewards manage only theirs.
+ * The installed policy is one atomic pointer. Readers load it (acquire) and
+ * index its tables: no lock, no allocation, no reference count. A reload
+ * installs a freshly parsed policy with a compare-and-swap (release) and keeps
+ * the replaced one alive, chained behind the new one, so that a reader still
+ * holding it and every rule string handed out stay valid until the process
+ * exits. Reloads are rare; the few kilobytes each keeps are the price of
+ * lock-free readers.
  */
-#include "access/policy.h"
-
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "access/policy_int.h"
 
 static const char *const ROLE_NAMES[ROLE__COUNT] = {
     "sales", "customer_service", "data_steward", "security", "legal", "hr", "auditor", "admin",
@@ -24,6 +27,7 @@ const char *role_name(role r)
 
 err role_parse(const char *name, role *out)
 {
+    ENSURE(name != NULL, ERR_INPUT, "missing role");
     for (int i = 0; i < ROLE__COUNT; i++) {
         if (strcmp(name, ROLE_NAMES[i]) == 0) {
             *out = (role)i;
@@ -40,111 +44,216 @@ const char *op_name(op o)
     return (o >= 0 && o < OP__COUNT) ? n[o] : "none";
 }
 
-/* Per role and category: read level and write permission. */
-typedef struct grant {
-    read_level read;
-    bool write;
-} grant;
-
-static const grant CAT_GRANTS[ROLE__COUNT][CAT__COUNT] = {
-    [ROLE_SALES] = {[CAT_PREFERENCES] = {READ_FULL, false},
-                    [CAT_TRANSACTIONS] = {READ_FULL, true}},
-    [ROLE_CUSTOMER_SERVICE] = {[CAT_IDENTITY] = {READ_FULL, false},
-                               [CAT_CONTACT] = {READ_FULL, false},
-                               [CAT_PREFERENCES] = {READ_FULL, false},
-                               [CAT_COMMUNICATIONS] = {READ_FULL, true}},
-    [ROLE_DATA_STEWARD] = {[CAT_IDENTITY] = {READ_FULL, true},
-                           [CAT_CONTACT] = {READ_FULL, true},
-                           [CAT_PREFERENCES] = {READ_FULL, true},
-                           [CAT_TRANSACTIONS] = {READ_FULL, true},
-                           [CAT_COMMUNICATIONS] = {READ_FULL, true},
-                           [CAT_INTERNAL] = {READ_FULL, true}},
+static const char *const CAP_NAMES[CAP__COUNT] = {
+    [CAP_ACCOUNTS_MANAGE] = "accounts.manage",
+    [CAP_APIKEYS_MANAGE] = "apikeys.manage",
+    [CAP_POLICY_MANAGE] = "policy.manage",
+    [CAP_AUDIT_READ] = "audit.read",
+    [CAP_REQUESTS_APPROVE] = "requests.approve",
+    [CAP_EXPORTS_APPROVE] = "exports.approve",
+    [CAP_BREAK_GLASS_OPEN] = "break_glass.open",
+    [CAP_BREAK_GLASS_REVIEW] = "break_glass.review",
+    [CAP_TRAINING_MANAGE] = "training.manage",
+    [CAP_VIOLATIONS_READ] = "violations.read",
+    [CAP_GUARD_MANAGE] = "guard.manage",
+    [CAP_KEYS_MANAGE] = "keys.manage",
+    [CAP_HONEYTOKENS_MANAGE] = "honeytokens.manage",
 };
+
+const char *cap_name(capability c)
+{
+    return (c >= 0 && c < CAP__COUNT) ? CAP_NAMES[c] : "none";
+}
+
+err cap_parse(const char *name, capability *out)
+{
+    ENSURE(name != NULL, ERR_INPUT, "missing capability");
+    for (int i = 0; i < CAP__COUNT; i++) {
+        if (strcmp(name, CAP_NAMES[i]) == 0) {
+            *out = (capability)i;
+            return ERR_OK;
+        }
+    }
+    BAIL(ERR_INPUT, "unknown capability");
+}
+
+const char *const POLICY_POP_NAMES[POP__COUNT] = {
+    [POP_READ] = "read",     [POP_WRITE] = "write", [POP_REQUEST] = "request",
+    [POP_CREATE] = "create", [POP_ERASE] = "erase", [POP_IMPORT] = "import",
+    [POP_EXPORT] = "export",
+};
+
+rectype policy_cat_rectype(category c)
+{
+    return c == CAT_TRANSACTIONS     ? REC_TRANSACTION
+           : c == CAT_COMMUNICATIONS ? REC_COMMUNICATION
+                                     : REC_CUSTOMER;
+}
+
+const pcell *policy_field_cell(const policy *p, role r, rectype t, int field, int pd)
+{
+    const field_def *f = model_field(t, field);
+    if (!f || r < 0 || r >= ROLE__COUNT || pd < 0 || pd >= PD__FIELD) {
+        return NULL;
+    }
+    const pcell *own = &p->fld[r][t][field][pd];
+    return own->src ? own : &p->cat[r][f->cat][pd];
+}
+
+const pcell *policy_rec_cell(const policy *p, role r, rectype t, int pr)
+{
+    if (r < 0 || r >= ROLE__COUNT || pr < 0 || pr >= PR__COUNT) {
+        return NULL;
+    }
+    if (t == REC_CUSTOMER) {
+        return &p->cust[r][pr];
+    }
+    if (pr != PR_CREATE) {
+        return NULL;
+    }
+    if (t == REC_TRANSACTION) {
+        return &p->cat[r][CAT_TRANSACTIONS][PD_CREATE];
+    }
+    if (t == REC_COMMUNICATION) {
+        return &p->cat[r][CAT_COMMUNICATIONS][PD_CREATE];
+    }
+    return NULL;
+}
+
+/* ---- the installed policy ---- */
+
+static _Atomic(policy *) g_current;
+
+static policy *install_default(void)
+{
+    policy *p = NULL;
+    const char *text = policy_default_text();
+    if (policy_parse(text, strlen(text), "policy.conf", &p) != ERR_OK) {
+        abort(); /* the embedded default is checked by the unit tests: a broken build */
+    }
+    policy *expected = NULL;
+    if (!atomic_compare_exchange_strong_explicit(&g_current, &expected, p, memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+        policy_free(p); /* another thread was first; ours was never visible */
+        return expected;
+    }
+    return p;
+}
+
+static inline const policy *cur(void)
+{
+    policy *p = atomic_load_explicit(&g_current, memory_order_acquire);
+    return p ? p : install_default();
+}
+
+const policy *policy_current(void)
+{
+    return cur();
+}
+
+void policy_install(policy *p)
+{
+    if (!p) {
+        return;
+    }
+    policy *old = atomic_load_explicit(&g_current, memory_order_acquire);
+    do {
+        for (const policy *q = old; q; q = q->retired) {
+            if (NEVER(q == p)) {
+                return; /* installed twice: it would chain to itself */
+            }
+        }
+        p->retired = old;
+    } while (!atomic_compare_exchange_weak_explicit(&g_current, &old, p, memory_order_acq_rel,
+                                                    memory_order_acquire));
+}
+
+const char *policy_source(const policy *p)
+{
+    return p ? p->name : "";
+}
+
+void policy_stats(const policy *p, size_t *grants, size_t *capabilities)
+{
+    if (grants) {
+        *grants = p ? p->ngrants : 0;
+    }
+    if (capabilities) {
+        *capabilities = p ? p->ncaps : 0;
+    }
+}
+
+/* ---- decisions ---- */
+
+static inline bool field_ok(rectype t, int field)
+{
+    static const int NFIELDS[REC__COUNT] = {CF__COUNT, TF__COUNT, MF__COUNT};
+    return t >= 0 && t < REC__COUNT && field >= 0 && field < NFIELDS[t];
+}
+
+read_level policy_read_in(role r, rectype t, int field, bool same_dept)
+{
+    if (r < 0 || r >= ROLE__COUNT || !field_ok(t, field)) {
+        return READ_NONE;
+    }
+    return (read_level)cur()->rd[r][t][field][same_dept ? 1 : 0];
+}
+
+write_level policy_write_in(role r, rectype t, int field, bool same_dept)
+{
+    if (r < 0 || r >= ROLE__COUNT || !field_ok(t, field)) {
+        return WRITE_NONE;
+    }
+    return (write_level)cur()->wr[r][t][field][same_dept ? 1 : 0];
+}
+
+bool policy_allows_in(role r, rectype t, op o, bool same_dept, const char **rule)
+{
+    if (r < 0 || r >= ROLE__COUNT || t < 0 || t >= REC__COUNT || o < 0 || o >= OP__COUNT) {
+        if (rule) {
+            *rule = "default-deny";
+        }
+        return false;
+    }
+    const policy *p = cur();
+    int d = same_dept ? 1 : 0;
+    if (rule) {
+        *rule = p->allow_rule[r][t][o][d];
+    }
+    return p->allow[r][t][o][d];
+}
+
+bool policy_can(role r, capability c)
+{
+    if (r < 0 || r >= ROLE__COUNT || c < 0 || c >= CAP__COUNT) {
+        return false;
+    }
+    return cur()->can[r][c];
+}
+
+bool policy_needs_training(role r)
+{
+    return r >= 0 && r < ROLE__COUNT && cur()->training[r];
+}
 
 read_level policy_read(role r, rectype t, int field)
 {
-    if (r < 0 || r >= ROLE__COUNT) {
-        return READ_NONE;
-    }
-    const field_def *f = model_field(t, field);
-    if (!f) {
-        return READ_NONE;
-    }
-    if (t == REC_CUSTOMER) {
-        if (r == ROLE_SALES && field == CF_NAME) {
-            return READ_FULL; /* sales: the name only, of the identity fields */
-        }
-        if (r == ROLE_CUSTOMER_SERVICE && field == CF_ID_NUMBER) {
-            return READ_MASKED;
-        }
-    }
-    return CAT_GRANTS[r][f->cat].read;
+    return policy_read_in(r, t, field, true);
 }
 
 bool policy_write(role r, rectype t, int field)
 {
-    if (r < 0 || r >= ROLE__COUNT) {
-        return false;
-    }
-    const field_def *f = model_field(t, field);
-    return f && CAT_GRANTS[r][f->cat].write;
+    return policy_write_in(r, t, field, true) == WRITE_DIRECT;
 }
 
 bool policy_allows(role r, rectype t, op o, const char **rule)
 {
-    const char *dummy;
-    if (!rule) {
-        rule = &dummy;
-    }
-    *rule = "default-deny";
-    if (r < 0 || r >= ROLE__COUNT) {
-        return false;
-    }
-    if (t == REC_TRANSACTION || t == REC_COMMUNICATION) {
-        category c = t == REC_TRANSACTION ? CAT_TRANSACTIONS : CAT_COMMUNICATIONS;
-        const grant *g = &CAT_GRANTS[r][c];
-        bool ok = (o == OP_READ && g->read != READ_NONE) || (o == OP_CREATE && g->write);
-        if (ok) {
-            *rule = t == REC_TRANSACTION ? "grant:transactions" : "grant:communications";
-        }
-        return ok;
-    }
-    /* Customers as a whole: a role reads a customer when it may read any field of it. */
-    switch (o) {
-    case OP_READ:
-    case OP_SEARCH:
-        for (int i = 0; i < CF__COUNT; i++) {
-            if (policy_read(r, REC_CUSTOMER, i) != READ_NONE) {
-                *rule = "grant:customer-read";
-                return true;
-            }
-        }
-        return false;
-    case OP_UPDATE:
-        for (int i = 0; i < CF__COUNT; i++) {
-            if (policy_write(r, REC_CUSTOMER, i)) {
-                *rule = "grant:customer-update";
-                return true;
-            }
-        }
-        return false;
-    case OP_CREATE:
-    case OP_ERASE:
-    case OP_IMPORT:
-    case OP_EXPORT:
-        if (r == ROLE_DATA_STEWARD) {
-            *rule = "grant:steward";
-            return true;
-        }
-        return false;
-    default:
-        return false;
-    }
+    return policy_allows_in(r, t, o, true, rule);
 }
 
 bool policy_own_department_only(role r)
 {
-    return r == ROLE_SALES || r == ROLE_DATA_STEWARD;
+    return r >= 0 && r < ROLE__COUNT && cur()->own_only[r];
 }
 
 bool policy_search(role r, blind_kind k)
