@@ -40,6 +40,21 @@ int cmd_logout(args *a);
 int cmd_customers(args *a);
 int cmd_records(args *a, const char *kind);
 int cmd_policy(args *a);
+/* access_cmd.c: the online side of identity and access */
+int cmd_accounts_online(args *a);
+int cmd_apikeys(args *a);
+int cmd_requests(args *a);
+int cmd_exports(args *a);
+int cmd_breakglass(args *a);
+int cmd_me(args *a);
+int cmd_policy_online(args *a);
+/* commands.c helpers */
+int cli_call_print(const args *a, const char *method, const char *path, const char *ctype,
+                   slice body);
+/* Sends o (consumed) as JSON and prints the answer; 2 when o is NULL. */
+int cli_send_json(const args *a, const char *method, const char *path, json_t *o);
+/* A secret from the environment variable or the terminal (no echo). */
+void cli_read_secret(char *out, size_t max, const char *prompt, const char *env_name);
 
 /* ---- HTTPS client ---- */
 typedef struct client {

@@ -12,7 +12,7 @@
 #include "core/mem.h"
 #include "model/model.h"
 
-static int call_print(const args *a, const char *method, const char *path, const char *ctype,
+int cli_call_print(const args *a, const char *method, const char *path, const char *ctype,
                       slice body)
 {
     client c;
@@ -33,9 +33,9 @@ static int call_print(const args *a, const char *method, const char *path, const
     return rc;
 }
 
-static void read_password(char *out, size_t max, const char *prompt)
+void cli_read_secret(char *out, size_t max, const char *prompt, const char *env_name)
 {
-    const char *env = getenv("CUSTOS_PASSWORD");
+    const char *env = getenv(env_name);
     if (env) {
         snprintf(out, max, "%s", env);
         return;
@@ -68,8 +68,16 @@ int cmd_login(args *a)
     client c;
     IGNORE(client_load(&c));
     char pw[1100];
-    read_password(pw, sizeof pw, "password: ");
+    cli_read_secret(pw, sizeof pw, "password: ", "CUSTOS_PASSWORD");
     json_t *o = json_pack("{s:s, s:s}", "username", a->pos[0], "password", pw);
+    /* The second factor: --otp, CUSTOS_OTP, or a recovery code with --recovery-code. */
+    const char *otp = args_opt(a, "--otp") ? args_opt(a, "--otp") : getenv("CUSTOS_OTP");
+    if (otp && otp[0]) {
+        json_object_set_new(o, "otp", json_string(otp));
+    }
+    if (args_opt(a, "--recovery-code")) {
+        json_object_set_new(o, "recovery_code", json_string(args_opt(a, "--recovery-code")));
+    }
     mem_wipe(pw, sizeof pw);
     char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
@@ -95,6 +103,12 @@ int cmd_login(args *a)
     }
     json_t *j = json_loadb((const char *)resp.p, resp.len, 0, NULL);
     const char *tok = json_string_value(json_object_get(j, "token"));
+    const char *sf = json_string_value(json_object_get(j, "second_factor"));
+    if (sf && !a->json) {
+        fprintf(stderr, "second factor %s: run `custos me totp %s` before anything else\n",
+                strcmp(sf, "enrol") == 0 ? "not enrolled yet" : "due",
+                strcmp(sf, "enrol") == 0 ? "enrol" : "verify CODE");
+    }
     snprintf(c.token, sizeof c.token, "%s", tok ? tok : "");
     e = client_save_token(&c);
     if (e == ERR_OK) {
@@ -114,7 +128,7 @@ int cmd_login(args *a)
 
 int cmd_logout(args *a)
 {
-    return call_print(a, "POST", "/v1/logout", NULL, slice_of("", 0));
+    return cli_call_print(a, "POST", "/v1/logout", NULL, slice_of("", 0));
 }
 
 /* FIELD=VALUE words into a JSON object; values that the model types as numbers, booleans or
@@ -162,14 +176,14 @@ static json_t *fields_json(const args *a, int first, rectype t)
     return o;
 }
 
-static int send_json(const args *a, const char *method, const char *path, json_t *o)
+int cli_send_json(const args *a, const char *method, const char *path, json_t *o)
 {
     if (!o) {
         return 2;
     }
     char *body = json_dumps(o, JSON_COMPACT);
     json_decref(o);
-    int rc = call_print(a, method, path, "application/json", slice_cstr(body));
+    int rc = cli_call_print(a, method, path, "application/json", slice_cstr(body));
     if (body) {
         mem_wipe(body, strlen(body));
     }
@@ -222,7 +236,7 @@ int cmd_customers(args *a)
     const char *sub = a->npos ? a->pos[0] : "";
     char path[1024];
     if (strcmp(sub, "add") == 0) {
-        return send_json(a, "POST", "/v1/customers", fields_json(a, 1, REC_CUSTOMER));
+        return cli_send_json(a, "POST", "/v1/customers", fields_json(a, 1, REC_CUSTOMER));
     }
     if ((strcmp(sub, "get") == 0 || strcmp(sub, "erase") == 0 || strcmp(sub, "update") == 0 ||
          strcmp(sub, "rotate-key") == 0) &&
@@ -233,14 +247,14 @@ int cmd_customers(args *a)
         }
         snprintf(path, sizeof path, "/v1/customers/%s", a->pos[1]);
         if (strcmp(sub, "get") == 0) {
-            return call_print(a, "GET", path, NULL, slice_of("", 0));
+            return cli_call_print(a, "GET", path, NULL, slice_of("", 0));
         }
         if (strcmp(sub, "update") == 0) {
-            return send_json(a, "PATCH", path, fields_json(a, 2, REC_CUSTOMER));
+            return cli_send_json(a, "PATCH", path, fields_json(a, 2, REC_CUSTOMER));
         }
         if (strcmp(sub, "rotate-key") == 0) {
             snprintf(path, sizeof path, "/v1/customers/%s/rotate-key", a->pos[1]);
-            return call_print(a, "POST", path, NULL, slice_of("", 0));
+            return cli_call_print(a, "POST", path, NULL, slice_of("", 0));
         }
         const char *reason = args_opt(a, "--reason");
         if (reason) {
@@ -248,7 +262,7 @@ int cmd_customers(args *a)
             url_escape(reason, esc, sizeof esc);
             snprintf(path, sizeof path, "/v1/customers/%s?reason=%s", a->pos[1], esc);
         }
-        return call_print(a, "DELETE", path, NULL, slice_of("", 0));
+        return cli_call_print(a, "DELETE", path, NULL, slice_of("", 0));
     }
     if (strcmp(sub, "search") == 0 || strcmp(sub, "list") == 0) {
         static const char *const keys[][2] = {{"--phone", "phone"},
@@ -270,7 +284,7 @@ int cmd_customers(args *a)
             size_t n = strlen(path);
             snprintf(path + n, sizeof path - n, "&after=%s", after);
         }
-        return call_print(a, "GET", path, NULL, slice_of("", 0));
+        return cli_call_print(a, "GET", path, NULL, slice_of("", 0));
     }
     if (strcmp(sub, "import") == 0 && a->npos >= 2) {
         size_t n = 0;
@@ -287,14 +301,22 @@ int cmd_customers(args *a)
         snprintf(ctype, sizeof ctype, "%s%s%s", json ? "application/json" : "text/csv",
                  cs ? "; charset=" : "", cs ? cs : "");
         snprintf(path, sizeof path, "/v1/import%s", args_flag(a, "--dry-run") ? "?dry_run=1" : "");
-        int rc = call_print(a, "POST", path, ctype, slice_of(body, n));
+        int rc = cli_call_print(a, "POST", path, ctype, slice_of(body, n));
         mem_wipe(body, n);
         free(body);
         return rc;
     }
     if (strcmp(sub, "export") == 0) {
         const char *f = args_opt(a, "--format");
-        snprintf(path, sizeof path, "/v1/export?format=%s", f ? f : "csv");
+        const char *rq = args_opt(a, "--request");
+        if (!rq) {
+            fputs("custos: an export needs an approved request: `custos exports request "
+                  "[--format csv|jsonl]`, a data steward approves it, then `custos customers "
+                  "export --request ID`\n",
+                  stderr);
+            return 2;
+        }
+        snprintf(path, sizeof path, "/v1/export?format=%s&request=%s", f ? f : "csv", rq);
         client c;
         IGNORE(client_load(&c));
         buf resp;
@@ -330,10 +352,10 @@ int cmd_records(args *a, const char *kind)
     char path[512];
     snprintf(path, sizeof path, "/v1/customers/%s/%s", a->pos[1], kind);
     if (strcmp(sub, "add") == 0) {
-        return send_json(a, "POST", path, fields_json(a, 2, t));
+        return cli_send_json(a, "POST", path, fields_json(a, 2, t));
     }
     if (strcmp(sub, "list") == 0) {
-        return call_print(a, "GET", path, NULL, slice_of("", 0));
+        return cli_call_print(a, "GET", path, NULL, slice_of("", 0));
     }
     fprintf(stderr, "usage: custos %s add CUSTOMER FIELD=VALUE... | list CUSTOMER\n", kind);
     return 2;

@@ -22,15 +22,29 @@ static void usage(void)
           "  backup DIR OUT                                      encrypted, authenticated backup\n"
           "  restore BACKUP DIR                                  verify, then restore\n"
           "  demo DIR [--customers N]                            fill a vault with demo data\n"
-          "  accounts add DIR USER --role R --department D       (password: CUSTOS_NEW_PASSWORD)\n"
+          "  accounts add DIR USER --role R --department D [--training-until DATE]\n"
+          "                                  (the first admin; password: CUSTOS_NEW_PASSWORD)\n"
+          "  policy check FILE | explain --role R --op OP --category C | show | diff OLD NEW\n"
           "\n"
           "client (server from CUSTOS_ADDR, token from CUSTOS_TOKEN or ~/.config/custos):\n"
-          "  login USERNAME        (password from CUSTOS_PASSWORD or the terminal)\n"
+          "  login USERNAME [--otp CODE | --recovery-code C]   (password: CUSTOS_PASSWORD or tty)\n"
+          "  me | password | totp enrol | totp confirm CODE | totp verify CODE\n"
           "  logout\n"
           "  customers add FIELD=VALUE... | get ID | update ID FIELD=VALUE... |\n"
           "            search --phone P|--email E|--id-number N|--name N | list |\n"
           "            erase ID [--reason R] | rotate-key ID |\n"
-          "            import FILE [--charset gb18030] [--dry-run] | export [--format csv|jsonl]\n"
+          "            import FILE [--charset gb18030] [--dry-run] |\n"
+          "            export --request ID [--format csv|jsonl]\n"
+          "  exports request [--format csv|jsonl]          (a data steward approves it)\n"
+          "  requests list [--status S] | show ID | approve ID [--note N] | reject ID\n"
+          "  accounts list | add USER --role R --department D | disable|enable USER |\n"
+          "           reset-password USER | set USER [--role R] [--department D] |\n"
+          "           training USER --until DATE | revoke-sessions USER | reset-second-factor USER\n"
+          "  apikeys list | create NAME --role R --department D --scope S [--addresses A] |\n"
+          "          rotate ID | revoke ID\n"
+          "  break-glass open --reason TEXT [--minutes N] | close ID | list [--unreviewed] |\n"
+          "              review ID --note TEXT\n"
+          "  policy reload | explain ... --customer ID\n"
           "  transactions add CUSTOMER FIELD=VALUE... | list CUSTOMER\n"
           "  communications add CUSTOMER FIELD=VALUE... | list CUSTOMER\n"
           "\n"
@@ -67,8 +81,10 @@ int main(int argc, char **argv)
                 continue;
             }
             /* options with a value take the next word unless it is another option */
-            if (i + 1 < a.argc && strncmp(a.argv[i + 1], "--", 2) != 0 &&
-                strcmp(a.argv[i], "--dry-run") != 0) {
+            bool flag = strcmp(a.argv[i], "--dry-run") == 0 ||
+                        strcmp(a.argv[i], "--unreviewed") == 0 ||
+                        strcmp(a.argv[i], "--other-department") == 0;
+            if (i + 1 < a.argc && strncmp(a.argv[i + 1], "--", 2) != 0 && !flag) {
                 i++;
             }
             continue;
@@ -100,7 +116,24 @@ int main(int argc, char **argv)
         return cmd_audit(&a);
     }
     if (strcmp(c, "accounts") == 0) {
-        return cmd_accounts(&a);
+        /* `accounts add DIR USER` works on the folder (the first admin); the rest is online */
+        bool offline = a.npos >= 3 && strcmp(a.pos[0], "add") == 0;
+        return offline ? cmd_accounts(&a) : cmd_accounts_online(&a);
+    }
+    if (strcmp(c, "apikeys") == 0) {
+        return cmd_apikeys(&a);
+    }
+    if (strcmp(c, "requests") == 0) {
+        return cmd_requests(&a);
+    }
+    if (strcmp(c, "exports") == 0) {
+        return cmd_exports(&a);
+    }
+    if (strcmp(c, "break-glass") == 0) {
+        return cmd_breakglass(&a);
+    }
+    if (strcmp(c, "me") == 0) {
+        return cmd_me(&a);
     }
     if (strcmp(c, "login") == 0) {
         return cmd_login(&a);
@@ -111,7 +144,12 @@ int main(int argc, char **argv)
     if (strcmp(c, "customers") == 0) {
         return cmd_customers(&a);
     }
-    if (strcmp(c, "policy") == 0) return cmd_policy(&a);
+    if (strcmp(c, "policy") == 0) {
+        bool online = a.npos >= 1 && (strcmp(a.pos[0], "reload") == 0 ||
+                                      (strcmp(a.pos[0], "explain") == 0 &&
+                                       args_opt(&a, "--customer") != NULL));
+        return online ? cmd_policy_online(&a) : cmd_policy(&a);
+    }
     if (strcmp(c, "transactions") == 0 || strcmp(c, "communications") == 0) {
         return cmd_records(&a, c);
     }

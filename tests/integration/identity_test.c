@@ -862,6 +862,73 @@ TEST(t_policy_reload_and_explain)
     free(mod);
 }
 
+/* ---- the command line ---- */
+
+static int cli(const char *token, buf *out, const char *const *argv)
+{
+    char addr[64];
+    snprintf(addr, sizeof addr, "https://127.0.0.1:%u", S.port);
+    setenv("CUSTOS_ADDR", addr, 1);
+    setenv("CUSTOS_CACERT", S.cacert, 1);
+    setenv("CUSTOS_TOKEN", token, 1);
+    buf_reset(out);
+    return h_cli(&S, out, argv);
+}
+
+TEST(t_cli)
+{
+    buf out;
+    buf_init(&out, 0);
+    const char *list[] = {"accounts", "list", "--json", NULL};
+    EXPECT_INT(cli(T[U_ADMIN], &out, list), 0);
+    EXPECT(strstr(buf_cstr(&out), "\"steward3\"") != NULL);
+    EXPECT(cli(T[U_SALES1], &out, list) != 0);
+    const char *training[] = {"accounts", "training", "sales2", "--until", "2099-06-30", NULL};
+    EXPECT_INT(cli(T[U_HR1], &out, training), 0);
+    EXPECT(strstr(buf_cstr(&out), "2099-06-30") != NULL);
+    setenv("CUSTOS_NEW_PASSWORD", "porcelain-vase-Song-960", 1);
+    const char *add[] = {"accounts", "add", "clerk9", "--role", "sales", "--department",
+                         "shanghai", NULL};
+    EXPECT_INT(cli(T[U_ADMIN], &out, add), 0);
+    const char *keys[] = {"apikeys", "create", "erp", "--role", "sales", "--department",
+                          "shanghai", "--scope", "transactions:read", NULL};
+    EXPECT_INT(cli(T[U_ADMIN], &out, keys), 0);
+    EXPECT(strstr(buf_cstr(&out), "csk_") != NULL);
+    const char *exreq[] = {"exports", "request", "--format", "jsonl", "--json", NULL};
+    EXPECT_INT(cli(T[U_STEWARD2], &out, exreq), 0);
+    json_t *j = json_loads(buf_cstr(&out), 0, NULL);
+    char rid[ID_LEN + 1] = "";
+    snprintf(rid, sizeof rid, "%s", jstr(json_object_get(j, "request"), "id") ?: "");
+    json_decref(j);
+    const char *pending[] = {"requests", "list", "--status", "pending", "--json", NULL};
+    EXPECT_INT(cli(T[U_STEWARD2], &out, pending), 0);
+    EXPECT(strstr(buf_cstr(&out), rid) != NULL);
+    const char *approve[] = {"requests", "approve", rid, "--note", "ok", NULL};
+    EXPECT(cli(T[U_STEWARD2], &out, approve) != 0); /* own request */
+    const char *exp[] = {"customers", "export", NULL};
+    EXPECT_INT(cli(T[U_STEWARD2], &out, exp), 2); /* no request given */
+    const char *bg[] = {"break-glass", "list", "--unreviewed", "--json", NULL};
+    EXPECT_INT(cli(T[U_AUDITOR1], &out, bg), 0);
+    const char *me[] = {"me", "--json", NULL};
+    EXPECT_INT(cli(T[U_SALES1], &out, me), 0);
+    EXPECT(strstr(buf_cstr(&out), "\"sales1\"") != NULL);
+    /* the policy, offline and online */
+    const char *check[] = {"policy", "check", "etc/policy.conf", NULL};
+    EXPECT_INT(cli(T[U_SECURITY1], &out, check), 0);
+    EXPECT(strstr(buf_cstr(&out), "ok") != NULL);
+    const char *explain[] = {"policy", "explain", "--role", "sales", "--op", "read",
+                             "--category", "contact.phone", NULL};
+    EXPECT_INT(cli(T[U_SECURITY1], &out, explain), 0);
+    EXPECT(strstr(buf_cstr(&out), "deny") != NULL);
+    const char *explain_c[] = {"policy", "explain", "--role", "data_steward", "--op", "write",
+                               "--category", "contact", "--customer", own_id, "--json", NULL};
+    EXPECT_INT(cli(T[U_SECURITY1], &out, explain_c), 0);
+    EXPECT(strstr(buf_cstr(&out), "beijing") != NULL);
+    const char *reload[] = {"policy", "reload", NULL};
+    EXPECT_INT(cli(T[U_SECURITY1], &out, reload), 0);
+    buf_free(&out);
+}
+
 /* ---- production settings: second factor, lockouts, idle expiry ---- */
 
 static void restart_strict(void)
@@ -1082,6 +1149,7 @@ int main(void)
     RUN(t_accounts);
     RUN(t_sessions_and_csrf);
     RUN(t_policy_reload_and_explain);
+    RUN(t_cli);
     RUN(t_second_factor);
     RUN(t_lockout_and_timing);
     RUN(t_idle_expiry);
