@@ -4,6 +4,8 @@
  * field), import throughput, and blind-index search at 10k and 100k customers.
  */
 #include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,8 +36,87 @@ static actor steward(vault *v)
     snprintf(a.source, sizeof a.source, "127.0.0.1");
     snprintf(a.request_id, sizeof a.request_id, "bench");
     a.role = ROLE_DATA_STEWARD;
+    a.training_until_us = INT64_MAX;
     (void)v;
     return a;
+}
+
+typedef struct door_job {
+    vault *v;
+    const char *token;
+    char (*ids)[ID_LEN + 1];
+    size_t n, rounds, offset;
+    bool failed;
+} door_job;
+
+static void *door_reads(void *p)
+{
+    door_job *j = p;
+    for (size_t r = 0; r < j->rounds; r++) {
+        actor a;
+        json_t *out = NULL;
+        if (door_authenticate(j->v, j->token, "127.0.0.1", "bench", &a) != ERR_OK ||
+            door_customer_get(j->v, &a, j->ids[(j->offset + r) % j->n], &out) != ERR_OK) {
+            j->failed = true;
+            return NULL;
+        }
+        json_decref(out);
+    }
+    return NULL;
+}
+
+/* The full door per request, login excluded: the session token is resolved (account,
+ * training, break-glass), the policy decides, the read is made durable in the audit log,
+ * then the customer is opened and rendered as JSON. */
+static double door_read_rate(vault *v, char (*ids)[ID_LEN + 1], size_t n, int threads)
+{
+    const char *pw = "bench-door-password-7";
+    actor sys;
+    actor_system(&sys, "bench");
+    account acc;
+    if (store_account_by_name(v->st, "bench-reader", &acc) != ERR_OK) {
+        if (door_account_create(v, &sys, "bench-reader", pw, ROLE_DATA_STEWARD, "beijing") !=
+                ERR_OK ||
+            store_account_by_name(v->st, "bench-reader", &acc) != ERR_OK) {
+            printf("cannot create the bench account: %s\n", err_message());
+            exit(1);
+        }
+        acc.training_until_us = INT64_MAX;
+        if (store_account_update(v->st, &acc) != ERR_OK) {
+            exit(1);
+        }
+    }
+    v->cfg.totp = VAULT_TOTP_OFF; /* the bench signs in with a password only */
+    login_request rq = {.username = "bench-reader", .password = pw, .source = "127.0.0.1",
+                        .request_id = "bench"};
+    login_result lr;
+    if (door_login(v, &rq, &lr) != ERR_OK) {
+        printf("bench login failed: %s\n", err_message());
+        exit(1);
+    }
+    size_t rounds = threads == 1 ? 3000 : 1500;
+    pthread_t th[64];
+    door_job jobs[64];
+    double t0 = bench_secs();
+    for (int t = 0; t < threads; t++) {
+        jobs[t] = (door_job){v, lr.token, ids, n, rounds, (size_t)t * 997, false};
+        pthread_create(&th[t], NULL, door_reads, &jobs[t]);
+    }
+    bool failed = false;
+    for (int t = 0; t < threads; t++) {
+        pthread_join(th[t], NULL);
+        failed = failed || jobs[t].failed;
+    }
+    double dt = bench_secs() - t0;
+    if (failed) {
+        printf("door read failed: %s\n", err_message());
+        exit(1);
+    }
+    char label[96];
+    snprintf(label, sizeof label, "full door read (session, policy, audit), %d thread%s", threads,
+             threads == 1 ? "" : "s");
+    bench_report(label, (double)rounds * threads, dt);
+    return (double)rounds * threads / dt;
 }
 
 /* n demo customers as an import batch (the generator's records, validated). */
@@ -235,6 +316,10 @@ void bench_vault(void)
     double base = plain_read_rate(dir, ids, n);
     double vr = vault_read_rate(v, ids, n);
     bench_ratio("vault read / plain read", vr, base, ">= 0.40");
+    double d1 = door_read_rate(v, ids, n, 1);
+    bench_ratio("full door read, 1 thread / vault read", d1, vr, "");
+    double d16 = door_read_rate(v, ids, n, 16);
+    bench_ratio("full door read, 16 threads / vault read", d16, vr, "");
     search_at(v, "10k customers");
     for (int k = 0; k < 9; k++) {
         demo_batch(&b, 10000, (uint64_t)(2 + k));
