@@ -178,6 +178,24 @@ TEST(t_sessions)
     EXPECT_ERR(door_authenticate(V, "", "127.0.0.1", "r3", &a), ERR_AUTH);
 }
 
+TEST(t_rehash_on_login)
+{
+    /* An account hashed under other Argon2id parameters is rehashed at its next login. */
+    password_set_fast(false);
+    EXPECT_OK(door_account_create(V, &AD, "rehash1", "jade-cong-Liangzhu-3", ROLE_AUDITOR,
+                                  "audit"));
+    password_set_fast(true);
+    account before, after;
+    EXPECT_OK(store_account_by_name(V->st, "rehash1", &before));
+    EXPECT(strstr(before.pwhash, "m=65536,") != NULL);
+    login_result res;
+    EXPECT_OK(login("rehash1", "jade-cong-Liangzhu-3", NULL, &res));
+    EXPECT_OK(store_account_by_name(V->st, "rehash1", &after));
+    EXPECT(strstr(after.pwhash, "m=8,") != NULL);
+    EXPECT(strcmp(before.pwhash, after.pwhash) != 0);
+    EXPECT_OK(login("rehash1", "jade-cong-Liangzhu-3", NULL, &res)); /* still the password */
+}
+
 TEST(t_password_policy)
 {
     EXPECT_ERR(door_password_acceptable("amy", "short"), ERR_INPUT);
@@ -250,6 +268,7 @@ int main(void)
     RUN(t_each_call_one_entry);
     RUN(t_fail_closed);
     RUN(t_sessions);
+    RUN(t_rehash_on_login);
     RUN(t_password_policy);
     RUN(t_totp_known_answer);
     RUN(t_rotate_and_erase);
