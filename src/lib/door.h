@@ -195,6 +195,12 @@ MUST_USE err door_request_reject(vault *v, const actor *a, const char *id, const
 MUST_USE err door_export_request(vault *v, const actor *a, const char *format,
                                  char id[ID_LEN + 1]);
 
+/* ---- the emergency brake (door_seal.c) ---- */
+bool door_sealed(vault *v);
+/* Security staff (guard.manage), or the guard as the system actor. */
+MUST_USE err door_vault_seal(vault *v, const actor *a, const char *reason);
+MUST_USE err door_vault_unseal(vault *v, const actor *a, const kek_source *src);
+
 /* ---- break-glass (door_breakglass.c) ---- */
 MUST_USE err door_breakglass_open(vault *v, const actor *a, const char *reason,
                                   int64_t minutes, json_t **out);

@@ -119,6 +119,11 @@ bool door_can_search(const actor *a, blind_kind k)
 
 err door_gate(vault *v, const actor *a, const char *action)
 {
+    if (keyring_sealed(v->kr)) {
+        return door_deny(v, a, action, NULL, NULL, "vault-sealed", ERR_UNAVAILABLE,
+                         "the vault is sealed: customer data is refused until an operator "
+                         "unseals it");
+    }
     if (a->session_flags & SESSION_MFA_PENDING) {
         return door_deny(v, a, action, NULL, NULL, "second-factor-pending", ERR_AUTH,
                          "second factor required");

@@ -490,6 +490,7 @@ static void h_health(server *s, request *r, response *out)
     err e = audit_size(s->v->au, &n);
     json_object_set_new(o, "status", json_string(e == ERR_OK ? "ok" : "degraded"));
     json_object_set_new(o, "audit_entries", json_integer((json_int_t)n));
+    json_object_set_new(o, "sealed", json_boolean(door_sealed(s->v)));
     response_json(out, e == ERR_OK ? 200 : 503, o);
 }
 

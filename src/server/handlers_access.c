@@ -360,6 +360,35 @@ static void h_breakglass(server *s, request *r, response *out, const char *id, c
     response_error(out, ERR_NOT_FOUND, "no such route");
 }
 
+/* ---- /v1/vault/seal, /v1/vault/unseal ---- */
+
+static void h_vault(server *s, request *r, response *out, const char *rest)
+{
+    if (!req_method(r, "POST")) {
+        return response_error(out, ERR_INPUT, "method not allowed");
+    }
+    json_t *j = NULL;
+    err e = req_json_body(r, &j);
+    if (e != ERR_OK) {
+        return response_fail(out, e);
+    }
+    if (strcmp(rest, "/seal") == 0) {
+        e = door_vault_seal(s->v, &r->who, jstr(j, "reason"));
+        json_decref(j);
+        return done(out, e, 200, e == ERR_OK ? json_pack("{s:b}", "sealed", 1) : NULL);
+    }
+    if (strcmp(rest, "/unseal") == 0) {
+        const char *pass = jstr(j, "passphrase");
+        kek_source src = {pass, pass ? strlen(pass) : 0, jstr(j, "key_file")};
+        e = door_vault_unseal(s->v, &r->who, &src);
+        wipe_body(r, j, "passphrase");
+        json_decref(j);
+        return done(out, e, 200, e == ERR_OK ? json_pack("{s:b}", "sealed", 0) : NULL);
+    }
+    json_decref(j);
+    response_error(out, ERR_NOT_FOUND, "no such route");
+}
+
 bool handle_access(server *s, request *r, response *out)
 {
     const char *u = r->url, *rest = "";
@@ -370,6 +399,10 @@ bool handle_access(server *s, request *r, response *out)
     }
     if (strcmp(u, "/v1/accounts") == 0) {
         h_accounts(s, r, out);
+        return true;
+    }
+    if (strncmp(u, "/v1/vault/", 10) == 0) {
+        h_vault(s, r, out, u + 9);
         return true;
     }
     if (segment(u, "/v1/accounts/", seg, sizeof seg, &rest)) {

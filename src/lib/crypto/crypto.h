@@ -67,6 +67,12 @@ MUST_USE err keyring_create(const char *path, const kek_source *src, kdf_strengt
  * when the file is damaged. Keys live in sodium_malloc memory, read-protected when idle. */
 MUST_USE err keyring_open(const char *path, const kek_source *src, keyring **out);
 void keyring_free(keyring *kr);
+/* The emergency brake: wipes the wrapping key and every KEK from memory, so no data key can
+ * be unwrapped or made (ERR_UNAVAILABLE) until keyring_unseal with the passphrase or key
+ * file. The audit keys stay: the log keeps recording. */
+void keyring_seal(keyring *kr);
+bool keyring_sealed(keyring *kr);
+MUST_USE err keyring_unseal(keyring *kr, const kek_source *src);
 /* Re-reads the file with the WK it holds (after another process rotated). Thread-safe. */
 MUST_USE err keyring_reload(keyring *kr);
 uint32_t keyring_kek_version(const keyring *kr); /* the active version */

@@ -88,6 +88,7 @@ struct keyring {
     kr_header hdr;
     uint8_t *wk; /* secret_alloc(KEY_LEN) */
     keys *k;     /* secret_alloc(sizeof(keys)) */
+    bool sealed; /* keyring_seal: WK and every KEK wiped until keyring_unseal */
 };
 
 /* ============================== files ============================== */
@@ -656,6 +657,48 @@ err keyring_open_mem(slice file, const kek_source *src, keyring **out)
     return kr_open_bytes(file, src, NULL, out);
 }
 
+void keyring_seal(keyring *kr)
+{
+    pthread_rwlock_wrlock(&kr->lock);
+    if (!kr->sealed) {
+        for (size_t i = 0; i < kr->k->n; i++) {
+            sodium_memzero(kr->k->kek[i].key, sizeof kr->k->kek[i].key);
+        }
+        kr->k->n = 0;
+        sodium_memzero(kr->k->backup_root, KEY_LEN);
+        sodium_memzero(kr->wk, KEY_LEN);
+        kr->sealed = true;
+    }
+    pthread_rwlock_unlock(&kr->lock);
+}
+
+bool keyring_sealed(keyring *kr)
+{
+    pthread_rwlock_rdlock(&kr->lock);
+    bool s = kr->sealed;
+    pthread_rwlock_unlock(&kr->lock);
+    return s;
+}
+
+err keyring_unseal(keyring *kr, const kek_source *src)
+{
+    ENSURE(kr->path != NULL, ERR_INTERNAL, "this keyring has no file");
+    keyring *fresh = NULL;
+    TRY(keyring_open(kr->path, src, &fresh)); /* ERR_AUTH: wrong passphrase or key file */
+    pthread_rwlock_wrlock(&kr->lock);
+    uint8_t *wk = kr->wk;
+    keys *k = kr->k;
+    kr->wk = fresh->wk;
+    kr->k = fresh->k;
+    kr->hdr = fresh->hdr;
+    kr->sealed = false;
+    pthread_rwlock_unlock(&kr->lock);
+    fresh->wk = wk;
+    fresh->k = k;
+    keyring_free(fresh);
+    return ERR_OK;
+}
+
 void keyring_free(keyring *kr)
 {
     if (kr == NULL) {
@@ -692,6 +735,7 @@ static err kr_read(keyring *kr, keys **out)
 err keyring_reload(keyring *kr)
 {
     ENSURE(kr->path != NULL, ERR_INTERNAL, "this keyring has no file");
+    ENSURE(!keyring_sealed(kr), ERR_UNAVAILABLE, "the vault is sealed");
     keys *k = NULL;
     TRY(kr_read(kr, &k));
     pthread_rwlock_wrlock(&kr->lock);
@@ -715,6 +759,7 @@ static err kr_edit(keyring *kr, kr_edit_fn fn, uint32_t arg, uint32_t *result)
     buf_init(&file, KEYRING_FILE_MAX);
     ENSURE(kr->path != NULL, ERR_INTERNAL, "this keyring has no file");
     ENSURE(strlen(kr->path) + 6 < sizeof lpath, ERR_INPUT, "path too long");
+    ENSURE(!keyring_sealed(kr), ERR_UNAVAILABLE, "the vault is sealed");
     snprintf(lpath, sizeof lpath, "%s.lock", kr->path);
     pthread_rwlock_wrlock(&kr->lock);
     lfd = open(lpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -822,6 +867,10 @@ static const kek *kek_find(const keys *k, uint32_t version)
 err keyring_dek_wrap(keyring *kr, const char *owner, const uint8_t dek[KEY_LEN], buf *wrapped)
 {
     pthread_rwlock_rdlock(&kr->lock);
+    if (kr->sealed) {
+        pthread_rwlock_unlock(&kr->lock);
+        BAIL(ERR_UNAVAILABLE, "the vault is sealed");
+    }
     const kek *e = kek_find(kr->k, kr->k->active);
     err rc = ALWAYS(e != NULL) ? seal_with(SEAL_XCHACHA20POLY1305, e->key, e->version, owner, "dek",
                                            slice_of(dek, KEY_LEN), wrapped)
@@ -847,6 +896,10 @@ static err dek_unwrap_once(keyring *kr, uint32_t version, const char *owner, sli
     err rc = ERR_NOT_FOUND;
     size_t got = 0;
     pthread_rwlock_rdlock(&kr->lock);
+    if (kr->sealed) {
+        pthread_rwlock_unlock(&kr->lock);
+        BAIL(ERR_UNAVAILABLE, "the vault is sealed");
+    }
     const kek *e = kek_find(kr->k, version);
     if (e != NULL) {
         rc = unseal_into(e->key, owner, "dek", wrapped, dek, KEY_LEN, &got);
