@@ -302,3 +302,43 @@ int cmd_policy_online(args *a)
     }
     return bad("custos policy reload | explain --role R --op OP --category C --customer ID");
 }
+
+/* ---- custos honeytokens ---- */
+
+int cmd_honeytokens(args *a)
+{
+    const char *sub = a->npos ? a->pos[0] : "";
+    if (strcmp(sub, "list") == 0) {
+        return get(a, "/v1/honeytokens");
+    }
+    if (strcmp(sub, "add") == 0 && args_opt(a, "--department")) {
+        return post(a, "/v1/honeytokens",
+                    json_pack("{s:s}", "department", args_opt(a, "--department")));
+    }
+    return bad("custos honeytokens list | add --department D");
+}
+
+/* ---- custos vault seal | unseal ---- */
+
+int cmd_vault(args *a)
+{
+    const char *sub = a->npos ? a->pos[0] : "";
+    if (strcmp(sub, "seal") == 0) {
+        json_t *o = json_object();
+        set_opt(o, a, "--reason", "reason");
+        return post(a, "/v1/vault/seal", o);
+    }
+    if (strcmp(sub, "unseal") == 0) {
+        if (args_opt(a, "--key-file")) {
+            return post(a, "/v1/vault/unseal",
+                        json_pack("{s:s}", "key_file", args_opt(a, "--key-file")));
+        }
+        char pw[1100];
+        cli_read_secret(pw, sizeof pw, "passphrase: ", "CUSTOS_PASSPHRASE");
+        json_t *o = json_pack("{s:s}", "passphrase", pw);
+        mem_wipe(pw, sizeof pw);
+        return post(a, "/v1/vault/unseal", o);
+    }
+    return bad("custos vault seal [--reason TEXT] | unseal [--key-file F]   (passphrase: "
+               "CUSTOS_PASSPHRASE or the terminal)");
+}

@@ -48,6 +48,8 @@ int cmd_exports(args *a);
 int cmd_breakglass(args *a);
 int cmd_me(args *a);
 int cmd_policy_online(args *a);
+int cmd_honeytokens(args *a);
+int cmd_vault(args *a);
 /* commands.c helpers */
 int cli_call_print(const args *a, const char *method, const char *path, const char *ctype,
                    slice body);

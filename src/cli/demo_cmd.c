@@ -186,6 +186,10 @@ int cmd_demo(args *a)
     if (e == ERR_OK) {
         e = demo_access(v, dir);
     }
+    /* Two honeytokens per department: nobody's job opens them. */
+    for (int i = 0; i < 4 && e == ERR_OK; i++) {
+        e = door_honeytoken_add(v, &sys, i % 2 ? "shanghai" : "beijing", NULL);
+    }
     if (e == ERR_OK) {
         IGNORE(store_meta_set(v->st, "demo", "true"));
         const char *seed = getenv("CUSTOS_DEMO_SEED");

@@ -45,6 +45,8 @@ static void usage(void)
           "  break-glass open --reason TEXT [--minutes N] | close ID | list [--unreviewed] |\n"
           "              review ID --note TEXT\n"
           "  policy reload | explain ... --customer ID\n"
+          "  honeytokens list | add --department D\n"
+          "  vault seal [--reason TEXT] | unseal [--key-file F]   (the emergency brake)\n"
           "  transactions add CUSTOMER FIELD=VALUE... | list CUSTOMER\n"
           "  communications add CUSTOMER FIELD=VALUE... | list CUSTOMER\n"
           "\n"
@@ -134,6 +136,12 @@ int main(int argc, char **argv)
     }
     if (strcmp(c, "me") == 0) {
         return cmd_me(&a);
+    }
+    if (strcmp(c, "honeytokens") == 0) {
+        return cmd_honeytokens(&a);
+    }
+    if (strcmp(c, "vault") == 0) {
+        return cmd_vault(&a);
     }
     if (strcmp(c, "login") == 0) {
         return cmd_login(&a);

@@ -362,6 +362,9 @@ err door_customer_get(vault *v, const actor *a, const char *id, json_t **out)
     e.fields = buf_cstr(&names);
     GUARD(audit_append(v->au, &e, NULL));
     door_breakglass_read(v, a, "customer.read", c.id);
+    if (c.honeytoken) {
+        door_honeytoken_touched(v, a, "customer.read", c.id);
+    }
     GUARD(keyring_dek_unwrap(v->kr, c.id, buf_slice(&c.wrapped_dek), dek));
     GUARD(door_render_customer(v, a, &c, dek, out));
 out:
@@ -574,7 +577,8 @@ err door_customer_search(vault *v, const actor *a, blind_kind k, const char *ter
         sealed_customer_init(&rows[nrows]);
         sealed_customer *c = &rows[nrows++];
         GUARD(store_customer_get(v->st, ids[i], c));
-        bool keep = !c->erased && !c->honeytoken;
+        /* Honeytokens never show in a listing; an exact search that finds one is a read. */
+        bool keep = !c->erased && (!c->honeytoken || k != BI_NONE);
         if (keep && k != BI_NONE) {
             GUARD(keyring_dek_unwrap(v->kr, c->id, buf_slice(&c->wrapped_dek), dek));
             rc = confirm(v, c, k, dek, buf_slice(&norm), &keep);
@@ -604,6 +608,11 @@ err door_customer_search(vault *v, const actor *a, blind_kind k, const char *ter
     GUARD(audit_append(v->au, &e, NULL));
     if (nrows) {
         door_breakglass_read(v, a, action, NULL);
+    }
+    for (size_t i = 0; i < nrows; i++) {
+        if (rows[i].honeytoken) {
+            door_honeytoken_touched(v, a, action, rows[i].id);
+        }
     }
     arr = json_array();
     CHECK(arr != NULL, ERR_INTERNAL, "out of memory");
@@ -782,6 +791,9 @@ err door_record_list(vault *v, const actor *a, rectype t, const char *customer_i
     e.categories = t == REC_TRANSACTION ? "transactions" : "communications";
     GUARD(audit_append(v->au, &e, NULL));
     door_breakglass_read(v, a, action, c.id);
+    if (c.honeytoken) {
+        door_honeytoken_touched(v, a, action, c.id);
+    }
     GUARD(keyring_dek_unwrap(v->kr, c.id, buf_slice(&c.wrapped_dek), dek));
     lc.arr = json_array();
     CHECK(lc.arr != NULL, ERR_INTERNAL, "out of memory");

@@ -195,6 +195,11 @@ MUST_USE err door_request_reject(vault *v, const actor *a, const char *id, const
 MUST_USE err door_export_request(vault *v, const actor *a, const char *format,
                                  char id[ID_LEN + 1]);
 
+/* ---- honeytokens (door_honeytokens.c; security: honeytokens.manage) ---- */
+MUST_USE err door_honeytoken_add(vault *v, const actor *a, const char *department,
+                                 json_t **out);
+MUST_USE err door_honeytokens_list(vault *v, const actor *a, json_t **out);
+
 /* ---- the emergency brake (door_seal.c) ---- */
 bool door_sealed(vault *v);
 /* Security staff (guard.manage), or the guard as the system actor. */

@@ -59,6 +59,9 @@ MUST_USE err door_request_change(vault *v, const actor *a, const sealed_customer
 /* Uses up an approved export request of the actor (door_requests.c). */
 MUST_USE err door_export_take(vault *v, const actor *a, const char *request, export_format f);
 
+/* A honeytoken was read: the alert (door_honeytokens.c). */
+void door_honeytoken_touched(vault *v, const actor *a, const char *action, const char *customer);
+
 /* ---- door_auth.c, for door_accounts.c ---- */
 MUST_USE err door_scope_parse(const char *scope, uint16_t ops[CAT__COUNT + 1]);
 /* Clears SESSION_MFA_PENDING of the session of token. */

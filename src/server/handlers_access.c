@@ -360,6 +360,27 @@ static void h_breakglass(server *s, request *r, response *out, const char *id, c
     response_error(out, ERR_NOT_FOUND, "no such route");
 }
 
+/* ---- /v1/honeytokens ---- */
+
+static void h_honeytokens(server *s, request *r, response *out)
+{
+    json_t *res = NULL, *j = NULL;
+    if (req_method(r, "GET")) {
+        err e = door_honeytokens_list(s->v, &r->who, &res);
+        return done(out, e, 200, res);
+    }
+    if (!req_method(r, "POST")) {
+        return response_error(out, ERR_INPUT, "method not allowed");
+    }
+    err e = req_json_body(r, &j);
+    if (e != ERR_OK) {
+        return response_fail(out, e);
+    }
+    e = door_honeytoken_add(s->v, &r->who, jstr(j, "department"), &res);
+    json_decref(j);
+    done(out, e, 201, res);
+}
+
 /* ---- /v1/vault/seal, /v1/vault/unseal ---- */
 
 static void h_vault(server *s, request *r, response *out, const char *rest)
@@ -399,6 +420,10 @@ bool handle_access(server *s, request *r, response *out)
     }
     if (strcmp(u, "/v1/accounts") == 0) {
         h_accounts(s, r, out);
+        return true;
+    }
+    if (strcmp(u, "/v1/honeytokens") == 0) {
+        h_honeytokens(s, r, out);
         return true;
     }
     if (strncmp(u, "/v1/vault/", 10) == 0) {

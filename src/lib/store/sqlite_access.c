@@ -31,7 +31,27 @@ enum {
     Q_BG_READ,
     Q_BG_LIST,
     Q_BG_LIST_UNREVIEWED,
+    Q_HONEY,
 };
+
+err store_customer_honeytokens(store *s, char (*ids)[ID_LEN + 1], size_t max, size_t *n)
+{
+    sqlite3_stmt *st;
+    TRY(sq_stmt(s, Q_HONEY,
+                "SELECT id FROM customers WHERE honeytoken=1 AND erased=0 ORDER BY id LIMIT ?1",
+                &st));
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
+    size_t k = 0;
+    int r = SQLITE_DONE;
+    while (k < max && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        sq_col_text(st, 0, ids[k], ID_LEN + 1);
+        k++;
+    }
+    sqlite3_reset(st);
+    ENSURE(r == SQLITE_ROW || r == SQLITE_DONE, ERR_IO, "store: honeytoken list failed");
+    *n = k;
+    return ERR_OK;
+}
 
 /* ---- recovery codes ---- */
 

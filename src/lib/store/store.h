@@ -80,6 +80,8 @@ MUST_USE err store_customer_list(store *s, const char *dept, bool with_honeytoke
                                  const char *after, size_t max, char (*ids)[ID_LEN + 1],
                                  size_t *n);
 MUST_USE err store_customer_count(store *s, int64_t *n);
+/* Ids of live honeytoken customers. */
+MUST_USE err store_customer_honeytokens(store *s, char (*ids)[ID_LEN + 1], size_t max, size_t *n);
 /* Rewraps: calls fn for every live customer whose kek_version != v; fn rewraps in place and
  * the row's wrapped_dek/kek_version are updated, in batches of transactions. A row for which
  * fn answers ERR_CRYPTO (its key no longer opens: tampered) is left as it is and counted in
