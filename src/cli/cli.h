@@ -39,6 +39,7 @@ int cmd_login(args *a);
 int cmd_logout(args *a);
 int cmd_customers(args *a);
 int cmd_records(args *a, const char *kind);
+int cmd_guard(args *a);
 
 /* ---- HTTPS client ---- */
 typedef struct client {

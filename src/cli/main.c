@@ -111,6 +111,9 @@ int main(int argc, char **argv)
     if (strcmp(c, "customers") == 0) {
         return cmd_customers(&a);
     }
+    if (strcmp(c, "guard") == 0) {
+        return cmd_guard(&a);
+    }
     if (strcmp(c, "transactions") == 0 || strcmp(c, "communications") == 0) {
         return cmd_records(&a, c);
     }
