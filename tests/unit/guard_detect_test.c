@@ -790,6 +790,72 @@ TEST(t_blocks_survive_restart)
     cleanup(dir, db);
 }
 
+/* ---- a full queue drops and counts, never blocks ---- */
+
+static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
+static int gate_closed, gate_waiting;
+
+static void blocking_audit(void *ctx, const char *action, const char *subject, const char *rule,
+                           const char *detail)
+{
+    pthread_mutex_lock(&gate_mu);
+    gate_waiting = 1;
+    pthread_cond_broadcast(&gate_cv);
+    while (gate_closed) {
+        pthread_cond_wait(&gate_cv, &gate_mu);
+    }
+    pthread_mutex_unlock(&gate_mu);
+}
+
+TEST(t_queue_full_drops)
+{
+    guard_rules *r = NULL;
+    EXPECT_OK(guard_rules_parse(slice_cstr("queue 64\nrule bf\n detect login_fail\n"
+                                           " threshold 1 within 1m\nend\n"),
+                                "t.rules", &r));
+    guard_options o;
+    memset(&o, 0, sizeof o);
+    o.clock = test_clock;
+    o.hooks.audit = blocking_audit;
+    guard *g = NULL;
+    EXPECT_OK(guard_open(r, &o, &g));
+    if (!g) {
+        return;
+    }
+    gate_closed = 1;
+    gate_waiting = 0;
+    observe(g, E(GUARD_EV_LOGIN_FAIL, "q", "10.0.0.1", T0)); /* its alert holds the thread */
+    pthread_mutex_lock(&gate_mu);
+    while (!gate_waiting) {
+        pthread_cond_wait(&gate_cv, &gate_mu);
+    }
+    pthread_mutex_unlock(&gate_mu);
+    int64_t t0 = clock_mono_us();
+    for (int i = 0; i < 200; i++) {
+        observe(g, E(GUARD_EV_REQUEST, "q", "10.0.0.1", T0 + S));
+    }
+    EXPECT(clock_mono_us() - t0 < 1000000); /* never waited */
+    buf m;
+    buf_init(&m, 0);
+    EXPECT_OK(guard_metrics(g, &m));
+    EXPECT(strstr(buf_cstr(&m), "custos_guard_events_dropped_total 136\n") != NULL);
+    EXPECT(strstr(buf_cstr(&m), "custos_guard_queue_depth 64\n") != NULL);
+    EXPECT(strstr(buf_cstr(&m), "custos_guard_healthy 0\n") != NULL);
+    EXPECT(!guard_healthy(g));
+    pthread_mutex_lock(&gate_mu);
+    gate_closed = 0;
+    pthread_cond_broadcast(&gate_cv);
+    pthread_mutex_unlock(&gate_mu);
+    guard_sync(g);
+    buf_reset(&m);
+    EXPECT_OK(guard_metrics(g, &m));
+    EXPECT(strstr(buf_cstr(&m), "custos_guard_events_processed_total 65\n") != NULL);
+    EXPECT(strstr(buf_cstr(&m), "custos_guard_events_total{kind=\"request\"} 64\n") != NULL);
+    buf_free(&m);
+    guard_close(g);
+}
+
 /* ---- a normal working day under the shipped rules ---- */
 
 static uint32_t rng = 12345;
@@ -973,6 +1039,7 @@ int main(void)
     RUN(t_new_address_persisted);
     RUN(t_aggregation_and_status);
     RUN(t_blocks_survive_restart);
+    RUN(t_queue_full_drops);
     RUN(t_normal_day_is_quiet);
     return test_done("guard_detect_test");
 }

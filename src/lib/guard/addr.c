@@ -6,6 +6,7 @@
  * addresses and accounts over the admission stripes.
  */
 #include <arpa/inet.h>
+#include <endian.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,11 +64,10 @@ void guard_addr_format(const guard_addr *a, char out[GUARD_ADDR_TEXT])
 
 u128 gaddr_u128(const guard_addr *a)
 {
-    u128 v = 0;
-    for (int i = 0; i < 16; i++) {
-        v = (v << 8) | a->b[i];
-    }
-    return v;
+    uint64_t hi, lo;
+    memcpy(&hi, a->b, 8);
+    memcpy(&lo, a->b + 8, 8);
+    return ((u128)be64toh(hi) << 64) | be64toh(lo);
 }
 
 static void from_u128(u128 v, guard_addr *a)

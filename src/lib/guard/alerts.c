@@ -24,9 +24,26 @@ static json_t *time_or_null(int64_t us)
     return json_string(t);
 }
 
+/* Text as a JSON string; bytes that are not UTF-8 (a name someone typed) become '?'. */
+static json_t *text(const char *s)
+{
+    json_t *j = json_string(s);
+    if (j) {
+        return j;
+    }
+    char clean[600];
+    size_t n = 0;
+    for (; *s && n < sizeof clean - 1; s++) {
+        unsigned char c = (unsigned char)*s;
+        clean[n++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+    }
+    clean[n] = '\0';
+    return json_string(clean);
+}
+
 static json_t *str_or_null(const char *s)
 {
-    return s[0] ? json_string(s) : json_null();
+    return s[0] ? text(s) : json_null();
 }
 
 json_t *galert_json(const gs_alert *a)
@@ -58,11 +75,11 @@ json_t *galert_json(const gs_alert *a)
         p = *end == ',' ? end + 1 : end;
     }
     json_object_set_new(o, "id", json_integer(a->id));
-    json_object_set_new(o, "rule", json_string(a->rule));
+    json_object_set_new(o, "rule", text(a->rule));
     json_object_set_new(o, "detector", json_string(a->detector));
     json_object_set_new(o, "severity", json_string(gsev_name((gsev)a->severity)));
     json_object_set_new(o, "status", json_string(a->status));
-    json_object_set_new(o, "subject", json_string(a->subject));
+    json_object_set_new(o, "subject", text(a->subject));
     json_object_set_new(o, "account", str_or_null(a->account));
     json_object_set_new(o, "address", str_or_null(a->address));
     json_object_set_new(o, "department", str_or_null(a->department));
@@ -71,7 +88,7 @@ json_t *galert_json(const gs_alert *a)
     json_object_set_new(o, "first_seen", time_or_null(a->first_us));
     json_object_set_new(o, "last_seen", time_or_null(a->last_us));
     json_object_set_new(o, "evidence", ev);
-    json_object_set_new(o, "detail", json_string(a->detail));
+    json_object_set_new(o, "detail", text(a->detail));
     json_object_set_new(o, "responses", json_string(a->responses));
     json_object_set_new(o, "acknowledged_by", str_or_null(a->ack_by));
     json_object_set_new(o, "acknowledged_at", time_or_null(a->ack_us));
@@ -227,11 +244,11 @@ static err violation_row(void *vctx, const gs_violation *v)
     json_t *o = json_object();
     ENSURE(o != NULL, ERR_INTERNAL, "out of memory");
     json_object_set_new(o, "id", json_integer(v->id));
-    json_object_set_new(o, "username", json_string(v->username));
+    json_object_set_new(o, "username", text(v->username));
     json_object_set_new(o, "time", time_or_null(v->time_us));
     json_object_set_new(o, "kind", json_string(v->kind));
     json_object_set_new(o, "rule", str_or_null(v->rule));
-    json_object_set_new(o, "detail", json_string(v->detail));
+    json_object_set_new(o, "detail", text(v->detail));
     json_object_set_new(o, "evidence", v->evidence >= 0 ? json_integer(v->evidence) : json_null());
     json_object_set_new(o, "alert", v->alert > 0 ? json_integer(v->alert) : json_null());
     json_array_append_new(c->arr, o);
@@ -274,10 +291,10 @@ static err sanction_row(void *vctx, const gs_sanction *x)
     json_t *o = json_object();
     ENSURE(o != NULL, ERR_INTERNAL, "out of memory");
     json_object_set_new(o, "kind", json_string(x->kind));
-    json_object_set_new(o, "subject", json_string(x->subject));
+    json_object_set_new(o, "subject", text(x->subject));
     json_object_set_new(o, "until", time_or_null(x->until_us));
     json_object_set_new(o, "rule", json_string(x->rule));
-    json_object_set_new(o, "by", json_string(x->by));
+    json_object_set_new(o, "by", text(x->by));
     json_object_set_new(o, "created", time_or_null(x->created_us));
     json_array_append_new(c->arr, o);
     return ERR_OK;

@@ -352,8 +352,9 @@ static void set_clear(dset *s)
 
 static void ev_push(dstate *s, int64_t idx)
 {
-    if (idx < 0) {
-        return;
+    if (idx < 0 ||
+        (s->nev && s->ev[(s->evpos + G_EVIDENCE_RING - 1) % G_EVIDENCE_RING] == idx)) {
+        return; /* none, or the same event again (several categories of one denial) */
     }
     s->ev[s->evpos] = idx;
     s->evpos = (s->evpos + 1) % G_EVIDENCE_RING;

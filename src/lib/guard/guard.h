@@ -176,7 +176,9 @@ typedef enum guard_event_kind {
 typedef struct guard_event {
     int64_t time_us; /* 0: now */
     guard_event_kind kind;
-    const char *username;   /* the account, or the name tried in a failed login; may be "" */
+    /* The account; for a failed login the name as the door records it (an unknown name as its
+     * keyed hash, "unknown:..."), never the raw text, which may be a mistyped password. */
+    const char *username;
     const char *role;       /* the account's role, or "" */
     const char *department; /* the account's department (selects the working-hours schedule) */
     const char *source;     /* client address as text (IPv4 or IPv6), or "" */

@@ -442,7 +442,7 @@ void grespond(guard *g, gfinding *f, geffects *fx)
         geffects_audit(fx, "guard.seal", "vault", r->name, "vault sealed");
         atomic_fetch_add(&g->responses[5], 1);
     }
-    if (f->account[0] && f->ev->role[0] && behavioural(r->det)) {
+    if (r->per == PER_ACCOUNT && f->account[0] && f->ev->role[0] && behavioural(r->det)) {
         gs_violation v;
         memset(&v, 0, sizeof v);
         snprintf(v.username, sizeof v.username, "%s", f->account);
