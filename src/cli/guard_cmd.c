@@ -127,10 +127,10 @@ static int replay(args *a)
                                                    (json_int_t)guard_rule_firings(g, i), "alerts",
                                                    (json_int_t)na));
         }
-        json_t *out = json_pack("{s:s, s:I, s:I, s:I, s:o, s:O}", "log", db, "entries",
-                                (json_int_t)st.entries, "events", (json_int_t)st.events,
-                                "not_mapped", (json_int_t)st.skipped, "rules", rules, "alerts",
-                                list);
+        json_t *out =
+            json_pack("{s:s, s:I, s:I, s:I, s:o, s:O}", "log", db, "entries",
+                      (json_int_t)st.entries, "events", (json_int_t)st.events, "not_mapped",
+                      (json_int_t)st.skipped, "rules", rules, "alerts", list);
         char *s = out ? json_dumps(out, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
         if (s) {
             puts(s);

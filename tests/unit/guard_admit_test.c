@@ -113,14 +113,14 @@ static granges ranges(const char *const *cidrs)
 
 TEST(t_cidr_v4)
 {
-    granges g = ranges((const char *const[]){"10.0.0.0/8", "192.0.2.0/31", "198.51.100.7/32",
-                                             NULL});
+    granges g =
+        ranges((const char *const[]){"10.0.0.0/8", "192.0.2.0/31", "198.51.100.7/32", NULL});
     EXPECT(in(&g, "10.0.0.0") && in(&g, "10.255.255.255") && !in(&g, "11.0.0.0") &&
            !in(&g, "9.255.255.255"));
     EXPECT(in(&g, "192.0.2.0") && in(&g, "192.0.2.1") && !in(&g, "192.0.2.2"));
     EXPECT(in(&g, "198.51.100.7") && !in(&g, "198.51.100.6") && !in(&g, "198.51.100.8"));
     EXPECT(!in(&g, "::ffff:9.0.0.1") && in(&g, "::ffff:10.1.2.3")); /* mapped = IPv4 */
-    EXPECT(!in(&g, "2001:db8::1") && !in(&g, "::a00:1"));          /* v6, not mapped */
+    EXPECT(!in(&g, "2001:db8::1") && !in(&g, "::a00:1"));           /* v6, not mapped */
     granges_free(&g);
     g = ranges((const char *const[]){"128.0.0.0/1", NULL});
     EXPECT(in(&g, "128.0.0.0") && in(&g, "255.255.255.255") && !in(&g, "127.255.255.255"));
@@ -151,8 +151,8 @@ TEST(t_cidr_v6)
     EXPECT(in(&g, "2001:db8::5") && !in(&g, "2001:db8::4") && !in(&g, "2001:db8::6"));
     granges_free(&g);
     /* overlapping and adjacent ranges merge */
-    g = ranges((const char *const[]){"10.0.0.0/9", "10.128.0.0/9", "10.0.0.0/16", "10.0.0.7",
-                                     NULL});
+    g = ranges(
+        (const char *const[]){"10.0.0.0/9", "10.128.0.0/9", "10.0.0.0/16", "10.0.0.7", NULL});
     EXPECT_INT(g.n, 1);
     EXPECT(in(&g, "10.200.0.1") && !in(&g, "11.0.0.0"));
     granges_free(&g);

@@ -11,6 +11,8 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -106,8 +108,9 @@ static void *http_main(void *arg)
             }
         }
         pthread_mutex_unlock(&h->mu);
-        const char *resp = fail ? "HTTP/1.1 500 Oops\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                                : "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
+        const char *resp =
+            fail ? "HTTP/1.1 500 Oops\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                 : "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
         IGNORE(write(c, resp, strlen(resp)) > 0 ? ERR_OK : ERR_IO);
         close(c);
     }
@@ -322,6 +325,35 @@ TEST(t_syslog_udp)
     guard_close(g);
 }
 
+TEST(t_syslog_unix)
+{
+    char *dir = test_tmpdir("guard-log");
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s/log", dir);
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    EXPECT(bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
+    char rules[512];
+    snprintf(rules, sizeof rules,
+             "notify syslog unix %s\nrule bf\n detect login_fail\n threshold 1 within 1m\nend\n",
+             sa.sun_path);
+    guard *g = open_text(rules);
+    fire_login_rule(g, "erin");
+    struct pollfd p = {fd, POLLIN, 0};
+    char msg[8192] = "";
+    EXPECT(poll(&p, 1, 5000) == 1);
+    ssize_t n = recv(fd, msg, sizeof msg - 1, 0);
+    msg[n > 0 ? n : 0] = '\0';
+    EXPECT(strncmp(msg, "<116>", 5) == 0); /* log alert, medium -> warning (4) */
+    EXPECT(strstr(msg, " custos-guard[") != NULL && strstr(msg, "\"account\":\"erin\""));
+    guard_close(g);
+    close(fd);
+    unlink(sa.sun_path);
+    rmdir(dir);
+    free(dir);
+}
+
 /* ---- a tiny SMTP server ---- */
 typedef struct smtp_rx {
     int fd, port;
@@ -413,7 +445,8 @@ TEST(t_email)
     guard *g = open_text(rules);
     fire_login_rule(g, "dora");
     EXPECT(wait_for(&s.mails, &s.mu, 1, 10));
-    for (int i = 0; i < 100 && !metric(g, "custos_guard_deliveries_total{sink=\"email\"} 1\n"); i++) {
+    for (int i = 0; i < 100 && !metric(g, "custos_guard_deliveries_total{sink=\"email\"} 1\n");
+         i++) {
         usleep(20000);
     }
     EXPECT(strstr(s.from, "<guard@custos.test>") != NULL);
@@ -428,6 +461,58 @@ TEST(t_email)
     pthread_mutex_destroy(&s.mu);
 }
 
+/* nftables through a stand-in for nft that writes down its arguments (root only: the guard
+ * touches the firewall only when it runs as root). */
+TEST(t_nftables)
+{
+    if (geteuid() != 0) {
+        printf("  (not root: nftables not exercised)\n");
+        return;
+    }
+    char *dir = test_tmpdir("guard-nft");
+    char script[700], out[700], rules[2048];
+    snprintf(script, sizeof script, "%s/nft", dir);
+    snprintf(out, sizeof out, "%s/calls", dir);
+    FILE *f = fopen(script, "w");
+    EXPECT(f != NULL);
+    if (!f) {
+        return;
+    }
+    fprintf(f, "#!/bin/sh\necho \"$*\" >> '%s'\ncase \"$*\" in *192.0.2.13*) exit 1;; esac\n", out);
+    fclose(f);
+    chmod(script, 0755);
+    snprintf(rules, sizeof rules, "nftables inet filter b4 b6 path %s\n", script);
+    guard *g = open_text(rules);
+    EXPECT_OK(guard_block(g, "192.0.2.12", 90, "security1", "test"));
+    EXPECT_OK(guard_block(g, "2001:db8:1:2::99", 60, "security1", "test"));
+    EXPECT_OK(guard_unblock(g, "192.0.2.12", "security1"));
+    EXPECT_OK(guard_block(g, "192.0.2.13", 60, "security1", "nft fails"));
+    for (int i = 0; i < 250 && !metric(g, "custos_guard_nftables_total{result=\"failed\"} 1\n");
+         i++) {
+        usleep(20000);
+    }
+    EXPECT(metric(g, "custos_guard_nftables_total{result=\"ok\"} 3\n"));
+    EXPECT(metric(g, "custos_guard_nftables_total{result=\"failed\"} 1\n"));
+    guard_addr a;
+    EXPECT_OK(guard_addr_parse("192.0.2.13", &a));
+    EXPECT_INT(guard_admit(g, &a, clock_now_us(), NULL), GUARD_BLOCK); /* still blocked here */
+    guard_close(g);
+    char calls[2048] = "";
+    f = fopen(out, "r");
+    size_t n = f ? fread(calls, 1, sizeof calls - 1, f) : 0;
+    calls[n] = '\0';
+    if (f) {
+        fclose(f);
+    }
+    EXPECT(strstr(calls, "add element inet filter b4 { 192.0.2.12 timeout 90s }\n") != NULL);
+    EXPECT(strstr(calls, "add element inet filter b6 { 2001:db8:1:2::/64 timeout 60s }\n") != NULL);
+    EXPECT(strstr(calls, "delete element inet filter b4 { 192.0.2.12 }\n") != NULL);
+    unlink(script);
+    unlink(out);
+    rmdir(dir);
+    free(dir);
+}
+
 int main(void)
 {
     test_init();
@@ -436,7 +521,9 @@ int main(void)
     RUN(t_webhook_steward_route);
     RUN(t_webhook_gives_up);
     RUN(t_syslog_udp);
+    RUN(t_syslog_unix);
     RUN(t_email);
+    RUN(t_nftables);
     curl_global_cleanup();
     return test_done("guard_deliver_test");
 }

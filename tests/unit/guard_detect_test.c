@@ -266,8 +266,8 @@ TEST(t_login_fail_per_address_blocks)
     EXPECT_OK(guard_metrics(g, &m));
     EXPECT(strstr(buf_cstr(&m), "custos_guard_blocks_active 1\n") != NULL);
     EXPECT(strstr(buf_cstr(&m), "custos_guard_responses_total{action=\"block\"} 1\n") != NULL);
-    EXPECT(strstr(buf_cstr(&m), "custos_guard_alerts_total{rule=\"bfa\",severity=\"medium\"} 1\n") !=
-           NULL);
+    EXPECT(strstr(buf_cstr(&m),
+                  "custos_guard_alerts_total{rule=\"bfa\",severity=\"medium\"} 1\n") != NULL);
     EXPECT(strstr(buf_cstr(&m), "custos_guard_events_total{kind=\"login_fail\"} 4\n") != NULL);
     buf_free(&m);
     guard_close(g);
@@ -465,8 +465,8 @@ TEST(t_baseline)
     /* three Mondays of 10 reads at 10:00 */
     for (int w = 0; w < 3; w++) {
         for (int i = 0; i < 10; i++) {
-            guard_event e = E(GUARD_EV_CUSTOMER_READ, "ann", "10.0.0.3",
-                              T0 + w * 7 * 24 * HOUR + i * MIN);
+            guard_event e =
+                E(GUARD_EV_CUSTOMER_READ, "ann", "10.0.0.3", T0 + w * 7 * 24 * HOUR + i * MIN);
             observe(g, e);
         }
     }
@@ -503,8 +503,8 @@ TEST(t_baseline_warmup_and_z)
     guard *g = open_text("rule base\n detect baseline\n z 3\n min 5\n warmup 30d\nend\n");
     for (int w = 0; w < 3; w++) {
         for (int i = 0; i < 10; i++) {
-            observe(g, E(GUARD_EV_CUSTOMER_READ, "ann", "10.0.0.3",
-                         T0 + w * 7 * 24 * HOUR + i * MIN));
+            observe(g,
+                    E(GUARD_EV_CUSTOMER_READ, "ann", "10.0.0.3", T0 + w * 7 * 24 * HOUR + i * MIN));
         }
     }
     for (int i = 0; i < 100; i++) {
@@ -522,8 +522,8 @@ TEST(t_off_hours)
                          "holiday 2026-03-03\n"
                          "rule late\n detect off_hours\n events reads, logins\n"
                          " threshold 2 within 1h\nend\n");
-    observe(g, E(GUARD_EV_CUSTOMER_READ, "ann", "10.0.0.3", T0)); /* 10:00 Monday */
-    observe(g, E(GUARD_EV_LOGIN_OK, "ann", "10.0.0.3", T0 + 8 * HOUR + MIN));  /* 18:01 */
+    observe(g, E(GUARD_EV_CUSTOMER_READ, "ann", "10.0.0.3", T0));                /* 10:00 Monday */
+    observe(g, E(GUARD_EV_LOGIN_OK, "ann", "10.0.0.3", T0 + 8 * HOUR + MIN));    /* 18:01 */
     observe(g, E(GUARD_EV_REQUEST, "ann", "10.0.0.3", T0 + 8 * HOUR + 2 * MIN)); /* not read */
     EXPECT_INT(nalerts(g, "late"), 0);
     observe(g, E(GUARD_EV_CUSTOMER_READ, "ann", "10.0.0.3", T0 + 8 * HOUR + 3 * MIN));

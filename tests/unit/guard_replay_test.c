@@ -104,8 +104,8 @@ TEST(t_mapping)
 {
     guard_rules *r = NULL;
     EXPECT_OK(guard_rules_parse(slice_cstr(RULES), "t.rules", &r));
-    audit_entry e = entry("service1", "customer_service", "10.20.2.21", "customer.list", "allow",
-                          T0);
+    audit_entry e =
+        entry("service1", "customer_service", "10.20.2.21", "customer.list", "allow", T0);
     e.customers = "cus_x,cus_honeyhoneyhoneyhoneyhoney,cus_y";
     e.count = 3;
     buf b;
@@ -230,14 +230,16 @@ TEST(t_replay_damaged)
     mkdir(copy, 0700);
     snprintf(copy, sizeof copy, "%s/damaged/audit.db", dir);
     char cmd[2000];
-    snprintf(cmd, sizeof cmd, "cp '%s' '%s' && for x in wal shm; do [ ! -e '%s'-$x ] || cp "
+    snprintf(cmd, sizeof cmd,
+             "cp '%s' '%s' && for x in wal shm; do [ ! -e '%s'-$x ] || cp "
              "'%s'-$x '%s'-$x; done",
              dbpath, copy, dbpath, dbpath, copy);
     EXPECT(system(cmd) == 0);
     sqlite3 *db = NULL;
     EXPECT(sqlite3_open(copy, &db) == SQLITE_OK);
-    EXPECT(sqlite3_exec(db, "UPDATE entries SET entry=CAST(replace(CAST(entry AS TEXT), "
-                            "'sales2', 'sales9') AS BLOB) WHERE idx=10",
+    EXPECT(sqlite3_exec(db,
+                        "UPDATE entries SET entry=CAST(replace(CAST(entry AS TEXT), "
+                        "'sales2', 'sales9') AS BLOB) WHERE idx=10",
                         NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(db);
     guard_rules *r = NULL;
@@ -254,8 +256,8 @@ TEST(t_replay_damaged)
     guard_close(g);
     db = NULL;
     EXPECT(sqlite3_open(copy, &db) == SQLITE_OK);
-    EXPECT(sqlite3_exec(db, "UPDATE entries SET entry=CAST('{\"v\":1}' AS BLOB) WHERE idx=5",
-                        NULL, NULL, NULL) == SQLITE_OK);
+    EXPECT(sqlite3_exec(db, "UPDATE entries SET entry=CAST('{\"v\":1}' AS BLOB) WHERE idx=5", NULL,
+                        NULL, NULL) == SQLITE_OK);
     sqlite3_close(db);
     r = NULL;
     EXPECT_OK(guard_rules_parse(slice_cstr(RULES), "t.rules", &r));

@@ -4,9 +4,9 @@
  * refused with "FILE:LINE: message" naming the right line, returning nothing.
  * Also the schedule and holiday arithmetic the off-hours detector relies on.
  */
+#include "core/clock.h"
 #include "guard/guard.h"
 #include "guard/guard_int.h"
-#include "core/clock.h"
 #include "test.h"
 
 static guard_rules *parse(const char *text)
@@ -209,8 +209,7 @@ static const struct {
      "severity is"},
     {"rule a\n detect reads\n threshold 1 within 1m\n respond alert, dance\nend\n", 4,
      "unknown response 'dance'"},
-    {"rule a\n detect reads\n threshold 1 within 1m\n respond block\nend\n", 4,
-     "needs a duration"},
+    {"rule a\n detect reads\n threshold 1 within 1m\n respond block\nend\n", 4, "needs a duration"},
     {"rule a\n detect reads\n threshold 1 within 1m\n respond revoke 5m\nend\n", 4,
      "takes no value"},
     {"rule a\n detect reads\n threshold 1 within 1m\n respond log, alert\nend\n", 4,
@@ -299,13 +298,13 @@ TEST(t_schedules)
     EXPECT(grules_off_hours(r, "it", at("2026-03-02T18:00:00+08:00")));
     /* 00:30 UTC on Monday is 08:30 in Beijing */
     EXPECT(!grules_off_hours(r, "it", at("2026-03-02T00:30:00Z")));
-    EXPECT(grules_off_hours(r, "it", at("2026-03-07T10:00:00+08:00")));    /* Saturday */
+    EXPECT(grules_off_hours(r, "it", at("2026-03-07T10:00:00+08:00")));     /* Saturday */
     EXPECT(!grules_off_hours(r, "sales", at("2026-03-07T10:00:00+08:00"))); /* sales work it */
     EXPECT(grules_off_hours(r, "sales", at("2026-03-07T12:30:00+08:00")));  /* lunch */
     EXPECT(!grules_off_hours(r, "sales", at("2026-03-07T20:59:00+08:00")));
-    EXPECT(grules_off_hours(r, "it", at("2026-03-04T10:00:00+08:00")));     /* holiday */
+    EXPECT(grules_off_hours(r, "it", at("2026-03-04T10:00:00+08:00"))); /* holiday */
     EXPECT(grules_off_hours(r, "sales", at("2026-03-04T10:00:00+08:00")));
-    EXPECT(!grules_off_hours(r, "it", at("2026-03-08T10:00:00+08:00")));    /* Sunday worked */
+    EXPECT(!grules_off_hours(r, "it", at("2026-03-08T10:00:00+08:00"))); /* Sunday worked */
     EXPECT(grules_off_hours(r, "it", at("2026-03-09T08:00:00+08:00")));
     EXPECT_INT(grules_hour_of_week(grules_local_hour(r, at("2026-03-02T00:00:00+08:00"))), 0);
     EXPECT_INT(grules_hour_of_week(grules_local_hour(r, at("2026-03-08T23:59:00+08:00"))), 167);

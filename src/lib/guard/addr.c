@@ -177,8 +177,8 @@ err granges_add_cidr(granges *g, const char *cidr, char *msg, size_t msg_max)
         char t[GUARD_ADDR_TEXT];
         from_u128(v & ~hostmask, &net);
         guard_addr_format(&net, t);
-        snprintf(msg, msg_max, "'%.60s' has bits set after the prefix (the network is %s/%d)",
-                 cidr, t, len);
+        snprintf(msg, msg_max, "'%.60s' has bits set after the prefix (the network is %s/%d)", cidr,
+                 t, len);
         return ERR_INPUT;
     }
     if (g->n == g->cap) {

@@ -134,36 +134,51 @@ static uint32_t secs_until(int64_t until, int64_t now)
     return s < 1 ? 1 : s > 0x7fffffff ? 0x7fffffff : (uint32_t)s;
 }
 
-static guard_verdict verdict(guard_decision *d, stripe *s, guard_verdict v, guard_reason r,
-                             uint32_t retry)
+static inline guard_verdict decide(guard_decision *d, guard_verdict v, guard_reason r,
+                                   uint32_t retry)
 {
     if (d) {
         d->verdict = v;
         d->reason = r;
         d->retry_after_s = retry;
     }
-    if (s) {
-        atomic_fetch_add_explicit(&s->verdicts[v], 1, memory_order_relaxed);
-    }
     return v;
 }
 
-/* Lists first: deny beats allow; "default deny" refuses what the allow list lacks. Returns
- * true when decided (out set); allowed tells an allow-listed address. */
-static bool lists(guard *g, const guard_addr *a, stripe *s, guard_decision *d,
-                  guard_verdict *out, bool *allowed)
+/* A verdict reached without the stripe's lock. */
+static guard_verdict verdict(guard_decision *d, stripe *s, guard_verdict v, guard_reason r,
+                             uint32_t retry)
+{
+    if (s) {
+        atomic_fetch_add_explicit(&s->verdicts[v], 1, memory_order_relaxed);
+    }
+    return decide(d, v, r, retry);
+}
+
+/* A verdict reached holding the stripe's lock: counted, then the lock is released. */
+static guard_verdict verdict_unlock(guard_decision *d, stripe *s, guard_verdict v, guard_reason r,
+                                    uint32_t retry)
+{
+    s->locked[v]++;
+    pthread_mutex_unlock(&s->mu);
+    return decide(d, v, r, retry);
+}
+
+/* Lists first: deny beats allow; "default deny" refuses what the allow list lacks; an
+ * allow-listed address is admitted at once. Returns true when decided (out set). */
+static bool lists(guard *g, const guard_addr *a, stripe *s, guard_decision *d, guard_verdict *out)
 {
     const guard_rules *r = g->r;
-    *allowed = r->allow.n && granges_has(&r->allow, a);
     if (r->deny.n && granges_has(&r->deny, a)) {
         *out = verdict(d, s, GUARD_BLOCK, GUARD_R_DENY_LIST, 0);
         return true;
     }
-    if (r->default_deny && !*allowed) {
+    bool allowed = r->allow.n && granges_has(&r->allow, a);
+    if (r->default_deny && !allowed) {
         *out = verdict(d, s, GUARD_BLOCK, GUARD_R_NOT_ALLOWED, 0);
         return true;
     }
-    if (*allowed) {
+    if (allowed) {
         *out = verdict(d, s, GUARD_ADMIT, GUARD_R_NONE, 0);
         return true;
     }
@@ -176,63 +191,65 @@ static inline void addr_key(guard *g, const guard_addr *a, guard_addr *k, uint64
     *h = ghash(k->b, 16, g->addr.seed);
 }
 
+/* Under the stripe lock: blocks, throttles, then the bucket (rate may be NULL). Unlocks. */
+static guard_verdict admit_locked(stripe *s, uint64_t h, const guard_addr *k, int64_t now,
+                                  const grate *rate, const grate *throttled, guard_decision *d)
+{
+    uint32_t retry = 0;
+    if (s->nsanctions) {
+        sanction_slot *x = sanction_find(s, h, k);
+        if (x && x->block_until > now) {
+            return verdict_unlock(d, s, GUARD_BLOCK, GUARD_R_BLOCKED,
+                                  secs_until(x->block_until, now));
+        }
+        if (x && x->throttle_until > now) {
+            return take(&x->ttokens, &x->tlast, now, throttled, &retry)
+                       ? verdict_unlock(d, s, GUARD_ADMIT, GUARD_R_NONE, 0)
+                       : verdict_unlock(d, s, GUARD_THROTTLE, GUARD_R_THROTTLED, retry);
+        }
+    }
+    if (rate) {
+        rate_slot *x = rate_slot_get(s, h, k, now, rate->burst);
+        if (x && !take(&x->tokens, &x->last_us, now, rate, &retry)) {
+            return verdict_unlock(d, s, GUARD_THROTTLE, GUARD_R_RATE, retry);
+        }
+    }
+    return verdict_unlock(d, s, GUARD_ADMIT, GUARD_R_NONE, 0);
+}
+
 guard_verdict guard_admit(guard *g, const guard_addr *a, int64_t now, guard_decision *d)
 {
     if (!g) {
-        return verdict(d, NULL, GUARD_ADMIT, GUARD_R_NONE, 0);
+        return decide(d, GUARD_ADMIT, GUARD_R_NONE, 0);
     }
     guard_addr k;
     uint64_t h;
     addr_key(g, a, &k, &h);
     stripe *s = stripe_of(&g->addr, h);
     guard_verdict v;
-    bool allowed;
-    if (lists(g, a, s, d, &v, &allowed)) {
+    if (lists(g, a, s, d, &v)) {
         return v;
     }
     const guard_rules *r = g->r;
     if (!r->addr_rate.on && atomic_load_explicit(&g->addr.sanctions, memory_order_relaxed) == 0) {
         return verdict(d, s, GUARD_ADMIT, GUARD_R_NONE, 0);
     }
-    uint32_t retry = 0;
     pthread_mutex_lock(&s->mu);
-    if (s->nsanctions) {
-        sanction_slot *x = sanction_find(s, h, &k);
-        if (x && x->block_until > now) {
-            uint32_t ra = secs_until(x->block_until, now);
-            pthread_mutex_unlock(&s->mu);
-            return verdict(d, s, GUARD_BLOCK, GUARD_R_BLOCKED, ra);
-        }
-        if (x && x->throttle_until > now) {
-            bool ok = take(&x->ttokens, &x->tlast, now, &r->throttled_rate, &retry);
-            pthread_mutex_unlock(&s->mu);
-            return ok ? verdict(d, s, GUARD_ADMIT, GUARD_R_NONE, 0)
-                      : verdict(d, s, GUARD_THROTTLE, GUARD_R_THROTTLED, retry);
-        }
-    }
-    if (r->addr_rate.on) {
-        rate_slot *x = rate_slot_get(s, h, &k, now, r->addr_rate.burst);
-        if (x && !take(&x->tokens, &x->last_us, now, &r->addr_rate, &retry)) {
-            pthread_mutex_unlock(&s->mu);
-            return verdict(d, s, GUARD_THROTTLE, GUARD_R_RATE, retry);
-        }
-    }
-    pthread_mutex_unlock(&s->mu);
-    return verdict(d, s, GUARD_ADMIT, GUARD_R_NONE, 0);
+    return admit_locked(s, h, &k, now, r->addr_rate.on ? &r->addr_rate : NULL, &r->throttled_rate,
+                        d);
 }
 
 guard_verdict guard_conn_open(guard *g, const guard_addr *a, int64_t now, guard_decision *d)
 {
     if (!g) {
-        return verdict(d, NULL, GUARD_ADMIT, GUARD_R_NONE, 0);
+        return decide(d, GUARD_ADMIT, GUARD_R_NONE, 0);
     }
     guard_addr k;
     uint64_t h;
     addr_key(g, a, &k, &h);
     stripe *s = stripe_of(&g->addr, h);
     guard_verdict v;
-    bool allowed;
-    if (lists(g, a, s, d, &v, &allowed)) {
+    if (lists(g, a, s, d, &v)) {
         return v;
     }
     const guard_rules *r = g->r;
@@ -243,9 +260,8 @@ guard_verdict guard_conn_open(guard *g, const guard_addr *a, int64_t now, guard_
     if (s->nsanctions) {
         sanction_slot *x = sanction_find(s, h, &k);
         if (x && x->block_until > now) {
-            uint32_t ra = secs_until(x->block_until, now);
-            pthread_mutex_unlock(&s->mu);
-            return verdict(d, s, GUARD_BLOCK, GUARD_R_BLOCKED, ra);
+            return verdict_unlock(d, s, GUARD_BLOCK, GUARD_R_BLOCKED,
+                                  secs_until(x->block_until, now));
         }
     }
     if (r->max_conns) {
@@ -253,14 +269,12 @@ guard_verdict guard_conn_open(guard *g, const guard_addr *a, int64_t now, guard_
         if (!x) {
             atomic_fetch_add_explicit(&g->conn_untracked, 1, memory_order_relaxed);
         } else if ((uint32_t)x->conns >= r->max_conns) {
-            pthread_mutex_unlock(&s->mu);
-            return verdict(d, s, GUARD_THROTTLE, GUARD_R_CONNECTIONS, 1);
+            return verdict_unlock(d, s, GUARD_THROTTLE, GUARD_R_CONNECTIONS, 1);
         } else {
             x->conns++;
         }
     }
-    pthread_mutex_unlock(&s->mu);
-    return verdict(d, s, GUARD_ADMIT, GUARD_R_NONE, 0);
+    return verdict_unlock(d, s, GUARD_ADMIT, GUARD_R_NONE, 0);
 }
 
 void guard_conn_close(guard *g, const guard_addr *a)
@@ -269,7 +283,8 @@ void guard_conn_close(guard *g, const guard_addr *a)
         return;
     }
     const guard_rules *r = g->r;
-    if ((r->deny.n && granges_has(&r->deny, a)) || (r->allow.n && granges_has(&r->allow, a))) {
+    if ((r->deny.n && granges_has(&r->deny, a)) || (r->allow.n && granges_has(&r->allow, a)) ||
+        r->default_deny) {
         return; /* never counted */
     }
     guard_addr k;
@@ -293,7 +308,7 @@ void guard_conn_close(guard *g, const guard_addr *a)
 guard_verdict guard_admit_account(guard *g, const char *username, int64_t now, guard_decision *d)
 {
     if (!g || !username || !username[0]) {
-        return verdict(d, NULL, GUARD_ADMIT, GUARD_R_NONE, 0);
+        return decide(d, GUARD_ADMIT, GUARD_R_NONE, 0);
     }
     const guard_rules *r = g->r;
     uint64_t h = gtable_account_hash(&g->acct, username);
@@ -302,31 +317,9 @@ guard_verdict guard_admit_account(guard *g, const char *username, int64_t now, g
         return verdict(d, s, GUARD_ADMIT, GUARD_R_NONE, 0);
     }
     static const guard_addr zero;
-    uint32_t retry = 0;
     pthread_mutex_lock(&s->mu);
-    if (s->nsanctions) {
-        sanction_slot *x = sanction_find(s, h, &zero);
-        if (x && x->block_until > now) {
-            uint32_t ra = secs_until(x->block_until, now);
-            pthread_mutex_unlock(&s->mu);
-            return verdict(d, s, GUARD_BLOCK, GUARD_R_BLOCKED, ra);
-        }
-        if (x && x->throttle_until > now) {
-            bool ok = take(&x->ttokens, &x->tlast, now, &r->throttled_rate, &retry);
-            pthread_mutex_unlock(&s->mu);
-            return ok ? verdict(d, s, GUARD_ADMIT, GUARD_R_NONE, 0)
-                      : verdict(d, s, GUARD_THROTTLE, GUARD_R_THROTTLED, retry);
-        }
-    }
-    if (r->acct_rate.on) {
-        rate_slot *x = rate_slot_get(s, h, &zero, now, r->acct_rate.burst);
-        if (x && !take(&x->tokens, &x->last_us, now, &r->acct_rate, &retry)) {
-            pthread_mutex_unlock(&s->mu);
-            return verdict(d, s, GUARD_THROTTLE, GUARD_R_RATE, retry);
-        }
-    }
-    pthread_mutex_unlock(&s->mu);
-    return verdict(d, s, GUARD_ADMIT, GUARD_R_NONE, 0);
+    return admit_locked(s, h, &zero, now, r->acct_rate.on ? &r->acct_rate : NULL,
+                        &r->throttled_rate, d);
 }
 
 /* ---- sanctions (off the hot path) ---- */
@@ -423,7 +416,11 @@ uint64_t gtable_verdicts(gtable *t, guard_verdict v)
 {
     uint64_t n = 0;
     for (int i = 0; i < G_STRIPES; i++) {
-        n += atomic_load_explicit(&t->s[i].verdicts[v], memory_order_relaxed);
+        stripe *s = &t->s[i];
+        n += atomic_load_explicit(&s->verdicts[v], memory_order_relaxed);
+        pthread_mutex_lock(&s->mu);
+        n += s->locked[v];
+        pthread_mutex_unlock(&s->mu);
     }
     return n;
 }

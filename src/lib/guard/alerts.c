@@ -12,8 +12,6 @@
 #include "core/log.h"
 #include "guard/guard_int.h"
 
-json_t *galert_json(const gs_alert *a);
-
 static json_t *time_or_null(int64_t us)
 {
     if (!us) {
@@ -263,7 +261,9 @@ err guard_violations(guard *g, const char *username, int64_t since_us, size_t li
     ENSURE(c.arr != NULL, ERR_INTERNAL, "out of memory");
     pthread_mutex_lock(&g->st_mu);
     err rc = guard_store_violations(g->st, username, since_us,
-                                    limit == 0 ? 100 : limit > 10000 ? 10000 : limit,
+                                    limit == 0      ? 100
+                                    : limit > 10000 ? 10000
+                                                    : limit,
                                     violation_row, &c);
     pthread_mutex_unlock(&g->st_mu);
     if (rc != ERR_OK) {

@@ -373,8 +373,8 @@ static int kind_of(gdeliver *d, const job *j)
 
 static bool retried(gdeliver *d, const job *j)
 {
-    return j->sink >= 0 && (d->r->sinks[j->sink].kind == SINK_WEBHOOK ||
-                            d->r->sinks[j->sink].kind == SINK_EMAIL);
+    return j->sink >= 0 &&
+           (d->r->sinks[j->sink].kind == SINK_WEBHOOK || d->r->sinks[j->sink].kind == SINK_EMAIL);
 }
 
 static void *deliver_main(void *arg)
@@ -465,8 +465,8 @@ err gdeliver_start(const guard_rules *r, gdeliver **out)
     d->r = r;
     bool needs_curl = false;
     for (int i = 0; i < r->nsinks; i++) {
-        needs_curl = needs_curl || r->sinks[i].kind == SINK_WEBHOOK ||
-                     r->sinks[i].kind == SINK_EMAIL;
+        needs_curl =
+            needs_curl || r->sinks[i].kind == SINK_WEBHOOK || r->sinks[i].kind == SINK_EMAIL;
     }
     if (needs_curl) {
         pthread_once(&curl_once, curl_init);

@@ -40,7 +40,7 @@ typedef struct dset {
     struct dmem {
         uint64_t h;
         int64_t t;
-    } *m;
+    } * m;
 } dset;
 
 typedef struct dstate {
@@ -202,7 +202,7 @@ size_t gdetect_states(gdetect *d)
 
 static dstate *state_get(gdetect *d, int rule, const char *key, int64_t now)
 {
-    size_t kn = strnlen(key, sizeof ((dstate *)0)->key - 1);
+    size_t kn = strnlen(key, sizeof((dstate *)0)->key - 1);
     uint64_t h = ghash(key, kn, d->seed ^ (uint64_t)rule);
     dstate **head = &d->map[h & (MAP_BUCKETS - 1)];
     for (dstate *s = *head; s; s = s->next) {
@@ -352,8 +352,7 @@ static void set_clear(dset *s)
 
 static void ev_push(dstate *s, int64_t idx)
 {
-    if (idx < 0 ||
-        (s->nev && s->ev[(s->evpos + G_EVIDENCE_RING - 1) % G_EVIDENCE_RING] == idx)) {
+    if (idx < 0 || (s->nev && s->ev[(s->evpos + G_EVIDENCE_RING - 1) % G_EVIDENCE_RING] == idx)) {
         return; /* none, or the same event again (several categories of one denial) */
     }
     s->ev[s->evpos] = idx;
@@ -607,11 +606,30 @@ static void baseline_rule(ctx *c, int ri, uint64_t n)
 
 /* ---- new addresses ---- */
 
+/* Room for one more known address (the list grows to KNOWN_MAX). */
+static bool known_room(duser *u)
+{
+    if (u->nknown < u->capknown) {
+        return true;
+    }
+    if (u->capknown >= KNOWN_MAX) {
+        return false;
+    }
+    uint32_t nc = u->capknown ? u->capknown * 2 : 8;
+    guard_addr *p = realloc(u->known, nc * sizeof *p);
+    if (!p) {
+        return false;
+    }
+    u->known = p;
+    u->capknown = nc;
+    return true;
+}
+
 static err known_load(void *vctx, const char *text)
 {
     duser *u = vctx;
     guard_addr a;
-    if (u->nknown < u->capknown && guard_addr_parse(text, &a) == ERR_OK) {
+    if (known_room(u) && guard_addr_parse(text, &a) == ERR_OK) {
         u->known[u->nknown++] = a;
     }
     return ERR_OK;
@@ -624,11 +642,6 @@ static bool address_is_new(ctx *c, duser *u, bool *first)
     gdetect *d = c->d;
     *first = false;
     if (!u->kn_loaded) {
-        u->known = calloc(KNOWN_MAX, sizeof *u->known);
-        if (!u->known) {
-            return false;
-        }
-        u->capknown = KNOWN_MAX;
         if (guard_store_known_list(d->st, u->name, KNOWN_MAX + 1, known_load, u) != ERR_OK) {
             log_warn("guard.store", "could not load known addresses: %s", err_message());
         }
@@ -649,7 +662,7 @@ static bool address_is_new(ctx *c, duser *u, bool *first)
         }
     }
     *first = u->nknown == 0 && !u->kn_truncated;
-    if (u->nknown < u->capknown) {
+    if (known_room(u)) {
         u->known[u->nknown++] = c->masked;
     } else {
         u->kn_truncated = true;

@@ -335,8 +335,7 @@ static err reload_row(void *vctx, const gs_sanction *x)
             return ERR_OK;
         }
         gaddr_mask(&a, g->r->ipv6_prefix, &k);
-        TRY(gtable_sanction(&g->addr, &k, ghash(k.b, 16, g->addr.seed), kind, x->until_us,
-                            c->now));
+        TRY(gtable_sanction(&g->addr, &k, ghash(k.b, 16, g->addr.seed), kind, x->until_us, c->now));
     } else if (strncmp(x->subject, "account:", 8) == 0) {
         TRY(gtable_sanction(&g->acct, NULL, gtable_account_hash(&g->acct, x->subject + 8), kind,
                             x->until_us, c->now));

@@ -27,9 +27,19 @@
  * open, alert status times), so tests and replays are deterministic.
  *
  * Thread safety: every function may be called from any thread, concurrently,
- * except guard_close (once, after every other call has returned). Hooks are
- * called from the guard thread (never from the caller of guard_observe) and must
- * be thread-safe with respect to the integrator's own threads.
+ * except guard_close (once, after every other call has returned; nothing may be
+ * called after it). Hooks are called with no guard lock held: from the guard
+ * thread for findings (never from the caller of guard_observe), from the
+ * caller's thread for the operator functions (guard_block, guard_alert_ack, ...).
+ * They must be thread-safe with respect to the integrator's own threads, may
+ * call back into the guard, and should not block for long.
+ *
+ * Wiring into the request pipeline (docs/GUARD.md, "Wiring it into the server"):
+ *   accept          guard_conn_open        (refuse: drop the connection)
+ *   close           guard_conn_close       (once per admitted connection)
+ *   request start   guard_admit            (403 / 429 + Retry-After, before any parsing)
+ *   account known   guard_admit_account    (same)
+ *   answer sent     guard_observe          (one event per request, the most specific kind)
  */
 #ifndef CUSTOS_GUARD_H
 #define CUSTOS_GUARD_H
@@ -103,8 +113,8 @@ typedef struct guard_hooks {
 /* ---- lifecycle ---- */
 
 typedef struct guard_options {
-    const char *db_path; /* VAULT/guard.db (created when missing); NULL: in memory */
-    guard_hooks hooks;   /* copied */
+    const char *db_path;         /* VAULT/guard.db (created when missing); NULL: in memory */
+    guard_hooks hooks;           /* copied */
     int64_t (*clock)(void *ctx); /* NULL: the wall clock (clock_now_us) */
     void *clock_ctx;
     /* Replays and checks: hooks are never called, nothing is delivered, nftables is never
@@ -219,8 +229,7 @@ MUST_USE err guard_throttle(guard *g, const char *kind, const char *subject, int
 MUST_USE err guard_unthrottle(guard *g, const char *kind, const char *subject, const char *by)
     NONNULL(1, 2, 3, 4);
 /* Forgets a lock the guard recorded and asks hooks.unlock_account to lift it. */
-MUST_USE err guard_unlock_account(guard *g, const char *username, const char *by)
-    NONNULL(1, 2, 3);
+MUST_USE err guard_unlock_account(guard *g, const char *username, const char *by) NONNULL(1, 2, 3);
 /* {"sanctions":[{"kind":"block|throttle|lock","subject","until","rule","by","created"}]} */
 MUST_USE err guard_sanctions(guard *g, json_t **out) NONNULL(1, 2);
 

@@ -19,22 +19,22 @@
 typedef unsigned __int128 u128;
 
 /* ---- sizes ---- */
-#define G_NAME_MAX 64       /* rule names */
-#define G_USER_MAX 64       /* usernames in events */
+#define G_NAME_MAX 64 /* rule names */
+#define G_USER_MAX 64 /* usernames in events */
 #define G_ROLE_MAX 24
 #define G_DEPT_MAX 64
 #define G_SOURCE_MAX 64
 #define G_CATS_MAX 160
 #define G_CUSTOMER_MAX 40
 #define G_MAX_RULES 256
-#define G_MAX_ROLES 12      /* roles named in one rule's filter */
+#define G_MAX_ROLES 12 /* roles named in one rule's filter */
 #define G_MAX_SINKS 32
 #define G_MAX_SCHEDULES 64
 #define G_MAX_SPANS 8       /* time spans per weekday in one schedule */
 #define G_MAX_DISTINCT 4096 /* thresholds of distinct-member detectors */
 #define G_EVIDENCE_RING 16  /* audit indexes kept per detector subject */
 #define G_STRIPES 64
-#define G_RATE_SLOTS 1024   /* per stripe: rate-limit entries (evictable) */
+#define G_RATE_SLOTS 1024    /* per stripe: rate-limit entries (evictable) */
 #define G_SANCTION_SLOTS 256 /* per stripe: blocks and throttles (never evicted) */
 #define G_PROBE 8
 #define G_SANCTION_PROBE 16
@@ -141,12 +141,12 @@ typedef struct gschedule {
 typedef enum gsink_kind { SINK_SYSLOG_UDP, SINK_SYSLOG_UNIX, SINK_WEBHOOK, SINK_EMAIL } gsink_kind;
 typedef struct gsink {
     gsink_kind kind;
-    unsigned routes;            /* ROUTE_*; syslog: every alert */
-    char dept[G_DEPT_MAX + 1];  /* data_steward:DEPT, or "" for every department */
+    unsigned routes;           /* ROUTE_*; syslog: every alert */
+    char dept[G_DEPT_MAX + 1]; /* data_steward:DEPT, or "" for every department */
     gsev min;
-    char target[1024];          /* host:port, socket path, URL */
+    char target[1024]; /* host:port, socket path, URL */
     char from[256];
-    char to[1024];              /* comma-separated */
+    char to[1024]; /* comma-separated */
 } gsink;
 
 typedef struct grate {
@@ -213,9 +213,10 @@ typedef struct sanction_slot {
 typedef struct stripe {
     pthread_mutex_t mu;
     int nsanctions;
+    uint64_t locked[3];           /* verdicts counted while holding mu */
+    _Atomic uint64_t verdicts[3]; /* verdicts counted without it */
     rate_slot rate[G_RATE_SLOTS];
     sanction_slot sanc[G_SANCTION_SLOTS];
-    _Atomic uint64_t verdicts[3];
 } __attribute__((aligned(64))) stripe;
 
 typedef struct gtable {
@@ -282,7 +283,7 @@ typedef struct gfinding {
     const grule *rule;
     int rule_index;
     const gevent *ev;
-    char subject[96];  /* aggregation key: account name, address key or "global" */
+    char subject[96]; /* aggregation key: account name, address key or "global" */
     char account[G_USER_MAX + 1];
     char address[GUARD_ADDR_TEXT + 4];
     char department[G_DEPT_MAX + 1];
@@ -352,10 +353,12 @@ void geffects_run(guard *g, geffects *fx);
 void geffects_free(geffects *fx);
 /* Operator sanctions share this with detector responses. */
 /* now_us: when the sanction starts (the finding's event time, or the operator's clock). */
-MUST_USE err gsanction_apply(guard *g, const char *kind, const guard_addr *a,
-                             const char *account, int64_t now_us, int64_t until_us,
-                             const char *rule, const char *by, geffects *fx);
+MUST_USE err gsanction_apply(guard *g, const char *kind, const guard_addr *a, const char *account,
+                             int64_t now_us, int64_t until_us, const char *rule, const char *by,
+                             geffects *fx);
 void geffects_audit(geffects *fx, const char *action, const char *subject, const char *rule,
                     const char *detail);
+/* An alert as the API and the deliveries show it (NULL when out of memory). */
+json_t *galert_json(const gs_alert *a);
 
 #endif

@@ -29,10 +29,12 @@ err guard_metrics(guard *g, buf *out)
     TRY(family(out, "custos_guard_admissions_total", "counter",
                "Admission decisions by scope (address, account) and verdict."));
     for (int v = 0; v < 3; v++) {
-        TRY(buf_appendf(out, "custos_guard_admissions_total{scope=\"address\",verdict=\"%s\"} %llu\n",
+        TRY(buf_appendf(out,
+                        "custos_guard_admissions_total{scope=\"address\",verdict=\"%s\"} %llu\n",
                         guard_verdict_name((guard_verdict)v),
                         (unsigned long long)gtable_verdicts(&g->addr, (guard_verdict)v)));
-        TRY(buf_appendf(out, "custos_guard_admissions_total{scope=\"account\",verdict=\"%s\"} %llu\n",
+        TRY(buf_appendf(out,
+                        "custos_guard_admissions_total{scope=\"account\",verdict=\"%s\"} %llu\n",
                         guard_verdict_name((guard_verdict)v),
                         (unsigned long long)gtable_verdicts(&g->acct, (guard_verdict)v)));
     }
@@ -45,6 +47,10 @@ err guard_metrics(guard *g, buf *out)
                     (long long)gtable_count(&g->addr, SANC_THROTTLE, now)));
     TRY(buf_appendf(out, "custos_guard_throttles_active{scope=\"account\"} %lld\n",
                     (long long)gtable_count(&g->acct, SANC_THROTTLE, now)));
+    TRY(family(out, "custos_guard_connections_untracked_total", "counter",
+               "Connections admitted without counting (every slot of the probe window busy)."));
+    TRY(buf_appendf(out, "custos_guard_connections_untracked_total %llu\n",
+                    (unsigned long long)atomic_load(&g->conn_untracked)));
     TRY(family(out, "custos_guard_events_total", "counter", "Events processed, by kind."));
     for (int k = 0; k < GUARD_EV__COUNT; k++) {
         TRY(buf_appendf(out, "custos_guard_events_total{kind=\"%s\"} %llu\n", kinds[k],
@@ -74,7 +80,8 @@ err guard_metrics(guard *g, buf *out)
                         r->rules[i].name, gsev_name(r->rules[i].sev),
                         (unsigned long long)atomic_load(&g->alerts_new[i])));
     }
-    TRY(family(out, "custos_guard_responses_total", "counter", "Responses carried out, by action."));
+    TRY(family(out, "custos_guard_responses_total", "counter",
+               "Responses carried out, by action."));
     for (int i = 0; i < 6; i++) {
         TRY(buf_appendf(out, "custos_guard_responses_total{action=\"%s\"} %llu\n", actions[i],
                         (unsigned long long)atomic_load(&g->responses[i])));

@@ -229,8 +229,6 @@ err gsanction_apply(guard *g, const char *kind, const guard_addr *a, const char 
 
 /* ---- alerts ---- */
 
-json_t *galert_json(const gs_alert *a);
-
 static bool behavioural(gdet d)
 {
     return d == D_DENIED || d == D_DENIED_SPREAD || d == D_READS || d == D_BASELINE ||
@@ -242,8 +240,8 @@ static void duration_text(int64_t us, char *out, size_t max)
     static const struct {
         int64_t us;
         const char *unit;
-    } u[] = {{86400 * 1000000LL, "d"}, {3600 * 1000000LL, "h"}, {60 * 1000000LL, "m"},
-             {1000000LL, "s"}};
+    } u[] = {
+        {86400 * 1000000LL, "d"}, {3600 * 1000000LL, "h"}, {60 * 1000000LL, "m"}, {1000000LL, "s"}};
     for (size_t i = 0; i < sizeof u / sizeof u[0]; i++) {
         if (us % u[i].us == 0) {
             snprintf(out, max, " %lld%s", (long long)(us / u[i].us), u[i].unit);
@@ -260,10 +258,14 @@ static void responses_text(const grule *r, char *out, size_t max)
         unsigned bit;
         const char *name;
         int64_t us;
-    } n[] = {{ACT_LOG, "log", 0},       {ACT_ALERT, "alert", 0},
-             {ACT_THROTTLE, "throttle", r->throttle_us}, {ACT_BLOCK, "block", r->block_us},
-             {ACT_LOCK, "lock", r->lock_us}, {ACT_REVOKE, "revoke", 0},
-             {ACT_REAUTH, "reauth", 0}, {ACT_SEAL, "seal", 0}};
+    } n[] = {{ACT_LOG, "log", 0},
+             {ACT_ALERT, "alert", 0},
+             {ACT_THROTTLE, "throttle", r->throttle_us},
+             {ACT_BLOCK, "block", r->block_us},
+             {ACT_LOCK, "lock", r->lock_us},
+             {ACT_REVOKE, "revoke", 0},
+             {ACT_REAUTH, "reauth", 0},
+             {ACT_SEAL, "seal", 0}};
     size_t len = 0;
     out[0] = '\0';
     for (size_t i = 0; i < sizeof n / sizeof n[0]; i++) {
@@ -416,8 +418,8 @@ void grespond(guard *g, gfinding *f, geffects *fx)
         }
     }
     if ((r->actions & ACT_BLOCK) && addr_ok) {
-        IGNORE(gsanction_apply(g, "block", &addr, NULL, now, now + r->block_us, r->name, "guard",
-                               fx));
+        IGNORE(
+            gsanction_apply(g, "block", &addr, NULL, now, now + r->block_us, r->name, "guard", fx));
     }
     if (f->account[0] && r->per == PER_ACCOUNT) {
         char subj[G_USER_MAX + 16];
@@ -507,27 +509,31 @@ static err check_text(const char *s, size_t max, const char *what)
     size_t n = strnlen(s, max + 1);
     ENSURE(n > 0 && n <= max, ERR_INPUT, "%s must be 1 to %zu bytes", what, max);
     for (size_t i = 0; i < n; i++) {
-        ENSURE((unsigned char)s[i] >= 0x20 && s[i] != 0x7f, ERR_INPUT,
-               "%s has a control character", what);
+        ENSURE((unsigned char)s[i] >= 0x20 && s[i] != 0x7f, ERR_INPUT, "%s has a control character",
+               what);
     }
     return ERR_OK;
 }
 
 err guard_block(guard *g, const char *address, int64_t seconds, const char *by, const char *reason)
 {
-    op_arg o = {.kind = "block", .subject = address, .by = by, .reason = reason,
-                .is_addr = true, .seconds = seconds};
+    op_arg o = {.kind = "block",
+                .subject = address,
+                .by = by,
+                .reason = reason,
+                .is_addr = true,
+                .seconds = seconds};
     TRY(check_seconds(seconds));
     TRY(check_text(by, G_USER_MAX, "by"));
     TRY(guard_addr_parse(address, &o.addr));
     return operator_run(g, op_sanction, &o);
 }
 
-err guard_throttle(guard *g, const char *kind, const char *subject, int64_t seconds,
-                   const char *by, const char *reason)
+err guard_throttle(guard *g, const char *kind, const char *subject, int64_t seconds, const char *by,
+                   const char *reason)
 {
-    op_arg o = {.kind = "throttle", .subject = subject, .by = by, .reason = reason,
-                .seconds = seconds};
+    op_arg o = {
+        .kind = "throttle", .subject = subject, .by = by, .reason = reason, .seconds = seconds};
     TRY(check_seconds(seconds));
     TRY(check_text(by, G_USER_MAX, "by"));
     if (strcmp(kind, "address") == 0) {

@@ -27,10 +27,17 @@
 #define FILE_MAX_BYTES (4u << 20)
 
 static const char *const DET_NAMES[D__COUNT] = {
-    [D_LOGIN_FAIL] = "login_fail", [D_SPRAYING] = "spraying",   [D_STUFFING] = "stuffing",
-    [D_DENIED] = "denied",         [D_DENIED_SPREAD] = "denied_spread",
-    [D_READS] = "reads",           [D_BASELINE] = "baseline",   [D_OFF_HOURS] = "off_hours",
-    [D_NEW_ADDRESS] = "new_address", [D_HONEYTOKEN] = "honeytoken", [D_SCAN] = "scan",
+    [D_LOGIN_FAIL] = "login_fail",
+    [D_SPRAYING] = "spraying",
+    [D_STUFFING] = "stuffing",
+    [D_DENIED] = "denied",
+    [D_DENIED_SPREAD] = "denied_spread",
+    [D_READS] = "reads",
+    [D_BASELINE] = "baseline",
+    [D_OFF_HOURS] = "off_hours",
+    [D_NEW_ADDRESS] = "new_address",
+    [D_HONEYTOKEN] = "honeytoken",
+    [D_SCAN] = "scan",
     [D_EGRESS] = "egress",
 };
 
@@ -88,23 +95,22 @@ static const struct {
                     SEV_HIGH, ROUTE_SECURITY, "accounts with failed logins"},
     [D_STUFFING] = {K_THRESHOLD | K_THRESHOLD_REQ | K_DISTINCT | K_ACCOUNTS, 1u << PER_GLOBAL,
                     PER_GLOBAL, SEV_HIGH, ROUTE_SECURITY, "addresses with failed logins"},
-    [D_DENIED] = {K_THRESHOLD | K_THRESHOLD_REQ, 1u << PER_ACCOUNT | 1u << PER_ADDRESS,
-                  PER_ACCOUNT, SEV_MEDIUM, ROUTE_SECURITY | ROUTE_HR, "denied requests"},
-    [D_DENIED_SPREAD] = {K_THRESHOLD | K_THRESHOLD_REQ | K_DISTINCT, 1u << PER_ACCOUNT,
-                         PER_ACCOUNT, SEV_MEDIUM, ROUTE_SECURITY | ROUTE_HR,
-                         "distinct categories denied"},
-    [D_READS] = {K_THRESHOLD | K_THRESHOLD_REQ, 1u << PER_ACCOUNT | 1u << PER_ADDRESS,
-                 PER_ACCOUNT, SEV_HIGH, ROUTE_SECURITY | ROUTE_STEWARD, "customers read"},
+    [D_DENIED] = {K_THRESHOLD | K_THRESHOLD_REQ, 1u << PER_ACCOUNT | 1u << PER_ADDRESS, PER_ACCOUNT,
+                  SEV_MEDIUM, ROUTE_SECURITY | ROUTE_HR, "denied requests"},
+    [D_DENIED_SPREAD] = {K_THRESHOLD | K_THRESHOLD_REQ | K_DISTINCT, 1u << PER_ACCOUNT, PER_ACCOUNT,
+                         SEV_MEDIUM, ROUTE_SECURITY | ROUTE_HR, "distinct categories denied"},
+    [D_READS] = {K_THRESHOLD | K_THRESHOLD_REQ, 1u << PER_ACCOUNT | 1u << PER_ADDRESS, PER_ACCOUNT,
+                 SEV_HIGH, ROUTE_SECURITY | ROUTE_STEWARD, "customers read"},
     [D_BASELINE] = {K_BASELINE, 1u << PER_ACCOUNT, PER_ACCOUNT, SEV_MEDIUM,
                     ROUTE_SECURITY | ROUTE_STEWARD, "customers read in an hour"},
     [D_OFF_HOURS] = {K_THRESHOLD | K_EVENTS, 1u << PER_ACCOUNT, PER_ACCOUNT, SEV_LOW,
                      ROUTE_SECURITY | ROUTE_STEWARD, "accesses outside working hours"},
     [D_NEW_ADDRESS] = {K_EVENTS, 1u << PER_ACCOUNT, PER_ACCOUNT, SEV_LOW, ROUTE_SECURITY,
                        "first use of an address"},
-    [D_HONEYTOKEN] = {0, 1u << PER_ACCOUNT, PER_ACCOUNT, SEV_HIGH,
-                      ROUTE_SECURITY | ROUTE_STEWARD, "honeytoken reads"},
-    [D_SCAN] = {K_THRESHOLD | K_THRESHOLD_REQ | K_COUNT, 1u << PER_ADDRESS, PER_ADDRESS,
-                SEV_MEDIUM, ROUTE_SECURITY, "unknown, malformed or oversized requests"},
+    [D_HONEYTOKEN] = {0, 1u << PER_ACCOUNT, PER_ACCOUNT, SEV_HIGH, ROUTE_SECURITY | ROUTE_STEWARD,
+                      "honeytoken reads"},
+    [D_SCAN] = {K_THRESHOLD | K_THRESHOLD_REQ | K_COUNT, 1u << PER_ADDRESS, PER_ADDRESS, SEV_MEDIUM,
+                ROUTE_SECURITY, "unknown, malformed or oversized requests"},
     [D_EGRESS] = {K_THRESHOLD | K_THRESHOLD_REQ | K_BYTES, 1u << PER_ACCOUNT | 1u << PER_ADDRESS,
                   PER_ACCOUNT, SEV_HIGH, ROUTE_SECURITY | ROUTE_STEWARD,
                   "bytes of customer data sent"},
@@ -296,9 +302,8 @@ static bool parse_bytes(const char *s, uint64_t *out)
     static const struct {
         const char *u;
         uint64_t m;
-    } units[] = {{"", 1},           {"B", 1},
-                 {"KB", 1000},      {"MB", 1000000},
-                 {"GB", 1000000000}, {"KiB", 1024},
+    } units[] = {{"", 1},           {"B", 1},           {"KB", 1000},
+                 {"MB", 1000000},   {"GB", 1000000000}, {"KiB", 1024},
                  {"MiB", 1u << 20}, {"GiB", 1u << 30}};
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
         if (strcmp(s + d, units[i].u) == 0) {
@@ -327,7 +332,10 @@ static bool parse_rate(const char *s, double *per_s)
         return false;
     }
     const char *u = slash + 1;
-    double div = strcmp(u, "s") == 0 ? 1 : strcmp(u, "m") == 0 ? 60 : strcmp(u, "h") == 0 ? 3600 : 0;
+    double div = strcmp(u, "s") == 0   ? 1
+                 : strcmp(u, "m") == 0 ? 60
+                 : strcmp(u, "h") == 0 ? 3600
+                                       : 0;
     if (div == 0) {
         return false;
     }
@@ -585,8 +593,7 @@ static err add_spans(ps *p, gschedule *s, const char *spec)
         d0 = d1 = -1;
     }
     if (d0 < 0 || d1 < 0 || d1 < d0) {
-        return perr(p, "bad days '%.*s' (mon..sun, a range like mon-fri, or daily)", (int)dn,
-                    spec);
+        return perr(p, "bad days '%.*s' (mon..sun, a range like mon-fri, or daily)", (int)dn, spec);
     }
     const char *t = sp + 1;
     const char *dash = strchr(t, '-');
@@ -677,12 +684,14 @@ static err set_notify(ps *p, char **tok, int ntok)
             s.routes = ROUTE_HR;
         } else if (strcmp(route, "data_steward") == 0) {
             s.routes = ROUTE_STEWARD;
-        } else if (strncmp(route, "data_steward:", 13) == 0 && is_name(route + 13, G_DEPT_MAX, true)) {
+        } else if (strncmp(route, "data_steward:", 13) == 0 &&
+                   is_name(route + 13, G_DEPT_MAX, true)) {
             s.routes = ROUTE_STEWARD;
             snprintf(s.dept, sizeof s.dept, "%s", route + 13);
         } else {
-            return perr(p, "unknown route '%s' (security, hr, data_steward, data_steward:DEPT, "
-                           "all)",
+            return perr(p,
+                        "unknown route '%s' (security, hr, data_steward, data_steward:DEPT, "
+                        "all)",
                         route);
         }
         const char *url = tok[3];
@@ -730,7 +739,8 @@ static err set_notify(ps *p, char **tok, int ntok)
                        "notify webhook ROUTE URL | notify email ROUTE URL from A to B");
     }
     if (next < ntok) {
-        if (ntok != next + 2 || strcmp(tok[next], "min") != 0 || !gsev_parse(tok[next + 1], &s.min)) {
+        if (ntok != next + 2 || strcmp(tok[next], "min") != 0 ||
+            !gsev_parse(tok[next + 1], &s.min)) {
             return perr(p, "unexpected '%s' (only 'min SEVERITY' may follow)", tok[next]);
         }
     }
@@ -804,8 +814,7 @@ static err setting(ps *p, char **tok, int ntok)
         TRY(split_items(p, tok, 1, ntok, &it));
         for (int i = 0; i < it.n; i++) {
             if (strchr(it.v[i], ' ')) {
-                return perr(p, "'%s' is not one address or prefix (separate with commas)",
-                            it.v[i]);
+                return perr(p, "'%s' is not one address or prefix (separate with commas)", it.v[i]);
             }
             char m[200];
             if (granges_add_cidr(k[0] == 'a' ? &r->allow : &r->deny, it.v[i], m, sizeof m) !=
@@ -984,9 +993,10 @@ static err rule_line(ps *p, char **tok, int ntok, pending_key *pk, int *npk)
                 return ERR_OK;
             }
         }
-        return perr(p, "unknown detector '%s' (login_fail, spraying, stuffing, denied, "
-                       "denied_spread, reads, baseline, off_hours, new_address, honeytoken, "
-                       "scan, egress)",
+        return perr(p,
+                    "unknown detector '%s' (login_fail, spraying, stuffing, denied, "
+                    "denied_spread, reads, baseline, off_hours, new_address, honeytoken, "
+                    "scan, egress)",
                     tok[1]);
     } else if (strcmp(k, "per") == 0) {
         TRY(rkey(p, RK_PER, "per"));
@@ -1113,17 +1123,18 @@ static err rule_line(ps *p, char **tok, int ntok, pending_key *pk, int *npk)
                 const char *name;
                 unsigned bit;
                 bool dur;
-            } acts[] = {{"log", ACT_LOG, false},       {"alert", ACT_ALERT, false},
+            } acts[] = {{"log", ACT_LOG, false},          {"alert", ACT_ALERT, false},
                         {"throttle", ACT_THROTTLE, true}, {"block", ACT_BLOCK, true},
-                        {"lock", ACT_LOCK, true},      {"revoke", ACT_REVOKE, false},
-                        {"reauth", ACT_REAUTH, false}, {"seal", ACT_SEAL, false}};
+                        {"lock", ACT_LOCK, true},         {"revoke", ACT_REVOKE, false},
+                        {"reauth", ACT_REAUTH, false},    {"seal", ACT_SEAL, false}};
             size_t a = 0;
             while (a < sizeof acts / sizeof acts[0] && strcmp(w[0], acts[a].name) != 0) {
                 a++;
             }
             if (a == sizeof acts / sizeof acts[0]) {
-                return perr(p, "unknown response '%s' (log, alert, throttle D, block D, lock D, "
-                               "revoke, reauth, seal)",
+                return perr(p,
+                            "unknown response '%s' (log, alert, throttle D, block D, lock D, "
+                            "revoke, reauth, seal)",
                             w[0]);
             }
             if (g->actions & acts[a].bit) {
@@ -1131,9 +1142,9 @@ static err rule_line(ps *p, char **tok, int ntok, pending_key *pk, int *npk)
             }
             int64_t d = 0;
             if (acts[a].dur ? (nw != 2 || !parse_duration(w[1], &d)) : nw != 1) {
-                return perr(p, acts[a].dur ? "%s needs a duration, e.g. %s 30m"
-                                           : "%s takes no value%s",
-                            acts[a].name, acts[a].dur ? acts[a].name : "");
+                return perr(
+                    p, acts[a].dur ? "%s needs a duration, e.g. %s 30m" : "%s takes no value%s",
+                    acts[a].name, acts[a].dur ? acts[a].name : "");
             }
             g->actions |= acts[a].bit;
             if (acts[a].bit == ACT_THROTTLE) {
@@ -1220,8 +1231,9 @@ static void describe(grule *g)
             snprintf(g->text, sizeof g->text, "%s at least %g times the usual (at least %llu)",
                      what, g->ratio, (unsigned long long)g->min);
         } else {
-            snprintf(g->text, sizeof g->text, "%s %g standard deviations above the usual "
-                                              "(at least %llu)",
+            snprintf(g->text, sizeof g->text,
+                     "%s %g standard deviations above the usual "
+                     "(at least %llu)",
                      what, g->z, (unsigned long long)g->min);
         }
     } else if (g->det == D_HONEYTOKEN || g->det == D_NEW_ADDRESS) {
@@ -1280,8 +1292,9 @@ static err rule_end(ps *p, const pending_key *pk, int npk)
     if (g->det == D_BASELINE) {
         for (int i = 0; i < p->r->nrules; i++) {
             if (p->r->rules[i].det == D_BASELINE) {
-                return perr(p, "only one baseline rule may exist (rule %s is one): the learnt "
-                               "baseline has one definition",
+                return perr(p,
+                            "only one baseline rule may exist (rule %s is one): the learnt "
+                            "baseline has one definition",
                             p->r->rules[i].name);
             }
         }

@@ -42,8 +42,8 @@ enum {
 };
 
 #define ALERT_SELECT                                                                               \
-    "SELECT id, rule, detector, severity, status, subject, account, address, department, "      \
-    "routes, count, first_us, last_us, evidence, detail, responses, ack_by, ack_us, closed_by, " \
+    "SELECT id, rule, detector, severity, status, subject, account, address, department, "         \
+    "routes, count, first_us, last_us, evidence, detail, responses, ack_by, ack_us, closed_by, "   \
     "closed_us, close_reason FROM alerts"
 
 static const char *const SQL[Q__COUNT] = {
@@ -146,8 +146,8 @@ static err exec(guard_store *s, const char *sql)
 
 static err stmt(guard_store *s, int id, sqlite3_stmt **out)
 {
-    if (!s->st[id] && sqlite3_prepare_v3(s->db, SQL[id], -1, SQLITE_PREPARE_PERSISTENT,
-                                         &s->st[id], NULL) != SQLITE_OK) {
+    if (!s->st[id] && sqlite3_prepare_v3(s->db, SQL[id], -1, SQLITE_PREPARE_PERSISTENT, &s->st[id],
+                                         NULL) != SQLITE_OK) {
         return db_fail(s, "prepare");
     }
     sqlite3_reset(s->st[id]);
@@ -678,8 +678,8 @@ err guard_store_audit_entries(const char *audit_db, gs_entry_fn fn, void *ctx)
     while (rc == ERR_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
         const void *p = sqlite3_column_blob(st, 1);
         int n = sqlite3_column_bytes(st, 1);
-        rc = fn(ctx, (uint64_t)sqlite3_column_int64(st, 0),
-                slice_of(p ? p : "", p ? (size_t)n : 0));
+        rc =
+            fn(ctx, (uint64_t)sqlite3_column_int64(st, 0), slice_of(p ? p : "", p ? (size_t)n : 0));
     }
     if (rc == ERR_OK && r != SQLITE_DONE) {
         rc = err_set(ERR_IO, __FILE__, __LINE__, "reading the audit log failed (%s)",

@@ -75,16 +75,15 @@ MUST_USE err guard_store_alert_status(guard_store *s, int64_t id, const char *st
                                       const char *by, const char *reason, int64_t at_us);
 typedef struct gs_alert_query {
     const char *status, *rule, *account;
-    int min_severity;   /* -1: any */
-    unsigned route;     /* 0: any */
+    int min_severity; /* -1: any */
+    unsigned route;   /* 0: any */
     const char *department;
     int64_t since_us;
-    int64_t before_id;  /* 0: none */
+    int64_t before_id; /* 0: none */
     size_t limit;
 } gs_alert_query;
 typedef err (*gs_alert_fn)(void *ctx, const gs_alert *a);
-MUST_USE err guard_store_alerts(guard_store *s, const gs_alert_query *q, gs_alert_fn fn,
-                                void *ctx);
+MUST_USE err guard_store_alerts(guard_store *s, const gs_alert_query *q, gs_alert_fn fn, void *ctx);
 
 /* ---- violation register ---- */
 typedef struct gs_violation {
@@ -105,8 +104,8 @@ MUST_USE err guard_store_violations(guard_store *s, const char *username, int64_
 /* ---- known addresses ---- */
 typedef err (*gs_text_fn)(void *ctx, const char *text);
 /* The most recently first-seen addresses of username, at most max. */
-MUST_USE err guard_store_known_list(guard_store *s, const char *username, size_t max,
-                                    gs_text_fn fn, void *ctx);
+MUST_USE err guard_store_known_list(guard_store *s, const char *username, size_t max, gs_text_fn fn,
+                                    void *ctx);
 MUST_USE err guard_store_known_has(guard_store *s, const char *username, const char *address,
                                    bool *has);
 MUST_USE err guard_store_known_add(guard_store *s, const char *username, const char *address,
@@ -118,8 +117,8 @@ typedef err (*gs_slot_fn)(void *ctx, int slot, double mean, double var, int64_t 
 MUST_USE err guard_store_baseline_load(guard_store *s, const char *username, int64_t *first_us,
                                        gs_slot_fn fn, void *ctx);
 MUST_USE err guard_store_baseline_user(guard_store *s, const char *username, int64_t first_us);
-MUST_USE err guard_store_baseline_put(guard_store *s, const char *username, int slot,
-                                      double mean, double var, int64_t n);
+MUST_USE err guard_store_baseline_put(guard_store *s, const char *username, int slot, double mean,
+                                      double var, int64_t n);
 
 /* ---- reading an audit log offline (read-only, in index order) ---- */
 typedef err (*gs_entry_fn)(void *ctx, uint64_t index, slice entry);
