@@ -33,7 +33,7 @@ typedef struct http_rx {
     int requests, ok;
     char paths[1024];
     char body[8192];
-    volatile int stop;
+    _Atomic int stop;
 } http_rx;
 
 static int listen_tcp(int *port)
@@ -55,7 +55,7 @@ static int listen_tcp(int *port)
     return fd;
 }
 
-static int accept_wait(int fd, volatile int *stop)
+static int accept_wait(int fd, _Atomic int *stop)
 {
     while (!*stop) {
         struct pollfd p = {fd, POLLIN, 0};
@@ -361,7 +361,7 @@ typedef struct smtp_rx {
     pthread_mutex_t mu;
     int mails;
     char from[256], rcpt[512], data[8192];
-    volatile int stop;
+    _Atomic int stop;
 } smtp_rx;
 
 static bool line_in(int c, char *out, size_t max)

@@ -9,6 +9,7 @@
  * working day under the shipped rules raises nothing.
  */
 #include <pthread.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include "core/clock.h"
@@ -790,6 +791,25 @@ TEST(t_blocks_survive_restart)
     cleanup(dir, db);
 }
 
+TEST(t_foreign_database_refused)
+{
+    char *dir, *db = tmpdb("guard-foreign", &dir);
+    sqlite3 *sq = NULL;
+    EXPECT(sqlite3_open(db, &sq) == SQLITE_OK);
+    EXPECT(sqlite3_exec(sq, "CREATE TABLE customers(id TEXT)", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(sq);
+    guard_rules *r = NULL;
+    EXPECT_OK(guard_rules_parse(slice_cstr("queue 64\n"), "t.rules", &r));
+    guard_options o;
+    memset(&o, 0, sizeof o);
+    o.db_path = db;
+    guard *g = NULL;
+    EXPECT_ERR(guard_open(r, &o, &g), ERR_IO);
+    EXPECT(g == NULL);
+    guard_rules_free(r);
+    cleanup(dir, db);
+}
+
 /* ---- a full queue drops and counts, never blocks ---- */
 
 static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -1040,6 +1060,7 @@ int main(void)
     RUN(t_aggregation_and_status);
     RUN(t_blocks_survive_restart);
     RUN(t_queue_full_drops);
+    RUN(t_foreign_database_refused);
     RUN(t_normal_day_is_quiet);
     return test_done("guard_detect_test");
 }

@@ -212,7 +212,9 @@ static void process(guard *g, const gevent *ev, batch *b)
     gdetect_event(g->det, ev, on_finding, b);
 }
 
-static void periodic(guard *g, int64_t latest_event_us)
+/* Once a second: idle detector state and expired sanctions leave memory; once a minute,
+ * expired sanctions leave guard.db too. */
+static void periodic(guard *g, int64_t latest_event_us, bool store_too)
 {
     int64_t now = guard_now(g);
     if (latest_event_us) {
@@ -220,6 +222,9 @@ static void periodic(guard *g, int64_t latest_event_us)
     }
     gtable_expire(&g->addr, now);
     gtable_expire(&g->acct, now);
+    if (!store_too) {
+        return;
+    }
     pthread_mutex_lock(&g->st_mu);
     if (guard_store_sanction_expire(g->st, now) != ERR_OK) {
         log_warn("guard.store", "could not drop expired sanctions: %s", err_message());
@@ -231,6 +236,7 @@ static void *guard_main(void *arg)
 {
     guard *g = arg;
     int64_t last_periodic = clock_mono_us(), latest = 0;
+    unsigned ticks = 0;
     geffects *fx = NULL;
     for (;;) {
         gcell *c = gqueue_peek(&g->q);
@@ -289,7 +295,7 @@ static void *guard_main(void *arg)
         int64_t m = clock_mono_us();
         if (m - last_periodic >= 1000000) {
             last_periodic = m;
-            periodic(g, latest);
+            periodic(g, latest, ++ticks % 60 == 0);
         }
     }
     geffects_free(fx);

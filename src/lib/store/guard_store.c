@@ -177,6 +177,37 @@ static void col(sqlite3_stmt *st, int i, char *out, size_t max)
     snprintf(out, max, "%s", t ? (const char *)t : "");
 }
 
+/* A file with tables but no guard schema mark is someone else's (custos.db, audit.db): the
+ * guard must not add its tables to it. */
+static err refuse_foreign(guard_store *s)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT (SELECT count(*) FROM sqlite_master),"
+                           " (SELECT count(*) FROM sqlite_master WHERE type='table' AND "
+                           "name='meta')",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return db_fail(s, "open");
+    }
+    bool has_tables = false, has_meta = false;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        has_tables = sqlite3_column_int(st, 0) > 0;
+        has_meta = sqlite3_column_int(st, 1) > 0;
+    }
+    sqlite3_finalize(st);
+    if (!has_tables) {
+        return ERR_OK;
+    }
+    bool ours = false;
+    if (has_meta && sqlite3_prepare_v2(s->db, "SELECT 1 FROM meta WHERE key='guard_schema'", -1,
+                                       &st, NULL) == SQLITE_OK) {
+        ours = sqlite3_step(st) == SQLITE_ROW;
+        sqlite3_finalize(st);
+    }
+    ENSURE(ours, ERR_IO, "guard store: the file is not the guard's database");
+    return ERR_OK;
+}
+
 err guard_store_open(const char *path, guard_store **out)
 {
     *out = NULL;
@@ -192,6 +223,9 @@ err guard_store_open(const char *path, guard_store **out)
     err rc = exec(s, path ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
                             "PRAGMA secure_delete=ON;"
                           : "PRAGMA journal_mode=MEMORY;");
+    if (rc == ERR_OK) {
+        rc = refuse_foreign(s);
+    }
     if (rc == ERR_OK) {
         rc = exec(s, SCHEMA);
     }
