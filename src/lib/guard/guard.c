@@ -267,8 +267,7 @@ static void *guard_main(void *arg)
             batch b = {g, fx};
             size_t n = 0;
             pthread_mutex_lock(&g->st_mu);
-            bool txn = guard_store_begin(g->st) == ERR_OK;
-            atomic_store(&g->store_ok, txn);
+            guard_store_batch_begin(g->st);
             while (c && n < BATCH) {
                 process(g, &c->ev, &b);
                 if (c->ev.time_us > latest) {
@@ -278,10 +277,11 @@ static void *guard_main(void *arg)
                 n++;
                 c = gqueue_peek(&g->q);
             }
-            if (txn && guard_store_commit(g->st) != ERR_OK) {
+            if (guard_store_batch_end(g->st) != ERR_OK) {
                 log_error("guard.store", "commit failed: %s", err_message());
-                guard_store_rollback(g->st);
                 atomic_store(&g->store_ok, false);
+            } else {
+                atomic_store(&g->store_ok, true);
             }
             pthread_mutex_unlock(&g->st_mu);
             geffects_run(g, fx);

@@ -125,10 +125,35 @@ static const char *SCHEMA =
 struct guard_store {
     sqlite3 *db;
     sqlite3_stmt *st[Q__COUNT];
+    bool batch, in_txn;
+    bool failed; /* a statement failed since the batch began */
 };
+
+static bool writes(int id)
+{
+    switch (id) {
+    case Q_SANC_PUT:
+    case Q_SANC_DEL:
+    case Q_SANC_EXPIRE:
+    case Q_ALERT_INSERT:
+    case Q_ALERT_BUMP:
+    case Q_ALERT_STATUS:
+    case Q_VIOL_ADD:
+    case Q_KNOWN_ADD:
+    case Q_BASE_USER_PUT:
+    case Q_BASE_PUT:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static err prepared(guard_store *s, int id, sqlite3_stmt **out);
+static err done(guard_store *s, sqlite3_stmt *st, const char *what);
 
 static err db_fail(guard_store *s, const char *what)
 {
+    s->failed = true;
     return err_set(ERR_IO, __FILE__, __LINE__, "guard store: %s failed (%s)", what,
                    s->db ? sqlite3_errmsg(s->db) : "no database");
 }
@@ -144,7 +169,19 @@ static err exec(guard_store *s, const char *sql)
     return ERR_OK;
 }
 
+/* The prepared statement id, reset; inside a batch, a write first opens the transaction. */
 static err stmt(guard_store *s, int id, sqlite3_stmt **out)
+{
+    if (s->batch && !s->in_txn && writes(id)) {
+        sqlite3_stmt *b;
+        TRY(prepared(s, Q_BEGIN, &b));
+        TRY(done(s, b, "begin"));
+        s->in_txn = true;
+    }
+    return prepared(s, id, out);
+}
+
+static err prepared(guard_store *s, int id, sqlite3_stmt **out)
 {
     if (!s->st[id] && sqlite3_prepare_v3(s->db, SQL[id], -1, SQLITE_PREPARE_PERSISTENT, &s->st[id],
                                          NULL) != SQLITE_OK) {
@@ -263,27 +300,35 @@ void guard_store_close(guard_store *s)
     free(s);
 }
 
-err guard_store_begin(guard_store *s)
+void guard_store_batch_begin(guard_store *s)
 {
-    sqlite3_stmt *st;
-    TRY(stmt(s, Q_BEGIN, &st));
-    return done(s, st, "begin");
+    s->batch = true;
+    s->in_txn = false;
+    s->failed = false;
 }
 
-err guard_store_commit(guard_store *s)
+err guard_store_batch_end(guard_store *s)
 {
+    s->batch = false;
+    if (!s->in_txn) {
+        ENSURE(!s->failed, ERR_IO, "guard store: a write of this batch failed");
+        return ERR_OK;
+    }
+    s->in_txn = false;
     sqlite3_stmt *st;
-    TRY(stmt(s, Q_COMMIT, &st));
-    return done(s, st, "commit");
-}
-
-void guard_store_rollback(guard_store *s)
-{
-    sqlite3_stmt *st;
-    if (sqlite3_get_autocommit(s->db) == 0 && stmt(s, Q_ROLLBACK, &st) == ERR_OK) {
+    err rc = prepared(s, Q_COMMIT, &st);
+    if (rc == ERR_OK) {
+        rc = done(s, st, "commit");
+    }
+    if (rc != ERR_OK && sqlite3_get_autocommit(s->db) == 0 &&
+        prepared(s, Q_ROLLBACK, &st) == ERR_OK) {
         sqlite3_step(st);
         sqlite3_reset(st);
     }
+    if (rc == ERR_OK && s->failed) {
+        rc = err_set(ERR_IO, __FILE__, __LINE__, "guard store: a write of this batch failed");
+    }
+    return rc;
 }
 
 /* ---- sanctions ---- */

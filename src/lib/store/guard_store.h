@@ -24,9 +24,11 @@ typedef struct guard_store guard_store;
 /* path NULL: a private in-memory database (replays, tests). */
 MUST_USE err guard_store_open(const char *path, guard_store **out);
 void guard_store_close(guard_store *s);
-MUST_USE err guard_store_begin(guard_store *s);
-MUST_USE err guard_store_commit(guard_store *s);
-void guard_store_rollback(guard_store *s);
+/* Batches: between batch_begin and batch_end, the first write opens a transaction and
+ * batch_end commits it, so a batch that writes nothing costs no transaction at all and one
+ * that writes costs one commit (one fsync). */
+void guard_store_batch_begin(guard_store *s);
+MUST_USE err guard_store_batch_end(guard_store *s);
 
 /* ---- sanctions: kind "block" | "throttle" | "lock"; subject "address:A" / "account:U" ---- */
 typedef struct gs_sanction {
