@@ -155,7 +155,9 @@ static int replay(args *a)
             printf("  %-32s %10llu %8zu\n", name, (unsigned long long)guard_rule_firings(g, i), na);
         }
         size_t n = json_array_size(list);
-        printf("\n%zu alert%s would be raised%s\n", n, n == 1 ? "" : "s", n ? ":" : "");
+        bool more = !json_is_null(json_object_get(alerts, "next"));
+        printf("\n%s%zu alert%s would be raised%s\n", more ? "more than " : "", n,
+               n == 1 ? "" : "s", more ? " (the newest shown)" : n ? ":" : "");
         /* oldest first */
         for (size_t i = n; i-- > 0;) {
             print_alert(json_array_get(list, i));
