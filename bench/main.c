@@ -1,7 +1,7 @@
 /*
  * main.c - `make bench`: every area's figures in one run. Ratios compare with a
  * baseline measured in the same run, on the same machine, never across runs.
- * Set BENCH_ONLY=crypto,model,vault,merkle,audit,http,guard to run some areas.
+ * Set BENCH_ONLY=crypto,model,vault,merkle,audit,http to run some areas.
  */
 #include <stdio.h>
 #include <stdlib.h>
