@@ -40,5 +40,6 @@ void bench_vault(void);
 void bench_http(void);
 void bench_audit(void);
 void bench_merkle(void);
+void bench_guard(void);
 
 #endif

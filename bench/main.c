@@ -45,5 +45,8 @@ int main(void)
     if (wanted("policy")) {
         bench_policy();
     }
+    if (wanted("guard")) {
+        bench_guard();
+    }
     return 0;
 }

@@ -158,6 +158,9 @@ int main(int argc, char **argv)
                                        args_opt(&a, "--customer") != NULL));
         return online ? cmd_policy_online(&a) : cmd_policy(&a);
     }
+    if (strcmp(c, "guard") == 0) {
+        return cmd_guard(&a);
+    }
     if (strcmp(c, "transactions") == 0 || strcmp(c, "communications") == 0) {
         return cmd_records(&a, c);
     }
