@@ -183,13 +183,14 @@ int cmd_backup(args *a)
     if (e == ERR_OK) {
         e = store_copy_file(au, snap_au);
     }
-    backup_member m[9] = {
+    backup_member m[10] = {
         {"custos.db", snap_db},        {"audit.db", snap_au},   {"keyring", kr},
         {"audit.pub", pub},            {"erasures.journal", er}, {"tls-key.pem", tk},
         {"tls-cert.pem", tc},
     };
     size_t nm = 7;
-    /* The configuration and the access policy are part of the vault when present. */
+    /* The configuration, the access policy and the guard's rules are part of the vault when
+     * present (guard.db, the guard's working state, is not: a restored vault starts it anew). */
     char cfg[PATH_MAX], pol[PATH_MAX];
     vault_path(v, "custos.json", cfg, sizeof cfg);
     vault_path(v, "policy.conf", pol, sizeof pol);
@@ -198,6 +199,11 @@ int cmd_backup(args *a)
     }
     if (access(pol, F_OK) == 0) {
         m[nm++] = (backup_member){"policy.conf", pol};
+    }
+    char gr[PATH_MAX];
+    vault_path(v, "guard.rules", gr, sizeof gr);
+    if (access(gr, F_OK) == 0) {
+        m[nm++] = (backup_member){"guard.rules", gr};
     }
     if (e == ERR_OK) {
         e = backup_create(v->kr, kr, a->pos[1], m, nm);

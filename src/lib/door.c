@@ -51,7 +51,12 @@ err door_deny(vault *v, const actor *a, const char *action, const char *customer
     door_entry(&e, a, action, "deny", rule);
     e.customer = customer;
     e.fields = fields;
-    TRY(audit_append(v->au, &e, NULL));
+    uint64_t idx = 0;
+    TRY(audit_append(v->au, &e, &idx));
+    /* Beyond one's rights (not a customer that simply does not exist): the guard hears. */
+    if (code == ERR_DENIED || (rule && strcmp(rule, "department-scope") == 0)) {
+        door_observe_denied(v, a, fields && fields[0] ? fields : action, (int64_t)idx);
+    }
     BAIL(code, "%s", msg);
 }
 
@@ -360,13 +365,16 @@ err door_customer_get(vault *v, const actor *a, const char *id, json_t **out)
     door_entry(&e, a, "customer.read", "allow", rule);
     e.customer = c.id;
     e.fields = buf_cstr(&names);
-    GUARD(audit_append(v->au, &e, NULL));
+    uint64_t idx = 0;
+    GUARD(audit_append(v->au, &e, &idx));
     door_breakglass_read(v, a, "customer.read", c.id);
     if (c.honeytoken) {
         door_honeytoken_touched(v, a, "customer.read", c.id);
     }
     GUARD(keyring_dek_unwrap(v->kr, c.id, buf_slice(&c.wrapped_dek), dek));
     GUARD(door_render_customer(v, a, &c, dek, out));
+    door_observe_read(v, a, c.id, c.department, c.honeytoken, 1, door_json_bytes(*out),
+                      (int64_t)idx);
 out:
     if (dek) {
         mem_wipe(dek, KEY_LEN);
@@ -605,7 +613,8 @@ err door_customer_search(vault *v, const actor *a, blind_kind k, const char *ter
     e.query_hash = qh[0] ? qh : NULL;
     e.categories = k == BI_NONE ? NULL : blind_kind_name(k);
     e.count = (int64_t)nrows;
-    GUARD(audit_append(v->au, &e, NULL));
+    uint64_t idx = 0;
+    GUARD(audit_append(v->au, &e, &idx));
     if (nrows) {
         door_breakglass_read(v, a, action, NULL);
     }
@@ -630,6 +639,14 @@ err door_customer_search(vault *v, const actor *a, blind_kind k, const char *ter
     arr = NULL;
     json_object_set_new(res, "next", n == limit ? json_string(ids[n - 1]) : json_null());
     *out = res;
+    if (nrows) {
+        bool honey = false;
+        for (size_t i = 0; i < nrows; i++) {
+            honey = honey || rows[i].honeytoken;
+        }
+        door_observe_read(v, a, nrows == 1 ? rows[0].id : "", nrows == 1 ? rows[0].department : "",
+                          honey, (uint32_t)nrows, door_json_bytes(res), (int64_t)idx);
+    }
 out:
     if (dek) {
         mem_wipe(dek, KEY_LEN);
@@ -789,7 +806,8 @@ err door_record_list(vault *v, const actor *a, rectype t, const char *customer_i
     door_entry(&e, a, action, "allow", rule);
     e.customer = c.id;
     e.categories = t == REC_TRANSACTION ? "transactions" : "communications";
-    GUARD(audit_append(v->au, &e, NULL));
+    uint64_t idx = 0;
+    GUARD(audit_append(v->au, &e, &idx));
     door_breakglass_read(v, a, action, c.id);
     if (c.honeytoken) {
         door_honeytoken_touched(v, a, action, c.id);
@@ -805,6 +823,8 @@ err door_record_list(vault *v, const actor *a, rectype t, const char *customer_i
     lc.arr = NULL;
     json_object_set_new(res, "next", n == limit ? json_string(lc.last) : json_null());
     *out = res;
+    door_observe_read(v, a, c.id, c.department, c.honeytoken, 1, door_json_bytes(res),
+                      (int64_t)idx);
 out:
     if (dek) {
         mem_wipe(dek, KEY_LEN);

@@ -25,6 +25,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "crypto/crypto.h"
+#include "guard/guard.h"
 #include "model/ingest.h"
 #include "model/model.h"
 #include "store/store.h"
@@ -45,6 +46,7 @@ typedef struct vault {
     witness *witness;
     vault_alert_fn alert;
     void *alert_ctx;
+    guard *guard; /* the server's (door_guard_start); NULL for offline tools */
 } vault;
 
 #define VAULT_DB "custos.db"
@@ -199,6 +201,31 @@ MUST_USE err door_export_request(vault *v, const actor *a, const char *format,
 MUST_USE err door_honeytoken_add(vault *v, const actor *a, const char *department,
                                  json_t **out);
 MUST_USE err door_honeytokens_list(vault *v, const actor *a, json_t **out);
+
+/* ---- the guard (door_guard.c) ---- */
+/* Opens the guard with VAULT/guard.rules (or the built-in rules) and VAULT/guard.db, its
+ * responses wired to accounts, sessions, API keys and the vault seal. */
+MUST_USE err door_guard_start(vault *v);
+void door_guard_stop(vault *v);
+/* True when the door reported this thread's request to the guard (then the server does not
+ * report it again as a plain request); clears the mark. */
+bool door_observed_take(void);
+
+typedef struct door_alert_query {
+    const char *status, *severity, *rule, *account;
+    int64_t since_us, before_id;
+    size_t limit;
+} door_alert_query;
+/* Security (guard.manage) sees every alert; HR (violations.read) those routed to HR; a data
+ * steward those routed to their department's stewards. */
+MUST_USE err door_alerts(vault *v, const actor *a, const door_alert_query *q, json_t **out);
+MUST_USE err door_alert_decide(vault *v, const actor *a, int64_t id, bool close,
+                               const char *reason);
+MUST_USE err door_violations(vault *v, const actor *a, const char *username, json_t **out);
+MUST_USE err door_guard_sanctions(vault *v, const actor *a, json_t **out);
+/* what: block (seconds), unblock, unthrottle-address, unthrottle-account, unlock. */
+MUST_USE err door_guard_act(vault *v, const actor *a, const char *what, const char *subject,
+                            int64_t seconds, const char *reason);
 
 /* ---- the emergency brake (door_seal.c) ---- */
 bool door_sealed(vault *v);

@@ -292,7 +292,9 @@ err door_login(vault *v, const login_request *rq, login_result *out)
         }
         audit_entry e;
         door_entry(&e, &a, "login", "deny", why);
-        TRY(audit_append(v->au, &e, NULL));
+        uint64_t idx = 0;
+        TRY(audit_append(v->au, &e, &idx));
+        door_observe_login(v, &a, false, (int64_t)idx);
         if (lock_now) {
             char d[96];
             snprintf(d, sizeof d, "lockout %d for %lld s", acc.lock_level,
@@ -330,7 +332,9 @@ err door_login(vault *v, const login_request *rq, login_result *out)
                : acc.totp_enabled ? "password+totp"
                                   : "password");
     e.reason = rehash ? "password hash upgraded" : NULL;
-    TRY(audit_append(v->au, &e, NULL));
+    uint64_t idx = 0;
+    TRY(audit_append(v->au, &e, &idx));
+    door_observe_login(v, &a, true, (int64_t)idx);
     return new_session(v, &a, &acc, flags, out);
 }
 

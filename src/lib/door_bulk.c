@@ -418,7 +418,9 @@ err door_export_next(door_export *x, buf *out)
     door_entry(&e, &x->a, "customer.export.page", "allow", x->rule);
     e.customers = buf_cstr(&list);
     e.count = (int64_t)n;
-    GUARD(audit_append(v->au, &e, NULL));
+    uint64_t idx = 0;
+    size_t before = out->len;
+    GUARD(audit_append(v->au, &e, &idx));
     for (size_t i = 0; i < n; i++) {
         GUARD(store_customer_get(v->st, ids[i], &c));
         json_t *o = NULL;
@@ -458,6 +460,8 @@ err door_export_next(door_export *x, buf *out)
     }
     if (n > 0) {
         memcpy(x->after, ids[n - 1], sizeof x->after);
+        door_observe_read(v, &x->a, "", x->a.department, false, (uint32_t)n,
+                          (uint64_t)(out->len - before), (int64_t)idx);
     }
     if (n < PAGE) {
         x->done = true;

@@ -62,6 +62,14 @@ MUST_USE err door_export_take(vault *v, const actor *a, const char *request, exp
 /* A honeytoken was read: the alert (door_honeytokens.c). */
 void door_honeytoken_touched(vault *v, const actor *a, const char *action, const char *customer);
 
+/* ---- reports to the guard (door_guard.c); index: the audit entry, or -1 ---- */
+void door_observe_login(vault *v, const actor *a, bool ok, int64_t index);
+void door_observe_denied(vault *v, const actor *a, const char *what, int64_t index);
+void door_observe_read(vault *v, const actor *a, const char *customer, const char *cdept,
+                       bool honeytoken, uint32_t customers, uint64_t bytes, int64_t index);
+/* Size of a JSON answer as sent (compact). */
+uint64_t door_json_bytes(const json_t *j);
+
 /* ---- door_auth.c, for door_accounts.c ---- */
 MUST_USE err door_scope_parse(const char *scope, uint16_t ops[CAT__COUNT + 1]);
 /* Clears SESSION_MFA_PENDING of the session of token. */

@@ -102,6 +102,16 @@ static void h_login(server *s, request *r, response *out)
         json_decref(j);
         return response_error(out, ERR_INPUT, "username and password are required");
     }
+    /* The per-account limit before any password work (names that are no account are held in
+     * check by the address limit). */
+    guard_decision gd;
+    if (s->v->guard &&
+        guard_admit_account(s->v->guard, rq.username, clock_now_us(), &gd) != GUARD_ADMIT) {
+        mem_wipe((void *)rq.password, strlen(rq.password));
+        json_decref(j);
+        buf_reset(&r->body);
+        return server_refuse(out, &gd, r->retry_after, sizeof r->retry_after);
+    }
     login_result res;
     e = door_login(s->v, &rq, &res);
     /* Wipe the password from the parsed body and the raw body. */
@@ -169,6 +179,12 @@ static err authenticate(server *s, request *r)
         r->via_cookie = true;
     }
     TRY(door_authenticate(s->v, r->token, r->source, r->request_id, &r->who));
+    guard_decision gd;
+    if (s->v->guard &&
+        guard_admit_account(s->v->guard, r->who.username, clock_now_us(), &gd) != GUARD_ADMIT) {
+        r->guard_refusal = gd;
+        BAIL(gd.verdict == GUARD_BLOCK ? ERR_DENIED : ERR_RATE, "refused by the guard");
+    }
     if (r->via_cookie) {
         ENSURE(!r->who.via_key, ERR_AUTH, "API keys are sent as bearer tokens");
         if (!safe_method(r)) {
@@ -491,6 +507,10 @@ static void h_health(server *s, request *r, response *out)
     json_object_set_new(o, "status", json_string(e == ERR_OK ? "ok" : "degraded"));
     json_object_set_new(o, "audit_entries", json_integer((json_int_t)n));
     json_object_set_new(o, "sealed", json_boolean(door_sealed(s->v)));
+    json_object_set_new(o, "guard",
+                        json_string(!s->v->guard                  ? "off"
+                                    : guard_healthy(s->v->guard) ? "ok"
+                                                                 : "degraded"));
     response_json(out, e == ERR_OK ? 200 : 503, o);
 }
 
@@ -532,6 +552,23 @@ static void h_metrics(server *s, request *r, response *out)
             (unsigned long long)atomic_load(&m->audit_failures),
             (unsigned long long)atomic_load(&m->inflight), (unsigned long long)audit_n,
             (long long)customers, (double)(clock_now_us() - s->started_us) / 1e6);
+    }
+    if (e == ERR_OK) {
+        e = buf_appendf(
+            &b,
+            "# HELP custos_guard_refused_connections_total Connections dropped at accept by the "
+            "guard.\n# TYPE custos_guard_refused_connections_total counter\n"
+            "custos_guard_refused_connections_total %llu\n"
+            "# HELP custos_guard_refused_requests_total Requests refused (403/429) by the guard's "
+            "admission.\n# TYPE custos_guard_refused_requests_total counter\n"
+            "custos_guard_refused_requests_total %llu\n"
+            "# HELP custos_sealed 1 while the vault is sealed.\n# TYPE custos_sealed gauge\n"
+            "custos_sealed %d\n",
+            (unsigned long long)atomic_load(&m->refused_connections),
+            (unsigned long long)atomic_load(&m->refused_requests), door_sealed(s->v) ? 1 : 0);
+    }
+    if (e == ERR_OK && s->v->guard) {
+        e = guard_metrics(s->v->guard, &b);
     }
     if (e != ERR_OK) {
         buf_free(&b);
@@ -580,6 +617,9 @@ static void route(server *s, request *r, response *out)
     }
     err e = authenticate(s, r);
     if (e != ERR_OK) {
+        if (r->guard_refusal.verdict != GUARD_ADMIT) {
+            return server_refuse(out, &r->guard_refusal, r->retry_after, sizeof r->retry_after);
+        }
         return e == ERR_DENIED ? response_fail(out, e)
                                : response_error(out, ERR_AUTH, "invalid or expired session");
     }
@@ -590,7 +630,7 @@ static void route(server *s, request *r, response *out)
                                        "message",
                                        "complete the second factor first (/v1/me/totp/...)"));
     }
-    if (handle_access(s, r, out)) {
+    if (handle_access(s, r, out) || handle_guard(s, r, out)) {
         return;
     }
     if (strcmp(u, "/v1/logout") == 0) {
@@ -651,6 +691,9 @@ void handle_request(server *s, request *r, response *out)
         return response_error(out, ERR_INPUT, "Idempotency-Key must be 1 to 128 characters");
     }
     err ae = authenticate(s, r);
+    if (ae != ERR_OK && r->guard_refusal.verdict != GUARD_ADMIT) {
+        return server_refuse(out, &r->guard_refusal, r->retry_after, sizeof r->retry_after);
+    }
     if (ae != ERR_OK) {
         return ae == ERR_DENIED ? response_fail(out, ae)
                                 : response_error(out, ERR_AUTH, "invalid or expired session");

@@ -116,6 +116,94 @@ static void client_address(struct MHD_Connection *c, char *out, size_t max)
     }
 }
 
+/* ---- the guard at the door: connections and admission ---- */
+
+static bool conn_addr(struct MHD_Connection *c, guard_addr *a)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    return ci && ci->client_addr && guard_addr_from_sockaddr(ci->client_addr, a) == ERR_OK;
+}
+
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *sa, socklen_t len)
+{
+    server *s = cls;
+    guard_addr a;
+    if (!s->v->guard || guard_addr_from_sockaddr(sa, &a) != ERR_OK) {
+        return MHD_YES;
+    }
+    /* A blocked address or one over its connection limit is dropped before TLS. */
+    if (guard_conn_open(s->v->guard, &a, clock_now_us(), NULL) != GUARD_ADMIT) {
+        atomic_fetch_add(&s->m.refused_connections, 1);
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    server *s = cls;
+    guard_addr a;
+    if (toe == MHD_CONNECTION_NOTIFY_CLOSED && s->v->guard && conn_addr(conn, &a)) {
+        guard_conn_close(s->v->guard, &a);
+    }
+}
+
+/* 403 or 429 with Retry-After, before any parsing or authentication. */
+static bool refused_by_guard(server *s, request *r, response *out)
+{
+    guard_addr a;
+    if (!s->v->guard || !conn_addr(r->conn, &a)) {
+        return false;
+    }
+    guard_decision d;
+    if (guard_admit(s->v->guard, &a, clock_now_us(), &d) == GUARD_ADMIT) {
+        return false;
+    }
+    server_refuse(out, &d, r->retry_after, sizeof r->retry_after);
+    return true;
+}
+
+void server_refuse(response *out, const guard_decision *d, char *retry, size_t max)
+{
+    if (d->verdict == GUARD_BLOCK) {
+        response_error(out, ERR_DENIED, "refused by the guard");
+    } else {
+        response_error(out, ERR_RATE, "too many requests: slow down");
+    }
+    if (d->retry_after_s > 0) {
+        snprintf(retry, max, "%u", d->retry_after_s);
+        out->retry_after = retry;
+    }
+}
+
+/* One REQUEST event for requests the door did not report itself (scanners: unknown
+ * routes, malformed or oversized requests). */
+static void observe_request(server *s, request *r, const response *out, int status)
+{
+    if (door_observed_take() || !s->v->guard) {
+        return;
+    }
+    const char *msg = NULL;
+    if (out->json) {
+        msg = json_string_value(json_object_get(json_object_get(out->json, "error"), "message"));
+    }
+    guard_event ev = {
+        .kind = GUARD_EV_REQUEST,
+        .username = r->authed ? r->who.username : "",
+        .role = r->authed && r->who.role != ROLE__COUNT ? role_name(r->who.role) : "",
+        .department = r->authed ? r->who.department : "",
+        .source = r->source,
+        .audit_index = -1,
+        .route_known = !(status == 404 && msg && strcmp(msg, "no such route") == 0),
+        .malformed = status == 400,
+        .oversized = status == 413,
+        .status = status,
+    };
+    guard_observe(s->v->guard, &ev);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size, void **ctx)
@@ -144,6 +232,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         atomic_fetch_add(&s->m.inflight, 1);
         *ctx = r;
+        response early = {0};
+        if (refused_by_guard(s, r, &early)) {
+            r->refused = true;
+            atomic_fetch_add(&s->m.refused_requests, 1);
+            return queue(r, &early);
+        }
+        return MHD_YES;
+    }
+    if (r->refused) {
+        *upload_data_size = 0; /* a refused client's body is not read */
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
@@ -155,12 +253,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     response out = {0};
+    door_observed_take();
     if (r->too_large) {
         response_error(&out, ERR_TOO_LARGE, "request body too large");
     } else {
         err_clear();
         handle_request(s, r, &out);
     }
+    observe_request(s, r, &out, out.status ? out.status : 500);
     return queue(r, &out);
 }
 
@@ -224,6 +324,12 @@ err server_run(const server_opts *o, const kek_source *src)
     srv.started_us = clock_now_us();
     g_srv = &srv;
     TRY(vault_open(o->dir, src, &srv.v));
+    if (door_guard_start(srv.v) != ERR_OK) {
+        err ge = err_last();
+        log_error("guard.start", "the guard did not start: %s", err_message());
+        vault_close(srv.v);
+        return ge;
+    }
     if (srv.v->cfg.totp == VAULT_TOTP_OFF) {
         log_warn("access.second_factor",
                  "second factor is OFF (custos.json access.second_factor): demo use only");
@@ -258,7 +364,8 @@ err server_run(const server_opts *o, const kek_source *src)
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG | (family == AF_INET6 ? MHD_USE_IPv6 : 0);
     d = MHD_start_daemon(
-        flags, 0, NULL, NULL, &on_request, &srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        flags, 0, &on_accept, &srv, &on_request, &srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_NOTIFY_CONNECTION, &on_connection, &srv,
         MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_MEM_CERT, cert,
         MHD_OPTION_HTTPS_PRIORITIES,
         /* TLS 1.2+, AEAD ciphers, forward secrecy only. */
@@ -312,6 +419,7 @@ out:
     if (d) {
         MHD_stop_daemon(d);
     }
+    door_guard_stop(srv.v);
     if (key) {
         mem_wipe(key, strlen(key));
     }

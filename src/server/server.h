@@ -35,6 +35,9 @@ typedef struct request {
     actor who;
     bool authed;
     bool via_cookie;
+    bool refused; /* by the guard, at the first call */
+    guard_decision guard_refusal; /* the account's admission, when refused */
+    char retry_after[16];
     char token[TOKEN_TEXT_MAX];
 } request;
 
@@ -52,6 +55,8 @@ typedef struct metrics {
     atomic_ullong denied;
     atomic_ullong audit_failures;
     atomic_ullong inflight;
+    atomic_ullong refused_connections; /* dropped at accept by the guard */
+    atomic_ullong refused_requests;    /* 403/429 from the guard's admission */
 } metrics;
 
 typedef struct server {
@@ -74,6 +79,10 @@ void response_fail(response *out, err code);
 bool handle_access(server *s, request *r, response *out);
 
 void handle_request(server *s, request *r, response *out);
+/* The answer for a guard refusal (403 or 429, Retry-After into retry). */
+void server_refuse(response *out, const guard_decision *d, char *retry, size_t max);
+/* handlers_guard.c: /v1/alerts, /v1/violations, /v1/guard/... (false: not its route) */
+bool handle_guard(server *s, request *r, response *out);
 void response_error(response *out, err code, const char *message);
 void response_json(response *out, int status, json_t *body);
 /* handlers_audit.c: /v1/audit/<sub> */

@@ -345,6 +345,7 @@ TEST(t_start)
             "\"siem_syslog\":\"127.0.0.1:%u\"},\"access\":{\"second_factor\":\"off\"}}\n",
             root, udp_witness_port, hook_port, cert, udp_siem_port);
     fclose(f);
+    h_quiet_guard(&S);
     EXPECT(h_start(&S));
     EXPECT(h_login(&S, "steward1", DEMO_PW, tok_st1));
     EXPECT(h_login(&S, "sales1", DEMO_PW, tok_sales1));

@@ -26,6 +26,8 @@ void h_setup(srv *s, const char *tag);
 /* Runs the custos binary with argv (NULL-terminated) and the key file; returns the exit
  * status; output (stdout+stderr) goes to out when not NULL. */
 int h_cli(srv *s, buf *out, const char *const *argv);
+/* Writes VAULT/guard.rules with admission limits only (no detection rules). */
+void h_quiet_guard(srv *s);
 /* Starts `custos serve` on 127.0.0.1:0 and waits until it answers /healthz. */
 bool h_start(srv *s);
 /* SIGTERM, waits; returns the exit status (0 when clean, sanitizers included). */

@@ -71,6 +71,7 @@ TEST(t_start)
     EXPECT_INT(h_cli(&S, &out, demo), 0);
     EXPECT(strstr(buf_cstr(&out), "second factor: OFF") != NULL);
     buf_free(&out);
+    h_quiet_guard(&S);
     EXPECT(h_start(&S));
     for (int i = 0; i < U__COUNT; i++) {
         EXPECT(h_login(&S, U[i].name, DEMO_PW, T[i]));

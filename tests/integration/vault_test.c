@@ -85,6 +85,7 @@ TEST(t_start)
         printf("%s\n", buf_cstr(&out));
     }
     buf_free(&out);
+    h_quiet_guard(&S);
     EXPECT(h_start(&S));
     EXPECT(h_login(&S, "steward1", DEMO_PW, tok_st1));
     EXPECT(h_login(&S, "steward2", DEMO_PW, tok_st2));

@@ -54,6 +54,9 @@
 
 #define GUARD_DB "guard.db" /* in the vault folder, next to custos.db */
 
+/* etc/guard.rules, compiled in: used when the vault has no guard.rules of its own. */
+extern const char GUARD_DEFAULT_RULES[];
+
 /* ---- rules ---- */
 
 typedef struct guard_rules guard_rules;

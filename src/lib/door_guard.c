@@ -1,0 +1,307 @@
+/*
+ * door_guard.c - the door and the guard (DESIGN §4: guard.observe after the
+ * vault; guard responses carried out on accounts, sessions, keys and the vault).
+ *
+ * The door reports what it decided, with the index of the audit entry that
+ * records it, so every alert carries its evidence: logins, refusals beyond a
+ * person's rights, and customer data leaving the vault (how many customers,
+ * how many bytes, whether one was a honeytoken). The guard's responses come
+ * back through the hooks below; each is audited by the guard through the
+ * audit hook, as the system actor "system:guard".
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "door_int.h"
+
+static _Thread_local bool observed;
+
+bool door_observed_take(void)
+{
+    bool o = observed;
+    observed = false;
+    return o;
+}
+
+static void observe(vault *v, const actor *a, guard_event *ev)
+{
+    observed = true;
+    if (!v->guard) {
+        return;
+    }
+    ev->username = a->username;
+    ev->role = a->role == ROLE__COUNT ? "" : role_name(a->role);
+    ev->department = a->department;
+    ev->source = a->source;
+    guard_observe(v->guard, ev);
+}
+
+void door_observe_login(vault *v, const actor *a, bool ok, int64_t index)
+{
+    guard_event ev = {.kind = ok ? GUARD_EV_LOGIN_OK : GUARD_EV_LOGIN_FAIL, .audit_index = index};
+    observe(v, a, &ev);
+}
+
+void door_observe_denied(vault *v, const actor *a, const char *what, int64_t index)
+{
+    guard_event ev = {.kind = GUARD_EV_DENIED, .categories = what, .audit_index = index};
+    observe(v, a, &ev);
+}
+
+void door_observe_read(vault *v, const actor *a, const char *customer, const char *cdept,
+                       bool honeytoken, uint32_t customers, uint64_t bytes, int64_t index)
+{
+    guard_event ev = {.kind = GUARD_EV_CUSTOMER_READ,
+                      .customer = customer,
+                      .customer_department = cdept,
+                      .honeytoken = honeytoken,
+                      .customers = customers,
+                      .bytes = bytes,
+                      .audit_index = index};
+    observe(v, a, &ev);
+}
+
+uint64_t door_json_bytes(const json_t *j)
+{
+    return j ? (uint64_t)json_dumpb(j, NULL, 0, JSON_COMPACT) : 0;
+}
+
+/* ---- the guard's hooks ---- */
+
+static void guard_actor(actor *a)
+{
+    actor_system(a, "guard");
+}
+
+static err hook_lock(void *ctx, const char *username, int64_t until_us, const char *rule)
+{
+    vault *v = ctx;
+    account acc;
+    err e = store_account_by_name(v->st, username, &acc);
+    if (e == ERR_NOT_FOUND) {
+        return ERR_OK; /* an unknown name, or an API key: nothing to lock */
+    }
+    TRY(e);
+    if (acc.locked_until_us < until_us) {
+        acc.locked_until_us = until_us;
+    }
+    e = store_account_update(v->st, &acc);
+    mem_wipe(acc.pwhash, sizeof acc.pwhash);
+    TRY(e);
+    return store_session_delete_account(v->st, acc.id, NULL);
+}
+
+static err hook_unlock(void *ctx, const char *username, const char *rule)
+{
+    vault *v = ctx;
+    account acc;
+    err e = store_account_by_name(v->st, username, &acc);
+    if (e == ERR_NOT_FOUND) {
+        return ERR_OK;
+    }
+    TRY(e);
+    acc.locked_until_us = 0;
+    acc.failed_logins = 0;
+    e = store_account_update(v->st, &acc);
+    mem_wipe(acc.pwhash, sizeof acc.pwhash);
+    return e;
+}
+
+static err hook_revoke(void *ctx, const char *username, const char *rule)
+{
+    vault *v = ctx;
+    if (strncmp(username, "key:", 4) == 0) {
+        /* an API key: revoke it */
+        enum { MAX = 500 };
+        apikey *rows = calloc(MAX, sizeof *rows);
+        ENSURE(rows != NULL, ERR_INTERNAL, "out of memory");
+        size_t n = 0;
+        err e = store_apikey_list(v->st, rows, MAX, &n);
+        for (size_t i = 0; e == ERR_OK && i < n; i++) {
+            if (strcmp(rows[i].name, username + 4) == 0 && rows[i].revoked_us == 0) {
+                rows[i].revoked_us = clock_now_us();
+                e = store_apikey_update(v->st, &rows[i]);
+            }
+        }
+        free(rows);
+        return e;
+    }
+    account acc;
+    err e = store_account_by_name(v->st, username, &acc);
+    mem_wipe(acc.pwhash, sizeof acc.pwhash);
+    if (e == ERR_NOT_FOUND) {
+        return ERR_OK;
+    }
+    TRY(e);
+    return store_session_delete_account(v->st, acc.id, NULL);
+}
+
+static err hook_reauth(void *ctx, const char *username, const char *rule)
+{
+    /* Ending the sessions makes the next request sign in again (password, second factor). */
+    return hook_revoke(ctx, username, rule);
+}
+
+static err hook_seal(void *ctx, const char *rule)
+{
+    vault *v = ctx;
+    actor a;
+    guard_actor(&a);
+    char why[96];
+    snprintf(why, sizeof why, "guard rule %s", rule);
+    return door_vault_seal(v, &a, why);
+}
+
+static void hook_audit(void *ctx, const char *action, const char *subject, const char *rule,
+                       const char *detail)
+{
+    vault *v = ctx;
+    actor a;
+    guard_actor(&a);
+    audit_entry e;
+    door_entry(&e, &a, action, "allow", rule);
+    char reason[400];
+    snprintf(reason, sizeof reason, "%s%s%s", subject ? subject : "", detail && detail[0] ? " " : "",
+             detail ? detail : "");
+    e.reason = reason;
+    if (audit_append(v->au, &e, NULL) != ERR_OK) {
+        log_error("guard.audit", "a guard action could not be audited: %s", err_message());
+    }
+}
+
+err door_guard_start(vault *v)
+{
+    char p[PATH_MAX], db[PATH_MAX];
+    vault_path(v, "guard.rules", p, sizeof p);
+    vault_path(v, GUARD_DB, db, sizeof db);
+    guard_rules *rules = NULL;
+    if (access(p, F_OK) == 0) {
+        TRY(guard_rules_load(p, &rules));
+    } else {
+        TRY(guard_rules_parse(slice_cstr(GUARD_DEFAULT_RULES), "built-in guard.rules", &rules));
+    }
+    guard_options o = {.db_path = db,
+                       .hooks = {.ctx = v,
+                                 .lock_account = hook_lock,
+                                 .unlock_account = hook_unlock,
+                                 .revoke_account = hook_revoke,
+                                 .require_reauth = hook_reauth,
+                                 .seal = hook_seal,
+                                 .audit = hook_audit}};
+    err e = guard_open(rules, &o, &v->guard);
+    if (e != ERR_OK) {
+        guard_rules_free(rules);
+        return e;
+    }
+    log_info("guard.started", "guard running with %zu rules (%s)",
+             guard_rules_count(guard_rules_of(v->guard)),
+             access(p, F_OK) == 0 ? p : "built-in rules");
+    return ERR_OK;
+}
+
+void door_guard_stop(vault *v)
+{
+    guard_close(v->guard);
+    v->guard = NULL;
+}
+
+/* ---- the guard's operator side, through the door (authorized and audited) ---- */
+
+static err need_guard(vault *v)
+{
+    ENSURE(v->guard != NULL, ERR_UNAVAILABLE, "the guard is not running");
+    return ERR_OK;
+}
+
+static err read_audited(vault *v, const actor *a, const char *action, const char *rule)
+{
+    audit_entry e;
+    door_entry(&e, a, action, "allow", rule);
+    return audit_append(v->au, &e, NULL);
+}
+
+err door_alerts(vault *v, const actor *a, const door_alert_query *q, json_t **out)
+{
+    TRY(need_guard(v));
+    guard_alert_filter f = {.status = q->status,
+                            .severity = q->severity,
+                            .rule = q->rule,
+                            .account = q->account,
+                            .since_us = q->since_us,
+                            .before_id = q->before_id,
+                            .limit = q->limit};
+    const char *rule = "guard.manage";
+    bool mfa = (a->session_flags & SESSION_MFA_PENDING) != 0;
+    if (a->via_key || mfa || !policy_can(a->role, CAP_GUARD_MANAGE)) {
+        /* Everyone else sees what is routed to them: HR the staff's violations, a data
+         * steward the alerts about their department's customers. */
+        if (!a->via_key && !mfa && policy_can(a->role, CAP_VIOLATIONS_READ)) {
+            f.recipient = "hr";
+            rule = "violations.read";
+        } else if (!a->via_key && !mfa && policy_can(a->role, CAP_REQUESTS_APPROVE)) {
+            f.recipient = "data_steward";
+            f.department = a->department;
+            rule = "requests.approve";
+        } else {
+            return door_need(v, a, CAP_GUARD_MANAGE, "alert.list");
+        }
+    }
+    TRY(read_audited(v, a, "alert.list", rule));
+    return guard_alerts(v->guard, &f, out);
+}
+
+err door_alert_decide(vault *v, const actor *a, int64_t id, bool close, const char *reason)
+{
+    TRY(need_guard(v));
+    TRY(door_need(v, a, CAP_GUARD_MANAGE, close ? "alert.close" : "alert.ack"));
+    return close ? guard_alert_close(v->guard, id, a->username, reason ? reason : "")
+                 : guard_alert_ack(v->guard, id, a->username);
+}
+
+err door_violations(vault *v, const actor *a, const char *username, json_t **out)
+{
+    TRY(need_guard(v));
+    TRY(door_need(v, a, CAP_VIOLATIONS_READ, "violation.list"));
+    TRY(read_audited(v, a, "violation.list", "violations.read"));
+    return guard_violations(v->guard, username && username[0] ? username : NULL, 0, 500, out);
+}
+
+err door_guard_sanctions(vault *v, const actor *a, json_t **out)
+{
+    TRY(need_guard(v));
+    TRY(door_need(v, a, CAP_GUARD_MANAGE, "guard.sanctions"));
+    return guard_sanctions(v->guard, out);
+}
+
+err door_guard_act(vault *v, const actor *a, const char *what, const char *subject,
+                   int64_t seconds, const char *reason)
+{
+    TRY(need_guard(v));
+    ENSURE(subject && subject[0], ERR_INPUT, "an address or an account is required");
+    char action[48];
+    snprintf(action, sizeof action, "guard.%s", what);
+    TRY(door_need(v, a, CAP_GUARD_MANAGE, action));
+    const char *by = a->username;
+    if (strcmp(what, "block") == 0) {
+        ENSURE(seconds > 0, ERR_INPUT, "seconds must be positive");
+        return guard_block(v->guard, subject, seconds, by, reason ? reason : "operator");
+    }
+    if (strcmp(what, "unblock") == 0) {
+        return guard_unblock(v->guard, subject, by);
+    }
+    if (strcmp(what, "unthrottle-address") == 0) {
+        return guard_unthrottle(v->guard, "address", subject, by);
+    }
+    if (strcmp(what, "unthrottle-account") == 0) {
+        return guard_unthrottle(v->guard, "account", subject, by);
+    }
+    if (strcmp(what, "unlock") == 0) {
+        return guard_unlock_account(v->guard, subject, by);
+    }
+    BAIL(ERR_INPUT, "unknown guard action");
+}
