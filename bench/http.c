@@ -5,7 +5,11 @@
  * whole door: session, policy, durable audit, unwrap, open, mask, JSON) is
  * the figure.
  */
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -89,6 +93,120 @@ static double wrk(unsigned port, const char *path, const char *token, const char
     return rps;
 }
 
+typedef struct srv_proc {
+    pid_t pid;
+    unsigned port;
+} srv_proc;
+
+static srv_proc start(const char *bin, const char *vdir, const char *key, const char *portf,
+                      bool guard)
+{
+    srv_proc p = {0, 0};
+    unlink(portf);
+    p.pid = fork();
+    if (p.pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0) {
+            dup2(devnull, 2);
+        }
+        if (guard) {
+            execl(bin, bin, "serve", vdir, "--listen", "127.0.0.1:0", "--port-file", portf,
+                  "--key-file", key, (char *)NULL);
+        } else {
+            execl(bin, bin, "serve", vdir, "--listen", "127.0.0.1:0", "--port-file", portf,
+                  "--key-file", key, "--guard", "off", (char *)NULL);
+        }
+        _exit(127);
+    }
+    for (int i = 0; i < 200 && !p.port; i++) {
+        usleep(50000);
+        FILE *f = fopen(portf, "r");
+        if (f) {
+            if (fscanf(f, "%u", &p.port) != 1) {
+                p.port = 0;
+            }
+            fclose(f);
+        }
+    }
+    return p;
+}
+
+static void stop(srv_proc *p)
+{
+    if (p->pid > 0) {
+        kill(p->pid, SIGTERM);
+        waitpid(p->pid, NULL, 0);
+    }
+    p->pid = 0;
+}
+
+/* Rules for the measurement: the shipped detectors, admission limits the load generator
+ * (64 connections from one address) does not reach. */
+static void write_rules(const char *vdir)
+{
+    char p[PATH_MAX], line[512];
+    snprintf(p, sizeof p, "%s/guard.rules", vdir);
+    FILE *in = fopen("etc/guard.rules", "r"), *out = fopen(p, "w");
+    if (!in || !out) {
+        if (in) {
+            fclose(in);
+        }
+        if (out) {
+            fclose(out);
+        }
+        return;
+    }
+    while (fgets(line, sizeof line, in)) {
+        if (strncmp(line, "limit ", 6) == 0) {
+            continue;
+        }
+        fputs(line, out);
+        if (strncmp(line, "version", 7) == 0) {
+            fputs("limit address 1000000/s burst 1000000\nlimit account 1000000/s burst "
+                  "1000000\nlimit connections 4096\n",
+                  out);
+        }
+    }
+    fclose(in);
+    fclose(out);
+}
+
+/* A blocked client: threads connecting from 127.0.0.2 as fast as they can; each connection
+ * is dropped at accept. */
+typedef struct flood {
+    unsigned port;
+    volatile int stop;
+    unsigned long attempts;
+} flood;
+
+static void *flood_run(void *p)
+{
+    flood *f = p;
+    struct sockaddr_in src = {.sin_family = AF_INET}, dst = {.sin_family = AF_INET};
+    inet_pton(AF_INET, "127.0.0.2", &src.sin_addr);
+    inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
+    dst.sin_port = htons((uint16_t)f->port);
+    while (!f->stop) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0) {
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        struct linger lg = {1, 0}; /* RST on close: no TIME_WAIT pile-up */
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        if (bind(fd, (struct sockaddr *)&src, sizeof src) == 0 &&
+            connect(fd, (struct sockaddr *)&dst, sizeof dst) == 0) {
+            char b[16];
+            (void)send(fd, "GET / HTTP/1.1\r\n\r\n", 18, MSG_NOSIGNAL);
+            (void)recv(fd, b, sizeof b, 0); /* the server drops it */
+            __atomic_add_fetch(&f->attempts, 1, __ATOMIC_RELAXED);
+        }
+        close(fd);
+    }
+    return NULL;
+}
+
 void bench_http(void)
 {
     bench_section("HTTPS (wrk: 2 threads, 64 keep-alive connections, 5 s each, loopback)");
@@ -117,49 +235,68 @@ void bench_http(void)
         printf("  could not create the demo vault\n");
         return;
     }
-    pid_t pid = fork();
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0) {
-            dup2(devnull, 2);
-        }
-        execl(bin, bin, "serve", vdir, "--listen", "127.0.0.1:0", "--port-file", portf,
-              "--key-file", key, (char *)NULL);
-        _exit(127);
-    }
-    unsigned port = 0;
-    for (int i = 0; i < 200 && !port; i++) {
-        usleep(50000);
-        FILE *f = fopen(portf, "r");
-        if (f) {
-            if (fscanf(f, "%u", &port) != 1) {
-                port = 0;
-            }
-            fclose(f);
-        }
-    }
+    write_rules(vdir);
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    json_t *login = port ? call(port, cacert, "POST", "/v1/login", NULL,
-                                "{\"username\":\"steward1\",\"password\":\"bench-password-1\"}")
-                         : NULL;
-    const char *tok = json_string_value(json_object_get(login, "token"));
-    json_t *list = tok ? call(port, cacert, "GET", "/v1/customers?limit=1", tok, NULL) : NULL;
-    const char *id =
-        json_string_value(json_object_get(json_array_get(json_object_get(list, "customers"), 0), "id"));
-    if (!id) {
-        printf("  the server did not answer as expected\n");
-    } else {
-        char path[128];
-        snprintf(path, sizeof path, "/v1/customers/%s", id);
-        double base_rps = wrk(port, "/healthz", NULL, "GET /healthz over TLS (baseline)");
-        double rps = wrk(port, path, tok, "GET /v1/customers/{id}: the whole door, audited");
-        bench_ratio("customer read / healthz", rps, base_rps, NULL);
-        printf("  %-52s %14s\n", "  target", ">= 10,000 req/s for the customer read");
+    double rps_on = 0, rps_off = 0, health_on = 0;
+    for (int round = 0; round < 2; round++) {
+        bool guard = round == 0;
+        srv_proc sp = start(bin, vdir, key, portf, guard);
+        json_t *login =
+            sp.port ? call(sp.port, cacert, "POST", "/v1/login", NULL,
+                           "{\"username\":\"steward1\",\"password\":\"bench-password-1\"}")
+                    : NULL;
+        const char *tok = json_string_value(json_object_get(login, "token"));
+        json_t *list = tok ? call(sp.port, cacert, "GET", "/v1/customers?limit=1", tok, NULL) : NULL;
+        const char *id = json_string_value(
+            json_object_get(json_array_get(json_object_get(list, "customers"), 0), "id"));
+        if (!id) {
+            printf("  the server did not answer as expected\n");
+        } else {
+            char path[128];
+            snprintf(path, sizeof path, "/v1/customers/%s", id);
+            if (guard) {
+                health_on = wrk(sp.port, "/healthz", NULL, "GET /healthz over TLS (baseline)");
+                rps_on = wrk(sp.port, path, tok, "GET /v1/customers/{id}, guard on");
+                bench_ratio("customer read / healthz", rps_on, health_on, NULL);
+                printf("  %-52s %14s\n", "  target", ">= 10,000 req/s for the customer read");
+                /* a blocked client hammering the server while a normal one works */
+                json_t *sl = call(sp.port, cacert, "POST", "/v1/login", NULL,
+                                  "{\"username\":\"security1\",\"password\":\"bench-password-1\"}");
+                const char *st = json_string_value(json_object_get(sl, "token"));
+                json_t *b = st ? call(sp.port, cacert, "POST", "/v1/guard/block", st,
+                                      "{\"address\":\"127.0.0.2\",\"seconds\":600,"
+                                      "\"reason\":\"bench\"}")
+                               : NULL;
+                json_decref(b);
+                json_decref(sl);
+                flood f = {.port = sp.port};
+                pthread_t th[1];
+                for (int t = 0; t < 1; t++) {
+                    pthread_create(&th[t], NULL, flood_run, &f);
+                }
+                double t0 = bench_secs();
+                double h2 = wrk(sp.port, "/healthz", NULL,
+                                "GET /healthz while a blocked address floods");
+                f.stop = 1;
+                for (int t = 0; t < 1; t++) {
+                    pthread_join(th[t], NULL);
+                }
+                double dt = bench_secs() - t0;
+                printf("  %-52s %14.1f conn/s  (dropped at accept)\n",
+                       "blocked client's connection attempts", (double)f.attempts / dt);
+                bench_ratio("normal client under a blocked flood / alone", h2, health_on,
+                            "close to 1");
+            } else {
+                rps_off = wrk(sp.port, path, tok, "GET /v1/customers/{id}, guard off");
+            }
+        }
+        json_decref(list);
+        json_decref(login);
+        stop(&sp);
     }
-    json_decref(list);
-    json_decref(login);
-    kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
+    if (rps_off > 0) {
+        bench_ratio("customer read: guard on / guard off", rps_on, rps_off, ">= 0.95");
+    }
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) {
         printf("  could not remove %s\n", dir);

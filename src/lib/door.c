@@ -373,7 +373,7 @@ err door_customer_get(vault *v, const actor *a, const char *id, json_t **out)
     }
     GUARD(keyring_dek_unwrap(v->kr, c.id, buf_slice(&c.wrapped_dek), dek));
     GUARD(door_render_customer(v, a, &c, dek, out));
-    door_observe_read(v, a, c.id, c.department, c.honeytoken, 1, door_json_bytes(*out),
+    door_observe_read(v, a, c.id, c.department, c.honeytoken, 1, door_json_bytes(v, *out),
                       (int64_t)idx);
 out:
     if (dek) {
@@ -645,7 +645,7 @@ err door_customer_search(vault *v, const actor *a, blind_kind k, const char *ter
             honey = honey || rows[i].honeytoken;
         }
         door_observe_read(v, a, nrows == 1 ? rows[0].id : "", nrows == 1 ? rows[0].department : "",
-                          honey, (uint32_t)nrows, door_json_bytes(res), (int64_t)idx);
+                          honey, (uint32_t)nrows, door_json_bytes(v, res), (int64_t)idx);
     }
 out:
     if (dek) {
@@ -823,7 +823,7 @@ err door_record_list(vault *v, const actor *a, rectype t, const char *customer_i
     lc.arr = NULL;
     json_object_set_new(res, "next", n == limit ? json_string(lc.last) : json_null());
     *out = res;
-    door_observe_read(v, a, c.id, c.department, c.honeytoken, 1, door_json_bytes(res),
+    door_observe_read(v, a, c.id, c.department, c.honeytoken, 1, door_json_bytes(v, res),
                       (int64_t)idx);
 out:
     if (dek) {

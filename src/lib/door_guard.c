@@ -66,9 +66,10 @@ void door_observe_read(vault *v, const actor *a, const char *customer, const cha
     observe(v, a, &ev);
 }
 
-uint64_t door_json_bytes(const json_t *j)
+uint64_t door_json_bytes(const vault *v, const json_t *j)
 {
-    return j ? (uint64_t)json_dumpb(j, NULL, 0, JSON_COMPACT) : 0;
+    /* Only the guard needs the size (egress rules): no guard, no second serialisation. */
+    return v->guard && j ? (uint64_t)json_dumpb(j, NULL, 0, JSON_COMPACT) : 0;
 }
 
 /* ---- the guard's hooks ---- */

@@ -68,7 +68,7 @@ void door_observe_denied(vault *v, const actor *a, const char *what, int64_t ind
 void door_observe_read(vault *v, const actor *a, const char *customer, const char *cdept,
                        bool honeytoken, uint32_t customers, uint64_t bytes, int64_t index);
 /* Size of a JSON answer as sent (compact). */
-uint64_t door_json_bytes(const json_t *j);
+uint64_t door_json_bytes(const vault *v, const json_t *j);
 
 /* ---- door_auth.c, for door_accounts.c ---- */
 MUST_USE err door_scope_parse(const char *scope, uint16_t ops[CAT__COUNT + 1]);

@@ -324,7 +324,10 @@ err server_run(const server_opts *o, const kek_source *src)
     srv.started_us = clock_now_us();
     g_srv = &srv;
     TRY(vault_open(o->dir, src, &srv.v));
-    if (door_guard_start(srv.v) != ERR_OK) {
+    if (o->no_guard) {
+        log_warn("guard.off", "the guard is OFF (--guard off): for measurement only, never in "
+                              "production");
+    } else if (door_guard_start(srv.v) != ERR_OK) {
         err ge = err_last();
         log_error("guard.start", "the guard did not start: %s", err_message());
         vault_close(srv.v);

@@ -20,6 +20,7 @@ typedef struct server_opts {
     const char *listen;    /* "127.0.0.1:8443", "[::1]:8443" */
     const char *port_file; /* where to write the bound port, or NULL */
     unsigned threads;      /* 0: one per core */
+    bool no_guard;         /* measurement only (make bench): no admission, no detection */
 } server_opts;
 
 typedef struct request {
