@@ -1038,11 +1038,36 @@ TEST(t_normal_day_is_quiet)
     guard_close(g);
 }
 
+TEST(t_door_notices)
+{
+    /* What the door reports (break-glass, lockouts, sealing) becomes an alert at once. */
+    guard *g = open_text("version 1\nrule door-notices\n    detect notice\n    severity high\n"
+                         "end\n");
+    EXPECT(g != NULL);
+    if (!g) {
+        return;
+    }
+    guard_event e = E(GUARD_EV_NOTICE, "security1", "10.0.0.1", T0);
+    e.categories = "break-glass-read";
+    observe(g, e);
+    json_t *a = alerts_of(g, "door-notices");
+    EXPECT_INT(json_array_size(a), 1);
+    const char *d = json_string_value(json_object_get(json_array_get(a, 0), "detail"));
+    EXPECT(d && strstr(d, "break-glass-read") != NULL);
+    EXPECT_STR(field(json_array_get(a, 0), "severity"), "high");
+    json_decref(a);
+    guard_event other = E(GUARD_EV_DENIED, "security1", "10.0.0.1", T0 + 1);
+    observe(g, other); /* other kinds do not reach it */
+    EXPECT_INT(nalerts(g, "door-notices"), 1);
+    guard_close(g);
+}
+
 int main(void)
 {
     test_init();
     now_us = T0;
     RUN(t_login_fail_per_account);
+    RUN(t_door_notices);
     RUN(t_login_fail_window);
     RUN(t_login_fail_per_address_blocks);
     RUN(t_spraying);

@@ -38,7 +38,7 @@ TEST(t_shipped_rules)
     if (!r) {
         return;
     }
-    EXPECT_INT(guard_rules_count(r), 15);
+    EXPECT_INT(guard_rules_count(r), 16);
     EXPECT_INT(r->tz_offset_s, 8 * 3600);
     EXPECT_INT(r->ipv6_prefix, 64);
     EXPECT(r->addr_rate.on && r->addr_rate.per_s == 50 && r->addr_rate.burst == 200);
@@ -317,10 +317,29 @@ TEST(t_schedules)
     guard_rules_free(r);
 }
 
+TEST(t_builtin_rules_match_the_file)
+{
+    /* The rules compiled into the binary are etc/guard.rules, byte for byte. */
+    FILE *f = fopen("etc/guard.rules", "rb");
+    EXPECT(f != NULL);
+    if (!f) {
+        return;
+    }
+    static char text[1 << 16];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    EXPECT_STR(GUARD_DEFAULT_RULES, text);
+    guard_rules *r = NULL;
+    EXPECT_OK(guard_rules_parse(slice_cstr(GUARD_DEFAULT_RULES), "built-in", &r));
+    guard_rules_free(r);
+}
+
 int main(void)
 {
     test_init();
     RUN(t_shipped_rules);
+    RUN(t_builtin_rules_match_the_file);
     RUN(t_settings_and_defaults);
     RUN(t_respond_log_only);
     RUN(t_bad_inputs);

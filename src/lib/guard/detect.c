@@ -119,6 +119,8 @@ static unsigned kinds_of(const grule *g)
         return 1u << GUARD_EV_CUSTOMER_READ;
     case D_SCAN:
         return 1u << GUARD_EV_REQUEST;
+    case D_NOTICE:
+        return 1u << GUARD_EV_NOTICE;
     case D_OFF_HOURS:
     case D_NEW_ADDRESS: {
         unsigned k = 0;
@@ -741,6 +743,11 @@ void gdetect_event(gdetect *d, const gevent *ev, gfinding_fn fn, void *fctx)
             if (ev->username[0] && (ev->honeytoken || grules_is_honeytoken(d->r, ev->customer))) {
                 fire(&c, ri, ev->username, NULL, "read honeytoken customer %s",
                      ev->customer[0] ? ev->customer : "(in a listing)");
+            }
+            break;
+        case D_NOTICE:
+            if (ev->username[0]) {
+                fire(&c, ri, ev->username, NULL, "%s", ev->categories[0] ? ev->categories : "notice");
             }
             break;
         case D_SCAN:

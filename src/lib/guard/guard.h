@@ -181,6 +181,8 @@ typedef enum guard_event_kind {
     GUARD_EV_REQUEST,       /* every request, after it was answered */
     GUARD_EV_DENIED,        /* an attempt beyond the actor's permissions */
     GUARD_EV_CUSTOMER_READ, /* customer data left the vault */
+    GUARD_EV_NOTICE,        /* the door reports a notable act (categories: its name), e.g.
+                               break-glass-open, break-glass-read, login-lockout, vault-sealed */
     GUARD_EV__COUNT
 } guard_event_kind;
 

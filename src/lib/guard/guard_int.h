@@ -73,6 +73,7 @@ typedef enum gdet {
     D_HONEYTOKEN,
     D_SCAN,
     D_EGRESS,
+    D_NOTICE,
     D__COUNT
 } gdet;
 const char *gdet_name(gdet d);

@@ -16,7 +16,7 @@ static err family(buf *out, const char *name, const char *type, const char *help
 err guard_metrics(guard *g, buf *out)
 {
     static const char *const kinds[GUARD_EV__COUNT] = {"login_ok", "login_fail", "request",
-                                                       "denied", "customer_read"};
+                                                       "denied", "customer_read", "notice"};
     static const char *const actions[6] = {"block", "throttle", "lock", "revoke", "reauth", "seal"};
     const guard_rules *r = g->r;
     int64_t now = guard_now(g);

@@ -39,6 +39,7 @@ static const char *const DET_NAMES[D__COUNT] = {
     [D_HONEYTOKEN] = "honeytoken",
     [D_SCAN] = "scan",
     [D_EGRESS] = "egress",
+    [D_NOTICE] = "notice",
 };
 
 const char *gdet_name(gdet d)
@@ -114,6 +115,8 @@ static const struct {
     [D_EGRESS] = {K_THRESHOLD | K_THRESHOLD_REQ | K_BYTES, 1u << PER_ACCOUNT | 1u << PER_ADDRESS,
                   PER_ACCOUNT, SEV_HIGH, ROUTE_SECURITY | ROUTE_STEWARD,
                   "bytes of customer data sent"},
+    [D_NOTICE] = {0, 1u << PER_ACCOUNT, PER_ACCOUNT, SEV_HIGH, ROUTE_SECURITY,
+                  "acts the door reports (break-glass, lockouts, sealing)"},
 };
 
 /* ---- parser state ---- */
@@ -995,7 +998,7 @@ static err rule_line(ps *p, char **tok, int ntok, pending_key *pk, int *npk)
         }
         return perr(p,
                     "unknown detector '%s' (login_fail, spraying, stuffing, denied, "
-                    "denied_spread, reads, baseline, off_hours, new_address, honeytoken, "
+                    "denied_spread, reads, baseline, off_hours, new_address, honeytoken, notice, "
                     "scan, egress)",
                     tok[1]);
     } else if (strcmp(k, "per") == 0) {
@@ -1236,7 +1239,7 @@ static void describe(grule *g)
                      "(at least %llu)",
                      what, g->z, (unsigned long long)g->min);
         }
-    } else if (g->det == D_HONEYTOKEN || g->det == D_NEW_ADDRESS) {
+    } else if (g->det == D_HONEYTOKEN || g->det == D_NEW_ADDRESS || g->det == D_NOTICE) {
         snprintf(g->text, sizeof g->text, "%s", what);
     } else if (g->det == D_STUFFING) {
         snprintf(g->text, sizeof g->text, "%llu %s across %llu accounts%s",

@@ -1,8 +1,10 @@
 /*
  * rules_default.c - etc/guard.rules, compiled in: the rules a vault uses when it has no
- * VAULT/guard.rules. Keep the two identical (guard_default_test checks it); regenerate with
- *   python3 -c "import json,sys; [print(json.dumps(l+chr(10))) for l in open('etc/guard.rules').read().split(chr(10))[:-1]]"
+ * VAULT/guard.rules. Keep the two identical (a unit test checks it); regenerate with
+ *   python3 -c "import json; [print(json.dumps(l+chr(10), ensure_ascii=False)) for l in open('etc/guard.rules').read().split(chr(10))[:-1]]"
  */
+
+#include "guard/guard.h"
 
 const char GUARD_DEFAULT_RULES[] =
     "# guard.rules - the rules Custos ships with (format: docs/GUARD.md).\n"
@@ -166,4 +168,12 @@ const char GUARD_DEFAULT_RULES[] =
     "    threshold 20 within 5m\n"
     "    severity medium\n"
     "    respond alert, block 1h\n"
+    "end\n"
+    "\n"
+    "# What the door itself reports: a break-glass grant opened or used, an account locked by\n"
+    "# failed logins, the vault sealed. Each is alerted at once (aggregated per account).\n"
+    "rule door-notices\n"
+    "    detect notice\n"
+    "    severity high\n"
+    "    respond alert\n"
     "end\n";
