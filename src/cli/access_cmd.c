@@ -342,3 +342,67 @@ int cmd_vault(args *a)
     return bad("custos vault seal [--reason TEXT] | unseal [--key-file F]   (passphrase: "
                "CUSTOS_PASSPHRASE or the terminal)");
 }
+
+/* ---- custos alerts | violations | guard (online side) ---- */
+
+int cmd_alerts(args *a)
+{
+    const char *sub = a->npos ? a->pos[0] : "list";
+    char path[300], id[32];
+    if (strcmp(sub, "list") == 0) {
+        const char *st = args_opt(a, "--status"), *sev = args_opt(a, "--severity");
+        char es[40] = "", ev[40] = "";
+        if ((st && !seg(st, es, sizeof es)) || (sev && !seg(sev, ev, sizeof ev))) {
+            return bad("custos alerts list [--status open|acknowledged|closed] [--severity S]");
+        }
+        snprintf(path, sizeof path, "/v1/alerts?limit=100%s%s%s%s", st ? "&status=" : "", es,
+                 sev ? "&severity=" : "", ev);
+        return get(a, path);
+    }
+    if (a->npos >= 2 && seg(a->pos[1], id, sizeof id) &&
+        (strcmp(sub, "ack") == 0 || strcmp(sub, "close") == 0)) {
+        snprintf(path, sizeof path, "/v1/alerts/%s/%s", id, sub);
+        json_t *o = json_object();
+        set_opt(o, a, "--reason", "reason");
+        return post(a, path, o);
+    }
+    return bad("custos alerts list [--status S] [--severity S] | ack ID | close ID --reason TEXT");
+}
+
+int cmd_violations(args *a)
+{
+    char path[200], u[80];
+    const char *user = args_opt(a, "--user");
+    if (user && !seg(user, u, sizeof u)) {
+        return bad("custos violations [--user USERNAME]");
+    }
+    snprintf(path, sizeof path, "/v1/violations%s%s", user ? "?username=" : "", user ? u : "");
+    return get(a, path);
+}
+
+int cmd_guard_online(args *a)
+{
+    const char *sub = a->npos ? a->pos[0] : "";
+    if (strcmp(sub, "sanctions") == 0) {
+        return get(a, "/v1/guard/sanctions");
+    }
+    if (a->npos >= 2 && strcmp(sub, "block") == 0) {
+        const char *sec = args_opt(a, "--seconds");
+        json_t *o = json_pack("{s:s,s:I}", "address", a->pos[1], "seconds",
+                              (json_int_t)(sec ? strtol(sec, NULL, 10) : 3600));
+        set_opt(o, a, "--reason", "reason");
+        return post(a, "/v1/guard/block", o);
+    }
+    if (a->npos >= 2 && strcmp(sub, "unblock") == 0) {
+        return post(a, "/v1/guard/unblock", json_pack("{s:s}", "address", a->pos[1]));
+    }
+    if (a->npos >= 2 && strcmp(sub, "unlock") == 0) {
+        return post(a, "/v1/guard/unlock", json_pack("{s:s}", "account", a->pos[1]));
+    }
+    if (a->npos >= 3 && strcmp(sub, "unthrottle") == 0 &&
+        (strcmp(a->pos[1], "address") == 0 || strcmp(a->pos[1], "account") == 0)) {
+        return post(a, "/v1/guard/unthrottle", json_pack("{s:s}", a->pos[1], a->pos[2]));
+    }
+    return bad("custos guard sanctions | block ADDRESS [--seconds N] [--reason R] |\n"
+               "                   unblock ADDRESS | unlock USER | unthrottle address|account X");
+}

@@ -50,6 +50,9 @@ int cmd_me(args *a);
 int cmd_policy_online(args *a);
 int cmd_honeytokens(args *a);
 int cmd_vault(args *a);
+int cmd_alerts(args *a);
+int cmd_violations(args *a);
+int cmd_guard_online(args *a);
 /* commands.c helpers */
 int cli_call_print(const args *a, const char *method, const char *path, const char *ctype,
                    slice body);

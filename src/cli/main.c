@@ -47,6 +47,11 @@ static void usage(void)
           "  policy reload | explain ... --customer ID\n"
           "  honeytokens list | add --department D\n"
           "  vault seal [--reason TEXT] | unseal [--key-file F]   (the emergency brake)\n"
+          "  alerts list [--status S] [--severity S] | ack ID | close ID --reason TEXT\n"
+          "  violations [--user U]\n"
+          "  guard sanctions | block ADDRESS [--seconds N] | unblock ADDRESS | unlock USER |\n"
+          "        unthrottle address|account X\n"
+          "  guard check RULES | replay --rules RULES DIR      (offline)\n"
           "  transactions add CUSTOMER FIELD=VALUE... | list CUSTOMER\n"
           "  communications add CUSTOMER FIELD=VALUE... | list CUSTOMER\n"
           "\n"
@@ -159,7 +164,16 @@ int main(int argc, char **argv)
         return online ? cmd_policy_online(&a) : cmd_policy(&a);
     }
     if (strcmp(c, "guard") == 0) {
-        return cmd_guard(&a);
+        /* check and replay are offline; the rest asks the server */
+        bool offline = a.npos >= 1 && (strcmp(a.pos[0], "check") == 0 ||
+                                       strcmp(a.pos[0], "replay") == 0);
+        return offline ? cmd_guard(&a) : cmd_guard_online(&a);
+    }
+    if (strcmp(c, "alerts") == 0) {
+        return cmd_alerts(&a);
+    }
+    if (strcmp(c, "violations") == 0) {
+        return cmd_violations(&a);
     }
     if (strcmp(c, "transactions") == 0 || strcmp(c, "communications") == 0) {
         return cmd_records(&a, c);

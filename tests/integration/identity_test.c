@@ -927,6 +927,24 @@ TEST(t_cli)
     EXPECT(strstr(buf_cstr(&out), "beijing") != NULL);
     const char *reload[] = {"policy", "reload", NULL};
     EXPECT_INT(cli(T[U_SECURITY1], &out, reload), 0);
+    /* the guard's and the honeytokens' commands */
+    const char *alerts[] = {"alerts", "list", "--status", "open", "--json", NULL};
+    EXPECT_INT(cli(T[U_SECURITY1], &out, alerts), 0);
+    EXPECT(strstr(buf_cstr(&out), "\"alerts\"") != NULL);
+    EXPECT(cli(T[U_SALES1], &out, alerts) != 0);
+    const char *block[] = {"guard", "block", "192.0.2.9", "--seconds", "60", NULL};
+    EXPECT_INT(cli(T[U_SECURITY1], &out, block), 0);
+    const char *sanctions[] = {"guard", "sanctions", "--json", NULL};
+    EXPECT_INT(cli(T[U_SECURITY1], &out, sanctions), 0);
+    EXPECT(strstr(buf_cstr(&out), "192.0.2.9") != NULL);
+    const char *unblock[] = {"guard", "unblock", "192.0.2.9", NULL};
+    EXPECT_INT(cli(T[U_SECURITY1], &out, unblock), 0);
+    const char *viol[] = {"violations", "--user", "sales1", "--json", NULL};
+    EXPECT_INT(cli(T[U_HR1], &out, viol), 0);
+    const char *honey[] = {"honeytokens", "list", "--json", NULL};
+    EXPECT_INT(cli(T[U_SECURITY1], &out, honey), 0);
+    EXPECT(strstr(buf_cstr(&out), "cus_") != NULL);
+    EXPECT(cli(T[U_STEWARD1], &out, honey) != 0);
     buf_free(&out);
 }
 
