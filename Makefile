@@ -13,7 +13,7 @@ CC      ?= gcc
 FUZZCC  ?= clang
 PKGS    := libsodium sqlite3 libmicrohttpd jansson gnutls libcurl liboath nettle
 DEB_PKGS := build-essential pkg-config clang libsodium-dev libsqlite3-dev libmicrohttpd-dev \
-            libjansson-dev libgnutls28-dev nettle-dev libcurl4-gnutls-dev liboath-dev wrk curl ca-certificates
+            libjansson-dev libgnutls28-dev nettle-dev libcurl4-gnutls-dev liboath-dev wrk curl ca-certificates valgrind python3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
@@ -48,6 +48,7 @@ all: check-deps build/custos
 
 check-deps:
 	@pkg-config --exists $(PKGS) && command -v wrk >/dev/null && command -v clang >/dev/null \
+	  && command -v valgrind >/dev/null \
 	  || $(MAKE) --no-print-directory deps
 
 deps:
@@ -104,7 +105,7 @@ $(BENCH_BIN): $(call rel_obj,$(BENCH_SRC)) $(REL)/libcustos.a
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS_REL) $(LDFLAGS_REL) -o $@ $^ $(PKG_LIBS)
 
-test: check-deps $(UNIT_BIN) $(FUZZ_BIN) $(INT_BIN) $(SAN)/custos
+test: check-deps $(UNIT_BIN) $(FUZZ_BIN) $(INT_BIN) $(SAN)/custos build/custos
 	@UNIT="$(UNIT_BIN)" FUZZ="$(FUZZ_BIN)" INTEG="$(INT_BIN)" CUSTOS_BIN=$(SAN)/custos \
 	  bash tests/run.sh
 
