@@ -17,11 +17,13 @@ if [ ! -f "$PWF" ]; then
     (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' | head -c 20 >"$PWF")
 fi
 PW=$(cat "$PWF")
-if [ ! -f "$DIR/keyring" ] || ! [ -f "$DIR/.demo-complete" ]; then
+# The marker names the demo's layout; a vault made by an older layout is made again.
+DEMO_LAYOUT=2
+if [ ! -f "$DIR/keyring" ] || [ "$(cat "$DIR/.demo-complete" 2>/dev/null)" != "$DEMO_LAYOUT" ]; then
     rm -rf "$DIR"
     echo "creating the demo vault in $DIR (${DEMO_CUSTOMERS:-1000} customers)..."
     CUSTOS_DEMO_PASSWORD="$PW" "$BIN" demo "$DIR" --key-file "$KEY" --customers "${DEMO_CUSTOMERS:-1000}"
-    touch "$DIR/.demo-complete"
+    echo "$DEMO_LAYOUT" >"$DIR/.demo-complete"
 else
     echo "reusing the demo vault in $DIR"
 fi
@@ -30,8 +32,9 @@ cat <<TXT
 
 Custos (demo) on $URL  — self-signed certificate: $DIR/tls/cert.pem
 DEMO ONLY: master key $KEY, password for every demo account in $PWF: $PW
-accounts: sales1 service1 steward1 (beijing), sales2 steward2 (shanghai),
+accounts: sales1 service1 steward1 steward3 (beijing), sales2 steward2 (shanghai),
           security1 legal1 hr1 auditor1 admin
+second factor: OFF in this demo vault only (custos.json); four honeytokens are planted
 
   # log in with the CLI and look around
   export CUSTOS_ADDR=$URL CUSTOS_CACERT=$PWD/$DIR/tls/cert.pem
