@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -105,6 +106,14 @@ static srv_proc start(const char *bin, const char *vdir, const char *key, const 
     unlink(portf);
     p.pid = fork();
     if (p.pid == 0) {
+        /* A normal working day for the guard's schedules: the server's clock is set to a
+         * Tuesday, 10:00 in Shanghai (02:00 UTC), whatever day the bench runs on. */
+        time_t now = time(NULL);
+        long days = (long)(now / 86400), wd = (days + 4) % 7; /* 1970-01-01 was a Thursday */
+        long target = (days + ((2 - wd + 7) % 7)) * 86400L + 2 * 3600L;
+        char off[32];
+        snprintf(off, sizeof off, "%ld", target - (long)now);
+        setenv("CUSTOS_CLOCK_OFFSET_S", off, 1);
         int devnull = open("/dev/null", O_WRONLY);
         if (devnull >= 0) {
             dup2(devnull, 2);
@@ -141,8 +150,11 @@ static void stop(srv_proc *p)
 }
 
 /* Rules for the measurement: the shipped detectors, admission limits the load generator
- * (64 connections from one address) does not reach. */
-static void write_rules(const char *vdir)
+ * (64 connections from one address) does not reach. With trip_free, the rules that this
+ * load trips by design are left out: one account reading one customer tens of thousands of
+ * times a second is a bulk read (reads, baseline, egress), and every further read would be
+ * a finding; that case is measured apart. */
+static void write_rules(const char *vdir, bool trip_free)
 {
     char p[PATH_MAX], line[512];
     snprintf(p, sizeof p, "%s/guard.rules", vdir);
@@ -156,8 +168,29 @@ static void write_rules(const char *vdir)
         }
         return;
     }
+    char block[4096] = "";
+    bool in_rule = false, drop = false;
     while (fgets(line, sizeof line, in)) {
         if (strncmp(line, "limit ", 6) == 0) {
+            continue;
+        }
+        if (strncmp(line, "rule ", 5) == 0) {
+            in_rule = true;
+            drop = false;
+            block[0] = '\0';
+        }
+        if (in_rule) {
+            if (trip_free && (strstr(line, "detect reads") || strstr(line, "detect baseline") ||
+                              strstr(line, "detect egress"))) {
+                drop = true;
+            }
+            strncat(block, line, sizeof block - strlen(block) - 1);
+            if (strncmp(line, "end", 3) == 0) {
+                if (!drop) {
+                    fputs(block, out);
+                }
+                in_rule = false;
+            }
             continue;
         }
         fputs(line, out);
@@ -207,6 +240,20 @@ static void *flood_run(void *p)
     return NULL;
 }
 
+static double median3(const double v[3])
+{
+    double a = v[0], b = v[1], c = v[2];
+    if (a > b) {
+        double t = a;
+        a = b;
+        b = t;
+    }
+    if (b > c) {
+        b = c;
+    }
+    return a > b ? a : b;
+}
+
 void bench_http(void)
 {
     bench_section("HTTPS (wrk: 2 threads, 64 keep-alive connections, 5 s each, loopback)");
@@ -235,11 +282,13 @@ void bench_http(void)
         printf("  could not create the demo vault\n");
         return;
     }
-    write_rules(vdir);
+    write_rules(vdir, true);
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    double rps_on = 0, rps_off = 0, health_on = 0;
-    for (int round = 0; round < 2; round++) {
-        bool guard = round == 0;
+    /* On and off alternate, three times each, and the medians are compared: a shared machine
+     * drifts between runs far more than the guard costs. */
+    double on[3] = {0}, off[3] = {0}, health_on = 0;
+    for (int round = 0; round < 6; round++) {
+        bool guard = round % 2 == 0;
         srv_proc sp = start(bin, vdir, key, portf, guard);
         json_t *login =
             sp.port ? call(sp.port, cacert, "POST", "/v1/login", NULL,
@@ -254,10 +303,12 @@ void bench_http(void)
         } else {
             char path[128];
             snprintf(path, sizeof path, "/v1/customers/%s", id);
-            if (guard) {
+            if (guard && round > 0) {
+                on[round / 2] = wrk(sp.port, path, tok, "GET /v1/customers/{id}, guard on");
+            } else if (guard) {
                 health_on = wrk(sp.port, "/healthz", NULL, "GET /healthz over TLS (baseline)");
-                rps_on = wrk(sp.port, path, tok, "GET /v1/customers/{id}, guard on");
-                bench_ratio("customer read / healthz", rps_on, health_on, NULL);
+                on[0] = wrk(sp.port, path, tok, "GET /v1/customers/{id}, guard on");
+                bench_ratio("customer read / healthz", on[0], health_on, NULL);
                 printf("  %-52s %14s\n", "  target", ">= 10,000 req/s for the customer read");
                 /* a blocked client hammering the server while a normal one works */
                 json_t *sl = call(sp.port, cacert, "POST", "/v1/login", NULL,
@@ -287,16 +338,38 @@ void bench_http(void)
                 bench_ratio("normal client under a blocked flood / alone", h2, health_on,
                             "close to 1");
             } else {
-                rps_off = wrk(sp.port, path, tok, "GET /v1/customers/{id}, guard off");
+                off[round / 2] = wrk(sp.port, path, tok, "GET /v1/customers/{id}, guard off");
             }
         }
         json_decref(list);
         json_decref(login);
         stop(&sp);
     }
-    if (rps_off > 0) {
-        bench_ratio("customer read: guard on / guard off", rps_on, rps_off, ">= 0.95");
+    double mon = median3(on), moff = median3(off);
+    if (moff > 0) {
+        printf("  %-52s %14.1f req/s\n", "customer read, guard on (median of 3)", mon);
+        printf("  %-52s %14.1f req/s\n", "customer read, guard off (median of 3)", moff);
+        bench_ratio("customer read: guard on / guard off", mon, moff, ">= 0.95");
     }
+    /* The same load with every shipped rule: the bulk-read rules fire on every read. */
+    write_rules(vdir, false);
+    srv_proc sp = start(bin, vdir, key, portf, true);
+    json_t *login = sp.port ? call(sp.port, cacert, "POST", "/v1/login", NULL,
+                                   "{\"username\":\"steward1\",\"password\":\"bench-password-1\"}")
+                            : NULL;
+    const char *tok = json_string_value(json_object_get(login, "token"));
+    json_t *list = tok ? call(sp.port, cacert, "GET", "/v1/customers?limit=1", tok, NULL) : NULL;
+    const char *id = json_string_value(
+        json_object_get(json_array_get(json_object_get(list, "customers"), 0), "id"));
+    if (id) {
+        char path[128];
+        snprintf(path, sizeof path, "/v1/customers/%s", id);
+        double firing = wrk(sp.port, path, tok, "customer read, bulk-read rules firing on each");
+        bench_ratio("  ... / guard off", firing, moff, NULL);
+    }
+    json_decref(list);
+    json_decref(login);
+    stop(&sp);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) {
         printf("  could not remove %s\n", dir);

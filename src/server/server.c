@@ -324,6 +324,10 @@ err server_run(const server_opts *o, const kek_source *src)
     srv.started_us = clock_now_us();
     g_srv = &srv;
     TRY(vault_open(o->dir, src, &srv.v));
+    if (clock_offset_us() != 0) {
+        log_warn("clock.offset", "the clock is shifted by %lld s (CUSTOS_CLOCK_OFFSET_S): for "
+                                 "tests only", (long long)(clock_offset_us() / 1000000));
+    }
     if (o->no_guard) {
         log_warn("guard.off", "the guard is OFF (--guard off): for measurement only, never in "
                               "production");

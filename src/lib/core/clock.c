@@ -3,15 +3,40 @@
  */
 #include "core/clock.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* CUSTOS_CLOCK_OFFSET_S shifts the wall clock by whole seconds: tests and benchmarks use it
+ * to put a server in another hour or day (working-hours rules). The server logs it at start. */
+static int64_t offset_us;
+static pthread_once_t offset_once = PTHREAD_ONCE_INIT;
+
+static void offset_init(void)
+{
+    const char *e = getenv("CUSTOS_CLOCK_OFFSET_S");
+    if (e && *e) {
+        char *end = NULL;
+        long long s = strtoll(e, &end, 10);
+        if (end && *end == '\0' && s > -(1LL << 40) && s < (1LL << 40)) {
+            offset_us = (int64_t)s * 1000000;
+        }
+    }
+}
+
+int64_t clock_offset_us(void)
+{
+    pthread_once(&offset_once, offset_init);
+    return offset_us;
+}
 
 int64_t clock_now_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 + clock_offset_us();
 }
 
 int64_t clock_mono_us(void)

@@ -1,7 +1,7 @@
 /*
  * clock.h - time in microseconds since the Unix epoch, UTC, and RFC 3339 text.
- * The clock can be offset for tests (CUSTOS_CLOCK_OFFSET_S in the environment
- * of a test server only makes sense with a test build; see clock.c).
+ * The wall clock can be shifted by CUSTOS_CLOCK_OFFSET_S (seconds) in the environment,
+ * for tests and benchmarks that need another hour or day; the server logs it at start.
  */
 #ifndef CUSTOS_CLOCK_H
 #define CUSTOS_CLOCK_H
@@ -11,6 +11,8 @@
 #include "core/err.h"
 
 int64_t clock_now_us(void);
+/* The shift applied by CUSTOS_CLOCK_OFFSET_S (0 normally). */
+int64_t clock_offset_us(void);
 int64_t clock_mono_us(void);
 /* Writes "2026-11-28T23:58:00.123456Z" (28 bytes + NUL). */
 void clock_rfc3339(int64_t us, char out[40]);
