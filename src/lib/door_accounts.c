@@ -130,22 +130,6 @@ static json_t *account_json(vault *v, const account *a)
     return o;
 }
 
-static bool token_ok(const char *u)
-{
-    size_t n = strlen(u);
-    if (n < 2 || n > USERNAME_MAX) {
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        char c = u[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-              c == '-')) {
-            return false;
-        }
-    }
-    return true;
-}
-
 static err audit_account(vault *v, const actor *a, const char *action, const char *rule,
                          const char *detail)
 {
@@ -227,7 +211,7 @@ err door_account_change(vault *v, const actor *a, const char *username, const ac
         snprintf(acc.role, sizeof acc.role, "%s", c->role);
     }
     if (c->department) {
-        CHECK(token_ok(c->department), ERR_INPUT, "department must be a token");
+        CHECK(door_token_ok(c->department), ERR_INPUT, "department must be a token");
         GUARD(buf_appendf(&what, " department=%s->%s", acc.department, c->department));
         snprintf(acc.department, sizeof acc.department, "%s", c->department);
     }
@@ -471,11 +455,11 @@ err door_apikey_create(vault *v, const actor *a, const char *name, const char *r
                        json_t **out)
 {
     TRY(door_need(v, a, CAP_APIKEYS_MANAGE, "apikey.create"));
-    ENSURE(name && token_ok(name), ERR_INPUT,
+    ENSURE(name && door_token_ok(name), ERR_INPUT,
            "name must be 2-64 characters of a-z, 0-9, '_', '.', '-'");
     role r;
     ENSURE(role_n && role_parse(role_n, &r) == ERR_OK, ERR_INPUT, "unknown role");
-    ENSURE(department && token_ok(department), ERR_INPUT, "department must be a token");
+    ENSURE(department && door_token_ok(department), ERR_INPUT, "department must be a token");
     ENSURE(scope && strlen(scope) < APIKEY_SCOPE_MAX, ERR_INPUT, "scope is required");
     uint16_t ops[CAT__COUNT + 1];
     TRY(door_scope_parse(scope, ops));

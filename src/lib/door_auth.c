@@ -36,7 +36,7 @@ void actor_system(actor *a, const char *what)
     snprintf(a->request_id, sizeof a->request_id, "-");
 }
 
-static bool username_ok(const char *u)
+bool door_token_ok(const char *u)
 {
     size_t n = strlen(u);
     if (n < 2 || n > USERNAME_MAX) {
@@ -55,11 +55,11 @@ static bool username_ok(const char *u)
 err door_account_create(vault *v, const actor *by, const char *username, const char *password,
                         role r, const char *department)
 {
-    ENSURE(username_ok(username), ERR_INPUT,
+    ENSURE(door_token_ok(username), ERR_INPUT,
            "username must be 2-64 characters of a-z, 0-9, '_', '.', '-'");
     size_t plen = strlen(password);
     TRY(door_password_acceptable(username, password));
-    ENSURE(department && username_ok(department), ERR_INPUT, "department must be a token");
+    ENSURE(department && door_token_ok(department), ERR_INPUT, "department must be a token");
     account acc;
     memset(&acc, 0, sizeof acc);
     id_new(acc.id, "acc");

@@ -71,6 +71,8 @@ void door_observe_read(vault *v, const actor *a, const char *customer, const cha
 uint64_t door_json_bytes(const vault *v, const json_t *j);
 
 /* ---- door_auth.c, for door_accounts.c ---- */
+/* Usernames, departments, key names: 2-64 characters of a-z, 0-9, '_', '.', '-'. */
+bool door_token_ok(const char *u);
 MUST_USE err door_scope_parse(const char *scope, uint16_t ops[CAT__COUNT + 1]);
 /* Clears SESSION_MFA_PENDING of the session of token. */
 MUST_USE err door_session_complete(vault *v, const actor *a, const char *token);

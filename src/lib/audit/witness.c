@@ -47,6 +47,22 @@ static err copy_str(json_t *o, const char *key, char *out, size_t max)
     return ERR_OK;
 }
 
+/* ERR_INPUT naming the section when o has a key that is not in known. */
+static err only_known(json_t *o, const char *const *known, size_t n, const char *section)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v)
+    {
+        bool ok = false;
+        for (size_t i = 0; i < n; i++) {
+            ok = ok || strcmp(k, known[i]) == 0;
+        }
+        ENSURE(ok, ERR_INPUT, "custos.json: unknown key in %s", section);
+    }
+    return ERR_OK;
+}
+
 static err number_in(json_t *o, const char *key, double lo, double hi, double *out)
 {
     json_t *n = json_object_get(o, key);
@@ -69,16 +85,7 @@ static err access_section(json_t *ac, vault_config *c)
     ENSURE(json_is_object(ac), ERR_INPUT, "custos.json: access must be an object");
     static const char *const known[] = {"second_factor", "session_hours", "session_idle_minutes",
                                         "lockout_after", "lockout_minutes"};
-    const char *k;
-    json_t *v;
-    json_object_foreach(ac, k, v)
-    {
-        bool ok = false;
-        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
-            ok = ok || strcmp(k, known[i]) == 0;
-        }
-        ENSURE(ok, ERR_INPUT, "custos.json: unknown key in access");
-    }
+    TRY(only_known(ac, known, sizeof known / sizeof known[0], "access"));
     json_t *sf = json_object_get(ac, "second_factor");
     if (sf) {
         const char *t = json_string_value(sf);
@@ -116,8 +123,8 @@ err vault_config_parse(slice text, vault_config *c)
     json_t *v;
     json_object_foreach(root, k, v)
     {
-        CHECK(strcmp(k, "audit") == 0 || strcmp(k, "access") == 0 || strcmp(k, "guard") == 0,
-              ERR_INPUT, "custos.json: unknown section");
+        CHECK(strcmp(k, "audit") == 0 || strcmp(k, "access") == 0, ERR_INPUT,
+              "custos.json: unknown section");
     }
     json_t *au = json_object_get(root, "audit");
     if (au) {
@@ -126,14 +133,7 @@ err vault_config_parse(slice text, vault_config *c)
                                             "witness_file",     "witness_syslog",
                                             "witness_webhook",  "webhook_cacert",
                                             "siem_syslog"};
-        json_object_foreach(au, k, v)
-        {
-            bool ok = false;
-            for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
-                ok = ok || strcmp(k, known[i]) == 0;
-            }
-            CHECK(ok, ERR_INPUT, "custos.json: unknown key in audit");
-        }
+        GUARD(only_known(au, known, sizeof known / sizeof known[0], "audit"));
         json_t *n = json_object_get(au, "checkpoint_every");
         if (n) {
             CHECK(json_is_integer(n) && json_integer_value(n) >= 1 &&
