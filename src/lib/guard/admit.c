@@ -203,9 +203,13 @@ static guard_verdict admit_locked(stripe *s, uint64_t h, const guard_addr *k, in
                                   secs_until(x->block_until, now));
         }
         if (x && x->throttle_until > now) {
-            return take(&x->ttokens, &x->tlast, now, throttled, &retry)
-                       ? verdict_unlock(d, s, GUARD_ADMIT, GUARD_R_NONE, 0)
-                       : verdict_unlock(d, s, GUARD_THROTTLE, GUARD_R_THROTTLED, retry);
+            if (take(&x->ttokens, &x->tlast, now, throttled, &retry)) {
+                return verdict_unlock(d, s, GUARD_ADMIT, GUARD_R_NONE, 0);
+            }
+            /* never ask a client to wait past the end of its throttle */
+            uint32_t left = secs_until(x->throttle_until, now);
+            return verdict_unlock(d, s, GUARD_THROTTLE, GUARD_R_THROTTLED,
+                                  retry < left ? retry : left);
         }
     }
     if (rate) {
