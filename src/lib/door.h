@@ -31,10 +31,6 @@
 #include "store/store.h"
 
 /* ---- the vault folder ---- */
-/* Where alerts go (the guard, when the server runs one); NULL: the log only. */
-typedef void (*vault_alert_fn)(void *ctx, const char *severity, const char *rule,
-                               const char *account, const char *source, const char *detail);
-
 typedef struct vault {
     char *dir;
     keyring *kr;
@@ -44,8 +40,6 @@ typedef struct vault {
     int64_t session_idle_us; /* a session unused this long ends */
     vault_config cfg;
     witness *witness;
-    vault_alert_fn alert;
-    void *alert_ctx;
     guard *guard; /* the server's (door_guard_start); NULL for offline tools */
 } vault;
 
@@ -123,6 +117,7 @@ typedef struct login_result {
     int64_t expires_us;
     bool mfa_pending; /* the session may only enrol or verify the second factor */
     bool enrol;       /* ... and the account has no second factor yet: enrol first */
+    bool code_due;    /* ERR_AUTH because the password was right and a code must follow */
 } login_result;
 
 /* Every failure is ERR_AUTH "invalid username or password" after the same work, except

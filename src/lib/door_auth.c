@@ -266,6 +266,7 @@ err door_login(vault *v, const login_request *rq, login_result *out)
         door_entry(&e, &a, "login", "deny", "second-factor-required");
         TRY(audit_append(v->au, &e, NULL));
         mem_wipe(acc.pwhash, sizeof acc.pwhash);
+        out->code_due = true;
         BAIL(ERR_AUTH, "second factor required");
     }
     bool code_ok = !want_code || second_factor_ok(v, &acc, rq->otp, rq->recovery);

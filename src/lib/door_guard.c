@@ -117,20 +117,15 @@ static err hook_revoke(void *ctx, const char *username, const char *rule)
 {
     vault *v = ctx;
     if (strncmp(username, "key:", 4) == 0) {
-        /* an API key: revoke it */
-        enum { MAX = 500 };
-        apikey *rows = calloc(MAX, sizeof *rows);
-        ENSURE(rows != NULL, ERR_INTERNAL, "out of memory");
-        size_t n = 0;
-        err e = store_apikey_list(v->st, rows, MAX, &n);
-        for (size_t i = 0; e == ERR_OK && i < n; i++) {
-            if (strcmp(rows[i].name, username + 4) == 0 && rows[i].revoked_us == 0) {
-                rows[i].revoked_us = clock_now_us();
-                e = store_apikey_update(v->st, &rows[i]);
-            }
+        /* an API key acts as "key:NAME": revoke it */
+        apikey k;
+        err e = store_apikey_by_name(v->st, username + 4, &k);
+        if (e == ERR_NOT_FOUND || (e == ERR_OK && k.revoked_us != 0)) {
+            return ERR_OK;
         }
-        free(rows);
-        return e;
+        TRY(e);
+        k.revoked_us = clock_now_us();
+        return store_apikey_update(v->st, &k);
     }
     account acc;
     err e = store_account_by_name(v->st, username, &acc);

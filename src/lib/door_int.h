@@ -39,6 +39,8 @@ bool door_same_dept(const actor *a, const char *department);
 read_level door_read_level(const actor *a, rectype t, int field, bool same_dept);
 write_level door_write_level(const actor *a, rectype t, int field, bool same_dept);
 bool door_allows(const actor *a, rectype t, op o, bool same_dept, const char **rule);
+/* Allowed for some department (own or other): may the actor do this at all? */
+bool door_allows_somewhere(const actor *a, rectype t, op o, const char **rule);
 bool door_own_department_only(const actor *a);
 bool door_can_search(const actor *a, blind_kind k);
 /* Before any customer-data work: refuses (audited) a pending second factor and lapsed

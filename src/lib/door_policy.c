@@ -102,6 +102,11 @@ bool door_allows(const actor *a, rectype t, op o, bool same_dept, const char **r
     return true;
 }
 
+bool door_allows_somewhere(const actor *a, rectype t, op o, const char **rule)
+{
+    return door_allows(a, t, o, true, rule) || door_allows(a, t, o, false, rule);
+}
+
 bool door_own_department_only(const actor *a)
 {
     return !a->breakglass[0] && policy_own_department_only(a->role);
@@ -168,10 +173,6 @@ void door_alert(vault *v, const char *severity, const char *rule, const actor *a
 {
     log_warn("alert", "severity=%s rule=%s account=%s source=%s %s", severity, rule,
              a ? a->username : "-", a ? a->source : "-", detail ? detail : "");
-    if (v->alert) {
-        v->alert(v->alert_ctx, severity, rule, a ? a->username : "", a ? a->source : "",
-                 detail ? detail : "");
-    }
     if (v->guard && a) {
         /* The guard's `notice` rules turn these into stored, routed, delivered alerts. */
         guard_event ev = {.kind = GUARD_EV_NOTICE,

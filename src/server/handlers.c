@@ -119,8 +119,7 @@ static void h_login(server *s, request *r, response *out)
     json_decref(j);
     buf_reset(&r->body);
     if (e != ERR_OK) {
-        bool second = e == ERR_AUTH && strcmp(err_message(), "second factor required") == 0;
-        if (second) {
+        if (e == ERR_AUTH && res.code_due) {
             json_t *o = json_pack("{s:{s:s,s:s}}", "error", "code", "second_factor_required",
                                   "message", "second factor required: send otp or recovery_code");
             return response_json(out, 401, o);

@@ -217,6 +217,9 @@ TEST(t_access_tables)
     uint8_t h[32] = {7};
     EXPECT_OK(store_apikey_by_hash(S, h, &g));
     EXPECT_STR(g.name, "till");
+    EXPECT_OK(store_apikey_by_name(S, "till", &g));
+    EXPECT_STR(g.id, "key_1");
+    EXPECT_ERR(store_apikey_by_name(S, "nobody", &g), ERR_NOT_FOUND);
     EXPECT_OK(store_apikey_used(S, "key_1", 5, "127.0.0.1"));
     EXPECT_OK(store_apikey_by_id(S, "key_1", &g));
     EXPECT_INT(g.last_used_us, 5);

@@ -32,6 +32,7 @@ enum {
     Q_BG_LIST,
     Q_BG_LIST_UNREVIEWED,
     Q_HONEY,
+    Q_KEY_BY_NAME,
 };
 
 err store_customer_honeytokens(store *s, char (*ids)[ID_LEN + 1], size_t max, size_t *n)
@@ -190,6 +191,14 @@ err store_apikey_by_id(store *s, const char *id, apikey *out)
     sqlite3_stmt *st;
     TRY(sq_stmt(s, Q_KEY_BY_ID, "SELECT " KEY_COLS " FROM api_keys WHERE id=?1", &st));
     sq_text(st, 1, id);
+    return key_one(s, st, out);
+}
+
+err store_apikey_by_name(store *s, const char *name, apikey *out)
+{
+    sqlite3_stmt *st;
+    TRY(sq_stmt(s, Q_KEY_BY_NAME, "SELECT " KEY_COLS " FROM api_keys WHERE name=?1", &st));
+    sq_text(st, 1, name);
     return key_one(s, st, out);
 }
 

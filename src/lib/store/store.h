@@ -181,6 +181,7 @@ MUST_USE err store_apikey_insert(store *s, const apikey *k);
 MUST_USE err store_apikey_update(store *s, const apikey *k);
 MUST_USE err store_apikey_by_hash(store *s, const uint8_t hash[32], apikey *out);
 MUST_USE err store_apikey_by_id(store *s, const char *id, apikey *out);
+MUST_USE err store_apikey_by_name(store *s, const char *name, apikey *out);
 MUST_USE err store_apikey_list(store *s, apikey *out, size_t max, size_t *n);
 MUST_USE err store_apikey_used(store *s, const char *id, int64_t at_us, const char *source);
 
