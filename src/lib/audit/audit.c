@@ -4,9 +4,20 @@
  *
  * Tables: entries (index, canonical bytes, leaf hash, and the columns queries
  * need: time, actor, action, customer, decision), touches (every customer an
- * entry names, for data-subject reports), nodes (every complete subtree hash
- * above the leaves, so proofs cost O(log n) lookups), checkpoints (every
- * signed note).
+ * entry names, for data-subject reports), by_actor (actor, time, index: breach
+ * scope), nodes (every complete subtree hash of 2^NODE_MIN_LEVEL leaves or more,
+ * so proofs cost O(log n) lookups; a smaller one is hashed from its at most
+ * 2^(NODE_MIN_LEVEL-1) leaves when asked for, which keeps the rows a batch
+ * writes to an eighth of one per entry), checkpoints (every signed note), meta.
+ *
+ * The two query indexes are not written entry by entry: 64 writers a batch
+ * would dirty a B-tree page per actor and per customer on every commit, which
+ * cost more than everything else together. Entries past the watermark
+ * meta('indexed') are indexed in bulk, sorted, once INDEX_EVERY of them have
+ * piled up (and at open), in the same transaction as a batch; queries read the
+ * indexes below the watermark and the few entries above it directly, so an
+ * answer is complete whatever the watermark. Only an entry naming several
+ * customers (an export) writes its touches at once.
  *
  * One writer thread owns the write connection and the in-memory right
  * frontier of the tree. Each batch is one transaction: the next index is read
@@ -42,9 +53,10 @@ typedef struct pending {
     size_t at; /* offset of the '0' after "i": */
     uint64_t index;
     err rc;
-    sem_t done; /* posted once by the writer: each waiter is woken exactly once */
+    sem_t done; /* posted once: each waiter is woken exactly once */
     bool last;  /* the last of a caller's run (append_many waits for it only) */
     struct pending *next;
+    struct pending *wake[2]; /* waiters this one wakes once it is woken */
 } pending;
 
 static err pending_encode(pending *p)
@@ -77,18 +89,28 @@ static err pending_bytes(const pending *p, uint64_t idx, buf *out)
 /* A connection with the statements the tree needs. */
 typedef struct treedb {
     sqlite3 *db;
-    sqlite3_stmt *leaf, *node;
+    sqlite3_stmt *leaf, *leaves, *node;
 } treedb;
+
+/* The lowest level of stored subtree hashes. */
+#define NODE_MIN_LEVEL 4
+
+/* Entries past the watermark that trigger a bulk index. */
+#define INDEX_EVERY 4096
 
 struct audit {
     char *path;
     treedb w; /* writer thread only */
     sqlite3_stmt *ins, *next, *touch, *put_node, *put_cp, *last_cp;
+    sqlite3_stmt *ix_actor, *ix_touch, *ix_mark, *ix_get;
+    uint64_t indexed; /* writer thread only: the watermark as last read or written */
     treedb r; /* readers, under rmu */
     pthread_mutex_t rmu;
     pthread_mutex_t mu;
     pthread_cond_t work;
     pending *head, *tail;
+    pending **waiters; /* writer thread only: a batch's waiters, in wake order */
+    size_t nwaiters_cap;
     uint64_t size; /* entries durable, as this process last saw */
     int stop;
     int fail;
@@ -115,9 +137,12 @@ static const char *SCHEMA =
     "CREATE TABLE IF NOT EXISTS entries(idx INTEGER PRIMARY KEY, ts INTEGER NOT NULL,"
     " actor TEXT NOT NULL, action TEXT NOT NULL, customer TEXT, decision TEXT NOT NULL,"
     " entry BLOB NOT NULL, leaf BLOB NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS entries_actor ON entries(actor, ts);"
+    "CREATE TABLE IF NOT EXISTS by_actor(actor TEXT NOT NULL, ts INTEGER NOT NULL,"
+    " idx INTEGER NOT NULL, PRIMARY KEY(actor, ts, idx)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS touches(customer TEXT NOT NULL, idx INTEGER NOT NULL,"
     " PRIMARY KEY(customer, idx)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, n INTEGER NOT NULL);"
+    "INSERT OR IGNORE INTO meta(k, n) VALUES('indexed', 0);"
     "CREATE TABLE IF NOT EXISTS nodes(level INTEGER NOT NULL, idx INTEGER NOT NULL,"
     " hash BLOB NOT NULL, PRIMARY KEY(level, idx)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS checkpoints(size INTEGER PRIMARY KEY, root BLOB NOT NULL,"
@@ -254,6 +279,8 @@ static err treedb_open(const char *path, int flags, treedb *t)
     sqlite3_busy_timeout(t->db, 5000);
     if (sqlite3_prepare_v3(t->db, "SELECT leaf FROM entries WHERE idx=?1", -1,
                            SQLITE_PREPARE_PERSISTENT, &t->leaf, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(t->db, "SELECT leaf FROM entries WHERE idx>=?1 AND idx<?2 ORDER BY idx",
+                           -1, SQLITE_PREPARE_PERSISTENT, &t->leaves, NULL) != SQLITE_OK ||
         sqlite3_prepare_v3(t->db, "SELECT hash FROM nodes WHERE level=?1 AND idx=?2", -1,
                            SQLITE_PREPARE_PERSISTENT, &t->node, NULL) != SQLITE_OK) {
         BAIL(ERR_UNAVAILABLE, "audit: the log has no usable tables (%s)", sqlite3_errmsg(t->db));
@@ -264,14 +291,42 @@ static err treedb_open(const char *path, int flags, treedb *t)
 static void treedb_close(treedb *t)
 {
     sqlite3_finalize(t->leaf);
+    sqlite3_finalize(t->leaves);
     sqlite3_finalize(t->node);
     sqlite3_close_v2(t->db);
     memset(t, 0, sizeof *t);
 }
 
+/* A complete subtree below NODE_MIN_LEVEL, hashed from its leaves. */
+static err low_subtree(treedb *t, unsigned level, uint64_t index, uint8_t out[32])
+{
+    uint8_t h[1u << (NODE_MIN_LEVEL - 1)][32];
+    size_t n = (size_t)1 << level, got = 0;
+    sqlite3_stmt *st = t->leaves;
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)(index << level));
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)((index + 1) << level));
+    while (got < n && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32) {
+        memcpy(h[got++], sqlite3_column_blob(st, 0), 32);
+    }
+    sqlite3_reset(st);
+    ENSURE(got == n, ERR_CRYPTO, "audit: tree node %u/%llu is missing", level,
+           (unsigned long long)index);
+    for (; n > 1; n /= 2) {
+        for (size_t k = 0; k < n / 2; k++) {
+            merkle_node_hash(h[2 * k], h[2 * k + 1], h[k]);
+        }
+    }
+    memcpy(out, h[0], 32);
+    return ERR_OK;
+}
+
 static err tree_subtree(void *ctx, unsigned level, uint64_t index, uint8_t out[32])
 {
     treedb *t = ctx;
+    if (level > 0 && level < NODE_MIN_LEVEL) {
+        return low_subtree(t, level, index, out);
+    }
     sqlite3_stmt *st = level == 0 ? t->leaf : t->node;
     sqlite3_reset(st);
     if (level == 0) {
@@ -299,8 +354,8 @@ static merkle_src src_of(treedb *t)
 static err emit_node(void *ctx, unsigned level, uint64_t index, const uint8_t h[32])
 {
     audit *a = ctx;
-    if (level == 0) {
-        return ERR_OK; /* leaves live in entries */
+    if (level < NODE_MIN_LEVEL) {
+        return ERR_OK; /* leaves live in entries; small subtrees are hashed from them */
     }
     sqlite3_reset(a->put_node);
     sqlite3_bind_int(a->put_node, 1, (int)level);
@@ -325,11 +380,10 @@ static err add_touch(audit *a, const char *customer, uint64_t idx)
     return ERR_OK;
 }
 
+/* The touches of an entry that names several customers; the one in its customer
+ * column is indexed in bulk with the rest. */
 static err touches_of(audit *a, const audit_entry *e, uint64_t idx)
 {
-    if (e->customer) {
-        TRY(add_touch(a, e->customer, idx));
-    }
     if (e->customers) {
         const char *p = e->customers;
         while (*p) {
@@ -352,6 +406,46 @@ static err touches_of(audit *a, const audit_entry *e, uint64_t idx)
     return ERR_OK;
 }
 
+static err step_range(sqlite3_stmt *st, uint64_t from, uint64_t to)
+{
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)from);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)to);
+    int r = sqlite3_step(st);
+    sqlite3_reset(st);
+    ENSURE(r == SQLITE_DONE, ERR_UNAVAILABLE, "audit: cannot index the log");
+    return ERR_OK;
+}
+
+/* Reads the watermark (inside the writer's transaction). */
+static err index_mark_read(audit *a)
+{
+    sqlite3_reset(a->ix_get);
+    int r = sqlite3_step(a->ix_get);
+    a->indexed = r == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(a->ix_get, 0) : 0;
+    sqlite3_reset(a->ix_get);
+    ENSURE(r == SQLITE_ROW || r == SQLITE_DONE, ERR_UNAVAILABLE, "audit: cannot read the log");
+    return ERR_OK;
+}
+
+/* Indexes entries [watermark, upto) sorted, so each actor's and customer's new rows
+ * land together, and moves the watermark (inside the writer's transaction). */
+static err index_flush(audit *a, uint64_t upto)
+{
+    if (upto <= a->indexed) {
+        return ERR_OK;
+    }
+    TRY(step_range(a->ix_actor, a->indexed, upto));
+    TRY(step_range(a->ix_touch, a->indexed, upto));
+    sqlite3_reset(a->ix_mark);
+    sqlite3_bind_int64(a->ix_mark, 1, (sqlite3_int64)upto);
+    int r = sqlite3_step(a->ix_mark);
+    sqlite3_reset(a->ix_mark);
+    ENSURE(r == SQLITE_DONE, ERR_UNAVAILABLE, "audit: cannot index the log");
+    a->indexed = upto;
+    return ERR_OK;
+}
+
 static err write_batch(audit *a, pending *list)
 {
     ENSURE(!a->fail, ERR_UNAVAILABLE, "audit log is not writable: request refused");
@@ -360,6 +454,7 @@ static err write_batch(audit *a, pending *list)
     buf_init(&enc, 1 << 20);
     merkle_frontier saved = a->fr;
     bool saved_valid = a->fr_valid;
+    uint64_t saved_indexed = a->indexed;
     err rc = ERR_OK;
     if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
         FAIL(ERR_UNAVAILABLE, "audit log is not writable: request refused");
@@ -374,6 +469,7 @@ static err write_batch(audit *a, pending *list)
         merkle_src s = src_of(&a->w);
         GUARD(merkle_frontier_load(&a->fr, &s, idx));
         a->fr_valid = true;
+        GUARD(index_mark_read(a));
     }
     for (pending *p = list; p; p = p->next) {
         const audit_entry e = *p->e;
@@ -400,6 +496,9 @@ static err write_batch(audit *a, pending *list)
         GUARD(merkle_frontier_append(&a->fr, leaf, emit_node, a));
         p->index = idx++;
     }
+    if (idx - a->indexed >= INDEX_EVERY) {
+        GUARD(index_flush(a, idx));
+    }
     if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         FAIL(ERR_UNAVAILABLE, "audit log is not writable: request refused");
     }
@@ -412,6 +511,7 @@ out:
         }
         a->fr = saved;
         a->fr_valid = saved_valid;
+        a->indexed = saved_indexed;
         rc = err_set(ERR_UNAVAILABLE, __FILE__, __LINE__,
                      "audit log is not writable: request refused");
     }
@@ -509,6 +609,52 @@ static err sign_checkpoint(audit *a)
     return rc;
 }
 
+/* Wakes a batch's waiters as a binary tree: the writer wakes the first, and each waiter
+ * wakes two more as it returns. One futex wake per batch costs the writer a few
+ * microseconds; 64 of them were a quarter of its time, and the callers' threads run on
+ * every core. Everything a waiter reads is written before the first post (which orders
+ * it before every later one); nothing touches a waiter after waking it. */
+static void wake_batch(audit *a, pending *list, err rc)
+{
+    size_t m = 0;
+    bool fits = true;
+    for (pending *p = list; p; p = p->next) {
+        p->rc = rc;
+        p->wake[0] = p->wake[1] = NULL;
+        if (!p->last) {
+            continue;
+        }
+        if (m == a->nwaiters_cap) {
+            size_t cap = m ? 2 * m : 64;
+            pending **w = realloc(a->waiters, cap * sizeof *w);
+            if (!w) {
+                fits = false;
+                break;
+            }
+            a->waiters = w;
+            a->nwaiters_cap = cap;
+        }
+        a->waiters[m++] = p;
+    }
+    if (!fits) { /* out of memory: each waiter is posted in turn */
+        for (pending *p = list, *nx; p; p = nx) {
+            nx = p->next; /* p may be gone once posted */
+            p->rc = rc;
+            if (p->last) {
+                sem_post(&p->done);
+            }
+        }
+        return;
+    }
+    for (size_t i = 0; i < m; i++) {
+        a->waiters[i]->wake[0] = 2 * i + 1 < m ? a->waiters[2 * i + 1] : NULL;
+        a->waiters[i]->wake[1] = 2 * i + 2 < m ? a->waiters[2 * i + 2] : NULL;
+    }
+    if (m > 0) {
+        sem_post(&a->waiters[0]->done);
+    }
+}
+
 static void *writer_main(void *arg)
 {
     audit *a = arg;
@@ -545,13 +691,7 @@ static void *writer_main(void *arg)
         a->head = a->tail = NULL;
         pthread_mutex_unlock(&a->mu);
         err rc = write_batch(a, list);
-        for (pending *p = list, *nx; p; p = nx) {
-            nx = p->next; /* p may be gone once posted */
-            p->rc = rc;
-            if (p->last) {
-                sem_post(&p->done);
-            }
-        }
+        wake_batch(a, list, rc);
         pthread_mutex_lock(&a->mu);
         bool due = rc == ERR_OK && a->signing &&
                    (a->size - a->cp_size >= a->every_n ||
@@ -577,6 +717,10 @@ static void close_db(audit *a)
     sqlite3_finalize(a->put_node);
     sqlite3_finalize(a->put_cp);
     sqlite3_finalize(a->last_cp);
+    sqlite3_finalize(a->ix_actor);
+    sqlite3_finalize(a->ix_touch);
+    sqlite3_finalize(a->ix_mark);
+    sqlite3_finalize(a->ix_get);
     treedb_close(&a->w);
     treedb_close(&a->r);
 }
@@ -614,12 +758,40 @@ err audit_open(const char *path, audit **out)
               sqlite3_prepare_v3(db,
                                  "SELECT size, root, note, at FROM checkpoints ORDER BY size "
                                  "DESC LIMIT 1",
-                                 -1, SQLITE_PREPARE_PERSISTENT, &a->last_cp, NULL) == SQLITE_OK,
+                                 -1, SQLITE_PREPARE_PERSISTENT, &a->last_cp, NULL) == SQLITE_OK &&
+              sqlite3_prepare_v3(db,
+                                 "INSERT OR IGNORE INTO by_actor(actor, ts, idx) SELECT actor, "
+                                 "ts, idx FROM entries WHERE idx>=?1 AND idx<?2 ORDER BY actor, "
+                                 "ts, idx",
+                                 -1, SQLITE_PREPARE_PERSISTENT, &a->ix_actor, NULL) == SQLITE_OK &&
+              sqlite3_prepare_v3(db,
+                                 "INSERT OR IGNORE INTO touches(customer, idx) SELECT customer, "
+                                 "idx FROM entries WHERE idx>=?1 AND idx<?2 AND customer IS NOT "
+                                 "NULL ORDER BY customer, idx",
+                                 -1, SQLITE_PREPARE_PERSISTENT, &a->ix_touch, NULL) == SQLITE_OK &&
+              sqlite3_prepare_v3(db, "UPDATE meta SET n=?1 WHERE k='indexed'", -1,
+                                 SQLITE_PREPARE_PERSISTENT, &a->ix_mark, NULL) == SQLITE_OK &&
+              sqlite3_prepare_v3(db, "SELECT n FROM meta WHERE k='indexed'", -1,
+                                 SQLITE_PREPARE_PERSISTENT, &a->ix_get, NULL) == SQLITE_OK,
           ERR_UNAVAILABLE, "audit: cannot prepare (%s)", sqlite3_errmsg(db));
     sqlite3_reset(a->next);
     CHECK(sqlite3_step(a->next) == SQLITE_ROW, ERR_UNAVAILABLE, "audit: cannot read the log");
     a->size = (uint64_t)sqlite3_column_int64(a->next, 0);
     sqlite3_reset(a->next);
+    /* A log from before the bulk index (one SQL index on actor, kept per entry) is
+     * indexed here once; so is a long unindexed tail. */
+    CHECK(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK, ERR_UNAVAILABLE,
+          "audit: cannot open the log (%s)", sqlite3_errmsg(db));
+    rc = index_mark_read(a);
+    if (rc == ERR_OK && a->size - a->indexed >= INDEX_EVERY) {
+        rc = index_flush(a, a->size);
+    }
+    if (rc != ERR_OK ||
+        sqlite3_exec(db, "DROP INDEX IF EXISTS entries_actor; COMMIT", NULL, NULL, NULL) !=
+            SQLITE_OK) {
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        FAIL(ERR_UNAVAILABLE, "audit: cannot index the log (%s)", sqlite3_errmsg(db));
+    }
     a->cp_at_us = clock_mono_us();
     CHECK(pthread_create(&a->writer, NULL, writer_main, a) == 0, ERR_INTERNAL,
           "audit: cannot start the writer");
@@ -650,6 +822,7 @@ void audit_close(audit *a)
     pthread_mutex_destroy(&a->mu);
     pthread_mutex_destroy(&a->rmu);
     pthread_cond_destroy(&a->work);
+    free(a->waiters);
     free(a->path);
     free(a);
 }
@@ -674,6 +847,11 @@ static err enqueue_wait(audit *a, pending *first, pending *last)
     pthread_mutex_unlock(&a->mu);
     while (sem_wait(&last->done) != 0) {
         /* EINTR: wait on */
+    }
+    for (int k = 0; k < 2; k++) {
+        if (last->wake[k]) {
+            sem_post(&last->wake[k]->done);
+        }
     }
     if (last->rc != ERR_OK) {
         BAIL(last->rc, "audit log is not writable: request refused");
@@ -890,12 +1068,21 @@ err audit_search(audit *a, const audit_query *q, audit_row_fn fn, void *ctx, siz
     err rc = ERR_OK;
     sqlite3_stmt *st = NULL;
     size_t limit = q->limit == 0 ? 100 : q->limit > 1000 ? 1000 : q->limit;
-    /* The most selective index leads: customer (touches), then actor, then time. */
+    /* The most selective index leads: customer (touches), then actor (by_actor), then
+     * time. Each index answers below the watermark; the entries above it, at most a
+     * few thousand, are read directly (one statement, so one snapshot of both). */
+    static const char *const tail = "SELECT idx FROM entries WHERE idx>=(SELECT n FROM meta "
+                                    "WHERE k='indexed')";
+    GUARD(buf_append_str(&sql, "SELECT e.idx, e.entry, e.leaf FROM entries e WHERE e.idx>?7"));
     if (q->customer) {
-        GUARD(buf_append_str(&sql, "SELECT e.idx, e.entry, e.leaf FROM touches t JOIN entries e "
-                                   "ON e.idx=t.idx WHERE t.customer=?1"));
-    } else {
-        GUARD(buf_append_str(&sql, "SELECT e.idx, e.entry, e.leaf FROM entries e WHERE 1"));
+        GUARD(buf_appendf(&sql,
+                          " AND e.idx IN (SELECT idx FROM touches WHERE customer=?1 AND idx>?7"
+                          " UNION %s AND customer=?1)",
+                          tail));
+    } else if (q->actor) {
+        GUARD(buf_appendf(&sql, " AND e.idx IN (SELECT idx FROM by_actor WHERE actor=?2 AND idx>?7%s%s"
+                                " UNION ALL %s AND actor=?2)",
+                          q->from_us ? " AND ts>=?5" : "", q->to_us ? " AND ts<?6" : "", tail));
     }
     if (q->actor) {
         GUARD(buf_append_str(&sql, " AND e.actor=?2"));
@@ -912,8 +1099,7 @@ err audit_search(audit *a, const audit_query *q, audit_row_fn fn, void *ctx, siz
     if (q->to_us) {
         GUARD(buf_append_str(&sql, " AND e.ts<?6"));
     }
-    GUARD(buf_append_str(&sql, q->customer ? " AND t.idx>?7 ORDER BY t.idx LIMIT ?8"
-                                           : " AND e.idx>?7 ORDER BY e.idx LIMIT ?8"));
+    GUARD(buf_append_str(&sql, " ORDER BY e.idx LIMIT ?8"));
     pthread_mutex_lock(&a->rmu);
     if (sqlite3_prepare_v2(a->r.db, buf_cstr(&sql), -1, &st, NULL) != SQLITE_OK) {
         pthread_mutex_unlock(&a->rmu);
