@@ -4,6 +4,7 @@
  * refuses; checkpoints are signed, consistent and pinned; proofs verify; the
  * offline verifier finds every kind of tampering and names the index.
  */
+#include <jansson.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <sqlite3.h>
@@ -12,6 +13,7 @@
 #include "audit/audit.h"
 #include "audit/checkpoint.h"
 #include "audit/merkle.h"
+#include "core/clock.h"
 #include "crypto/crypto.h"
 #include "test.h"
 
@@ -77,11 +79,124 @@ TEST(t_encode_decode)
         "\"role\":\"r\",\"source\":\"s\",\"ts\":\"2026-01-01T00:00:00.000000Z\",\"v\":1}",
         "{\"action\":\"a\",\"actor\":\"x\",\"decision\":\"allow\",\"i\":1,\"role\":\"r\","
         "\"source\":\"s\",\"ts\":\"2026-01-01T00:00:00.000000Z\",\"v\":2}",
-        "[]", "", "{\"v\":1}"};
+        "[]",
+        "",
+        "{\"v\":1}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         EXPECT_ERR(audit_decode(slice_cstr(bad[i]), &d), ERR_INPUT);
     }
     buf_free(&b);
+}
+
+/* The encoding jansson writes for an entry: the definition the encoder must match. */
+static char *ref_encode(const audit_entry *e, uint64_t index)
+{
+    json_t *o = json_object();
+    char ts[40];
+    clock_rfc3339(e->ts_us, ts);
+    json_object_set_new(o, "v", json_integer(1));
+    json_object_set_new(o, "i", json_integer((json_int_t)index));
+    json_object_set_new(o, "ts", json_string(ts));
+    const char *keys[] = {"actor",    "role",      "source",     "session",   "action",
+                          "customer", "customers", "categories", "fields",    "decision",
+                          "rule",     "reason",    "request_id", "query_hash"};
+    const char *vals[] = {e->actor ? e->actor : "-",
+                          e->role ? e->role : "-",
+                          e->source ? e->source : "-",
+                          e->session,
+                          e->action ? e->action : "-",
+                          e->customer,
+                          e->customers,
+                          e->categories,
+                          e->fields,
+                          e->decision ? e->decision : "deny",
+                          e->rule,
+                          e->reason,
+                          e->request_id,
+                          e->query_hash};
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+        if (vals[k]) {
+            json_object_set_new(o, keys[k], json_string(vals[k]));
+        }
+    }
+    if (e->count >= 0) {
+        json_object_set_new(o, "count", json_integer(e->count));
+    }
+    char *out = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+    json_decref(o);
+    return out;
+}
+
+/* A random string: plain text, quotes, escapes, control characters, DEL, every length
+ * of UTF-8, and now and then bytes that are not UTF-8. */
+static void random_text(char *out, size_t cap)
+{
+    static const char *const pieces[] = {
+        "a", "Zz", "0", " ", "\"", "\\", "/", "\b", "\f", "\n", "\r", "\t", "\x01", "\x1f", "\x7f",
+        "é", "客户", "€", "😀", "\xf4\x8f\xbf\xbf", "\xef\xbf\xbf", "\xc2\x80",
+        /* invalid: */
+        "\x80", "\xc0\xaf", "\xc1\xbf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe0\x80\x80",
+        "\xf8\x88\x80\x80\x80", "\xc3", "\xe4\xb8", "\xff"};
+    enum { NVALID = 22 }; /* the pieces before the invalid ones */
+    size_t n = (size_t)randombytes_uniform(12), len = 0;
+    bool allow_bad = randombytes_uniform(8) == 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        uint32_t k =
+            randombytes_uniform(allow_bad ? (uint32_t)(sizeof pieces / sizeof pieces[0]) : NVALID);
+        size_t pl = strlen(pieces[k]);
+        if (pl >= cap - len) {
+            break;
+        }
+        len += (size_t)snprintf(out + len, cap - len, "%s", pieces[k]);
+    }
+}
+
+TEST(t_encode_matches_jansson)
+{
+    enum { NS = 14 };
+    char text[NS][128];
+    for (int round = 0; round < 20000; round++) {
+        for (int k = 0; k < NS; k++) {
+            random_text(text[k], sizeof text[k]);
+        }
+        const char *pick[NS];
+        for (int k = 0; k < NS; k++) {
+            pick[k] = randombytes_uniform(4) == 0 ? NULL : text[k];
+        }
+        audit_entry e;
+        memset(&e, 0, sizeof e);
+        e.actor = pick[0];
+        e.role = pick[1];
+        e.source = pick[2];
+        e.session = pick[3];
+        e.action = pick[4];
+        e.customer = pick[5];
+        e.customers = pick[6];
+        e.categories = pick[7];
+        e.fields = pick[8];
+        e.decision = pick[9];
+        e.rule = pick[10];
+        e.reason = pick[11];
+        e.request_id = pick[12];
+        e.query_hash = pick[13];
+        e.count = randombytes_uniform(3) == 0 ? -1 : (int64_t)randombytes_random() << 20;
+        e.ts_us = 1700000000000000LL + (int64_t)randombytes_uniform(1u << 31) * 1000003LL;
+        uint64_t index = randombytes_uniform(2) ? randombytes_uniform(100) : randombytes_random();
+        char *want = ref_encode(&e, index);
+        buf got;
+        buf_init(&got, 0);
+        EXPECT_OK(audit_encode(&e, index, &got));
+        EXPECT(want != NULL && strcmp(buf_cstr(&got), want) == 0);
+        if (!want || strcmp(buf_cstr(&got), want) != 0) {
+            printf("    want %s\n    got  %s\n", want ? want : "(null)", buf_cstr(&got));
+            free(want);
+            buf_free(&got);
+            return;
+        }
+        free(want);
+        buf_free(&got);
+    }
 }
 
 TEST(t_open_append)
@@ -402,6 +517,9 @@ TEST(t_bulk_index)
     EXPECT(sqlite3_open(p, &db) == SQLITE_OK);
     EXPECT(sqlite3_exec(db,
                         "DROP TABLE by_actor; DROP TABLE meta;"
+                        "CREATE TABLE touches(customer TEXT NOT NULL, idx INTEGER NOT NULL,"
+                        " PRIMARY KEY(customer, idx)) WITHOUT ROWID;"
+                        "INSERT INTO touches SELECT customer, idx FROM touched; DROP TABLE touched;"
                         "CREATE INDEX entries_actor ON entries(actor, ts);",
                         NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(db);
@@ -411,7 +529,9 @@ TEST(t_bulk_index)
     audit_close(a);
     EXPECT(sqlite3_open(p, &db) == SQLITE_OK);
     sqlite3_stmt *st = NULL;
-    EXPECT(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name='entries_actor'",
+    EXPECT(sqlite3_prepare_v2(db,
+                              "SELECT count(*) FROM sqlite_master WHERE name IN ('entries_actor',"
+                              " 'touches')",
                               -1, &st, NULL) == SQLITE_OK);
     EXPECT(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 0);
     sqlite3_finalize(st);
@@ -482,10 +602,11 @@ TEST(t_verify_finds_tampering)
     EXPECT_INT(r.entries, 1606);
     EXPECT(r.checkpoints >= 1);
     /* one byte of an entry (leaf left as it was) */
-    EXPECT_ERR(verify_tampered("UPDATE entries SET entry=CAST(replace(CAST(entry AS TEXT),'\"v\":1',"
-                               "'\"v\":2') AS BLOB) WHERE idx=900",
-                               &r, NULL, 0),
-               ERR_CRYPTO);
+    EXPECT_ERR(
+        verify_tampered("UPDATE entries SET entry=CAST(replace(CAST(entry AS TEXT),'\"v\":1',"
+                        "'\"v\":2') AS BLOB) WHERE idx=900",
+                        &r, NULL, 0),
+        ERR_CRYPTO);
     EXPECT_INT(r.bad_index, 900);
     /* one deleted */
     EXPECT_ERR(verify_tampered("DELETE FROM entries WHERE idx=77", &r, NULL, 0), ERR_CRYPTO);
@@ -507,8 +628,7 @@ TEST(t_verify_finds_tampering)
     EXPECT_INT(r.bad_index, 400);
     /* a rewrite that recomputes the leaf: caught by the signed checkpoints, and placed
      * between the last checkpoint that still holds and the first that does not */
-    EXPECT_ERR(verify_tampered("UPDATE entries SET leaf=x'' WHERE idx=901",
-                               &r, NULL, 0),
+    EXPECT_ERR(verify_tampered("UPDATE entries SET leaf=x'' WHERE idx=901", &r, NULL, 0),
                ERR_CRYPTO);
     EXPECT_INT(r.bad_index, 901); /* a bad leaf column is named directly */
     r.bad_index = -1;
@@ -529,14 +649,14 @@ TEST(t_verify_finds_tampering)
     sqlite3_close(db);
     slice saved = slice_cstr(note);
     EXPECT_OK(verify_tampered(NULL, &r, &saved, 1));
-    EXPECT_ERR(verify_tampered("DELETE FROM entries WHERE idx>=1500; DELETE FROM checkpoints",
-                               &r, &saved, 1),
+    EXPECT_ERR(verify_tampered("DELETE FROM entries WHERE idx>=1500; DELETE FROM checkpoints", &r,
+                               &saved, 1),
                ERR_CRYPTO);
     EXPECT_INT(r.bad_index, 1500);
     /* a forged checkpoint row */
-    EXPECT_ERR(verify_tampered("UPDATE checkpoints SET note=replace(note,'1606','1605')", &r,
-                               NULL, 0),
-               ERR_CRYPTO);
+    EXPECT_ERR(
+        verify_tampered("UPDATE checkpoints SET note=replace(note,'1606','1605')", &r, NULL, 0),
+        ERR_CRYPTO);
 }
 
 TEST(t_reopen_checks_pinned)
@@ -572,6 +692,7 @@ int main(void)
 {
     test_init();
     RUN(t_encode_decode);
+    RUN(t_encode_matches_jansson);
     RUN(t_open_append);
     RUN(t_concurrent);
     RUN(t_fail_closed);

@@ -3,12 +3,12 @@
  * SQLite file.
  *
  * Tables: entries (index, canonical bytes, leaf hash, and the columns queries
- * need: time, actor, action, customer, decision), touches (every customer an
- * entry names, for data-subject reports), by_actor (actor, time, index: breach
- * scope), nodes (every complete subtree hash of 2^NODE_MIN_LEVEL leaves or more,
- * so proofs cost O(log n) lookups; a smaller one is hashed from its at most
- * 2^(NODE_MIN_LEVEL-1) leaves when asked for, which keeps the rows a batch
- * writes to an eighth of one per entry), checkpoints (every signed note), meta.
+ * need: time, actor, action, customer, decision), touched (every customer an
+ * entry names, by bucket of 2^BUCKET_BITS entries, for data-subject reports),
+ * by_actor (actor, time, index: breach scope), nodes (every complete subtree hash of
+ * 2^NODE_MIN_LEVEL leaves or more, so proofs cost O(log n) lookups; a smaller one is hashed from
+ * its at most 2^(NODE_MIN_LEVEL-1) leaves when asked for, which keeps the rows a batch writes to an
+ * eighth of one per entry), checkpoints (every signed note), meta.
  *
  * The two query indexes are not written entry by entry: 64 writers a batch
  * would dirty a B-tree page per actor and per customer on every commit, which
@@ -17,7 +17,10 @@
  * piled up (and at open), in the same transaction as a batch; queries read the
  * indexes below the watermark and the few entries above it directly, so an
  * answer is complete whatever the watermark. Only an entry naming several
- * customers (an export) writes its touches at once.
+ * customers (an export) writes its touches at once. Customers are many, so
+ * even sorted their rows would land on a different page each once the index
+ * outgrows a flush: touched leads with the bucket (index >> BUCKET_BITS), which
+ * makes a flush an append, and a data-subject report seeks once per bucket.
  *
  * One writer thread owns the write connection and the in-memory right
  * frontier of the tree. Each batch is one transaction: the next index is read
@@ -97,6 +100,9 @@ typedef struct treedb {
 
 /* Entries past the watermark that trigger a bulk index. */
 #define INDEX_EVERY 4096
+/* touched.bucket = idx >> BUCKET_BITS: a bucket is about one flush. */
+#define BUCKET_BITS 12
+#define BUCKET_BITS_STR "12"
 
 struct audit {
     char *path;
@@ -104,7 +110,7 @@ struct audit {
     sqlite3_stmt *ins, *next, *touch, *put_node, *put_cp, *last_cp;
     sqlite3_stmt *ix_actor, *ix_touch, *ix_mark, *ix_get;
     uint64_t indexed; /* writer thread only: the watermark as last read or written */
-    treedb r; /* readers, under rmu */
+    treedb r;         /* readers, under rmu */
     pthread_mutex_t rmu;
     pthread_mutex_t mu;
     pthread_cond_t work;
@@ -139,8 +145,8 @@ static const char *SCHEMA =
     " entry BLOB NOT NULL, leaf BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS by_actor(actor TEXT NOT NULL, ts INTEGER NOT NULL,"
     " idx INTEGER NOT NULL, PRIMARY KEY(actor, ts, idx)) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS touches(customer TEXT NOT NULL, idx INTEGER NOT NULL,"
-    " PRIMARY KEY(customer, idx)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS touched(bucket INTEGER NOT NULL, customer TEXT NOT NULL,"
+    " idx INTEGER NOT NULL, PRIMARY KEY(bucket, customer, idx)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, n INTEGER NOT NULL);"
     "INSERT OR IGNORE INTO meta(k, n) VALUES('indexed', 0);"
     "CREATE TABLE IF NOT EXISTS nodes(level INTEGER NOT NULL, idx INTEGER NOT NULL,"
@@ -153,8 +159,7 @@ err audit_create(const char *path)
     ENSURE(access(path, F_OK) != 0, ERR_CONFLICT, "audit: log exists already");
     sqlite3 *db = NULL;
     err rc = ERR_OK;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-            SQLITE_OK ||
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK ||
         sqlite3_exec(db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK) {
         rc = err_set(ERR_IO, __FILE__, __LINE__, "audit: cannot create the log");
     }
@@ -164,51 +169,172 @@ err audit_create(const char *path)
 
 /* ---- encoding ---- */
 
-static void put_str(json_t *o, const char *k, const char *v)
+/* The canonical encoding is what jansson's json_dumps(JSON_COMPACT | JSON_SORT_KEYS |
+ * JSON_ENSURE_ASCII) writes for the entry's object, byte for byte; audit_test.c checks
+ * this encoder against jansson on random entries. It is written out because jansson's
+ * object, allocations and sort were a fifth of the CPU of an audited request. A string
+ * that is not valid UTF-8 is left out, as jansson leaves out a value it cannot make. */
+
+/* Length of the valid UTF-8 sequence at s (its code point in *cp), 0 if invalid: no
+ * overlong forms, no surrogates, nothing above U+10FFFF. */
+static size_t utf8_seq(const unsigned char *s, uint32_t *cp)
 {
-    if (v) {
-        json_object_set_new(o, k, json_string(v));
+    unsigned c = s[0];
+    size_t n;
+    uint32_t v, min;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+        n = 2, v = c & 0x1F, min = 0x80;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3, v = c & 0x0F, min = 0x800;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4, v = c & 0x07, min = 0x10000;
+    } else {
+        return 0;
     }
+    for (size_t k = 1; k < n; k++) {
+        if ((s[k] & 0xC0) != 0x80) {
+            return 0;
+        }
+        v = (v << 6) | (s[k] & 0x3F);
+    }
+    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) {
+        return 0;
+    }
+    *cp = v;
+    return n;
+}
+
+static bool utf8_valid(const char *s)
+{
+    uint32_t cp;
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t n = utf8_seq(p, &cp);
+        if (n == 0) {
+            return false;
+        }
+        p += n;
+    }
+    return true;
+}
+
+/* ,"key": (the comma unless first) */
+static err put_key(buf *out, bool *first, const char *k)
+{
+    if (!*first) {
+        TRY(buf_append_byte(out, ','));
+    }
+    *first = false;
+    TRY(buf_append_byte(out, '"'));
+    TRY(buf_append_str(out, k));
+    return buf_append(out, "\":", 2);
+}
+
+/* ,"key":"value", escaped as jansson does. */
+static err put_str(buf *out, bool *first, const char *k, const char *v)
+{
+    if (!v || !utf8_valid(v)) {
+        return ERR_OK;
+    }
+    TRY(put_key(out, first, k));
+    TRY(buf_append_byte(out, '"'));
+    const unsigned char *p = (const unsigned char *)v;
+    while (*p) {
+        const unsigned char *run = p;
+        while (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') {
+            p++;
+        }
+        TRY(buf_append(out, run, (size_t)(p - run)));
+        if (!*p) {
+            break;
+        }
+        uint32_t cp;
+        size_t n = utf8_seq(p, &cp);
+        p += n;
+        switch (cp) {
+        case '"':
+            TRY(buf_append_str(out, "\\\""));
+            break;
+        case '\\':
+            TRY(buf_append_str(out, "\\\\"));
+            break;
+        case '\b':
+            TRY(buf_append_str(out, "\\b"));
+            break;
+        case '\f':
+            TRY(buf_append_str(out, "\\f"));
+            break;
+        case '\n':
+            TRY(buf_append_str(out, "\\n"));
+            break;
+        case '\r':
+            TRY(buf_append_str(out, "\\r"));
+            break;
+        case '\t':
+            TRY(buf_append_str(out, "\\t"));
+            break;
+        default:
+            if (cp < 0x10000) {
+                TRY(buf_appendf(out, "\\u%04X", (unsigned)cp));
+            } else {
+                cp -= 0x10000;
+                TRY(buf_appendf(out, "\\u%04X\\u%04X", (unsigned)(0xD800 | (cp >> 10)),
+                                (unsigned)(0xDC00 | (cp & 0x3FF))));
+            }
+        }
+    }
+    return buf_append_byte(out, '"');
+}
+
+/* ,"key":n for n >= 0 (indexes and counts) */
+static err put_uint(buf *out, bool *first, const char *k, uint64_t v)
+{
+    char d[24];
+    size_t n = sizeof d;
+    do {
+        d[--n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    TRY(put_key(out, first, k));
+    return buf_append(out, d + n, sizeof d - n);
 }
 
 err audit_encode(const audit_entry *e, uint64_t index, buf *out)
 {
-    json_t *o = json_object();
-    ENSURE(o != NULL, ERR_INTERNAL, "out of memory");
     char ts[40];
     clock_rfc3339(e->ts_us ? e->ts_us : clock_now_us(), ts);
-    json_object_set_new(o, "v", json_integer(1));
-    json_object_set_new(o, "i", json_integer((json_int_t)index));
-    json_object_set_new(o, "ts", json_string(ts));
-    put_str(o, "actor", e->actor ? e->actor : "-");
-    put_str(o, "role", e->role ? e->role : "-");
-    put_str(o, "source", e->source ? e->source : "-");
-    put_str(o, "session", e->session);
-    put_str(o, "action", e->action ? e->action : "-");
-    put_str(o, "customer", e->customer);
-    put_str(o, "customers", e->customers);
-    put_str(o, "categories", e->categories);
-    put_str(o, "fields", e->fields);
-    put_str(o, "decision", e->decision ? e->decision : "deny");
-    put_str(o, "rule", e->rule);
-    put_str(o, "reason", e->reason);
-    put_str(o, "request_id", e->request_id);
-    put_str(o, "query_hash", e->query_hash);
+    buf_reset(out);
+    bool first = true;
+    /* keys in strcmp order */
+    TRY(buf_append_byte(out, '{'));
+    TRY(put_str(out, &first, "action", e->action ? e->action : "-"));
+    TRY(put_str(out, &first, "actor", e->actor ? e->actor : "-"));
+    TRY(put_str(out, &first, "categories", e->categories));
     if (e->count >= 0) {
-        json_object_set_new(o, "count", json_integer(e->count));
+        TRY(put_uint(out, &first, "count", (uint64_t)e->count));
     }
-    char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
-    json_decref(o);
-    ENSURE(s != NULL, ERR_INTERNAL, "audit: encoding failed");
-    err rc = buf_set(out, s, strlen(s));
-    free(s);
-    return rc;
+    TRY(put_str(out, &first, "customer", e->customer));
+    TRY(put_str(out, &first, "customers", e->customers));
+    TRY(put_str(out, &first, "decision", e->decision ? e->decision : "deny"));
+    TRY(put_str(out, &first, "fields", e->fields));
+    TRY(put_uint(out, &first, "i", index));
+    TRY(put_str(out, &first, "query_hash", e->query_hash));
+    TRY(put_str(out, &first, "reason", e->reason));
+    TRY(put_str(out, &first, "request_id", e->request_id));
+    TRY(put_str(out, &first, "role", e->role ? e->role : "-"));
+    TRY(put_str(out, &first, "rule", e->rule));
+    TRY(put_str(out, &first, "session", e->session));
+    TRY(put_str(out, &first, "source", e->source ? e->source : "-"));
+    TRY(put_str(out, &first, "ts", ts));
+    TRY(put_uint(out, &first, "v", 1));
+    return buf_append_byte(out, '}');
 }
 
-static const char *const STR_KEYS[] = {"actor",   "role",   "source",    "session",
-                                       "action",  "customer", "customers", "categories",
-                                       "fields",  "decision", "rule",      "reason",
-                                       "request_id", "query_hash"};
+static const char *const STR_KEYS[] = {
+    "actor",      "role",   "source",   "session", "action", "customer",   "customers",
+    "categories", "fields", "decision", "rule",    "reason", "request_id", "query_hash"};
 
 err audit_decode(slice bytes, audit_decoded *out)
 {
@@ -233,9 +359,9 @@ err audit_decode(slice bytes, audit_decoded *out)
     e.count = cnt ? (int64_t)json_integer_value(cnt) : -1;
     GUARD(clock_parse_rfc3339(json_string_value(ts), &e.ts_us));
     size_t known = 3 + (cnt ? 1 : 0);
-    const char **slots[] = {&e.actor,     &e.role,      &e.source,   &e.session, &e.action,
-                            &e.customer,  &e.customers, &e.categories, &e.fields, &e.decision,
-                            &e.rule,      &e.reason,    &e.request_id, &e.query_hash};
+    const char **slots[] = {&e.actor,    &e.role,      &e.source,     &e.session,   &e.action,
+                            &e.customer, &e.customers, &e.categories, &e.fields,    &e.decision,
+                            &e.rule,     &e.reason,    &e.request_id, &e.query_hash};
     for (size_t k = 0; k < sizeof STR_KEYS / sizeof STR_KEYS[0]; k++) {
         json_t *s = json_object_get(o, STR_KEYS[k]);
         if (s) {
@@ -372,8 +498,9 @@ static err emit_node(void *ctx, unsigned level, uint64_t index, const uint8_t h[
 static err add_touch(audit *a, const char *customer, uint64_t idx)
 {
     sqlite3_reset(a->touch);
-    sqlite3_bind_text(a->touch, 1, customer, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(a->touch, 2, (sqlite3_int64)idx);
+    sqlite3_bind_int64(a->touch, 1, (sqlite3_int64)(idx >> BUCKET_BITS));
+    sqlite3_bind_text(a->touch, 2, customer, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(a->touch, 3, (sqlite3_int64)idx);
     int r = sqlite3_step(a->touch);
     sqlite3_reset(a->touch);
     ENSURE(r == SQLITE_DONE, ERR_UNAVAILABLE, "audit: cannot index an entry");
@@ -528,8 +655,8 @@ static void signer_tramp(void *ctx, slice msg, uint8_t sig[64])
 }
 
 /* Latest checkpoint in the log (size 0 and no note when there is none). */
-static err last_checkpoint(audit *a, sqlite3_stmt *st, uint64_t *size, uint8_t root[32],
-                           buf *note, int64_t *at)
+static err last_checkpoint(audit *a, sqlite3_stmt *st, uint64_t *size, uint8_t root[32], buf *note,
+                           int64_t *at)
 {
     sqlite3_reset(st);
     int r = sqlite3_step(st);
@@ -672,8 +799,8 @@ static void *writer_main(void *arg)
                     ts.tv_nsec -= 1000000000;
                 }
                 pthread_cond_timedwait(&a->work, &a->mu, &ts);
-                if (!a->head && a->signing &&
-                    clock_mono_us() - a->cp_at_us >= a->every_us && a->size > a->cp_size) {
+                if (!a->head && a->signing && clock_mono_us() - a->cp_at_us >= a->every_us &&
+                    a->size > a->cp_size) {
                     pthread_mutex_unlock(&a->mu);
                     if (sign_checkpoint(a) != ERR_OK) {
                         log_error("audit.checkpoint", "%s", err_message());
@@ -693,9 +820,9 @@ static void *writer_main(void *arg)
         err rc = write_batch(a, list);
         wake_batch(a, list, rc);
         pthread_mutex_lock(&a->mu);
-        bool due = rc == ERR_OK && a->signing &&
-                   (a->size - a->cp_size >= a->every_n ||
-                    clock_mono_us() - a->cp_at_us >= a->every_us);
+        bool due =
+            rc == ERR_OK && a->signing &&
+            (a->size - a->cp_size >= a->every_n || clock_mono_us() - a->cp_at_us >= a->every_us);
         if (due) {
             pthread_mutex_unlock(&a->mu);
             if (sign_checkpoint(a) != ERR_OK) {
@@ -725,6 +852,17 @@ static void close_db(audit *a)
     treedb_close(&a->r);
 }
 
+static bool has_table(sqlite3 *db, const char *name)
+{
+    sqlite3_stmt *st = NULL;
+    bool yes = sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?1",
+                                  -1, &st, NULL) == SQLITE_OK &&
+               sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC) == SQLITE_OK &&
+               sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return yes;
+}
+
 err audit_open(const char *path, audit **out)
 {
     ENSURE(access(path, R_OK | W_OK) == 0, ERR_UNAVAILABLE,
@@ -747,8 +885,9 @@ err audit_open(const char *path, audit **out)
                                  "INSERT INTO entries(idx, ts, actor, action, customer, "
                                  "decision, entry, leaf) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
                                  -1, SQLITE_PREPARE_PERSISTENT, &a->ins, NULL) == SQLITE_OK &&
-              sqlite3_prepare_v3(db, "INSERT OR IGNORE INTO touches(customer, idx) VALUES(?1,?2)",
-                                 -1, SQLITE_PREPARE_PERSISTENT, &a->touch, NULL) == SQLITE_OK &&
+              sqlite3_prepare_v3(
+                  db, "INSERT OR IGNORE INTO touched(bucket, customer, idx) VALUES(?1,?2,?3)", -1,
+                  SQLITE_PREPARE_PERSISTENT, &a->touch, NULL) == SQLITE_OK &&
               sqlite3_prepare_v3(db, "INSERT INTO nodes(level, idx, hash) VALUES(?1,?2,?3)", -1,
                                  SQLITE_PREPARE_PERSISTENT, &a->put_node, NULL) == SQLITE_OK &&
               sqlite3_prepare_v3(db,
@@ -765,9 +904,9 @@ err audit_open(const char *path, audit **out)
                                  "ts, idx",
                                  -1, SQLITE_PREPARE_PERSISTENT, &a->ix_actor, NULL) == SQLITE_OK &&
               sqlite3_prepare_v3(db,
-                                 "INSERT OR IGNORE INTO touches(customer, idx) SELECT customer, "
-                                 "idx FROM entries WHERE idx>=?1 AND idx<?2 AND customer IS NOT "
-                                 "NULL ORDER BY customer, idx",
+                                 "INSERT OR IGNORE INTO touched(bucket, customer, idx) SELECT "
+                                 "idx>>" BUCKET_BITS_STR ", customer, idx FROM entries WHERE "
+                                 "idx>=?1 AND idx<?2 AND customer IS NOT NULL ORDER BY 1, 2, 3",
                                  -1, SQLITE_PREPARE_PERSISTENT, &a->ix_touch, NULL) == SQLITE_OK &&
               sqlite3_prepare_v3(db, "UPDATE meta SET n=?1 WHERE k='indexed'", -1,
                                  SQLITE_PREPARE_PERSISTENT, &a->ix_mark, NULL) == SQLITE_OK &&
@@ -778,17 +917,25 @@ err audit_open(const char *path, audit **out)
     CHECK(sqlite3_step(a->next) == SQLITE_ROW, ERR_UNAVAILABLE, "audit: cannot read the log");
     a->size = (uint64_t)sqlite3_column_int64(a->next, 0);
     sqlite3_reset(a->next);
-    /* A log from before the bulk index (one SQL index on actor, kept per entry) is
-     * indexed here once; so is a long unindexed tail. */
+    /* A log from before the bulk index (one SQL index on actor, touches by customer,
+     * both kept per entry) is indexed here once; so is a long unindexed tail. */
     CHECK(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK, ERR_UNAVAILABLE,
           "audit: cannot open the log (%s)", sqlite3_errmsg(db));
+    if (has_table(db, "touches") &&
+        sqlite3_exec(
+            db,
+            "INSERT OR IGNORE INTO touched(bucket, customer, idx) SELECT idx>>" BUCKET_BITS_STR
+            ", customer, idx FROM touches ORDER BY 1, 2, 3; DROP TABLE touches",
+            NULL, NULL, NULL) != SQLITE_OK) {
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        FAIL(ERR_UNAVAILABLE, "audit: cannot index the log (%s)", sqlite3_errmsg(db));
+    }
     rc = index_mark_read(a);
     if (rc == ERR_OK && a->size - a->indexed >= INDEX_EVERY) {
         rc = index_flush(a, a->size);
     }
-    if (rc != ERR_OK ||
-        sqlite3_exec(db, "DROP INDEX IF EXISTS entries_actor; COMMIT", NULL, NULL, NULL) !=
-            SQLITE_OK) {
+    if (rc != ERR_OK || sqlite3_exec(db, "DROP INDEX IF EXISTS entries_actor; COMMIT", NULL, NULL,
+                                     NULL) != SQLITE_OK) {
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
         FAIL(ERR_UNAVAILABLE, "audit: cannot index the log (%s)", sqlite3_errmsg(db));
     }
@@ -1033,8 +1180,8 @@ static err check_size(audit *a, uint64_t size)
     return ERR_OK;
 }
 
-err audit_inclusion(audit *a, uint64_t index, uint64_t size, uint8_t leaf[32],
-                    uint8_t proof[][32], size_t *len)
+err audit_inclusion(audit *a, uint64_t index, uint64_t size, uint8_t leaf[32], uint8_t proof[][32],
+                    size_t *len)
 {
     TRY(check_size(a, size));
     ENSURE(index < size, ERR_INPUT, "index must be below size");
@@ -1061,28 +1208,82 @@ err audit_consistency(audit *a, uint64_t m, uint64_t n, uint8_t proof[][32], siz
 
 /* ---- queries ---- */
 
+/* Binds a query's values; each name keeps its number whichever clauses the SQL has. */
+static void bind_query(sqlite3_stmt *st, const audit_query *q)
+{
+    if (q->customer) {
+        sqlite3_bind_text(st, 1, q->customer, -1, SQLITE_STATIC);
+    }
+    if (q->actor) {
+        sqlite3_bind_text(st, 2, q->actor, -1, SQLITE_STATIC);
+    }
+    if (q->action) {
+        sqlite3_bind_text(st, 3, q->action, -1, SQLITE_STATIC);
+    }
+    if (q->decision) {
+        sqlite3_bind_text(st, 4, q->decision, -1, SQLITE_STATIC);
+    }
+    sqlite3_bind_int64(st, 5, q->from_us);
+    sqlite3_bind_int64(st, 6, q->to_us);
+    sqlite3_bind_int64(st, 7, q->after == UINT64_MAX ? -1 : (sqlite3_int64)q->after);
+}
+
+/* Steps a query, handing each row on; *k counts them. */
+static err run_rows(sqlite3_stmt *st, audit_row_fn fn, void *ctx, size_t *k)
+{
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        uint8_t leaf[32] = {0};
+        if (sqlite3_column_bytes(st, 2) == 32) {
+            memcpy(leaf, sqlite3_column_blob(st, 2), 32);
+        }
+        TRY(fn(ctx, (uint64_t)sqlite3_column_int64(st, 0),
+               slice_of(sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1)), leaf));
+        (*k)++;
+    }
+    ENSURE(r == SQLITE_DONE, ERR_UNAVAILABLE, "audit: query failed");
+    return ERR_OK;
+}
+
+/* One value of a one-row query on the read connection (-1 when there is none). */
+static int64_t read_int(audit *a, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t v = -1;
+    if (sqlite3_prepare_v2(a->r.db, sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+        v = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    return v;
+}
+
 err audit_search(audit *a, const audit_query *q, audit_row_fn fn, void *ctx, size_t *n)
 {
     buf sql;
     buf_init(&sql, 4096);
     err rc = ERR_OK;
     sqlite3_stmt *st = NULL;
-    size_t limit = q->limit == 0 ? 100 : q->limit > 1000 ? 1000 : q->limit;
-    /* The most selective index leads: customer (touches), then actor (by_actor), then
+    size_t limit = q->limit == 0 ? 100 : q->limit > 1000 ? 1000 : q->limit, k = 0;
+    bool locked = false;
+    /* The most selective index leads: customer (touched), then actor (by_actor), then
      * time. Each index answers below the watermark; the entries above it, at most a
-     * few thousand, are read directly (one statement, so one snapshot of both). */
-    static const char *const tail = "SELECT idx FROM entries WHERE idx>=(SELECT n FROM meta "
-                                    "WHERE k='indexed')";
+     * few thousand, are read directly. The actor's query is one statement (one
+     * snapshot of both). The customer's runs bucket by bucket: the watermark is read
+     * first and only rises, so a bucket's index and its entries from that watermark
+     * may overlap (UNION keeps one of each) but never miss an entry. */
     GUARD(buf_append_str(&sql, "SELECT e.idx, e.entry, e.leaf FROM entries e WHERE e.idx>?7"));
     if (q->customer) {
-        GUARD(buf_appendf(&sql,
-                          " AND e.idx IN (SELECT idx FROM touches WHERE customer=?1 AND idx>?7"
-                          " UNION %s AND customer=?1)",
-                          tail));
+        GUARD(buf_append_str(&sql, " AND e.idx>=?10 AND e.idx<?11 AND e.idx IN (SELECT idx FROM "
+                                   "touched WHERE bucket=?9 AND customer=?1 AND idx>?7 UNION "
+                                   "SELECT idx FROM entries WHERE idx>=?12 AND idx<?11 AND "
+                                   "customer=?1)"));
     } else if (q->actor) {
-        GUARD(buf_appendf(&sql, " AND e.idx IN (SELECT idx FROM by_actor WHERE actor=?2 AND idx>?7%s%s"
-                                " UNION ALL %s AND actor=?2)",
-                          q->from_us ? " AND ts>=?5" : "", q->to_us ? " AND ts<?6" : "", tail));
+        GUARD(buf_appendf(&sql,
+                          " AND e.idx IN (SELECT idx FROM by_actor WHERE actor=?2 AND idx>?7%s%s"
+                          " UNION ALL SELECT idx FROM entries WHERE idx>=(SELECT n FROM meta "
+                          "WHERE k='indexed') AND actor=?2)",
+                          q->from_us ? " AND ts>=?5" : "", q->to_us ? " AND ts<?6" : ""));
     }
     if (q->actor) {
         GUARD(buf_append_str(&sql, " AND e.actor=?2"));
@@ -1101,49 +1302,40 @@ err audit_search(audit *a, const audit_query *q, audit_row_fn fn, void *ctx, siz
     }
     GUARD(buf_append_str(&sql, " ORDER BY e.idx LIMIT ?8"));
     pthread_mutex_lock(&a->rmu);
+    locked = true;
     if (sqlite3_prepare_v2(a->r.db, buf_cstr(&sql), -1, &st, NULL) != SQLITE_OK) {
-        pthread_mutex_unlock(&a->rmu);
         FAIL(ERR_UNAVAILABLE, "audit: query failed (%s)", sqlite3_errmsg(a->r.db));
     }
-    if (q->customer) {
-        sqlite3_bind_text(st, 1, q->customer, -1, SQLITE_STATIC);
+    bind_query(st, q);
+    if (!q->customer) {
+        sqlite3_bind_int64(st, 8, (sqlite3_int64)limit);
+        GUARD(run_rows(st, fn, ctx, &k));
+        goto out;
     }
-    if (q->actor) {
-        sqlite3_bind_text(st, 2, q->actor, -1, SQLITE_STATIC);
+    int64_t mark = read_int(a, "SELECT n FROM meta WHERE k='indexed'");
+    int64_t top = read_int(a, "SELECT max(idx) FROM entries");
+    CHECK(mark >= 0, ERR_UNAVAILABLE, "audit: query failed (no index watermark)");
+    uint64_t first = q->after == UINT64_MAX ? 0 : q->after + 1;
+    for (uint64_t b = first >> BUCKET_BITS;
+         top >= 0 && b <= (uint64_t)top >> BUCKET_BITS && k < limit; b++) {
+        uint64_t lo = b << BUCKET_BITS, hi = (b + 1) << BUCKET_BITS;
+        uint64_t from = (uint64_t)mark > lo ? (uint64_t)mark : lo;
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 8, (sqlite3_int64)(limit - k));
+        sqlite3_bind_int64(st, 9, (sqlite3_int64)b);
+        sqlite3_bind_int64(st, 10, (sqlite3_int64)lo);
+        sqlite3_bind_int64(st, 11, (sqlite3_int64)hi);
+        sqlite3_bind_int64(st, 12, (sqlite3_int64)(from < hi ? from : hi));
+        GUARD(run_rows(st, fn, ctx, &k));
     }
-    if (q->action) {
-        sqlite3_bind_text(st, 3, q->action, -1, SQLITE_STATIC);
-    }
-    if (q->decision) {
-        sqlite3_bind_text(st, 4, q->decision, -1, SQLITE_STATIC);
-    }
-    sqlite3_bind_int64(st, 5, q->from_us);
-    sqlite3_bind_int64(st, 6, q->to_us);
-    sqlite3_bind_int64(st, 7, q->after == UINT64_MAX ? -1 : (sqlite3_int64)q->after);
-    sqlite3_bind_int64(st, 8, (sqlite3_int64)limit);
-    size_t k = 0;
-    int r;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        uint8_t leaf[32] = {0};
-        if (sqlite3_column_bytes(st, 2) == 32) {
-            memcpy(leaf, sqlite3_column_blob(st, 2), 32);
-        }
-        rc = fn(ctx, (uint64_t)sqlite3_column_int64(st, 0),
-                slice_of(sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1)), leaf);
-        if (rc != ERR_OK) {
-            break;
-        }
-        k++;
-    }
-    if (rc == ERR_OK && r != SQLITE_DONE) {
-        rc = err_set(ERR_UNAVAILABLE, __FILE__, __LINE__, "audit: query failed");
-    }
+out:
     sqlite3_finalize(st);
-    pthread_mutex_unlock(&a->rmu);
+    if (locked) {
+        pthread_mutex_unlock(&a->rmu);
+    }
     if (n) {
         *n = k;
     }
-out:
     buf_free(&sql);
     return rc;
 }
