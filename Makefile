@@ -13,7 +13,8 @@ CC      ?= gcc
 FUZZCC  ?= clang
 PKGS    := libsodium sqlite3 libmicrohttpd jansson gnutls libcurl liboath nettle
 DEB_PKGS := build-essential pkg-config clang libsodium-dev libsqlite3-dev libmicrohttpd-dev \
-            libjansson-dev libgnutls28-dev nettle-dev libcurl4-gnutls-dev liboath-dev wrk curl ca-certificates valgrind python3
+            libjansson-dev libgnutls28-dev nettle-dev libcurl4-gnutls-dev liboath-dev wrk curl ca-certificates valgrind python3 \
+            golang-go golang-golang-x-mod-dev
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
@@ -48,7 +49,7 @@ all: check-deps build/custos
 
 check-deps:
 	@pkg-config --exists $(PKGS) && command -v wrk >/dev/null && command -v clang >/dev/null \
-	  && command -v valgrind >/dev/null \
+	  && command -v valgrind >/dev/null && command -v go >/dev/null && [ -d $(GOX_MOD) ] \
 	  || $(MAKE) --no-print-directory deps
 
 deps:
@@ -100,14 +101,23 @@ $(SAN)/fuzz/%: $(SAN)/tests/fuzz/%.o $(SAN)/tests/fuzz/replay_main.o $(SAN)/libc
 	@echo "  LD san  $@"
 	@$(CC) $(LDFLAGS_SAN) -o $@ $^ $(PKG_LIBS)
 
+# The reference verifier of signed notes and RFC 6962 proofs (Go's golang.org/x/mod, from
+# Debian's golang-golang-x-mod-dev), built offline in GOPATH mode for the audit log test.
+GOX_MOD := /usr/share/gocode/src/golang.org/x/mod
+build/notecheck: tests/interop/notecheck.go
+	@mkdir -p build
+	@echo "  GO      $@"
+	@GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE=$(CURDIR)/build/gocache GOFLAGS= \
+	  go build -o $@ $<
+
 BENCH_BIN := build/bench
 $(BENCH_BIN): $(call rel_obj,$(BENCH_SRC)) $(REL)/libcustos.a
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS_REL) $(LDFLAGS_REL) -o $@ $^ $(PKG_LIBS)
 
-test: check-deps $(UNIT_BIN) $(FUZZ_BIN) $(INT_BIN) $(SAN)/custos build/custos
+test: check-deps $(UNIT_BIN) $(FUZZ_BIN) $(INT_BIN) $(SAN)/custos build/custos build/notecheck
 	@UNIT="$(UNIT_BIN)" FUZZ="$(FUZZ_BIN)" INTEG="$(INT_BIN)" CUSTOS_BIN=$(SAN)/custos \
-	  bash tests/run.sh
+	  NOTECHECK_BIN=build/notecheck bash tests/run.sh
 
 run: check-deps build/custos
 	@bash scripts/run-demo.sh

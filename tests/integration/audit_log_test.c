@@ -28,8 +28,8 @@
 
 static srv S;
 static char root[512];
-static char tok_st1[64], tok_sales1[64], tok_service1[64], tok_aud[64], tok_legal[64],
-    tok_sec[64], tok_admin[64];
+static char tok_st1[64], tok_sales1[64], tok_service1[64], tok_aud[64], tok_legal[64], tok_sec[64],
+    tok_admin[64];
 static uint8_t PK[32];
 static char KEYNAME[128];
 static int udp_witness = -1, udp_siem = -1;
@@ -95,7 +95,7 @@ static bool rfc_verify_consistency(uint64_t first, uint64_t second, const uint8_
     if (first == 0 || first > second || n == 0) {
         return false;
     }
-    uint8_t (*p)[32] = proof;
+    uint8_t(*p)[32] = proof;
     size_t len = n;
     uint8_t tmp[65][32];
     if ((first & (first - 1)) == 0) { /* a power of two: prepend first_hash */
@@ -181,16 +181,18 @@ static bool note_verify(const char *note, uint64_t *size, uint8_t root_[32])
     *size = strtoull(l2 + 1, NULL, 10);
     const char *l3 = strchr(l2 + 1, '\n');
     size_t got = 0;
-    return l3 && sodium_base642bin(root_, 32, l3 + 1, strcspn(l3 + 1, "\n"), NULL, &got, NULL,
-                                   sodium_base64_VARIANT_ORIGINAL) == 0 &&
+    return l3 &&
+           sodium_base642bin(root_, 32, l3 + 1, strcspn(l3 + 1, "\n"), NULL, &got, NULL,
+                             sodium_base64_VARIANT_ORIGINAL) == 0 &&
            got == 32;
 }
 
 static bool b64_32(const char *s, uint8_t out[32])
 {
     size_t n = 0;
-    return s && sodium_base642bin(out, 32, s, strlen(s), NULL, &n, NULL,
-                                  sodium_base64_VARIANT_ORIGINAL) == 0 &&
+    return s &&
+           sodium_base642bin(out, 32, s, strlen(s), NULL, &n, NULL,
+                             sodium_base64_VARIANT_ORIGINAL) == 0 &&
            n == 32;
 }
 
@@ -229,8 +231,8 @@ static enum MHD_Result hook_handler(void *cls, struct MHD_Connection *c, const c
     pthread_mutex_unlock(&hook_mu);
     free(r);
     *ctx = NULL;
-    struct MHD_Response *resp = MHD_create_response_from_buffer(2, (void *)"ok",
-                                                                MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(2, (void *)"ok", MHD_RESPMEM_PERSISTENT);
     enum MHD_Result ret = MHD_queue_response(c, 200, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -326,10 +328,10 @@ TEST(t_start)
     snprintf(key, sizeof key, "%s/tls/key.pem", S.dir);
     snprintf(cert, sizeof cert, "%s/tls/cert.pem", S.dir);
     char *kp = read_text(key), *cp = read_text(cert);
-    hook_d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS, 0, NULL, NULL,
-                              hook_handler, NULL, MHD_OPTION_HTTPS_MEM_KEY, kp,
-                              MHD_OPTION_HTTPS_MEM_CERT, cp, MHD_OPTION_SOCK_ADDR, NULL,
-                              MHD_OPTION_END);
+    hook_d =
+        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS, 0, NULL, NULL, hook_handler,
+                         NULL, MHD_OPTION_HTTPS_MEM_KEY, kp, MHD_OPTION_HTTPS_MEM_CERT, cp,
+                         MHD_OPTION_SOCK_ADDR, NULL, MHD_OPTION_END);
     EXPECT(hook_d != NULL);
     if (hook_d) {
         hook_port = MHD_get_daemon_info(hook_d, MHD_DAEMON_INFO_BIND_PORT)->port;
@@ -380,10 +382,10 @@ TEST(t_completeness)
     t_before_us = clock_now_us();
     json_t *j = NULL;
     static const char *const expect[] = {
-        "customer.create", "customer.read",   "customer.read",   "customer.read",
-        "customer.read",   "customer.update", "customer.search", "customer.search",
+        "customer.create", "customer.read",      "customer.read",      "customer.read",
+        "customer.read",   "customer.update",    "customer.search",    "customer.search",
         "login",           "transaction.create", "communication.read", "customer.list"};
-    static const char *const decision[] = {"allow", "allow", "allow", "deny", "deny", "deny",
+    static const char *const decision[] = {"allow", "allow", "allow", "deny",  "deny", "deny",
                                            "allow", "deny",  "deny",  "allow", "deny", "allow"};
     EXPECT_INT(h_json(&S, "POST", "/v1/customers", tok_st1,
                       "{\"name\":\"审计测试\",\"phone\":\"13544445555\"}", &j),
@@ -395,12 +397,10 @@ TEST(t_completeness)
     EXPECT_INT(h_json(&S, "GET", path, tok_st1, NULL, NULL), 200);
     EXPECT_INT(h_json(&S, "GET", path, tok_sales1, NULL, NULL), 200);
     EXPECT_INT(h_json(&S, "GET", path, tok_admin, NULL, NULL), 403);
-    EXPECT_INT(h_json(&S, "GET", "/v1/customers/cus_nosuchcustomeraaaaaaaaaaa", tok_st1, NULL,
-                      NULL),
-               404);
+    EXPECT_INT(
+        h_json(&S, "GET", "/v1/customers/cus_nosuchcustomeraaaaaaaaaaa", tok_st1, NULL, NULL), 404);
     EXPECT_INT(h_json(&S, "PATCH", path, tok_sales1, "{\"phone\":\"13500000000\"}", NULL), 403);
-    EXPECT_INT(h_json(&S, "GET", "/v1/customers?phone=13544445555", tok_service1, NULL, NULL),
-               200);
+    EXPECT_INT(h_json(&S, "GET", "/v1/customers?phone=13544445555", tok_service1, NULL, NULL), 200);
     EXPECT_INT(h_json(&S, "GET", "/v1/customers?phone=13544445555", tok_sales1, NULL, NULL), 403);
     EXPECT_INT(h_json(&S, "POST", "/v1/login", NULL,
                       "{\"username\":\"sales1\",\"password\":\"not-the-password\"}", NULL),
@@ -494,11 +494,128 @@ TEST(t_proofs)
         EXPECT(!rfc_verify_consistency(m, size, r1, r2, proof, n));
         json_decref(j);
     }
-    EXPECT_INT(h_json(&S, "GET", "/v1/audit/proof/inclusion?index=5&size=999999999", tok_aud,
-                      NULL, NULL),
-               400);
+    EXPECT_INT(
+        h_json(&S, "GET", "/v1/audit/proof/inclusion?index=5&size=999999999", tok_aud, NULL, NULL),
+        400);
     EXPECT_INT(h_json(&S, "GET", "/v1/audit/proof/inclusion?index=x&size=1", tok_aud, NULL, NULL),
                400);
+}
+
+/* ---- the reference verifier (tests/interop/notecheck.go) ---- */
+
+/* Runs notecheck on a JSON document; its exit status, its first line in out. */
+static int notecheck(json_t *doc, char *out, size_t outn)
+{
+    const char *bin = getenv("NOTECHECK_BIN") ? getenv("NOTECHECK_BIN") : "build/notecheck";
+    char in[700], cmd[1600];
+    snprintf(in, sizeof in, "%s/notecheck.json", root);
+    if (json_dump_file(doc, in, JSON_COMPACT) != 0) {
+        return -1;
+    }
+    snprintf(cmd, sizeof cmd, "'%s' < '%s' 2>&1", bin, in);
+    FILE *p = popen(cmd, "r");
+    if (!p) {
+        return -1;
+    }
+    out[0] = '\0';
+    if (!fgets(out, (int)outn, p)) {
+        out[0] = '\0';
+    }
+    out[strcspn(out, "\n")] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The vkey line of the vault's audit.pub. */
+static bool vault_vkey(char *out, size_t n)
+{
+    char p[700];
+    snprintf(p, sizeof p, "%s/audit.pub", S.dir);
+    char *t = read_text(p);
+    const char *v = t ? strstr(t, "vkey ") : NULL;
+    bool ok = v != NULL;
+    if (ok) {
+        v += 5;
+        size_t k = strcspn(v, "\n");
+        ok = k < n;
+        snprintf(out, n, "%.*s", (int)k, v);
+    }
+    free(t);
+    return ok;
+}
+
+TEST(t_reference_verifier)
+{
+    /* A signed checkpoint, one entry's inclusion in it and an older tree's consistency with
+     * it, checked by the Go reference implementations of signed notes and RFC 6962 proofs. */
+    char vkey[512], line[512];
+    EXPECT(vault_vkey(vkey, sizeof vkey));
+    json_t *cp = NULL, *inc = NULL, *con = NULL, *ents = NULL;
+    EXPECT_INT(h_json(&S, "GET", "/v1/audit/checkpoint", tok_aud, NULL, &cp), 200);
+    const char *note = jstr(cp, "checkpoint");
+    uint64_t size = 0;
+    uint8_t rt[32];
+    EXPECT(note && note_verify(note, &size, rt));
+    uint64_t idx = size / 3, from = size / 2 + 1;
+    char path[160];
+    snprintf(path, sizeof path, "/v1/audit/proof/inclusion?index=%llu&size=%llu",
+             (unsigned long long)idx, (unsigned long long)size);
+    EXPECT_INT(h_json(&S, "GET", path, tok_aud, NULL, &inc), 200);
+    snprintf(path, sizeof path, "/v1/audit/proof/consistency?from=%llu&to=%llu",
+             (unsigned long long)from, (unsigned long long)size);
+    EXPECT_INT(h_json(&S, "GET", path, tok_aud, NULL, &con), 200);
+    snprintf(path, sizeof path, "/v1/audit/entries?after=%llu&limit=1",
+             (unsigned long long)idx - 1);
+    EXPECT_INT(h_json(&S, "GET", path, tok_aud, NULL, &ents), 200);
+    json_t *e0 = json_array_get(json_object_get(ents, "entries"), 0);
+    EXPECT_INT(json_integer_value(json_object_get(e0, "index")), idx);
+    json_t *doc =
+        json_pack("{s:s, s:s, s:{s:I, s:I, s:O, s:O, s:O}, s:{s:I, s:I, s:O, s:O}}", "vkey", vkey,
+                  "checkpoint", note ? note : "", "inclusion", "index", (json_int_t)idx, "size",
+                  (json_int_t)size, "leaf_hash", json_object_get(inc, "leaf_hash"), "proof",
+                  json_object_get(inc, "proof"), "entry", json_object_get(e0, "entry"),
+                  "consistency", "from", (json_int_t)from, "to", (json_int_t)size, "root_from",
+                  json_object_get(con, "root_from"), "proof", json_object_get(con, "proof"));
+    EXPECT(doc != NULL);
+    EXPECT_INT(notecheck(doc, line, sizeof line), 0);
+    EXPECT_STR(line, "ok");
+    /* and it refuses what it should: a flipped proof hash, another entry, a forged note */
+    json_t *bad = json_deep_copy(doc);
+    json_t *p0 = json_array_get(json_object_get(json_object_get(bad, "inclusion"), "proof"), 0);
+    char flipped[64];
+    snprintf(flipped, sizeof flipped, "%s", json_string_value(p0));
+    flipped[0] = flipped[0] == 'A' ? 'B' : 'A';
+    json_string_set(p0, flipped);
+    EXPECT_INT(notecheck(bad, line, sizeof line), 1);
+    EXPECT(strstr(line, "inclusion") != NULL);
+    json_decref(bad);
+    bad = json_deep_copy(doc);
+    json_object_set_new(json_object_get(bad, "inclusion"), "index",
+                        json_integer((json_int_t)idx + 1));
+    EXPECT_INT(notecheck(bad, line, sizeof line), 1);
+    json_decref(bad);
+    bad = json_deep_copy(doc);
+    char forged[4096];
+    snprintf(forged, sizeof forged, "%s", note ? note : "");
+    char *sz = strchr(forged, '\n');
+    if (sz) {
+        sz[1] = sz[1] == '9' ? '8' : '9'; /* another tree size, same signature */
+    }
+    json_object_set_new(bad, "checkpoint", json_string(forged));
+    EXPECT_INT(notecheck(bad, line, sizeof line), 1);
+    EXPECT(strstr(line, "signature") != NULL);
+    json_decref(bad);
+    bad = json_deep_copy(doc);
+    json_t *c0 = json_object_get(bad, "consistency");
+    json_object_set_new(c0, "from", json_integer((json_int_t)from - 1));
+    EXPECT_INT(notecheck(bad, line, sizeof line), 1);
+    EXPECT(strstr(line, "consistency") != NULL);
+    json_decref(bad);
+    json_decref(doc);
+    json_decref(cp);
+    json_decref(inc);
+    json_decref(con);
+    json_decref(ents);
 }
 
 TEST(t_reports)
@@ -546,12 +663,13 @@ TEST(t_siem)
 {
     buf r;
     buf_init(&r, 0);
-    EXPECT_INT(h_req(&S, "GET", "/v1/audit/export?format=jsonl&limit=1000", tok_sec, NULL, NULL,
-                     0, &r, NULL),
+    EXPECT_INT(h_req(&S, "GET", "/v1/audit/export?format=jsonl&limit=1000", tok_sec, NULL, NULL, 0,
+                     &r, NULL),
                200);
     int lines = 0, good = 0;
     char *save = NULL;
-    for (char *l = strtok_r((char *)buf_cstr(&r), "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+    for (char *l = strtok_r((char *)buf_cstr(&r), "\n", &save); l;
+         l = strtok_r(NULL, "\n", &save)) {
         json_t *o = json_loads(l, 0, NULL);
         uint8_t leaf[32], want[32];
         char *canon = json_dumps(json_object_get(o, "entry"),
@@ -710,8 +828,8 @@ static long tampered(const char *sql, bool with_saved, const char *replace_with)
         printf("    tamper SQL failed: %s\n", sqlite3_errmsg(b));
     }
     sqlite3_close(b);
-    const char *v[] = {"audit",  "verify", dir, "--json",
-                       with_saved ? "--checkpoint" : NULL, saved_cp, NULL};
+    const char *v[] = {"audit",  "verify", dir, "--json", with_saved ? "--checkpoint" : NULL,
+                       saved_cp, NULL};
     buf out;
     buf_init(&out, 0);
     int rc = h_cli(&S, &out, v);
@@ -783,8 +901,8 @@ TEST(t_server_refuses_bad_log)
     char live[700], keep[700], cmd[2200];
     snprintf(live, sizeof live, "%s/audit.db", S.dir);
     snprintf(keep, sizeof keep, "%s/keep-audit.db", root);
-    snprintf(cmd, sizeof cmd, "cp '%s' '%s' && cp '%s' '%s' && rm -f '%s-wal' '%s-shm'", live,
-             keep, old_copy, live, live, live);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s' && cp '%s' '%s' && rm -f '%s-wal' '%s-shm'", live, keep,
+             old_copy, live, live, live);
     EXPECT_INT(system(cmd), 0);
     EXPECT(!h_start(&S)); /* rolled back: refused */
     char *log = read_text(S.log);
@@ -816,6 +934,7 @@ int main(void)
     RUN(t_who_reads_the_log);
     RUN(t_completeness);
     RUN(t_proofs);
+    RUN(t_reference_verifier);
     RUN(t_reports);
     RUN(t_siem);
     RUN(t_witnesses);
