@@ -746,6 +746,8 @@ TEST(t_credential_stuffing)
     }
     EXPECT_STR(jstr(a, "severity"), "critical");
     EXPECT_STR(jstr(a, "subject"), "global");
+    EXPECT(!jstr(a, "account") || !*jstr(a, "account"));
+    EXPECT(!jstr(a, "address") || !*jstr(a, "address"));
     EXPECT_INT(jint(a, "count"), 1);
     long long want[32];
     size_t n = audit_find(&S, mark, "action=login&decision=deny", "unknown:", "login", want, 32);
@@ -800,6 +802,12 @@ TEST(t_password_spraying)
     }
     EXPECT_STR(jstr(a, "severity"), "high");
     EXPECT_STR(jstr(a, "address"), ip);
+    /* five victims: none of them is "the" account (each is in the evidence) */
+    EXPECT(!jstr(a, "account") || !*jstr(a, "account"));
+    json_t *rec = json_object_get(a, "recipients");
+    for (size_t k = 0; k < json_array_size(rec); k++) {
+        EXPECT(strcmp(json_string_value(json_array_get(rec, k)), "hr") != 0);
+    }
     EXPECT(jstr(a, "responses") && strstr(jstr(a, "responses"), "block 10m"));
     long long want[32];
     size_t n = audit_find(&S, mark, "action=login&decision=deny", "", "login", want, 32);

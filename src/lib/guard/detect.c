@@ -388,12 +388,20 @@ static void fire(ctx *c, int ri, const char *subject, dstate *s, const char *fmt
     f.rule_index = ri;
     f.ev = c->ev;
     snprintf(f.subject, sizeof f.subject, "%s", subject);
+    /* Spraying and stuffing have many victims (and stuffing many addresses): no one of them
+     * is the alert's account or address, and the last one seen would mislead whoever reads
+     * the alert or routes it (HR hears of staff). The evidence names each. */
+    bool many_victims = g->det == D_SPRAYING || g->det == D_STUFFING;
     if (g->per == PER_ACCOUNT) {
         snprintf(f.account, sizeof f.account, "%s", subject);
-    } else {
+    } else if (!many_victims) {
         snprintf(f.account, sizeof f.account, "%s", c->ev->username);
     }
-    snprintf(f.address, sizeof f.address, "%s", g->per == PER_ADDRESS ? subject : c->addr_key);
+    if (g->per == PER_ADDRESS) {
+        snprintf(f.address, sizeof f.address, "%s", subject);
+    } else if (g->det != D_STUFFING) {
+        snprintf(f.address, sizeof f.address, "%s", c->addr_key);
+    }
     snprintf(f.department, sizeof f.department, "%s",
              c->ev->cust_dept[0] ? c->ev->cust_dept : c->ev->department);
     char what[200];
