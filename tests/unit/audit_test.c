@@ -541,6 +541,46 @@ TEST(t_bulk_index)
     EXPECT_INT(r.entries, BULK_N);
 }
 
+TEST(t_index_degrades)
+{
+    /* The bulk index cannot be written (here a trigger refuses it, as a full disk would):
+     * the entries are still written and every query still answers completely; once it
+     * can be written again, it is. */
+    char p[700];
+    snprintf(p, sizeof p, "%s/degrade.db", dir);
+    audit *a = NULL;
+    EXPECT_OK(audit_create(p));
+    EXPECT_OK(audit_open(p, &a));
+    static audit_entry es[BULK_N];
+    for (int i = 0; i < BULK_N; i++) {
+        es[i] = bulk_entry(i);
+    }
+    EXPECT_OK(audit_append_many(a, es, 100));
+    sqlite3 *db = NULL;
+    EXPECT(sqlite3_open(p, &db) == SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    EXPECT(sqlite3_exec(db,
+                        "CREATE TRIGGER no_room BEFORE INSERT ON by_actor BEGIN SELECT "
+                        "RAISE(ABORT, 'database or disk is full'); END",
+                        NULL, NULL, NULL) == SQLITE_OK);
+    for (int i = 100; i < 5100; i += 500) {
+        EXPECT_OK(audit_append_many(a, es + i, 500));
+    }
+    uint64_t n = 0;
+    EXPECT_OK(audit_size(a, &n));
+    EXPECT_INT(n, 5100);
+    EXPECT_INT(meta_indexed(p), 0);
+    bulk_check(a, 5100);
+    EXPECT(sqlite3_exec(db, "DROP TRIGGER no_room", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    for (int i = 5100; i < BULK_N; i += 500) {
+        EXPECT_OK(audit_append_many(a, es + i, BULK_N - i < 500 ? (size_t)(BULK_N - i) : 500));
+    }
+    EXPECT(meta_indexed(p) >= 8000);
+    bulk_check(a, BULK_N);
+    audit_close(a);
+}
+
 /* Copies the log to a new file, applies sql to the copy, and verifies it. */
 static err verify_tampered(const char *sql, audit_verify_report *r, const slice *notes, size_t nn)
 {
@@ -699,6 +739,7 @@ int main(void)
     RUN(t_checkpoints_and_proofs);
     RUN(t_queries);
     RUN(t_bulk_index);
+    RUN(t_index_degrades);
     RUN(t_verify_finds_tampering);
     RUN(t_reopen_checks_pinned);
     return test_done("audit_test");

@@ -109,8 +109,9 @@ struct audit {
     treedb w; /* writer thread only */
     sqlite3_stmt *ins, *next, *touch, *put_node, *put_cp, *last_cp;
     sqlite3_stmt *ix_actor, *ix_touch, *ix_mark, *ix_get;
-    uint64_t indexed; /* writer thread only: the watermark as last read or written */
-    treedb r;         /* readers, under rmu */
+    uint64_t indexed;     /* writer thread only: the watermark as last read or written */
+    uint64_t index_retry; /* writer thread only: no bulk index before this size */
+    treedb r;             /* readers, under rmu */
     pthread_mutex_t rmu;
     pthread_mutex_t mu;
     pthread_cond_t work;
@@ -573,6 +574,28 @@ static err index_flush(audit *a, uint64_t upto)
     return ERR_OK;
 }
 
+/* The bulk index inside a batch's transaction, under a savepoint: the entries are the
+ * evidence and the indexes only derive from them, so an index that cannot be written
+ * (a disk nearly full) is rolled back alone and tried again 4,096 entries later; queries
+ * stay complete meanwhile, reading the longer tail directly. */
+static void index_try(audit *a, uint64_t upto)
+{
+    sqlite3 *db = a->w.db;
+    uint64_t before = a->indexed;
+    if (sqlite3_exec(db, "SAVEPOINT bulk_index", NULL, NULL, NULL) != SQLITE_OK) {
+        return;
+    }
+    if (index_flush(a, upto) == ERR_OK) {
+        sqlite3_exec(db, "RELEASE bulk_index", NULL, NULL, NULL);
+        return;
+    }
+    log_warn("audit.index", "could not index entries %llu to %llu (%s): tried again later",
+             (unsigned long long)before, (unsigned long long)upto, sqlite3_errmsg(db));
+    sqlite3_exec(db, "ROLLBACK TO bulk_index; RELEASE bulk_index", NULL, NULL, NULL);
+    a->indexed = before;
+    a->index_retry = upto + INDEX_EVERY;
+}
+
 static err write_batch(audit *a, pending *list)
 {
     ENSURE(!a->fail, ERR_UNAVAILABLE, "audit log is not writable: request refused");
@@ -623,8 +646,8 @@ static err write_batch(audit *a, pending *list)
         GUARD(merkle_frontier_append(&a->fr, leaf, emit_node, a));
         p->index = idx++;
     }
-    if (idx - a->indexed >= INDEX_EVERY) {
-        GUARD(index_flush(a, idx));
+    if (idx - a->indexed >= INDEX_EVERY && idx >= a->index_retry) {
+        index_try(a, idx);
     }
     if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         FAIL(ERR_UNAVAILABLE, "audit log is not writable: request refused");
