@@ -450,17 +450,26 @@ static void bulk_check(audit *a, int n)
     }
 }
 
-TEST(t_bulk_index)
+static audit_entry BULK[BULK_N];
+
+/* A new log named name in the test folder (its path in p), and the bulk entries. */
+static audit *bulk_log(const char *name, char p[700])
 {
-    char p[700];
-    snprintf(p, sizeof p, "%s/bulk.db", dir);
+    snprintf(p, 700, "%s/%s", dir, name);
     audit *a = NULL;
     EXPECT_OK(audit_create(p));
     EXPECT_OK(audit_open(p, &a));
-    static audit_entry es[BULK_N];
     for (int i = 0; i < BULK_N; i++) {
-        es[i] = bulk_entry(i);
+        BULK[i] = bulk_entry(i);
     }
+    return a;
+}
+
+TEST(t_bulk_index)
+{
+    char p[700];
+    audit *a = bulk_log("bulk.db", p);
+    const audit_entry *es = BULK;
     /* 3,000 entries: all of them above the watermark, read directly */
     EXPECT_OK(audit_append_many(a, es, 3000));
     bulk_check(a, 3000);
@@ -547,14 +556,8 @@ TEST(t_index_degrades)
      * the entries are still written and every query still answers completely; once it
      * can be written again, it is. */
     char p[700];
-    snprintf(p, sizeof p, "%s/degrade.db", dir);
-    audit *a = NULL;
-    EXPECT_OK(audit_create(p));
-    EXPECT_OK(audit_open(p, &a));
-    static audit_entry es[BULK_N];
-    for (int i = 0; i < BULK_N; i++) {
-        es[i] = bulk_entry(i);
-    }
+    audit *a = bulk_log("degrade.db", p);
+    const audit_entry *es = BULK;
     EXPECT_OK(audit_append_many(a, es, 100));
     sqlite3 *db = NULL;
     EXPECT(sqlite3_open(p, &db) == SQLITE_OK);
