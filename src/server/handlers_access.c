@@ -21,6 +21,21 @@ static void done(response *out, err e, int status, json_t *j)
     response_json(out, status, j ? j : json_object());
 }
 
+/* A POST's JSON body in *j; false, the answer given, for another method or a bad body. */
+static bool post_body(request *r, response *out, json_t **j)
+{
+    if (!req_method(r, "POST")) {
+        response_error(out, ERR_INPUT, "method not allowed");
+        return false;
+    }
+    err e = req_json_body(r, j);
+    if (e != ERR_OK) {
+        response_fail(out, e);
+        return false;
+    }
+    return true;
+}
+
 static const char *jstr(json_t *o, const char *k)
 {
     return json_string_value(json_object_get(o, k));
@@ -127,15 +142,11 @@ static void h_accounts(server *s, request *r, response *out)
         err e = door_accounts_list(v, &r->who, &res);
         return done(out, e, 200, res);
     }
-    if (!req_method(r, "POST")) {
-        return response_error(out, ERR_INPUT, "method not allowed");
+    if (!post_body(r, out, &j)) {
+        return;
     }
-    err e = req_json_body(r, &j);
-    if (e != ERR_OK) {
-        return response_fail(out, e);
-    }
-    e = door_account_add(v, &r->who, jstr(j, "username"), jstr(j, "password"), jstr(j, "role"),
-                         jstr(j, "department"), &res);
+    err e = door_account_add(v, &r->who, jstr(j, "username"), jstr(j, "password"), jstr(j, "role"),
+                             jstr(j, "department"), &res);
     wipe_body(r, j, "password");
     json_decref(j);
     done(out, e, 201, res);
@@ -165,7 +176,8 @@ static void h_account(server *s, request *r, response *out, const char *user, co
     }
     bool patch = rest[0] == '\0' && req_method(r, "PATCH");
     bool reset = strcmp(rest, "/reset-password") == 0 && req_method(r, "POST");
-    bool training = strcmp(rest, "/training") == 0 && (req_method(r, "PUT") || req_method(r, "POST"));
+    bool training =
+        strcmp(rest, "/training") == 0 && (req_method(r, "PUT") || req_method(r, "POST"));
     if (!patch && !reset && !training) {
         return response_error(out, rest[0] ? ERR_NOT_FOUND : ERR_INPUT,
                               rest[0] ? "no such route" : "method not allowed");
@@ -212,15 +224,11 @@ static void h_apikeys(server *s, request *r, response *out)
         err e = door_apikeys_list(s->v, &r->who, &res);
         return done(out, e, 200, res);
     }
-    if (!req_method(r, "POST")) {
-        return response_error(out, ERR_INPUT, "method not allowed");
+    if (!post_body(r, out, &j)) {
+        return;
     }
-    err e = req_json_body(r, &j);
-    if (e != ERR_OK) {
-        return response_fail(out, e);
-    }
-    e = door_apikey_create(s->v, &r->who, jstr(j, "name"), jstr(j, "role"),
-                           jstr(j, "department"), jstr(j, "scope"), jstr(j, "addresses"), &res);
+    err e = door_apikey_create(s->v, &r->who, jstr(j, "name"), jstr(j, "role"),
+                               jstr(j, "department"), jstr(j, "scope"), jstr(j, "addresses"), &res);
     json_decref(j);
     done(out, e, 201, res);
 }
@@ -311,8 +319,7 @@ static void h_exports(server *s, request *r, response *out)
     err e = door_export_request(s->v, &r->who, f ? f : "csv", id);
     json_decref(j);
     done(out, e, 202,
-         e == ERR_OK ? json_pack("{s:{s:s,s:s}}", "request", "id", id, "status", "pending")
-                     : NULL);
+         e == ERR_OK ? json_pack("{s:{s:s,s:s}}", "request", "id", id, "status", "pending") : NULL);
 }
 
 /* ---- /v1/break-glass ---- */
@@ -327,12 +334,8 @@ static void h_breakglass(server *s, request *r, response *out, const char *id, c
             e = door_breakglass_list(s->v, &r->who, u && strcmp(u, "0") != 0, &res);
             return done(out, e, 200, res);
         }
-        if (!req_method(r, "POST")) {
-            return response_error(out, ERR_INPUT, "method not allowed");
-        }
-        e = req_json_body(r, &j);
-        if (e != ERR_OK) {
-            return response_fail(out, e);
+        if (!post_body(r, out, &j)) {
+            return;
         }
         json_t *m = json_object_get(j, "minutes");
         e = door_breakglass_open(s->v, &r->who, jstr(j, "reason"),
@@ -345,7 +348,8 @@ static void h_breakglass(server *s, request *r, response *out, const char *id, c
     }
     if (strcmp(rest, "/close") == 0) {
         e = door_breakglass_close(s->v, &r->who, id);
-        return done(out, e, 200, e == ERR_OK ? json_pack("{s:s,s:b}", "id", id, "closed", 1) : NULL);
+        return done(out, e, 200,
+                    e == ERR_OK ? json_pack("{s:s,s:b}", "id", id, "closed", 1) : NULL);
     }
     if (strcmp(rest, "/review") == 0) {
         e = req_json_body(r, &j);
@@ -369,14 +373,10 @@ static void h_honeytokens(server *s, request *r, response *out)
         err e = door_honeytokens_list(s->v, &r->who, &res);
         return done(out, e, 200, res);
     }
-    if (!req_method(r, "POST")) {
-        return response_error(out, ERR_INPUT, "method not allowed");
+    if (!post_body(r, out, &j)) {
+        return;
     }
-    err e = req_json_body(r, &j);
-    if (e != ERR_OK) {
-        return response_fail(out, e);
-    }
-    e = door_honeytoken_add(s->v, &r->who, jstr(j, "department"), &res);
+    err e = door_honeytoken_add(s->v, &r->who, jstr(j, "department"), &res);
     json_decref(j);
     done(out, e, 201, res);
 }
@@ -385,14 +385,11 @@ static void h_honeytokens(server *s, request *r, response *out)
 
 static void h_vault(server *s, request *r, response *out, const char *rest)
 {
-    if (!req_method(r, "POST")) {
-        return response_error(out, ERR_INPUT, "method not allowed");
-    }
     json_t *j = NULL;
-    err e = req_json_body(r, &j);
-    if (e != ERR_OK) {
-        return response_fail(out, e);
+    if (!post_body(r, out, &j)) {
+        return;
     }
+    err e;
     if (strcmp(rest, "/seal") == 0) {
         e = door_vault_seal(s->v, &r->who, jstr(j, "reason"));
         json_decref(j);

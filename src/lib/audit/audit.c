@@ -102,7 +102,9 @@ typedef struct treedb {
 #define INDEX_EVERY 4096
 /* touched.bucket = idx >> BUCKET_BITS: a bucket is about one flush. */
 #define BUCKET_BITS 12
-#define BUCKET_BITS_STR "12"
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define BUCKET_SQL "idx>>" STR(BUCKET_BITS) /* an entry's bucket, in SQL */
 
 struct audit {
     char *path;
@@ -926,11 +928,12 @@ err audit_open(const char *path, audit **out)
                                  "ts, idx FROM entries WHERE idx>=?1 AND idx<?2 ORDER BY actor, "
                                  "ts, idx",
                                  -1, SQLITE_PREPARE_PERSISTENT, &a->ix_actor, NULL) == SQLITE_OK &&
-              sqlite3_prepare_v3(db,
-                                 "INSERT OR IGNORE INTO touched(bucket, customer, idx) SELECT "
-                                 "idx>>" BUCKET_BITS_STR ", customer, idx FROM entries WHERE "
-                                 "idx>=?1 AND idx<?2 AND customer IS NOT NULL ORDER BY 1, 2, 3",
-                                 -1, SQLITE_PREPARE_PERSISTENT, &a->ix_touch, NULL) == SQLITE_OK &&
+              sqlite3_prepare_v3(
+                  db,
+                  "INSERT OR IGNORE INTO touched(bucket, customer, idx) SELECT " BUCKET_SQL
+                  ", customer, idx FROM entries WHERE idx>=?1 AND "
+                  "idx<?2 AND customer IS NOT NULL ORDER BY 1, 2, 3",
+                  -1, SQLITE_PREPARE_PERSISTENT, &a->ix_touch, NULL) == SQLITE_OK &&
               sqlite3_prepare_v3(db, "UPDATE meta SET n=?1 WHERE k='indexed'", -1,
                                  SQLITE_PREPARE_PERSISTENT, &a->ix_mark, NULL) == SQLITE_OK &&
               sqlite3_prepare_v3(db, "SELECT n FROM meta WHERE k='indexed'", -1,
@@ -945,11 +948,10 @@ err audit_open(const char *path, audit **out)
     CHECK(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK, ERR_UNAVAILABLE,
           "audit: cannot open the log (%s)", sqlite3_errmsg(db));
     if (has_table(db, "touches") &&
-        sqlite3_exec(
-            db,
-            "INSERT OR IGNORE INTO touched(bucket, customer, idx) SELECT idx>>" BUCKET_BITS_STR
-            ", customer, idx FROM touches ORDER BY 1, 2, 3; DROP TABLE touches",
-            NULL, NULL, NULL) != SQLITE_OK) {
+        sqlite3_exec(db,
+                     "INSERT OR IGNORE INTO touched(bucket, customer, idx) SELECT " BUCKET_SQL
+                     ", customer, idx FROM touches ORDER BY 1, 2, 3; DROP TABLE touches",
+                     NULL, NULL, NULL) != SQLITE_OK) {
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
         FAIL(ERR_UNAVAILABLE, "audit: cannot index the log (%s)", sqlite3_errmsg(db));
     }

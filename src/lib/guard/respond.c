@@ -529,6 +529,17 @@ err guard_block(guard *g, const char *address, int64_t seconds, const char *by, 
     return operator_run(g, op_sanction, &o);
 }
 
+/* An operator's subject: an address (parsed) or an account (checked), by kind. */
+static err subject_kind(op_arg *o, const char *kind, const char *subject)
+{
+    if (strcmp(kind, "address") == 0) {
+        o->is_addr = true;
+        return guard_addr_parse(subject, &o->addr);
+    }
+    ENSURE(strcmp(kind, "account") == 0, ERR_INPUT, "kind must be address or account");
+    return check_text(subject, G_USER_MAX, "username");
+}
+
 err guard_throttle(guard *g, const char *kind, const char *subject, int64_t seconds, const char *by,
                    const char *reason)
 {
@@ -536,13 +547,7 @@ err guard_throttle(guard *g, const char *kind, const char *subject, int64_t seco
         .kind = "throttle", .subject = subject, .by = by, .reason = reason, .seconds = seconds};
     TRY(check_seconds(seconds));
     TRY(check_text(by, G_USER_MAX, "by"));
-    if (strcmp(kind, "address") == 0) {
-        o.is_addr = true;
-        TRY(guard_addr_parse(subject, &o.addr));
-    } else {
-        ENSURE(strcmp(kind, "account") == 0, ERR_INPUT, "kind must be address or account");
-        TRY(check_text(subject, G_USER_MAX, "username"));
-    }
+    TRY(subject_kind(&o, kind, subject));
     return operator_run(g, op_sanction, &o);
 }
 
@@ -597,13 +602,7 @@ err guard_unthrottle(guard *g, const char *kind, const char *subject, const char
 {
     op_arg o = {.kind = "throttle", .subject = subject, .by = by};
     TRY(check_text(by, G_USER_MAX, "by"));
-    if (strcmp(kind, "address") == 0) {
-        o.is_addr = true;
-        TRY(guard_addr_parse(subject, &o.addr));
-    } else {
-        ENSURE(strcmp(kind, "account") == 0, ERR_INPUT, "kind must be address or account");
-        TRY(check_text(subject, G_USER_MAX, "username"));
-    }
+    TRY(subject_kind(&o, kind, subject));
     return operator_run(g, op_lift, &o);
 }
 

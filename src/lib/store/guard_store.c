@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/sqlite_int.h"
+
 enum {
     Q_BEGIN,
     Q_COMMIT,
@@ -208,12 +210,6 @@ static void text(sqlite3_stmt *st, int i, const char *v)
     sqlite3_bind_text(st, i, v ? v : "", -1, SQLITE_STATIC);
 }
 
-static void col(sqlite3_stmt *st, int i, char *out, size_t max)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    snprintf(out, max, "%s", t ? (const char *)t : "");
-}
-
 /* A file with tables but no guard schema mark is someone else's (custos.db, audit.db): the
  * guard must not add its tables to it. */
 static err refuse_foreign(guard_store *s)
@@ -377,11 +373,11 @@ err guard_store_sanctions(guard_store *s, gs_sanction_fn fn, void *ctx)
     while (rc == ERR_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
         gs_sanction x;
         memset(&x, 0, sizeof x);
-        col(st, 0, x.kind, sizeof x.kind);
-        col(st, 1, x.subject, sizeof x.subject);
+        sq_col_text(st, 0, x.kind, sizeof x.kind);
+        sq_col_text(st, 1, x.subject, sizeof x.subject);
         x.until_us = sqlite3_column_int64(st, 2);
-        col(st, 3, x.rule, sizeof x.rule);
-        col(st, 4, x.by, sizeof x.by);
+        sq_col_text(st, 3, x.rule, sizeof x.rule);
+        sq_col_text(st, 4, x.by, sizeof x.by);
         x.created_us = sqlite3_column_int64(st, 5);
         rc = fn(ctx, &x);
     }
@@ -398,26 +394,26 @@ static void read_alert(sqlite3_stmt *st, gs_alert *a)
 {
     memset(a, 0, sizeof *a);
     a->id = sqlite3_column_int64(st, 0);
-    col(st, 1, a->rule, sizeof a->rule);
-    col(st, 2, a->detector, sizeof a->detector);
+    sq_col_text(st, 1, a->rule, sizeof a->rule);
+    sq_col_text(st, 2, a->detector, sizeof a->detector);
     a->severity = sqlite3_column_int(st, 3);
-    col(st, 4, a->status, sizeof a->status);
-    col(st, 5, a->subject, sizeof a->subject);
-    col(st, 6, a->account, sizeof a->account);
-    col(st, 7, a->address, sizeof a->address);
-    col(st, 8, a->department, sizeof a->department);
+    sq_col_text(st, 4, a->status, sizeof a->status);
+    sq_col_text(st, 5, a->subject, sizeof a->subject);
+    sq_col_text(st, 6, a->account, sizeof a->account);
+    sq_col_text(st, 7, a->address, sizeof a->address);
+    sq_col_text(st, 8, a->department, sizeof a->department);
     a->routes = (unsigned)sqlite3_column_int(st, 9);
     a->count = sqlite3_column_int64(st, 10);
     a->first_us = sqlite3_column_int64(st, 11);
     a->last_us = sqlite3_column_int64(st, 12);
-    col(st, 13, a->evidence, sizeof a->evidence);
-    col(st, 14, a->detail, sizeof a->detail);
-    col(st, 15, a->responses, sizeof a->responses);
-    col(st, 16, a->ack_by, sizeof a->ack_by);
+    sq_col_text(st, 13, a->evidence, sizeof a->evidence);
+    sq_col_text(st, 14, a->detail, sizeof a->detail);
+    sq_col_text(st, 15, a->responses, sizeof a->responses);
+    sq_col_text(st, 16, a->ack_by, sizeof a->ack_by);
     a->ack_us = sqlite3_column_int64(st, 17);
-    col(st, 18, a->closed_by, sizeof a->closed_by);
+    sq_col_text(st, 18, a->closed_by, sizeof a->closed_by);
     a->closed_us = sqlite3_column_int64(st, 19);
-    col(st, 20, a->close_reason, sizeof a->close_reason);
+    sq_col_text(st, 20, a->close_reason, sizeof a->close_reason);
 }
 
 err guard_store_alert_get(guard_store *s, int64_t id, gs_alert *out)
@@ -616,11 +612,11 @@ err guard_store_violations(guard_store *s, const char *username, int64_t since_u
         gs_violation v;
         memset(&v, 0, sizeof v);
         v.id = sqlite3_column_int64(st, 0);
-        col(st, 1, v.username, sizeof v.username);
+        sq_col_text(st, 1, v.username, sizeof v.username);
         v.time_us = sqlite3_column_int64(st, 2);
-        col(st, 3, v.kind, sizeof v.kind);
-        col(st, 4, v.rule, sizeof v.rule);
-        col(st, 5, v.detail, sizeof v.detail);
+        sq_col_text(st, 3, v.kind, sizeof v.kind);
+        sq_col_text(st, 4, v.rule, sizeof v.rule);
+        sq_col_text(st, 5, v.detail, sizeof v.detail);
         v.evidence = sqlite3_column_int64(st, 6);
         v.alert = sqlite3_column_int64(st, 7);
         rc = fn(ctx, &v);
