@@ -39,6 +39,7 @@ for t in ${FUZZ:-}; do
     fi
 done
 for t in ${INTEG:-}; do run_counted "$t"; done
+run_counted bash tests/build_check.sh
 run_counted bash tests/valgrind_smoke.sh "${RELEASE_BIN:-build/custos}"
 echo "full log: $log"
 echo "$passed passed, $failed failed"
