@@ -17,12 +17,13 @@
 CC      ?= gcc
 FUZZCC  ?= clang
 PKGS    := libsodium sqlite3 libmicrohttpd jansson gnutls libcurl liboath nettle
-# To build: the compiler, pkg-config and the libraries' development packages.
-BUILD_DEB := build-essential pkg-config libsodium-dev libsqlite3-dev libmicrohttpd-dev \
+# To build and run: the compiler, pkg-config, the libraries' development packages, and curl
+# (with its CA list) for the demo's examples.
+BUILD_DEB := build-essential pkg-config curl ca-certificates libsodium-dev libsqlite3-dev libmicrohttpd-dev \
              libjansson-dev libgnutls28-dev nettle-dev libcurl4-gnutls-dev liboath-dev
-# To test and measure: libFuzzer (clang), the load generator, valgrind, curl and python3
-# for the shell tests, Go and golang.org/x/mod for the reference proof checker.
-TEST_DEB  := clang wrk curl ca-certificates valgrind python3 golang-go golang-golang-x-mod-dev
+# To test and measure: libFuzzer (clang), the load generator, valgrind, python3 for the
+# shell tests, Go and golang.org/x/mod for the reference proof checker.
+TEST_DEB  := clang wrk valgrind python3 golang-go golang-golang-x-mod-dev
 GOX_MOD   := /usr/share/gocode/src/golang.org/x/mod
 
 # Recursive and memoised: evaluated at the first recipe that needs them, after build-deps.
@@ -61,12 +62,13 @@ all: build/custos
 # Installs what is missing, then lets the build go on. Every compile and link below has
 # build-deps as an order-only prerequisite, so under -j nothing compiles before it ends.
 build-deps:
-	@command -v cc >/dev/null && command -v pkg-config >/dev/null && pkg-config --exists $(PKGS) \
+	@command -v cc >/dev/null && command -v pkg-config >/dev/null && command -v curl >/dev/null \
+	  && pkg-config --exists $(PKGS) \
 	  || $(MAKE) --no-print-directory deps
 
 test-deps: build-deps
 	@command -v clang >/dev/null && command -v wrk >/dev/null && command -v valgrind >/dev/null \
-	  && command -v curl >/dev/null && command -v python3 >/dev/null && command -v go >/dev/null \
+	  && command -v python3 >/dev/null && command -v go >/dev/null \
 	  && [ -d $(GOX_MOD) ] || $(MAKE) --no-print-directory deps-test
 
 APT = if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
