@@ -56,7 +56,7 @@ rel_obj = $(patsubst %.c,$(REL)/%.o,$(1))
 san_obj = $(patsubst %.c,$(SAN)/%.o,$(1))
 
 .SECONDARY:
-.PHONY: all test run bench fuzz deps deps-test clean format build-deps test-deps unit integration fuzz-replay
+.PHONY: all test run bench fuzz deps deps-test clean format build-deps test-deps check-layers unit integration fuzz-replay
 all: build/custos
 
 # Installs what is missing, then lets the build go on. Every compile and link below has
@@ -170,3 +170,8 @@ clean:
 	rm -rf build
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# Layering: includes go downward only; the server and the CLI reach data and keys only
+# through the door (scripts/check-layers.sh, on the release objects).
+check-layers: build/custos
+	@bash scripts/check-layers.sh
