@@ -829,13 +829,13 @@ TEST(t_policy_reload_and_explain)
     /* back to the default, through SIGHUP this time */
     write_policy(text);
     kill(S.pid, SIGHUP);
-    int st = 0;
-    for (int i = 0; i < 100; i++) {
-        usleep(50 * 1000);
+    /* the reload is asynchronous: poll until it shows, with a deadline */
+    int64_t dl = h_deadline(30 * 1000);
+    for (;;) {
         json_decref(j);
         j = NULL;
-        st = h_json(&S, "GET", path, T[U_SALES1], NULL, &j);
-        if (st == 200 && json_object_get(j, "preferences")) {
+        int st = h_json(&S, "GET", path, T[U_SALES1], NULL, &j);
+        if ((st == 200 && json_object_get(j, "preferences")) || !h_poll(dl)) {
             break;
         }
     }
