@@ -880,8 +880,8 @@ TEST(t_drain_on_sigterm)
     if (f) {
         fclose(f);
     }
-    printf("    %d acknowledged creations (the stop after %d), %d missing after restart\n", n,
-           seen, missing);
+    printf("    %d acknowledged creations (the stop after %d), %d missing after restart\n", n, seen,
+           missing);
     EXPECT(n >= DRAIN_ACKS);
     EXPECT(n < 3 * DRAIN_PER_WRITER); /* the stop came while they were writing */
     EXPECT_INT(missing, 0);

@@ -8,9 +8,9 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <semaphore.h>
-#include <stdatomic.h>
 #include <sodium.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
 #include "audit/audit.h"

@@ -141,12 +141,12 @@ struct audit {
     void *sign_ctx;
     uint64_t every_n;
     int64_t every_us;
-    int64_t wait_us;     /* how long audit_checkpoint_now waits for the writer */
-    uint64_t cp_size;    /* under mu: size of the last checkpoint signed */
-    int64_t cp_at_us;    /* under mu: monotonic time of the last checkpoint (or of open) */
-    bool cp_requested;   /* under mu: audit_checkpoint_now asks the writer to sign now */
-    uint64_t cp_rounds;  /* under mu: signing rounds finished by the writer */
-    err cp_rc;           /* under mu: the last round's result */
+    int64_t wait_us;       /* how long audit_checkpoint_now waits for the writer */
+    uint64_t cp_size;      /* under mu: size of the last checkpoint signed */
+    int64_t cp_at_us;      /* under mu: monotonic time of the last checkpoint (or of open) */
+    bool cp_requested;     /* under mu: audit_checkpoint_now asks the writer to sign now */
+    uint64_t cp_rounds;    /* under mu: signing rounds finished by the writer */
+    err cp_rc;             /* under mu: the last round's result */
     audit_note_fn on_note; /* under mu */
     void *on_note_ctx;
 };
