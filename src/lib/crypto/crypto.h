@@ -113,7 +113,8 @@ void hash_blake2b(uint8_t *out, size_t outlen, const uint8_t *in, size_t n, cons
 MUST_USE err password_hash(const char *pw, size_t len, char out[PASSWORD_HASH_MAX]);
 bool password_verify(const char *hash, const char *pw, size_t len);
 bool password_needs_rehash(const char *hash);
-/* Argon2id parameters for password hashing; tests lower them (CUSTOS_TEST_KDF=fast). */
+/* Argon2id parameters for password hashing; tests lower them (here, or CUSTOS_TEST_KDF=fast
+ * in test builds only). */
 void password_set_fast(bool fast);
 
 /* ---- backups --------------------------------------------------------------------------------
