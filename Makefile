@@ -144,7 +144,7 @@ $(BENCH_BIN): $(call rel_obj,$(BENCH_SRC)) $(REL)/libcustos.a
 # put its clock on a working day (CUSTOS_CLOCK_OFFSET_S). Built apart and never shipped: the
 # release binary build/custos reads no test hook.
 RELT := build/relt
-CFLAGS_RELT := $(CFLAGS_REL) -DCUSTOS_TESTING
+CFLAGS_RELT = $(CFLAGS_REL) -DCUSTOS_TESTING
 relt_obj = $(patsubst %.c,$(RELT)/%.o,$(1))
 $(RELT)/%.o: %.c | build-deps
 	@mkdir -p $(dir $@)
@@ -161,7 +161,7 @@ $(RELT)/custos: $(call relt_obj,$(APP_SRC)) $(RELT)/libcustos.a
 # -fsanitize=thread in their own tree. `make tsan` runs them; `make test` counts them too. Any
 # report fails the run (TSAN_OPTIONS in tests/run.sh).
 TSAN := build/tsan
-CFLAGS_TSAN := $(BASE) -O1 -g -fno-omit-frame-pointer -fsanitize=thread -DCUSTOS_SANITIZE \
+CFLAGS_TSAN = $(BASE) -O1 -g -fno-omit-frame-pointer -fsanitize=thread -DCUSTOS_SANITIZE \
                -DCUSTOS_DEBUG -DCUSTOS_TESTING
 LDFLAGS_TSAN := -fsanitize=thread
 tsan_obj = $(patsubst %.c,$(TSAN)/%.o,$(1))
