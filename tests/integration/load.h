@@ -71,6 +71,8 @@ void load_stop(load *L);
  * acknowledged write and its audit entry; false when something was lost or half-written. */
 bool load_verify(load *L, bool all);
 load_counts load_get_counts(load *L);
+/* The options, to change between runs (not while one runs). */
+load_opts *load_options(load *L);
 /* A signed checkpoint of the audit log (as auditor1) written to a file in the work folder;
  * the path goes to out. */
 bool load_save_checkpoint(load *L, char *out, size_t max);

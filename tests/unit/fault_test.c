@@ -327,6 +327,65 @@ static void store_point(fault_point fp)
     free(dir);
 }
 
+typedef struct writer2_arg {
+    const char *path;
+    err rc;
+} writer2_arg;
+
+/* A write through another connection (another thread). */
+static void *other_writer(void *p)
+{
+    writer2_arg *w = p;
+    store *s = NULL;
+    w->rc = store_open(w->path, false, &s);
+    if (w->rc == ERR_OK) {
+        sealed_customer c;
+        fake_customer(&c, 4242);
+        w->rc = store_customer_insert(s, &c);
+        sealed_customer_free(&c);
+        store_close(s);
+    }
+    return NULL;
+}
+
+/* A transaction whose statement fails and whose ROLLBACK statement cannot be had either
+ * (out of memory) must still end: a connection left inside a transaction holds the write
+ * lock, and every other writer then fails with "database is locked". */
+TEST(t_store_rollback_under_alloc_failure)
+{
+    char *dir = test_tmpdir("fault-rollback");
+    char p[600];
+    snprintf(p, sizeof p, "%s/custos.db", dir);
+    store *s = NULL;
+    EXPECT_OK(store_open(p, true, &s));
+    if (!s) {
+        free(dir);
+        return;
+    }
+    sealed_customer a, b;
+    fake_customer(&a, 1);
+    fake_customer(&b, 2);
+    EXPECT_OK(store_begin(s));
+    EXPECT_OK(store_customer_insert(s, &a));
+    fault_arm(FAULT_STORE_ALLOC, 0, 1, 2); /* the next insert and the ROLLBACK's statement */
+    EXPECT(store_customer_insert(s, &b) != ERR_OK);
+    store_rollback(s);
+    fault_disarm_all();
+    EXPECT(!present(s, a.id));
+    writer2_arg w = {p, ERR_INTERNAL};
+    pthread_t t;
+    pthread_create(&t, NULL, other_writer, &w);
+    pthread_join(t, NULL);
+    EXPECT_OK(w.rc);
+    EXPECT_OK(store_begin(s)); /* this connection is usable again */
+    EXPECT_OK(store_customer_insert(s, &b));
+    EXPECT_OK(store_commit(s));
+    store_close(s);
+    sealed_customer_free(&a);
+    sealed_customer_free(&b);
+    free(dir);
+}
+
 TEST(t_store_write)
 {
     store_point(FAULT_STORE_WRITE);
@@ -353,5 +412,6 @@ int main(void)
     RUN(t_store_write);
     RUN(t_store_fsync);
     RUN(t_store_alloc);
+    RUN(t_store_rollback_under_alloc_failure);
     return test_done("fault_test");
 }

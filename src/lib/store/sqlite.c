@@ -681,8 +681,10 @@ void store_rollback(store *s)
     sqlite3 *db = conn_db(s);
     if (db && !sqlite3_get_autocommit(db)) {
         sqlite3_stmt *st;
-        if (stmt(s, S_ROLLBACK, &st) == ERR_OK) {
-            (void)step_done(s, st, "rollback");
+        if (stmt(s, S_ROLLBACK, &st) != ERR_OK || step_done(s, st, "rollback") != ERR_OK) {
+            /* Never leave the connection inside a transaction: it would keep the write
+             * lock and every other writer would fail with "database is locked". */
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
         }
     }
 }
