@@ -146,3 +146,11 @@ clean:
 	rm -rf build
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# Long runs of the crash, disk-full and fault-injection tests (not in CI; `make test` runs
+# them short). CUSTOS_SEED=N repeats a crash run.
+SOAK_BIN := $(SAN)/itests/crash_test $(SAN)/itests/diskfull_test $(SAN)/itests/faultinj_test
+.PHONY: soak
+soak: check-deps $(SOAK_BIN) $(SAN)/custos build/custos
+	@set -e; for t in $(SOAK_BIN); do echo "== $$t (soak)"; \
+	  CUSTOS_SOAK=1 CUSTOS_BIN=$(SAN)/custos CUSTOS_TEST_KDF=fast $$t; done
