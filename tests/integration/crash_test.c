@@ -95,7 +95,7 @@ TEST(t_crash_loop)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int r = 0; r < rounds && !test_cur_failed_; r++) {
         load_start(L);
-        uint64_t target = 10 + (uint64_t)(rand() % (soak ? 400 : 120));
+        uint64_t target = 10 + (uint64_t)(rand() % (soak ? 400 : 90));
         bool reached = load_wait_acks(L, target / 2, 120);
         /* A checkpoint signed mid-load; the log after the crash must extend it. */
         char cp[600];
