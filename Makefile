@@ -218,3 +218,11 @@ clean:
 # through the door (scripts/check-layers.sh, on the release objects).
 check-layers: build/custos
 	@bash scripts/check-layers.sh
+
+# Long runs of the crash, disk-full and fault-injection tests (not in CI; `make test` runs
+# them short). CUSTOS_SEED=N repeats a crash run.
+SOAK_BIN := $(SAN)/itests/crash_test $(SAN)/itests/diskfull_test $(SAN)/itests/faultinj_test
+.PHONY: soak
+soak: test-deps $(SOAK_BIN) $(SAN)/custos build/custos
+	@set -e; for t in $(SOAK_BIN); do echo "== $$t (soak)"; \
+	  CUSTOS_SOAK=1 CUSTOS_BIN=$(SAN)/custos CUSTOS_TEST_KDF=fast $$t; done

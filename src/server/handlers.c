@@ -619,6 +619,11 @@ static void route(server *s, request *r, response *out)
         if (r->guard_refusal.verdict != GUARD_ADMIT) {
             return server_refuse(out, &r->guard_refusal, r->retry_after, sizeof r->retry_after);
         }
+        if (e == ERR_UNAVAILABLE || e == ERR_IO || e == ERR_INTERNAL) {
+            /* The vault could not look the session up: not a bad token. A 401 here would
+             * make clients drop good sessions whenever the disk fails. */
+            return response_error(out, e, "the vault cannot serve now; try again later");
+        }
         return e == ERR_DENIED ? response_fail(out, e)
                                : response_error(out, ERR_AUTH, "invalid or expired session");
     }

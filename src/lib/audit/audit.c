@@ -45,6 +45,7 @@
 #include "audit/checkpoint.h"
 #include "audit/merkle.h"
 #include "core/clock.h"
+#include "core/fault.h"
 #include "core/log.h"
 
 /* A queued entry. The caller's thread encodes it (in parallel with other callers) with
@@ -434,6 +435,7 @@ out:
 
 static err treedb_open(const char *path, int flags, treedb *t)
 {
+    fault_init(); /* test builds: the fault-injection VFS (core/fault.h) */
     memset(t, 0, sizeof *t);
     if (sqlite3_open_v2(path, &t->db, flags, NULL) != SQLITE_OK) {
         sqlite3_close_v2(t->db);
@@ -662,6 +664,7 @@ static err write_batch(audit *a, pending *list, uint64_t *size)
     for (pending *p = list; p; p = p->next) {
         const audit_entry e = *p->e;
         GUARD(pending_bytes(p, idx, &enc));
+        CHECK(!fault_hit(FAULT_AUDIT_ALLOC), ERR_INTERNAL, "audit: out of memory");
         uint8_t leaf[32];
         merkle_leaf_hash(enc.p, enc.len, leaf);
         sqlite3_reset(a->ins);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/fault.h"
 #include "store/sqlite_int.h"
 #include "store/store.h"
 
@@ -131,6 +132,7 @@ static err exec(sqlite3 *db, const char *sql)
 static err open_db(const char *path, int flags, sqlite3 **out)
 {
     sqlite3 *db = NULL;
+    fault_init(); /* test builds: the fault-injection VFS (core/fault.h) */
     if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         err e = db_error(db, "open");
         sqlite3_close_v2(db);
@@ -174,6 +176,7 @@ static err get_conn(store *s, conn **out)
 /* The prepared statement id of this thread's connection, reset and ready to bind. */
 static err stmt(store *s, int id, sqlite3_stmt **out)
 {
+    ENSURE(!fault_hit(FAULT_STORE_ALLOC), ERR_INTERNAL, "store: out of memory");
     conn *c;
     TRY(get_conn(s, &c));
     if (c->st[id] == NULL) {
@@ -678,8 +681,10 @@ void store_rollback(store *s)
     sqlite3 *db = conn_db(s);
     if (db && !sqlite3_get_autocommit(db)) {
         sqlite3_stmt *st;
-        if (stmt(s, S_ROLLBACK, &st) == ERR_OK) {
-            (void)step_done(s, st, "rollback");
+        if (stmt(s, S_ROLLBACK, &st) != ERR_OK || step_done(s, st, "rollback") != ERR_OK) {
+            /* Never leave the connection inside a transaction: it would keep the write
+             * lock and every other writer would fail with "database is locked". */
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
         }
     }
 }
