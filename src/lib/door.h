@@ -66,6 +66,9 @@ void vault_close(vault *v);
 /* dir/name into out (PATH_MAX). */
 void vault_path(const vault *v, const char *name, char *out, size_t max);
 void vault_path_in(const char *dir, const char *name, char *out, size_t max);
+/* The erasure journal of the vault in dir: custos.json's erasures.journal, else
+ * dir/erasures.journal (PATH_MAX). */
+void vault_erasure_journal(const char *dir, const vault_config *c, char *out, size_t max);
 
 /* ---- who is asking ---- */
 typedef struct actor {

@@ -254,7 +254,7 @@ err guard_store_open(const char *path, guard_store **out)
     }
     sqlite3_busy_timeout(s->db, 5000);
     err rc = exec(s, path ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                            "PRAGMA secure_delete=ON;"
+                            "PRAGMA secure_delete=ON;" SQ_WAL_PRAGMAS
                           : "PRAGMA journal_mode=MEMORY;");
     if (rc == ERR_OK) {
         rc = refuse_foreign(s);
@@ -291,6 +291,9 @@ void guard_store_close(guard_store *s)
     }
     for (int i = 0; i < Q__COUNT; i++) {
         sqlite3_finalize(s->st[i]);
+    }
+    if (s->db) {
+        sqlite3_exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
     }
     sqlite3_close_v2(s->db);
     free(s);

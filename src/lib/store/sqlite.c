@@ -138,7 +138,7 @@ static err open_db(const char *path, int flags, sqlite3 **out)
     }
     sqlite3_busy_timeout(db, 5000);
     err e = exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-                     "PRAGMA secure_delete=ON; PRAGMA temp_store=MEMORY;");
+                     "PRAGMA secure_delete=ON; PRAGMA temp_store=MEMORY;" SQ_WAL_PRAGMAS);
     if (e != ERR_OK) {
         sqlite3_close_v2(db);
         return e;
@@ -579,6 +579,10 @@ void store_close(store *s)
     conn *c = s->all;
     s->all = NULL;
     pthread_mutex_unlock(&s->lock);
+    /* A clean close leaves no WAL behind: checkpointed and cut to nothing. */
+    if (c && c->db) {
+        sqlite3_exec(c->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+    }
     while (c) {
         conn *n = c->next;
         conn_close(c);
