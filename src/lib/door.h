@@ -50,6 +50,8 @@ typedef struct vault {
 #define VAULT_TLS_KEY "tls/key.pem"
 #define VAULT_TLS_CERT "tls/cert.pem"
 #define VAULT_ERASURES "erasures.journal"
+/* Sessions are kept this long after they expire (custos.json retention.sessions_days). */
+#define DOOR_KEEP_SESSIONS_US ((int64_t)30 * 86400 * 1000000)
 
 typedef struct vault_init_opts {
     const kek_source *src;

@@ -131,19 +131,25 @@ static err erasures_section(json_t *er, vault_config *c)
 }
 
 /* "retention": {"violations_days": 365, "closed_alerts_days": 365,
- *               "known_addresses_days": 365, "sessions_days": 30} */
+ *               "known_addresses_per_account": 256, "sessions_days": 30} */
 static err retention_section(json_t *re, vault_config *c)
 {
     if (!re) {
         return ERR_OK;
     }
     ENSURE(json_is_object(re), ERR_INPUT, "custos.json: retention must be an object");
-    static const char *const known[] = {"violations_days", "closed_alerts_days",
-                                        "known_addresses_days", "sessions_days"};
+    static const char *const known[] = {"violations_days", "closed_alerts_days", "sessions_days",
+                                        "known_addresses_per_account"};
     TRY(only_known(re, known, sizeof known / sizeof known[0], "retention"));
-    int64_t *slots[] = {&c->keep_violations_us, &c->keep_alerts_us, &c->keep_addresses_us,
-                        &c->keep_sessions_us};
-    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+    json_t *ka = json_object_get(re, "known_addresses_per_account");
+    if (ka) {
+        ENSURE(json_is_integer(ka) && json_integer_value(ka) >= 1 &&
+                   json_integer_value(ka) <= 100000,
+               ERR_INPUT, "custos.json: retention.known_addresses_per_account must be 1 to 100000");
+        c->keep_addresses = (int64_t)json_integer_value(ka);
+    }
+    int64_t *slots[] = {&c->keep_violations_us, &c->keep_alerts_us, &c->keep_sessions_us};
+    for (size_t i = 0; i < 3; i++) {
         json_t *n = json_object_get(re, known[i]);
         if (!n) {
             continue;

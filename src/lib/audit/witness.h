@@ -36,7 +36,7 @@ typedef struct vault_config {
     /* "retention" section: rows older than this leave the growing tables (0: default) */
     int64_t keep_violations_us;   /* violation register (default 365 days) */
     int64_t keep_alerts_us;       /* closed alerts (default 365 days) */
-    int64_t keep_addresses_us;    /* known addresses first seen this long ago (default 365 d) */
+    int64_t keep_addresses;       /* known addresses per account, newest first (default 256) */
     int64_t keep_sessions_us;     /* ended and expired sessions (default 30 days) */
 } vault_config;
 

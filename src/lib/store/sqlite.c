@@ -1178,6 +1178,16 @@ err store_session_delete_account(store *s, const char *account_id, size_t *n)
     return ERR_OK;
 }
 
+err store_sessions_purge(store *s, int64_t before_us, int64_t *n)
+{
+    sqlite3_stmt *st;
+    TRY(sq_stmt(s, SQ_SLOT_SESSION_PURGE, "DELETE FROM sessions WHERE expires<?1", &st));
+    sqlite3_bind_int64(st, 1, before_us);
+    TRY(sq_done(s, st, "session purge"));
+    *n = sq_changes(s);
+    return ERR_OK;
+}
+
 /* ---- idempotency ---- */
 
 err store_idem_get(store *s, const uint8_t key[32], uint8_t req_hash[32], int *status, buf *body)
