@@ -77,8 +77,8 @@ static void import_errors_print(json_t *rep)
         const char *msg = json_string_value(json_object_get(e, "message"));
         fprintf(stderr, "  row %lld (line %lld)%s%s: %s\n",
                 (long long)json_integer_value(json_object_get(e, "row")),
-                (long long)json_integer_value(json_object_get(e, "line")),
-                field ? ", field " : "", field ? field : "", msg ? msg : "invalid");
+                (long long)json_integer_value(json_object_get(e, "line")), field ? ", field " : "",
+                field ? field : "", msg ? msg : "invalid");
         shown++;
     }
     if (total > (json_int_t)shown) {

@@ -138,8 +138,9 @@ static err ensure_journal(const char *dir)
 int cmd_serve(args *a)
 {
     if (a->npos < 1) {
-        fputs("usage: custos serve DIR [--listen 127.0.0.1:8443] [--port-file F] [--min-free MiB]\n",
-              stderr);
+        fputs(
+            "usage: custos serve DIR [--listen 127.0.0.1:8443] [--port-file F] [--min-free MiB]\n",
+            stderr);
         return 2;
     }
     kek_source src;

@@ -53,7 +53,8 @@ static long long sql_int(const char *db, const char *fmt, ...)
     long long v = -1;
     if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
         sqlite3_busy_timeout(h, 5000);
-        if (sqlite3_prepare_v2(h, q, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+        if (sqlite3_prepare_v2(h, q, -1, &st, NULL) == SQLITE_OK &&
+            sqlite3_step(st) == SQLITE_ROW) {
             v = sqlite3_column_int64(st, 0);
         }
         sqlite3_finalize(st);
@@ -95,7 +96,9 @@ TEST(t_start)
     /* Checkpoints once a second. */
     char cfg[700];
     snprintf(cfg, sizeof cfg, "%s/custos.json", S.dir);
-    write_file(cfg, "{\"access\": {\"second_factor\": \"off\"}, \"audit\": {\"checkpoint_seconds\": 1}}\n");
+    write_file(
+        cfg,
+        "{\"access\": {\"second_factor\": \"off\"}, \"audit\": {\"checkpoint_seconds\": 1}}\n");
     EXPECT(h_start(&S));
     EXPECT(h_login(&S, "steward1", DEMO_PW, tok_st1));
 }
@@ -163,8 +166,8 @@ TEST(t_import_names_bad_rows)
     buf_init(&out, 0);
     EXPECT(h_cli(&S, &out, argv) != 0);
     EXPECT(strstr(buf_cstr(&out), "row 10 (line 11)") != NULL);
-    EXPECT(strstr(buf_cstr(&out), "row 67 (line 68)") != NULL);  /* the 20th */
-    EXPECT(strstr(buf_cstr(&out), "row 70 (line 71)") == NULL);  /* the 21st */
+    EXPECT(strstr(buf_cstr(&out), "row 67 (line 68)") != NULL); /* the 20th */
+    EXPECT(strstr(buf_cstr(&out), "row 70 (line 71)") == NULL); /* the 21st */
     EXPECT(strstr(buf_cstr(&out), "and 10 more") != NULL);
     buf_free(&out);
 }
@@ -337,9 +340,8 @@ TEST(t_erasure_survives_restore_elsewhere)
     EXPECT_INT(erased_in(other, y), 0);
     char au[700];
     snprintf(au, sizeof au, "%s/audit.db", other);
-    EXPECT_INT(sql_int(au,
-                       "SELECT count(*) FROM entries WHERE action='vault.restore' AND "
-                       "instr(CAST(entry AS TEXT), 'without-erasure-journal') > 0"),
+    EXPECT_INT(sql_int(au, "SELECT count(*) FROM entries WHERE action='vault.restore' AND "
+                           "instr(CAST(entry AS TEXT), 'without-erasure-journal') > 0"),
                1);
     EXPECT_INT(rename(aside, journal), 0);
     restart();

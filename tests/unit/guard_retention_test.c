@@ -244,8 +244,7 @@ TEST(t_retention_purges)
         EXPECT_OK(guard_store_known_add(s, "roamer", addr, now - (300 - i) * MIN));
     }
     EXPECT_OK(guard_store_known_add(s, "desk", "10.3.0.1", now - 500 * DAY));
-    gs_retention r = {GUARD_KEEP_VIOLATIONS_US, GUARD_KEEP_CLOSED_ALERTS_US,
-                      GUARD_KEEP_ADDRESSES};
+    gs_retention r = {GUARD_KEEP_VIOLATIONS_US, GUARD_KEEP_CLOSED_ALERTS_US, GUARD_KEEP_ADDRESSES};
     gs_purged p;
     EXPECT_OK(guard_store_purge(s, &r, now, &p));
     EXPECT_INT(p.violations, 10); /* 395 to 404 days old: past 365 */

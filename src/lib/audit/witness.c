@@ -154,8 +154,7 @@ static err retention_section(json_t *re, vault_config *c)
         if (!n) {
             continue;
         }
-        ENSURE(json_is_number(n) && json_number_value(n) >= 0.001 &&
-                   json_number_value(n) <= 36500,
+        ENSURE(json_is_number(n) && json_number_value(n) >= 0.001 && json_number_value(n) <= 36500,
                ERR_INPUT, "custos.json: retention.%s must be a number of days from 0.001 to 36500",
                known[i]);
         *slots[i] = (int64_t)(json_number_value(n) * 86400e6);

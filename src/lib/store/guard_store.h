@@ -129,8 +129,8 @@ MUST_USE err guard_store_baseline_put(guard_store *s, const char *username, int 
 
 /* ---- retention: what leaves the growing tables (0 or less: kept for ever) ---- */
 typedef struct gs_retention {
-    int64_t violations_us;     /* violation rows last seen longer ago than this */
-    int64_t closed_alerts_us;  /* alerts closed longer ago than this (open ones always stay) */
+    int64_t violations_us;         /* violation rows last seen longer ago than this */
+    int64_t closed_alerts_us;      /* alerts closed longer ago than this (open ones always stay) */
     int64_t addresses_per_account; /* known addresses kept per account (newest first-seen) */
 } gs_retention;
 typedef struct gs_purged {
