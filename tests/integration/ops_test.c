@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -351,6 +352,86 @@ out:
     free(keep);
 }
 
+/* Erasures at once: eight customers erased by eight clients together, and one customer
+ * erased by two clients together. Every acknowledged erasure is a whole line of the
+ * journal, and the row is erased. */
+TEST(t_concurrent_erasures)
+{
+    char *ids[9];
+    for (int i = 0; i < 9; i++) {
+        char phone[16];
+        snprintf(phone, sizeof phone, "136000000%02d", i);
+        ids[i] = new_customer("并发擦除", phone);
+        EXPECT(ids[i] != NULL);
+        if (!ids[i]) {
+            return;
+        }
+    }
+    char acked[700];
+    snprintf(acked, sizeof acked, "%s/erase-acked.txt", root);
+    unlink(acked);
+    pid_t kids[10];
+    for (int k = 0; k < 10; k++) {
+        kids[k] = fork();
+        if (kids[k] == 0) {
+            const char *id = ids[k < 8 ? k : 8]; /* the last two race on the same customer */
+            char path[256];
+            snprintf(path, sizeof path, "/v1/customers/%s?reason=customer%%20request", id);
+            int st = h_json(&S, "DELETE", path, tok_st1, NULL, NULL);
+            if (st == 200) {
+                FILE *f = fopen(acked, "a");
+                fprintf(f, "%s\n", id);
+                fclose(f);
+            }
+            _exit(st == 200 || st == 404 ? 0 : 1);
+        }
+    }
+    for (int k = 0; k < 10; k++) {
+        int ws = 0;
+        waitpid(kids[k], &ws, 0);
+        EXPECT(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    }
+    char journal[700];
+    snprintf(journal, sizeof journal, "%s/erasures/erasures.journal", root);
+    FILE *f = fopen(acked, "r");
+    char line[128];
+    int n = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        EXPECT(h_file_contains(journal, line));
+        EXPECT_INT(erased_in(S.dir, line), 1);
+        n++;
+    }
+    if (f) {
+        fclose(f);
+    }
+    EXPECT(n >= 9); /* the eight, and the contested one at least once */
+    /* Every line of the journal is whole: an id, a space, a time. */
+    f = fopen(journal, "r");
+    while (f && fgets(line, sizeof line, f)) {
+        EXPECT(strncmp(line, "cus_", 4) == 0 && strchr(line, ' ') && strchr(line, '\n'));
+    }
+    if (f) {
+        fclose(f);
+    }
+    for (int i = 0; i < 9; i++) {
+        free(ids[i]);
+    }
+}
+
+TEST(t_headroom_checked_at_start)
+{
+    EXPECT_INT(h_stop(&S), 0);
+    const char *serve[] = {"serve",      S.dir,       "--listen", "127.0.0.1:0",
+                           "--min-free", "999999999", NULL};
+    buf out;
+    buf_init(&out, 0);
+    EXPECT(h_cli(&S, &out, serve) != 0);
+    EXPECT(strstr(buf_cstr(&out), "MiB free") != NULL);
+    buf_free(&out);
+    restart();
+}
+
 TEST(t_no_wal_after_clean_stop)
 {
     EXPECT_INT(h_stop(&S), 0);
@@ -381,6 +462,8 @@ int main(void)
     RUN(t_import_names_bad_rows);
     RUN(t_offline_tools_next_to_server);
     RUN(t_erasure_survives_restore_elsewhere);
+    RUN(t_concurrent_erasures);
+    RUN(t_headroom_checked_at_start);
     RUN(t_no_wal_after_clean_stop);
     if (S.pid) {
         h_stop(&S);
