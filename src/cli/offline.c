@@ -394,6 +394,15 @@ static err restore_erasures(const args *a, const char *staging, const char *dir,
     size_t found = 0;
     for (size_t i = 0; i < np; i++) {
         if (access(paths[i], F_OK) != 0) {
+            if (paths[i] == named && np > 0 && paths[0] != named && paths[0] != replaced &&
+                access(paths[0], F_OK) == 0) {
+                /* The configured journal is gone and a copy of it is named instead: the copy
+                 * stands in for it (and is written back there below). */
+                fprintf(stderr,
+                        "custos: the erasure journal %s is missing; using %s in its place\n",
+                        paths[i], paths[0]);
+                continue;
+            }
             if (!override) {
                 BAIL(ERR_CONFLICT,
                      "the erasure journal %s is missing: restoring without it could bring erased "
@@ -429,6 +438,54 @@ static void free_ids(id_list *l)
     free(l->ids);
     l->ids = NULL;
     l->n = l->cap = 0;
+}
+
+static int cmp_id(const void *x, const void *y)
+{
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* The restored vault's journal ends up naming every customer erased in it (those erased
+ * before the backup was taken and those erased again now), so that the next restore, from
+ * an older backup, finds them all there, even when the journal was lost and made anew. */
+static err journal_complete(const char *staging, vault *v)
+{
+    id_list have = {0}, all = {0};
+    char p[PATH_MAX], ts[40];
+    int fd = -1;
+    err rc = ERR_OK;
+    vault_erasure_journal(staging, &v->cfg, p, sizeof p);
+    if (access(p, F_OK) == 0) {
+        GUARD(journal_erasures(p, &have));
+    }
+    GUARD(store_erasures(v->st, collect_erasure, &all));
+    if (have.n > 1) {
+        qsort(have.ids, have.n, sizeof *have.ids, cmp_id);
+    }
+    clock_rfc3339(clock_now_us(), ts);
+    for (size_t i = 0; i < all.n; i++) {
+        if (have.n > 0 && bsearch(&all.ids[i], have.ids, have.n, sizeof *have.ids, cmp_id)) {
+            continue;
+        }
+        if (fd < 0) {
+            fd = open(p, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+            CHECK(fd >= 0, ERR_IO, "cannot write the erasure journal %s: %s", p, strerror(errno));
+        }
+        char line[128];
+        int n = snprintf(line, sizeof line, "%s %s\n", all.ids[i], ts);
+        CHECK(n > 0 && (size_t)n < sizeof line && write(fd, line, (size_t)n) == n, ERR_IO,
+              "cannot write the erasure journal %s", p);
+    }
+    if (fd >= 0) {
+        CHECK(fsync(fd) == 0, ERR_IO, "cannot sync the erasure journal %s", p);
+    }
+out:
+    if (fd >= 0) {
+        close(fd);
+    }
+    free_ids(&have);
+    free_ids(&all);
+    return rc;
 }
 
 int cmd_restore(args *a)
@@ -507,21 +564,8 @@ int cmd_restore(args *a)
     if ((e = door_apply_erasures(v, (const char *const *)er.ids, er.n, &applied)) != ERR_OK) {
         goto out;
     }
-    if (er.n > 0) {
-        vault_path_in(staging, VAULT_ERASURES, p, sizeof p);
-        FILE *f = fopen(p, "a");
-        if (!f) {
-            e = err_set(ERR_IO, __FILE__, __LINE__, "cannot write the erasure journal");
-            goto out;
-        }
-        char ts[40];
-        clock_rfc3339(clock_now_us(), ts);
-        for (size_t i = 0; i < er.n; i++) {
-            fprintf(f, "%s %s\n", er.ids[i], ts);
-        }
-        fflush(f);
-        (void)fsync(fileno(f));
-        fclose(f);
+    if ((e = journal_complete(staging, v)) != ERR_OK) {
+        goto out;
     }
     actor sys;
     actor_system(&sys, "restore");

@@ -345,6 +345,23 @@ TEST(t_erasure_survives_restore_elsewhere)
                            "instr(CAST(entry AS TEXT), 'without-erasure-journal') > 0"),
                1);
     EXPECT_INT(rename(aside, journal), 0);
+
+    /* 5. The journal lost, a copy of it named instead: the copy stands in, and the restored
+     *    vault's journal is written anew with every erasure the vault holds. */
+    EXPECT_INT(rename(journal, aside), 0);
+    char copy[700];
+    snprintf(copy, sizeof copy, "%s/copy", root);
+    const char *r6[] = {"restore", bk2, copy, "--erasure-journal", aside, NULL};
+    buf_init(&out, 0);
+    EXPECT_INT(h_cli(&S, &out, r6), 0);
+    EXPECT(strstr(buf_cstr(&out), "in its place") != NULL);
+    buf_free(&out);
+    EXPECT_INT(erased_in(copy, y), 1);
+    EXPECT(h_file_contains(journal, x));
+    EXPECT(h_file_contains(journal, y));
+    EXPECT(!h_file_contains(journal, keep));
+    EXPECT_INT(unlink(journal), 0);
+    EXPECT_INT(rename(aside, journal), 0);
     restart();
 out:
     free(x);
