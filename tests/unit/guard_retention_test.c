@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audit/witness.h"
 #include "core/clock.h"
 #include "guard/guard.h"
 #include "store/guard_store.h"
@@ -303,6 +304,39 @@ TEST(t_sessions_purged)
     free(dir);
 }
 
+/* custos.json: the retention and erasure-journal sections, and what they refuse. */
+TEST(t_config_sections)
+{
+    vault_config c;
+    EXPECT_OK(vault_config_parse(
+        slice_cstr("{\"erasures\": {\"journal\": \"/srv/e/erasures.journal\"},"
+                   " \"retention\": {\"violations_days\": 30, \"closed_alerts_days\": 0.5,"
+                   " \"known_addresses_per_account\": 10, \"sessions_days\": 2}}"),
+        &c));
+    EXPECT_STR(c.erasure_journal, "/srv/e/erasures.journal");
+    EXPECT_INT(c.keep_violations_us, 30 * DAY);
+    EXPECT_INT(c.keep_alerts_us, DAY / 2);
+    EXPECT_INT(c.keep_addresses, 10);
+    EXPECT_INT(c.keep_sessions_us, 2 * DAY);
+    EXPECT_OK(vault_config_parse(slice_cstr("{}"), &c));
+    EXPECT_STR(c.erasure_journal, "");
+    EXPECT_INT(c.keep_violations_us, 0);
+    const char *bad[] = {
+        "{\"erasures\": {\"journal\": \"relative/erasures.journal\"}}",
+        "{\"erasures\": {\"journal\": 5}}",
+        "{\"erasures\": {\"path\": \"/x\"}}",
+        "{\"erasures\": []}",
+        "{\"retention\": {\"violations_days\": 0}}",
+        "{\"retention\": {\"sessions_days\": \"30\"}}",
+        "{\"retention\": {\"known_addresses_per_account\": 0}}",
+        "{\"retention\": {\"known_addresses_per_account\": 2.5}}",
+        "{\"retention\": {\"audit_days\": 30}}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        EXPECT_ERR(vault_config_parse(slice_cstr(bad[i]), &c), ERR_INPUT);
+    }
+}
+
 int main(void)
 {
     test_init();
@@ -311,5 +345,6 @@ int main(void)
     RUN(t_old_guard_db_migrated);
     RUN(t_retention_purges);
     RUN(t_sessions_purged);
+    RUN(t_config_sections);
     return test_done("guard_retention_test");
 }
