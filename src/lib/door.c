@@ -7,6 +7,7 @@
  * customer's data key and open or seal fields. Data keys live in a locked
  * per-thread buffer and are wiped as soon as the call is done with them.
  */
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -461,16 +462,20 @@ out:
     return rc;
 }
 
+/* The erasure is journalled (and synced) before the row is erased: a journal that names a
+ * customer still present is re-applied by the next restore, a row erased and not journalled
+ * would come back with a backup. */
 static err journal_erasure(vault *v, const char *id, int64_t at)
 {
     char p[PATH_MAX];
-    vault_path(v, VAULT_ERASURES, p, sizeof p);
-    FILE *f = fopen(p, "a");
-    ENSURE(f != NULL, ERR_IO, "cannot open the erasure journal");
-    char ts[40];
+    vault_erasure_journal(v->dir, &v->cfg, p, sizeof p);
+    int fd = open(p, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    ENSURE(fd >= 0, ERR_IO, "cannot open the erasure journal");
+    char ts[40], line[128];
     clock_rfc3339(at, ts);
-    int ok = fprintf(f, "%s %s\n", id, ts) > 0 && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    fclose(f);
+    int n = snprintf(line, sizeof line, "%s %s\n", id, ts);
+    bool ok = n > 0 && (size_t)n < sizeof line && write(fd, line, (size_t)n) == n && fsync(fd) == 0;
+    close(fd);
     ENSURE(ok, ERR_IO, "cannot write the erasure journal");
     return ERR_OK;
 }
@@ -493,6 +498,7 @@ err door_customer_erase(vault *v, const actor *a, const char *id, const char *re
     e.reason = reason;
     GUARD(audit_append(v->au, &e, NULL));
     int64_t now = clock_now_us();
+    GUARD(journal_erasure(v, c.id, now));
     GUARD(store_begin(v->st));
     rc = store_customer_erase(v->st, c.id, now);
     if (rc == ERR_OK) {
@@ -502,7 +508,6 @@ err door_customer_erase(vault *v, const actor *a, const char *id, const char *re
         store_rollback(v->st);
         goto out;
     }
-    GUARD(journal_erasure(v, c.id, now));
 out:
     sealed_customer_free(&c);
     return rc;

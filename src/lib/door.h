@@ -50,6 +50,8 @@ typedef struct vault {
 #define VAULT_TLS_KEY "tls/key.pem"
 #define VAULT_TLS_CERT "tls/cert.pem"
 #define VAULT_ERASURES "erasures.journal"
+/* Sessions are kept this long after they expire (custos.json retention.sessions_days). */
+#define DOOR_KEEP_SESSIONS_US ((int64_t)30 * 86400 * 1000000)
 
 typedef struct vault_init_opts {
     const kek_source *src;
@@ -66,6 +68,9 @@ void vault_close(vault *v);
 /* dir/name into out (PATH_MAX). */
 void vault_path(const vault *v, const char *name, char *out, size_t max);
 void vault_path_in(const char *dir, const char *name, char *out, size_t max);
+/* The erasure journal of the vault in dir: custos.json's erasures.journal, else
+ * dir/erasures.journal (PATH_MAX). */
+void vault_erasure_journal(const char *dir, const vault_config *c, char *out, size_t max);
 
 /* ---- who is asking ---- */
 typedef struct actor {

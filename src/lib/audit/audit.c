@@ -177,7 +177,10 @@ static void mono_cond_init(pthread_cond_t *c)
 }
 
 static const char *SCHEMA =
-    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=8192;"
+    /* The WAL is checkpointed at 1,024 pages (4 MiB) and cut back to 4 MiB when the
+     * checkpoint restarts it; a clean close leaves none (docs/OPERATIONS.md). */
+    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=1024;"
+    "PRAGMA journal_size_limit=4194304;"
     "PRAGMA cache_size=-65536;"
     "CREATE TABLE IF NOT EXISTS entries(idx INTEGER PRIMARY KEY, ts INTEGER NOT NULL,"
     " actor TEXT NOT NULL, action TEXT NOT NULL, customer TEXT, decision TEXT NOT NULL,"
@@ -746,14 +749,75 @@ static err last_checkpoint(audit *a, sqlite3_stmt *st, uint64_t *size, uint8_t r
     return ERR_OK;
 }
 
+/* Under the write lock: the tree as it is in the file, which offline tools (backup, keys
+ * rotate) append to and sign while the server runs. A checkpoint signed from a frontier
+ * left behind would go back before theirs. */
+static err tree_catch_up(audit *a)
+{
+    sqlite3_reset(a->next);
+    int r = sqlite3_step(a->next);
+    uint64_t idx = r == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(a->next, 0) : 0;
+    sqlite3_reset(a->next);
+    ENSURE(r == SQLITE_ROW, ERR_UNAVAILABLE, "audit: cannot read the log");
+    if (!a->fr_valid || a->fr.size != idx) {
+        merkle_src s = src_of(&a->w);
+        a->fr_valid = false;
+        TRY(merkle_frontier_load(&a->fr, &s, idx));
+        a->fr_valid = true;
+        TRY(index_mark_read(a));
+    }
+    pthread_mutex_lock(&a->mu);
+    if (a->size < idx) {
+        a->size = idx;
+    }
+    pthread_mutex_unlock(&a->mu);
+    return ERR_OK;
+}
+
+static err sign_locked(audit *a, uint64_t cp_size, buf *note, uint64_t *signed_size);
+
 /* Writer thread (or audit_close once it has stopped): signs a checkpoint of the current tree,
- * after checking it is consistent with the last one. cp_size is the last signed size; *signed_size
- * receives the new one (unchanged when there was nothing to sign). on_note gets the note. */
+ * after checking it is consistent with the last one, inside one write transaction (the tree
+ * cannot grow meanwhile, and offline tools appending to the log wait). cp_size is the last
+ * signed size; *signed_size receives the new one (unchanged when there was nothing to sign).
+ * on_note gets the note, after the commit. */
 static err sign_checkpoint(audit *a, uint64_t cp_size, audit_note_fn on_note, void *on_note_ctx,
                            uint64_t *signed_size)
 {
     *signed_size = cp_size;
-    if (!a->signing || !a->fr_valid || a->fr.size == 0 || a->fr.size == cp_size) {
+    if (!a->signing) {
+        return ERR_OK;
+    }
+    sqlite3 *db = a->w.db;
+    ENSURE(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK, ERR_UNAVAILABLE,
+           "audit: cannot lock the log to sign a checkpoint (%s)", sqlite3_errmsg(db));
+    buf note;
+    buf_init(&note, 1 << 16);
+    uint64_t size = 0;
+    err rc = sign_locked(a, cp_size, &note, &size);
+    if (rc == ERR_OK && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        rc = err_set(ERR_UNAVAILABLE, __FILE__, __LINE__, "audit: cannot store a checkpoint");
+    }
+    if (rc != ERR_OK && !sqlite3_get_autocommit(db)) {
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    /* Handed on after the commit, with the log unlocked (the callback writes elsewhere). */
+    if (rc == ERR_OK && size > 0) {
+        *signed_size = size;
+        if (note.len > 0 && on_note) {
+            on_note(on_note_ctx, buf_slice(&note));
+        }
+    }
+    buf_free(&note);
+    return rc;
+}
+
+/* Signs and stores a checkpoint of the tree unless the last one covers it already; *signed_size
+ * is the size then covered (0: nothing to do), note the new note (empty when none). */
+static err sign_locked(audit *a, uint64_t cp_size, buf *note, uint64_t *signed_size)
+{
+    TRY(tree_catch_up(a));
+    if (!a->fr_valid || a->fr.size == 0 || a->fr.size == cp_size) {
         return ERR_OK;
     }
     checkpoint c;
@@ -764,6 +828,10 @@ static err sign_checkpoint(audit *a, uint64_t cp_size, audit_note_fn on_note, vo
     uint64_t m;
     uint8_t root_m[32];
     TRY(last_checkpoint(a, a->last_cp, &m, root_m, NULL, NULL));
+    if (m == c.size) { /* signed already, by an offline tool */
+        *signed_size = m;
+        return ERR_OK;
+    }
     if (m > 0) {
         uint8_t proof[MERKLE_MAX_PROOF][32];
         size_t len = 0;
@@ -777,29 +845,17 @@ static err sign_checkpoint(audit *a, uint64_t cp_size, audit_note_fn on_note, vo
             BAIL(ERR_CRYPTO, "audit: the log is not consistent with its last checkpoint");
         }
     }
-    buf note;
-    buf_init(&note, 1 << 16);
-    err rc = checkpoint_sign(&c, a->key_name, a->pk, signer_tramp, a, &note);
-    if (rc == ERR_OK) {
-        sqlite3_reset(a->put_cp);
-        sqlite3_bind_int64(a->put_cp, 1, (sqlite3_int64)c.size);
-        sqlite3_bind_blob(a->put_cp, 2, c.root, 32, SQLITE_STATIC);
-        sqlite3_bind_text(a->put_cp, 3, (const char *)note.p, (int)note.len, SQLITE_STATIC);
-        sqlite3_bind_int64(a->put_cp, 4, clock_now_us());
-        int r = sqlite3_step(a->put_cp);
-        sqlite3_reset(a->put_cp);
-        if (r != SQLITE_DONE) {
-            rc = err_set(ERR_UNAVAILABLE, __FILE__, __LINE__, "audit: cannot store a checkpoint");
-        }
-    }
-    if (rc == ERR_OK) {
-        *signed_size = c.size;
-        if (on_note) {
-            on_note(on_note_ctx, buf_slice(&note));
-        }
-    }
-    buf_free(&note);
-    return rc;
+    TRY(checkpoint_sign(&c, a->key_name, a->pk, signer_tramp, a, note));
+    sqlite3_reset(a->put_cp);
+    sqlite3_bind_int64(a->put_cp, 1, (sqlite3_int64)c.size);
+    sqlite3_bind_blob(a->put_cp, 2, c.root, 32, SQLITE_STATIC);
+    sqlite3_bind_text(a->put_cp, 3, (const char *)note->p, (int)note->len, SQLITE_STATIC);
+    sqlite3_bind_int64(a->put_cp, 4, clock_now_us());
+    int r = sqlite3_step(a->put_cp);
+    sqlite3_reset(a->put_cp);
+    ENSURE(r == SQLITE_DONE, ERR_UNAVAILABLE, "audit: cannot store a checkpoint");
+    *signed_size = c.size;
+    return ERR_OK;
 }
 
 /* Wakes a batch's waiters as a binary tree: the writer wakes the first, and each waiter
@@ -945,8 +1001,10 @@ static void close_db(audit *a)
     sqlite3_finalize(a->ix_touch);
     sqlite3_finalize(a->ix_mark);
     sqlite3_finalize(a->ix_get);
-    treedb_close(&a->w);
+    /* The reader first: only the last connection to close removes the WAL, and a read-only
+     * one cannot. */
     treedb_close(&a->r);
+    treedb_close(&a->w);
 }
 
 static bool has_table(sqlite3 *db, const char *name)
@@ -1066,6 +1124,7 @@ void audit_close(audit *a)
         sign_checkpoint(a, a->cp_size, a->on_note, a->on_note_ctx, &signed_size) != ERR_OK) {
         log_error("audit.checkpoint", "%s", err_message());
     }
+    sqlite3_exec(a->w.db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
     close_db(a);
     pthread_mutex_destroy(&a->mu);
     pthread_mutex_destroy(&a->rmu);

@@ -30,6 +30,14 @@ typedef struct vault_config {
     int64_t session_idle_us;   /* idle limit (0: default 30 min) */
     int lockout_after;         /* failed logins before a lockout (0: default 5) */
     int64_t lockout_us;        /* first lockout; each next one doubles, up to 24 h (0: 1 min) */
+    /* "erasures" section: the erasure journal, kept apart from the vault and its backups
+     * (absolute path; empty: VAULT/erasures.journal) */
+    char erasure_journal[PATH_MAX];
+    /* "retention" section: rows older than this leave the growing tables (0: default) */
+    int64_t keep_violations_us; /* violation register (default 365 days) */
+    int64_t keep_alerts_us;     /* closed alerts (default 365 days) */
+    int64_t keep_addresses;     /* known addresses per account, newest first (default 256) */
+    int64_t keep_sessions_us;   /* ended and expired sessions (default 30 days) */
 } vault_config;
 
 #define VAULT_TOTP_CUSTOMER_ROLES 0 /* every role that can read customer data (default) */

@@ -140,7 +140,7 @@ static err open_db(const char *path, int flags, sqlite3 **out)
     }
     sqlite3_busy_timeout(db, 5000);
     err e = exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-                     "PRAGMA secure_delete=ON; PRAGMA temp_store=MEMORY;");
+                     "PRAGMA secure_delete=ON; PRAGMA temp_store=MEMORY;" SQ_WAL_PRAGMAS);
     if (e != ERR_OK) {
         sqlite3_close_v2(db);
         return e;
@@ -582,6 +582,10 @@ void store_close(store *s)
     conn *c = s->all;
     s->all = NULL;
     pthread_mutex_unlock(&s->lock);
+    /* A clean close leaves no WAL behind: checkpointed and cut to nothing. */
+    if (c && c->db) {
+        sqlite3_exec(c->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+    }
     while (c) {
         conn *n = c->next;
         conn_close(c);
@@ -1176,6 +1180,16 @@ err store_session_delete_account(store *s, const char *account_id, size_t *n)
     if (n) {
         *n = (size_t)sqlite3_changes(conn_db(s));
     }
+    return ERR_OK;
+}
+
+err store_sessions_purge(store *s, int64_t before_us, int64_t *n)
+{
+    sqlite3_stmt *st;
+    TRY(sq_stmt(s, SQ_SLOT_SESSION_PURGE, "DELETE FROM sessions WHERE expires<?1", &st));
+    sqlite3_bind_int64(st, 1, before_us);
+    TRY(sq_done(s, st, "session purge"));
+    *n = sq_changes(s);
     return ERR_OK;
 }
 

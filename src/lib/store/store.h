@@ -148,6 +148,8 @@ MUST_USE err store_session_get(store *s, const uint8_t hash[SESSION_HASH_LEN], s
 MUST_USE err store_session_touch(store *s, const uint8_t hash[SESSION_HASH_LEN],
                                  int64_t last_seen_us, uint32_t flags);
 MUST_USE err store_session_delete(store *s, const uint8_t hash[SESSION_HASH_LEN]);
+/* Retention: sessions that expired before before_us leave the table; n receives how many. */
+MUST_USE err store_sessions_purge(store *s, int64_t before_us, int64_t *n);
 /* Every session of an account (revocation); n receives how many (may be NULL). */
 MUST_USE err store_session_delete_account(store *s, const char *account_id, size_t *n);
 
