@@ -203,9 +203,14 @@ int cmd_keys(args *a)
     uint32_t nv = 0;
     size_t n = 0;
     e = door_rotate_kek(v, &sys, &nv, &n);
+    /* Closing the vault signs a last checkpoint, which records errors of its own: the reason
+     * the rotation failed is kept from before. */
+    char why[1024];
+    snprintf(why, sizeof why, "%s", err_message()[0] ? err_message() : err_code_name(e));
     vault_close(v);
     if (e != ERR_OK) {
-        return cli_fail(e);
+        fprintf(stderr, "custos: %s\n", why);
+        return e == ERR_INPUT ? 2 : 1;
     }
     printf("master key version %u is active; %zu data keys rewrapped; older versions retired\n",
            nv, n);

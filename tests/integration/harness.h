@@ -43,7 +43,7 @@ int h_json(srv *s, const char *method, const char *path, const char *token, cons
 /* h_json with extra request headers (one per line). */
 int h_json_h(srv *s, const char *method, const char *path, const char *token, const char *body,
              const char *extra_header, json_t **out);
-/* The response headers of the last h_req/h_json on this thread. */
+/* The response headers of the last h_req/h_json on this thread (each thread has its own). */
 const char *h_last_headers(void);
 /* Logs in; the token is written to tok (>= 64 bytes). */
 bool h_login(srv *s, const char *user, const char *password, char *tok);
