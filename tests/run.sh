@@ -10,7 +10,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export CUSTOS_BIN=${CUSTOS_BIN:-build/san/custos}
 export CUSTOS_TEST_KDF=fast
 # Every report is printed (not only the first), then the binary exits 66: counted as failed.
-export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=0:exitcode=66:second_deadlock_stack=1:report_signal_unsafe=0}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=0:exitcode=66:second_deadlock_stack=1}
 label=
 passed=0 failed=0
 log=$(mktemp -d)/suite.log
