@@ -159,8 +159,8 @@ static size_t on_body(char *p, size_t sz, size_t n, void *ud)
     return buf_append(ud, p, sz * n) == ERR_OK ? sz * n : 0;
 }
 
-static char last_headers[16384];
-static size_t last_headers_len;
+static _Thread_local char last_headers[16384]; /* "the last request on this thread" */
+static _Thread_local size_t last_headers_len;
 
 static size_t on_header(char *p, size_t sz, size_t n, void *ud)
 {

@@ -30,6 +30,8 @@ typedef struct vault_config {
     int64_t session_idle_us;   /* idle limit (0: default 30 min) */
     int lockout_after;         /* failed logins before a lockout (0: default 5) */
     int64_t lockout_us;        /* first lockout; each next one doubles, up to 24 h (0: 1 min) */
+    bool breakglass_self;      /* break-glass opens without a steward's approval (emergency) */
+    int64_t breakglass_self_us; /* ... for at most this long (0: default 30 min) */
 } vault_config;
 
 #define VAULT_TOTP_CUSTOMER_ROLES 0 /* every role that can read customer data (default) */

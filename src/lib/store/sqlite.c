@@ -543,6 +543,9 @@ err store_open(const char *path, bool create, store **out)
         sqlite3 *db = NULL;
         GUARD(open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &db));
         rc = migrate(db);
+        if (rc == ERR_OK) {
+            rc = exec(db, SQ_ACCESS_SCHEMA);
+        }
         sqlite3_close_v2(db);
         GUARD(rc);
     } else {
@@ -560,6 +563,9 @@ err store_open(const char *path, bool create, store **out)
             GUARD(get_conn(s, &c));
             GUARD(migrate_v2(c->db));
         }
+        conn *c;
+        GUARD(get_conn(s, &c));
+        GUARD(exec(c->db, SQ_ACCESS_SCHEMA));
     }
     *out = s;
     return ERR_OK;
