@@ -393,6 +393,55 @@ TEST(t_breakglass_needs_steward)
                200);
 }
 
+/* ---- the same road from the command line ---- */
+
+static int cli(const char *token, buf *out, const char *const *argv)
+{
+    char addr[64];
+    snprintf(addr, sizeof addr, "https://127.0.0.1:%u", S.port);
+    setenv("CUSTOS_ADDR", addr, 1);
+    setenv("CUSTOS_CACERT", S.cacert, 1);
+    setenv("CUSTOS_TOKEN", token, 1);
+    buf_reset(out);
+    return h_cli(&S, out, argv);
+}
+
+TEST(t_cli_handover)
+{
+    buf out;
+    buf_init(&out, 0);
+    setenv("CUSTOS_NEW_PASSWORD", "admin-would-choose-1", 1);
+    const char *add[] = {"accounts", "add", "clerk7", "--role", "sales", "--department",
+                         "shanghai", "--json", NULL};
+    EXPECT_INT(cli(T[ADMIN], &out, add), 0);
+    json_t *j = json_loads(buf_cstr(&out), 0, NULL);
+    char req[ID_LEN + 1], code_a[80], code_b[80];
+    copy(req, sizeof req, json_object_get(j, "request"), "id");
+    copy(code_a, sizeof code_a, j, "handover_code");
+    json_decref(j);
+    const char *notices[] = {"me", "notices", "--json", NULL};
+    EXPECT_INT(cli(T[STEWARD2], &out, notices), 0);
+    EXPECT(strstr(buf_cstr(&out), "account-request") != NULL);
+    const char *approve[] = {"requests", "approve", req, "--note", "new clerk, ID checked",
+                             "--json", NULL};
+    EXPECT(cli(T[ADMIN], &out, approve) != 0);
+    EXPECT_INT(cli(T[STEWARD2], &out, approve), 0);
+    j = json_loads(buf_cstr(&out), 0, NULL);
+    copy(code_b, sizeof code_b, j, "handover_code");
+    json_decref(j);
+    char tok[64];
+    EXPECT(!h_login(&S, "clerk7", "admin-would-choose-1", tok));
+    setenv("CUSTOS_NEW_PASSWORD", "lacquer-tray-Ming-42", 1);
+    const char *ho[] = {"accounts", "handover", "clerk7", "--request", req, "--code-a", code_a,
+                        "--code-b", code_b, NULL};
+    EXPECT_INT(cli("", &out, ho), 0);
+    EXPECT(h_login(&S, "clerk7", "lacquer-tray-Ming-42", tok));
+    EXPECT(cli("", &out, ho) != 0); /* once */
+    unsetenv("CUSTOS_NEW_PASSWORD");
+    unsetenv("CUSTOS_TOKEN");
+    buf_free(&out);
+}
+
 /* ---- the production settings ---- */
 
 static void restart_with(const char *json)
@@ -491,6 +540,7 @@ int main(void)
     RUN(t_races);
     RUN(t_handover_race);
     RUN(t_breakglass_needs_steward);
+    RUN(t_cli_handover);
     RUN(t_second_factor_for_the_doors);
     if (S.pid) {
         h_stop(&S);
