@@ -56,13 +56,13 @@ static void set_opt(json_t *o, const args *a, const char *opt, const char *key)
 /* ---- custos accounts (online) ---- */
 
 #define ACCOUNTS_USAGE                                                                             \
-    "custos accounts list | add USER --role R --department D | disable USER | enable USER |\n"   \
-    "                reset-password USER | set USER [--role R] [--department D] |\n"             \
-    "                training USER --until YYYY-MM-DD | revoke-sessions USER |\n"                \
-    "                reset-second-factor USER |\n"                                               \
-    "                handover USER --request ID --code-a A --code-b B\n"                         \
-    "       (new passwords from CUSTOS_NEW_PASSWORD or the terminal; for a role that reads\n"   \
-    "       customer data, add/set/reset print a request and half a hand-over code: a data\n"   \
+    "custos accounts list | add USER --role R --department D | disable USER | enable USER |\n"     \
+    "                reset-password USER | set USER [--role R] [--department D] |\n"               \
+    "                training USER --until YYYY-MM-DD | revoke-sessions USER |\n"                  \
+    "                reset-second-factor USER |\n"                                                 \
+    "                handover USER --request ID --code-a A --code-b B\n"                           \
+    "       (new passwords from CUSTOS_NEW_PASSWORD or the terminal; for a role that reads\n"      \
+    "       customer data, add/set/reset print a request and half a hand-over code: a data\n"      \
     "       steward approves it and gets the other half; the holder runs handover)"
 
 int cmd_accounts_online(args *a)
@@ -161,9 +161,9 @@ int cmd_apikeys(args *a)
 /* ---- custos requests / exports ---- */
 
 #define REQUESTS_USAGE                                                                             \
-    "custos requests list [--status pending|applied|rejected|approved|used] | show ID |\n"       \
-    "                approve ID [--note N] | reject ID [--note N]\n"                              \
-    "       (changes, exports, API keys, account hand-overs and break-glass; approving a\n"     \
+    "custos requests list [--status pending|applied|rejected|approved|used] | show ID |\n"         \
+    "                approve ID [--note N] | reject ID [--note N]\n"                               \
+    "       (changes, exports, API keys, account hand-overs and break-glass; approving a\n"        \
     "       hand-over prints the approver's half of its code, once)"
 
 int cmd_requests(args *a)
@@ -207,9 +207,9 @@ int cmd_exports(args *a)
 /* ---- custos break-glass ---- */
 
 #define BG_USAGE                                                                                   \
-    "custos break-glass open --reason TEXT [--minutes N] | close ID | list [--unreviewed] |\n"    \
-    "                   review ID --note TEXT\n"                                                  \
-    "       (open files a request a data steward approves with `custos requests approve`,\n"   \
+    "custos break-glass open --reason TEXT [--minutes N] | close ID | list [--unreviewed] |\n"     \
+    "                   review ID --note TEXT\n"                                                   \
+    "       (open files a request a data steward approves with `custos requests approve`,\n"       \
     "       unless custos.json allows self-service)"
 
 int cmd_breakglass(args *a)
@@ -248,7 +248,7 @@ int cmd_breakglass(args *a)
 /* ---- custos me ---- */
 
 #define ME_USAGE                                                                                   \
-    "custos me | password | totp enrol | totp confirm CODE | totp verify CODE |\n"               \
+    "custos me | password | totp enrol | totp confirm CODE | totp verify CODE |\n"                 \
     "          totp recover CODE | notices [--after ID]"
 
 int cmd_me(args *a)

@@ -218,13 +218,12 @@ out:
  * with the request and the requester's half of the code; notices the department's stewards
  * (the old and the new department) and the holder. */
 static err handover_file(vault *v, const actor *a, const account *acc, const char *kind,
-                         const char *new_role, const char *new_dept, const char *what,
-                         json_t *res)
+                         const char *new_role, const char *new_dept, const char *what, json_t *res)
 {
     char code[TOKEN_TEXT_MAX], hash[CODE_HASH_HEX];
     code_new(code, hash);
-    json_t *p = json_pack("{s:s,s:s,s:s,s:s}", "op", kind, "role", new_role, "department",
-                          new_dept, "a", hash);
+    json_t *p = json_pack("{s:s,s:s,s:s,s:s}", "op", kind, "role", new_role, "department", new_dept,
+                          "a", hash);
     char *text = p ? json_dumps(p, JSON_COMPACT) : NULL;
     json_decref(p);
     change_request r;
@@ -233,8 +232,8 @@ static err handover_file(vault *v, const actor *a, const account *acc, const cha
                   : err_set(ERR_INTERNAL, __FILE__, __LINE__, "out of memory");
     free(text);
     if (rc == ERR_OK) {
-        json_object_set_new(res, "request", json_pack("{s:s,s:s}", "id", r.id, "status",
-                                                      "pending"));
+        json_object_set_new(res, "request",
+                            json_pack("{s:s,s:s}", "id", r.id, "status", "pending"));
         json_object_set_new(res, "approval", json_string("pending"));
         json_object_set_new(res, "handover_code", json_string(code));
         char d[200], to[DEPT_MAX + 16];
@@ -360,8 +359,8 @@ err door_account_change(vault *v, const actor *a, const char *username, const ac
             mem_wipe(acc.pwhash, sizeof acc.pwhash);
             account shown = acc;
             json_t *res = account_json(v, &shown);
-            rc = handover_file(v, a, &acc, grants ? "change" : "reset", nrn, nd,
-                               buf_cstr(&what), res);
+            rc = handover_file(v, a, &acc, grants ? "change" : "reset", nrn, nd, buf_cstr(&what),
+                               res);
             if (rc != ERR_OK) {
                 json_decref(res);
                 goto out;
@@ -508,8 +507,10 @@ err door_account_request_apply(vault *v, const actor *a, change_request *r, json
     json_object_set_new(res, "handover_code", json_string(code));
     json_object_set_new(res, "handover_account", json_string(acc.username));
     char d[200], to[DEPT_MAX + 16];
-    snprintf(d, sizeof d, "request=%s account=%s approved by=%s: the holder sets a new "
-             "password with both code halves", r->id, acc.username, a->username);
+    snprintf(d, sizeof d,
+             "request=%s account=%s approved by=%s: the holder sets a new "
+             "password with both code halves",
+             r->id, acc.username, a->username);
     snprintf(to, sizeof to, "account:%s", acc.username);
     door_notify(v, to, "account-handover-approved", acc.username, d);
     snprintf(to, sizeof to, "data_steward:%s", acc.department);
@@ -551,9 +552,9 @@ err door_handover(vault *v, const handover_request *h)
         p = json_loadb((const char *)r.payload.p, r.payload.len, 0, NULL);
     }
     why = e != ERR_OK || ea != ERR_OK || strcmp(r.kind, "account") != 0 ? "no-such-handover"
-          : strcmp(r.customer_id, acc.id) != 0                        ? "no-such-handover"
-          : strcmp(r.status, "approved") != 0                         ? "handover-not-approved"
-          : r.expires_us <= clock_now_us()                            ? "handover-expired"
+          : strcmp(r.customer_id, acc.id) != 0                          ? "no-such-handover"
+          : strcmp(r.status, "approved") != 0                           ? "handover-not-approved"
+          : r.expires_us <= clock_now_us()                              ? "handover-expired"
           : !code_matches(h->code_a, json_string_value(json_object_get(p, "a"))) ||
                   !code_matches(h->code_b, json_string_value(json_object_get(p, "b")))
               ? "handover-bad-code"
@@ -564,8 +565,7 @@ err door_handover(vault *v, const handover_request *h)
         snprintf(a.department, sizeof a.department, "%s", acc.department);
     }
     if (why) {
-        GUARD(door_deny(v, &a, "account.handover", NULL, NULL, why, ERR_AUTH,
-                        "invalid hand-over"));
+        GUARD(door_deny(v, &a, "account.handover", NULL, NULL, why, ERR_AUTH, "invalid hand-over"));
     }
     GUARD(door_password_acceptable(acc.username, h->password ? h->password : ""));
     GUARD(password_hash(h->password, strlen(h->password), acc.pwhash));
@@ -757,8 +757,7 @@ static void key_new(apikey *k, char out[TOKEN_TEXT_MAX])
 
 /* A key that reads customer data waits for a steward of its department: files the request,
  * notices the department's stewards and security. */
-static err key_approval(vault *v, const actor *a, const apikey *k, const char *act,
-                        json_t *res)
+static err key_approval(vault *v, const actor *a, const apikey *k, const char *act, json_t *res)
 {
     char what[APIKEY_SCOPE_MAX + 160];
     snprintf(what, sizeof what, "key=%s %s role=%s scope=%s", k->name, act, k->role, k->scope);
@@ -767,11 +766,11 @@ static err key_approval(vault *v, const actor *a, const apikey *k, const char *a
     err rc = door_request_file(v, a, "apikey", k->id, k->department, what, NULL, &r);
     if (rc == ERR_OK) {
         json_object_set_new(res, "approval", json_string("pending"));
-        json_object_set_new(res, "request", json_pack("{s:s,s:s}", "id", r.id, "status",
-                                                      "pending"));
+        json_object_set_new(res, "request",
+                            json_pack("{s:s,s:s}", "id", r.id, "status", "pending"));
         char d[200], to[DEPT_MAX + 16];
-        snprintf(d, sizeof d, "request=%s key=%s %s role=%s department=%s by=%s", r.id,
-                 k->name, act, k->role, k->department, a->username);
+        snprintf(d, sizeof d, "request=%s key=%s %s role=%s department=%s by=%s", r.id, k->name,
+                 act, k->role, k->department, a->username);
         snprintf(to, sizeof to, "data_steward:%s", k->department);
         door_notify(v, to, "apikey-created", k->name, d);
         door_notify(v, "role:security", "apikey-created", k->name, d);
@@ -805,8 +804,8 @@ err door_apikey_usable(vault *v, const apikey *k, const actor *a)
     }
     if (k->last_used_us == 0) {
         char d[160], to[DEPT_MAX + 16];
-        snprintf(d, sizeof d, "key=%s first use from %s role=%s department=%s", k->name,
-                 a->source, k->role, k->department);
+        snprintf(d, sizeof d, "key=%s first use from %s role=%s department=%s", k->name, a->source,
+                 k->role, k->department);
         snprintf(to, sizeof to, "data_steward:%s", k->department);
         door_notify(v, to, "apikey-first-use", k->name, d);
         door_notify(v, "role:security", "apikey-first-use", k->name, d);
@@ -833,8 +832,8 @@ err door_apikey_create(vault *v, const actor *a, const char *name, const char *r
     TRY(net_list_check(addresses));
     bool known = false;
     TRY(store_department_exists(v->st, department, &known));
-    ENSURE(known, ERR_INPUT,
-           "department %s does not exist (no account or customer belongs to it)", department);
+    ENSURE(known, ERR_INPUT, "department %s does not exist (no account or customer belongs to it)",
+           department);
     bool reads = door_reads_customers(r, ops);
     apikey k;
     memset(&k, 0, sizeof k);

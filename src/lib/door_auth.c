@@ -128,10 +128,9 @@ static bool needs_second_factor(const vault *v, role r)
     }
     /* The roles that administer accounts, keys, policy, sanctions or training, and open
      * break-glass, hold the doors to customer data: a password alone is not enough. */
-    static const capability DOORS[] = {CAP_ACCOUNTS_MANAGE, CAP_APIKEYS_MANAGE,
-                                       CAP_POLICY_MANAGE,   CAP_GUARD_MANAGE,
-                                       CAP_TRAINING_MANAGE, CAP_BREAK_GLASS_OPEN,
-                                       CAP_KEYS_MANAGE};
+    static const capability DOORS[] = {
+        CAP_ACCOUNTS_MANAGE, CAP_APIKEYS_MANAGE,   CAP_POLICY_MANAGE, CAP_GUARD_MANAGE,
+        CAP_TRAINING_MANAGE, CAP_BREAK_GLASS_OPEN, CAP_KEYS_MANAGE};
     for (size_t i = 0; i < sizeof DOORS / sizeof DOORS[0]; i++) {
         if (policy_can(r, DOORS[i])) {
             return true;

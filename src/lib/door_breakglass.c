@@ -46,10 +46,8 @@ static json_t *bg_json(const breakglass *b)
 static void opened_notices(vault *v, const actor *a, const breakglass *b, int64_t minutes)
 {
     char d[200];
-    snprintf(d, sizeof d, "grant=%s user=%s minutes=%lld", b->id, b->username,
-             (long long)minutes);
-    static const char *const TO[] = {"data_steward:*", "role:hr", "role:auditor",
-                                     "role:security"};
+    snprintf(d, sizeof d, "grant=%s user=%s minutes=%lld", b->id, b->username, (long long)minutes);
+    static const char *const TO[] = {"data_steward:*", "role:hr", "role:auditor", "role:security"};
     for (size_t i = 0; i < sizeof TO / sizeof TO[0]; i++) {
         door_notify(v, TO[i], "break-glass-open", b->username, d);
     }
@@ -104,8 +102,7 @@ err door_breakglass_open(vault *v, const actor *a, const char *reason, int64_t m
         int64_t max = v->cfg.breakglass_self_us ? v->cfg.breakglass_self_us
                                                 : (int64_t)BG_SELF_MINUTES * 60 * 1000000;
         ENSURE(minutes * 60 * 1000000 <= max, ERR_INPUT,
-               "self-service break-glass lasts at most %lld minutes",
-               (long long)(max / 60000000));
+               "self-service break-glass lasts at most %lld minutes", (long long)(max / 60000000));
         breakglass b;
         TRY(grant_open(v, a, a->account_id, a->username, reason, minutes, &b));
         opened_notices(v, a, &b, minutes);

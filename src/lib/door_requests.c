@@ -275,7 +275,9 @@ static err decide(vault *v, const actor *a, const char *id, bool approve, const 
     snprintf(r.note, sizeof r.note, "%s", note ? note : "");
     r.decided_us = now;
     snprintf(r.status, sizeof r.status, "%s",
-             !approve ? "rejected" : is_export || handover ? "approved" : "applied");
+             !approve                ? "rejected"
+             : is_export || handover ? "approved"
+                                     : "applied");
     r.expires_us = approve && is_export ? now + EXPORT_VALID_US : 0;
     GUARD(audit_request(v, a, action, "allow", &r,
                         is_export ? "exports.approve" : "requests.approve"));
@@ -303,8 +305,7 @@ static err decide(vault *v, const actor *a, const char *id, bool approve, const 
     json_object_update(*out, extra);
     if (about_access(&r)) {
         char d[160];
-        snprintf(d, sizeof d, "request=%s kind=%s %s by=%s", r.id, r.kind, r.status,
-                 a->username);
+        snprintf(d, sizeof d, "request=%s kind=%s %s by=%s", r.id, r.kind, r.status, a->username);
         door_notify(v, "role:security", approve ? "request-approved" : "request-rejected",
                     r.customer_id, d);
     }
@@ -374,8 +375,8 @@ err door_request_get(vault *v, const actor *a, const char *id, json_t **out)
     err rc = ERR_OK;
     err e = id_valid(id ? id : "") ? store_request_get(v->st, id, &r) : ERR_NOT_FOUND;
     bool mine = e == ERR_OK && strcmp(r.requester_id, a->account_id) == 0;
-    bool dept_bound = kind_is(&r, "apikey") || kind_is(&r, "account") ||
-                      door_own_department_only(a);
+    bool dept_bound =
+        kind_is(&r, "apikey") || kind_is(&r, "account") || door_own_department_only(a);
     bool dept_ok = kind_is(&r, "breakglass") || !dept_bound || door_same_dept(a, r.department);
     bool decider = e == ERR_OK &&
                    policy_can(a->role, strcmp(r.kind, "export") == 0 ? CAP_EXPORTS_APPROVE
@@ -503,9 +504,8 @@ err door_notices(vault *v, const actor *a, int64_t after, json_t **out)
             clock_rfc3339(rows[i].at_us, ts);
             json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s}", "id",
                                                  (json_int_t)rows[i].id, "at", ts, "recipient",
-                                                 rows[i].recipient, "rule", rows[i].rule,
-                                                 "subject", rows[i].subject, "detail",
-                                                 rows[i].detail));
+                                                 rows[i].recipient, "rule", rows[i].rule, "subject",
+                                                 rows[i].subject, "detail", rows[i].detail));
         }
         *out = json_pack("{s:o}", "notices", arr);
     }

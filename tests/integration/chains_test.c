@@ -30,8 +30,8 @@ static srv S;
 static char own_id[ID_LEN + 1], other_id[ID_LEN + 1];
 
 enum { SALES1, STEWARD1, STEWARD3, STEWARD2, SECURITY1, HR1, AUDITOR1, ADMIN, U__COUNT };
-static const char *const NAME[U__COUNT] = {"sales1", "steward1", "steward3", "steward2",
-                                           "security1", "hr1", "auditor1", "admin"};
+static const char *const NAME[U__COUNT] = {"sales1",    "steward1", "steward3", "steward2",
+                                           "security1", "hr1",      "auditor1", "admin"};
 static char T[U__COUNT][64];
 
 static const char *jstr(json_t *o, const char *k)
@@ -65,7 +65,7 @@ static void copy(char *dst, size_t max, json_t *o, const char *k)
 }
 
 #define CUSTOMER(name, dept)                                                                       \
-    "{\"name\":\"" name "\",\"id_number\":\"110101199003071233\",\"birth_date\":\"1990-03-07\","  \
+    "{\"name\":\"" name "\",\"id_number\":\"110101199003071233\",\"birth_date\":\"1990-03-07\","   \
     "\"phone\":\"13812345678\",\"department\":\"" dept "\",\"notes\":\"chain\"}"
 
 TEST(t_start)
@@ -161,8 +161,7 @@ TEST(t_admin_key_needs_steward)
 
 /* ---- admin resets a steward's credentials ---- */
 
-static int handover(const char *user, const char *req, const char *a, const char *b,
-                    const char *pw)
+static int handover(const char *user, const char *req, const char *a, const char *b, const char *pw)
 {
     char body[600];
     snprintf(body, sizeof body,
@@ -257,8 +256,7 @@ TEST(t_admin_creates_reader)
                       "\"department\":\"beijing\"}",
                       NULL),
                201);
-    EXPECT_INT(h_json(&S, "PATCH", "/v1/accounts/hr9", T[ADMIN], "{\"role\":\"data_steward\"}",
-                      &j),
+    EXPECT_INT(h_json(&S, "PATCH", "/v1/accounts/hr9", T[ADMIN], "{\"role\":\"data_steward\"}", &j),
                202);
     json_decref(j);
     EXPECT(h_login(&S, "hr9", "hr9-password-777", tok));
@@ -389,8 +387,7 @@ TEST(t_breakglass_needs_steward)
     EXPECT_INT(h_json(&S, "POST", q, sec, "{}", NULL), 200);
     snprintf(q, sizeof q, "/v1/break-glass/%s/review", bid);
     EXPECT_INT(h_json(&S, "POST", q, sec, "{\"note\":\"all fine\"}", NULL), 403);
-    EXPECT_INT(h_json(&S, "POST", q, T[AUDITOR1], "{\"note\":\"matches incident 7\"}", NULL),
-               200);
+    EXPECT_INT(h_json(&S, "POST", q, T[AUDITOR1], "{\"note\":\"matches incident 7\"}", NULL), 200);
 }
 
 /* ---- the same road from the command line ---- */
@@ -411,8 +408,8 @@ TEST(t_cli_handover)
     buf out;
     buf_init(&out, 0);
     setenv("CUSTOS_NEW_PASSWORD", "admin-would-choose-1", 1);
-    const char *add[] = {"accounts", "add", "clerk7", "--role", "sales", "--department",
-                         "shanghai", "--json", NULL};
+    const char *add[] = {"accounts",     "add",      "clerk7", "--role", "sales",
+                         "--department", "shanghai", "--json", NULL};
     EXPECT_INT(cli(T[ADMIN], &out, add), 0);
     json_t *j = json_loads(buf_cstr(&out), 0, NULL);
     char req[ID_LEN + 1], code_a[80], code_b[80];
@@ -423,7 +420,7 @@ TEST(t_cli_handover)
     EXPECT_INT(cli(T[STEWARD2], &out, notices), 0);
     EXPECT(strstr(buf_cstr(&out), "account-request") != NULL);
     const char *approve[] = {"requests", "approve", req, "--note", "new clerk, ID checked",
-                             "--json", NULL};
+                             "--json",   NULL};
     EXPECT(cli(T[ADMIN], &out, approve) != 0);
     EXPECT_INT(cli(T[STEWARD2], &out, approve), 0);
     j = json_loads(buf_cstr(&out), 0, NULL);
@@ -432,8 +429,8 @@ TEST(t_cli_handover)
     char tok[64];
     EXPECT(!h_login(&S, "clerk7", "admin-would-choose-1", tok));
     setenv("CUSTOS_NEW_PASSWORD", "lacquer-tray-Ming-42", 1);
-    const char *ho[] = {"accounts", "handover", "clerk7", "--request", req, "--code-a", code_a,
-                        "--code-b", code_b, NULL};
+    const char *ho[] = {"accounts", "handover", "clerk7",   "--request", req,
+                        "--code-a", code_a,     "--code-b", code_b,      NULL};
     EXPECT_INT(cli("", &out, ho), 0);
     EXPECT(h_login(&S, "clerk7", "lacquer-tray-Ming-42", tok));
     EXPECT(cli("", &out, ho) != 0); /* once */

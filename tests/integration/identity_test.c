@@ -594,8 +594,7 @@ TEST(t_break_glass)
     EXPECT_INT(h_json(&S, "GET", path, T[U_SECURITY1], NULL, NULL), 403); /* not yet */
     snprintf(bap, sizeof bap, "/v1/requests/%s/approve", breq);
     EXPECT_INT(h_json(&S, "POST", bap, T[U_SECURITY1], "{}", NULL), 403);
-    EXPECT_INT(h_json(&S, "POST", bap, T[U_STEWARD2], "{\"note\":\"incident 42 confirmed\"}",
-                      &j),
+    EXPECT_INT(h_json(&S, "POST", bap, T[U_STEWARD2], "{\"note\":\"incident 42 confirmed\"}", &j),
                200);
     char bid[ID_LEN + 1];
     snprintf(bid, sizeof bid, "%s", jstr(json_object_get(j, "grant"), "id") ?: "");
@@ -717,8 +716,7 @@ TEST(t_accounts)
                202);
     EXPECT_STR(jstr(j, "role"), "legal");
     json_decref(j);
-    EXPECT_INT(h_json(&S, "PATCH", "/v1/accounts/newbie", T[U_ADMIN], "{\"role\":\"auditor\"}",
-                      &j),
+    EXPECT_INT(h_json(&S, "PATCH", "/v1/accounts/newbie", T[U_ADMIN], "{\"role\":\"auditor\"}", &j),
                200);
     EXPECT_STR(jstr(j, "role"), "auditor");
     json_decref(j);
@@ -1100,8 +1098,8 @@ static bool admin_login(char tok[64])
     static int used = -1;
     json_t *j = NULL;
     if (used < 0) {
-        bool ok = login_code("admin", DEMO_PW, NULL, NULL, &j) == 200 &&
-                  jstr(j, "second_factor") && strcmp(jstr(j, "second_factor"), "enrol") == 0;
+        bool ok = login_code("admin", DEMO_PW, NULL, NULL, &j) == 200 && jstr(j, "second_factor") &&
+                  strcmp(jstr(j, "second_factor"), "enrol") == 0;
         snprintf(tok, 64, "%s", jstr(j, "token") ?: "");
         json_decref(j);
         if (!ok || h_json(&S, "POST", "/v1/me/totp/enrol", tok, NULL, &j) != 200) {

@@ -84,10 +84,9 @@ static err access_section(json_t *ac, vault_config *c)
         return ERR_OK;
     }
     ENSURE(json_is_object(ac), ERR_INPUT, "custos.json: access must be an object");
-    static const char *const known[] = {"second_factor",   "session_hours",
-                                        "session_idle_minutes", "lockout_after",
-                                        "lockout_minutes", "break_glass",
-                                        "break_glass_self_minutes"};
+    static const char *const known[] = {
+        "second_factor",   "session_hours", "session_idle_minutes",    "lockout_after",
+        "lockout_minutes", "break_glass",   "break_glass_self_minutes"};
     TRY(only_known(ac, known, sizeof known / sizeof known[0], "access"));
     json_t *sf = json_object_get(ac, "second_factor");
     if (sf) {

@@ -342,10 +342,11 @@ err store_request_list(store *s, const char *status, const char *department, siz
                        store_request_fn fn, void *ctx)
 {
     sqlite3_stmt *st;
-    TRY(sq_stmt(s, Q_REQ_LIST,
-                "SELECT " REQ_COLS " FROM requests WHERE (?1 IS NULL OR status=?1) AND "
-                "(?2 IS NULL OR department=?2 OR department='*') ORDER BY created DESC, id LIMIT ?3",
-                &st));
+    TRY(sq_stmt(
+        s, Q_REQ_LIST,
+        "SELECT " REQ_COLS " FROM requests WHERE (?1 IS NULL OR status=?1) AND "
+        "(?2 IS NULL OR department=?2 OR department='*') ORDER BY created DESC, id LIMIT ?3",
+        &st));
     if (status) {
         sq_text(st, 1, status);
     }
