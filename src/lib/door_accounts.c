@@ -931,7 +931,23 @@ err door_apikeys_list(vault *v, const actor *a, json_t **out)
     GUARD(store_apikey_list(v->st, rows, MAX, &n));
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
-        json_array_append_new(arr, key_json(&rows[i]));
+        json_t *o = key_json(&rows[i]);
+        role r;
+        uint16_t ops[CAT__COUNT + 1];
+        const char *approval = "not-needed";
+        change_request q;
+        change_request_init(&q);
+        if (role_parse(rows[i].role, &r) == ERR_OK &&
+            door_scope_parse(rows[i].scope, ops) == ERR_OK && door_reads_customers(r, ops)) {
+            approval = store_request_latest(v->st, "apikey", rows[i].id, &q) != ERR_OK
+                           ? "pending"
+                       : strcmp(q.status, "applied") == 0 ? "approved"
+                       : strcmp(q.status, "rejected") == 0 ? "rejected"
+                                                            : "pending";
+        }
+        change_request_free(&q);
+        json_object_set_new(o, "approval", json_string(approval));
+        json_array_append_new(arr, o);
     }
     *out = json_pack("{s:o}", "api_keys", arr);
 out:

@@ -92,6 +92,26 @@ TEST(t_start)
 
 /* ---- admin mints an API key ---- */
 
+/* The approval state of a key as the admin's list shows it. */
+static const char *key_approval(const char *name)
+{
+    static char st[32];
+    json_t *j = NULL;
+    st[0] = '\0';
+    if (h_json(&S, "GET", "/v1/apikeys", T[ADMIN], NULL, &j) == 200) {
+        size_t i;
+        json_t *k;
+        json_array_foreach(json_object_get(j, "api_keys"), i, k)
+        {
+            if (strcmp(jstr(k, "name") ?: "", name) == 0) {
+                snprintf(st, sizeof st, "%s", jstr(k, "approval") ?: "");
+            }
+        }
+    }
+    json_decref(j);
+    return st;
+}
+
 TEST(t_admin_key_needs_steward)
 {
     json_t *j = NULL;
@@ -134,6 +154,7 @@ TEST(t_admin_key_needs_steward)
     json_decref(j);
     EXPECT(has_notice(T[STEWARD1], "apikey-first-use", "exfil"));
     EXPECT(has_notice(T[SECURITY1], "apikey-first-use", "exfil"));
+    EXPECT_STR(key_approval("exfil"), "approved");
     /* bound to its department */
     snprintf(path, sizeof path, "/v1/customers/%s", other_id);
     EXPECT_INT(h_json(&S, "GET", path, key, NULL, NULL), 404);
@@ -145,6 +166,7 @@ TEST(t_admin_key_needs_steward)
     json_decref(j);
     snprintf(path, sizeof path, "/v1/customers/%s", own_id);
     EXPECT_INT(h_json(&S, "GET", path, key, NULL, NULL), 403);
+    EXPECT_STR(key_approval("exfil"), "pending");
     /* a customer_service key for department "it" (which has no customers and no steward)
      * reads nothing: pending, and bound to "it" even once approved */
     EXPECT_INT(h_json(&S, "POST", "/v1/apikeys", T[ADMIN],

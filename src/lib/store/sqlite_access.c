@@ -44,7 +44,8 @@ const char SQ_ACCESS_SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS notices(id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT "
     "NULL, recipient TEXT NOT NULL, rule TEXT NOT NULL, subject TEXT NOT NULL, detail TEXT NOT "
     "NULL);"
-    "CREATE INDEX IF NOT EXISTS notices_recipient ON notices(recipient, id);";
+    "CREATE INDEX IF NOT EXISTS notices_recipient ON notices(recipient, id);"
+    "CREATE INDEX IF NOT EXISTS requests_subject ON requests(customer_id, kind, created);";
 
 err store_customer_honeytokens(store *s, char (*ids)[ID_LEN + 1], size_t max, size_t *n)
 {
