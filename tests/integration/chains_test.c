@@ -366,6 +366,58 @@ TEST(t_handover_race)
     EXPECT(one == (c.status == 200));
 }
 
+/* An admin's change of an account raced with a steward's approval of its reset: whichever
+ * lands first, the approval is never undone (the holder's old password never works again). */
+static void reset_and_hand_over(const char *user, const char *pw)
+{
+    json_t *j = NULL;
+    char path[160], req[ID_LEN + 1], code_a[80], code_b[80], ap[200];
+    snprintf(path, sizeof path, "/v1/accounts/%s/reset-password", user);
+    EXPECT_INT(h_json(&S, "POST", path, T[ADMIN], "{\"password\":\"not-used-at-all-2\"}", &j),
+               202);
+    copy(req, sizeof req, json_object_get(j, "request"), "id");
+    copy(code_a, sizeof code_a, j, "handover_code");
+    json_decref(j);
+    snprintf(ap, sizeof ap, "/v1/requests/%s/approve", req);
+    EXPECT_INT(h_json(&S, "POST", ap, T[STEWARD1], "{}", &j), 200);
+    copy(code_b, sizeof code_b, j, "handover_code");
+    json_decref(j);
+    EXPECT_INT(handover(user, req, code_a, code_b, pw), 200);
+}
+
+TEST(t_change_races_approval)
+{
+    json_t *j = NULL;
+    char tok[64];
+    EXPECT_INT(h_json(&S, "POST", "/v1/accounts", T[ADMIN],
+                      "{\"username\":\"pair1\",\"role\":\"sales\",\"department\":\"beijing\"}",
+                      &j),
+               202);
+    json_decref(j);
+    reset_and_hand_over("pair1", "bronze-bell-Zhou-0");
+    for (int round = 1; round <= 3; round++) {
+        char old_pw[40], ap[200], req[ID_LEN + 1];
+        snprintf(old_pw, sizeof old_pw, "bronze-bell-Zhou-%d", round - 1);
+        EXPECT(h_login(&S, "pair1", old_pw, tok));
+        EXPECT_INT(h_json(&S, "POST", "/v1/accounts/pair1/reset-password", T[ADMIN],
+                          "{\"password\":\"not-used-at-all-1\"}", &j),
+                   202);
+        copy(req, sizeof req, json_object_get(j, "request"), "id");
+        json_decref(j);
+        snprintf(ap, sizeof ap, "/v1/requests/%s/approve", req);
+        race a = {"POST", ap, T[STEWARD1], "{}", 0};
+        race b = {"PATCH", "/v1/accounts/pair1", T[ADMIN], "{\"disabled\":false}", 0};
+        race_two(&a, &b);
+        EXPECT_INT(a.status, 200);
+        EXPECT_INT(b.status, 200);
+        EXPECT(!h_login(&S, "pair1", old_pw, tok));
+        EXPECT_INT(h_json(&S, "GET", "/v1/me", tok, NULL, NULL), 401);
+        char new_pw[40];
+        snprintf(new_pw, sizeof new_pw, "bronze-bell-Zhou-%d", round);
+        reset_and_hand_over("pair1", new_pw);
+    }
+}
+
 /* ---- admin creates a security account and opens break-glass ---- */
 
 TEST(t_breakglass_needs_steward)
@@ -558,6 +610,7 @@ int main(void)
     RUN(t_admin_creates_reader);
     RUN(t_races);
     RUN(t_handover_race);
+    RUN(t_change_races_approval);
     RUN(t_breakglass_needs_steward);
     RUN(t_cli_handover);
     RUN(t_second_factor_for_the_doors);
