@@ -59,7 +59,7 @@ static bool code_matches(const char *text, const char *hash_hex)
 }
 
 /* A password nobody knows (the account cannot sign in until its holder takes it over). */
-static err unknown_password_hash(char out[PASSWORD_HASH_MAX])
+err door_unknown_password_hash(char out[PASSWORD_HASH_MAX])
 {
     uint8_t raw[32];
     char pw[64];
@@ -299,8 +299,8 @@ err door_account_add(vault *v, const actor *a, const char *username, const char 
     return rc;
 }
 
-err door_account_change(vault *v, const actor *a, const char *username, const account_change *c,
-                        json_t **out)
+static err account_change_in(vault *v, const actor *a, const char *username,
+                             const account_change *c, const char *pre_hash, json_t **out)
 {
     bool admin_part = c->role || c->department || c->disabled >= 0 || c->password ||
                       c->reset_second_factor;
@@ -390,7 +390,8 @@ err door_account_change(vault *v, const actor *a, const char *username, const ac
     }
     if (c->password) {
         GUARD(door_password_acceptable(acc.username, c->password));
-        GUARD(password_hash(c->password, strlen(c->password), acc.pwhash));
+        CHECK(pre_hash && pre_hash[0], ERR_INTERNAL, "the new password was not hashed");
+        snprintf(acc.pwhash, sizeof acc.pwhash, "%s", pre_hash);
         acc.pw_changed_us = clock_now_us();
         acc.locked_until_us = 0;
         acc.failed_logins = 0;
@@ -421,6 +422,33 @@ err door_account_change(vault *v, const actor *a, const char *username, const ac
 out:
     mem_wipe(acc.pwhash, sizeof acc.pwhash);
     buf_free(&what);
+    return rc;
+}
+
+/* The account is read and written in one write transaction, so that a concurrent approval
+ * or hand-over of the same account is never undone by a stale copy. */
+err door_account_change(vault *v, const actor *a, const char *username, const account_change *c,
+                        json_t **out)
+{
+    *out = NULL;
+    /* Argon2id before the write transaction, which must stay short. */
+    char pre[PASSWORD_HASH_MAX] = "";
+    if (c->password && door_password_acceptable(username ? username : "", c->password) == ERR_OK) {
+        TRY(password_hash(c->password, strlen(c->password), pre));
+    }
+    err rc = store_begin(v->st);
+    if (rc == ERR_OK) {
+        rc = account_change_in(v, a, username, c, pre, out);
+        if (rc == ERR_OK) {
+            rc = store_commit(v->st);
+        }
+        if (rc != ERR_OK) {
+            store_rollback(v->st);
+            json_decref(*out);
+            *out = NULL;
+        }
+    }
+    mem_wipe(pre, sizeof pre);
     return rc;
 }
 
@@ -462,7 +490,8 @@ out:
 
 /* ---- hand-over ---- */
 
-err door_account_request_apply(vault *v, const actor *a, change_request *r, json_t *res)
+err door_account_request_apply(vault *v, const actor *a, change_request *r, json_t *res,
+                                const char *unknown_hash)
 {
     json_t *p = json_loadb((const char *)r->payload.p, r->payload.len, 0, NULL);
     account acc;
@@ -481,7 +510,8 @@ err door_account_request_apply(vault *v, const actor *a, change_request *r, json
     /* The holder starts again: a password nobody knows, no second factor, no session. */
     snprintf(acc.role, sizeof acc.role, "%s", nr);
     snprintf(acc.department, sizeof acc.department, "%s", nd);
-    GUARD(unknown_password_hash(acc.pwhash));
+    CHECK(unknown_hash && unknown_hash[0], ERR_INTERNAL, "no password hash prepared");
+    snprintf(acc.pwhash, sizeof acc.pwhash, "%s", unknown_hash);
     acc.pw_changed_us = clock_now_us();
     acc.locked_until_us = 0;
     acc.failed_logins = 0;
@@ -568,17 +598,31 @@ err door_handover(vault *v, const handover_request *h)
         GUARD(door_deny(v, &a, "account.handover", NULL, NULL, why, ERR_AUTH, "invalid hand-over"));
     }
     GUARD(door_password_acceptable(acc.username, h->password ? h->password : ""));
-    GUARD(password_hash(h->password, strlen(h->password), acc.pwhash));
-    acc.pw_changed_us = clock_now_us();
-    acc.locked_until_us = 0;
-    acc.failed_logins = 0;
+    char nh[PASSWORD_HASH_MAX];
+    GUARD(password_hash(h->password, strlen(h->password), nh));
     snprintf(r.status, sizeof r.status, "used");
-    GUARD(audit_account(v, &a, "account.handover", "handover", acc.username));
-    GUARD(store_begin(v->st));
+    rc = audit_account(v, &a, "account.handover", "handover", acc.username);
+    if (rc != ERR_OK) {
+        mem_wipe(nh, sizeof nh);
+        goto out;
+    }
+    rc = store_begin(v->st);
+    if (rc != ERR_OK) {
+        mem_wipe(nh, sizeof nh);
+        goto out;
+    }
     e = store_request_decide(v->st, &r, "approved"); /* one holder wins a race */
     if (e == ERR_OK) {
+        e = store_account_by_id(v->st, r.customer_id, &acc); /* fresh, inside the txn */
+    }
+    if (e == ERR_OK) {
+        snprintf(acc.pwhash, sizeof acc.pwhash, "%s", nh);
+        acc.pw_changed_us = clock_now_us();
+        acc.locked_until_us = 0;
+        acc.failed_logins = 0;
         e = store_account_update(v->st, &acc);
     }
+    mem_wipe(nh, sizeof nh);
     if (e == ERR_OK) {
         e = store_commit(v->st);
     }

@@ -79,7 +79,10 @@ MUST_USE err door_request_file(vault *v, const actor *a, const char *kind, const
 MUST_USE err door_apikey_usable(vault *v, const apikey *k, const actor *a);
 /* Carry out an approved request inside the decider's transaction; res receives what the
  * decider is shown (a hand-over code half). door_accounts.c, door_breakglass.c. */
-MUST_USE err door_account_request_apply(vault *v, const actor *a, change_request *r, json_t *res);
+MUST_USE err door_account_request_apply(vault *v, const actor *a, change_request *r, json_t *res,
+                                        const char *unknown_hash);
+/* The Argon2id hash of a random password nobody knows (made before a write transaction). */
+MUST_USE err door_unknown_password_hash(char out[PASSWORD_HASH_MAX]);
 MUST_USE err door_breakglass_request_apply(vault *v, const actor *a, change_request *r,
                                            json_t *res);
 

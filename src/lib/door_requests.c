@@ -258,6 +258,7 @@ static err decide(vault *v, const actor *a, const char *id, bool approve, const 
     change_request r;
     change_request_init(&r);
     json_t *extra = NULL;
+    char unknown[PASSWORD_HASH_MAX] = "";
     err rc = ERR_OK;
     err e = id_valid(id ? id : "") ? store_request_get(v->st, id, &r) : ERR_NOT_FOUND;
     if (e == ERR_NOT_FOUND) {
@@ -282,10 +283,13 @@ static err decide(vault *v, const actor *a, const char *id, bool approve, const 
     GUARD(audit_request(v, a, action, "allow", &r,
                         is_export ? "exports.approve" : "requests.approve"));
     extra = json_object();
+    if (approve && handover) {
+        GUARD(door_unknown_password_hash(unknown)); /* Argon2id outside the transaction */
+    }
     GUARD(store_begin(v->st));
     /* An account request's approval sets the account up (and the payload's second code
      * half) before the status moves, so both land in one transaction. */
-    e = approve && handover ? door_account_request_apply(v, a, &r, extra) : ERR_OK;
+    e = approve && handover ? door_account_request_apply(v, a, &r, extra, unknown) : ERR_OK;
     if (e == ERR_OK) {
         e = store_request_decide(v->st, &r, "pending");
     }
@@ -310,6 +314,7 @@ static err decide(vault *v, const actor *a, const char *id, bool approve, const 
                     r.customer_id, d);
     }
 out:
+    mem_wipe(unknown, sizeof unknown);
     json_decref(extra);
     change_request_free(&r);
     return rc;
