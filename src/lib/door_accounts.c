@@ -491,7 +491,7 @@ out:
 /* ---- hand-over ---- */
 
 err door_account_request_apply(vault *v, const actor *a, change_request *r, json_t *res,
-                                const char *unknown_hash)
+                               const char *unknown_hash)
 {
     json_t *p = json_loadb((const char *)r->payload.p, r->payload.len, 0, NULL);
     account acc;
