@@ -179,6 +179,29 @@ TEST(t_admin_key_needs_steward)
     EXPECT_INT(h_json(&S, "GET", "/v1/customers", key, NULL, NULL), 403);
     snprintf(path, sizeof path, "/v1/customers/%s", other_id);
     EXPECT_INT(h_json(&S, "GET", path, key, NULL, NULL), 403);
+    /* a customer_service key (the role reads every department) approved for beijing sees
+     * beijing only */
+    EXPECT_INT(h_json(&S, "POST", "/v1/apikeys", T[ADMIN],
+                      "{\"name\":\"crm-bj\",\"role\":\"customer_service\",\"department\":"
+                      "\"beijing\",\"scope\":\"identity:read;contact:read\"}",
+                      &j),
+               201);
+    copy(key, sizeof key, j, "key");
+    copy(req, sizeof req, json_object_get(j, "request"), "id");
+    json_decref(j);
+    snprintf(ap, sizeof ap, "/v1/requests/%s/approve", req);
+    EXPECT_INT(h_json(&S, "POST", ap, T[STEWARD3], "{}", NULL), 200);
+    EXPECT_INT(h_json(&S, "GET", path, key, NULL, NULL), 404);
+    EXPECT_INT(h_json(&S, "GET", "/v1/customers?limit=200", key, NULL, &j), 200);
+    size_t i, n = 0;
+    json_t *c;
+    json_array_foreach(json_object_get(j, "customers"), i, c)
+    {
+        n++;
+        EXPECT(strcmp(jstr(c, "id") ?: "", other_id) != 0);
+    }
+    EXPECT(n >= 1);
+    json_decref(j);
 }
 
 /* ---- admin resets a steward's credentials ---- */
