@@ -56,11 +56,14 @@ static void set_opt(json_t *o, const args *a, const char *opt, const char *key)
 /* ---- custos accounts (online) ---- */
 
 #define ACCOUNTS_USAGE                                                                             \
-    "custos accounts list | add USER --role R --department D | disable USER | enable USER |\n"   \
-    "                reset-password USER | set USER [--role R] [--department D] |\n"             \
-    "                training USER --until YYYY-MM-DD | revoke-sessions USER |\n"                \
-    "                reset-second-factor USER\n"                                                  \
-    "       (new passwords from CUSTOS_NEW_PASSWORD or the terminal)"
+    "custos accounts list | add USER --role R --department D | disable USER | enable USER |\n"     \
+    "                reset-password USER | set USER [--role R] [--department D] |\n"               \
+    "                training USER --until YYYY-MM-DD | revoke-sessions USER |\n"                  \
+    "                reset-second-factor USER |\n"                                                 \
+    "                handover USER --request ID --code-a A --code-b B\n"                           \
+    "       (new passwords from CUSTOS_NEW_PASSWORD or the terminal; for a role that reads\n"      \
+    "       customer data, add/set/reset print a request and half a hand-over code: a data\n"      \
+    "       steward approves it and gets the other half; the holder runs handover)"
 
 int cmd_accounts_online(args *a)
 {
@@ -71,6 +74,19 @@ int cmd_accounts_online(args *a)
     }
     if (a->npos < 2 || !seg(a->pos[1], user, sizeof user)) {
         return bad(ACCOUNTS_USAGE);
+    }
+    if (strcmp(sub, "handover") == 0) {
+        const char *rq = args_opt(a, "--request"), *ca = args_opt(a, "--code-a"),
+                   *cb = args_opt(a, "--code-b");
+        if (!rq || !ca || !cb) {
+            return bad(ACCOUNTS_USAGE);
+        }
+        char pw[1100];
+        cli_read_secret(pw, sizeof pw, "new password: ", "CUSTOS_NEW_PASSWORD");
+        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s}", "username", user, "request", rq, "code_a",
+                              ca, "code_b", cb, "password", pw);
+        mem_wipe(pw, sizeof pw);
+        return post(a, "/v1/handover", o);
     }
     if (strcmp(sub, "add") == 0 || strcmp(sub, "reset-password") == 0) {
         char pw[1100];
@@ -99,7 +115,8 @@ int cmd_accounts_online(args *a)
         return cli_send_json(a, "PATCH", path, o);
     }
     if (strcmp(sub, "reset-second-factor") == 0) {
-        return cli_send_json(a, "PATCH", path, json_pack("{s:b}", "reset_second_factor", 1));
+        snprintf(path, sizeof path, "/v1/accounts/%s/reset-second-factor", user);
+        return post(a, path, NULL);
     }
     if (strcmp(sub, "training") == 0 && args_opt(a, "--until")) {
         snprintf(path, sizeof path, "/v1/accounts/%s/training", user);
@@ -144,8 +161,10 @@ int cmd_apikeys(args *a)
 /* ---- custos requests / exports ---- */
 
 #define REQUESTS_USAGE                                                                             \
-    "custos requests list [--status pending|applied|rejected|approved|used] | show ID |\n"       \
-    "                approve ID [--note N] | reject ID [--note N]"
+    "custos requests list [--status pending|applied|rejected|approved|used] | show ID |\n"         \
+    "                approve ID [--note N] | reject ID [--note N]\n"                               \
+    "       (changes, exports, API keys, account hand-overs and break-glass; approving a\n"        \
+    "       hand-over prints the approver's half of its code, once)"
 
 int cmd_requests(args *a)
 {
@@ -188,8 +207,10 @@ int cmd_exports(args *a)
 /* ---- custos break-glass ---- */
 
 #define BG_USAGE                                                                                   \
-    "custos break-glass open --reason TEXT [--minutes N] | close ID | list [--unreviewed] |\n"    \
-    "                   review ID --note TEXT"
+    "custos break-glass open --reason TEXT [--minutes N] | close ID | list [--unreviewed] |\n"     \
+    "                   review ID --note TEXT\n"                                                   \
+    "       (open files a request a data steward approves with `custos requests approve`,\n"       \
+    "       unless custos.json allows self-service)"
 
 int cmd_breakglass(args *a)
 {
@@ -227,8 +248,8 @@ int cmd_breakglass(args *a)
 /* ---- custos me ---- */
 
 #define ME_USAGE                                                                                   \
-    "custos me | password | totp enrol | totp confirm CODE | totp verify CODE |\n"               \
-    "          totp recover CODE"
+    "custos me | password | totp enrol | totp confirm CODE | totp verify CODE |\n"                 \
+    "          totp recover CODE | notices [--after ID]"
 
 int cmd_me(args *a)
 {
@@ -244,6 +265,13 @@ int cmd_me(args *a)
         mem_wipe(old_pw, sizeof old_pw);
         mem_wipe(new_pw, sizeof new_pw);
         return post(a, "/v1/me/password", o);
+    }
+    if (strcmp(sub, "notices") == 0) {
+        const char *after = args_opt(a, "--after");
+        char path[80];
+        snprintf(path, sizeof path, "/v1/notices?after=%lld",
+                 after ? strtoll(after, NULL, 10) : 0LL);
+        return get(a, path);
     }
     if (strcmp(sub, "totp") == 0 && a->npos >= 2) {
         const char *what = a->pos[1];

@@ -196,6 +196,21 @@ MUST_USE err door_request_reject(vault *v, const actor *a, const char *id, const
                                  json_t **out);
 MUST_USE err door_export_request(vault *v, const actor *a, const char *format,
                                  char id[ID_LEN + 1]);
+/* The notices addressed to the caller (their account, their role, their department's
+ * stewards), id > after: {"notices":[{"id","at","recipient","rule","subject","detail"}]}. */
+MUST_USE err door_notices(vault *v, const actor *a, int64_t after, json_t **out);
+
+/* ---- credential hand-over (door_accounts.c) ----
+ * An account that can read customer data never gets a password from the admin: creating
+ * it, giving it such a role or department, or resetting its password or second factor is a
+ * request. The requester is shown one half of a hand-over code, the approving data steward
+ * the other half; the holder sets their own password with both halves. */
+typedef struct handover_request {
+    const char *username, *request, *code_a, *code_b, *password;
+    const char *source, *request_id;
+} handover_request;
+/* Every failure is ERR_AUTH "invalid hand-over" (audited). */
+MUST_USE err door_handover(vault *v, const handover_request *h);
 
 /* ---- honeytokens (door_honeytokens.c; security: honeytokens.manage) ---- */
 MUST_USE err door_honeytoken_add(vault *v, const actor *a, const char *department,

@@ -6,6 +6,17 @@
  * who reads no customer; training dates are HR's (training.manage); nobody
  * changes their own role, department or training. Every change is audited
  * (the audit entry names the account, never a password or a secret).
+ *
+ * No admin reaches customer data alone. An account that can read customer data
+ * never receives a password the admin knows: creating it, giving an account such
+ * a role or moving it to another department, and resetting its password or
+ * second factor are requests that a data steward of the account's department
+ * approves (never the requester, never the holder). The requester is shown one
+ * half of a hand-over code, the approver the other; the holder sets their own
+ * password with both (door_handover). An API key that reads customer data is
+ * bound to an existing department and unusable until a steward of that
+ * department approves it; its creation, rotation and first use are noticed to
+ * that department's stewards and to security.
  */
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +28,49 @@
 #include "door_int.h"
 
 #define TOTP_ISSUER "Custos"
+#define HANDOVER_VALID_US ((int64_t)24 * 3600 * 1000000)
+#define CODE_HASH_HEX 65
+
+/* ---- hand-over codes ---- */
+
+/* A fresh one-time code (shown once) and the hex of its hash (stored). */
+static void code_new(char text[TOKEN_TEXT_MAX], char hash_hex[CODE_HASH_HEX])
+{
+    uint8_t raw[32], h[32];
+    rand_bytes(raw, sizeof raw);
+    memcpy(text, "cho_", 4);
+    b64url_encode(text + 4, TOKEN_TEXT_MAX - 4, raw, sizeof raw);
+    mem_wipe(raw, sizeof raw);
+    hash_blake2b(h, sizeof h, (const uint8_t *)text, strlen(text), NULL, 0);
+    hex_encode(hash_hex, h, sizeof h);
+}
+
+static bool code_matches(const char *text, const char *hash_hex)
+{
+    if (!text || !hash_hex || strlen(hash_hex) != CODE_HASH_HEX - 1 ||
+        strlen(text) >= TOKEN_TEXT_MAX) {
+        return false;
+    }
+    uint8_t h[32];
+    char hex[CODE_HASH_HEX];
+    hash_blake2b(h, sizeof h, (const uint8_t *)text, strlen(text), NULL, 0);
+    hex_encode(hex, h, sizeof h);
+    return mem_eq_ct(hex, hash_hex, CODE_HASH_HEX - 1);
+}
+
+/* A password nobody knows (the account cannot sign in until its holder takes it over). */
+err door_unknown_password_hash(char out[PASSWORD_HASH_MAX])
+{
+    uint8_t raw[32];
+    char pw[64];
+    rand_bytes(raw, sizeof raw);
+    memcpy(pw, "nx-", 3);
+    b64url_encode(pw + 3, sizeof pw - 3, raw, sizeof raw);
+    mem_wipe(raw, sizeof raw);
+    err e = password_hash(pw, strlen(pw), out);
+    mem_wipe(pw, sizeof pw);
+    return e;
+}
 
 /* ---- password policy ---- */
 
@@ -160,25 +214,93 @@ out:
     return rc;
 }
 
+/* Files the hand-over request of an account (op: create, change or reset) and fills res
+ * with the request and the requester's half of the code; notices the department's stewards
+ * (the old and the new department) and the holder. */
+static err handover_file(vault *v, const actor *a, const account *acc, const char *kind,
+                         const char *new_role, const char *new_dept, const char *what, json_t *res)
+{
+    char code[TOKEN_TEXT_MAX], hash[CODE_HASH_HEX];
+    code_new(code, hash);
+    json_t *p = json_pack("{s:s,s:s,s:s,s:s}", "op", kind, "role", new_role, "department", new_dept,
+                          "a", hash);
+    char *text = p ? json_dumps(p, JSON_COMPACT) : NULL;
+    json_decref(p);
+    change_request r;
+    change_request_init(&r);
+    err rc = text ? door_request_file(v, a, "account", acc->id, new_dept, what, text, &r)
+                  : err_set(ERR_INTERNAL, __FILE__, __LINE__, "out of memory");
+    free(text);
+    if (rc == ERR_OK) {
+        json_object_set_new(res, "request",
+                            json_pack("{s:s,s:s}", "id", r.id, "status", "pending"));
+        json_object_set_new(res, "approval", json_string("pending"));
+        json_object_set_new(res, "handover_code", json_string(code));
+        char d[200], to[DEPT_MAX + 16];
+        snprintf(d, sizeof d, "request=%s account=%s %s by=%s", r.id, acc->username, kind,
+                 a->username);
+        snprintf(to, sizeof to, "data_steward:%s", new_dept);
+        door_notify(v, to, "account-request", acc->username, d);
+        if (strcmp(new_dept, acc->department) != 0) {
+            snprintf(to, sizeof to, "data_steward:%s", acc->department);
+            door_notify(v, to, "account-request", acc->username, d);
+        }
+        if (strcmp(kind, "create") != 0) {
+            snprintf(to, sizeof to, "account:%s", acc->username);
+            door_notify(v, to, "account-request", acc->username, d);
+        }
+        door_alert(v, "medium", "account-request", a, d);
+    }
+    mem_wipe(code, sizeof code);
+    change_request_free(&r);
+    return rc;
+}
+
 err door_account_add(vault *v, const actor *a, const char *username, const char *password,
                      const char *role_n, const char *department, json_t **out)
 {
     TRY(door_need(v, a, CAP_ACCOUNTS_MANAGE, "account.create"));
     role r;
     ENSURE(role_n && role_parse(role_n, &r) == ERR_OK, ERR_INPUT, "unknown role");
-    ENSURE(username && password && department, ERR_INPUT,
-           "username, password, role and department are required");
-    TRY(door_password_acceptable(username, password));
-    TRY(door_account_create(v, a, username, password, r, department));
+    ENSURE(username && department, ERR_INPUT, "username, role and department are required");
+    /* An account that reads customer data gets its password from its holder, never from the
+     * admin: it starts with a password nobody knows, behind a steward's approval. */
+    bool handover = door_reads_customers(r, NULL);
+    ENSURE(handover || password, ERR_INPUT, "username, password, role and department are required");
+    char tmp[64];
+    if (handover) {
+        uint8_t raw[24];
+        rand_bytes(raw, sizeof raw);
+        memcpy(tmp, "nx-", 3);
+        b64url_encode(tmp + 3, sizeof tmp - 3, raw, sizeof raw);
+        mem_wipe(raw, sizeof raw);
+        password = tmp;
+    }
+    err rc = door_password_acceptable(username, password);
+    if (rc == ERR_OK) {
+        rc = door_account_create(v, a, username, password, r, department);
+    }
+    mem_wipe(tmp, sizeof tmp);
+    TRY(rc);
     account acc;
     TRY(store_account_by_name(v->st, username, &acc));
     mem_wipe(acc.pwhash, sizeof acc.pwhash);
     *out = account_json(v, &acc);
-    return ERR_OK;
+    if (handover) {
+        char what[USERNAME_MAX + ROLE_MAX + DEPT_MAX + 48];
+        snprintf(what, sizeof what, "account=%s create role=%s department=%s", acc.username,
+                 acc.role, acc.department);
+        rc = handover_file(v, a, &acc, "create", acc.role, acc.department, what, *out);
+        if (rc != ERR_OK) {
+            json_decref(*out);
+            *out = NULL;
+        }
+    }
+    return rc;
 }
 
-err door_account_change(vault *v, const actor *a, const char *username, const account_change *c,
-                        json_t **out)
+static err account_change_in(vault *v, const actor *a, const char *username,
+                             const account_change *c, const char *pre_hash, json_t **out)
 {
     bool admin_part = c->role || c->department || c->disabled >= 0 || c->password ||
                       c->reset_second_factor;
@@ -204,6 +326,49 @@ err door_account_change(vault *v, const actor *a, const char *username, const ac
                         "nobody may change their own role, department, status or training"));
     }
     GUARD(buf_appendf(&what, "account=%s", acc.username));
+    {
+        role cur = ROLE__COUNT, nr = ROLE__COUNT;
+        IGNORE(role_parse(acc.role, &cur));
+        nr = cur;
+        if (c->role) {
+            CHECK(role_parse(c->role, &nr) == ERR_OK, ERR_INPUT, "unknown role");
+        }
+        if (c->department) {
+            CHECK(door_token_ok(c->department), ERR_INPUT, "department must be a token");
+        }
+        bool moves = (c->role && strcmp(c->role, acc.role) != 0) ||
+                     (c->department && strcmp(c->department, acc.department) != 0);
+        bool grants = moves && nr != ROLE__COUNT && door_reads_customers(nr, NULL);
+        bool resets = (c->password || c->reset_second_factor) && cur != ROLE__COUNT &&
+                      door_reads_customers(cur, NULL);
+        if (grants || resets) {
+            CHECK(c->disabled < 0 && !hr_part, ERR_INPUT,
+                  "a change of role, department or credentials of an account that reads "
+                  "customer data is a request of its own: send it alone");
+            const char *nd = c->department ? c->department : acc.department;
+            const char *nrn = role_name(nr);
+            GUARD(buf_appendf(&what, " %s", grants ? "change" : "reset"));
+            if (c->role) {
+                GUARD(buf_appendf(&what, " role=%s->%s", acc.role, nrn));
+            }
+            if (c->department) {
+                GUARD(buf_appendf(&what, " department=%s->%s", acc.department, nd));
+            }
+            GUARD(buf_append_str(&what, " password second-factor"));
+            GUARD(buf_reserve(&what, 0));
+            mem_wipe(acc.pwhash, sizeof acc.pwhash);
+            account shown = acc;
+            json_t *res = account_json(v, &shown);
+            rc = handover_file(v, a, &acc, grants ? "change" : "reset", nrn, nd, buf_cstr(&what),
+                               res);
+            if (rc != ERR_OK) {
+                json_decref(res);
+                goto out;
+            }
+            *out = res;
+            goto out;
+        }
+    }
     if (c->role) {
         role r;
         CHECK(role_parse(c->role, &r) == ERR_OK, ERR_INPUT, "unknown role");
@@ -225,7 +390,8 @@ err door_account_change(vault *v, const actor *a, const char *username, const ac
     }
     if (c->password) {
         GUARD(door_password_acceptable(acc.username, c->password));
-        GUARD(password_hash(c->password, strlen(c->password), acc.pwhash));
+        CHECK(pre_hash && pre_hash[0], ERR_INTERNAL, "the new password was not hashed");
+        snprintf(acc.pwhash, sizeof acc.pwhash, "%s", pre_hash);
         acc.pw_changed_us = clock_now_us();
         acc.locked_until_us = 0;
         acc.failed_logins = 0;
@@ -256,6 +422,33 @@ err door_account_change(vault *v, const actor *a, const char *username, const ac
 out:
     mem_wipe(acc.pwhash, sizeof acc.pwhash);
     buf_free(&what);
+    return rc;
+}
+
+/* The account is read and written in one write transaction, so that a concurrent approval
+ * or hand-over of the same account is never undone by a stale copy. */
+err door_account_change(vault *v, const actor *a, const char *username, const account_change *c,
+                        json_t **out)
+{
+    *out = NULL;
+    /* Argon2id before the write transaction, which must stay short. */
+    char pre[PASSWORD_HASH_MAX] = "";
+    if (c->password && door_password_acceptable(username ? username : "", c->password) == ERR_OK) {
+        TRY(password_hash(c->password, strlen(c->password), pre));
+    }
+    err rc = store_begin(v->st);
+    if (rc == ERR_OK) {
+        rc = account_change_in(v, a, username, c, pre, out);
+        if (rc == ERR_OK) {
+            rc = store_commit(v->st);
+        }
+        if (rc != ERR_OK) {
+            store_rollback(v->st);
+            json_decref(*out);
+            *out = NULL;
+        }
+    }
+    mem_wipe(pre, sizeof pre);
     return rc;
 }
 
@@ -292,6 +485,162 @@ err door_password_change(vault *v, const actor *a, const char *old_pw, const cha
     GUARD(store_account_update(v->st, &acc));
 out:
     mem_wipe(acc.pwhash, sizeof acc.pwhash);
+    return rc;
+}
+
+/* ---- hand-over ---- */
+
+err door_account_request_apply(vault *v, const actor *a, change_request *r, json_t *res,
+                               const char *unknown_hash)
+{
+    json_t *p = json_loadb((const char *)r->payload.p, r->payload.len, 0, NULL);
+    account acc;
+    memset(&acc, 0, sizeof acc);
+    err rc = ERR_OK;
+    char code[TOKEN_TEXT_MAX] = "", hash[CODE_HASH_HEX];
+    CHECK(json_is_object(p), ERR_INTERNAL, "an account request's payload is damaged");
+    const char *nr = json_string_value(json_object_get(p, "role"));
+    const char *nd = json_string_value(json_object_get(p, "department"));
+    role rr;
+    CHECK(nr && nd && role_parse(nr, &rr) == ERR_OK && door_token_ok(nd), ERR_INTERNAL,
+          "an account request's payload is damaged");
+    err e = store_account_by_id(v->st, r->customer_id, &acc);
+    CHECK(e != ERR_NOT_FOUND, ERR_CONFLICT, "the account no longer exists");
+    GUARD(e);
+    /* The holder starts again: a password nobody knows, no second factor, no session. */
+    snprintf(acc.role, sizeof acc.role, "%s", nr);
+    snprintf(acc.department, sizeof acc.department, "%s", nd);
+    CHECK(unknown_hash && unknown_hash[0], ERR_INTERNAL, "no password hash prepared");
+    snprintf(acc.pwhash, sizeof acc.pwhash, "%s", unknown_hash);
+    acc.pw_changed_us = clock_now_us();
+    acc.locked_until_us = 0;
+    acc.failed_logins = 0;
+    acc.totp[0] = '\0';
+    acc.totp_enabled = false;
+    acc.totp_step = 0;
+    GUARD(store_recovery_replace(v->st, acc.id, NULL, 0));
+    char what[USERNAME_MAX + ROLE_MAX + DEPT_MAX + 64];
+    snprintf(what, sizeof what, "account=%s handover-approved role=%s department=%s request=%s",
+             acc.username, acc.role, acc.department, r->id);
+    GUARD(audit_account(v, a, "account.update", "requests.approve", what));
+    GUARD(store_account_update(v->st, &acc));
+    GUARD(store_session_delete_account(v->st, acc.id, NULL));
+    code_new(code, hash);
+    json_object_set_new(p, "b", json_string(hash));
+    char *text = json_dumps(p, JSON_COMPACT);
+    CHECK(text != NULL, ERR_INTERNAL, "out of memory");
+    buf_reset(&r->payload);
+    rc = buf_append(&r->payload, text, strlen(text));
+    free(text);
+    GUARD(rc);
+    r->expires_us = clock_now_us() + HANDOVER_VALID_US;
+    json_object_set_new(res, "handover_code", json_string(code));
+    json_object_set_new(res, "handover_account", json_string(acc.username));
+    char d[200], to[DEPT_MAX + 16];
+    snprintf(d, sizeof d,
+             "request=%s account=%s approved by=%s: the holder sets a new "
+             "password with both code halves",
+             r->id, acc.username, a->username);
+    snprintf(to, sizeof to, "account:%s", acc.username);
+    door_notify(v, to, "account-handover-approved", acc.username, d);
+    snprintf(to, sizeof to, "data_steward:%s", acc.department);
+    door_notify(v, to, "account-handover-approved", acc.username, d);
+out:
+    mem_wipe(code, sizeof code);
+    mem_wipe(acc.pwhash, sizeof acc.pwhash);
+    json_decref(p);
+    return rc;
+}
+
+err door_handover(vault *v, const handover_request *h)
+{
+    actor a;
+    memset(&a, 0, sizeof a);
+    a.role = ROLE__COUNT;
+    snprintf(a.source, sizeof a.source, "%s", h->source ? h->source : "-");
+    snprintf(a.request_id, sizeof a.request_id, "%s", h->request_id ? h->request_id : "-");
+    snprintf(a.username, sizeof a.username, "handover");
+    change_request r;
+    change_request_init(&r);
+    account acc;
+    memset(&acc, 0, sizeof acc);
+    json_t *p = NULL;
+    err rc = ERR_OK;
+    const char *why = NULL;
+    err e = h->request && id_valid(h->request) ? store_request_get(v->st, h->request, &r)
+                                               : ERR_NOT_FOUND;
+    if (e != ERR_OK && e != ERR_NOT_FOUND) {
+        GUARD(e);
+    }
+    err ea = h->username && door_token_ok(h->username)
+                 ? store_account_by_name(v->st, h->username, &acc)
+                 : ERR_NOT_FOUND;
+    if (ea != ERR_OK && ea != ERR_NOT_FOUND) {
+        GUARD(ea);
+    }
+    if (e == ERR_OK) {
+        p = json_loadb((const char *)r.payload.p, r.payload.len, 0, NULL);
+    }
+    why = e != ERR_OK || ea != ERR_OK || strcmp(r.kind, "account") != 0 ? "no-such-handover"
+          : strcmp(r.customer_id, acc.id) != 0                          ? "no-such-handover"
+          : strcmp(r.status, "approved") != 0                           ? "handover-not-approved"
+          : r.expires_us <= clock_now_us()                              ? "handover-expired"
+          : !code_matches(h->code_a, json_string_value(json_object_get(p, "a"))) ||
+                  !code_matches(h->code_b, json_string_value(json_object_get(p, "b")))
+              ? "handover-bad-code"
+              : NULL;
+    if (ea == ERR_OK) {
+        snprintf(a.account_id, sizeof a.account_id, "%s", acc.id);
+        snprintf(a.username, sizeof a.username, "%s", acc.username);
+        snprintf(a.department, sizeof a.department, "%s", acc.department);
+    }
+    if (why) {
+        GUARD(door_deny(v, &a, "account.handover", NULL, NULL, why, ERR_AUTH, "invalid hand-over"));
+    }
+    GUARD(door_password_acceptable(acc.username, h->password ? h->password : ""));
+    char nh[PASSWORD_HASH_MAX];
+    GUARD(password_hash(h->password, strlen(h->password), nh));
+    snprintf(r.status, sizeof r.status, "used");
+    rc = audit_account(v, &a, "account.handover", "handover", acc.username);
+    if (rc != ERR_OK) {
+        mem_wipe(nh, sizeof nh);
+        goto out;
+    }
+    rc = store_begin(v->st);
+    if (rc != ERR_OK) {
+        mem_wipe(nh, sizeof nh);
+        goto out;
+    }
+    e = store_request_decide(v->st, &r, "approved"); /* one holder wins a race */
+    if (e == ERR_OK) {
+        e = store_account_by_id(v->st, r.customer_id, &acc); /* fresh, inside the txn */
+    }
+    if (e == ERR_OK) {
+        snprintf(acc.pwhash, sizeof acc.pwhash, "%s", nh);
+        acc.pw_changed_us = clock_now_us();
+        acc.locked_until_us = 0;
+        acc.failed_logins = 0;
+        e = store_account_update(v->st, &acc);
+    }
+    mem_wipe(nh, sizeof nh);
+    if (e == ERR_OK) {
+        e = store_commit(v->st);
+    }
+    if (e != ERR_OK) {
+        store_rollback(v->st);
+        GUARD(e == ERR_CONFLICT ? err_set(ERR_AUTH, __FILE__, __LINE__, "invalid hand-over") : e);
+    }
+    char d[160], to[DEPT_MAX + 16];
+    snprintf(d, sizeof d, "request=%s account=%s: the holder set a new password", r.id,
+             acc.username);
+    snprintf(to, sizeof to, "account:%s", acc.username);
+    door_notify(v, to, "account-handover-done", acc.username, d);
+    snprintf(to, sizeof to, "data_steward:%s", acc.department);
+    door_notify(v, to, "account-handover-done", acc.username, d);
+out:
+    json_decref(p);
+    mem_wipe(acc.pwhash, sizeof acc.pwhash);
+    change_request_free(&r);
     return rc;
 }
 
@@ -450,6 +799,65 @@ static void key_new(apikey *k, char out[TOKEN_TEXT_MAX])
     snprintf(k->prefix, sizeof k->prefix, "%.12s", out);
 }
 
+/* A key that reads customer data waits for a steward of its department: files the request,
+ * notices the department's stewards and security. */
+static err key_approval(vault *v, const actor *a, const apikey *k, const char *act, json_t *res)
+{
+    char what[APIKEY_SCOPE_MAX + 160];
+    snprintf(what, sizeof what, "key=%s %s role=%s scope=%s", k->name, act, k->role, k->scope);
+    change_request r;
+    change_request_init(&r);
+    err rc = door_request_file(v, a, "apikey", k->id, k->department, what, NULL, &r);
+    if (rc == ERR_OK) {
+        json_object_set_new(res, "approval", json_string("pending"));
+        json_object_set_new(res, "request",
+                            json_pack("{s:s,s:s}", "id", r.id, "status", "pending"));
+        char d[200], to[DEPT_MAX + 16];
+        snprintf(d, sizeof d, "request=%s key=%s %s role=%s department=%s by=%s", r.id, k->name,
+                 act, k->role, k->department, a->username);
+        snprintf(to, sizeof to, "data_steward:%s", k->department);
+        door_notify(v, to, "apikey-created", k->name, d);
+        door_notify(v, "role:security", "apikey-created", k->name, d);
+        door_alert(v, "medium", "apikey-created", a, d);
+    }
+    change_request_free(&r);
+    return rc;
+}
+
+err door_apikey_usable(vault *v, const apikey *k, const actor *a)
+{
+    role r;
+    uint16_t ops[CAT__COUNT + 1];
+    if (role_parse(k->role, &r) != ERR_OK || door_scope_parse(k->scope, ops) != ERR_OK) {
+        BAIL(ERR_AUTH, "invalid or expired session");
+    }
+    if (door_reads_customers(r, ops)) {
+        change_request q;
+        change_request_init(&q);
+        err e = store_request_latest(v->st, "apikey", k->id, &q);
+        bool ok = e == ERR_OK && strcmp(q.status, "applied") == 0;
+        change_request_free(&q);
+        if (e != ERR_OK && e != ERR_NOT_FOUND) {
+            return e;
+        }
+        if (!ok) {
+            return door_deny(v, a, "apikey.use", NULL, NULL, "apikey-not-approved", ERR_DENIED,
+                             "this API key waits for the approval of a data steward of its "
+                             "department");
+        }
+    }
+    if (k->last_used_us == 0) {
+        char d[160], to[DEPT_MAX + 16];
+        snprintf(d, sizeof d, "key=%s first use from %s role=%s department=%s", k->name, a->source,
+                 k->role, k->department);
+        snprintf(to, sizeof to, "data_steward:%s", k->department);
+        door_notify(v, to, "apikey-first-use", k->name, d);
+        door_notify(v, "role:security", "apikey-first-use", k->name, d);
+        door_alert(v, "medium", "apikey-first-use", a, d);
+    }
+    return ERR_OK;
+}
+
 err door_apikey_create(vault *v, const actor *a, const char *name, const char *role_n,
                        const char *department, const char *scope, const char *addresses,
                        json_t **out)
@@ -466,6 +874,11 @@ err door_apikey_create(vault *v, const actor *a, const char *name, const char *r
     addresses = addresses ? addresses : "";
     ENSURE(strlen(addresses) < APIKEY_SCOPE_MAX, ERR_INPUT, "too many addresses");
     TRY(net_list_check(addresses));
+    bool known = false;
+    TRY(store_department_exists(v->st, department, &known));
+    ENSURE(known, ERR_INPUT, "department %s does not exist (no account or customer belongs to it)",
+           department);
+    bool reads = door_reads_customers(r, ops);
     apikey k;
     memset(&k, 0, sizeof k);
     id_new(k.id, "key");
@@ -485,9 +898,15 @@ err door_apikey_create(vault *v, const actor *a, const char *name, const char *r
     if (rc == ERR_OK) {
         rc = store_apikey_insert(v->st, &k);
     }
+    json_t *res = rc == ERR_OK ? key_json(&k) : NULL;
+    if (rc == ERR_OK && reads) {
+        rc = key_approval(v, a, &k, "create", res);
+    }
     if (rc == ERR_OK) {
-        *out = key_json(&k);
-        json_object_set_new(*out, "key", json_string(text));
+        json_object_set_new(res, "key", json_string(text));
+        *out = res;
+    } else {
+        json_decref(res);
     }
     mem_wipe(text, sizeof text);
     return rc;
@@ -510,9 +929,19 @@ err door_apikey_rotate(vault *v, const actor *a, const char *id, json_t **out)
     if (rc == ERR_OK) {
         rc = store_apikey_update(v->st, &k); /* the old text stops working now */
     }
+    json_t *res = rc == ERR_OK ? key_json(&k) : NULL;
+    role r;
+    uint16_t ops[CAT__COUNT + 1];
+    /* The admin holds the new text: a key that reads customer data waits for approval again. */
+    if (rc == ERR_OK && role_parse(k.role, &r) == ERR_OK &&
+        door_scope_parse(k.scope, ops) == ERR_OK && door_reads_customers(r, ops)) {
+        rc = key_approval(v, a, &k, "rotate", res);
+    }
     if (rc == ERR_OK) {
-        *out = key_json(&k);
-        json_object_set_new(*out, "key", json_string(text));
+        json_object_set_new(res, "key", json_string(text));
+        *out = res;
+    } else {
+        json_decref(res);
     }
     mem_wipe(text, sizeof text);
     return rc;
@@ -546,7 +975,23 @@ err door_apikeys_list(vault *v, const actor *a, json_t **out)
     GUARD(store_apikey_list(v->st, rows, MAX, &n));
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
-        json_array_append_new(arr, key_json(&rows[i]));
+        json_t *o = key_json(&rows[i]);
+        role r;
+        uint16_t ops[CAT__COUNT + 1];
+        const char *approval = "not-needed";
+        change_request q;
+        change_request_init(&q);
+        if (role_parse(rows[i].role, &r) == ERR_OK &&
+            door_scope_parse(rows[i].scope, ops) == ERR_OK && door_reads_customers(r, ops)) {
+            approval = store_request_latest(v->st, "apikey", rows[i].id, &q) != ERR_OK
+                           ? "pending"
+                       : strcmp(q.status, "applied") == 0 ? "approved"
+                       : strcmp(q.status, "rejected") == 0 ? "rejected"
+                                                            : "pending";
+        }
+        change_request_free(&q);
+        json_object_set_new(o, "approval", json_string(approval));
+        json_array_append_new(arr, o);
     }
     *out = json_pack("{s:o}", "api_keys", arr);
 out:

@@ -126,6 +126,16 @@ static bool needs_second_factor(const vault *v, role r)
     if (v->cfg.totp == VAULT_TOTP_ALL) {
         return true;
     }
+    /* The roles that administer accounts, keys, policy, sanctions or training, and open
+     * break-glass, hold the doors to customer data: a password alone is not enough. */
+    static const capability DOORS[] = {
+        CAP_ACCOUNTS_MANAGE, CAP_APIKEYS_MANAGE,   CAP_POLICY_MANAGE, CAP_GUARD_MANAGE,
+        CAP_TRAINING_MANAGE, CAP_BREAK_GLASS_OPEN, CAP_KEYS_MANAGE};
+    for (size_t i = 0; i < sizeof DOORS / sizeof DOORS[0]; i++) {
+        if (policy_can(r, DOORS[i])) {
+            return true;
+        }
+    }
     for (int t = 0; t < REC__COUNT; t++) {
         for (size_t f = 0; f < model_nfields((rectype)t); f++) {
             if (policy_read_in(r, (rectype)t, (int)f, true) != READ_NONE ||
@@ -421,6 +431,7 @@ static err authenticate_key(vault *v, const char *token, const char *source,
         TRY(audit_append(v->au, &en, NULL));
         BAIL(ERR_AUTH, "this API key may not be used from this address");
     }
+    TRY(door_apikey_usable(v, &k, out)); /* approved when it reads customers; first use */
     int64_t now = clock_now_us();
     /* last-used is kept to the second, not written on every request. */
     if (now - k.last_used_us > 1000000 || strcmp(k.last_source, source) != 0) {

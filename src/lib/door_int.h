@@ -65,6 +65,31 @@ MUST_USE err door_request_change(vault *v, const actor *a, const sealed_customer
 /* Uses up an approved export request of the actor (door_requests.c). */
 MUST_USE err door_export_take(vault *v, const actor *a, const char *request, export_format f);
 
+/* ---- two-person controls on the roads to customer data ---- */
+/* Stores a notice for recipient ("account:NAME", "role:ROLE", "data_steward:DEPT" or
+ * "data_steward:*" for every department's stewards); door_requests.c. Never fails the act:
+ * a notice that cannot be stored is logged. */
+void door_notify(vault *v, const char *recipient, const char *rule, const char *subject,
+                 const char *detail);
+/* Can a role (narrowed by a key's scope when ops is not NULL) read any customer data? */
+bool door_reads_customers(role r, const uint16_t *ops);
+/* Files a request of kind ("apikey", "account", "breakglass") about subject for a second
+ * person (door_requests.c); payload is stored as it is (no personal values). */
+MUST_USE err door_request_file(vault *v, const actor *a, const char *kind, const char *subject,
+                               const char *department, const char *what, const char *payload,
+                               change_request *out);
+/* May this API key act now? A key that reads customer data needs its department steward's
+ * approval (latest request applied); the first use is noticed (door_accounts.c). */
+MUST_USE err door_apikey_usable(vault *v, const apikey *k, const actor *a);
+/* Carry out an approved request inside the decider's transaction; res receives what the
+ * decider is shown (a hand-over code half). door_accounts.c, door_breakglass.c. */
+MUST_USE err door_account_request_apply(vault *v, const actor *a, change_request *r, json_t *res,
+                                        const char *unknown_hash);
+/* The Argon2id hash of a random password nobody knows (made before a write transaction). */
+MUST_USE err door_unknown_password_hash(char out[PASSWORD_HASH_MAX]);
+MUST_USE err door_breakglass_request_apply(vault *v, const actor *a, change_request *r,
+                                           json_t *res);
+
 /* A honeytoken was read: the alert (door_honeytokens.c). */
 void door_honeytoken_touched(vault *v, const actor *a, const char *action, const char *customer);
 

@@ -39,6 +39,9 @@ read_level door_read_level(const actor *a, rectype t, int field, bool same_dept)
     if (a->breakglass[0]) {
         return model_field(t, field) ? READ_FULL : READ_NONE;
     }
+    if (a->via_key && !same_dept) {
+        return READ_NONE; /* a key is bound to its department, whatever its role */
+    }
     read_level l = policy_read_in(a->role, t, field, same_dept);
     if (a->via_key) {
         int c = cat_of(t, field);
@@ -51,6 +54,9 @@ read_level door_read_level(const actor *a, rectype t, int field, bool same_dept)
 
 write_level door_write_level(const actor *a, rectype t, int field, bool same_dept)
 {
+    if (a->via_key && !same_dept) {
+        return WRITE_NONE;
+    }
     write_level w = policy_write_in(a->role, t, field, same_dept);
     if (a->via_key) {
         int c = cat_of(t, field);
@@ -95,6 +101,10 @@ bool door_allows(const actor *a, rectype t, op o, bool same_dept, const char **r
     if (!policy_allows_in(a->role, t, o, same_dept, rule)) {
         return false;
     }
+    if (a->via_key && !same_dept) {
+        *rule = "api-key-department";
+        return false;
+    }
     if (a->via_key && !key_allows(a, t, o)) {
         *rule = "api-key-scope";
         return false;
@@ -109,7 +119,32 @@ bool door_allows_somewhere(const actor *a, rectype t, op o, const char **rule)
 
 bool door_own_department_only(const actor *a)
 {
-    return !a->breakglass[0] && policy_own_department_only(a->role);
+    return a->via_key || (!a->breakglass[0] && policy_own_department_only(a->role));
+}
+
+bool door_reads_customers(role r, const uint16_t *ops)
+{
+    actor a;
+    memset(&a, 0, sizeof a);
+    a.role = r;
+    if (ops) {
+        a.via_key = true;
+        memcpy(a.key_ops, ops, sizeof a.key_ops);
+        /* whole-customer operations that hand out data (export) count as reading */
+        if (policy_allows_in(r, REC_CUSTOMER, OP_EXPORT, true, NULL) &&
+            (ops[CAT__COUNT] & bit(OP_EXPORT))) {
+            return true;
+        }
+    }
+    for (int t = 0; t < REC__COUNT; t++) {
+        for (size_t f = 0; f < model_nfields((rectype)t); f++) {
+            if (door_read_level(&a, (rectype)t, (int)f, true) != READ_NONE ||
+                (!ops && door_read_level(&a, (rectype)t, (int)f, false) != READ_NONE)) {
+                return true;
+            }
+        }
+    }
+    return false;
 }
 
 bool door_can_search(const actor *a, blind_kind k)

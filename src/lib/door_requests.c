@@ -9,16 +9,35 @@
  * applied) or rejects it. A bulk export likewise needs a second person's
  * approval before it can run, once, within a day, and still carries only what
  * the requester may read. Every step is audited.
+ *
+ * The same requests guard the other roads to customer data: an API key that
+ * reads customers ("apikey", decided by a steward of the key's department), an
+ * account given such a role or its credentials reset ("account", by a steward
+ * of the account's department, never its holder), and break-glass ("breakglass",
+ * by a data steward of any department). Their subject (the key or account id)
+ * sits in the customer_id column; notices tell the people concerned.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/log.h"
 #include "core/mem.h"
 #include "door_int.h"
 
 #define EXPORT_VALID_US ((int64_t)24 * 3600 * 1000000)
 #define REQUEST_FIELD "change-request"
+
+static bool kind_is(const change_request *r, const char *k)
+{
+    return strcmp(r->kind, k) == 0;
+}
+
+/* Requests whose customer_id column names a key or an account, not a customer. */
+static bool about_access(const change_request *r)
+{
+    return kind_is(r, "apikey") || kind_is(r, "account") || kind_is(r, "breakglass");
+}
 
 static json_t *request_json(const change_request *r)
 {
@@ -28,7 +47,14 @@ static json_t *request_json(const change_request *r)
                           r->status, "requester", r->requester, "department", r->department);
     json_object_set_new(o, "created_at", json_string(ts));
     if (r->customer_id[0]) {
-        json_object_set_new(o, "customer", json_string(r->customer_id));
+        json_object_set_new(o, about_access(r) ? "subject" : "customer",
+                            json_string(r->customer_id));
+    }
+    if (kind_is(r, "breakglass") && r->payload.len) {
+        json_t *p = json_loadb((const char *)r->payload.p, r->payload.len, 0, NULL);
+        json_object_set(o, "reason", json_object_get(p, "reason"));
+        json_object_set(o, "minutes", json_object_get(p, "minutes"));
+        json_decref(p);
     }
     if (r->fields[0]) {
         json_object_set_new(o, "fields", json_string(r->fields));
@@ -56,10 +82,39 @@ static err audit_request(vault *v, const actor *a, const char *action, const cha
 {
     audit_entry e;
     door_entry(&e, a, action, decision, rule);
+    char why[ID_LEN * 2 + 16];
+    if (about_access(r)) {
+        /* usernames, key names, roles: not customer data */
+        snprintf(why, sizeof why, "%s %s", r->id, r->customer_id);
+        e.reason = why;
+        e.fields = r->fields[0] ? r->fields : NULL;
+        return audit_append(v->au, &e, NULL);
+    }
     e.customer = r->customer_id[0] ? r->customer_id : NULL;
     e.fields = r->fields[0] ? r->fields : NULL;
     e.reason = r->id;
     return audit_append(v->au, &e, NULL);
+}
+
+err door_request_file(vault *v, const actor *a, const char *kind, const char *subject,
+                      const char *department, const char *what, const char *payload,
+                      change_request *r)
+{
+    id_new(r->id, "req");
+    snprintf(r->kind, sizeof r->kind, "%s", kind);
+    snprintf(r->customer_id, sizeof r->customer_id, "%s", subject);
+    snprintf(r->department, sizeof r->department, "%s", department);
+    snprintf(r->requester_id, sizeof r->requester_id, "%s", a->account_id);
+    snprintf(r->requester, sizeof r->requester, "%s", a->username);
+    snprintf(r->status, sizeof r->status, "pending");
+    snprintf(r->fields, sizeof r->fields, "%s", what);
+    r->created_us = clock_now_us();
+    buf_reset(&r->payload);
+    if (payload) {
+        TRY(buf_append(&r->payload, payload, strlen(payload)));
+    }
+    TRY(audit_request(v, a, "request.create", "allow", r, kind));
+    return store_request_insert(v->st, r);
 }
 
 err door_request_change(vault *v, const actor *a, const sealed_customer *c, const record *set,
@@ -118,12 +173,18 @@ static err may_decide(vault *v, const actor *a, const change_request *r, const c
 {
     capability need = strcmp(r->kind, "export") == 0 ? CAP_EXPORTS_APPROVE : CAP_REQUESTS_APPROVE;
     TRY(door_need(v, a, need, action));
-    if (strcmp(r->requester_id, a->account_id) == 0) {
-        return door_deny(v, a, action, r->customer_id[0] ? r->customer_id : NULL, NULL,
-                         "separation-of-duties", ERR_DENIED,
-                         "a request cannot be decided by the person who made it");
+    const char *cust = about_access(r) || !r->customer_id[0] ? NULL : r->customer_id;
+    if (strcmp(r->requester_id, a->account_id) == 0 ||
+        (kind_is(r, "account") && strcmp(r->customer_id, a->account_id) == 0)) {
+        return door_deny(v, a, action, cust, NULL, "separation-of-duties", ERR_DENIED,
+                         "a request cannot be decided by the person who made it or whom it "
+                         "is about");
     }
-    if (door_own_department_only(a) && !door_same_dept(a, r->department)) {
+    /* A key's or an account's department steward decides, whatever the policy's scope; a
+     * break-glass request, any department's steward. */
+    bool dept_bound = kind_is(r, "apikey") || kind_is(r, "account");
+    if ((dept_bound || door_own_department_only(a)) && !kind_is(r, "breakglass") &&
+        !door_same_dept(a, r->department)) {
         return door_deny(v, a, action, NULL, NULL, "department-scope", ERR_NOT_FOUND,
                          "no such request");
     }
@@ -196,6 +257,8 @@ static err decide(vault *v, const actor *a, const char *id, bool approve, const 
     const char *action = approve ? "request.approve" : "request.reject";
     change_request r;
     change_request_init(&r);
+    json_t *extra = NULL;
+    char unknown[PASSWORD_HASH_MAX] = "";
     err rc = ERR_OK;
     err e = id_valid(id ? id : "") ? store_request_get(v->st, id, &r) : ERR_NOT_FOUND;
     if (e == ERR_NOT_FOUND) {
@@ -207,19 +270,33 @@ static err decide(vault *v, const actor *a, const char *id, bool approve, const 
     CHECK(strcmp(r.status, "pending") == 0, ERR_CONFLICT, "the request is %s already",
           r.status);
     bool is_export = strcmp(r.kind, "export") == 0;
+    bool handover = kind_is(&r, "account");
     int64_t now = clock_now_us();
     snprintf(r.decided_by, sizeof r.decided_by, "%s", a->username);
     snprintf(r.note, sizeof r.note, "%s", note ? note : "");
     r.decided_us = now;
     snprintf(r.status, sizeof r.status, "%s",
-             !approve ? "rejected" : is_export ? "approved" : "applied");
+             !approve                ? "rejected"
+             : is_export || handover ? "approved"
+                                     : "applied");
     r.expires_us = approve && is_export ? now + EXPORT_VALID_US : 0;
     GUARD(audit_request(v, a, action, "allow", &r,
                         is_export ? "exports.approve" : "requests.approve"));
+    extra = json_object();
+    if (approve && handover) {
+        GUARD(door_unknown_password_hash(unknown)); /* Argon2id outside the transaction */
+    }
     GUARD(store_begin(v->st));
-    e = store_request_decide(v->st, &r, "pending");
-    if (e == ERR_OK && approve && !is_export) {
+    /* An account request's approval sets the account up (and the payload's second code
+     * half) before the status moves, so both land in one transaction. */
+    e = approve && handover ? door_account_request_apply(v, a, &r, extra, unknown) : ERR_OK;
+    if (e == ERR_OK) {
+        e = store_request_decide(v->st, &r, "pending");
+    }
+    if (e == ERR_OK && approve && kind_is(&r, "change")) {
         e = apply_change(v, a, &r);
+    } else if (e == ERR_OK && approve && kind_is(&r, "breakglass")) {
+        e = door_breakglass_request_apply(v, a, &r, extra);
     }
     if (e == ERR_OK) {
         e = store_commit(v->st);
@@ -229,7 +306,16 @@ static err decide(vault *v, const actor *a, const char *id, bool approve, const 
         GUARD(e);
     }
     *out = request_json(&r);
+    json_object_update(*out, extra);
+    if (about_access(&r)) {
+        char d[160];
+        snprintf(d, sizeof d, "request=%s kind=%s %s by=%s", r.id, r.kind, r.status, a->username);
+        door_notify(v, "role:security", approve ? "request-approved" : "request-rejected",
+                    r.customer_id, d);
+    }
 out:
+    mem_wipe(unknown, sizeof unknown);
+    json_decref(extra);
     change_request_free(&r);
     return rc;
 }
@@ -294,10 +380,13 @@ err door_request_get(vault *v, const actor *a, const char *id, json_t **out)
     err rc = ERR_OK;
     err e = id_valid(id ? id : "") ? store_request_get(v->st, id, &r) : ERR_NOT_FOUND;
     bool mine = e == ERR_OK && strcmp(r.requester_id, a->account_id) == 0;
+    bool dept_bound =
+        kind_is(&r, "apikey") || kind_is(&r, "account") || door_own_department_only(a);
+    bool dept_ok = kind_is(&r, "breakglass") || !dept_bound || door_same_dept(a, r.department);
     bool decider = e == ERR_OK &&
                    policy_can(a->role, strcmp(r.kind, "export") == 0 ? CAP_EXPORTS_APPROVE
                                                                      : CAP_REQUESTS_APPROVE) &&
-                   !a->via_key && (!door_own_department_only(a) || door_same_dept(a, r.department));
+                   !a->via_key && dept_ok;
     if (e == ERR_NOT_FOUND || (e == ERR_OK && !mine && !decider)) {
         GUARD(door_deny(v, a, "request.read", NULL, NULL, "no-such-request", ERR_NOT_FOUND,
                         "no such request"));
@@ -372,5 +461,59 @@ err door_export_take(vault *v, const actor *a, const char *request, export_forma
     GUARD(store_request_decide(v->st, &r, "approved"));
 out:
     change_request_free(&r);
+    return rc;
+}
+
+/* ---- notices ---- */
+
+void door_notify(vault *v, const char *recipient, const char *rule, const char *subject,
+                 const char *detail)
+{
+    notice n;
+    memset(&n, 0, sizeof n);
+    n.at_us = clock_now_us();
+    snprintf(n.recipient, sizeof n.recipient, "%s", recipient);
+    snprintf(n.rule, sizeof n.rule, "%s", rule);
+    snprintf(n.subject, sizeof n.subject, "%s", subject ? subject : "");
+    snprintf(n.detail, sizeof n.detail, "%s", detail ? detail : "");
+    if (store_notice_add(v->st, &n) != ERR_OK) {
+        log_warn("notice", "could not store a notice (rule %s) for %s", rule, recipient);
+    }
+}
+
+err door_notices(vault *v, const actor *a, int64_t after, json_t **out)
+{
+    ENSURE(!a->via_key, ERR_DENIED, "API keys have no notices");
+    ENSURE(!(a->session_flags & SESSION_MFA_PENDING), ERR_AUTH, "second factor required");
+    char me[USERNAME_MAX + 16], role_to[ROLE_MAX + 16], dept[DEPT_MAX + 16];
+    snprintf(me, sizeof me, "account:%s", a->username);
+    snprintf(role_to, sizeof role_to, "role:%s", a->role == ROLE__COUNT ? "-" : role_name(a->role));
+    bool steward = policy_can(a->role, CAP_REQUESTS_APPROVE);
+    snprintf(dept, sizeof dept, "data_steward:%s", a->department);
+    const char *to[STORE_NOTICE_TO_MAX] = {me, role_to, steward ? dept : NULL,
+                                           steward ? "data_steward:*" : NULL};
+    enum { MAX = 500 };
+    notice *rows = calloc(MAX, sizeof *rows);
+    ENSURE(rows != NULL, ERR_INTERNAL, "out of memory");
+    size_t n = 0;
+    audit_entry e;
+    door_entry(&e, a, "notice.list", "allow", "own-notices");
+    err rc = audit_append(v->au, &e, NULL);
+    if (rc == ERR_OK) {
+        rc = store_notice_list(v->st, to, after, rows, MAX, &n);
+    }
+    if (rc == ERR_OK) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++) {
+            char ts[40];
+            clock_rfc3339(rows[i].at_us, ts);
+            json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s}", "id",
+                                                 (json_int_t)rows[i].id, "at", ts, "recipient",
+                                                 rows[i].recipient, "rule", rows[i].rule, "subject",
+                                                 rows[i].subject, "detail", rows[i].detail));
+        }
+        *out = json_pack("{s:o}", "notices", arr);
+    }
+    free(rows);
     return rc;
 }

@@ -636,6 +636,9 @@ static void route(server *s, request *r, response *out)
         return req_method(r, "POST") ? h_login(s, r, out)
                                     : response_error(out, ERR_INPUT, "method not allowed");
     }
+    if (strcmp(u, "/v1/handover") == 0) {
+        return handle_handover(s, r, out);
+    }
     if (strncmp(u, "/v1/", 4) != 0) {
         return response_error(out, ERR_NOT_FOUND, "no such route");
     }
@@ -713,7 +716,8 @@ static void route(server *s, request *r, response *out)
 void handle_request(server *s, request *r, response *out)
 {
     const char *key = req_header(r, "Idempotency-Key");
-    if (!key || !req_method(r, "POST") || strcmp(r->url, "/v1/login") == 0) {
+    if (!key || !req_method(r, "POST") || strcmp(r->url, "/v1/login") == 0 ||
+        strcmp(r->url, "/v1/handover") == 0) {
         return route(s, r, out);
     }
     if (strlen(key) == 0 || strlen(key) > 128) {

@@ -149,7 +149,8 @@ static void h_accounts(server *s, request *r, response *out)
                              jstr(j, "department"), &res);
     wipe_body(r, j, "password");
     json_decref(j);
-    done(out, e, 201, res);
+    /* 202: the account waits for a steward's approval and its holder's hand-over */
+    done(out, e, json_object_get(res, "request") ? 202 : 201, res);
 }
 
 static void h_account(server *s, request *r, response *out, const char *user, const char *rest)
@@ -165,6 +166,14 @@ static void h_account(server *s, request *r, response *out, const char *user, co
         c.disabled = strcmp(rest, "/disable") == 0;
         e = door_account_change(v, &r->who, user, &c, &res);
         return done(out, e, 200, res);
+    }
+    if (strcmp(rest, "/reset-second-factor") == 0) {
+        if (!req_method(r, "POST")) {
+            return response_error(out, ERR_INPUT, "method not allowed");
+        }
+        c.reset_second_factor = true;
+        e = door_account_change(v, &r->who, user, &c, &res);
+        return done(out, e, json_object_get(res, "request") ? 202 : 200, res);
     }
     if (strcmp(rest, "/revoke-sessions") == 0) {
         if (!req_method(r, "POST")) {
@@ -212,7 +221,7 @@ static void h_account(server *s, request *r, response *out, const char *user, co
     }
     wipe_body(r, j, "password");
     json_decref(j);
-    done(out, e, 200, res);
+    done(out, e, json_object_get(res, "request") ? 202 : 200, res);
 }
 
 /* ---- /v1/apikeys ---- */
@@ -339,9 +348,10 @@ static void h_breakglass(server *s, request *r, response *out, const char *id, c
         }
         json_t *m = json_object_get(j, "minutes");
         e = door_breakglass_open(s->v, &r->who, jstr(j, "reason"),
-                                 json_is_integer(m) ? (int64_t)json_integer_value(m) : 60, &res);
+                                 json_is_integer(m) ? (int64_t)json_integer_value(m) : 30, &res);
         json_decref(j);
-        return done(out, e, 201, res);
+        /* 201: a self-service grant is open; 202: a steward's approval is due */
+        return done(out, e, json_object_get(res, "request") ? 202 : 201, res);
     }
     if (!req_method(r, "POST")) {
         return response_error(out, ERR_INPUT, "method not allowed");
@@ -407,6 +417,40 @@ static void h_vault(server *s, request *r, response *out, const char *rest)
     response_error(out, ERR_NOT_FOUND, "no such route");
 }
 
+/* ---- /v1/notices, /v1/handover ---- */
+
+static void h_notices(server *s, request *r, response *out)
+{
+    if (!req_method(r, "GET")) {
+        return response_error(out, ERR_INPUT, "method not allowed");
+    }
+    const char *after = req_arg(r, "after");
+    json_t *res = NULL;
+    err e = door_notices(s->v, &r->who, after ? strtoll(after, NULL, 10) : 0, &res);
+    done(out, e, 200, res);
+}
+
+void handle_handover(server *s, request *r, response *out)
+{
+    json_t *j = NULL;
+    if (!post_body(r, out, &j)) {
+        return;
+    }
+    handover_request h = {.username = jstr(j, "username"),
+                          .request = jstr(j, "request"),
+                          .code_a = jstr(j, "code_a"),
+                          .code_b = jstr(j, "code_b"),
+                          .password = jstr(j, "password"),
+                          .source = r->source,
+                          .request_id = r->request_id};
+    err e = door_handover(s->v, &h);
+    wipe_body(r, j, "password");
+    wipe_body(r, j, "code_a");
+    wipe_body(r, j, "code_b");
+    json_decref(j);
+    done(out, e, 200, e == ERR_OK ? json_pack("{s:b}", "password_set", 1) : NULL);
+}
+
 bool handle_access(server *s, request *r, response *out)
 {
     const char *u = r->url, *rest = "";
@@ -417,6 +461,10 @@ bool handle_access(server *s, request *r, response *out)
     }
     if (strcmp(u, "/v1/accounts") == 0) {
         h_accounts(s, r, out);
+        return true;
+    }
+    if (strcmp(u, "/v1/notices") == 0) {
+        h_notices(s, r, out);
         return true;
     }
     if (strcmp(u, "/v1/honeytokens") == 0) {

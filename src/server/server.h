@@ -79,6 +79,8 @@ void response_fail(response *out, err code);
 /* handlers_access.c: accounts, second factor, API keys, policy, requests, break-glass.
  * Returns false when the route is not one of its own. */
 bool handle_access(server *s, request *r, response *out);
+/* POST /v1/handover: no session (the holder has none yet); two code halves and a password. */
+void handle_handover(server *s, request *r, response *out);
 
 void handle_request(server *s, request *r, response *out);
 /* The answer for a guard refusal (403 or 429, Retry-After into retry). */

@@ -76,15 +76,17 @@ static err number_in(json_t *o, const char *key, double lo, double hi, double *o
 }
 
 /* "access": {"second_factor": "customer-roles"|"all"|"off", "session_hours": 8,
- *            "session_idle_minutes": 30, "lockout_after": 5, "lockout_minutes": 1} */
+ *            "session_idle_minutes": 30, "lockout_after": 5, "lockout_minutes": 1,
+ *            "break_glass": "approval"|"self-service", "break_glass_self_minutes": 30} */
 static err access_section(json_t *ac, vault_config *c)
 {
     if (!ac) {
         return ERR_OK;
     }
     ENSURE(json_is_object(ac), ERR_INPUT, "custos.json: access must be an object");
-    static const char *const known[] = {"second_factor", "session_hours", "session_idle_minutes",
-                                        "lockout_after", "lockout_minutes"};
+    static const char *const known[] = {
+        "second_factor",   "session_hours", "session_idle_minutes",    "lockout_after",
+        "lockout_minutes", "break_glass",   "break_glass_self_minutes"};
     TRY(only_known(ac, known, sizeof known / sizeof known[0], "access"));
     json_t *sf = json_object_get(ac, "second_factor");
     if (sf) {
@@ -108,6 +110,16 @@ static err access_section(json_t *ac, vault_config *c)
     d = 0;
     TRY(number_in(ac, "lockout_minutes", 0.01, 24 * 60, &d));
     c->lockout_us = (int64_t)(d * 60e6);
+    json_t *bg = json_object_get(ac, "break_glass");
+    if (bg) {
+        const char *t = json_string_value(bg);
+        ENSURE(t && (strcmp(t, "approval") == 0 || strcmp(t, "self-service") == 0), ERR_INPUT,
+               "custos.json: access.break_glass must be approval or self-service");
+        c->breakglass_self = strcmp(t, "self-service") == 0;
+    }
+    d = 0;
+    TRY(number_in(ac, "break_glass_self_minutes", 1, 60, &d));
+    c->breakglass_self_us = (int64_t)(d * 60e6);
     return ERR_OK;
 }
 

@@ -38,6 +38,8 @@ typedef struct vault_config {
     int64_t keep_alerts_us;     /* closed alerts (default 365 days) */
     int64_t keep_addresses;     /* known addresses per account, newest first (default 256) */
     int64_t keep_sessions_us;   /* ended and expired sessions (default 30 days) */
+    bool breakglass_self;      /* break-glass opens without a steward's approval (emergency) */
+    int64_t breakglass_self_us; /* ... for at most this long (0: default 30 min) */
 } vault_config;
 
 #define VAULT_TOTP_CUSTOMER_ROLES 0 /* every role that can read customer data (default) */

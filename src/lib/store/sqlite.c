@@ -620,6 +620,9 @@ err store_open(const char *path, bool create, store **out)
         if (rc == ERR_OK) {
             rc = concurrency_schema(db);
         }
+        if (rc == ERR_OK) {
+            rc = exec(db, SQ_ACCESS_SCHEMA);
+        }
         sqlite3_close_v2(db);
         GUARD(rc);
     } else {
@@ -638,6 +641,7 @@ err store_open(const char *path, bool create, store **out)
             GUARD(migrate_v2(c->db));
         }
         GUARD(concurrency_schema(c->db));
+        GUARD(exec(c->db, SQ_ACCESS_SCHEMA));
     }
     *out = s;
     return ERR_OK;

@@ -33,7 +33,19 @@ enum {
     Q_BG_LIST_UNREVIEWED,
     Q_HONEY,
     Q_KEY_BY_NAME,
+    Q_REQ_LATEST,
+    Q_DEPT_EXISTS,
+    Q_NOTICE_INS,
+    Q_NOTICE_LIST,
 };
+
+/* Tables added after schema version 2, created when missing on every open. */
+const char SQ_ACCESS_SCHEMA[] =
+    "CREATE TABLE IF NOT EXISTS notices(id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT "
+    "NULL, recipient TEXT NOT NULL, rule TEXT NOT NULL, subject TEXT NOT NULL, detail TEXT NOT "
+    "NULL);"
+    "CREATE INDEX IF NOT EXISTS notices_recipient ON notices(recipient, id);"
+    "CREATE INDEX IF NOT EXISTS requests_subject ON requests(customer_id, kind, created);";
 
 err store_customer_honeytokens(store *s, char (*ids)[ID_LEN + 1], size_t max, size_t *n)
 {
@@ -294,8 +306,8 @@ err store_request_decide(store *s, const change_request *r, const char *from)
 {
     sqlite3_stmt *st;
     TRY(sq_stmt(s, Q_REQ_DECIDE,
-                "UPDATE requests SET status=?2, decided_by=?3, decided=?4, note=?5, expires=?6 "
-                "WHERE id=?1 AND status=?7",
+                "UPDATE requests SET status=?2, decided_by=?3, decided=?4, note=?5, expires=?6, "
+                "payload=?8 WHERE id=?1 AND status=?7",
                 &st));
     sq_text(st, 1, r->id);
     sq_text(st, 2, r->status);
@@ -304,6 +316,7 @@ err store_request_decide(store *s, const change_request *r, const char *from)
     sq_text(st, 5, r->note);
     sqlite3_bind_int64(st, 6, r->expires_us);
     sq_text(st, 7, from);
+    sq_blob(st, 8, &r->payload);
     TRY(sq_done(s, st, "request update"));
     ENSURE(sq_changes(s) == 1, ERR_CONFLICT, "the request is no longer %s", from);
     return ERR_OK;
@@ -330,10 +343,11 @@ err store_request_list(store *s, const char *status, const char *department, siz
                        store_request_fn fn, void *ctx)
 {
     sqlite3_stmt *st;
-    TRY(sq_stmt(s, Q_REQ_LIST,
-                "SELECT " REQ_COLS " FROM requests WHERE (?1 IS NULL OR status=?1) AND "
-                "(?2 IS NULL OR department=?2) ORDER BY created DESC, id LIMIT ?3",
-                &st));
+    TRY(sq_stmt(
+        s, Q_REQ_LIST,
+        "SELECT " REQ_COLS " FROM requests WHERE (?1 IS NULL OR status=?1) AND "
+        "(?2 IS NULL OR department=?2 OR department='*') ORDER BY created DESC, id LIMIT ?3",
+        &st));
     if (status) {
         sq_text(st, 1, status);
     }
@@ -354,6 +368,91 @@ out:
     sqlite3_reset(st);
     change_request_free(&row);
     return rc;
+}
+
+err store_request_latest(store *s, const char *kind, const char *subject, change_request *out)
+{
+    sqlite3_stmt *st;
+    TRY(sq_stmt(s, Q_REQ_LATEST,
+                "SELECT " REQ_COLS " FROM requests WHERE kind=?1 AND customer_id=?2 ORDER BY "
+                "created DESC, rowid DESC LIMIT 1",
+                &st));
+    sq_text(st, 1, kind);
+    sq_text(st, 2, subject);
+    int r = sqlite3_step(st);
+    err rc = ERR_OK;
+    if (r == SQLITE_ROW) {
+        rc = read_request(st, out);
+    }
+    sqlite3_reset(st);
+    TRY(rc);
+    ENSURE(r == SQLITE_ROW || r == SQLITE_DONE, ERR_IO, "store: request read failed");
+    ENSURE(r == SQLITE_ROW, ERR_NOT_FOUND, "no such request");
+    return ERR_OK;
+}
+
+err store_department_exists(store *s, const char *department, bool *yes)
+{
+    sqlite3_stmt *st;
+    TRY(sq_stmt(s, Q_DEPT_EXISTS,
+                "SELECT EXISTS(SELECT 1 FROM accounts WHERE department=?1) OR EXISTS(SELECT 1 "
+                "FROM customers INDEXED BY customers_dept WHERE department=?1 AND erased=0)",
+                &st));
+    sq_text(st, 1, department);
+    int r = sqlite3_step(st);
+    *yes = r == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
+    sqlite3_reset(st);
+    ENSURE(r == SQLITE_ROW, ERR_IO, "store: department lookup failed");
+    return ERR_OK;
+}
+
+/* ---- notices ---- */
+
+err store_notice_add(store *s, const notice *n)
+{
+    sqlite3_stmt *st;
+    TRY(sq_stmt(s, Q_NOTICE_INS,
+                "INSERT INTO notices(at, recipient, rule, subject, detail) VALUES(?1,?2,?3,?4,?5)",
+                &st));
+    sqlite3_bind_int64(st, 1, n->at_us);
+    sq_text(st, 2, n->recipient);
+    sq_text(st, 3, n->rule);
+    sq_text(st, 4, n->subject);
+    sq_text(st, 5, n->detail);
+    return sq_done(s, st, "notice insert");
+}
+
+err store_notice_list(store *s, const char *const recipients[STORE_NOTICE_TO_MAX], int64_t after,
+                      notice *out, size_t max, size_t *n)
+{
+    sqlite3_stmt *st;
+    TRY(sq_stmt(s, Q_NOTICE_LIST,
+                "SELECT id, at, recipient, rule, subject, detail FROM notices WHERE recipient IN "
+                "(?1, ?2, ?3, ?4) AND id>?5 ORDER BY id LIMIT ?6",
+                &st));
+    for (int i = 0; i < STORE_NOTICE_TO_MAX; i++) {
+        if (recipients[i]) {
+            sq_text(st, i + 1, recipients[i]);
+        }
+    }
+    sqlite3_bind_int64(st, 5, after);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)max);
+    size_t k = 0;
+    int r = SQLITE_DONE;
+    while (k < max && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        notice *o = &out[k++];
+        memset(o, 0, sizeof *o);
+        o->id = sqlite3_column_int64(st, 0);
+        o->at_us = sqlite3_column_int64(st, 1);
+        sq_col_text(st, 2, o->recipient, sizeof o->recipient);
+        sq_col_text(st, 3, o->rule, sizeof o->rule);
+        sq_col_text(st, 4, o->subject, sizeof o->subject);
+        sq_col_text(st, 5, o->detail, sizeof o->detail);
+    }
+    sqlite3_reset(st);
+    ENSURE(r == SQLITE_ROW || r == SQLITE_DONE, ERR_IO, "store: notice list failed");
+    *n = k;
+    return ERR_OK;
 }
 
 /* ---- break-glass ---- */

@@ -34,5 +34,7 @@ void sq_text(sqlite3_stmt *st, int i, const char *v);
 void sq_blob(sqlite3_stmt *st, int i, const buf *b);
 void sq_col_text(sqlite3_stmt *st, int i, char *out, size_t max);
 MUST_USE err sq_col_buf(sqlite3_stmt *st, int i, buf *b);
+/* DDL of sqlite_access.c's tables added after schema version 2 (idempotent). */
+extern const char SQ_ACCESS_SCHEMA[];
 
 #endif

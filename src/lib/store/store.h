@@ -232,8 +232,8 @@ typedef struct change_request {
 void change_request_init(change_request *r);
 void change_request_free(change_request *r);
 MUST_USE err store_request_insert(store *s, const change_request *r);
-/* Moves r->id from status `from` to r's status/decided_by/decided/note; ERR_CONFLICT when
- * the request is no longer in status `from` (someone else decided first). */
+/* Moves r->id from status `from` to r's status/decided_by/decided/note/expires/payload;
+ * ERR_CONFLICT when the request is no longer in status `from` (someone else decided first). */
 MUST_USE err store_request_decide(store *s, const change_request *r, const char *from);
 MUST_USE err store_request_get(store *s, const char *id, change_request *out);
 /* Requests with status (NULL: any) and department (NULL: any), newest first. fn is called per
@@ -241,6 +241,26 @@ MUST_USE err store_request_get(store *s, const char *id, change_request *out);
 typedef err (*store_request_fn)(void *ctx, const change_request *r);
 MUST_USE err store_request_list(store *s, const char *status, const char *department,
                                 size_t max, store_request_fn fn, void *ctx);
+/* The newest request of kind whose subject (the customer_id column: a customer, an API key or
+ * an account) is subject; ERR_NOT_FOUND when none. */
+MUST_USE err store_request_latest(store *s, const char *kind, const char *subject,
+                                  change_request *out);
+/* True when some account or live customer belongs to department. */
+MUST_USE err store_department_exists(store *s, const char *department, bool *yes);
+
+/* ---- notices: who must hear of an act on access (API keys, credentials, break-glass) ---- */
+typedef struct notice {
+    int64_t id, at_us;
+    char recipient[96]; /* "account:NAME", "role:ROLE" or "data_steward:DEPT" */
+    char rule[48];
+    char subject[96];
+    char detail[256]; /* names, ids and counts: never a personal value or a secret */
+} notice;
+#define STORE_NOTICE_TO_MAX 4
+MUST_USE err store_notice_add(store *s, const notice *n);
+/* Notices to any of the recipients (NULL entries are unused), id > after, oldest first. */
+MUST_USE err store_notice_list(store *s, const char *const recipients[STORE_NOTICE_TO_MAX],
+                               int64_t after, notice *out, size_t max, size_t *n);
 
 /* ---- break-glass: time-limited emergency access ---- */
 typedef struct breakglass {
