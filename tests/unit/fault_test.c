@@ -200,7 +200,8 @@ static void fake_customer(sealed_customer *c, uint64_t phone_bi)
     c->created_us = c->updated_us = 1000;
     c->dek_version = 1;
     c->kek_version = 1;
-    IGNORE(buf_set(&c->wrapped_dek, "wrapped-key-bytes", 17));
+    /* An envelope's header names the KEK version (the store checks it against kek_version). */
+    IGNORE(buf_set(&c->wrapped_dek, "\x01\x01\x00\x00\x00\x01wrapped-key", 17));
     IGNORE(buf_set(&c->field[CF_NAME], "sealed-name", 11));
     IGNORE(buf_set(&c->field[CF_PHONE], "sealed-phone", 12));
     c->has_blind[BI_PHONE] = true;
