@@ -435,13 +435,16 @@ err door_customer_update(vault *v, const actor *a, const char *id, const record 
         /* The whole change waits for a data steward: nothing is applied now. */
         CHECK(request_id != NULL, ERR_DENIED, "this change needs a data steward's approval");
         GUARD(door_request_change(v, a, &c, set, clear, buf_cstr(&names), request_id));
+        door_observe_write(v, a, "request.create", c.id, c.department, c.honeytoken, -1);
         goto out;
     }
     audit_entry e;
     door_entry(&e, a, "customer.update", "allow", rule);
     e.customer = c.id;
     e.fields = buf_cstr(&names);
-    GUARD(audit_append(v->au, &e, NULL));
+    uint64_t idx = 0;
+    GUARD(audit_append(v->au, &e, &idx));
+    door_observe_write(v, a, "customer.update", c.id, c.department, c.honeytoken, (int64_t)idx);
     GUARD(door_keyring_fresh(v));
     GUARD(keyring_dek_unwrap(v->kr, c.id, buf_slice(&c.wrapped_dek), dek));
     bool only[CF__COUNT];
@@ -491,7 +494,9 @@ err door_customer_erase(vault *v, const actor *a, const char *id, const char *re
     door_entry(&e, a, "customer.erase", "allow", rule);
     e.customer = c.id;
     e.reason = reason;
-    GUARD(audit_append(v->au, &e, NULL));
+    uint64_t idx = 0;
+    GUARD(audit_append(v->au, &e, &idx));
+    door_observe_write(v, a, "customer.erase", c.id, c.department, c.honeytoken, (int64_t)idx);
     int64_t now = clock_now_us();
     GUARD(store_begin(v->st));
     rc = store_customer_erase(v->st, c.id, now);
@@ -611,6 +616,11 @@ err door_customer_search(vault *v, const actor *a, blind_kind k, const char *ter
     GUARD(audit_append(v->au, &e, &idx));
     if (nrows) {
         door_breakglass_read(v, a, action, NULL);
+    } else if (k != BI_NONE && after == NULL &&
+               (door_read_level(a, REC_CUSTOMER, DOOR_BLIND_FIELD[k], true) == READ_MASKED ||
+                door_read_level(a, REC_CUSTOMER, DOOR_BLIND_FIELD[k], false) == READ_MASKED)) {
+        /* A miss on a value the actor may not see whole: someone may be guessing it. */
+        door_observe_search_miss(v, a, blind_kind_name(k), (int64_t)idx);
     }
     for (size_t i = 0; i < nrows; i++) {
         if (rows[i].honeytoken) {
@@ -708,7 +718,9 @@ err door_record_create(vault *v, const actor *a, rectype t, const char *customer
     door_entry(&e, a, action, "allow", rule);
     e.customer = c.id;
     e.fields = buf_cstr(&names);
-    GUARD(audit_append(v->au, &e, NULL));
+    uint64_t idx = 0;
+    GUARD(audit_append(v->au, &e, &idx));
+    door_observe_write(v, a, action, c.id, c.department, c.honeytoken, (int64_t)idx);
     GUARD(keyring_dek_unwrap(v->kr, c.id, buf_slice(&c.wrapped_dek), dek));
     char owner[2 * ID_LEN + 2];
     rec_owner(owner, sizeof owner, c.id, r.id);
