@@ -285,11 +285,8 @@ err door_password_change(vault *v, const actor *a, const char *old_pw, const cha
     login_check lc;
     GUARD(door_password_attempt_begin(v, a, &lc));
     bool old_ok = password_verify(acc.pwhash, old_pw, strlen(old_pw));
-    GUARD(door_password_attempt_end(v, a, &lc, old_ok));
-    if (!old_ok) {
-        GUARD(door_deny(v, a, "account.password", NULL, NULL, "bad-password", ERR_AUTH,
-                        "the old password is wrong"));
-    }
+    GUARD(door_password_attempt_end(v, a, &lc, old_ok)); /* a failure is audited there */
+    CHECK(old_ok, ERR_AUTH, "the old password is wrong");
     GUARD(door_password_acceptable(acc.username, new_pw));
     GUARD(password_hash(new_pw, strlen(new_pw), acc.pwhash));
     acc.pw_changed_us = clock_now_us();
