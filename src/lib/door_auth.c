@@ -236,8 +236,7 @@ static err attempt_failed(vault *v, actor *a, bool known, login_check *lc, const
     if (lock_now && known) {
         char d[96];
         snprintf(d, sizeof d, "lockout %d for %lld s from %s", lc->lock_level,
-                 (long long)((lc->locked_until_us - clock_now_us() + 500000) / 1000000),
-                 a->source);
+                 (long long)((lc->locked_until_us - clock_now_us() + 500000) / 1000000), a->source);
         door_entry(&e, a, "account.lock", "allow", "failed-logins");
         e.reason = d;
         TRY(audit_append(v->au, &e, NULL));
@@ -286,8 +285,8 @@ err door_login(vault *v, const login_request *rq, login_result *out)
         out->retry_after_s = (uint32_t)((lc.retry_after_us + 999999) / 1000000);
         BAIL(ERR_RATE, "too many sign-in attempts for this account: try again later");
     }
-    bool ok = password_verify(found == ERR_OK ? acc.pwhash : dummy_hash(), password,
-                              strlen(password));
+    bool ok =
+        password_verify(found == ERR_OK ? acc.pwhash : dummy_hash(), password, strlen(password));
     /* A lock set on the account itself (the guard for what the account did, an operator). */
     bool locked = found == ERR_OK && acc.locked_until_us > now;
     /* A locked pair opens only at a familiar address, with the second factor in the same
@@ -347,9 +346,9 @@ err door_login(vault *v, const login_request *rq, login_result *out)
     audit_entry e;
     door_entry(&e, &a, "login", "allow",
                out->enrol ? "password;enrol-second-factor"
-               : acc.totp_enabled ? (pair_locked ? "password+totp;locked-pair-familiar-address"
-                                                 : "password+totp")
-                                  : "password");
+               : acc.totp_enabled
+                   ? (pair_locked ? "password+totp;locked-pair-familiar-address" : "password+totp")
+                   : "password");
     e.reason = rehash ? "password hash upgraded" : NULL;
     uint64_t idx = 0;
     TRY(audit_append(v->au, &e, &idx));

@@ -127,8 +127,8 @@ static err hook_lock(void *ctx, const char *username, int64_t until_us, const ch
     return store_session_delete_account(v->st, acc.id, NULL);
 }
 
-static err hook_lock_login(void *ctx, const char *username, const char *address,
-                           int64_t until_us, const char *rule)
+static err hook_lock_login(void *ctx, const char *username, const char *address, int64_t until_us,
+                           const char *rule)
 {
     door_logins_lock(ctx, username, address, until_us);
     return ERR_OK;

@@ -90,7 +90,7 @@ MUST_USE err door_totp_secret(vault *v, const account *acc, uint8_t *secret);
 bool door_second_factor_ok(vault *v, account *acc, const char *otp, const char *recovery);
 
 /* ---- door_logins.c: lockout by (account, address), throttling by account ---- */
-#define LOGINS_BURST 10    /* attempts from unfamiliar addresses an account may take at once */
+#define LOGINS_BURST 10     /* attempts from unfamiliar addresses an account may take at once */
 #define LOGINS_REFILL_S 120 /* ... and one more every this many seconds */
 typedef enum login_gate { LOGIN_GO, LOGIN_LOCKED, LOGIN_THROTTLED } login_gate;
 typedef struct login_check {

@@ -199,7 +199,8 @@ static bool familiar_has(vault *v, const char *account_id, const uint8_t addr[16
     if (store_meta_get(v->st, k, &b) == ERR_OK) {
         const char *p = buf_cstr(&b);
         while (*p && !has) {
-            has = strncmp(p, tag, FAMILIAR_HEX) == 0 && (p[FAMILIAR_HEX] == ',' || !p[FAMILIAR_HEX]);
+            has =
+                strncmp(p, tag, FAMILIAR_HEX) == 0 && (p[FAMILIAR_HEX] == ',' || !p[FAMILIAR_HEX]);
             const char *c = strchr(p, ',');
             p = c ? c + 1 : p + strlen(p);
         }
@@ -293,8 +294,7 @@ bool door_logins_failed(vault *v, const char *name, login_check *c)
     return locked;
 }
 
-void door_logins_succeeded(vault *v, const char *account_id, const char *name,
-                           const login_check *c)
+void door_logins_succeeded(vault *v, const char *account_id, const char *name, const login_check *c)
 {
     int64_t now = clock_now_us();
     uint64_t ak = key_of(v, name, NULL), pk = key_of(v, name, c->addr);

@@ -1147,9 +1147,9 @@ TEST(t_lockout_and_timing)
     for (int k = 0; k < 3; k++) {
         EXPECT_INT(login_code("hr1", "wrong-password-xyz", NULL, NULL, NULL), 401);
     }
-    EXPECT_INT(h_json(&S, "GET", "/v1/audit/entries?actor=hr1&action=account.lock&limit=5", aud,
-                      NULL, &j),
-               200);
+    EXPECT_INT(
+        h_json(&S, "GET", "/v1/audit/entries?actor=hr1&action=account.lock&limit=5", aud, NULL, &j),
+        200);
     EXPECT_INT(json_array_size(json_object_get(j, "entries")), 2);
     why = jstr(json_array_get(json_object_get(j, "entries"), 1), "reason");
     int second = 0;
@@ -1167,15 +1167,15 @@ TEST(t_lockout_and_timing)
         EXPECT_INT(h_json(&S, "GET", "/v1/me", hr, NULL, NULL), 200); /* 3 s idle limit */
         EXPECT_INT(login_code("hr1", "wrong-password-xyz", NULL, NULL, NULL), 401);
         json_t *x = NULL;
-        EXPECT_INT(h_json(&S, "GET", "/v1/audit/entries?actor=hr1&action=account.lock&limit=5",
-                          aud, NULL, &x),
+        EXPECT_INT(h_json(&S, "GET", "/v1/audit/entries?actor=hr1&action=account.lock&limit=5", aud,
+                          NULL, &x),
                    200);
         nlocks = json_array_size(json_object_get(x, "entries"));
         json_decref(x);
     }
-    EXPECT_INT(h_json(&S, "GET", "/v1/audit/entries?actor=hr1&action=account.lock&limit=5", aud,
-                      NULL, &j),
-               200);
+    EXPECT_INT(
+        h_json(&S, "GET", "/v1/audit/entries?actor=hr1&action=account.lock&limit=5", aud, NULL, &j),
+        200);
     why = jstr(json_array_get(json_object_get(j, "entries"), 2), "reason");
     int third = 0;
     EXPECT(why && sscanf(why, "lockout %d for %d s", &level, &third) == 2);

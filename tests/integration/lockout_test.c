@@ -122,8 +122,8 @@ static int from(const char *ip, const char *method, const char *path, const char
     return rc == CURLE_OK ? (int)code : 0;
 }
 
-static int login_from(const char *ip, const char *user, const char *pw, const char *otp,
-                      char *tok, char *retry)
+static int login_from(const char *ip, const char *user, const char *pw, const char *otp, char *tok,
+                      char *retry)
 {
     char body[512];
     if (otp && strlen(otp) > 8) {
@@ -276,8 +276,7 @@ TEST(t_stranger_cannot_lock_staff_out)
     EXPECT_INT(login_from("127.0.0.1", "steward3", DEMO_PW, NULL, tok, NULL), 200);
     /* five wrong passwords from a stranger's address */
     for (int i = 0; i < 5; i++) {
-        EXPECT_INT(login_from("127.0.0.21", "steward3", "Wrong-password-1", NULL, NULL, NULL),
-                   401);
+        EXPECT_INT(login_from("127.0.0.21", "steward3", "Wrong-password-1", NULL, NULL, NULL), 401);
     }
     /* that address is locked out of steward3, even with the right password ... */
     EXPECT_INT(login_from("127.0.0.21", "steward3", DEMO_PW, NULL, NULL, NULL), 401);
@@ -412,8 +411,7 @@ TEST(t_familiar_address_with_second_factor)
     EXPECT_INT(login_from("127.0.0.1", "steward2", DEMO_PW, code, tok, NULL), 200);
     /* five failures from that same address lock the pair ... */
     for (int i = 0; i < 5; i++) {
-        EXPECT_INT(login_from("127.0.0.1", "steward2", "Wrong-password-5", NULL, NULL, NULL),
-                   401);
+        EXPECT_INT(login_from("127.0.0.1", "steward2", "Wrong-password-5", NULL, NULL, NULL), 401);
     }
     /* ... the password alone does not open it (and says nothing about being right) ... */
     json_t *e = NULL;

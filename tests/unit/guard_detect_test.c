@@ -51,8 +51,7 @@ static err h_lock(void *ctx, const char *u, int64_t until, const char *rule)
     pthread_mutex_unlock(&C.mu);
     return ERR_OK;
 }
-static err h_lock_login(void *ctx, const char *u, const char *addr, int64_t until,
-                        const char *rule)
+static err h_lock_login(void *ctx, const char *u, const char *addr, int64_t until, const char *rule)
 {
     pthread_mutex_lock(&C.mu);
     C.lock_login++;
@@ -264,7 +263,7 @@ TEST(t_bad_tokens)
     for (int i = 0; i < 3; i++) {
         observe(g, E(GUARD_EV_BAD_TOKEN, "", "203.0.113.5", T0 + i * S));
     }
-    observe(g, E(GUARD_EV_BAD_TOKEN, "", "203.0.113.6", T0 + 4 * S)); /* another address */
+    observe(g, E(GUARD_EV_BAD_TOKEN, "", "203.0.113.6", T0 + 4 * S));   /* another address */
     observe(g, E(GUARD_EV_LOGIN_FAIL, "x", "203.0.113.5", T0 + 4 * S)); /* another kind */
     EXPECT_INT(nalerts(g, "bad"), 0);
     observe(g, E(GUARD_EV_BAD_TOKEN, "", "203.0.113.5", T0 + 5 * S));

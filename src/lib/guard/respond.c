@@ -19,7 +19,17 @@
 #include "core/log.h"
 #include "guard/guard_int.h"
 
-enum fx_kind { FX_LOCK, FX_LOCK_LOGIN, FX_UNLOCK, FX_REVOKE, FX_REAUTH, FX_SEAL, FX_AUDIT, FX_ALERT, FX_NFT };
+enum fx_kind {
+    FX_LOCK,
+    FX_LOCK_LOGIN,
+    FX_UNLOCK,
+    FX_REVOKE,
+    FX_REAUTH,
+    FX_SEAL,
+    FX_AUDIT,
+    FX_ALERT,
+    FX_NFT
+};
 
 typedef struct fx_item {
     enum fx_kind kind;

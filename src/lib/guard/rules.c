@@ -121,8 +121,9 @@ static const struct {
                   "acts the door reports (break-glass, lockouts, sealing)"},
     [D_BAD_TOKEN] = {K_THRESHOLD | K_THRESHOLD_REQ, 1u << PER_ADDRESS, PER_ADDRESS, SEV_MEDIUM,
                      ROUTE_SECURITY, "unknown or forged bearer tokens"},
-    [D_PROBING] = {K_THRESHOLD | K_THRESHOLD_REQ, 1u << PER_ACCOUNT | 1u << PER_ADDRESS, PER_ACCOUNT,
-                   SEV_HIGH, ROUTE_SECURITY | ROUTE_HR, "searches on a masked field that found nothing"},
+    [D_PROBING] = {K_THRESHOLD | K_THRESHOLD_REQ, 1u << PER_ACCOUNT | 1u << PER_ADDRESS,
+                   PER_ACCOUNT, SEV_HIGH, ROUTE_SECURITY | ROUTE_HR,
+                   "searches on a masked field that found nothing"},
 };
 
 /* ---- parser state ---- */
