@@ -209,8 +209,12 @@ static bool familiar_has(vault *v, const char *account_id, const uint8_t addr[16
     return has;
 }
 
+/* Read, add, write: serialised, so that two sign-ins from new addresses at once both stay. */
+static pthread_mutex_t familiar_mu = PTHREAD_MUTEX_INITIALIZER;
+
 static void familiar_learn(vault *v, const char *account_id, const uint8_t addr[16])
 {
+    pthread_mutex_lock(&familiar_mu);
     char k[ID_LEN + 32], tag[FAMILIAR_HEX + 1];
     familiar_key(account_id, k, sizeof k);
     familiar_tag(v, addr, tag);
@@ -233,6 +237,7 @@ static void familiar_learn(vault *v, const char *account_id, const uint8_t addr[
     }
     buf_free(&b);
     IGNORE(store_meta_set(v->st, k, list));
+    pthread_mutex_unlock(&familiar_mu);
 }
 
 /* ---- the door's side ---- */

@@ -374,6 +374,46 @@ TEST(t_guesses_bounded_across_addresses)
            N, N, checked, throttled, dt);
 }
 
+/* Sign-ins from new addresses at the same time: each address becomes familiar (none lost). */
+static void *signin_one(void *p)
+{
+    storm *s = p;
+    char ip[32];
+    snprintf(ip, sizeof ip, "127.0.2.%d", 10 + s->idx);
+    s->status = login_from(ip, "auditor1", DEMO_PW, NULL, NULL, NULL);
+    return NULL;
+}
+
+TEST(t_familiar_addresses_concurrent)
+{
+    enum { N = 8 };
+    storm st[N];
+    pthread_t th[N];
+    for (int i = 0; i < N; i++) {
+        st[i].idx = i;
+        st[i].status = 0;
+        EXPECT(pthread_create(&th[i], NULL, signin_one, &st[i]) == 0);
+    }
+    for (int i = 0; i < N; i++) {
+        pthread_join(th[i], NULL);
+        EXPECT_INT(st[i].status, 200);
+    }
+    /* spend auditor1's bucket from strangers ... */
+    int throttled = 0;
+    for (int i = 0; i < 12; i++) {
+        char ip[32];
+        snprintf(ip, sizeof ip, "127.0.3.%d", 10 + i);
+        throttled += login_from(ip, "auditor1", "Wrong-password-8", NULL, NULL, NULL) == 429;
+    }
+    EXPECT(throttled >= 2);
+    /* ... every one of the eight addresses is familiar: not throttled */
+    for (int i = 0; i < N; i++) {
+        char ip[32];
+        snprintf(ip, sizeof ip, "127.0.2.%d", 10 + i);
+        EXPECT_INT(login_from(ip, "auditor1", DEMO_PW, NULL, NULL, NULL), 200);
+    }
+}
+
 /* ---- the second factor opens a familiar address whose pair is locked ---- */
 
 TEST(t_familiar_address_with_second_factor)
@@ -620,6 +660,7 @@ int main(void)
     RUN(t_start);
     RUN(t_stranger_cannot_lock_staff_out);
     RUN(t_guesses_bounded_across_addresses);
+    RUN(t_familiar_addresses_concurrent);
     RUN(t_familiar_address_with_second_factor);
     RUN(t_password_change);
     RUN(t_forged_tokens);
