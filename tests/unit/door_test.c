@@ -222,6 +222,30 @@ TEST(t_login_pairs_and_throttle)
     EXPECT_OK(door_authenticate(V, keep.token, "10.0.0.1", "r", &a));
 }
 
+TEST(t_own_password_change)
+{
+    EXPECT_OK(door_account_create(V, &AD, "pwchg1", "porcelain-Jingdezhen-8", ROLE_AUDITOR,
+                                  "audit"));
+    login_result one, two, res;
+    EXPECT_OK(login_at("pwchg1", "porcelain-Jingdezhen-8", "10.1.0.1", &one));
+    EXPECT_OK(login_at("pwchg1", "porcelain-Jingdezhen-8", "10.1.0.1", &two));
+    actor a, b;
+    EXPECT_OK(door_authenticate(V, one.token, "10.1.0.9", "r", &a)); /* used from elsewhere */
+    /* a wrong old password is a guess like a login's: five lock the address out */
+    for (int i = 0; i < 5; i++) {
+        EXPECT_ERR(door_password_change(V, &a, "not-the-password-1", "lacquer-Fuzhou-2026"),
+                   ERR_AUTH);
+    }
+    EXPECT_ERR(door_password_change(V, &a, "porcelain-Jingdezhen-8", "lacquer-Fuzhou-2026"),
+               ERR_AUTH);
+    /* from the owner's address it works, and every session of the account ends */
+    EXPECT_OK(door_authenticate(V, one.token, "10.1.0.1", "r", &a));
+    EXPECT_OK(door_password_change(V, &a, "porcelain-Jingdezhen-8", "lacquer-Fuzhou-2026"));
+    EXPECT_ERR(door_authenticate(V, two.token, "10.1.0.1", "r", &b), ERR_AUTH);
+    EXPECT_ERR(door_authenticate(V, one.token, "10.1.0.1", "r", &b), ERR_AUTH);
+    EXPECT_OK(login_at("pwchg1", "lacquer-Fuzhou-2026", "10.1.0.1", &res));
+}
+
 TEST(t_mask_coherent)
 {
     /* Where the ID number is masked, the birth date (its digits 7-14) is masked with it. */
@@ -340,6 +364,7 @@ int main(void)
     RUN(t_fail_closed);
     RUN(t_sessions);
     RUN(t_login_pairs_and_throttle);
+    RUN(t_own_password_change);
     RUN(t_rehash_on_login);
     RUN(t_password_policy);
     RUN(t_totp_known_answer);
