@@ -224,8 +224,8 @@ TEST(t_login_pairs_and_throttle)
 
 TEST(t_own_password_change)
 {
-    EXPECT_OK(door_account_create(V, &AD, "pwchg1", "porcelain-Jingdezhen-8", ROLE_AUDITOR,
-                                  "audit"));
+    EXPECT_OK(
+        door_account_create(V, &AD, "pwchg1", "porcelain-Jingdezhen-8", ROLE_AUDITOR, "audit"));
     login_result one, two, res;
     EXPECT_OK(login_at("pwchg1", "porcelain-Jingdezhen-8", "10.1.0.1", &one));
     EXPECT_OK(login_at("pwchg1", "porcelain-Jingdezhen-8", "10.1.0.1", &two));
