@@ -109,9 +109,11 @@ static void addr_bytes(const char *source, uint8_t out[16])
     memcpy(out, h, 16);
 }
 
+/* The whole probe window is searched (a slot freed by a success may sit before the key). */
 static pair_slot *pair_find(uint64_t key, uint64_t acct, bool create, int64_t now)
 {
     size_t start = (size_t)(key % PAIR_SLOTS), victim = start;
+    bool victim_free = false;
     for (size_t i = 0; i < PROBE; i++) {
         pair_slot *p = &pairs[(start + i) % PAIR_SLOTS];
         if (p->key == key) {
@@ -120,11 +122,12 @@ static pair_slot *pair_find(uint64_t key, uint64_t acct, bool create, int64_t no
             }
             return p;
         }
+        if (victim_free) {
+            continue;
+        }
         if (p->key == 0 || p->touched_us < pairs[victim].touched_us) {
             victim = (start + i) % PAIR_SLOTS;
-            if (p->key == 0) {
-                break;
-            }
+            victim_free = p->key == 0;
         }
     }
     if (!create) {
@@ -138,19 +141,33 @@ static pair_slot *pair_find(uint64_t key, uint64_t acct, bool create, int64_t no
     return p;
 }
 
+static void refill(acct_slot *a, int64_t now);
+
+/* When the table is full, a bucket that has refilled completely is given up first (forgetting
+ * it changes nothing); only then the oldest. Flooding the table with other names to reset an
+ * account's bucket thus needs every bucket of the probe window drained at once. */
 static acct_slot *acct_find(uint64_t key, int64_t now)
 {
     size_t start = (size_t)(key % ACCT_SLOTS), victim = start;
+    bool victim_full = false, victim_free = false;
     for (size_t i = 0; i < PROBE; i++) {
         acct_slot *a = &accts[(start + i) % ACCT_SLOTS];
         if (a->key == key) {
             return a;
         }
-        if (a->key == 0 || a->at_us < accts[victim].at_us) {
+        if (victim_free) {
+            continue;
+        }
+        if (a->key == 0) {
             victim = (start + i) % ACCT_SLOTS;
-            if (a->key == 0) {
-                break;
-            }
+            victim_free = true;
+            continue;
+        }
+        refill(a, now);
+        bool full = a->tokens >= LOGINS_BURST;
+        if ((full && !victim_full) || (full == victim_full && a->at_us < accts[victim].at_us)) {
+            victim = (start + i) % ACCT_SLOTS;
+            victim_full = full;
         }
     }
     acct_slot *a = &accts[victim];
