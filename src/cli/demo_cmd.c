@@ -149,8 +149,7 @@ int cmd_demo(args *a)
     vault_path_in(dir, VAULT_KEYRING, p, sizeof p);
     if (access(p, F_OK) != 0) {
         const char *f = getenv("CUSTOS_TEST_KDF");
-        vault_init_opts o = {&src, (f && !strcmp(f, "fast")) ? KDF_FAST : KDF_MODERATE, NULL,
-                             NULL};
+        vault_init_opts o = {&src, (f && !strcmp(f, "fast")) ? KDF_FAST : KDF_MODERATE, NULL, NULL};
         if ((e = vault_init(dir, &o)) != ERR_OK) {
             return cli_fail(e);
         }
