@@ -493,13 +493,16 @@ err door_customer_change(vault *v, const actor *a, const char *id, const record 
         /* The whole change waits for a data steward: nothing is applied now. */
         CHECK(request_id != NULL, ERR_DENIED, "this change needs a data steward's approval");
         GUARD(door_request_change(v, a, &c, set, clear, buf_cstr(&names), request_id));
+        door_observe_write(v, a, "request.create", c.id, c.department, c.honeytoken, -1);
         goto out;
     }
     audit_entry e;
     door_entry(&e, a, "customer.update", "allow", rule);
     e.customer = c.id;
     e.fields = buf_cstr(&names);
-    GUARD(audit_append(v->au, &e, NULL));
+    uint64_t idx = 0;
+    GUARD(audit_append(v->au, &e, &idx));
+    door_observe_write(v, a, "customer.update", c.id, c.department, c.honeytoken, (int64_t)idx);
     GUARD(door_keyring_fresh(v));
     /* Read, merge and write under the store's write lock: the row as it is now, whatever
      * other writers (updates, key rotations, rewraps) committed since it was first read. */
@@ -582,7 +585,9 @@ err door_customer_erase_if(vault *v, const actor *a, const char *id, const char 
     door_entry(&e, a, "customer.erase", "allow", rule);
     e.customer = c.id;
     e.reason = reason;
-    GUARD(audit_append(v->au, &e, NULL));
+    uint64_t idx = 0;
+    GUARD(audit_append(v->au, &e, &idx));
+    door_observe_write(v, a, "customer.erase", c.id, c.department, c.honeytoken, (int64_t)idx);
     int64_t now = clock_now_us();
     GUARD(journal_erasure(v, c.id, now));
     GUARD(store_begin(v->st));
@@ -718,6 +723,11 @@ err door_customer_search(vault *v, const actor *a, blind_kind k, const char *ter
     GUARD(audit_append(v->au, &e, &idx));
     if (nrows) {
         door_breakglass_read(v, a, action, NULL);
+    } else if (k != BI_NONE && after == NULL &&
+               (door_read_level(a, REC_CUSTOMER, DOOR_BLIND_FIELD[k], true) == READ_MASKED ||
+                door_read_level(a, REC_CUSTOMER, DOOR_BLIND_FIELD[k], false) == READ_MASKED)) {
+        /* A miss on a value the actor may not see whole: someone may be guessing it. */
+        door_observe_search_miss(v, a, blind_kind_name(k), (int64_t)idx);
     }
     for (size_t i = 0; i < nrows; i++) {
         if (rows[i].honeytoken) {
@@ -816,7 +826,9 @@ err door_record_create(vault *v, const actor *a, rectype t, const char *customer
     door_entry(&e, a, action, "allow", rule);
     e.customer = c.id;
     e.fields = buf_cstr(&names);
-    GUARD(audit_append(v->au, &e, NULL));
+    uint64_t idx = 0;
+    GUARD(audit_append(v->au, &e, &idx));
+    door_observe_write(v, a, action, c.id, c.department, c.honeytoken, (int64_t)idx);
     GUARD(door_keyring_fresh(v));
     /* Sealed and written under the store's write lock, with the data key the customer holds
      * at that moment: a per-customer rotation cannot slip in between. */

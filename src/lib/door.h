@@ -123,10 +123,13 @@ typedef struct login_result {
     bool mfa_pending; /* the session may only enrol or verify the second factor */
     bool enrol;       /* ... and the account has no second factor yet: enrol first */
     bool code_due;    /* ERR_AUTH because the password was right and a code must follow */
+    uint32_t retry_after_s; /* ERR_RATE: the account is throttled for this long */
 } login_result;
 
 /* Every failure is ERR_AUTH "invalid username or password" after the same work, except
- * ERR_AUTH "second factor required" when the password was right and a code is due. */
+ * ERR_AUTH "second factor required" when the password was right and a code is due, and
+ * ERR_RATE (no password checked, out->retry_after_s) when the name has had too many attempts
+ * from unfamiliar addresses. */
 MUST_USE err door_login(vault *v, const login_request *rq, login_result *out);
 /* Resolves a bearer token (session "cst_..." or API key "csk_...") into an actor. */
 MUST_USE err door_authenticate(vault *v, const char *token, const char *source,

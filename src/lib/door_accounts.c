@@ -474,15 +474,20 @@ err door_password_change(vault *v, const actor *a, const char *old_pw, const cha
     account acc;
     TRY(store_account_by_id(v->st, a->account_id, &acc));
     err rc = ERR_OK;
-    if (!password_verify(acc.pwhash, old_pw, strlen(old_pw))) {
-        GUARD(door_deny(v, a, "account.password", NULL, NULL, "bad-password", ERR_AUTH,
-                        "the old password is wrong"));
-    }
+    /* The old password is a guess like a login's: the same lockout, throttle and guard. */
+    login_check lc;
+    GUARD(door_password_attempt_begin(v, a, &lc));
+    bool old_ok = password_verify(acc.pwhash, old_pw, strlen(old_pw));
+    GUARD(door_password_attempt_end(v, a, &lc, old_ok)); /* a failure is audited there */
+    CHECK(old_ok, ERR_AUTH, "the old password is wrong");
     GUARD(door_password_acceptable(acc.username, new_pw));
     GUARD(password_hash(new_pw, strlen(new_pw), acc.pwhash));
     acc.pw_changed_us = clock_now_us();
     GUARD(audit_account(v, a, "account.password", "self", acc.username));
     GUARD(store_account_update(v->st, &acc));
+    /* Whoever else holds a session of this account (a stolen token) is out; so is the caller,
+     * who signs in again with the new password. */
+    GUARD(store_session_delete_account(v->st, acc.id, NULL));
 out:
     mem_wipe(acc.pwhash, sizeof acc.pwhash);
     return rc;

@@ -4,8 +4,9 @@
  * Tokens are 256 random bits shown once; the store keeps only their BLAKE2b
  * hash. A failed login costs the same work whether or not the username exists
  * (a dummy Argon2id verification, one audit entry, one database write) and
- * always answers the same words. Failures lock the account for a period that
- * doubles with each lockout; every lockout is audited and alerted.
+ * always answers the same words. Failures lock out the (account, address) pair and
+ * throttle the account across addresses (door_logins.c), never the account as a
+ * whole and never a session already open; every lockout is audited and alerted.
  *
  * Sessions end at an absolute limit and after an idle period; cookie sessions
  * (browsers) must echo a CSRF token derived from the session token on every
@@ -13,6 +14,7 @@
  * their own scope and, optionally, only from listed addresses.
  */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,7 +25,6 @@
 #include "core/net.h"
 #include "door_int.h"
 
-#define LOCK_MAX_US ((int64_t)24 * 3600 * 1000000)
 #define API_KEY_PREFIX "csk_"
 #define SESSION_PREFIX "cst_"
 
@@ -206,16 +207,6 @@ static bool second_factor_ok(vault *v, account *acc, const char *otp, const char
     return false;
 }
 
-static int64_t lock_period(const vault *v, int level)
-{
-    int64_t base = v->cfg.lockout_us ? v->cfg.lockout_us : (int64_t)60 * 1000000;
-    int64_t p = base;
-    for (int i = 0; i < level && p < LOCK_MAX_US; i++) {
-        p *= 2;
-    }
-    return p < LOCK_MAX_US ? p : LOCK_MAX_US;
-}
-
 static err new_session(vault *v, actor *a, const account *acc, uint32_t flags, login_result *out)
 {
     int64_t now = clock_now_us();
@@ -241,6 +232,29 @@ static err new_session(vault *v, actor *a, const account *acc, uint32_t flags, l
     return store_session_insert(v->st, h, &r);
 }
 
+/* A failed attempt (login or own password change): counted for the pair, audited, told to
+ * the guard; a lockout that starts is audited and alerted. */
+static err attempt_failed(vault *v, actor *a, bool known, login_check *lc, const char *action,
+                          const char *why)
+{
+    bool lock_now = door_logins_failed(v, a->username, lc);
+    audit_entry e;
+    door_entry(&e, a, action, "deny", why);
+    uint64_t idx = 0;
+    TRY(audit_append(v->au, &e, &idx));
+    door_observe_login(v, a, false, (int64_t)idx);
+    if (lock_now && known) {
+        char d[96];
+        snprintf(d, sizeof d, "lockout %d for %lld s from %s", lc->lock_level,
+                 (long long)((lc->locked_until_us - clock_now_us() + 500000) / 1000000), a->source);
+        door_entry(&e, a, "account.lock", "allow", "failed-logins");
+        e.reason = d;
+        TRY(audit_append(v->au, &e, NULL));
+        door_alert(v, "medium", "login-lockout", a, d);
+    }
+    return ERR_OK;
+}
+
 err door_login(vault *v, const login_request *rq, login_result *out)
 {
     memset(out, 0, sizeof *out);
@@ -249,9 +263,6 @@ err door_login(vault *v, const login_request *rq, login_result *out)
     int64_t now = clock_now_us();
     const char *password = rq->password ? rq->password : "";
     err found = store_account_by_name(v->st, rq->username ? rq->username : "", &acc);
-    bool ok = password_verify(found == ERR_OK ? acc.pwhash : dummy_hash(), password,
-                              strlen(password));
-    bool locked = found == ERR_OK && acc.locked_until_us > now;
     actor a;
     if (found == ERR_OK) {
         actor_of_account(&a, &acc, rq->source, rq->request_id);
@@ -267,10 +278,35 @@ err door_login(vault *v, const login_request *rq, login_result *out)
         hex_encode(hex, h, 8);
         snprintf(a.username, sizeof a.username, "unknown:%s", hex);
     }
-    bool usable = found == ERR_OK && ok && !locked && !acc.disabled;
+    /* Lockout by (account, address) and the account's throttle across addresses. A throttled
+     * attempt is refused before any password work: no guess is checked. */
+    login_check lc;
+    door_logins_check(v, found == ERR_OK ? acc.id : NULL, a.username, rq->source, &lc);
+    if (lc.gate == LOGIN_THROTTLED) {
+        audit_entry e;
+        door_entry(&e, &a, "login", "deny", "throttled");
+        uint64_t idx = 0;
+        err rc = audit_append(v->au, &e, &idx);
+        if (rc == ERR_OK) {
+            door_observe_login(v, &a, false, (int64_t)idx);
+        }
+        mem_wipe(acc.pwhash, sizeof acc.pwhash);
+        TRY(rc);
+        out->retry_after_s = (uint32_t)((lc.retry_after_us + 999999) / 1000000);
+        BAIL(ERR_RATE, "too many sign-in attempts for this account: try again later");
+    }
+    bool ok =
+        password_verify(found == ERR_OK ? acc.pwhash : dummy_hash(), password, strlen(password));
+    /* A lock set on the account itself (the guard for what the account did, an operator). */
+    bool locked = found == ERR_OK && acc.locked_until_us > now;
+    /* A locked pair opens only at a familiar address, with the second factor in the same
+     * request (no hint that the password alone was right). */
+    bool pair_locked = lc.gate == LOGIN_LOCKED;
+    bool code_given = (rq->otp && rq->otp[0]) || (rq->recovery && rq->recovery[0]);
+    bool pair_opens = !pair_locked || (lc.familiar && acc.totp_enabled && code_given);
+    bool usable = found == ERR_OK && ok && !locked && !acc.disabled && pair_opens;
     /* The second factor, once the password is right. */
     bool want_code = usable && acc.totp_enabled;
-    bool code_given = (rq->otp && rq->otp[0]) || (rq->recovery && rq->recovery[0]);
     if (want_code && !code_given) {
         audit_entry e;
         door_entry(&e, &a, "login", "deny", "second-factor-required");
@@ -284,41 +320,17 @@ err door_login(vault *v, const login_request *rq, login_result *out)
         const char *why = found != ERR_OK ? "unknown-user"
                           : acc.disabled  ? "disabled"
                           : locked        ? "locked"
+                          : pair_locked   ? "locked-from-address"
                           : !ok           ? "bad-password"
                                           : "bad-second-factor";
-        bool lock_now = false;
-        if (found == ERR_OK && !locked && (!ok || !code_ok)) {
-            int after = v->cfg.lockout_after ? v->cfg.lockout_after : 5;
-            acc.failed_logins++;
-            if (acc.failed_logins >= after) {
-                acc.locked_until_us = now + lock_period(v, acc.lock_level);
-                acc.lock_level++;
-                acc.failed_logins = 0;
-                lock_now = true;
-            }
-            IGNORE(store_account_update(v->st, &acc));
-        } else {
-            /* The same write for an unknown name, so that timing does not tell them apart. */
-            IGNORE(store_meta_set(v->st, "login.last_unknown", a.username));
-        }
-        audit_entry e;
-        door_entry(&e, &a, "login", "deny", why);
-        uint64_t idx = 0;
-        TRY(audit_append(v->au, &e, &idx));
-        door_observe_login(v, &a, false, (int64_t)idx);
-        if (lock_now) {
-            char d[96];
-            snprintf(d, sizeof d, "lockout %d for %lld s", acc.lock_level,
-                     (long long)((acc.locked_until_us - now) / 1000000));
-            door_entry(&e, &a, "account.lock", "allow", "failed-logins");
-            e.reason = d;
-            TRY(audit_append(v->au, &e, NULL));
-            door_alert(v, "medium", "login-lockout", &a, d);
-        }
+        /* One write whether or not the name exists, so that timing does not tell them apart
+         * (and no write to the account row, which others may be changing). */
+        IGNORE(store_meta_set(v->st, "login.last_failed", a.username));
         mem_wipe(acc.pwhash, sizeof acc.pwhash);
+        TRY(attempt_failed(v, &a, found == ERR_OK, &lc, "login", why));
         BAIL(ERR_AUTH, "invalid username or password");
     }
-    /* Success: reset counters, upgrade an old password hash, remember the TOTP step. */
+    /* Success: upgrade an old password hash, remember the TOTP step and the address. */
     bool rehash = password_needs_rehash(acc.pwhash);
     if (rehash) {
         char nh[PASSWORD_HASH_MAX];
@@ -336,17 +348,52 @@ err door_login(vault *v, const login_request *rq, login_result *out)
         flags |= SESSION_MFA_PENDING; /* enrol first: the session can do nothing else */
         out->enrol = true;
     }
+    /* An address becomes familiar only once every factor the account needs was given. */
+    if (!(flags & SESSION_MFA_PENDING)) {
+        door_logins_succeeded(v, acc.id, a.username, &lc);
+    }
     a.session_flags = flags;
     audit_entry e;
     door_entry(&e, &a, "login", "allow",
                out->enrol ? "password;enrol-second-factor"
-               : acc.totp_enabled ? "password+totp"
-                                  : "password");
+               : acc.totp_enabled
+                   ? (pair_locked ? "password+totp;locked-pair-familiar-address" : "password+totp")
+                   : "password");
     e.reason = rehash ? "password hash upgraded" : NULL;
     uint64_t idx = 0;
     TRY(audit_append(v->au, &e, &idx));
     door_observe_login(v, &a, true, (int64_t)idx);
     return new_session(v, &a, &acc, flags, out);
+}
+
+err door_password_attempt_begin(vault *v, const actor *a, login_check *lc)
+{
+    door_logins_check(v, a->account_id, a->username, a->source, lc);
+    if (lc->gate == LOGIN_GO) {
+        return ERR_OK;
+    }
+    audit_entry e;
+    door_entry(&e, a, "account.password", "deny",
+               lc->gate == LOGIN_THROTTLED ? "throttled" : "locked-from-address");
+    uint64_t idx = 0;
+    TRY(audit_append(v->au, &e, &idx));
+    door_observe_login(v, a, false, (int64_t)idx);
+    ENSURE(lc->gate != LOGIN_THROTTLED, ERR_RATE,
+           "too many password attempts for this account: try again later");
+    BAIL(ERR_AUTH, "the old password is wrong");
+}
+
+err door_password_attempt_end(vault *v, const actor *a, login_check *lc, bool ok)
+{
+    if (ok) {
+        /* nothing to learn: the address is already the session's */
+        login_check c = *lc;
+        c.familiar = true;
+        door_logins_succeeded(v, a->account_id, a->username, &c);
+        return ERR_OK;
+    }
+    actor x = *a;
+    return attempt_failed(v, &x, true, lc, "account.password", "bad-old-password");
 }
 
 /* Fills the op bits of an API key's scope: "transactions:read,create;preferences:read". */
@@ -403,6 +450,82 @@ err door_scope_parse(const char *scope, uint16_t ops[CAT__COUNT + 1])
     return ERR_OK;
 }
 
+/* ---- tokens that are no session or key: audited, rate-limited, told to the guard ---- */
+
+#define BAD_SLOTS 1024
+#define BAD_EVERY_US ((int64_t)60 * 1000000) /* one audit entry a minute per address ... */
+#define BAD_GLOBAL_PER_MIN 30                /* ... and at most this many a minute in all */
+
+static pthread_mutex_t bad_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct bad_slot {
+    uint64_t key;
+    int64_t last_us;
+    uint32_t suppressed;
+} bad_slots[BAD_SLOTS];
+static int64_t bad_minute;
+static int bad_in_minute;
+
+/* Whether this bad token is audited now; *suppressed: those from the address not audited
+ * since its last entry. */
+static bool bad_token_audit_due(const char *source, uint32_t *suppressed)
+{
+    uint8_t h[8];
+    hash_blake2b(h, sizeof h, (const uint8_t *)source, strlen(source), NULL, 0);
+    uint64_t key = 1;
+    for (int i = 0; i < 8; i++) {
+        key = key << 8 | h[i];
+    }
+    int64_t now = clock_now_us();
+    bool due = false;
+    pthread_mutex_lock(&bad_mu);
+    struct bad_slot *b = &bad_slots[key % BAD_SLOTS];
+    if (b->key != key) {
+        memset(b, 0, sizeof *b); /* a new address (or a collision): starts afresh */
+        b->key = key;
+        b->last_us = INT64_MIN / 2;
+    }
+    if (now / BAD_EVERY_US != bad_minute) {
+        bad_minute = now / BAD_EVERY_US;
+        bad_in_minute = 0;
+    }
+    if (now - b->last_us >= BAD_EVERY_US && bad_in_minute < BAD_GLOBAL_PER_MIN) {
+        due = true;
+        bad_in_minute++;
+        *suppressed = b->suppressed;
+        b->suppressed = 0;
+        b->last_us = now;
+    } else {
+        b->suppressed++;
+    }
+    pthread_mutex_unlock(&bad_mu);
+    return due;
+}
+
+static void bad_token(vault *v, const char *source, const char *request_id, const char *why)
+{
+    uint32_t suppressed = 0;
+    int64_t idx = -1;
+    if (bad_token_audit_due(source, &suppressed)) {
+        actor a;
+        memset(&a, 0, sizeof a);
+        a.role = ROLE__COUNT;
+        snprintf(a.username, sizeof a.username, "unknown-token");
+        snprintf(a.source, sizeof a.source, "%s", source);
+        snprintf(a.request_id, sizeof a.request_id, "%s", request_id);
+        audit_entry e;
+        door_entry(&e, &a, "session.check", "deny", why);
+        char d[96];
+        snprintf(d, sizeof d, "%u more from this address since its last entry (not recorded)",
+                 suppressed);
+        e.reason = suppressed ? d : NULL;
+        uint64_t i = 0;
+        if (audit_append(v->au, &e, &i) == ERR_OK) {
+            idx = (int64_t)i;
+        }
+    }
+    door_observe_bad_token(v, source, idx);
+}
+
 static err authenticate_key(vault *v, const char *token, const char *source,
                             const char *request_id, actor *out)
 {
@@ -411,8 +534,10 @@ static err authenticate_key(vault *v, const char *token, const char *source,
     apikey k;
     err e = store_apikey_by_hash(v->st, h, &k);
     ENSURE(e == ERR_OK || e == ERR_NOT_FOUND, e, "%s", err_message());
-    ENSURE(e == ERR_OK && k.revoked_us == 0 && mem_eq_ct(k.hash, h, 32), ERR_AUTH,
-           "invalid or expired session");
+    if (!(e == ERR_OK && k.revoked_us == 0 && mem_eq_ct(k.hash, h, 32))) {
+        bad_token(v, source, request_id, e == ERR_OK ? "revoked-api-key" : "unknown-token");
+        BAIL(ERR_AUTH, "invalid or expired session");
+    }
     memset(out, 0, sizeof *out);
     snprintf(out->account_id, sizeof out->account_id, "%s", k.id);
     snprintf(out->username, sizeof out->username, "key:%s", k.name);
@@ -443,15 +568,22 @@ static err authenticate_key(vault *v, const char *token, const char *source,
 err door_authenticate(vault *v, const char *token, const char *source, const char *request_id,
                       actor *out)
 {
-    ENSURE(token && strlen(token) < TOKEN_TEXT_MAX, ERR_AUTH, "invalid or expired session");
+    if (!token || strlen(token) >= TOKEN_TEXT_MAX ||
+        (strncmp(token, API_KEY_PREFIX, 4) != 0 && strncmp(token, SESSION_PREFIX, 4) != 0)) {
+        bad_token(v, source, request_id, "unknown-token");
+        BAIL(ERR_AUTH, "invalid or expired session");
+    }
     if (strncmp(token, API_KEY_PREFIX, 4) == 0) {
         return authenticate_key(v, token, source, request_id, out);
     }
-    ENSURE(strncmp(token, SESSION_PREFIX, 4) == 0, ERR_AUTH, "invalid or expired session");
     uint8_t h[SESSION_HASH_LEN];
     token_hash(token, h);
     session_row r;
-    TRY(store_session_get(v->st, h, &r));
+    err ge = store_session_get(v->st, h, &r);
+    if (ge == ERR_AUTH) {
+        bad_token(v, source, request_id, "unknown-token");
+    }
+    TRY(ge);
     int64_t now = clock_now_us();
     if (now >= r.expires_us || now - r.last_seen_us >= v->session_idle_us) {
         IGNORE(store_session_delete(v->st, h));

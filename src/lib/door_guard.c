@@ -66,6 +66,36 @@ void door_observe_read(vault *v, const actor *a, const char *customer, const cha
     observe(v, a, &ev);
 }
 
+void door_observe_write(vault *v, const actor *a, const char *action, const char *customer,
+                        const char *cdept, bool honeytoken, int64_t index)
+{
+    if (honeytoken) {
+        door_honeytoken_touched(v, a, action, customer);
+    }
+    guard_event ev = {.kind = GUARD_EV_CUSTOMER_WRITE,
+                      .customer = customer,
+                      .customer_department = cdept,
+                      .honeytoken = honeytoken,
+                      .customers = 1,
+                      .audit_index = index};
+    observe(v, a, &ev);
+}
+
+void door_observe_search_miss(vault *v, const actor *a, const char *field, int64_t index)
+{
+    guard_event ev = {.kind = GUARD_EV_SEARCH_MISS, .categories = field, .audit_index = index};
+    observe(v, a, &ev);
+}
+
+void door_observe_bad_token(vault *v, const char *source, int64_t index)
+{
+    observed = true;
+    if (v->guard) {
+        guard_event ev = {.kind = GUARD_EV_BAD_TOKEN, .source = source, .audit_index = index};
+        guard_observe(v->guard, &ev);
+    }
+}
+
 uint64_t door_json_bytes(const vault *v, const json_t *j)
 {
     /* Only the guard needs the size (egress rules): no guard, no second serialisation. */
@@ -97,9 +127,17 @@ static err hook_lock(void *ctx, const char *username, int64_t until_us, const ch
     return store_session_delete_account(v->st, acc.id, NULL);
 }
 
+static err hook_lock_login(void *ctx, const char *username, const char *address, int64_t until_us,
+                           const char *rule)
+{
+    door_logins_lock(ctx, username, address, until_us);
+    return ERR_OK;
+}
+
 static err hook_unlock(void *ctx, const char *username, const char *rule)
 {
     vault *v = ctx;
+    door_logins_forget(v, username);
     account acc;
     err e = store_account_by_name(v->st, username, &acc);
     if (e == ERR_NOT_FOUND) {
@@ -198,6 +236,7 @@ err door_guard_start(vault *v)
     guard_options o = {.db_path = db,
                        .hooks = {.ctx = v,
                                  .lock_account = hook_lock,
+                                 .lock_login = hook_lock_login,
                                  .unlock_account = hook_unlock,
                                  .revoke_account = hook_revoke,
                                  .require_reauth = hook_reauth,

@@ -98,6 +98,14 @@ void door_observe_login(vault *v, const actor *a, bool ok, int64_t index);
 void door_observe_denied(vault *v, const actor *a, const char *what, int64_t index);
 void door_observe_read(vault *v, const actor *a, const char *customer, const char *cdept,
                        bool honeytoken, uint32_t customers, uint64_t bytes, int64_t index);
+/* A write to customer c (a record added, a change made or requested, an erasure). A write to a
+ * honeytoken raises the honeytoken alert like a read. */
+void door_observe_write(vault *v, const actor *a, const char *action, const char *customer,
+                        const char *cdept, bool honeytoken, int64_t index);
+/* A search on a field the actor sees only masked that found nothing (probing a masked value). */
+void door_observe_search_miss(vault *v, const actor *a, const char *field, int64_t index);
+/* A bearer token or cookie that is no session or API key, from source. */
+void door_observe_bad_token(vault *v, const char *source, int64_t index);
 /* Size of a JSON answer as sent (compact). */
 uint64_t door_json_bytes(const vault *v, const json_t *j);
 
@@ -109,5 +117,37 @@ MUST_USE err door_scope_parse(const char *scope, uint16_t ops[CAT__COUNT + 1]);
 MUST_USE err door_session_complete(vault *v, const actor *a, const char *token);
 MUST_USE err door_totp_secret(vault *v, const account *acc, uint8_t *secret);
 bool door_second_factor_ok(vault *v, account *acc, const char *otp, const char *recovery);
+
+/* ---- door_logins.c: lockout by (account, address), throttling by account ---- */
+#define LOGINS_BURST 10     /* attempts from unfamiliar addresses an account may take at once */
+#define LOGINS_REFILL_S 120 /* ... and one more every this many seconds */
+typedef enum login_gate { LOGIN_GO, LOGIN_LOCKED, LOGIN_THROTTLED } login_gate;
+typedef struct login_check {
+    login_gate gate;
+    bool familiar;          /* the account has signed in from this address before */
+    bool reserved;          /* an attempt was taken from the account's bucket */
+    int64_t retry_after_us; /* LOCKED or THROTTLED: until when */
+    int lock_level;         /* after door_logins_failed */
+    int64_t locked_until_us;
+    uint8_t addr[16];
+} login_check;
+/* Before the password is checked: the pair's lock, familiarity, the account's bucket.
+ * account_id may be NULL (unknown name); name is the audited name (unknown:... for those). */
+void door_logins_check(vault *v, const char *account_id, const char *name, const char *source,
+                       login_check *out);
+/* A failed attempt of the pair; true when it starts a lockout (c->locked_until_us). */
+bool door_logins_failed(vault *v, const char *name, login_check *c);
+/* Success: the pair starts afresh, the attempt goes back to the bucket, the address is learnt. */
+void door_logins_succeeded(vault *v, const char *account_id, const char *name,
+                           const login_check *c);
+/* The guard's lock for failed logins: the (account, address) pair, never the account. */
+void door_logins_lock(vault *v, const char *name, const char *source, int64_t until_us);
+/* Lifts every pair lock and refills the bucket of an account (an operator's unlock). */
+void door_logins_forget(vault *v, const char *name);
+/* Own password change (door_accounts.c): the same limits as a login. ERR_RATE or ERR_AUTH
+ * (audited) when the caller may not try now. */
+MUST_USE err door_password_attempt_begin(vault *v, const actor *a, login_check *lc);
+/* Records the outcome: a failure counts like a failed login (audited, the guard told). */
+MUST_USE err door_password_attempt_end(vault *v, const actor *a, login_check *lc, bool ok);
 
 #endif

@@ -49,6 +49,11 @@ read_level door_read_level(const actor *a, rectype t, int field, bool same_dept)
             return READ_NONE;
         }
     }
+    /* A field that would give away the hidden part of a masked field is masked with it. */
+    int hides = model_reveals(t, field);
+    if (l == READ_FULL && hides >= 0 && door_read_level(a, t, hides, same_dept) == READ_MASKED) {
+        l = READ_MASKED;
+    }
     return l;
 }
 

@@ -125,8 +125,13 @@ static void h_login(server *s, request *r, response *out)
                                   "message", "second factor required: send otp or recovery_code");
             return response_json(out, 401, o);
         }
-        return response_error(out, e == ERR_AUTH ? ERR_AUTH : e,
-                              e == ERR_AUTH ? "invalid username or password" : err_message());
+        response_error(out, e == ERR_AUTH ? ERR_AUTH : e,
+                       e == ERR_AUTH ? "invalid username or password" : err_message());
+        if (e == ERR_RATE && res.retry_after_s) {
+            snprintf(r->retry_after, sizeof r->retry_after, "%u", res.retry_after_s);
+            out->retry_after = r->retry_after;
+        }
+        return;
     }
     json_t *o = json_object();
     char ts[40];

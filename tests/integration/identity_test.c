@@ -202,6 +202,11 @@ TEST(t_matrix_reads)
                     if (l == READ_FULL && f == CF_ID_NUMBER) {
                         EXPECT_STR(json_string_value(val), "110101199003071233");
                     }
+                    /* the birth date is the ID number's digits 7-14: masked with it */
+                    if (f == CF_BIRTH_DATE && val &&
+                        policy_read_in(U[u].r, REC_CUSTOMER, CF_ID_NUMBER, same) == READ_MASKED) {
+                        EXPECT_STR(json_string_value(val), "***");
+                    }
                     if (l == READ_FULL && f == CF_PHONE) {
                         EXPECT_STR(json_string_value(val), "13812345678");
                     }
@@ -1159,6 +1164,28 @@ static int cmp_d(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* hr1's account.lock entries (an auditor signs in each time: sessions idle out in 3 s here);
+ * the reason of entry k goes to why. Returns how many there are. */
+static int lock_entries(int k, char *why, size_t max)
+{
+    why[0] = '\0';
+    char aud[64];
+    if (!h_login(&S, "auditor1", DEMO_PW, aud)) {
+        return -1;
+    }
+    json_t *j = NULL;
+    int n = -1;
+    if (h_json(&S, "GET", "/v1/audit/entries?actor=hr1&action=account.lock&limit=10", aud, NULL,
+               &j) == 200) {
+        json_t *es = json_object_get(j, "entries");
+        n = (int)json_array_size(es);
+        const char *r = jstr(json_object_get(json_array_get(es, (size_t)k), "decoded"), "reason");
+        snprintf(why, max, "%s", r ? r : "");
+    }
+    json_decref(j);
+    return n;
+}
+
 TEST(t_lockout_and_timing)
 {
     /* the same words and about the same time for an unknown name and a wrong password */
@@ -1202,7 +1229,9 @@ TEST(t_lockout_and_timing)
     EXPECT(ratio > 0.5 && ratio < 2.0);
     buf_free(&a);
     buf_free(&b);
-    /* three failures lock hr1; even the right password is refused while locked */
+    /* Three failures lock hr1 out from this address (the account and address pair); even the
+     * right password is refused from here while locked. The account itself is not locked (that
+     * its sessions go on is checked in lockout_test.c, where sessions do not idle out in 3 s). */
     for (int i = 0; i < 3; i++) {
         EXPECT_INT(login_code("hr1", "wrong-password-xyz", NULL, NULL, NULL), 401);
     }
@@ -1211,45 +1240,61 @@ TEST(t_lockout_and_timing)
     char admin[64];
     EXPECT(admin_login(admin));
     EXPECT_INT(h_json(&S, "GET", "/v1/accounts", admin, NULL, &j), 200);
-    int64_t first = 0, second = 0, now = clock_now_us();
     size_t i;
     json_t *acc;
+    int seen = 0;
     json_array_foreach(json_object_get(j, "accounts"), i, acc)
     {
-        if (strcmp(jstr(acc, "username"), "hr1") == 0 && jstr(acc, "locked_until")) {
-            EXPECT_OK(clock_parse_rfc3339(jstr(acc, "locked_until"), &first));
+        if (strcmp(jstr(acc, "username"), "hr1") == 0) {
+            seen++;
+            EXPECT(jstr(acc, "locked_until") == NULL);
         }
     }
+    EXPECT_INT(seen, 1);
     json_decref(j);
-    EXPECT(first > now);
-    /* the lockout is audited */
-    char aud[64];
-    EXPECT(h_login(&S, "auditor1", DEMO_PW, aud));
-    EXPECT_INT(h_json(&S, "GET", "/v1/audit/entries?actor=hr1&action=account.lock&limit=5", aud,
-                      NULL, &j),
-               200);
-    EXPECT_INT(json_array_size(json_object_get(j, "entries")), 1);
-    json_decref(j);
-    /* it ends; the next lockout lasts twice as long */
-    if (first > now) {
-        usleep((useconds_t)((first - now) + 300000));
+    /* the lockout is audited, with its length and the address */
+    char why[200];
+    EXPECT_INT(lock_entries(0, why, sizeof why), 1);
+    int level = 0, first = 0;
+    EXPECT(sscanf(why, "lockout %d for %d s", &level, &first) == 2);
+    EXPECT(strstr(why, "from 127.0.0.1") != NULL);
+    EXPECT_INT(level, 1);
+    EXPECT_INT(first, 3);
+    /* it ends (the right password opens it again) */
+    double t0 = now_s();
+    int st = 401;
+    while (st != 200 && now_s() - t0 < 20) {
+        usleep(200 * 1000);
+        st = login_code("hr1", DEMO_PW, NULL, NULL, NULL);
     }
+    EXPECT_INT(st, 200);
+    double ended = now_s() - t0;
+    /* the success started the pair afresh: the next lockout is the first length again */
     for (int k = 0; k < 3; k++) {
         EXPECT_INT(login_code("hr1", "wrong-password-xyz", NULL, NULL, NULL), 401);
     }
-    now = clock_now_us();
-    EXPECT(admin_login(admin)); /* the idle limit here is 3 s */
-    EXPECT_INT(h_json(&S, "GET", "/v1/accounts", admin, NULL, &j), 200);
-    json_array_foreach(json_object_get(j, "accounts"), i, acc)
-    {
-        if (strcmp(jstr(acc, "username"), "hr1") == 0 && jstr(acc, "locked_until")) {
-            EXPECT_OK(clock_parse_rfc3339(jstr(acc, "locked_until"), &second));
-        }
+    EXPECT_INT(lock_entries(1, why, sizeof why), 2);
+    int second = 0;
+    EXPECT(sscanf(why, "lockout %d for %d s", &level, &second) == 2);
+    EXPECT_INT(level, 1);
+    EXPECT_INT(second, 3);
+    /* without a success in between, the next one lasts twice as long: wrong passwords until
+     * the third lockout (those sent while locked do not count) */
+    t0 = now_s();
+    int nlocks = 2;
+    while (nlocks < 3 && now_s() - t0 < 30) {
+        usleep(200 * 1000);
+        EXPECT_INT(login_code("hr1", "wrong-password-xyz", NULL, NULL, NULL), 401);
+        nlocks = lock_entries(2, why, sizeof why);
     }
-    json_decref(j);
-    double p2 = (double)(second - now) / 1e6;
-    printf("    lockouts: first %.1f s, second %.1f s\n", 3.0, p2);
-    EXPECT(p2 > 4.5 && p2 <= 6.1);
+    int third = 0;
+    EXPECT_INT(nlocks, 3);
+    EXPECT(sscanf(why, "lockout %d for %d s", &level, &third) == 2);
+    EXPECT_INT(level, 2);
+    EXPECT_INT(third, 6);
+    printf("    lockouts from one address: %d s (ended after %.1f s), %d s after a success, "
+           "then %d s\n",
+           first, ended, second, third);
 }
 
 /* Waits until a monotonic time: for behaviour that depends on time passing (idle limits). */

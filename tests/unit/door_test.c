@@ -178,6 +178,102 @@ TEST(t_sessions)
     EXPECT_ERR(door_authenticate(V, "", "127.0.0.1", "r3", &a), ERR_AUTH);
 }
 
+static err login_at(const char *user, const char *pw, const char *source, login_result *res)
+{
+    login_request rq = {.username = user, .password = pw, .source = source, .request_id = "r"};
+    return door_login(V, &rq, res);
+}
+
+TEST(t_login_pairs_and_throttle)
+{
+    EXPECT_OK(door_account_create(V, &AD, "pairs1", "celadon-Longquan-77", ROLE_AUDITOR, "audit"));
+    login_result res, keep;
+    EXPECT_OK(login_at("pairs1", "celadon-Longquan-77", "10.0.0.1", &keep)); /* familiar */
+    actor a;
+    for (int i = 0; i < 5; i++) {
+        EXPECT_ERR(login_at("pairs1", "wrong-password-000", "10.0.0.2", &res), ERR_AUTH);
+    }
+    /* that address is locked out of pairs1; nothing else is */
+    EXPECT_ERR(login_at("pairs1", "celadon-Longquan-77", "10.0.0.2", &res), ERR_AUTH);
+    EXPECT_OK(door_authenticate(V, keep.token, "10.0.0.1", "r", &a));
+    EXPECT_OK(login_at("pairs1", "celadon-Longquan-77", "10.0.0.1", &res));
+    EXPECT_OK(login_at("pairs1", "celadon-Longquan-77", "10.0.0.3", &res));
+    account acc;
+    EXPECT_OK(store_account_by_name(V->st, "pairs1", &acc));
+    EXPECT(acc.locked_until_us == 0); /* the account itself is never locked by failures */
+    /* 10 attempts from unfamiliar addresses, 5 spent: 5 more are checked, then 429 */
+    for (int i = 0; i < 5; i++) {
+        char ip[32];
+        snprintf(ip, sizeof ip, "10.0.1.%d", i + 1);
+        EXPECT_ERR(login_at("pairs1", "wrong-password-000", ip, &res), ERR_AUTH);
+    }
+    EXPECT_ERR(login_at("pairs1", "celadon-Longquan-77", "10.0.1.99", &res), ERR_RATE);
+    EXPECT(res.retry_after_s >= 1 && res.retry_after_s <= 120);
+    /* unknown names are throttled the same way (the answers do not tell them apart) */
+    for (int i = 0; i < 10; i++) {
+        char ip[32];
+        snprintf(ip, sizeof ip, "10.0.2.%d", i + 1);
+        EXPECT_ERR(login_at("nobody-here", "wrong-password-000", ip, &res), ERR_AUTH);
+    }
+    EXPECT_ERR(login_at("nobody-here", "wrong-password-000", "10.0.2.99", &res), ERR_RATE);
+    /* the familiar addresses (10.0.0.1, and 10.0.0.3 since its sign-in) are not throttled */
+    EXPECT_OK(login_at("pairs1", "celadon-Longquan-77", "10.0.0.1", &res));
+    EXPECT_OK(login_at("pairs1", "celadon-Longquan-77", "10.0.0.3", &res));
+    EXPECT_OK(door_authenticate(V, keep.token, "10.0.0.1", "r", &a));
+}
+
+TEST(t_own_password_change)
+{
+    EXPECT_OK(
+        door_account_create(V, &AD, "pwchg1", "porcelain-Jingdezhen-8", ROLE_AUDITOR, "audit"));
+    login_result one, two, res;
+    EXPECT_OK(login_at("pwchg1", "porcelain-Jingdezhen-8", "10.1.0.1", &one));
+    EXPECT_OK(login_at("pwchg1", "porcelain-Jingdezhen-8", "10.1.0.1", &two));
+    actor a, b;
+    EXPECT_OK(door_authenticate(V, one.token, "10.1.0.9", "r", &a)); /* used from elsewhere */
+    /* a wrong old password is a guess like a login's: five lock the address out */
+    for (int i = 0; i < 5; i++) {
+        EXPECT_ERR(door_password_change(V, &a, "not-the-password-1", "lacquer-Fuzhou-2026"),
+                   ERR_AUTH);
+    }
+    EXPECT_ERR(door_password_change(V, &a, "porcelain-Jingdezhen-8", "lacquer-Fuzhou-2026"),
+               ERR_AUTH);
+    /* from the owner's address it works, and every session of the account ends */
+    EXPECT_OK(door_authenticate(V, one.token, "10.1.0.1", "r", &a));
+    EXPECT_OK(door_password_change(V, &a, "porcelain-Jingdezhen-8", "lacquer-Fuzhou-2026"));
+    EXPECT_ERR(door_authenticate(V, two.token, "10.1.0.1", "r", &b), ERR_AUTH);
+    EXPECT_ERR(door_authenticate(V, one.token, "10.1.0.1", "r", &b), ERR_AUTH);
+    EXPECT_OK(login_at("pwchg1", "lacquer-Fuzhou-2026", "10.1.0.1", &res));
+}
+
+TEST(t_mask_coherent)
+{
+    /* Where the ID number is masked, the birth date (its digits 7-14) is masked with it. */
+    record r;
+    record_init(&r, REC_CUSTOMER);
+    EXPECT_OK(record_set(&r, CF_NAME, "李建国", strlen("李建国")));
+    EXPECT_OK(record_set(&r, CF_ID_NUMBER, "110101199003071233", 18));
+    EXPECT_OK(record_set(&r, CF_BIRTH_DATE, "1990-03-07", 10));
+    char id[ID_LEN + 1];
+    EXPECT_OK(door_customer_create(V, &ST, &r, id));
+    record_free(&r);
+    actor cs;
+    mk_actor(&cs, "service1", ROLE_CUSTOMER_SERVICE, "beijing");
+    json_t *out = NULL;
+    EXPECT_OK(door_customer_get(V, &cs, id, &out));
+    EXPECT_STR(json_string_value(json_object_get(out, "id_number")), "1101**********1233");
+    EXPECT_STR(json_string_value(json_object_get(out, "birth_date")), "***");
+    json_decref(out);
+    out = NULL;
+    EXPECT_OK(door_customer_get(V, &ST, id, &out)); /* the steward sees both whole */
+    EXPECT_STR(json_string_value(json_object_get(out, "id_number")), "110101199003071233");
+    EXPECT_STR(json_string_value(json_object_get(out, "birth_date")), "1990-03-07");
+    json_decref(out);
+    /* the model says which field gives which mask away */
+    EXPECT_INT(model_reveals(REC_CUSTOMER, CF_BIRTH_DATE), CF_ID_NUMBER);
+    EXPECT_INT(model_reveals(REC_CUSTOMER, CF_PHONE), -1);
+}
+
 TEST(t_rehash_on_login)
 {
     /* An account hashed under other Argon2id parameters is rehashed at its next login. */
@@ -258,7 +354,6 @@ TEST(t_rotate_and_erase)
     EXPECT_OK(door_customer_search(V, &ST, BI_PHONE, "13812345678", NULL, 10, &out));
     EXPECT_INT(json_array_size(json_object_get(out, "customers")), 0);
     json_decref(out);
-    vault_close(V);
 }
 
 int main(void)
@@ -268,9 +363,13 @@ int main(void)
     RUN(t_each_call_one_entry);
     RUN(t_fail_closed);
     RUN(t_sessions);
+    RUN(t_login_pairs_and_throttle);
+    RUN(t_own_password_change);
     RUN(t_rehash_on_login);
     RUN(t_password_policy);
     RUN(t_totp_known_answer);
     RUN(t_rotate_and_erase);
+    RUN(t_mask_coherent);
+    vault_close(V);
     return test_done("door_test");
 }

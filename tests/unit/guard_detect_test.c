@@ -33,8 +33,10 @@ static int64_t test_clock(void *ctx)
 /* ---- hooks that record what they were asked ---- */
 typedef struct calls {
     pthread_mutex_t mu;
-    int lock, unlock, revoke, reauth, seal, audit;
+    int lock, lock_login, unlock, revoke, reauth, seal, audit;
     char last_lock[80], last_audit_action[40], last_audit_subject[140];
+    char last_lock_login[80], last_lock_addr[64];
+    int64_t last_login_until;
     int64_t last_until;
     char actions[4096];
 } calls;
@@ -46,6 +48,16 @@ static err h_lock(void *ctx, const char *u, int64_t until, const char *rule)
     C.lock++;
     snprintf(C.last_lock, sizeof C.last_lock, "%s", u);
     C.last_until = until;
+    pthread_mutex_unlock(&C.mu);
+    return ERR_OK;
+}
+static err h_lock_login(void *ctx, const char *u, const char *addr, int64_t until, const char *rule)
+{
+    pthread_mutex_lock(&C.mu);
+    C.lock_login++;
+    snprintf(C.last_lock_login, sizeof C.last_lock_login, "%s", u);
+    snprintf(C.last_lock_addr, sizeof C.last_lock_addr, "%s", addr);
+    C.last_login_until = until;
     pthread_mutex_unlock(&C.mu);
     return ERR_OK;
 }
@@ -84,8 +96,9 @@ static void h_audit(void *ctx, const char *action, const char *subject, const ch
 static void calls_reset(void)
 {
     pthread_mutex_lock(&C.mu);
-    C.lock = C.unlock = C.revoke = C.reauth = C.seal = C.audit = 0;
+    C.lock = C.lock_login = C.unlock = C.revoke = C.reauth = C.seal = C.audit = 0;
     C.last_lock[0] = C.last_audit_action[0] = C.last_audit_subject[0] = C.actions[0] = '\0';
+    C.last_lock_login[0] = C.last_lock_addr[0] = '\0';
     pthread_mutex_unlock(&C.mu);
 }
 
@@ -101,6 +114,7 @@ static guard *open_at(const char *text, const char *db)
     o.db_path = db;
     o.clock = test_clock;
     o.hooks.lock_account = h_lock;
+    o.hooks.lock_login = h_lock_login;
     o.hooks.unlock_account = h_unlock;
     o.hooks.revoke_account = h_revoke;
     o.hooks.require_reauth = h_reauth;
@@ -200,9 +214,13 @@ TEST(t_login_fail_per_account)
     EXPECT_INT(json_integer_value(json_array_get(ev, 0)), first);
     EXPECT(strstr(field(al, "detail"), "5 failed logins") != NULL);
     json_decref(a);
-    EXPECT_INT(C.lock, 1);
-    EXPECT_STR(C.last_lock, "alice");
-    EXPECT_INT(C.last_until, T0 + 9 * MIN + 30 * MIN);
+    /* Failed logins are anyone's to make: the lock takes the source out of the account
+     * (alice from 198.51.100.2), never the account itself (no lock_account call). */
+    EXPECT_INT(C.lock, 0);
+    EXPECT_INT(C.lock_login, 1);
+    EXPECT_STR(C.last_lock_login, "alice");
+    EXPECT_STR(C.last_lock_addr, "198.51.100.2");
+    EXPECT_INT(C.last_login_until, T0 + 9 * MIN + 30 * MIN);
     EXPECT(strstr(C.actions, "guard.alert alert:1;") != NULL);
     EXPECT(strstr(C.actions, "guard.lock account:alice;") != NULL);
     EXPECT_INT(guard_rule_firings(g, 0), 1);
@@ -211,13 +229,110 @@ TEST(t_login_fail_per_account)
     now_us = T0 + 10 * MIN;
     EXPECT_OK(guard_sanctions(g, &s));
     json_t *x = json_array_get(json_object_get(s, "sanctions"), 0);
-    EXPECT_STR(field(x, "kind"), "lock");
+    EXPECT_STR(field(x, "kind"), "lock-login");
     EXPECT_STR(field(x, "subject"), "account:alice");
     EXPECT_STR(field(x, "rule"), "bf");
     json_decref(s);
     EXPECT_OK(guard_unlock_account(g, "alice", "security1"));
     EXPECT_INT(C.unlock, 1);
     EXPECT_STR(C.last_audit_action, "guard.unlock");
+    EXPECT_OK(guard_sanctions(g, &s)); /* lifted: nothing left */
+    EXPECT_INT(json_array_size(json_object_get(s, "sanctions")), 0);
+    json_decref(s);
+    guard_close(g);
+}
+
+TEST(t_behaviour_lock_still_locks_account)
+{
+    /* What an account does itself (here: denied requests) may still lock the account. */
+    guard *g = open_text("rule probe\n detect denied\n per account\n threshold 2 within 10m\n"
+                         " respond alert, lock 30m\nend\n");
+    observe(g, E(GUARD_EV_DENIED, "mallory", "10.0.0.9", T0));
+    observe(g, E(GUARD_EV_DENIED, "mallory", "10.0.0.9", T0 + S));
+    EXPECT_INT(nalerts(g, "probe"), 1);
+    EXPECT_INT(C.lock, 1);
+    EXPECT_INT(C.lock_login, 0);
+    EXPECT_STR(C.last_lock, "mallory");
+    guard_close(g);
+}
+
+TEST(t_bad_tokens)
+{
+    guard *g = open_text("rule bad\n detect bad_token\n per address\n threshold 4 within 10m\n"
+                         " severity medium\nend\n");
+    for (int i = 0; i < 3; i++) {
+        observe(g, E(GUARD_EV_BAD_TOKEN, "", "203.0.113.5", T0 + i * S));
+    }
+    observe(g, E(GUARD_EV_BAD_TOKEN, "", "203.0.113.6", T0 + 4 * S));   /* another address */
+    observe(g, E(GUARD_EV_LOGIN_FAIL, "x", "203.0.113.5", T0 + 4 * S)); /* another kind */
+    EXPECT_INT(nalerts(g, "bad"), 0);
+    observe(g, E(GUARD_EV_BAD_TOKEN, "", "203.0.113.5", T0 + 5 * S));
+    json_t *a = alerts_of(g, "bad");
+    EXPECT_INT(json_array_size(a), 1);
+    EXPECT_STR(field(json_array_get(a, 0), "address"), "203.0.113.5");
+    EXPECT_STR(field(json_array_get(a, 0), "detector"), "bad_token");
+    EXPECT(strstr(field(json_array_get(a, 0), "detail"), "4 unknown or forged bearer tokens"));
+    json_decref(a);
+    guard_close(g);
+    /* per account makes no sense for tokens that belong to nobody */
+    guard_rules *r = NULL;
+    EXPECT_ERR(guard_rules_parse(slice_cstr("rule bad\n detect bad_token\n per account\n"
+                                            " threshold 4 within 10m\nend\n"),
+                                 "t.rules", &r),
+               ERR_INPUT);
+}
+
+TEST(t_probing)
+{
+    guard *g = open_text("rule idp\n detect probing\n per account\n threshold 5 within 1h\n"
+                         "end\n");
+    for (int i = 0; i < 4; i++) {
+        guard_event e = E(GUARD_EV_SEARCH_MISS, "carol", "10.0.0.7", T0 + i * MIN);
+        e.categories = "id_number";
+        observe(g, e);
+    }
+    guard_event other = E(GUARD_EV_SEARCH_MISS, "dave", "10.0.0.7", T0 + 5 * MIN);
+    observe(g, other);
+    EXPECT_INT(nalerts(g, "idp"), 0);
+    guard_event e = E(GUARD_EV_SEARCH_MISS, "carol", "10.0.0.7", T0 + 59 * MIN);
+    e.categories = "id_number";
+    observe(g, e);
+    json_t *a = alerts_of(g, "idp");
+    EXPECT_INT(json_array_size(a), 1);
+    EXPECT_STR(field(json_array_get(a, 0), "account"), "carol");
+    EXPECT_STR(field(json_array_get(a, 0), "severity"), "high");
+    json_t *rec = json_object_get(json_array_get(a, 0), "recipients");
+    bool hr = false;
+    for (size_t k = 0; k < json_array_size(rec); k++) {
+        hr = hr || strcmp(json_string_value(json_array_get(rec, k)), "hr") == 0;
+    }
+    EXPECT(hr); /* staff behaviour: HR hears of it */
+    json_decref(a);
+    /* it is a violation of the account */
+    json_t *v = NULL;
+    EXPECT_OK(guard_violations(g, "carol", 0, 10, &v));
+    EXPECT(json_array_size(json_object_get(v, "violations")) >= 1);
+    json_decref(v);
+    guard_close(g);
+}
+
+TEST(t_honeytoken_write)
+{
+    guard *g = open_text("rule bait\n detect honeytoken\n severity critical\n"
+                         " respond alert, lock 24h\nend\n");
+    guard_event e = E(GUARD_EV_CUSTOMER_WRITE, "eve", "10.0.0.6", T0);
+    e.customer = "cus_real";
+    observe(g, e);
+    EXPECT_INT(nalerts(g, "bait"), 0);
+    e = E(GUARD_EV_CUSTOMER_WRITE, "eve", "10.0.0.6", T0 + S);
+    e.customer = "cus_bait9";
+    e.honeytoken = true;
+    observe(g, e);
+    json_t *a = alerts_of(g, "bait");
+    EXPECT_INT(json_array_size(a), 1);
+    EXPECT(strstr(field(json_array_get(a, 0), "detail"), "wrote to honeytoken customer cus_bait9"));
+    json_decref(a);
+    EXPECT_INT(C.lock, 1); /* the writer did it: the account is locked */
     guard_close(g);
 }
 
@@ -1067,6 +1182,10 @@ int main(void)
     test_init();
     now_us = T0;
     RUN(t_login_fail_per_account);
+    RUN(t_behaviour_lock_still_locks_account);
+    RUN(t_bad_tokens);
+    RUN(t_probing);
+    RUN(t_honeytoken_write);
     RUN(t_door_notices);
     RUN(t_login_fail_window);
     RUN(t_login_fail_per_address_blocks);

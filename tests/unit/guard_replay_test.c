@@ -305,7 +305,7 @@ TEST(t_cli)
     fclose(f);
     snprintf(cmd, sizeof cmd, "'%s' guard check etc/guard.rules 2>&1", bin);
     EXPECT_INT(run(cmd, out, sizeof out), 0);
-    EXPECT_STR(out, "etc/guard.rules: ok (16 rules)\n");
+    EXPECT_STR(out, "etc/guard.rules: ok (18 rules)\n");
     snprintf(cmd, sizeof cmd, "'%s' guard check '%s' 2>&1", bin, rules);
     EXPECT_INT(run(cmd, out, sizeof out), 0);
     EXPECT(strstr(out, ": ok (5 rules)") != NULL);

@@ -38,7 +38,7 @@ TEST(t_shipped_rules)
     if (!r) {
         return;
     }
-    EXPECT_INT(guard_rules_count(r), 16);
+    EXPECT_INT(guard_rules_count(r), 18);
     EXPECT_INT(r->tz_offset_s, 8 * 3600);
     EXPECT_INT(r->ipv6_prefix, 64);
     EXPECT(r->addr_rate.on && r->addr_rate.per_s == 300 && r->addr_rate.burst == 1000);
@@ -56,6 +56,12 @@ TEST(t_shipped_rules)
     EXPECT(g && g->sev == SEV_CRITICAL && (g->actions & ACT_REVOKE));
     g = rule_named(r, "credential-stuffing");
     EXPECT(g && g->per == PER_GLOBAL && g->threshold == 20 && g->accounts == 20);
+    g = rule_named(r, "id-number-probing");
+    EXPECT(g && g->det == D_PROBING && g->per == PER_ACCOUNT && g->threshold == 20 &&
+           g->sev == SEV_HIGH);
+    g = rule_named(r, "forged-tokens");
+    EXPECT(g && g->det == D_BAD_TOKEN && g->per == PER_ADDRESS && g->threshold == 30 &&
+           !(g->actions & (ACT_BLOCK | ACT_LOCK)));
     guard_rules_free(r);
 }
 

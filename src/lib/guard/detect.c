@@ -112,15 +112,20 @@ static unsigned kinds_of(const grule *g)
     case D_DENIED:
     case D_DENIED_SPREAD:
         return 1u << GUARD_EV_DENIED;
+    case D_HONEYTOKEN:
+        return 1u << GUARD_EV_CUSTOMER_READ | 1u << GUARD_EV_CUSTOMER_WRITE;
     case D_READS:
     case D_BASELINE:
-    case D_HONEYTOKEN:
     case D_EGRESS:
         return 1u << GUARD_EV_CUSTOMER_READ;
     case D_SCAN:
         return 1u << GUARD_EV_REQUEST;
     case D_NOTICE:
         return 1u << GUARD_EV_NOTICE;
+    case D_BAD_TOKEN:
+        return 1u << GUARD_EV_BAD_TOKEN;
+    case D_PROBING:
+        return 1u << GUARD_EV_SEARCH_MISS;
     case D_OFF_HOURS:
     case D_NEW_ADDRESS: {
         unsigned k = 0;
@@ -132,7 +137,8 @@ static unsigned kinds_of(const grule *g)
         }
         if (g->events & EVM_ANY) {
             k |= 1u << GUARD_EV_LOGIN_OK | 1u << GUARD_EV_REQUEST | 1u << GUARD_EV_DENIED |
-                 1u << GUARD_EV_CUSTOMER_READ;
+                 1u << GUARD_EV_CUSTOMER_READ | 1u << GUARD_EV_CUSTOMER_WRITE |
+                 1u << GUARD_EV_SEARCH_MISS;
         }
         return k;
     }
@@ -749,7 +755,8 @@ void gdetect_event(gdetect *d, const gevent *ev, gfinding_fn fn, void *fctx)
             break;
         case D_HONEYTOKEN:
             if (ev->username[0] && (ev->honeytoken || grules_is_honeytoken(d->r, ev->customer))) {
-                fire(&c, ri, ev->username, NULL, "read honeytoken customer %s",
+                fire(&c, ri, ev->username, NULL, "%s honeytoken customer %s",
+                     ev->kind == GUARD_EV_CUSTOMER_WRITE ? "wrote to" : "read",
                      ev->customer[0] ? ev->customer : "(in a listing)");
             }
             break;
@@ -757,6 +764,12 @@ void gdetect_event(gdetect *d, const gevent *ev, gfinding_fn fn, void *fctx)
             if (ev->username[0]) {
                 fire(&c, ri, ev->username, NULL, "%s", ev->categories[0] ? ev->categories : "notice");
             }
+            break;
+        case D_BAD_TOKEN:
+            win_rule(&c, ri, 1, "unknown or forged bearer tokens");
+            break;
+        case D_PROBING:
+            win_rule(&c, ri, 1, "searches on a masked field that found nothing");
             break;
         case D_SCAN:
             if (scan_hit(g, ev)) {

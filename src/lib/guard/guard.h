@@ -96,7 +96,12 @@ typedef struct guard_hooks {
     void *ctx;
     /* Lock the account until until_us (refuse logins and requests). */
     err (*lock_account)(void *ctx, const char *username, int64_t until_us, const char *rule);
-    /* Undo lock_account (guard_unlock_account). */
+    /* Refuse logins to the account from one address until until_us: what a failed-login
+     * rule's "lock" does, so that a stranger's failures never lock staff out (the account's
+     * sessions and its other addresses are untouched). */
+    err (*lock_login)(void *ctx, const char *username, const char *address, int64_t until_us,
+                      const char *rule);
+    /* Undo lock_account and lock_login (guard_unlock_account). */
     err (*unlock_account)(void *ctx, const char *username, const char *rule);
     /* Revoke every session and API key of the account. */
     err (*revoke_account)(void *ctx, const char *username, const char *rule);
@@ -189,11 +194,16 @@ const char *guard_reason_name(guard_reason r);
 typedef enum guard_event_kind {
     GUARD_EV_LOGIN_OK,
     GUARD_EV_LOGIN_FAIL,
-    GUARD_EV_REQUEST,       /* every request, after it was answered */
-    GUARD_EV_DENIED,        /* an attempt beyond the actor's permissions */
-    GUARD_EV_CUSTOMER_READ, /* customer data left the vault */
-    GUARD_EV_NOTICE,        /* the door reports a notable act (categories: its name), e.g.
-                               break-glass-open, break-glass-read, login-lockout, vault-sealed */
+    GUARD_EV_REQUEST,        /* every request, after it was answered */
+    GUARD_EV_DENIED,         /* an attempt beyond the actor's permissions */
+    GUARD_EV_CUSTOMER_READ,  /* customer data left the vault */
+    GUARD_EV_NOTICE,         /* the door reports a notable act (categories: its name), e.g.
+                                break-glass-open, break-glass-read, login-lockout, vault-sealed */
+    GUARD_EV_BAD_TOKEN,      /* a bearer token or session cookie that is no session or key */
+    GUARD_EV_CUSTOMER_WRITE, /* customer data written: a record added, a change made or
+                                requested (customer, customer_department, honeytoken) */
+    GUARD_EV_SEARCH_MISS,    /* a search on a field the actor sees only masked found nothing
+                                (categories: the field), e.g. guessing an ID number */
     GUARD_EV__COUNT
 } guard_event_kind;
 

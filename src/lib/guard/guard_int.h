@@ -74,6 +74,8 @@ typedef enum gdet {
     D_SCAN,
     D_EGRESS,
     D_NOTICE,
+    D_BAD_TOKEN,
+    D_PROBING,
     D__COUNT
 } gdet;
 const char *gdet_name(gdet d);

@@ -15,8 +15,9 @@ static err family(buf *out, const char *name, const char *type, const char *help
 
 err guard_metrics(guard *g, buf *out)
 {
-    static const char *const kinds[GUARD_EV__COUNT] = {"login_ok", "login_fail", "request",
-                                                       "denied", "customer_read", "notice"};
+    static const char *const kinds[GUARD_EV__COUNT] = {
+        "login_ok", "login_fail", "request",        "denied",     "customer_read",
+        "notice",   "bad_token",  "customer_write", "search_miss"};
     static const char *const actions[6] = {"block", "throttle", "lock", "revoke", "reauth", "seal"};
     const guard_rules *r = g->r;
     int64_t now = guard_now(g);

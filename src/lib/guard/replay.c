@@ -63,6 +63,23 @@ err guard_event_from_audit(const guard_rules *r, slice entry, guard_event *ev, j
         ev->kind = allow ? GUARD_EV_LOGIN_OK : GUARD_EV_LOGIN_FAIL;
     } else if (strcmp(action, "logout") == 0) {
         return ERR_OK;
+    } else if (strcmp(action, "session.check") == 0 && !allow) {
+        ev->kind = GUARD_EV_BAD_TOKEN; /* a token that is no session or key: nobody's */
+        ev->username = "";
+        ev->role = "";
+    } else if (strcmp(action, "account.password") == 0 && !allow &&
+               (strcmp(str(o, "rule"), "bad-old-password") == 0 ||
+                strcmp(str(o, "rule"), "locked-from-address") == 0 ||
+                strcmp(str(o, "rule"), "throttled") == 0)) {
+        ev->kind = GUARD_EV_LOGIN_FAIL; /* a wrong old password counts like a failed login */
+    } else if (allow &&
+               (strcmp(action, "transaction.create") == 0 ||
+                strcmp(action, "communication.create") == 0 ||
+                strcmp(action, "customer.update") == 0 || strcmp(action, "customer.erase") == 0)) {
+        ev->kind = GUARD_EV_CUSTOMER_WRITE;
+        ev->customer = str(o, "customer");
+        ev->customers = 1;
+        ev->honeytoken = r && grules_is_honeytoken(r, ev->customer);
     } else if (!allow) {
         ev->kind = GUARD_EV_DENIED;
         const char *c = str(o, "categories");

@@ -19,7 +19,17 @@
 #include "core/log.h"
 #include "guard/guard_int.h"
 
-enum fx_kind { FX_LOCK, FX_UNLOCK, FX_REVOKE, FX_REAUTH, FX_SEAL, FX_AUDIT, FX_ALERT, FX_NFT };
+enum fx_kind {
+    FX_LOCK,
+    FX_LOCK_LOGIN,
+    FX_UNLOCK,
+    FX_REVOKE,
+    FX_REAUTH,
+    FX_SEAL,
+    FX_AUDIT,
+    FX_ALERT,
+    FX_NFT
+};
 
 typedef struct fx_item {
     enum fx_kind kind;
@@ -119,6 +129,13 @@ void geffects_run(guard *g, geffects *fx)
             if (live && h->lock_account) {
                 hook_result(g, h->lock_account(h->ctx, it->subject, it->until_us, it->rule),
                             "lock_account");
+            }
+            break;
+        case FX_LOCK_LOGIN:
+            if (live && h->lock_login) {
+                hook_result(g,
+                            h->lock_login(h->ctx, it->subject, it->detail, it->until_us, it->rule),
+                            "lock_login");
             }
             break;
         case FX_UNLOCK:
@@ -232,7 +249,7 @@ err gsanction_apply(guard *g, const char *kind, const guard_addr *a, const char 
 static bool behavioural(gdet d)
 {
     return d == D_DENIED || d == D_DENIED_SPREAD || d == D_READS || d == D_BASELINE ||
-           d == D_OFF_HOURS || d == D_HONEYTOKEN || d == D_EGRESS;
+           d == D_OFF_HOURS || d == D_HONEYTOKEN || d == D_EGRESS || d == D_PROBING;
 }
 
 static void duration_text(int64_t us, char *out, size_t max)
@@ -395,6 +412,36 @@ static int64_t record_alert(guard *g, gfinding *f, geffects *fx, int64_t now)
     return id;
 }
 
+/* A failed-login rule's lock: logins to f->account from the event's address. */
+static void lock_login(guard *g, gfinding *f, int64_t now, geffects *fx)
+{
+    const grule *r = f->rule;
+    int64_t until = now + r->lock_us;
+    fx_item *it = fx_add(fx, FX_LOCK_LOGIN);
+    if (it) {
+        snprintf(it->subject, sizeof it->subject, "%s", f->account);
+        snprintf(it->detail, sizeof it->detail, "%s", f->ev->source);
+        snprintf(it->rule, sizeof it->rule, "%s", r->name);
+        it->until_us = until;
+    }
+    atomic_fetch_add(&g->responses[2], 1);
+    gs_sanction x;
+    memset(&x, 0, sizeof x);
+    snprintf(x.kind, sizeof x.kind, "lock-login");
+    snprintf(x.subject, sizeof x.subject, "account:%s", f->account);
+    snprintf(x.rule, sizeof x.rule, "%s", r->name);
+    snprintf(x.by, sizeof x.by, "guard");
+    x.until_us = until;
+    x.created_us = now;
+    char when[40], detail[200];
+    until_text(until, when);
+    snprintf(detail, sizeof detail, "logins from %s until %s", f->ev->source, when);
+    geffects_audit(fx, "guard.lock", x.subject, r->name, detail);
+    if (guard_store_sanction_put(g->st, &x) != ERR_OK) {
+        log_error("guard.store", "could not record a lock: %s", err_message());
+    }
+}
+
 void grespond(guard *g, gfinding *f, geffects *fx)
 {
     const grule *r = f->rule;
@@ -424,7 +471,13 @@ void grespond(guard *g, gfinding *f, geffects *fx)
     if (f->account[0] && r->per == PER_ACCOUNT) {
         char subj[G_USER_MAX + 16];
         snprintf(subj, sizeof subj, "account:%s", f->account);
-        if (r->actions & ACT_LOCK) {
+        if ((r->actions & ACT_LOCK) && r->det == D_LOGIN_FAIL) {
+            /* Failed logins are anyone's to make: lock the source out of the account, never
+             * the account itself. */
+            if (addr_ok) {
+                lock_login(g, f, now, fx);
+            }
+        } else if (r->actions & ACT_LOCK) {
             IGNORE(gsanction_apply(g, "lock", NULL, f->account, now, now + r->lock_us, r->name,
                                    "guard", fx));
         }
@@ -580,6 +633,11 @@ static err op_lift(guard *g, geffects *fx, void *varg)
         }
     }
     TRY(guard_store_sanction_delete(g->st, o->kind, subj, &removed));
+    if (strcmp(o->kind, "lock") == 0) {
+        bool also = false;
+        TRY(guard_store_sanction_delete(g->st, "lock-login", subj, &also));
+        removed = removed || also;
+    }
     char action[32], detail[120];
     snprintf(action, sizeof action, "guard.%s",
              strcmp(o->kind, "block") == 0      ? "unblock"

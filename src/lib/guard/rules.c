@@ -40,6 +40,8 @@ static const char *const DET_NAMES[D__COUNT] = {
     [D_SCAN] = "scan",
     [D_EGRESS] = "egress",
     [D_NOTICE] = "notice",
+    [D_BAD_TOKEN] = "bad_token",
+    [D_PROBING] = "probing",
 };
 
 const char *gdet_name(gdet d)
@@ -117,6 +119,11 @@ static const struct {
                   "bytes of customer data sent"},
     [D_NOTICE] = {0, 1u << PER_ACCOUNT, PER_ACCOUNT, SEV_HIGH, ROUTE_SECURITY,
                   "acts the door reports (break-glass, lockouts, sealing)"},
+    [D_BAD_TOKEN] = {K_THRESHOLD | K_THRESHOLD_REQ, 1u << PER_ADDRESS, PER_ADDRESS, SEV_MEDIUM,
+                     ROUTE_SECURITY, "unknown or forged bearer tokens"},
+    [D_PROBING] = {K_THRESHOLD | K_THRESHOLD_REQ, 1u << PER_ACCOUNT | 1u << PER_ADDRESS,
+                   PER_ACCOUNT, SEV_HIGH, ROUTE_SECURITY | ROUTE_HR,
+                   "searches on a masked field that found nothing"},
 };
 
 /* ---- parser state ---- */

@@ -240,6 +240,14 @@ const field_def *model_field(rectype t, int idx)
     return &tables[t].fields[idx];
 }
 
+int model_reveals(rectype t, int idx)
+{
+    if (t == REC_CUSTOMER && idx == CF_BIRTH_DATE) {
+        return CF_ID_NUMBER;
+    }
+    return -1;
+}
+
 int model_field_index(rectype t, const char *name, size_t n)
 {
     if (name == NULL) {

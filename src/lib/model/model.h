@@ -138,6 +138,11 @@ json_t *model_value_to_json(const field_def *f, const char *canon);
 /* Masking for display: phone 138****5678, landline 010-****5678, ID 1101**********1234,
  * name 王*明 (2 characters: 王*), email a***@example.com, anything else: "***". */
 MUST_USE err model_mask(const field_def *f, const char *canon, buf *out);
+/* Masking is designed as a whole: a field that gives away the hidden part of another field's
+ * mask is masked wherever that field is. The birth date is digits 7-14 of the ID number (the
+ * part its mask hides), so where the ID number is shown masked the birth date is masked too.
+ * Returns the field whose mask field idx would undo, or -1. */
+int model_reveals(rectype t, int idx);
 
 /* Normalised form fed to the blind index for a search term of kind k (validated
  * the same way as the field, so "+86 138-1234-5678" finds "13812345678"). */
