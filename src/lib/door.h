@@ -97,6 +97,24 @@ void actor_system(actor *a, const char *what);
 void door_entry(audit_entry *e, const actor *a, const char *action, const char *decision,
                 const char *rule);
 
+/* ---- idempotency (door_idem.c) ---- */
+#define DOOR_IDEM_TTL_US ((int64_t)24 * 3600 * 1000000)
+typedef struct door_idem {
+    uint8_t k[32], h[32]; /* keyed MACs: the row's key, the request's fingerprint */
+    bool claimed;         /* this request answers the key: door_idem_end stores or drops */
+} door_idem;
+/* Drops cache rows of an older format (vault_open). */
+MUST_USE err door_idem_init(vault *v);
+/* For a POST with an Idempotency-Key: *replay receives the first answer (and *status its
+ * status; the replay is audited), or t->claimed is set and the request runs now.
+ * ERR_CONFLICT when the key was used with another request or its first request is still
+ * running. */
+MUST_USE err door_idem_begin(vault *v, const actor *a, const char *key, const char *method,
+                             const char *url, slice body, door_idem *t, int *status,
+                             json_t **replay);
+/* After the request: a 2xx JSON answer is remembered (sealed), anything else frees the key. */
+void door_idem_end(vault *v, door_idem *t, int status, const json_t *answer);
+
 /* ---- accounts and sessions (door_auth.c, door_accounts.c) ---- */
 MUST_USE err door_account_create(vault *v, const actor *by, const char *username,
                                  const char *password, role r, const char *department);

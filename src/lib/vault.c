@@ -215,6 +215,7 @@ err vault_open(const char *dir, const kek_source *src, vault **out)
     GUARD(keyring_open(p, src, &v->kr));
     vault_path_in(dir, VAULT_DB, p, sizeof p);
     GUARD(store_open(p, false, &v->st));
+    GUARD(door_idem_init(v));
     vault_path_in(dir, VAULT_AUDIT, p, sizeof p);
     GUARD(audit_open(p, &v->au));
     GUARD(vault_audit_signing(v));

@@ -56,6 +56,7 @@ static const char CHECK_CTX[] = "custos.keyring.check.v1";
 static const char BLIND_CTX[] = "custos.blind.v1.";
 static const char AUDIT_CTX[] = "custos.audit.v1";
 static const char BACKUP_CTX[] = "custos.backup.v1.";
+static const char MAC_CTX[] = "custos.mac.v1.";
 
 typedef struct kek {
     uint32_t version;
@@ -962,6 +963,24 @@ void keyring_audit_hash(keyring *kr, slice value, uint8_t out[32])
     pthread_rwlock_rdlock(&kr->lock);
     crypto_generichash(out, 32, value.p, value.len, kr->k->audit_key, KEY_LEN);
     pthread_rwlock_unlock(&kr->lock);
+}
+
+/* A keyed MAC for one purpose: BLAKE2b keyed with a subkey of the blind-index root (which
+ * stays in memory while the vault is sealed), so that nothing derived from it can be checked
+ * or made without the master key. */
+void keyring_mac(keyring *kr, const char *purpose, slice msg, uint8_t out[32])
+{
+    uint8_t sub[KEY_LEN];
+    crypto_generichash_state st;
+    pthread_rwlock_rdlock(&kr->lock);
+    crypto_generichash_init(&st, kr->k->blind_root, KEY_LEN, KEY_LEN);
+    pthread_rwlock_unlock(&kr->lock);
+    crypto_generichash_update(&st, (const uint8_t *)MAC_CTX, sizeof MAC_CTX - 1);
+    crypto_generichash_update(&st, (const uint8_t *)purpose, strlen(purpose));
+    crypto_generichash_final(&st, sub, KEY_LEN);
+    crypto_generichash(out, 32, msg.p, msg.len, sub, KEY_LEN);
+    sodium_memzero(sub, sizeof sub);
+    sodium_memzero(&st, sizeof st);
 }
 
 void keyring_sign(keyring *kr, slice msg, uint8_t sig[64])
