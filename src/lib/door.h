@@ -293,6 +293,11 @@ MUST_USE err door_export_open(vault *v, const actor *a, export_format f, const c
                               door_export **out);
 MUST_USE err door_export_next(door_export *x, buf *out);
 void door_export_close(door_export *x);
+/* The export's watermark ("cwm_" and 24 hex digits, random per export): written into every
+ * row (CSV column and JSON member "export_mark") and into the export's audit entry, so that a
+ * leaked file, or any row of it, names the export and who made it. */
+#define EXPORT_MARK_LEN 28
+const char *door_export_mark(const door_export *x);
 
 /* ---- the audit log (auditor, legal and security only; every read is itself audited) ---- */
 /* {"checkpoint": "<signed note>", "size": n} */

@@ -512,6 +512,7 @@ static void h_export(server *s, request *r, response *out)
     MHD_add_response_header(out->raw, "Content-Type",
                             fmt == EXPORT_CSV ? "text/csv; charset=utf-8"
                                               : "application/x-ndjson; charset=utf-8");
+    MHD_add_response_header(out->raw, "X-Custos-Export-Mark", door_export_mark(es->x));
     MHD_add_response_header(out->raw, "Content-Disposition",
                             fmt == EXPORT_CSV ? "attachment; filename=\"customers.csv\""
                                               : "attachment; filename=\"customers.jsonl\"");
