@@ -3,6 +3,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <curl/curl.h>
 
@@ -67,6 +68,9 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
+    /* Everything Custos creates is private (files 0600, folders 0700), whatever the umask
+     * it was started with. */
+    umask(077);
     if (mem_init() != ERR_OK) {
         fputs("custos: cannot initialise the crypto library\n", stderr);
         return 2;

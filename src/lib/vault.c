@@ -2,6 +2,7 @@
  * vault.c - the vault folder: creating it (database, keyring, audit log, TLS
  * material, audit public key) and opening it with the operator's master key.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -58,6 +59,10 @@ err vault_init(const char *dir, const vault_init_opts *o)
     char p[PATH_MAX], q[PATH_MAX];
     struct stat st;
     if (stat(dir, &st) == 0) {
+        ENSURE((st.st_mode & 077) == 0, ERR_DENIED,
+               "the folder %s can be read or written by group or others (mode %03o): run chmod "
+               "700 '%s' first",
+               dir, (unsigned)(st.st_mode & 0777), dir);
         vault_path_in(dir, VAULT_KEYRING, p, sizeof p);
         ENSURE(access(p, F_OK) != 0, ERR_CONFLICT, "a vault exists already in %s", dir);
         vault_path_in(dir, VAULT_DB, p, sizeof p);
@@ -116,7 +121,7 @@ err vault_init(const char *dir, const vault_init_opts *o)
     vault_path_in(dir, VAULT_TLS_CERT, q, sizeof q);
     if (o->tls_cert) {
         TRY(copy_file(o->tls_key, p, 0600));
-        TRY(copy_file(o->tls_cert, q, 0644));
+        TRY(copy_file(o->tls_cert, q, 0600));
     } else {
         TRY(tls_generate_self_signed(p, q));
     }
@@ -190,6 +195,77 @@ static err vault_policy_load(const char *dir)
     return ERR_OK;
 }
 
+/* Files of the vault folder that hold nothing secret: others may read them (never write). */
+static bool vault_public_file(const char *rel)
+{
+    static const char *const names[] = {"custos.json", "guard.rules", "policy.conf",
+                                        "audit.pub",   "tls/cert.pem", ".demo-complete"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strcmp(rel, names[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static err mode_refused(const char *path, mode_t mode, bool dir)
+{
+    BAIL(ERR_DENIED,
+         "%s %s can be %s by group or others (mode %03o): the vault refuses to open; run "
+         "chmod %s '%s' (files 0600, folders 0700) and check who else could have read it",
+         dir ? "the folder" : "the file", path, (mode & 022) ? "written" : "read",
+         (unsigned)(mode & 0777), dir ? "700" : "600", path);
+}
+
+/* The folder, the folder tls/ and every file in them: private (0700/0600), except the
+ * configuration and public files, which others may read but never write. */
+static err vault_check_folder(const char *dir, const char *sub)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s%s%s", dir, sub ? "/" : "", sub ? sub : "");
+    struct stat st;
+    ENSURE(lstat(p, &st) == 0, ERR_IO, "cannot read %s: %s", p, strerror(errno));
+    ENSURE(S_ISDIR(st.st_mode), ERR_INPUT, "%s is not a folder", p);
+    if (st.st_mode & 077) {
+        return mode_refused(p, st.st_mode, true);
+    }
+    DIR *d = opendir(p);
+    ENSURE(d != NULL, ERR_IO, "cannot read %s: %s", p, strerror(errno));
+    err rc = ERR_OK;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
+            continue;
+        }
+        char f[PATH_MAX], rel[PATH_MAX];
+        snprintf(f, sizeof f, "%s/%s", p, e->d_name);
+        snprintf(rel, sizeof rel, "%s%s%s", sub ? sub : "", sub ? "/" : "", e->d_name);
+        struct stat fs;
+        if (lstat(f, &fs) != 0) {
+            continue; /* gone meanwhile (a -shm file of a closing reader) */
+        }
+        if (S_ISDIR(fs.st_mode)) {
+            if (!sub && strcmp(e->d_name, "tls") == 0) {
+                GUARD(vault_check_folder(dir, "tls"));
+            } else if (fs.st_mode & 077) {
+                FAIL(ERR_DENIED,
+                     "the folder %s can be read or written by group or others (mode %03o): the "
+                     "vault refuses to open; run chmod 700 '%s'",
+                     f, (unsigned)(fs.st_mode & 0777), f);
+            }
+            continue;
+        }
+        mode_t loose = vault_public_file(rel) ? 022 : 077;
+        if (fs.st_mode & loose) {
+            rc = mode_refused(f, fs.st_mode, false);
+            goto out;
+        }
+    }
+out:
+    closedir(d);
+    return rc;
+}
+
 err vault_open(const char *dir, const kek_source *src, vault **out)
 {
     vault *v = calloc(1, sizeof *v);
@@ -208,6 +284,7 @@ err vault_open(const char *dir, const kek_source *src, vault **out)
     }
     vault_path_in(dir, VAULT_KEYRING, p, sizeof p);
     CHECK(access(p, F_OK) == 0, ERR_NOT_FOUND, "no vault in %s (run custos init first)", dir);
+    GUARD(vault_check_folder(dir, NULL));
     GUARD(vault_config_load(dir, &v->cfg));
     v->session_ttl_us = v->cfg.session_us ? v->cfg.session_us : v->session_ttl_us;
     v->session_idle_us = v->cfg.session_idle_us ? v->cfg.session_idle_us : (int64_t)30 * 60000000;

@@ -43,6 +43,7 @@
 
 #include "audit/checkpoint.h"
 #include "audit/merkle.h"
+#include "core/file.h"
 #include "core/clock.h"
 #include "core/log.h"
 
@@ -160,6 +161,7 @@ static const char *SCHEMA =
 err audit_create(const char *path)
 {
     ENSURE(access(path, F_OK) != 0, ERR_CONFLICT, "audit: log exists already");
+    TRY(file_create_private(path));
     sqlite3 *db = NULL;
     err rc = ERR_OK;
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK ||

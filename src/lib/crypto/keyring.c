@@ -297,6 +297,12 @@ static err key_file_read(const char *path, uint8_t wk[KEY_LEN])
         BAIL(e == ENOENT ? ERR_NOT_FOUND : ERR_IO, "cannot open the key file %s: %s", path,
              strerror(e));
     }
+    struct stat st;
+    CHECK(fstat(fd, &st) == 0, ERR_IO, "cannot read the key file %s", path);
+    CHECK((st.st_mode & 077) == 0, ERR_DENIED,
+          "the key file %s can be %s by group or others (mode %03o): refused; run chmod 600 "
+          "'%s' and consider the key exposed",
+          path, (st.st_mode & 022) ? "written" : "read", (unsigned)(st.st_mode & 0777), path);
     for (;;) {
         ssize_t r = read(fd, text + len, sizeof text - len);
         if (r < 0 && errno == EINTR) {

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "store/sqlite_int.h"
 #include "store/store.h"
 
@@ -134,6 +135,9 @@ static err exec(sqlite3 *db, const char *sql)
 static err open_db(const char *path, int flags, sqlite3 **out)
 {
     sqlite3 *db = NULL;
+    if (flags & SQLITE_OPEN_CREATE) {
+        TRY(file_create_private(path));
+    }
     if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         err e = db_error(db, "open");
         sqlite3_close_v2(db);
@@ -608,6 +612,7 @@ err store_snapshot(store *s, const char *path)
     TRY(get_conn(s, &c));
     sqlite3 *dst = NULL;
     err rc = ERR_OK;
+    GUARD(file_create_private(path));
     if (sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK) {
         FAIL(ERR_IO, "store: cannot create the snapshot file");
@@ -633,6 +638,7 @@ err store_copy_file(const char *from, const char *to)
         FAIL(ERR_IO, "store: cannot open %s", from);
     }
     sqlite3_busy_timeout(src, 5000);
+    GUARD(file_create_private(to));
     if (sqlite3_open_v2(to, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
         FAIL(ERR_IO, "store: cannot create %s", to);
     }
