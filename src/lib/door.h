@@ -41,6 +41,7 @@ typedef struct vault {
     vault_config cfg;
     witness *witness;
     guard *guard; /* the server's (door_guard_start); NULL for offline tools */
+    char *audit_origin; /* the log's key name: what the audit anchor is bound to */
 } vault;
 
 #define VAULT_DB "custos.db"
@@ -62,6 +63,16 @@ typedef struct vault_init_opts {
  * the audit public key. Refuses an existing vault (ERR_CONFLICT). */
 MUST_USE err vault_init(const char *dir, const vault_init_opts *o);
 MUST_USE err vault_open(const char *dir, const kek_source *src, vault **out);
+typedef struct vault_open_opts {
+    /* Starts although the audit anchor is missing, does not verify with the master key, or
+     * is older than the file witness's last checkpoint (after an operator checked the log
+     * against a witness); the override is itself audited and a new anchor written. */
+    bool accept_audit_anchor;
+} vault_open_opts;
+MUST_USE err vault_open_with(const char *dir, const kek_source *src, const vault_open_opts *o,
+                             vault **out);
+/* True when at least one audit witness (file, syslog, webhook) is configured. */
+bool vault_has_witness(const vault *v);
 void vault_close(vault *v);
 /* dir/name into out (PATH_MAX). */
 void vault_path(const vault *v, const char *name, char *out, size_t max);
