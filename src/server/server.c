@@ -69,11 +69,11 @@ static enum MHD_Result queue(request *r, response *out)
             out->json = NULL;
         }
         size_t n = body ? strlen(body) : 0;
-        resp = MHD_create_response_from_buffer(n, body ? body : (void *)"",
-                                               body ? MHD_RESPMEM_MUST_FREE
-                                                    : MHD_RESPMEM_PERSISTENT);
+        /* JSON answers hold personal values: wiped when libmicrohttpd is done with them. */
+        resp = body ? MHD_create_response_from_buffer_with_free_callback(n, body, mem_free_wiped)
+                    : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
         if (!resp) {
-            free(body);
+            mem_free_wiped(body);
             return MHD_NO;
         }
         MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
