@@ -45,7 +45,8 @@ err door_idem_init(vault *v)
 static void idem_purge(vault *v, int64_t now)
 {
     int64_t last = atomic_load(&last_purge_us);
-    if (now - last < PURGE_EVERY_US || !atomic_compare_exchange_strong(&last_purge_us, &last, now)) {
+    if (now - last < PURGE_EVERY_US ||
+        !atomic_compare_exchange_strong(&last_purge_us, &last, now)) {
         return;
     }
     size_t n = 0;
@@ -54,8 +55,8 @@ static void idem_purge(vault *v, int64_t now)
     }
 }
 
-err door_idem_begin(vault *v, const actor *a, const char *key, const char *method,
-                    const char *url, slice body, door_idem *t, int *status, json_t **replay)
+err door_idem_begin(vault *v, const actor *a, const char *key, const char *method, const char *url,
+                    slice body, door_idem *t, int *status, json_t **replay)
 {
     memset(t, 0, sizeof *t);
     *replay = NULL;

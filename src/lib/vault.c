@@ -391,7 +391,7 @@ static err vault_policy_load(const char *dir)
 /* Files of the vault folder that hold nothing secret: others may read them (never write). */
 static bool vault_public_file(const char *rel)
 {
-    static const char *const names[] = {"custos.json", "guard.rules", "policy.conf",
+    static const char *const names[] = {"custos.json", "guard.rules",  "policy.conf",
                                         "audit.pub",   "tls/cert.pem", ".demo-complete"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (strcmp(rel, names[i]) == 0) {
@@ -464,8 +464,7 @@ err vault_open(const char *dir, const kek_source *src, vault **out)
     return vault_open_with(dir, src, NULL, out);
 }
 
-err vault_open_with(const char *dir, const kek_source *src, const vault_open_opts *o,
-                    vault **out)
+err vault_open_with(const char *dir, const kek_source *src, const vault_open_opts *o, vault **out)
 {
     vault *v = calloc(1, sizeof *v);
     ENSURE(v != NULL, ERR_INTERNAL, "out of memory");

@@ -732,8 +732,8 @@ void handle_request(server *s, request *r, response *out)
     door_idem t;
     int status = 0;
     json_t *replay = NULL;
-    err e = door_idem_begin(s->v, &r->who, key, r->method, r->url, buf_slice(&r->body), &t,
-                            &status, &replay);
+    err e = door_idem_begin(s->v, &r->who, key, r->method, r->url, buf_slice(&r->body), &t, &status,
+                            &replay);
     if (e != ERR_OK) {
         return response_fail(out, e);
     }

@@ -182,8 +182,7 @@ TEST(t_idempotency_secrets)
         buf_init(&r2, 1 << 20);
         int st2 = post_idem("/v1/apikeys", tok_admin, kbody, "key-1", &r2);
         json_t *j2 = json_loads(buf_cstr(&r2), 0, NULL);
-        printf("    a replay gave %d%s\n", st2,
-               jstr(j2, "key") ? " and the API key again" : "");
+        printf("    a replay gave %d%s\n", st2, jstr(j2, "key") ? " and the API key again" : "");
         json_decref(j2);
         buf_free(&r2);
     }
@@ -261,8 +260,8 @@ TEST(t_idempotency_secrets)
     EXPECT_STR(buf_cstr(&r), first);
     EXPECT_INT(audit_count("request.replay"), replays + 1);
     /* a different body under the same key: still a conflict */
-    EXPECT_INT(post_idem("/v1/customers", tok_st1, "{\"name\":\"另一个\",\"phone\":\"13711113333\"}",
-                         "cust-1", &r),
+    EXPECT_INT(post_idem("/v1/customers", tok_st1,
+                         "{\"name\":\"另一个\",\"phone\":\"13711113333\"}", "cust-1", &r),
                409);
     EXPECT(!blob_in_tree(S.dir, fp, 32));
     j = json_loads(first, 0, NULL);
@@ -316,16 +315,16 @@ TEST(t_idempotency_expires)
      * request; expired rows are purged (at the latest at the next start). */
     buf r;
     buf_init(&r, 1 << 20);
-    EXPECT_INT(post_idem("/v1/customers", tok_st1, "{\"name\":\"过期测试\",\"phone\":\"13711114444\"}",
-                         "old-1", &r),
+    EXPECT_INT(post_idem("/v1/customers", tok_st1,
+                         "{\"name\":\"过期测试\",\"phone\":\"13711114444\"}", "old-1", &r),
                201);
-    EXPECT_INT(post_idem("/v1/customers", tok_st1, "{\"name\":\"过期测试\",\"phone\":\"13711117777\"}",
-                         "old-1", &r),
+    EXPECT_INT(post_idem("/v1/customers", tok_st1,
+                         "{\"name\":\"过期测试\",\"phone\":\"13711117777\"}", "old-1", &r),
                409);
     EXPECT_INT(sql_in("custos.db", "UPDATE idempotency SET at = at - 90000000000"), SQLITE_OK);
     EXPECT(expired_rows() > 0);
-    EXPECT_INT(post_idem("/v1/customers", tok_st1, "{\"name\":\"过期测试\",\"phone\":\"13711117777\"}",
-                         "old-1", &r),
+    EXPECT_INT(post_idem("/v1/customers", tok_st1,
+                         "{\"name\":\"过期测试\",\"phone\":\"13711117777\"}", "old-1", &r),
                201);
     EXPECT_INT(sql_in("custos.db", "UPDATE idempotency SET at = at - 90000000000"), SQLITE_OK);
     EXPECT_INT(h_stop(&S), 0);
@@ -431,9 +430,9 @@ TEST(t_export_watermark)
     EXPECT_INT(marked, rows);
     /* the audit entry of the export names the mark, and who exported */
     j = NULL;
-    EXPECT_INT(h_json(&S, "GET", "/v1/audit/entries?action=customer.export&limit=50", tok_aud, NULL,
-                      &j),
-               200);
+    EXPECT_INT(
+        h_json(&S, "GET", "/v1/audit/entries?action=customer.export&limit=50", tok_aud, NULL, &j),
+        200);
     int hit = 0;
     json_t *es = json_object_get(j, "entries");
     for (size_t i = 0; i < json_array_size(es); i++) {
@@ -471,8 +470,8 @@ TEST(t_explain_no_department_leak)
     free(s);
     json_decref(j);
     /* without a customer the explanation still works */
-    EXPECT_INT(h_json(&S, "GET", "/v1/policy/explain?role=sales&op=read&category=contact",
-                      tok_sec, NULL, NULL),
+    EXPECT_INT(h_json(&S, "GET", "/v1/policy/explain?role=sales&op=read&category=contact", tok_sec,
+                      NULL, NULL),
                200);
 }
 
@@ -825,8 +824,9 @@ TEST(t_anchor_rollback)
         sqlite3 *h = NULL;
         sqlite3_open(live, &h);
         sqlite3_stmt *st = NULL;
-        sqlite3_prepare_v2(h, "SELECT group_concat(sql, ';') FROM sqlite_master WHERE sql IS NOT "
-                              "NULL",
+        sqlite3_prepare_v2(h,
+                           "SELECT group_concat(sql, ';') FROM sqlite_master WHERE sql IS NOT "
+                           "NULL",
                            -1, &st, NULL);
         char *schema = NULL;
         if (sqlite3_step(st) == SQLITE_ROW) {
@@ -852,9 +852,9 @@ TEST(t_anchor_rollback)
     /* the operator's override: starts, and says so in the log it starts again */
     EXPECT(start_with("--accept-audit-anchor"));
     json_t *j = NULL;
-    EXPECT_INT(h_json(&S, "GET", "/v1/audit/entries?action=audit.anchor.override", tok_aud, NULL,
-                      &j),
-               200);
+    EXPECT_INT(
+        h_json(&S, "GET", "/v1/audit/entries?action=audit.anchor.override", tok_aud, NULL, &j),
+        200);
     EXPECT_INT(json_array_size(json_object_get(j, "entries")), 1);
     json_decref(j);
     EXPECT_INT(h_stop(&S), 0);
@@ -881,8 +881,9 @@ TEST(t_anchor_older_than_witness)
     FILE *f = fopen(cfg, "w");
     EXPECT(f != NULL);
     if (f) {
-        fprintf(f, "{\"access\":{\"second_factor\":\"off\"},\"audit\":{\"witness_file\":\"%s\","
-                   "\"checkpoint_every\":5}}\n",
+        fprintf(f,
+                "{\"access\":{\"second_factor\":\"off\"},\"audit\":{\"witness_file\":\"%s\","
+                "\"checkpoint_every\":5}}\n",
                 wit);
         fclose(f);
     }

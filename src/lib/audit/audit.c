@@ -43,8 +43,8 @@
 
 #include "audit/checkpoint.h"
 #include "audit/merkle.h"
-#include "core/file.h"
 #include "core/clock.h"
+#include "core/file.h"
 #include "core/log.h"
 
 /* A queued entry. The caller's thread encodes it (in parallel with other callers) with

@@ -417,10 +417,10 @@ static err build_sql(store *s)
     s->sql[S_SES_DELETE_ACCOUNT] = strdup("DELETE FROM sessions WHERE account_id=?1");
     s->sql[S_IDEM_GET] =
         strdup("SELECT req_hash, status, body FROM idempotency WHERE key=?1 AND at>=?2");
-    s->sql[S_IDEM_CLAIM] = strdup(
-        "INSERT INTO idempotency(key, req_hash, status, body, at) VALUES(?1,?2,0,NULL,?3) "
-        "ON CONFLICT(key) DO UPDATE SET req_hash=excluded.req_hash, status=0, body=NULL, "
-        "at=excluded.at WHERE idempotency.at<?4");
+    s->sql[S_IDEM_CLAIM] =
+        strdup("INSERT INTO idempotency(key, req_hash, status, body, at) VALUES(?1,?2,0,NULL,?3) "
+               "ON CONFLICT(key) DO UPDATE SET req_hash=excluded.req_hash, status=0, body=NULL, "
+               "at=excluded.at WHERE idempotency.at<?4");
     s->sql[S_IDEM_PUT] = strdup("UPDATE idempotency SET status=?2, body=?3 WHERE key=?1");
     s->sql[S_IDEM_DROP] = strdup("DELETE FROM idempotency WHERE key=?1 AND status=0");
     s->sql[S_IDEM_PURGE] = strdup("DELETE FROM idempotency WHERE at<?1");

@@ -239,8 +239,8 @@ MUST_USE err store_breakglass_list(store *s, bool unreviewed_only, breakglass *o
  * key and req_hash are keyed MACs made by the door; body is sealed by the door. A row with
  * status 0 is a claim: the first request is still being answered. */
 /* ERR_NOT_FOUND when the key is new or its row is older than since_us. */
-MUST_USE err store_idem_get(store *s, const uint8_t key[32], int64_t since_us,
-                            uint8_t req_hash[32], int *status, buf *body);
+MUST_USE err store_idem_get(store *s, const uint8_t key[32], int64_t since_us, uint8_t req_hash[32],
+                            int *status, buf *body);
 /* Claims the key for a request (a row with status 0); ERR_CONFLICT when a row newer than
  * since_us holds it already. An expired row is taken over. */
 MUST_USE err store_idem_claim(store *s, const uint8_t key[32], const uint8_t req_hash[32],
