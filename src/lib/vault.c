@@ -133,6 +133,8 @@ static err anchor_write(vault *v, slice note)
 
 /* The last checkpoint in the file witness (notes appended one after another, each starting
  * with the origin line); ERR_NOT_FOUND when there is none. */
+#define WITNESS_TAIL (1 << 16)
+
 static err witness_file_last(const vault *v, buf *note)
 {
     if (!v->cfg.witness_file[0]) {
@@ -142,8 +144,13 @@ static err witness_file_last(const vault *v, buf *note)
     if (!f) {
         return ERR_NOT_FOUND;
     }
+    /* Only the tail: the file grows with every checkpoint; the last note is at its end. */
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long size = ftell(f);
+        (void)fseek(f, size > WITNESS_TAIL ? size - WITNESS_TAIL : 0, SEEK_SET);
+    }
     buf b;
-    buf_init(&b, (size_t)1 << 30);
+    buf_init(&b, WITNESS_TAIL);
     char tmp[8192];
     size_t n;
     err rc = ERR_OK;
@@ -417,7 +424,7 @@ static err vault_check_folder(const char *dir, const char *sub)
     char p[PATH_MAX];
     snprintf(p, sizeof p, "%s%s%s", dir, sub ? "/" : "", sub ? sub : "");
     struct stat st;
-    ENSURE(lstat(p, &st) == 0, ERR_IO, "cannot read %s: %s", p, strerror(errno));
+    ENSURE(stat(p, &st) == 0, ERR_IO, "cannot read %s: %s", p, strerror(errno));
     ENSURE(S_ISDIR(st.st_mode), ERR_INPUT, "%s is not a folder", p);
     if (st.st_mode & 077) {
         return mode_refused(p, st.st_mode, true);
@@ -433,8 +440,8 @@ static err vault_check_folder(const char *dir, const char *sub)
         char f[PATH_MAX], rel[PATH_MAX];
         snprintf(f, sizeof f, "%s/%s", p, e->d_name);
         snprintf(rel, sizeof rel, "%s%s%s", sub ? sub : "", sub ? "/" : "", e->d_name);
-        struct stat fs;
-        if (lstat(f, &fs) != 0) {
+        struct stat fs; /* of the file itself, where a symbolic link points */
+        if (stat(f, &fs) != 0) {
             continue; /* gone meanwhile (a -shm file of a closing reader) */
         }
         if (S_ISDIR(fs.st_mode)) {
