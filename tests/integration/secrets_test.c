@@ -664,6 +664,15 @@ TEST(t_refuse_loose_modes)
     chmod(S.dir, 0755);
     EXPECT(refused("a vault folder of mode 0755"));
     EXPECT(log_says("group or others"));
+    /* the offline commands refuse it too */
+    char bk[700];
+    snprintf(bk, sizeof bk, "%s/loose.backup", root);
+    const char *b[] = {"backup", S.dir, bk, NULL};
+    buf out;
+    buf_init(&out, 0);
+    EXPECT(h_cli(&S, &out, b) != 0);
+    EXPECT(strstr(buf_cstr(&out), "group or others") != NULL);
+    buf_free(&out);
     chmod(S.dir, 0700);
     /* the database */
     snprintf(p, sizeof p, "%s/custos.db", S.dir);
