@@ -9,19 +9,31 @@ VAR=var
 DIR=$VAR/demo-vault
 KEY=$VAR/DEMO-ONLY-master.key
 PWF=$VAR/DEMO-ONLY-password
+WITNESS=$VAR/demo-witness
 LISTEN=${CUSTOS_LISTEN:-127.0.0.1:8443}
-mkdir -p "$VAR"
-chmod 700 "$VAR"
+umask 077
+mkdir -p "$VAR" "$WITNESS"
+chmod 700 "$VAR" "$WITNESS"
 [ -f "$KEY" ] || "$BIN" keys generate "$KEY" >/dev/null
 if [ ! -f "$PWF" ]; then
     (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' | head -c 20 >"$PWF")
 fi
 PW=$(cat "$PWF")
 # The marker names the demo's layout; a vault made by an older layout is made again.
-DEMO_LAYOUT=2
+DEMO_LAYOUT=3
 if [ ! -f "$DIR/keyring" ] || [ "$(cat "$DIR/.demo-complete" 2>/dev/null)" != "$DEMO_LAYOUT" ]; then
-    rm -rf "$DIR"
+    rm -rf "$DIR" "$WITNESS"/checkpoints.log
     echo "creating the demo vault in $DIR (${DEMO_CUSTOMERS:-1000} customers)..."
+    # Every signed checkpoint also goes to a witness apart from the vault folder: a vault
+    # put back from an older copy no longer matches it (docs/OPERATIONS.md). In production
+    # the witness lives where the server's operators cannot rewrite it.
+    mkdir -m 700 "$DIR"
+    cat >"$DIR/custos.json" <<JSON
+{
+  "access": {"second_factor": "off"},
+  "audit": {"witness_file": "$PWD/$WITNESS/checkpoints.log"}
+}
+JSON
     CUSTOS_DEMO_PASSWORD="$PW" "$BIN" demo "$DIR" --key-file "$KEY" --customers "${DEMO_CUSTOMERS:-1000}"
     echo "$DEMO_LAYOUT" >"$DIR/.demo-complete"
 else
@@ -35,6 +47,7 @@ DEMO ONLY: master key $KEY, password for every demo account in $PWF: $PW
 accounts: sales1 service1 steward1 steward3 (beijing), sales2 steward2 (shanghai),
           security1 legal1 hr1 auditor1 admin
 second factor: OFF in this demo vault only (custos.json); four honeytokens are planted
+audit witness: every signed checkpoint is appended to $WITNESS/checkpoints.log
 
   # log in with the CLI and look around
   export CUSTOS_ADDR=$URL CUSTOS_CACERT=$PWD/$DIR/tls/cert.pem

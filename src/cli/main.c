@@ -3,6 +3,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <curl/curl.h>
 
@@ -17,6 +18,7 @@ static void usage(void)
           "offline (work on the vault folder; master key from CUSTOS_PASSPHRASE or --key-file):\n"
           "  init DIR [--key-file F] [--tls-cert C --tls-key K]   create a new vault\n"
           "  serve DIR [--listen 127.0.0.1:8443] [--port-file F] [--threads N]\n"
+          "            [--accept-audit-anchor]   (after checking the log against a witness)\n"
           "  keys rotate DIR                                     new master key version\n"
           "  keys generate FILE                                  new random key file\n"
           "  backup DIR OUT                                      encrypted, authenticated backup\n"
@@ -67,6 +69,9 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
+    /* Everything Custos creates is private (files 0600, folders 0700), whatever the umask
+     * it was started with. */
+    umask(077);
     if (mem_init() != ERR_OK) {
         fputs("custos: cannot initialise the crypto library\n", stderr);
         return 2;
@@ -90,7 +95,8 @@ int main(int argc, char **argv)
             /* options with a value take the next word unless it is another option */
             bool flag = strcmp(a.argv[i], "--dry-run") == 0 ||
                         strcmp(a.argv[i], "--unreviewed") == 0 ||
-                        strcmp(a.argv[i], "--other-department") == 0;
+                        strcmp(a.argv[i], "--other-department") == 0 ||
+                        strcmp(a.argv[i], "--accept-audit-anchor") == 0;
             if (i + 1 < a.argc && strncmp(a.argv[i + 1], "--", 2) != 0 && !flag) {
                 i++;
             }

@@ -163,7 +163,8 @@ int cmd_serve(args *a)
     const char *threads = args_opt(a, "--threads");
     server_opts o = {a->pos[0], args_opt(a, "--listen") ? args_opt(a, "--listen") : "127.0.0.1:8443",
                      args_opt(a, "--port-file"), threads ? (unsigned)atoi(threads) : 0,
-                     args_opt(a, "--guard") && strcmp(args_opt(a, "--guard"), "off") == 0};
+                     args_opt(a, "--guard") && strcmp(args_opt(a, "--guard"), "off") == 0,
+                     args_flag(a, "--accept-audit-anchor")};
     /* The passphrase is wiped from the environment inside vault_open's caller once used. */
     e = server_run(&o, &src);
     forget_passphrase();

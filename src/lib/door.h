@@ -41,6 +41,7 @@ typedef struct vault {
     vault_config cfg;
     witness *witness;
     guard *guard; /* the server's (door_guard_start); NULL for offline tools */
+    char *audit_origin; /* the log's key name: what the audit anchor is bound to */
 } vault;
 
 #define VAULT_DB "custos.db"
@@ -64,6 +65,16 @@ typedef struct vault_init_opts {
  * the audit public key. Refuses an existing vault (ERR_CONFLICT). */
 MUST_USE err vault_init(const char *dir, const vault_init_opts *o);
 MUST_USE err vault_open(const char *dir, const kek_source *src, vault **out);
+typedef struct vault_open_opts {
+    /* Starts although the audit anchor is missing, does not verify with the master key, or
+     * is older than the file witness's last checkpoint (after an operator checked the log
+     * against a witness); the override is itself audited and a new anchor written. */
+    bool accept_audit_anchor;
+} vault_open_opts;
+MUST_USE err vault_open_with(const char *dir, const kek_source *src, const vault_open_opts *o,
+                             vault **out);
+/* True when at least one audit witness (file, syslog, webhook) is configured. */
+bool vault_has_witness(const vault *v);
 void vault_close(vault *v);
 /* dir/name into out (PATH_MAX). */
 void vault_path(const vault *v, const char *name, char *out, size_t max);
@@ -101,6 +112,24 @@ void actor_system(actor *a, const char *what);
 /* Fills an audit entry with the actor's part (who, role, from where, request id). */
 void door_entry(audit_entry *e, const actor *a, const char *action, const char *decision,
                 const char *rule);
+
+/* ---- idempotency (door_idem.c) ---- */
+#define DOOR_IDEM_TTL_US ((int64_t)24 * 3600 * 1000000)
+typedef struct door_idem {
+    uint8_t k[32], h[32]; /* keyed MACs: the row's key, the request's fingerprint */
+    bool claimed;         /* this request answers the key: door_idem_end stores or drops */
+} door_idem;
+/* Drops cache rows of an older format (vault_open). */
+MUST_USE err door_idem_init(vault *v);
+/* For a POST with an Idempotency-Key: *replay receives the first answer (and *status its
+ * status; the replay is audited), or t->claimed is set and the request runs now.
+ * ERR_CONFLICT when the key was used with another request or its first request is still
+ * running. */
+MUST_USE err door_idem_begin(vault *v, const actor *a, const char *key, const char *method,
+                             const char *url, slice body, door_idem *t, int *status,
+                             json_t **replay);
+/* After the request: a 2xx JSON answer is remembered (sealed), anything else frees the key. */
+void door_idem_end(vault *v, door_idem *t, int status, const json_t *answer);
 
 /* ---- accounts and sessions (door_auth.c, door_accounts.c) ---- */
 MUST_USE err door_account_create(vault *v, const actor *by, const char *username,
@@ -316,6 +345,11 @@ MUST_USE err door_export_open(vault *v, const actor *a, export_format f, const c
                               door_export **out);
 MUST_USE err door_export_next(door_export *x, buf *out);
 void door_export_close(door_export *x);
+/* The export's watermark ("cwm_" and 24 hex digits, random per export): written into every
+ * row (CSV column and JSON member "export_mark") and into the export's audit entry, so that a
+ * leaked file, or any row of it, names the export and who made it. */
+#define EXPORT_MARK_LEN 28
+const char *door_export_mark(const door_export *x);
 
 /* ---- the audit log (auditor, legal and security only; every read is itself audited) ---- */
 /* {"checkpoint": "<signed note>", "size": n} */

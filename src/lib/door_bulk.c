@@ -296,7 +296,13 @@ struct door_export {
     char after[ID_LEN + 1];
     bool header_done, done;
     const char *rule;
+    char mark[EXPORT_MARK_LEN + 1];
 };
+
+const char *door_export_mark(const door_export *x)
+{
+    return x->mark;
+}
 
 err door_export_open(vault *v, const actor *a, export_format f, const char *request,
                      door_export **out)
@@ -315,9 +321,14 @@ err door_export_open(vault *v, const actor *a, export_format f, const char *requ
     x->a = *a;
     x->fmt = f;
     x->rule = rule;
+    uint8_t r[12];
+    rand_bytes(r, sizeof r);
+    memcpy(x->mark, "cwm_", 4);
+    hex_encode(x->mark + 4, r, sizeof r);
     audit_entry e;
     door_entry(&e, a, "customer.export", "allow", rule);
     e.categories = f == EXPORT_CSV ? "csv" : "jsonl";
+    e.reason = x->mark; /* the watermark: a leaked file names this entry */
     err rc = audit_append(v->au, &e, NULL);
     if (rc != ERR_OK) {
         free(x);
@@ -391,7 +402,7 @@ err door_export_next(door_export *x, buf *out)
                 TRY(buf_append_str(out, model_field(REC_CUSTOMER, i)->name));
             }
         }
-        TRY(buf_append_str(out, "\r\n"));
+        TRY(buf_append_str(out, ",export_mark\r\n"));
         x->header_done = true;
     }
     enum { PAGE = 100 };
@@ -433,6 +444,7 @@ err door_export_next(door_export *x, buf *out)
         if (x->fmt == EXPORT_JSONL) {
             json_object_del(o, "created_at");
             json_object_del(o, "updated_at");
+            json_object_set_new(o, "export_mark", json_string(x->mark));
             char *s = json_dumps(o, JSON_COMPACT);
             rc = s ? buf_append_str(out, s) : ERR_INTERNAL;
             if (s) {
@@ -452,6 +464,12 @@ err door_export_next(door_export *x, buf *out)
                 if (rc == ERR_OK) {
                     rc = csv_value(out, json_object_get(o, model_field(REC_CUSTOMER, f)->name));
                 }
+            }
+            if (rc == ERR_OK) {
+                rc = buf_append_byte(out, ',');
+            }
+            if (rc == ERR_OK) {
+                rc = buf_append_str(out, x->mark);
             }
             if (rc == ERR_OK) {
                 rc = buf_append_str(out, "\r\n");

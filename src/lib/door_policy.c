@@ -297,6 +297,12 @@ err door_policy_explain(vault *v, const actor *a, const char *role_n, const char
         sealed_customer_free(&c);
         ENSURE(e == ERR_OK || e == ERR_NOT_FOUND, e, "%s", err_message());
         ENSURE(e == ERR_OK && !erased, ERR_NOT_FOUND, "no such customer");
+        /* A customer's department is told only to callers who may see the customer (their
+         * own department, or an open break-glass grant): to anyone else it looks absent. */
+        if (!door_same_dept(a, dept) && !a->breakglass[0]) {
+            return door_deny(v, a, "policy.explain", customer, NULL, "other-department",
+                             ERR_NOT_FOUND, "no such customer");
+        }
     }
     buf own, other;
     buf_init(&own, 4096);

@@ -21,19 +21,41 @@ void response_json(response *out, int status, json_t *body)
     out->json = body;
 }
 
+/* What a client is told of a server-side failure: the code and a fixed text. The details
+ * (a database's error text, a file name) go to the server's log only, with the request id the
+ * client also has (X-Request-Id). Messages of the store and the audit log name no personal
+ * value. */
+static const char *server_side_text(err code)
+{
+    switch (code) {
+    case ERR_CRYPTO:
+        return "integrity check failed; the server's log has the details";
+    case ERR_UNAVAILABLE:
+        return "the vault cannot serve this request now (sealed, or the audit log or storage "
+               "is unavailable); try again later";
+    default:
+        return "internal error; the server's log has the details";
+    }
+}
+
 void response_error(response *out, err code, const char *message)
 {
+    int status = err_http_status(code);
+    if (status >= 500) {
+        if (code == ERR_CRYPTO) {
+            log_error("request.integrity", "integrity failure: %s (%s)",
+                      message && message[0] ? message : err_message(), err_where());
+        } else {
+            log_error("request.failed", "%s (%s)", message && message[0] ? message : err_message(),
+                      err_where());
+        }
+        message = server_side_text(code);
+    }
     json_t *e = json_object();
     json_object_set_new(e, "code", json_string(err_code_name(code)));
     json_object_set_new(e, "message", json_string(message && message[0] ? message : err_code_name(code)));
     json_t *o = json_object();
     json_object_set_new(o, "error", e);
-    int status = err_http_status(code);
-    if (code == ERR_CRYPTO) {
-        log_error("request.integrity", "integrity failure: %s (%s)", err_message(), err_where());
-    } else if (status >= 500) {
-        log_error("request.failed", "%s (%s)", err_message(), err_where());
-    }
     response_json(out, status, o);
 }
 
@@ -520,6 +542,7 @@ static void h_export(server *s, request *r, response *out)
     MHD_add_response_header(out->raw, "Content-Type",
                             fmt == EXPORT_CSV ? "text/csv; charset=utf-8"
                                               : "application/x-ndjson; charset=utf-8");
+    MHD_add_response_header(out->raw, "X-Custos-Export-Mark", door_export_mark(es->x));
     MHD_add_response_header(out->raw, "Content-Disposition",
                             fmt == EXPORT_CSV ? "attachment; filename=\"customers.csv\""
                                               : "attachment; filename=\"customers.jsonl\"");
@@ -611,22 +634,36 @@ static void h_metrics(server *s, request *r, response *out)
 
 /* ---- idempotency ---- */
 
-static void idem_keys(request *r, const char *key, uint8_t k[32], uint8_t h[32])
+/* Idempotency is offered where a retry must not do the work twice and where neither the
+ * request nor the answer carries a secret: customer data writes, imports, requests and
+ * exports. Routes that carry a password or passphrase (login, /v1/me/..., accounts,
+ * vault unseal) or hand out a secret (API keys, TOTP enrolment, recovery codes) refuse the
+ * header, so nothing derived from their bodies or answers is ever kept. */
+static bool idem_route(const char *u)
 {
-    buf b;
-    buf_init(&b, BODY_LIMIT + 4096);
-    if (buf_appendf(&b, "%s\n%s", r->who.account_id, key) == ERR_OK) {
-        hash_blake2b(k, 32, b.p, b.len, NULL, 0);
+    static const char *const prefixes[] = {"/v1/customers", "/v1/import", "/v1/requests",
+                                           "/v1/exports"};
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+        size_t n = strlen(prefixes[i]);
+        if (strncmp(u, prefixes[i], n) == 0 && (u[n] == '\0' || u[n] == '/' || u[n] == '?')) {
+            return true;
+        }
     }
-    buf_reset(&b);
-    if (buf_appendf(&b, "%s %s\n", r->method, r->url) == ERR_OK &&
-        buf_append(&b, r->body.p, r->body.len) == ERR_OK) {
-        hash_blake2b(h, 32, b.p, b.len, NULL, 0);
-    }
-    buf_free(&b);
+    return false;
 }
 
 /* ---- routing ---- */
+
+/* The answer when authentication failed. A session the vault could not look up is not a bad
+ * token: a 401 then would make clients drop good sessions whenever the disk fails. */
+static void auth_failed(response *out, err e)
+{
+    if (e == ERR_UNAVAILABLE || e == ERR_IO || e == ERR_INTERNAL) {
+        return response_error(out, e, "the vault cannot serve now; try again later");
+    }
+    return e == ERR_DENIED ? response_fail(out, e)
+                           : response_error(out, ERR_AUTH, "invalid or expired session");
+}
 
 static void route(server *s, request *r, response *out)
 {
@@ -652,13 +689,7 @@ static void route(server *s, request *r, response *out)
         if (r->guard_refusal.verdict != GUARD_ADMIT) {
             return server_refuse(out, &r->guard_refusal, r->retry_after, sizeof r->retry_after);
         }
-        if (e == ERR_UNAVAILABLE || e == ERR_IO || e == ERR_INTERNAL) {
-            /* The vault could not look the session up: not a bad token. A 401 here would
-             * make clients drop good sessions whenever the disk fails. */
-            return response_error(out, e, "the vault cannot serve now; try again later");
-        }
-        return e == ERR_DENIED ? response_fail(out, e)
-                               : response_error(out, ERR_AUTH, "invalid or expired session");
+        return auth_failed(out, e);
     }
     if ((r->who.session_flags & SESSION_MFA_PENDING) && strcmp(u, "/v1/logout") != 0 &&
         strcmp(u, "/v1/me") != 0 && strncmp(u, "/v1/me/totp/", 12) != 0) {
@@ -721,9 +752,14 @@ static void route(server *s, request *r, response *out)
 void handle_request(server *s, request *r, response *out)
 {
     const char *key = req_header(r, "Idempotency-Key");
-    if (!key || !req_method(r, "POST") || strcmp(r->url, "/v1/login") == 0 ||
-        strcmp(r->url, "/v1/handover") == 0) {
+    if (!key || !req_method(r, "POST")) {
         return route(s, r, out);
+    }
+    if (!idem_route(r->url)) {
+        buf_reset(&r->body);
+        return response_error(out, ERR_INPUT,
+                              "Idempotency-Key is not accepted on this route (it carries or "
+                              "returns a secret); send the request without it");
     }
     if (strlen(key) == 0 || strlen(key) > 128) {
         return response_error(out, ERR_INPUT, "Idempotency-Key must be 1 to 128 characters");
@@ -733,36 +769,19 @@ void handle_request(server *s, request *r, response *out)
         return server_refuse(out, &r->guard_refusal, r->retry_after, sizeof r->retry_after);
     }
     if (ae != ERR_OK) {
-        return ae == ERR_DENIED ? response_fail(out, ae)
-                                : response_error(out, ERR_AUTH, "invalid or expired session");
+        return auth_failed(out, ae);
     }
-    uint8_t k[32], h[32], stored_h[32];
-    idem_keys(r, key, k, h);
+    door_idem t;
     int status = 0;
-    buf body;
-    buf_init(&body, 1 << 24);
-    err e = store_idem_get(s->v->st, k, stored_h, &status, &body);
-    if (e == ERR_OK) {
-        if (!mem_eq_ct(h, stored_h, 32)) {
-            buf_free(&body);
-            return response_error(out, ERR_CONFLICT,
-                                  "Idempotency-Key was used before with a different request");
-        }
-        json_t *j = json_loadb((const char *)body.p, body.len, 0, NULL);
-        buf_free(&body);
-        response_json(out, status, j ? j : json_object());
-        return;
+    json_t *replay = NULL;
+    err e = door_idem_begin(s->v, &r->who, key, r->method, r->url, buf_slice(&r->body), &t, &status,
+                            &replay);
+    if (e != ERR_OK) {
+        return response_fail(out, e);
     }
-    buf_free(&body);
+    if (replay) {
+        return response_json(out, status, replay);
+    }
     route(s, r, out);
-    if (out->status >= 200 && out->status < 300 && out->json) {
-        char *txt = json_dumps(out->json, JSON_COMPACT);
-        if (txt) {
-            if (store_idem_put(s->v->st, k, h, out->status, slice_cstr(txt), clock_now_us()) !=
-                ERR_OK) {
-                log_warn("idempotency.store", "could not remember an idempotency key");
-            }
-            free(txt);
-        }
-    }
+    door_idem_end(s->v, &t, out->status, out->raw ? NULL : out->json);
 }

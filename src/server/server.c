@@ -69,11 +69,11 @@ static enum MHD_Result queue(request *r, response *out)
             out->json = NULL;
         }
         size_t n = body ? strlen(body) : 0;
-        resp = MHD_create_response_from_buffer(n, body ? body : (void *)"",
-                                               body ? MHD_RESPMEM_MUST_FREE
-                                                    : MHD_RESPMEM_PERSISTENT);
+        /* JSON answers hold personal values: wiped when libmicrohttpd is done with them. */
+        resp = body ? MHD_create_response_from_buffer_with_free_callback(n, body, mem_free_wiped)
+                    : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
         if (!resp) {
-            free(body);
+            mem_free_wiped(body);
             return MHD_NO;
         }
         MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
@@ -326,7 +326,14 @@ err server_run(const server_opts *o, const kek_source *src)
     memset(&srv, 0, sizeof srv);
     srv.started_us = clock_now_us();
     g_srv = &srv;
-    TRY(vault_open(o->dir, src, &srv.v));
+    vault_open_opts vo = {.accept_audit_anchor = o->accept_audit_anchor};
+    TRY(vault_open_with(o->dir, src, &vo, &srv.v));
+    if (!vault_has_witness(srv.v)) {
+        log_warn("audit.witness",
+                 "no audit witness is configured (custos.json audit.witness_file, "
+                 "witness_syslog or witness_webhook): a rollback of the whole vault folder "
+                 "cannot be detected; configure one outside this folder");
+    }
     if (clock_offset_us() != 0) {
         log_warn("clock.offset", "the clock is shifted by %lld s (CUSTOS_CLOCK_OFFSET_S): for "
                                  "tests only", (long long)(clock_offset_us() / 1000000));

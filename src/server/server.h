@@ -21,6 +21,7 @@ typedef struct server_opts {
     const char *port_file; /* where to write the bound port, or NULL */
     unsigned threads;      /* 0: one per core */
     bool no_guard;         /* measurement only (make bench): no admission, no detection */
+    bool accept_audit_anchor; /* --accept-audit-anchor: see vault_open_opts (audited) */
 } server_opts;
 
 typedef struct request {

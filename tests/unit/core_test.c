@@ -1,6 +1,9 @@
 /*
  * core_test.c - buffers, cursors, ids, clocks and error records.
  */
+#include <stdlib.h>
+#include <string.h>
+
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/mem.h"
@@ -113,6 +116,28 @@ TEST(t_errors)
     EXPECT_STR(err_code_name((err)999), "internal");
 }
 
+TEST(t_wipe_block)
+{
+    /* HTTP answers are freed by libmicrohttpd through mem_free_wiped: the whole block is
+     * wiped first, not only the text's length. */
+    char *p = malloc(100);
+    EXPECT(p != NULL);
+    if (!p) {
+        return;
+    }
+    memset(p, 'A', 100);
+    size_t n = mem_wipe_block(p);
+    EXPECT(n >= 100);
+    size_t nonzero = 0;
+    for (size_t i = 0; i < n; i++) {
+        nonzero += p[i] != 0;
+    }
+    EXPECT_INT(nonzero, 0);
+    mem_free_wiped(p);
+    mem_free_wiped(NULL);
+    EXPECT_INT(mem_wipe_block(NULL), 0);
+}
+
 int main(void)
 {
     test_init();
@@ -122,5 +147,6 @@ int main(void)
     RUN(t_clock);
     RUN(t_codecs);
     RUN(t_errors);
+    RUN(t_wipe_block);
     return test_done("core_test");
 }

@@ -400,6 +400,11 @@ TEST(keyring_key_file)
     char *kf3 = path_in(tmp, "k3.key");
     EXPECT(write_all(kf3, b.p, 64));
     kek_source s3 = file_src(kf3);
+    /* a key file that group or others may read is refused */
+    EXPECT(chmod(kf3, 0644) == 0);
+    EXPECT_ERR(keyring_open(kp, &s3, &kr), ERR_DENIED);
+    EXPECT(strstr(err_message(), "group or others") != NULL);
+    EXPECT(chmod(kf3, 0600) == 0);
     EXPECT_OK(keyring_open(kp, &s3, &kr));
     keyring_free(kr);
     kr = NULL;

@@ -300,17 +300,37 @@ TEST(t_migrates_version_1)
 
 TEST(t_idempotency)
 {
-    uint8_t k[32] = {9}, h[32] = {8}, got_h[32];
+    uint8_t k[32] = {9}, h[32] = {8}, h2[32] = {7}, got_h[32];
     int st;
     buf body;
     buf_init(&body, 0);
-    EXPECT_ERR(store_idem_get(S, k, got_h, &st, &body), ERR_NOT_FOUND);
-    EXPECT_OK(store_idem_put(S, k, h, 201, slice_cstr("{\"id\":\"x\"}"), 1));
-    EXPECT_OK(store_idem_get(S, k, got_h, &st, &body));
+    EXPECT_ERR(store_idem_get(S, k, 0, got_h, &st, &body), ERR_NOT_FOUND);
+    /* a claim, then the answer */
+    EXPECT_OK(store_idem_claim(S, k, h, 1000, 0));
+    EXPECT_OK(store_idem_get(S, k, 0, got_h, &st, &body));
+    EXPECT_INT(st, 0); /* in progress */
+    EXPECT_ERR(store_idem_claim(S, k, h2, 1001, 0), ERR_CONFLICT); /* held: not taken over */
+    EXPECT_OK(store_idem_put(S, k, 201, slice_cstr("{\"id\":\"x\"}")));
+    EXPECT_OK(store_idem_get(S, k, 0, got_h, &st, &body));
     EXPECT_INT(st, 201);
     EXPECT(memcmp(got_h, h, 32) == 0);
     EXPECT_STR(buf_cstr(&body), "{\"id\":\"x\"}");
-    EXPECT_ERR(store_idem_put(S, k, h, 201, slice_cstr("{}"), 1), ERR_CONFLICT);
+    EXPECT_ERR(store_idem_claim(S, k, h, 1002, 0), ERR_CONFLICT);
+    /* a dropped claim frees the key; an answered one is not dropped */
+    EXPECT_OK(store_idem_drop(S, k));
+    EXPECT_OK(store_idem_get(S, k, 0, got_h, &st, &body));
+    /* expired: invisible, taken over by a new claim, purged */
+    EXPECT_ERR(store_idem_get(S, k, 1001, got_h, &st, &body), ERR_NOT_FOUND);
+    EXPECT_OK(store_idem_claim(S, k, h2, 5000, 1001));
+    EXPECT_OK(store_idem_get(S, k, 0, got_h, &st, &body));
+    EXPECT(memcmp(got_h, h2, 32) == 0);
+    EXPECT_INT(st, 0);
+    size_t n = 0;
+    EXPECT_OK(store_idem_purge(S, 4000, &n));
+    EXPECT_INT(n, 0);
+    EXPECT_OK(store_idem_purge(S, 6000, &n));
+    EXPECT_INT(n, 1);
+    EXPECT_ERR(store_idem_get(S, k, 0, got_h, &st, &body), ERR_NOT_FOUND);
     buf_free(&body);
 }
 

@@ -46,6 +46,7 @@
 #include "audit/merkle.h"
 #include "core/clock.h"
 #include "core/fault.h"
+#include "core/file.h"
 #include "core/log.h"
 
 /* A queued entry. The caller's thread encodes it (in parallel with other callers) with
@@ -199,6 +200,7 @@ static const char *SCHEMA =
 err audit_create(const char *path)
 {
     ENSURE(access(path, F_OK) != 0, ERR_CONFLICT, "audit: log exists already");
+    TRY(file_create_private(path));
     sqlite3 *db = NULL;
     err rc = ERR_OK;
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK ||

@@ -339,7 +339,7 @@ static bool deliver(witness *w, const char *note)
 {
     bool ok = true;
     if (w->c.witness_file[0]) {
-        int fd = open(w->c.witness_file, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        int fd = open(w->c.witness_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         size_t n = strlen(note);
         bool wrote = fd >= 0 && write(fd, note, n) == (ssize_t)n && write(fd, "\n", 1) == 1 &&
                      fsync(fd) == 0;

@@ -12,13 +12,29 @@
 
 /* jansson holds parsed request bodies (personal values) in its own allocations: give it a
  * free that wipes every block first. Blocks stay ordinary malloc blocks, so strings that
- * jansson returns (json_dumps) may still be released with free(). */
-static void json_wiping_free(void *p)
+ * jansson returns (json_dumps) may still be released with free(), or better with
+ * mem_free_wiped. */
+size_t mem_wipe_block(void *p)
+{
+    if (!p) {
+        return 0;
+    }
+    size_t n = malloc_usable_size(p);
+    sodium_memzero(p, n);
+    return n;
+}
+
+void mem_free_wiped(void *p)
 {
     if (p) {
-        sodium_memzero(p, malloc_usable_size(p));
+        mem_wipe_block(p);
         free(p);
     }
+}
+
+static void json_wiping_free(void *p)
+{
+    mem_free_wiped(p);
 }
 
 err mem_init(void)

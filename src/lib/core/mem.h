@@ -15,6 +15,10 @@
 /* Must be called once before anything else (initialises libsodium). */
 MUST_USE err mem_init(void);
 void mem_wipe(void *p, size_t n);
+/* Wipes a whole malloc block (its usable size, returned); frees it after wiping. For buffers
+ * handed to libraries that free them later (HTTP answers, json_dumps text). */
+size_t mem_wipe_block(void *p);
+void mem_free_wiped(void *p);
 /* Constant-time equality of two equal-length byte strings. */
 bool mem_eq_ct(const void *a, const void *b, size_t n);
 void rand_bytes(void *p, size_t n);

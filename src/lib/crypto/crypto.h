@@ -107,6 +107,9 @@ uint64_t keyring_blind(keyring *kr, const char *index_name, unsigned bits, slice
 /* Keyed hash for the audit log (a value that must be matched later, never stored plain). */
 void keyring_audit_hash(keyring *kr, slice value, uint8_t out[32]);
 
+/* A 32-byte MAC of msg under a key derived from the master keys for one purpose
+ * ("idempotency", "audit.anchor"...): verifiable and makeable only with the keyring. */
+void keyring_mac(keyring *kr, const char *purpose, slice msg, uint8_t out[32]);
 /* Ed25519 over msg with the audit signing key. */
 void keyring_sign(keyring *kr, slice msg, uint8_t sig[64]);
 void keyring_public_key(keyring *kr, uint8_t pk[32]);

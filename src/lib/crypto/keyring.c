@@ -56,6 +56,7 @@ static const char CHECK_CTX[] = "custos.keyring.check.v1";
 static const char BLIND_CTX[] = "custos.blind.v1.";
 static const char AUDIT_CTX[] = "custos.audit.v1";
 static const char BACKUP_CTX[] = "custos.backup.v1.";
+static const char MAC_CTX[] = "custos.mac.v1.";
 
 typedef struct kek {
     uint32_t version;
@@ -296,6 +297,12 @@ static err key_file_read(const char *path, uint8_t wk[KEY_LEN])
         BAIL(e == ENOENT ? ERR_NOT_FOUND : ERR_IO, "cannot open the key file %s: %s", path,
              strerror(e));
     }
+    struct stat st;
+    CHECK(fstat(fd, &st) == 0, ERR_IO, "cannot read the key file %s", path);
+    CHECK((st.st_mode & 077) == 0, ERR_DENIED,
+          "the key file %s can be %s by group or others (mode %03o): refused; run chmod 600 "
+          "'%s' and consider the key exposed",
+          path, (st.st_mode & 022) ? "written" : "read", (unsigned)(st.st_mode & 0777), path);
     for (;;) {
         ssize_t r = read(fd, text + len, sizeof text - len);
         if (r < 0 && errno == EINTR) {
@@ -1018,6 +1025,24 @@ void keyring_audit_hash(keyring *kr, slice value, uint8_t out[32])
     pthread_rwlock_rdlock(&kr->lock);
     crypto_generichash(out, 32, value.p, value.len, kr->k->audit_key, KEY_LEN);
     pthread_rwlock_unlock(&kr->lock);
+}
+
+/* A keyed MAC for one purpose: BLAKE2b keyed with a subkey of the blind-index root (which
+ * stays in memory while the vault is sealed), so that nothing derived from it can be checked
+ * or made without the master key. */
+void keyring_mac(keyring *kr, const char *purpose, slice msg, uint8_t out[32])
+{
+    uint8_t sub[KEY_LEN];
+    crypto_generichash_state st;
+    pthread_rwlock_rdlock(&kr->lock);
+    crypto_generichash_init(&st, kr->k->blind_root, KEY_LEN, KEY_LEN);
+    pthread_rwlock_unlock(&kr->lock);
+    crypto_generichash_update(&st, (const uint8_t *)MAC_CTX, sizeof MAC_CTX - 1);
+    crypto_generichash_update(&st, (const uint8_t *)purpose, strlen(purpose));
+    crypto_generichash_final(&st, sub, KEY_LEN);
+    crypto_generichash(out, 32, msg.p, msg.len, sub, KEY_LEN);
+    sodium_memzero(sub, sizeof sub);
+    sodium_memzero(&st, sizeof st);
 }
 
 void keyring_sign(keyring *kr, slice msg, uint8_t sig[64])

@@ -185,7 +185,7 @@ err tls_generate_self_signed(const char *key_path, const char *cert_path)
 
     GUARD(create_exclusive(key_path, 0600, &key_fd));
     key_made = true;
-    GUARD(create_exclusive(cert_path, 0644, &cert_fd));
+    GUARD(create_exclusive(cert_path, 0600, &cert_fd));
     cert_made = true;
     GUARD(write_all(key_fd, &key_pem, key_path));
     GUARD(write_all(cert_fd, &cert_pem, cert_path));

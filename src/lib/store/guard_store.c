@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/file.h"
 #include "store/sqlite_int.h"
 
 enum {
@@ -305,6 +306,11 @@ err guard_store_open(const char *path, guard_store **out)
     guard_store *s = calloc(1, sizeof *s);
     ENSURE(s != NULL, ERR_INTERNAL, "out of memory");
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
+    if (file_create_private(path) != ERR_OK) {
+        err e = err_last();
+        free(s);
+        return e;
+    }
     if (sqlite3_open_v2(path ? path : ":memory:", &s->db, flags, NULL) != SQLITE_OK) {
         err e = db_fail(s, "open");
         guard_store_close(s);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/fault.h"
+#include "core/file.h"
 #include "store/sqlite_int.h"
 #include "store/store.h"
 
@@ -43,6 +44,9 @@ enum stmt_id {
     S_SES_DELETE_ACCOUNT,
     S_IDEM_GET,
     S_IDEM_PUT,
+    S_IDEM_CLAIM,
+    S_IDEM_DROP,
+    S_IDEM_PURGE,
     S_ERASURES,
     S_META_GET,
     S_META_SET,
@@ -133,6 +137,9 @@ static err open_db(const char *path, int flags, sqlite3 **out)
 {
     sqlite3 *db = NULL;
     fault_init(); /* test builds: the fault-injection VFS (core/fault.h) */
+    if (flags & SQLITE_OPEN_CREATE) {
+        TRY(file_create_private(path));
+    }
     if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         err e = db_error(db, "open");
         sqlite3_close_v2(db);
@@ -414,9 +421,15 @@ static err build_sql(store *s)
     s->sql[S_SES_DELETE] = strdup("DELETE FROM sessions WHERE hash=?1");
     s->sql[S_SES_TOUCH] = strdup("UPDATE sessions SET last_seen=?2, flags=?3 WHERE hash=?1");
     s->sql[S_SES_DELETE_ACCOUNT] = strdup("DELETE FROM sessions WHERE account_id=?1");
-    s->sql[S_IDEM_GET] = strdup("SELECT req_hash, status, body FROM idempotency WHERE key=?1");
-    s->sql[S_IDEM_PUT] = strdup(
-        "INSERT INTO idempotency(key, req_hash, status, body, at) VALUES(?1,?2,?3,?4,?5)");
+    s->sql[S_IDEM_GET] =
+        strdup("SELECT req_hash, status, body FROM idempotency WHERE key=?1 AND at>=?2");
+    s->sql[S_IDEM_CLAIM] =
+        strdup("INSERT INTO idempotency(key, req_hash, status, body, at) VALUES(?1,?2,0,NULL,?3) "
+               "ON CONFLICT(key) DO UPDATE SET req_hash=excluded.req_hash, status=0, body=NULL, "
+               "at=excluded.at WHERE idempotency.at<?4");
+    s->sql[S_IDEM_PUT] = strdup("UPDATE idempotency SET status=?2, body=?3 WHERE key=?1");
+    s->sql[S_IDEM_DROP] = strdup("DELETE FROM idempotency WHERE key=?1 AND status=0");
+    s->sql[S_IDEM_PURGE] = strdup("DELETE FROM idempotency WHERE at<?1");
     s->sql[S_ERASURES] = strdup("SELECT id, at FROM erasures ORDER BY at, id");
     s->sql[S_META_GET] = strdup("SELECT value FROM meta WHERE key=?1");
     s->sql[S_META_SET] =
@@ -685,6 +698,7 @@ err store_snapshot(store *s, const char *path)
     TRY(get_conn(s, &c));
     sqlite3 *dst = NULL;
     err rc = ERR_OK;
+    GUARD(file_create_private(path));
     if (sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK) {
         FAIL(ERR_IO, "store: cannot create the snapshot file");
@@ -710,6 +724,7 @@ err store_copy_file(const char *from, const char *to)
         FAIL(ERR_IO, "store: cannot open %s", from);
     }
     sqlite3_busy_timeout(src, 5000);
+    GUARD(file_create_private(to));
     if (sqlite3_open_v2(to, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
         FAIL(ERR_IO, "store: cannot create %s", to);
     }
@@ -1438,11 +1453,13 @@ err store_sessions_purge(store *s, int64_t before_us, int64_t *n)
 
 /* ---- idempotency ---- */
 
-err store_idem_get(store *s, const uint8_t key[32], uint8_t req_hash[32], int *status, buf *body)
+err store_idem_get(store *s, const uint8_t key[32], int64_t since_us, uint8_t req_hash[32],
+                   int *status, buf *body)
 {
     sqlite3_stmt *st;
     TRY(stmt(s, S_IDEM_GET, &st));
     sqlite3_bind_blob(st, 1, key, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, since_us);
     int r = sqlite3_step(st);
     if (r != SQLITE_ROW) {
         sqlite3_reset(st);
@@ -1460,17 +1477,48 @@ out:
     return rc;
 }
 
-err store_idem_put(store *s, const uint8_t key[32], const uint8_t req_hash[32], int status,
-                   slice body, int64_t at_us)
+err store_idem_claim(store *s, const uint8_t key[32], const uint8_t req_hash[32], int64_t at_us,
+                     int64_t since_us)
+{
+    sqlite3_stmt *st;
+    TRY(stmt(s, S_IDEM_CLAIM, &st));
+    sqlite3_bind_blob(st, 1, key, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, req_hash, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, at_us);
+    sqlite3_bind_int64(st, 4, since_us);
+    TRY(step_done(s, st, "idempotency claim"));
+    ENSURE(sqlite3_changes(conn_db(s)) == 1, ERR_CONFLICT, "idempotency key in use");
+    return ERR_OK;
+}
+
+err store_idem_put(store *s, const uint8_t key[32], int status, slice body)
 {
     sqlite3_stmt *st;
     TRY(stmt(s, S_IDEM_PUT, &st));
     sqlite3_bind_blob(st, 1, key, 32, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, req_hash, 32, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, status);
-    sqlite3_bind_blob(st, 4, body.p, (int)body.len, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, at_us);
-    return step_done(s, st, "idempotency insert");
+    sqlite3_bind_int(st, 2, status);
+    sqlite3_bind_blob(st, 3, body.p, (int)body.len, SQLITE_STATIC);
+    return step_done(s, st, "idempotency answer");
+}
+
+err store_idem_drop(store *s, const uint8_t key[32])
+{
+    sqlite3_stmt *st;
+    TRY(stmt(s, S_IDEM_DROP, &st));
+    sqlite3_bind_blob(st, 1, key, 32, SQLITE_STATIC);
+    return step_done(s, st, "idempotency drop");
+}
+
+err store_idem_purge(store *s, int64_t before_us, size_t *n)
+{
+    sqlite3_stmt *st;
+    TRY(stmt(s, S_IDEM_PURGE, &st));
+    sqlite3_bind_int64(st, 1, before_us);
+    TRY(step_done(s, st, "idempotency purge"));
+    if (n) {
+        *n = (size_t)sqlite3_changes(conn_db(s));
+    }
+    return ERR_OK;
 }
 
 /* ---- erasures, meta ---- */

@@ -283,12 +283,22 @@ MUST_USE err store_breakglass_count_read(store *s, const char *id);
 MUST_USE err store_breakglass_list(store *s, bool unreviewed_only, breakglass *out, size_t max,
                                    size_t *n);
 
-/* ---- idempotency: a retried POST gets the first answer back ---- */
-/* ERR_NOT_FOUND when the key is new. */
-MUST_USE err store_idem_get(store *s, const uint8_t key[32], uint8_t req_hash[32], int *status,
-                            buf *body);
-MUST_USE err store_idem_put(store *s, const uint8_t key[32], const uint8_t req_hash[32],
-                            int status, slice body, int64_t at_us);
+/* ---- idempotency: a retried POST gets the first answer back ----
+ * key and req_hash are keyed MACs made by the door; body is sealed by the door. A row with
+ * status 0 is a claim: the first request is still being answered. */
+/* ERR_NOT_FOUND when the key is new or its row is older than since_us. */
+MUST_USE err store_idem_get(store *s, const uint8_t key[32], int64_t since_us, uint8_t req_hash[32],
+                            int *status, buf *body);
+/* Claims the key for a request (a row with status 0); ERR_CONFLICT when a row newer than
+ * since_us holds it already. An expired row is taken over. */
+MUST_USE err store_idem_claim(store *s, const uint8_t key[32], const uint8_t req_hash[32],
+                              int64_t at_us, int64_t since_us);
+/* Stores the answer of a claimed key. */
+MUST_USE err store_idem_put(store *s, const uint8_t key[32], int status, slice body);
+/* Gives a claim up (the request failed: a retry may do it again). */
+MUST_USE err store_idem_drop(store *s, const uint8_t key[32]);
+/* Deletes every row older than before_us; n (may be NULL) receives how many. */
+MUST_USE err store_idem_purge(store *s, int64_t before_us, size_t *n);
 
 /* ---- erasure journal ---- */
 typedef err (*store_erasure_fn)(void *ctx, const char *id, int64_t at_us);
