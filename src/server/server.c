@@ -75,9 +75,8 @@ static enum MHD_Result queue(request *r, response *out)
             out->json = NULL;
         }
         size_t n = body ? strlen(body) : 0;
-        resp = MHD_create_response_from_buffer(n, body ? body : (void *)"",
-                                               body ? MHD_RESPMEM_MUST_FREE
-                                                    : MHD_RESPMEM_PERSISTENT);
+        resp = MHD_create_response_from_buffer(
+            n, body ? body : (void *)"", body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
         if (!resp) {
             free(body);
             return MHD_NO;
@@ -168,7 +167,7 @@ static void resolve_client(server *s, request *r)
     }
     if (is_trusted_proxy(s, a)) {
         fwd_values fv = {.name = s->v->cfg.forwarded_header == FWD_FORWARDED ? "Forwarded"
-                                                                              : "X-Forwarded-For"};
+                                                                             : "X-Forwarded-For"};
         MHD_get_connection_values(r->conn, MHD_HEADER_KIND, collect_fwd, &fv);
         uint8_t client[16];
         fwd_client((fwd_header)s->v->cfg.forwarded_header, fv.v, fv.n, s->v->cfg.trusted_proxies,
@@ -209,7 +208,8 @@ enum { CS_FREE, CS_ACCEPTED, CS_WAITING, CS_ACTIVE, CS_IDLE, CS_CLOSING };
 
 static int conn_fd(struct MHD_Connection *c)
 {
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     return ci ? ci->connect_fd : -1;
 }
 
@@ -436,8 +436,8 @@ static void observe_request(server *s, request *r, const response *out, int stat
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size, void **ctx)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **ctx)
 {
     server *s = cls;
     request *r = *ctx;
@@ -632,7 +632,8 @@ static void admit_socket(server *s, int fd, const struct sockaddr_storage *ss, s
 static void *accept_main(void *arg)
 {
     server *s = arg;
-    struct pollfd p[2] = {{.fd = s->listen_fd, .events = POLLIN}, {.fd = s->wake[0], .events = POLLIN}};
+    struct pollfd p[2] = {{.fd = s->listen_fd, .events = POLLIN},
+                          {.fd = s->wake[0], .events = POLLIN}};
     int backoff_ms = 0;
     while (!atomic_load(&s->stopping)) {
         int n = poll(p, 2, backoff_ms ? backoff_ms : 250);
@@ -646,7 +647,8 @@ static void *accept_main(void *arg)
         for (int k = 0; k < 256; k++) {
             struct sockaddr_storage ss;
             socklen_t sl = sizeof ss;
-            int fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            int fd =
+                accept4(s->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
             if (fd < 0) {
                 if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                     /* out of descriptors: make room, and do not spin meanwhile */
@@ -741,8 +743,7 @@ static void readiness_refresh(server *s, bool alert)
         log_error("server.not_ready", "not ready:%s%s (free %llu MiB, needs %llu MiB)",
                   r.audit_ok ? "" : " the audit log cannot be written",
                   r.disk_ok ? "" : " free space is below what the write-ahead logs need",
-                  (unsigned long long)(r.free_bytes >> 20),
-                  (unsigned long long)(r.min_free >> 20));
+                  (unsigned long long)(r.free_bytes >> 20), (unsigned long long)(r.min_free >> 20));
         if (alert) {
             door_readiness_alert(s->v, &r);
         }
@@ -817,12 +818,12 @@ static err metrics_start(server *s, const char *listen, struct MHD_Daemon **out,
     ENSURE(loopback(&ss), ERR_INPUT,
            "--metrics-listen must be a loopback address (127.0.0.0/8 or [::1]); to scrape "
            "over the network use the metrics token on the HTTPS listener");
-    *out = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG |
-            (family == AF_INET6 ? MHD_USE_IPv6 : 0),
-        0, NULL, NULL, &on_probe_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVER_WAIT_TIMEOUT_S,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)32, MHD_OPTION_END);
+    *out = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG |
+                                (family == AF_INET6 ? MHD_USE_IPv6 : 0),
+                            0, NULL, NULL, &on_probe_request, s, MHD_OPTION_SOCK_ADDR,
+                            (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_TIMEOUT,
+                            (unsigned)SERVER_WAIT_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
+                            (unsigned)32, MHD_OPTION_END);
     ENSURE(*out != NULL, ERR_IO, "cannot listen on %s for metrics (address in use?)", listen);
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(*out, MHD_DAEMON_INFO_BIND_PORT);
     *port = di ? di->port : 0;
@@ -891,8 +892,10 @@ err server_run(const server_opts *o, const kek_source *src)
     }
     TRY(ve);
     if (clock_offset_us() != 0) {
-        log_warn("clock.offset", "the clock is shifted by %lld s (CUSTOS_CLOCK_OFFSET_S): for "
-                                 "tests only", (long long)(clock_offset_us() / 1000000));
+        log_warn("clock.offset",
+                 "the clock is shifted by %lld s (CUSTOS_CLOCK_OFFSET_S): for "
+                 "tests only",
+                 (long long)(clock_offset_us() / 1000000));
     }
     if (o->no_guard) {
         log_warn("guard.off", "the guard is OFF (--guard off): for measurement only, never in "
@@ -948,16 +951,16 @@ err server_run(const server_opts *o, const kek_source *src)
     /* The daemon's own limit is per worker thread (its share of the total); ours, enforced
      * at accept, is the real one, so the daemon's never refuses what we took. */
     d = MHD_start_daemon(
-        flags, 0, &on_accept, &srv, &on_request, &srv, MHD_OPTION_NOTIFY_CONNECTION,
-        &on_connection, &srv, MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_MEM_CERT, cert,
+        flags, 0, &on_accept, &srv, &on_request, &srv, MHD_OPTION_NOTIFY_CONNECTION, &on_connection,
+        &srv, MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_MEM_CERT, cert,
         MHD_OPTION_HTTPS_PRIORITIES,
         /* TLS 1.2+, AEAD ciphers, forward secrecy only. */
         "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-AES-128-CBC:-AES-256-CBC:-CAMELLIA-128-CBC:"
         "-CAMELLIA-256-CBC:-SHA1:-RSA:-DHE-RSA:%SERVER_PRECEDENCE",
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-        MHD_OPTION_CONNECTION_LIMIT, (srv.limit + 64) * threads,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)(128 * 1024), MHD_OPTION_NOTIFY_COMPLETED, &on_completed, &srv, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_LIMIT, (srv.limit + 64) * threads, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)512, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
+        MHD_OPTION_NOTIFY_COMPLETED, &on_completed, &srv, MHD_OPTION_END);
     CHECK(d != NULL, ERR_IO, "cannot start the HTTPS daemon");
     srv.d = d;
     unsigned port = bound_port(srv.listen_fd), mport = 0;

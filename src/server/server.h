@@ -18,10 +18,10 @@
 
 typedef struct server_opts {
     const char *dir;
-    const char *listen;    /* "127.0.0.1:8443", "[::1]:8443" */
-    const char *port_file; /* where to write the bound port, or NULL */
-    unsigned threads;      /* 0: one per core */
-    bool no_guard;         /* measurement only (make bench): no admission, no detection */
+    const char *listen;         /* "127.0.0.1:8443", "[::1]:8443" */
+    const char *port_file;      /* where to write the bound port, or NULL */
+    unsigned threads;           /* 0: one per core */
+    bool no_guard;              /* measurement only (make bench): no admission, no detection */
     const char *metrics_listen; /* plain-HTTP loopback listener for /metrics, or NULL */
     unsigned max_connections;   /* open connections at most (0: SERVER_MAX_CONNECTIONS) */
     /* Called once the master key has been used (the vault is open): the caller wipes its
@@ -52,20 +52,20 @@ typedef struct request {
     actor who;
     bool authed;
     bool via_cookie;
-    bool refused; /* by the guard, at the first call */
+    bool refused;                 /* by the guard, at the first call */
     guard_decision guard_refusal; /* the account's admission, when refused */
     char retry_after[16];
     char token[TOKEN_TEXT_MAX];
-    guard_addr client;  /* the client (through trusted proxies), for the guard */
+    guard_addr client; /* the client (through trusted proxies), for the guard */
     bool client_ok;
-    bool via_proxy;     /* the peer is a trusted proxy and named the client */
-    bool probe_only;    /* the metrics listener: /metrics, /healthz, /readyz only */
+    bool via_proxy;  /* the peer is a trusted proxy and named the client */
+    bool probe_only; /* the metrics listener: /metrics, /healthz, /readyz only */
 } request;
 
 typedef struct response {
     int status;
-    json_t *json;               /* body as JSON, or */
-    struct MHD_Response *raw;   /* a prepared response (streams) */
+    json_t *json;             /* body as JSON, or */
+    struct MHD_Response *raw; /* a prepared response (streams) */
     const char *retry_after;
     char set_cookie[160];
 } response;

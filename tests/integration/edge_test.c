@@ -70,9 +70,9 @@ static bool start_with(srv *s, const char *const *extra)
         dup2(fd, 2);
         dup2(fd, 1);
         const char *b = getenv("CUSTOS_BIN") ? getenv("CUSTOS_BIN") : "build/san/custos";
-        const char *av[32] = {b,         "serve",       s->dir, "--listen",         "127.0.0.1:0",
-                              "--port-file", portfile, "--threads", "4", "--metrics-listen",
-                              "127.0.0.1:0"};
+        const char *av[32] = {
+            b,        "serve",     s->dir, "--listen",         "127.0.0.1:0", "--port-file",
+            portfile, "--threads", "4",    "--metrics-listen", "127.0.0.1:0"};
         int n = 11;
         if (!getenv("H_NO_KEYFILE")) {
             av[n++] = "--key-file";
@@ -129,9 +129,10 @@ static void edge_guard_rules(srv *s)
 {
     char p[700];
     snprintf(p, sizeof p, "%s/guard.rules", s->dir);
-    write_file(p, "version 1\nlimit address 100000/s burst 100000\nlimit account 100000/s burst "
-                  "100000\nlimit connections 64\n"
-                  "rule door-notices\n    detect notice\n    severity high\n    respond alert\nend\n");
+    write_file(p,
+               "version 1\nlimit address 100000/s burst 100000\nlimit account 100000/s burst "
+               "100000\nlimit connections 64\n"
+               "rule door-notices\n    detect notice\n    severity high\n    respond alert\nend\n");
 }
 
 /* Sets custos.json's "server" section (NULL removes it). */
@@ -387,40 +388,37 @@ TEST(t_trusted_proxy)
                       "{\"address\":\"203.0.113.7\",\"seconds\":600,\"reason\":\"test\"}", NULL),
                200);
     /* Through the trusted proxy: the client it names is the one the guard judges. */
-    EXPECT_INT(from(&S, "127.0.0.5", "GET", "/healthz", NULL, "X-Forwarded-For: 203.0.113.7",
-                    NULL),
+    EXPECT_INT(from(&S, "127.0.0.5", "GET", "/healthz", NULL, "X-Forwarded-For: 203.0.113.7", NULL),
                403);
     EXPECT_INT(from(&S, "127.0.0.5", "GET", "/healthz", NULL,
                     "X-Forwarded-For: 203.0.113.7, 10.9.1.1", NULL),
                403); /* a second trusted hop is skipped */
-    EXPECT_INT(from(&S, "127.0.0.5", "GET", "/healthz", NULL, "X-Forwarded-For: 203.0.113.8",
-                    NULL),
+    EXPECT_INT(from(&S, "127.0.0.5", "GET", "/healthz", NULL, "X-Forwarded-For: 203.0.113.8", NULL),
                200);
     /* What the client wrote to the left of the last untrusted hop is not believed. */
     EXPECT_INT(from(&S, "127.0.0.5", "GET", "/healthz", NULL,
                     "X-Forwarded-For: 203.0.113.7, 203.0.113.8", NULL),
                200);
     /* From anyone else the header is ignored. */
-    EXPECT_INT(from(&S, "127.0.0.6", "GET", "/healthz", NULL, "X-Forwarded-For: 203.0.113.7",
-                    NULL),
+    EXPECT_INT(from(&S, "127.0.0.6", "GET", "/healthz", NULL, "X-Forwarded-For: 203.0.113.7", NULL),
                200);
     /* The audit log records the client behind the proxy, and the sender otherwise. */
     const char *bad = "{\"username\":\"sales1\",\"password\":\"wrong-password-1\"}";
-    EXPECT_INT(from(&S, "127.0.0.5", "POST", "/v1/login", bad, "X-Forwarded-For: 198.51.100.9",
-                    NULL),
-               401);
+    EXPECT_INT(
+        from(&S, "127.0.0.5", "POST", "/v1/login", bad, "X-Forwarded-For: 198.51.100.9", NULL),
+        401);
     char *src = last_denied_source("sales1");
     EXPECT_STR(src, "198.51.100.9");
     free(src);
-    EXPECT_INT(from(&S, "127.0.0.6", "POST", "/v1/login", bad, "X-Forwarded-For: 198.51.100.9",
-                    NULL),
-               401);
+    EXPECT_INT(
+        from(&S, "127.0.0.6", "POST", "/v1/login", bad, "X-Forwarded-For: 198.51.100.9", NULL),
+        401);
     src = last_denied_source("sales1");
     EXPECT_STR(src, "127.0.0.6");
     free(src);
-    EXPECT_INT(h_json(&S, "POST", "/v1/guard/unblock", tok_sec, "{\"address\":\"203.0.113.7\"}",
-                      NULL),
-               200);
+    EXPECT_INT(
+        h_json(&S, "POST", "/v1/guard/unblock", tok_sec, "{\"address\":\"203.0.113.7\"}", NULL),
+        200);
     set_server_config(&S, NULL);
     EXPECT(restart(&S, NULL));
 }
@@ -670,8 +668,8 @@ TEST(t_sigterm_drain)
         long after = count_customers(tok_st1);
         unanswered += (int)(after - before - acked);
         total += acked;
-        printf("  round %d: %d writes acknowledged, %ld stored, exit %.2f s after SIGTERM\n",
-               round, acked, after - before, took);
+        printf("  round %d: %d writes acknowledged, %ld stored, exit %.2f s after SIGTERM\n", round,
+               acked, after - before, took);
     }
     EXPECT_INT(lost, 0);
     EXPECT_INT(unanswered, 0);
@@ -702,8 +700,8 @@ TEST(t_passphrase_env)
     EXPECT_INT(h_cli(&P, NULL, init), 0);
     setenv("CUSTOS_PASSPHRASE", pass, 1);
     setenv("CUSTOS_NEW_PASSWORD", DEMO_PW, 1);
-    const char *add[] = {"accounts", "add",         P.dir,  "security1", "--role",
-                         "security", "--department", "it", NULL};
+    const char *add[] = {"accounts", "add",          P.dir, "security1", "--role",
+                         "security", "--department", "it",  NULL};
     buf o;
     buf_init(&o, 0);
     int rc = h_cli(&P, &o, add);
@@ -781,8 +779,7 @@ int main(void)
     buf_free(&out);
     edge_guard_rules(&S);
     if (rc != 0 || !start_with(&S, NULL) || !h_login(&S, "steward1", DEMO_PW, tok_st1) ||
-        !h_login(&S, "security1", DEMO_PW, tok_sec) ||
-        !h_login(&S, "auditor1", DEMO_PW, tok_aud)) {
+        !h_login(&S, "security1", DEMO_PW, tok_sec) || !h_login(&S, "auditor1", DEMO_PW, tok_aud)) {
         printf("the server did not start; see %s\n", S.log);
         return 1;
     }

@@ -49,8 +49,7 @@ TEST(t_x_forwarded_for)
     trust(V("10.0.0.1", "10.9.0.0/16"));
     EXPECT_STR(client(FWD_X_FORWARDED_FOR, "10.0.0.1", V("203.0.113.7")), "203.0.113.7");
     /* the client wrote the left part: only the rightmost untrusted hop counts */
-    EXPECT_STR(client(FWD_X_FORWARDED_FOR, "10.0.0.1", V("1.1.1.1, 203.0.113.7")),
-               "203.0.113.7");
+    EXPECT_STR(client(FWD_X_FORWARDED_FOR, "10.0.0.1", V("1.1.1.1, 203.0.113.7")), "203.0.113.7");
     /* trusted hops are skipped, across several header lines */
     EXPECT_STR(client(FWD_X_FORWARDED_FOR, "10.0.0.1", V("198.51.100.1, 203.0.113.7", "10.9.3.4")),
                "203.0.113.7");
@@ -99,8 +98,7 @@ TEST(t_many_hops)
         }
     }
     EXPECT_STR(client(FWD_X_FORWARDED_FOR, "10.0.0.1", V("203.0.113.1", big)), "10.0.0.129");
-    EXPECT_STR(client(FWD_X_FORWARDED_FOR, "10.0.0.1", V("203.0.113.1, 10.1.1.1")),
-               "203.0.113.1");
+    EXPECT_STR(client(FWD_X_FORWARDED_FOR, "10.0.0.1", V("203.0.113.1, 10.1.1.1")), "203.0.113.1");
 }
 
 int main(void)
