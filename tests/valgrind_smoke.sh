@@ -14,10 +14,10 @@ CUSTOS_TEST_KDF=fast CUSTOS_DEMO_PASSWORD=demo-password-for-tests "$bin" demo "$
     --key-file "$d/k" >/dev/null 2>&1
 CUSTOS_TEST_KDF=fast valgrind --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
     "$bin" serve "$d/v" --listen 127.0.0.1:0 --port-file "$d/port" --key-file "$d/k" --threads 4 \
-    >"$d/out" 2>"$d/err" &
+    --metrics-listen 127.0.0.1:0 >"$d/out" 2>"$d/err" &
 vg=$!
 for _ in $(seq 1 200); do [ -s "$d/port" ] && break; sleep 0.2; done
-p=$(cat "$d/port" 2>/dev/null)
+p=$(head -n1 "$d/port" 2>/dev/null); mp=$(sed -n 2p "$d/port" 2>/dev/null)
 c=(curl -s --max-time 30 --cacert "$d/v/tls/cert.pem")
 tok() { "${c[@]}" -X POST "https://127.0.0.1:$p/v1/login" -d "{\"username\":\"$1\",\"password\":\"demo-password-for-tests\"}" |
     python3 -c 'import json,sys; print(json.load(sys.stdin).get("token",""))'; }
@@ -33,7 +33,9 @@ h=$("${c[@]}" -H "Authorization: Bearer $s" "https://127.0.0.1:$p/v1/honeytokens
 check "${c[@]}" -f -H "Authorization: Bearer $t" "https://127.0.0.1:$p/v1/customers/$h"
 sleep 1
 check sh -c "'${c[0]}' -s --cacert '$d/v/tls/cert.pem' -H 'Authorization: Bearer $s' 'https://127.0.0.1:$p/v1/alerts' | grep -q honeytoken"
-check "${c[@]}" -f "https://127.0.0.1:$p/metrics"
+check sh -c "curl -s -f --max-time 30 'http://127.0.0.1:$mp/metrics' | grep -q custos_ready"
+check test "$("${c[@]}" -o /dev/null -w '%{http_code}' "https://127.0.0.1:$p/metrics")" = 404
+check "${c[@]}" -f "https://127.0.0.1:$p/readyz"
 kill -TERM $vg
 wait $vg
 rc=$?
