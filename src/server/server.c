@@ -875,6 +875,18 @@ err server_run(const server_opts *o, const kek_source *src)
 {
     prctl(PR_SET_DUMPABLE, 0);
     raise_nofile();
+    /* Signals are taken by sigwait below. Blocked before any thread starts (the audit
+     * writer, the guard, the witness, the daemon's workers), so every thread inherits the
+     * mask and a SIGTERM can never take a thread's default action and kill the process. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    /* A full disk or a file-size limit must give refused requests, not a dead server. */
+    signal(SIGXFSZ, SIG_IGN);
     struct sockaddr_storage ss;
     int family;
     TRY(parse_listen(o->listen, &ss, &family));
@@ -934,16 +946,6 @@ err server_run(const server_opts *o, const kek_source *src)
         srv.limit = srv.ct.cap > 128 ? (unsigned)srv.ct.cap - 64 : 64;
         log_warn("server.limit", "open-file limit: at most %u connections", srv.limit);
     }
-    /* Signals are taken by sigwait below; every thread started from here inherits the mask. */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    /* A full disk or a file-size limit must give refused requests, not a dead server. */
-    signal(SIGXFSZ, SIG_IGN);
     GUARD(listen_socket(&ss, family, &srv.listen_fd));
     CHECK(pipe2(srv.wake, O_CLOEXEC | O_NONBLOCK) == 0, ERR_IO, "cannot create a pipe");
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS | MHD_USE_ITC |
