@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 
 #include "../unit/test.h"
+#include "audit/witness.h"
 #include "core/forwarded.h"
 
 static net_range T[4];
@@ -101,11 +102,52 @@ TEST(t_many_hops)
     EXPECT_STR(client(FWD_X_FORWARDED_FOR, "10.0.0.1", V("203.0.113.1, 10.1.1.1")), "203.0.113.1");
 }
 
+/* custos.json "server": the settings parsed, and every malformed one refused by name. */
+TEST(t_config)
+{
+    vault_config c;
+    const char *good =
+        "{\"server\":{\"trusted_proxies\":[\"10.0.0.5\",\"2001:db8::/32\"],"
+        "\"forwarded_header\":\"forwarded\",\"min_free_mb\":128,"
+        "\"metrics_token_sha256\":\"00112233445566778899aabbccddeeff00112233445566778899"
+        "aabbccddeeff\"}}";
+    EXPECT_OK(vault_config_parse(slice_cstr(good), &c));
+    EXPECT_INT(c.ntrusted_proxies, 2);
+    EXPECT_INT(c.forwarded_header, FWD_FORWARDED);
+    EXPECT_INT(c.min_free_bytes, (uint64_t)128 << 20);
+    EXPECT(c.metrics_token_set && c.metrics_token_sha256[1] == 0x11);
+    uint8_t a[16];
+    EXPECT_OK(net_addr_parse("10.0.0.5", a));
+    EXPECT(fwd_trusted(c.trusted_proxies, c.ntrusted_proxies, a));
+    EXPECT_OK(net_addr_parse("10.0.0.6", a));
+    EXPECT(!fwd_trusted(c.trusted_proxies, c.ntrusted_proxies, a));
+    EXPECT_OK(vault_config_parse(slice_cstr("{}"), &c));
+    EXPECT(!c.metrics_token_set && c.ntrusted_proxies == 0);
+    static const char *const bad[] = {
+        "{\"server\":{\"trusted_proxies\":[\"10.0.0.0/33\"]}}",
+        "{\"server\":{\"trusted_proxies\":\"10.0.0.1\"}}",
+        "{\"server\":{\"trusted_proxies\":[\"proxy.example\"]}}",
+        "{\"server\":{\"forwarded_header\":\"x-real-ip\"}}",
+        "{\"server\":{\"metrics_token_sha256\":\"abc\"}}",
+        "{\"server\":{\"metrics_token_sha256\":"
+        "\"zz112233445566778899aabbccddeeff00112233445566778899"
+        "aabbccddeeff\"}}",
+        "{\"server\":{\"min_free_mb\":0}}",
+        "{\"server\":{\"listen\":\"0.0.0.0:1\"}}",
+        "{\"server\":[]}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        EXPECT_ERR(vault_config_parse(slice_cstr(bad[i]), &c), ERR_INPUT);
+        EXPECT(strstr(err_message(), "server") != NULL);
+    }
+}
+
 int main(void)
 {
     test_init();
     RUN(t_x_forwarded_for);
     RUN(t_forwarded);
     RUN(t_many_hops);
+    RUN(t_config);
     return test_done("forwarded_test");
 }
