@@ -4,6 +4,24 @@
  * drains in-flight requests (every write is committed before its answer is
  * queued, so no acknowledged write can be lost).
  *
+ * The server accepts on its own socket and keeps a table of its connections,
+ * by descriptor: waiting (no request yet: TLS handshake and headers), active
+ * (a request in progress) or idle (keep-alive, between requests). Waiting and
+ * idle connections are in one list, oldest first: each may wait
+ * SERVER_WAIT_TIMEOUT_S in all, and near the connection limit the oldest is
+ * shed for every new one, so connections that send nothing cannot crowd out
+ * those that do. A connection is closed from outside its worker thread with
+ * shutdown(2) only, under the table's lock, and its slot is freed in the
+ * daemon's CLOSED notification, which comes before the descriptor is closed:
+ * a descriptor number is never shut down after it was reused. A request whose
+ * connection is being closed is refused before it starts, so a stop or a shed
+ * never cuts a request that did something.
+ *
+ * The client of a request is its peer, or, when the peer is a trusted proxy
+ * (custos.json server.trusted_proxies), the client its forwarding header names
+ * (core/forwarded.h); that address is what the guard admits and the audit log
+ * records.
+ *
  * libmicrohttpd calls the access handler several times per request: the first
  * call only sets up the request, upload calls append to the bounded body, and
  * the last call (never the first) runs the handler and queues the answer;
