@@ -309,9 +309,21 @@ TEST(t_readiness)
     close(outp[1]);
     const char *take = "PRAGMA busy_timeout=10000;\nBEGIN IMMEDIATE;\nSELECT 'locked';\n";
     EXPECT(write(in[1], take, strlen(take)) == (ssize_t)strlen(take));
-    char got[64] = "";
-    ssize_t k = read(outp[0], got, sizeof got - 1);
-    got[k > 0 ? k : 0] = '\0';
+    /* The CLI prints the PRAGMA's value first: read until the SELECT's answer is there. */
+    char got[256] = "";
+    size_t have = 0;
+    double rd_end = mono_s() + 30;
+    while (!strstr(got, "locked") && have + 1 < sizeof got && mono_s() < rd_end) {
+        struct pollfd pf = {.fd = outp[0], .events = POLLIN};
+        if (poll(&pf, 1, 200) > 0) {
+            ssize_t k = read(outp[0], got + have, sizeof got - 1 - have);
+            if (k <= 0) {
+                break;
+            }
+            have += (size_t)k;
+            got[have] = '\0';
+        }
+    }
     EXPECT(strstr(got, "locked") != NULL);
     double t0 = mono_s();
     EXPECT_INT(wait_status(&S, "/readyz", 503, 15), 503);
@@ -788,9 +800,9 @@ TEST(t_passphrase_env)
         EXPECT(!file_has(envout, pass));
         EXPECT(!file_has(envout, "CUSTOS_PASSPHRASE"));
         EXPECT(file_has(envout, "PATH="));
-        printf("  the nftables helper ran with %s; /proc/PID/environ and the helper's environment "
-               "hold no passphrase\n",
-               ran ? "a minimal environment" : "(did not run)");
+        printf("  the nftables helper %s; its environment:%s%s\n", ran ? "ran" : "did not run",
+               file_has(envout, pass) ? " HOLDS THE PASSPHRASE" : " no passphrase",
+               file_has(envout, "CUSTOS_PASSPHRASE") ? ", names CUSTOS_PASSPHRASE" : "");
     }
     EXPECT_INT(h_stop(&P), 0);
 }
