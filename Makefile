@@ -2,29 +2,42 @@
 # rules are few, and nothing needs to be generated before `make` works on a
 # fresh Debian 12 machine. See README.md.
 #
-#   make          build/custos (release, hardened)
-#   make test     everything under ASan+UBSan: unit, fuzz-corpus replay, integration
+#   make          build/custos (release, hardened); installs the build packages first if missing
+#   make test     everything under ASan+UBSan: unit, fuzz-corpus replay, integration; TSan units
+#   make tsan     the concurrent parts' unit tests under ThreadSanitizer (build/tsan)
 #   make run      demo vault + server on https://127.0.0.1:8443
 #   make bench    benchmarks (release build)
 #   make fuzz     each libFuzzer target for FUZZ_SECONDS (clang)
-#   make deps     installs the Debian packages (apt-get)
+#   make deps     installs the build packages (apt-get); `make deps-test` adds the test tools
+#
+# The packages may be absent when this file is read, so nothing here asks pkg-config
+# while parsing: the flags are computed once, on first use, inside a recipe, and every
+# compile and link waits (order-only) for the package check. That keeps the first
+# `make` on a bare machine and `make -j` free of races.
 
 CC      ?= gcc
 FUZZCC  ?= clang
 PKGS    := libsodium sqlite3 libmicrohttpd jansson gnutls libcurl liboath nettle
-DEB_PKGS := build-essential pkg-config clang libsodium-dev libsqlite3-dev libmicrohttpd-dev \
-            libjansson-dev libgnutls28-dev nettle-dev libcurl4-gnutls-dev liboath-dev wrk curl ca-certificates valgrind python3 \
-            golang-go golang-golang-x-mod-dev
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+# To build and run: the compiler, pkg-config, the libraries' development packages, and curl
+# (with its CA list) for the demo's examples.
+BUILD_DEB := build-essential pkg-config curl ca-certificates libsodium-dev libsqlite3-dev libmicrohttpd-dev \
+             libjansson-dev libgnutls28-dev nettle-dev libcurl4-gnutls-dev liboath-dev
+# To test and measure: libFuzzer (clang), the load generator, valgrind, python3 for the
+# shell tests, Go and golang.org/x/mod for the reference proof checker.
+TEST_DEB  := clang wrk valgrind python3 golang-go golang-golang-x-mod-dev
+GOX_MOD   := /usr/share/gocode/src/golang.org/x/mod
+
+# Recursive and memoised: evaluated at the first recipe that needs them, after build-deps.
+PKG_CFLAGS = $(eval PKG_CFLAGS := $$(shell pkg-config --cflags $(PKGS)))$(PKG_CFLAGS)
+PKG_LIBS   = $(eval PKG_LIBS := $$(shell pkg-config --libs $(PKGS)) -lpthread -lm)$(PKG_LIBS)
 
 WARN    := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wvla -Wmissing-prototypes \
            -Wimplicit-fallthrough -Wno-unused-parameter -Wno-format-truncation
 HARDEN  := -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fstack-clash-protection \
            -fcf-protection -ftrivial-auto-var-init=zero -fPIE
-BASE    := -std=c17 -D_GNU_SOURCE -I. -Isrc/lib -Isrc $(PKG_CFLAGS) $(WARN) -MMD -MP
-CFLAGS_REL  := $(BASE) -O2 -g $(HARDEN)
-CFLAGS_SAN  := $(BASE) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+BASE    = -std=c17 -D_GNU_SOURCE -I. -Isrc/lib -Isrc $(PKG_CFLAGS) $(WARN) -MMD -MP
+CFLAGS_REL  = $(BASE) -O2 -g $(HARDEN)
+CFLAGS_SAN  = $(BASE) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                -fno-sanitize-recover=all -DCUSTOS_SANITIZE -DCUSTOS_DEBUG -DCUSTOS_TESTING
 LDFLAGS_REL := -pie -Wl,-z,relro,-z,now,-z,noexecstack
 LDFLAGS_SAN := -fsanitize=address,undefined
@@ -44,25 +57,38 @@ rel_obj = $(patsubst %.c,$(REL)/%.o,$(1))
 san_obj = $(patsubst %.c,$(SAN)/%.o,$(1))
 
 .SECONDARY:
-.PHONY: all test run bench fuzz deps clean format check-deps unit integration fuzz-replay
-all: check-deps build/custos
+.PHONY: all test run bench fuzz deps deps-test clean format build-deps test-deps check-layers unit integration fuzz-replay tsan
+all: build/custos
 
-check-deps:
-	@pkg-config --exists $(PKGS) && command -v wrk >/dev/null && command -v clang >/dev/null \
-	  && command -v valgrind >/dev/null && command -v go >/dev/null && [ -d $(GOX_MOD) ] \
+# Installs what is missing, then lets the build go on. Every compile and link below has
+# build-deps as an order-only prerequisite, so under -j nothing compiles before it ends.
+build-deps:
+	@command -v cc >/dev/null && command -v pkg-config >/dev/null && command -v curl >/dev/null \
+	  && pkg-config --exists $(PKGS) \
 	  || $(MAKE) --no-print-directory deps
 
-deps:
-	@echo "installing Debian packages: $(DEB_PKGS)"
-	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(DEB_PKGS) >/dev/null
+test-deps: build-deps
+	@command -v clang >/dev/null && command -v wrk >/dev/null && command -v valgrind >/dev/null \
+	  && command -v python3 >/dev/null && command -v go >/dev/null \
+	  && [ -d $(GOX_MOD) ] || $(MAKE) --no-print-directory deps-test
 
-$(REL)/%.o: %.c
+APT = if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq
+
+deps:
+	@echo "installing the build packages: $(BUILD_DEB)"
+	@$(APT) $(BUILD_DEB) >/dev/null
+
+deps-test:
+	@echo "installing the build and test packages: $(BUILD_DEB) $(TEST_DEB)"
+	@$(APT) $(BUILD_DEB) $(TEST_DEB) >/dev/null
+
+$(REL)/%.o: %.c | build-deps
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS_REL) -c $< -o $@
 
-$(SAN)/%.o: %.c
+$(SAN)/%.o: %.c | build-deps
 	@mkdir -p $(dir $@)
 	@echo "  CC san  $<"
 	@$(CC) $(CFLAGS_SAN) -c $< -o $@
@@ -103,8 +129,7 @@ $(SAN)/fuzz/%: $(SAN)/tests/fuzz/%.o $(SAN)/tests/fuzz/replay_main.o $(SAN)/libc
 
 # The reference verifier of signed notes and RFC 6962 proofs (Go's golang.org/x/mod, from
 # Debian's golang-golang-x-mod-dev), built offline in GOPATH mode for the audit log test.
-GOX_MOD := /usr/share/gocode/src/golang.org/x/mod
-build/notecheck: tests/interop/notecheck.go
+build/notecheck: tests/interop/notecheck.go | test-deps
 	@mkdir -p build
 	@echo "  GO      $@"
 	@GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE=$(CURDIR)/build/gocache GOFLAGS= \
@@ -115,20 +140,62 @@ $(BENCH_BIN): $(call rel_obj,$(BENCH_SRC)) $(REL)/libcustos.a
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS_REL) $(LDFLAGS_REL) -o $@ $^ $(PKG_LIBS)
 
-test: check-deps $(UNIT_BIN) $(FUZZ_BIN) $(INT_BIN) $(SAN)/custos build/custos build/notecheck
+# The benchmark's server: release flags plus the test hooks (CUSTOS_TESTING), so bench/http.c can
+# put its clock on a working day (CUSTOS_CLOCK_OFFSET_S). Built apart and never shipped: the
+# release binary build/custos reads no test hook.
+RELT := build/relt
+CFLAGS_RELT = $(CFLAGS_REL) -DCUSTOS_TESTING
+relt_obj = $(patsubst %.c,$(RELT)/%.o,$(1))
+$(RELT)/%.o: %.c | build-deps
+	@mkdir -p $(dir $@)
+	@echo "  CC relt $<"
+	@$(CC) $(CFLAGS_RELT) -c $< -o $@
+$(RELT)/libcustos.a: $(call relt_obj,$(LIB_SRC))
+	@rm -f $@; ar rcs $@ $^
+$(RELT)/custos: $(call relt_obj,$(APP_SRC)) $(RELT)/libcustos.a
+	@echo "  LD relt $@"
+	@$(CC) $(CFLAGS_RELT) $(LDFLAGS_REL) -o $@ $^ $(PKG_LIBS)
+
+# ThreadSanitizer: the unit tests of the concurrent parts (audit writer, guard queue, detector and
+# delivery threads, store connections, keyring and policy under concurrent readers) built with
+# -fsanitize=thread in their own tree. `make tsan` runs them; `make test` counts them too. Any
+# report fails the run (TSAN_OPTIONS in tests/run.sh).
+TSAN := build/tsan
+CFLAGS_TSAN = $(BASE) -O1 -g -fno-omit-frame-pointer -fsanitize=thread -DCUSTOS_SANITIZE \
+               -DCUSTOS_DEBUG -DCUSTOS_TESTING
+LDFLAGS_TSAN := -fsanitize=thread
+tsan_obj = $(patsubst %.c,$(TSAN)/%.o,$(1))
+TSAN_TESTS := audit_test crypto_test door_test policy_test store_test \
+              $(patsubst tests/unit/%.c,%,$(filter tests/unit/guard_%,$(UNIT_SRC)))
+TSAN_BIN := $(addprefix $(TSAN)/tests/,$(TSAN_TESTS))
+$(TSAN)/%.o: %.c | build-deps
+	@mkdir -p $(dir $@)
+	@echo "  CC tsan $<"
+	@$(CC) $(CFLAGS_TSAN) -c $< -o $@
+$(TSAN)/libcustos.a: $(call tsan_obj,$(LIB_SRC))
+	@rm -f $@; ar rcs $@ $^
+$(TSAN)/tests/%: $(TSAN)/tests/unit/%.o $(TSAN)/libcustos.a
+	@mkdir -p $(dir $@)
+	@echo "  LD tsan $@"
+	@$(CC) $(LDFLAGS_TSAN) -o $@ $^ $(PKG_LIBS)
+tsan: $(TSAN_BIN)
+	@TSAN_TESTS="$(TSAN_BIN)" ONLY_TSAN=1 bash tests/run.sh
+
+test: test-deps $(UNIT_BIN) $(FUZZ_BIN) $(INT_BIN) $(SAN)/custos build/custos build/notecheck $(TSAN_BIN)
 	@UNIT="$(UNIT_BIN)" FUZZ="$(FUZZ_BIN)" INTEG="$(INT_BIN)" CUSTOS_BIN=$(SAN)/custos \
+	  TSAN_TESTS="$(TSAN_BIN)" \
 	  NOTECHECK_BIN=build/notecheck bash tests/run.sh
 
-run: check-deps build/custos
+run: build/custos
 	@bash scripts/run-demo.sh
 
-bench: check-deps build/custos $(BENCH_BIN)
-	@CUSTOS_BIN=build/custos $(BENCH_BIN)
+bench: test-deps $(RELT)/custos $(BENCH_BIN)
+	@CUSTOS_BIN=$(RELT)/custos $(BENCH_BIN)
 
 FUZZ_SECONDS ?= 20
-FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -Isrc/lib -Isrc $(PKG_CFLAGS) -g -O1 \
+FUZZ_CFLAGS = -std=c17 -D_GNU_SOURCE -Isrc/lib -Isrc $(PKG_CFLAGS) -g -O1 \
                -fsanitize=fuzzer,address,undefined -DCUSTOS_SANITIZE -DCUSTOS_TESTING
-fuzz: check-deps
+fuzz: test-deps
 	@mkdir -p build/fuzz
 	@set -e; for src in $(FUZZ_SRC); do \
 	  t=$$(basename $$src .c); \
@@ -146,3 +213,16 @@ clean:
 	rm -rf build
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# Layering: includes go downward only; the server and the CLI reach data and keys only
+# through the door (scripts/check-layers.sh, on the release objects).
+check-layers: build/custos
+	@bash scripts/check-layers.sh
+
+# Long runs of the crash, disk-full and fault-injection tests (not in CI; `make test` runs
+# them short). CUSTOS_SEED=N repeats a crash run.
+SOAK_BIN := $(SAN)/itests/crash_test $(SAN)/itests/diskfull_test $(SAN)/itests/faultinj_test
+.PHONY: soak
+soak: test-deps $(SOAK_BIN) $(SAN)/custos build/custos
+	@set -e; for t in $(SOAK_BIN); do echo "== $$t (soak)"; \
+	  CUSTOS_SOAK=1 CUSTOS_BIN=$(SAN)/custos CUSTOS_TEST_KDF=fast $$t; done

@@ -12,6 +12,9 @@
 #include "core/mem.h"
 #include "model/model.h"
 
+/* Invalid rows a refused import names in the default output (--json has them all). */
+#define IMPORT_ERRORS_SHOWN 20
+
 int cli_call_print(const args *a, const char *method, const char *path, const char *ctype,
                       slice body)
 {
@@ -56,6 +59,60 @@ void cli_read_secret(char *out, size_t max, const char *prompt, const char *env_
         tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
         fputc('\n', stderr);
     }
+}
+
+/* The bad rows of a refused import, one line each: row, line, field and reason. */
+static void import_errors_print(json_t *rep)
+{
+    json_t *errs = json_object_get(rep, "errors");
+    json_int_t total = json_integer_value(json_object_get(rep, "error_count"));
+    size_t shown = 0, i;
+    json_t *e;
+    json_array_foreach(errs, i, e)
+    {
+        if (shown == IMPORT_ERRORS_SHOWN) {
+            break;
+        }
+        const char *field = json_string_value(json_object_get(e, "field"));
+        const char *msg = json_string_value(json_object_get(e, "message"));
+        fprintf(stderr, "  row %lld (line %lld)%s%s: %s\n",
+                (long long)json_integer_value(json_object_get(e, "row")),
+                (long long)json_integer_value(json_object_get(e, "line")), field ? ", field " : "",
+                field ? field : "", msg ? msg : "invalid");
+        shown++;
+    }
+    if (total > (json_int_t)shown) {
+        fprintf(stderr, "  ... and %lld more invalid row(s) (--json lists up to %zu)\n",
+                (long long)(total - (json_int_t)shown), json_array_size(errs));
+    }
+}
+
+/* POST /v1/import; a refusal for bad rows names them (the first IMPORT_ERRORS_SHOWN). */
+static int import_call(const args *a, const char *path, const char *ctype, slice body)
+{
+    client c;
+    if (client_load(&c) != ERR_OK) {
+        return cli_fail(err_last());
+    }
+    buf resp;
+    buf_init(&resp, (size_t)1 << 30);
+    int status = 0;
+    err e = client_call(&c, "POST", path, ctype, body, &status, &resp, NULL);
+    mem_wipe(c.token, sizeof c.token);
+    if (e != ERR_OK) {
+        buf_free(&resp);
+        return cli_fail(e);
+    }
+    int rc = client_print(a, status, &resp);
+    if (status == 422 && !a->json) {
+        json_t *j = json_loadb((const char *)resp.p, resp.len, 0, NULL);
+        if (j) {
+            import_errors_print(j);
+        }
+        json_decref(j);
+    }
+    buf_free(&resp);
+    return rc;
 }
 
 int cmd_login(args *a)
@@ -301,7 +358,7 @@ int cmd_customers(args *a)
         snprintf(ctype, sizeof ctype, "%s%s%s", json ? "application/json" : "text/csv",
                  cs ? "; charset=" : "", cs ? cs : "");
         snprintf(path, sizeof path, "/v1/import%s", args_flag(a, "--dry-run") ? "?dry_run=1" : "");
-        int rc = cli_call_print(a, "POST", path, ctype, slice_of(body, n));
+        int rc = import_call(a, path, ctype, slice_of(body, n));
         mem_wipe(body, n);
         free(body);
         return rc;

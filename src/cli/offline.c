@@ -5,11 +5,13 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -51,10 +53,16 @@ static err key_source(const args *a, kek_source *src)
     return kek_source_from_env(args_opt(a, "--key-file"), src);
 }
 
+/* CUSTOS_TEST_KDF=fast lowers the keyring's Argon2id cost in test builds only. */
 static kdf_strength kdf_from_env(void)
 {
+#ifdef CUSTOS_TESTING
     const char *f = getenv("CUSTOS_TEST_KDF");
-    return (f && strcmp(f, "fast") == 0) ? KDF_FAST : KDF_MODERATE;
+    if (f && strcmp(f, "fast") == 0) {
+        return KDF_FAST;
+    }
+#endif
+    return KDF_MODERATE;
 }
 
 /* Wipes CUSTOS_PASSPHRASE from the environment once the keyring is open. */
@@ -103,16 +111,67 @@ static void serve_key_wipe(void *ctx)
     }
 }
 
+/* Free space the vault needs beyond its data: three WALs kept near 4 MiB each, and room for
+ * the largest single transaction (an import of 10,000 customers), with a margin
+ * (docs/OPERATIONS.md, "Disk headroom"). */
+#define HEADROOM_MB 64
+
+static err check_headroom(const char *dir, const char *opt)
+{
+    unsigned long long need = HEADROOM_MB;
+    if (opt) {
+        char *end = NULL;
+        need = strtoull(opt, &end, 10);
+        ENSURE(end && *end == '\0' && opt[0] != '\0', ERR_INPUT,
+               "--min-free takes a number of MiB");
+    }
+    struct statvfs fs;
+    ENSURE(statvfs(dir, &fs) == 0, ERR_IO, "cannot read the free space of %s: %s", dir,
+           strerror(errno));
+    unsigned long long avail = (unsigned long long)fs.f_bavail * fs.f_frsize >> 20;
+    ENSURE(avail >= need, ERR_UNAVAILABLE,
+           "only %llu MiB free where the vault lives (%s); it needs %llu MiB beyond its data for "
+           "its write-ahead logs and largest writes: free some space (see docs/OPERATIONS.md, "
+           "\"Disk headroom\")",
+           avail, dir, need);
+    return ERR_OK;
+}
+
+/* The erasure journal custos.json names, made (empty) at start when it is not there yet. */
+static err ensure_journal(const char *dir)
+{
+    vault_config c;
+    TRY(vault_config_load(dir, &c));
+    if (!c.erasure_journal[0] || access(c.erasure_journal, F_OK) == 0) {
+        return ERR_OK;
+    }
+    int fd = open(c.erasure_journal, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    ENSURE(fd >= 0, ERR_IO, "cannot create the erasure journal %s: %s", c.erasure_journal,
+           strerror(errno));
+    bool ok = fsync(fd) == 0;
+    close(fd);
+    ENSURE(ok, ERR_IO, "cannot sync the erasure journal %s", c.erasure_journal);
+    log_warn("vault.erasure_journal", "a new, empty erasure journal was made at %s",
+             c.erasure_journal);
+    return ERR_OK;
+}
+
 int cmd_serve(args *a)
 {
     if (a->npos < 1) {
         fputs("usage: custos serve DIR [--listen 127.0.0.1:8443] [--port-file F] [--threads N]\n"
-              "       [--metrics-listen 127.0.0.1:9443] [--max-connections N]\n",
+              "       [--metrics-listen 127.0.0.1:9443] [--max-connections N] [--min-free MiB]\n",
               stderr);
         return 2;
     }
     kek_source src;
     err e = key_source(a, &src);
+    if (e == ERR_OK && access(a->pos[0], F_OK) == 0) {
+        e = check_headroom(a->pos[0], args_opt(a, "--min-free"));
+    }
+    if (e == ERR_OK && access(a->pos[0], F_OK) == 0) {
+        e = ensure_journal(a->pos[0]);
+    }
     if (e != ERR_OK) {
         forget_passphrase();
         return cli_fail(e);
@@ -189,9 +248,14 @@ int cmd_keys(args *a)
     uint32_t nv = 0;
     size_t n = 0;
     e = door_rotate_kek(v, &sys, &nv, &n);
+    /* Closing the vault signs a last checkpoint, which records errors of its own: the reason
+     * the rotation failed is kept from before. */
+    char why[1024];
+    snprintf(why, sizeof why, "%s", err_message()[0] ? err_message() : err_code_name(e));
     vault_close(v);
     if (e != ERR_OK) {
-        return cli_fail(e);
+        fprintf(stderr, "custos: %s\n", why);
+        return e == ERR_INPUT ? 2 : 1;
     }
     printf("master key version %u is active; %zu data keys rewrapped; older versions retired\n",
            nv, n);
@@ -316,8 +380,8 @@ static err collect_erasure(void *ctx, const char *id, int64_t at)
     return id_list_add(ctx, id);
 }
 
-/* Erasures known to the vault being replaced: its database table and its journal file. */
-static err current_erasures(const char *dir, id_list *out)
+/* Erasures recorded in the database of the vault being replaced. */
+static err db_erasures(const char *dir, id_list *out)
 {
     char p[PATH_MAX];
     vault_path_in(dir, VAULT_DB, p, sizeof p);
@@ -329,24 +393,95 @@ static err current_erasures(const char *dir, id_list *out)
             TRY(e);
         }
     }
-    vault_path_in(dir, VAULT_ERASURES, p, sizeof p);
-    FILE *f = fopen(p, "r");
-    if (f) {
-        char line[256];
-        while (fgets(line, sizeof line, f)) {
-            char *sp = strchr(line, ' ');
-            if (sp) {
-                *sp = '\0';
-            }
-            if (id_valid(line)) {
-                err e = id_list_add(out, line);
-                if (e != ERR_OK) {
-                    fclose(f);
-                    return e;
-                }
+    return ERR_OK;
+}
+
+/* The customer ids of an erasure journal ("ID TIME" lines). */
+static err journal_erasures(const char *path, id_list *out)
+{
+    FILE *f = fopen(path, "r");
+    ENSURE(f != NULL, ERR_NOT_FOUND, "cannot read the erasure journal %s: %s", path,
+           strerror(errno));
+    char line[256];
+    while (fgets(line, sizeof line, f)) {
+        char *sp = strchr(line, ' ');
+        if (sp) {
+            *sp = '\0';
+        }
+        if (id_valid(line)) {
+            err e = id_list_add(out, line);
+            if (e != ERR_OK) {
+                fclose(f);
+                return e;
             }
         }
-        fclose(f);
+    }
+    fclose(f);
+    return ERR_OK;
+}
+
+/* Every erasure journal a restore must honour: one named with --erasure-journal, the one the
+ * restored configuration names, and the replaced vault's. A journal that should be there and
+ * is not refuses the restore, as does finding none at all; --without-erasure-journal
+ * overrides (the caller records it in the audit log). */
+static err restore_erasures(const args *a, const char *staging, const char *dir, bool existed,
+                            id_list *out, bool *overridden)
+{
+    const char *paths[3];
+    char named[PATH_MAX], replaced[PATH_MAX];
+    size_t np = 0;
+    bool override = args_flag(a, "--without-erasure-journal");
+    *overridden = false;
+    if (args_opt(a, "--erasure-journal")) {
+        paths[np++] = args_opt(a, "--erasure-journal");
+    }
+    vault_config c;
+    TRY(vault_config_load(staging, &c));
+    if (c.erasure_journal[0]) {
+        vault_erasure_journal(staging, &c, named, sizeof named);
+        paths[np++] = named;
+    }
+    if (existed) {
+        TRY(vault_config_load(dir, &c));
+        vault_erasure_journal(dir, &c, replaced, sizeof replaced);
+        paths[np++] = replaced;
+        TRY(db_erasures(dir, out));
+    }
+    size_t found = 0;
+    for (size_t i = 0; i < np; i++) {
+        if (access(paths[i], F_OK) != 0) {
+            if (paths[i] == named && np > 0 && paths[0] != named && paths[0] != replaced &&
+                access(paths[0], F_OK) == 0) {
+                /* The configured journal is gone and a copy of it is named instead: the copy
+                 * stands in for it (and is written back there below). */
+                fprintf(stderr,
+                        "custos: the erasure journal %s is missing; using %s in its place\n",
+                        paths[i], paths[0]);
+                continue;
+            }
+            if (!override) {
+                BAIL(ERR_CONFLICT,
+                     "the erasure journal %s is missing: restoring without it could bring erased "
+                     "customers back (name it with --erasure-journal FILE, or pass "
+                     "--without-erasure-journal to restore anyway; that is recorded in the audit "
+                     "log)",
+                     paths[i]);
+            }
+            *overridden = true;
+            continue;
+        }
+        TRY(journal_erasures(paths[i], out));
+        found++;
+    }
+    if (found == 0 && !override) {
+        BAIL(ERR_CONFLICT,
+             "no erasure journal to consult: restoring into a new folder without one could bring "
+             "erased customers back (name it with --erasure-journal FILE, or set erasures.journal "
+             "in custos.json; --without-erasure-journal restores anyway and is recorded in the "
+             "audit log)");
+    }
+    if (found == 0) {
+        *overridden = true;
     }
     return ERR_OK;
 }
@@ -361,10 +496,60 @@ static void free_ids(id_list *l)
     l->n = l->cap = 0;
 }
 
+static int cmp_id(const void *x, const void *y)
+{
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* The restored vault's journal ends up naming every customer erased in it (those erased
+ * before the backup was taken and those erased again now), so that the next restore, from
+ * an older backup, finds them all there, even when the journal was lost and made anew. */
+static err journal_complete(const char *staging, vault *v)
+{
+    id_list have = {0}, all = {0};
+    char p[PATH_MAX], ts[40];
+    int fd = -1;
+    err rc = ERR_OK;
+    vault_erasure_journal(staging, &v->cfg, p, sizeof p);
+    if (access(p, F_OK) == 0) {
+        GUARD(journal_erasures(p, &have));
+    }
+    GUARD(store_erasures(v->st, collect_erasure, &all));
+    if (have.n > 1) {
+        qsort(have.ids, have.n, sizeof *have.ids, cmp_id);
+    }
+    clock_rfc3339(clock_now_us(), ts);
+    for (size_t i = 0; i < all.n; i++) {
+        if (have.n > 0 && bsearch(&all.ids[i], have.ids, have.n, sizeof *have.ids, cmp_id)) {
+            continue;
+        }
+        if (fd < 0) {
+            fd = open(p, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+            CHECK(fd >= 0, ERR_IO, "cannot write the erasure journal %s: %s", p, strerror(errno));
+        }
+        char line[128];
+        int n = snprintf(line, sizeof line, "%s %s\n", all.ids[i], ts);
+        CHECK(n > 0 && (size_t)n < sizeof line && write(fd, line, (size_t)n) == n, ERR_IO,
+              "cannot write the erasure journal %s", p);
+    }
+    if (fd >= 0) {
+        CHECK(fsync(fd) == 0, ERR_IO, "cannot sync the erasure journal %s", p);
+    }
+out:
+    if (fd >= 0) {
+        close(fd);
+    }
+    free_ids(&have);
+    free_ids(&all);
+    return rc;
+}
+
 int cmd_restore(args *a)
 {
     if (a->npos < 2) {
-        fputs("usage: custos restore BACKUP DIR\n", stderr);
+        fputs("usage: custos restore BACKUP DIR [--erasure-journal FILE] "
+              "[--without-erasure-journal]\n",
+              stderr);
         return 2;
     }
     const char *backup = a->pos[0], *dir = a->pos[1];
@@ -383,7 +568,7 @@ int cmd_restore(args *a)
     size_t nn = 0, applied = 0;
     id_list er = {0};
     vault *v = NULL;
-    bool existed = access(dir, F_OK) == 0;
+    bool existed = access(dir, F_OK) == 0, overridden = false;
     /* 1. Verify the whole backup and unpack it into the staging folder; nothing else is
      *    touched until every byte has been authenticated. */
     e = backup_extract(backup, &src, staging, &names, &nn);
@@ -420,9 +605,14 @@ int cmd_restore(args *a)
             goto out;
         }
     }
-    /* 4. Erasures recorded since the backup was taken are applied again. */
-    if (existed && (e = current_erasures(dir, &er)) != ERR_OK) {
+    /* 4. Erasures recorded since the backup was taken are applied again, wherever the
+     *    backup is restored. */
+    if ((e = restore_erasures(a, staging, dir, existed, &er, &overridden)) != ERR_OK) {
         goto out;
+    }
+    if (overridden) {
+        fprintf(stderr, "custos: warning: restoring without an erasure journal; customers erased "
+                        "since the backup may be readable again (recorded in the audit log)\n");
     }
     if ((e = vault_open(staging, &src, &v)) != ERR_OK) {
         goto out;
@@ -430,27 +620,19 @@ int cmd_restore(args *a)
     if ((e = door_apply_erasures(v, (const char *const *)er.ids, er.n, &applied)) != ERR_OK) {
         goto out;
     }
-    if (er.n > 0) {
-        vault_path_in(staging, VAULT_ERASURES, p, sizeof p);
-        FILE *f = fopen(p, "a");
-        if (!f) {
-            e = err_set(ERR_IO, __FILE__, __LINE__, "cannot write the erasure journal");
-            goto out;
-        }
-        char ts[40];
-        clock_rfc3339(clock_now_us(), ts);
-        for (size_t i = 0; i < er.n; i++) {
-            fprintf(f, "%s %s\n", er.ids[i], ts);
-        }
-        fflush(f);
-        (void)fsync(fileno(f));
-        fclose(f);
+    if ((e = journal_complete(staging, v)) != ERR_OK) {
+        goto out;
     }
     actor sys;
     actor_system(&sys, "restore");
     audit_entry ae;
     door_entry(&ae, &sys, "vault.restore", "allow", "operator");
     ae.count = (int64_t)applied;
+    if (overridden) {
+        ae.rule = "without-erasure-journal";
+        ae.reason = "restored without the erasure journal: customers erased since the backup "
+                    "may be readable again";
+    }
     if ((e = audit_append(v->au, &ae, NULL)) != ERR_OK) {
         goto out;
     }

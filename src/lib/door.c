@@ -7,6 +7,7 @@
  * customer's data key and open or seal fields. Data keys live in a locked
  * per-thread buffer and are wiped as soon as the call is done with them.
  */
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -95,6 +96,24 @@ err door_keyring_fresh(vault *v)
         log_info("keyring.reload", "keyring changed on disk; reloading");
         TRY(keyring_reload(v->kr));
     }
+    return ERR_OK;
+}
+
+err door_wrap_accepted(vault *v, const uint8_t dek[KEY_LEN], sealed_customer *c)
+{
+    uint32_t floor = 0, have = 0;
+    TRY(store_kek_floor(v->st, &floor));
+    TRY(envelope_key_version(buf_slice(&c->wrapped_dek), &have));
+    if (have < floor) {
+        /* Wrapped before this process saw a rotation that has retired that version since. */
+        TRY(keyring_reload(v->kr));
+        buf_reset(&c->wrapped_dek);
+        TRY(keyring_dek_wrap(v->kr, c->id, dek, &c->wrapped_dek));
+        TRY(envelope_key_version(buf_slice(&c->wrapped_dek), &have));
+        ENSURE(have >= floor, ERR_UNAVAILABLE,
+               "a master-key rotation is under way: try again in a moment");
+    }
+    c->kek_version = have;
     return ERR_OK;
 }
 
@@ -292,6 +311,7 @@ err door_customer_create(vault *v, const actor *a, const record *in, char id[ID_
     sealed_customer c;
     sealed_customer_init(&c);
     uint8_t *dek = door_dek_buf();
+    bool began = false;
     err rc = ERR_OK;
     CHECK(dek != NULL, ERR_INTERNAL, "cannot lock memory for a key");
     GUARD(door_gate(v, a, "customer.create"));
@@ -319,17 +339,26 @@ err door_customer_create(vault *v, const actor *a, const record *in, char id[ID_
     snprintf(c.department, sizeof c.department, "%s", dept);
     c.created_us = c.updated_us = clock_now_us();
     c.dek_version = 1;
-    c.kek_version = keyring_kek_version(v->kr);
     GUARD(keyring_dek_new(v->kr, c.id, dek, &c.wrapped_dek));
+    /* The version the envelope names (the active one may change meanwhile). */
+    GUARD(envelope_key_version(buf_slice(&c.wrapped_dek), &c.kek_version));
     GUARD(door_seal_customer(v, dek, in, &c, NULL));
     audit_entry e;
     door_entry(&e, a, "customer.create", "allow", rule);
     e.customer = c.id;
     e.fields = buf_cstr(&names);
     GUARD(audit_append(v->au, &e, NULL));
+    GUARD(store_begin(v->st));
+    began = true;
+    GUARD(door_wrap_accepted(v, dek, &c));
     GUARD(store_customer_insert(v->st, &c));
+    GUARD(store_commit(v->st));
+    began = false;
     memcpy(id, c.id, ID_LEN + 1);
 out:
+    if (began) {
+        store_rollback(v->st);
+    }
     if (dek) {
         mem_wipe(dek, KEY_LEN);
     }
@@ -340,6 +369,11 @@ out:
 }
 
 err door_customer_get(vault *v, const actor *a, const char *id, json_t **out)
+{
+    return door_customer_read(v, a, id, out, NULL);
+}
+
+err door_customer_read(vault *v, const actor *a, const char *id, json_t **out, uint64_t *version)
 {
     const char *rule;
     sealed_customer c;
@@ -372,6 +406,9 @@ err door_customer_get(vault *v, const actor *a, const char *id, json_t **out)
     }
     GUARD(keyring_dek_unwrap(v->kr, c.id, buf_slice(&c.wrapped_dek), dek));
     GUARD(door_render_customer(v, a, &c, dek, out));
+    if (version) {
+        *version = c.version;
+    }
     door_observe_read(v, a, c.id, c.department, c.honeytoken, 1, door_json_bytes(v, *out),
                       (int64_t)idx);
 out:
@@ -386,6 +423,24 @@ out:
 err door_customer_update(vault *v, const actor *a, const char *id, const record *set,
                          const bool clear[CF__COUNT], char *request_id)
 {
+    return door_customer_change(v, a, id, set, clear, 0, request_id, NULL);
+}
+
+/* Refuses (audited, ERR_PRECONDITION) when the row seen is not the version the client named. */
+static err door_if_match(vault *v, const actor *a, const char *action, const sealed_customer *c,
+                         const char *fields, uint64_t if_match)
+{
+    if (if_match == 0 || c->version == if_match) {
+        return ERR_OK;
+    }
+    return door_deny(v, a, action, c->id, fields, "if-match", ERR_PRECONDITION,
+                     "the customer has changed since the version named in If-Match");
+}
+
+err door_customer_change(vault *v, const actor *a, const char *id, const record *set,
+                         const bool clear[CF__COUNT], uint64_t if_match, char *request_id,
+                         uint64_t *version)
+{
     const char *rule;
     sealed_customer c;
     sealed_customer_init(&c);
@@ -393,6 +448,8 @@ err door_customer_update(vault *v, const actor *a, const char *id, const record 
     buf_init(&names, 4096);
     buf_init(&msg, 4096);
     uint8_t *dek = door_dek_buf();
+    bool began = false;
+    char dept[DEPT_MAX + 1];
     err rc = ERR_OK;
     if (request_id) {
         request_id[0] = '\0';
@@ -431,6 +488,7 @@ err door_customer_update(vault *v, const actor *a, const char *id, const record 
     if (!request && !door_allows(a, REC_CUSTOMER, OP_UPDATE, same, &rule)) {
         rule = "field-write";
     }
+    GUARD(door_if_match(v, a, "customer.update", &c, buf_cstr(&names), if_match));
     if (request) {
         /* The whole change waits for a data steward: nothing is applied now. */
         CHECK(request_id != NULL, ERR_DENIED, "this change needs a data steward's approval");
@@ -443,6 +501,20 @@ err door_customer_update(vault *v, const actor *a, const char *id, const record 
     e.fields = buf_cstr(&names);
     GUARD(audit_append(v->au, &e, NULL));
     GUARD(door_keyring_fresh(v));
+    /* Read, merge and write under the store's write lock: the row as it is now, whatever
+     * other writers (updates, key rotations, rewraps) committed since it was first read. */
+    snprintf(dept, sizeof dept, "%s", c.department);
+    GUARD(store_begin(v->st));
+    began = true;
+    sealed_customer_free(&c);
+    sealed_customer_init(&c);
+    GUARD(store_customer_get(v->st, id, &c));
+    CHECK(!c.erased, ERR_NOT_FOUND, "no such customer");
+    /* Authorised for the department it was in: a move meanwhile is for the client to see. */
+    CHECK(strcmp(c.department, dept) == 0, ERR_CONFLICT,
+          "the customer moved to another department meanwhile: read it again");
+    CHECK(if_match == 0 || c.version == if_match, ERR_PRECONDITION,
+          "the customer has changed since the version named in If-Match");
     GUARD(keyring_dek_unwrap(v->kr, c.id, buf_slice(&c.wrapped_dek), dek));
     bool only[CF__COUNT];
     for (int i = 0; i < CF__COUNT; i++) {
@@ -451,7 +523,15 @@ err door_customer_update(vault *v, const actor *a, const char *id, const record 
     GUARD(door_seal_customer(v, dek, set, &c, only));
     c.updated_us = clock_now_us();
     GUARD(store_customer_update(v->st, &c));
+    GUARD(store_commit(v->st));
+    began = false;
+    if (version) {
+        *version = c.version + 1;
+    }
 out:
+    if (began) {
+        store_rollback(v->st);
+    }
     if (dek) {
         mem_wipe(dek, KEY_LEN);
     }
@@ -461,21 +541,31 @@ out:
     return rc;
 }
 
+/* The erasure is journalled (and synced) before the row is erased: a journal that names a
+ * customer still present is re-applied by the next restore, a row erased and not journalled
+ * would come back with a backup. */
 static err journal_erasure(vault *v, const char *id, int64_t at)
 {
     char p[PATH_MAX];
-    vault_path(v, VAULT_ERASURES, p, sizeof p);
-    FILE *f = fopen(p, "a");
-    ENSURE(f != NULL, ERR_IO, "cannot open the erasure journal");
-    char ts[40];
+    vault_erasure_journal(v->dir, &v->cfg, p, sizeof p);
+    int fd = open(p, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    ENSURE(fd >= 0, ERR_IO, "cannot open the erasure journal");
+    char ts[40], line[128];
     clock_rfc3339(at, ts);
-    int ok = fprintf(f, "%s %s\n", id, ts) > 0 && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    fclose(f);
+    int n = snprintf(line, sizeof line, "%s %s\n", id, ts);
+    bool ok = n > 0 && (size_t)n < sizeof line && write(fd, line, (size_t)n) == n && fsync(fd) == 0;
+    close(fd);
     ENSURE(ok, ERR_IO, "cannot write the erasure journal");
     return ERR_OK;
 }
 
 err door_customer_erase(vault *v, const actor *a, const char *id, const char *reason)
+{
+    return door_customer_erase_if(v, a, id, reason, 0);
+}
+
+err door_customer_erase_if(vault *v, const actor *a, const char *id, const char *reason,
+                           uint64_t if_match)
 {
     const char *rule;
     sealed_customer c;
@@ -487,13 +577,31 @@ err door_customer_erase(vault *v, const actor *a, const char *id, const char *re
                         ERR_DENIED, "your role may not erase customers"));
     }
     GUARD(door_fetch_customer(v, a, "customer.erase", id, &c));
+    GUARD(door_if_match(v, a, "customer.erase", &c, NULL, if_match));
     audit_entry e;
     door_entry(&e, a, "customer.erase", "allow", rule);
     e.customer = c.id;
     e.reason = reason;
     GUARD(audit_append(v->au, &e, NULL));
     int64_t now = clock_now_us();
+    GUARD(journal_erasure(v, c.id, now));
     GUARD(store_begin(v->st));
+    if (if_match) {
+        /* The version checked again under the write lock. */
+        sealed_customer_free(&c);
+        sealed_customer_init(&c);
+        rc = store_customer_get(v->st, id, &c);
+        if (rc == ERR_OK && (c.erased || c.version != if_match)) {
+            rc = c.erased ? err_set(ERR_NOT_FOUND, __FILE__, __LINE__, "no such customer")
+                          : err_set(ERR_PRECONDITION, __FILE__, __LINE__,
+                                    "the customer has changed since the version named in "
+                                    "If-Match");
+        }
+        if (rc != ERR_OK) {
+            store_rollback(v->st);
+            goto out;
+        }
+    }
     rc = store_customer_erase(v->st, c.id, now);
     if (rc == ERR_OK) {
         rc = store_commit(v->st);
@@ -502,7 +610,6 @@ err door_customer_erase(vault *v, const actor *a, const char *id, const char *re
         store_rollback(v->st);
         goto out;
     }
-    GUARD(journal_erasure(v, c.id, now));
 out:
     sealed_customer_free(&c);
     return rc;
@@ -684,6 +791,8 @@ err door_record_create(vault *v, const actor *a, rectype t, const char *customer
     buf names;
     buf_init(&names, 4096);
     uint8_t *dek = door_dek_buf();
+    bool began = false;
+    char dept[DEPT_MAX + 1];
     err rc = ERR_OK;
     CHECK(dek != NULL, ERR_INTERNAL, "cannot lock memory for a key");
     GUARD(door_gate(v, a, action));
@@ -703,12 +812,24 @@ err door_record_create(vault *v, const actor *a, rectype t, const char *customer
     id_new(r.id, t == REC_TRANSACTION ? "txn" : "com");
     memcpy(r.customer_id, c.id, sizeof r.customer_id);
     r.created_us = clock_now_us();
-    r.dek_version = c.dek_version;
     audit_entry e;
     door_entry(&e, a, action, "allow", rule);
     e.customer = c.id;
     e.fields = buf_cstr(&names);
     GUARD(audit_append(v->au, &e, NULL));
+    GUARD(door_keyring_fresh(v));
+    /* Sealed and written under the store's write lock, with the data key the customer holds
+     * at that moment: a per-customer rotation cannot slip in between. */
+    snprintf(dept, sizeof dept, "%s", c.department);
+    GUARD(store_begin(v->st));
+    began = true;
+    sealed_customer_free(&c);
+    sealed_customer_init(&c);
+    GUARD(store_customer_get(v->st, customer_id, &c));
+    CHECK(!c.erased, ERR_NOT_FOUND, "no such customer");
+    CHECK(strcmp(c.department, dept) == 0, ERR_CONFLICT,
+          "the customer moved to another department meanwhile: read it again");
+    r.dek_version = c.dek_version;
     GUARD(keyring_dek_unwrap(v->kr, c.id, buf_slice(&c.wrapped_dek), dek));
     char owner[2 * ID_LEN + 2];
     rec_owner(owner, sizeof owner, c.id, r.id);
@@ -723,8 +844,13 @@ err door_record_create(vault *v, const actor *a, rectype t, const char *customer
         }
     }
     GUARD(store_record_insert(v->st, &r));
+    GUARD(store_commit(v->st));
+    began = false;
     memcpy(id, r.id, ID_LEN + 1);
 out:
+    if (began) {
+        store_rollback(v->st);
+    }
     if (dek) {
         mem_wipe(dek, KEY_LEN);
     }

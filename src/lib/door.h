@@ -50,6 +50,8 @@ typedef struct vault {
 #define VAULT_TLS_KEY "tls/key.pem"
 #define VAULT_TLS_CERT "tls/cert.pem"
 #define VAULT_ERASURES "erasures.journal"
+/* Sessions are kept this long after they expire (custos.json retention.sessions_days). */
+#define DOOR_KEEP_SESSIONS_US ((int64_t)30 * 86400 * 1000000)
 
 typedef struct vault_init_opts {
     const kek_source *src;
@@ -66,6 +68,9 @@ void vault_close(vault *v);
 /* dir/name into out (PATH_MAX). */
 void vault_path(const vault *v, const char *name, char *out, size_t max);
 void vault_path_in(const char *dir, const char *name, char *out, size_t max);
+/* The erasure journal of the vault in dir: custos.json's erasures.journal, else
+ * dir/erasures.journal (PATH_MAX). */
+void vault_erasure_journal(const char *dir, const vault_config *c, char *out, size_t max);
 
 /* ---- who is asking ---- */
 typedef struct actor {
@@ -255,18 +260,36 @@ MUST_USE err door_breakglass_review(vault *v, const actor *a, const char *id, co
 MUST_USE err door_customer_create(vault *v, const actor *a, const record *in,
                                   char id[ID_LEN + 1]);
 MUST_USE err door_customer_get(vault *v, const actor *a, const char *id, json_t **out);
+/* door_customer_get that also gives the row's version (the ETag; may be NULL). */
+MUST_USE err door_customer_read(vault *v, const actor *a, const char *id, json_t **out,
+                                uint64_t *version);
 /* set: fields present are set; clear[i]: field i is removed. */
 /* request_id (may be NULL for callers that cannot take a request) receives the id of a
  * change request when the change needs a steward's approval; it is "" when applied. */
 MUST_USE err door_customer_update(vault *v, const actor *a, const char *id, const record *set,
                                   const bool clear[CF__COUNT], char *request_id);
+/* The update, merged field by field into the row as it is when the write commits (the read,
+ * the merge and the write hold the store's write lock, so concurrent changes to other fields
+ * all survive and changes to the same field apply one after the other). if_match != 0: only
+ * when the row's version is still if_match, else ERR_PRECONDITION and nothing changes.
+ * version (may be NULL) receives the row's new version. */
+MUST_USE err door_customer_change(vault *v, const actor *a, const char *id, const record *set,
+                                  const bool clear[CF__COUNT], uint64_t if_match, char *request_id,
+                                  uint64_t *version);
 MUST_USE err door_customer_erase(vault *v, const actor *a, const char *id, const char *reason);
+/* The erasure, only when the row's version is still if_match (0: unconditional). */
+MUST_USE err door_customer_erase_if(vault *v, const actor *a, const char *id, const char *reason,
+                                    uint64_t if_match);
 /* Exact search by a blind-indexed field (k) or, with k == BI_NONE, a listing. Results are
  * confirmed by decryption; out is {"customers":[...], "next": "<cursor>"|null}. */
 MUST_USE err door_customer_search(vault *v, const actor *a, blind_kind k, const char *term,
                                   const char *after, size_t limit, json_t **out);
 /* Per-customer data-key rotation: re-encrypts the customer's fields and records. */
 MUST_USE err door_customer_rotate_key(vault *v, const actor *a, const char *id);
+/* The rotation, only when the row's version is still if_match (0: unconditional); serialised
+ * with every other write to the customer. version (may be NULL) receives the new version. */
+MUST_USE err door_customer_rotate_key_if(vault *v, const actor *a, const char *id,
+                                         uint64_t if_match, uint64_t *version);
 
 /* ---- transactions and communications ---- */
 MUST_USE err door_record_create(vault *v, const actor *a, rectype t, const char *customer_id,

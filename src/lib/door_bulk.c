@@ -252,9 +252,11 @@ err door_import(vault *v, const actor *a, import_batch *b, bool dry_run, json_t 
                  r->v[CF_DEPARTMENT] ? r->v[CF_DEPARTMENT] : a->department);
         c.created_us = c.updated_us = now;
         c.dek_version = 1;
-        c.kek_version = keyring_kek_version(v->kr);
         GUARD(keyring_dek_new(v->kr, c.id, dek, &c.wrapped_dek));
-        rc = door_seal_customer(v, dek, r, &c, NULL);
+        rc = door_wrap_accepted(v, dek, &c);
+        if (rc == ERR_OK) {
+            rc = door_seal_customer(v, dek, r, &c, NULL);
+        }
         mem_wipe(dek, KEY_LEN);
         GUARD(rc);
         GUARD(store_customer_insert(v->st, &c));
@@ -485,6 +487,7 @@ void door_export_close(door_export *x)
 typedef struct rewrap_ctx {
     vault *v;
     uint8_t *dek;
+    uint32_t to; /* the version to wrap under; 0: the active one */
 } rewrap_ctx;
 
 static err rewrap_one(void *ctx, const char *id, buf *wrapped, uint32_t *kek_version)
@@ -492,49 +495,116 @@ static err rewrap_one(void *ctx, const char *id, buf *wrapped, uint32_t *kek_ver
     rewrap_ctx *rc = ctx;
     TRY(keyring_dek_unwrap(rc->v->kr, id, buf_slice(wrapped), rc->dek));
     buf_reset(wrapped);
-    err e = keyring_dek_wrap(rc->v->kr, id, rc->dek, wrapped);
+    err e = rc->to ? keyring_dek_wrap_version(rc->v->kr, rc->to, id, rc->dek, wrapped)
+                   : keyring_dek_wrap(rc->v->kr, id, rc->dek, wrapped);
     mem_wipe(rc->dek, KEY_LEN);
-    *kek_version = keyring_kek_version(rc->v->kr);
+    TRY(e);
+    /* The version the envelope names, not a separate read of the keyring. */
+    return envelope_key_version(buf_slice(wrapped), kek_version);
+}
+
+static err check_one(void *ctx, const char *id, slice wrapped)
+{
+    rewrap_ctx *rc = ctx;
+    err e = keyring_dek_unwrap(rc->v->kr, id, wrapped, rc->dek);
+    mem_wipe(rc->dek, KEY_LEN);
     return e;
 }
 
+/* Puts every row wrapped under `pending` back under the active version, then removes
+ * `pending` from the keyring: the state before the rotation began. Only this process wraps
+ * under a version that is not active, so once no row carries it none will. */
+static err rotate_undo(vault *v, rewrap_ctx *ctx, uint32_t pending)
+{
+    size_t n = 0, failed = 0;
+    int64_t left = 0;
+    ctx->to = 0;
+    TRY(store_customer_rewrap_all(v->st, keyring_kek_version(v->kr), rewrap_one, ctx, &n, &failed));
+    TRY(store_customer_count_kek(v->st, pending, &left));
+    ENSURE(left == 0, ERR_CONFLICT, "%lld data key(s) still use version %u", (long long)left,
+           pending);
+    return keyring_retire_kek(v->kr, pending);
+}
+
+/* Master-key rotation, while servers keep writing:
+ *  1. every data key is checked to open; one that does not stops the rotation before
+ *     anything changes (the operator sees how many and decides);
+ *  2. a new version is added, not yet active, and every data key is rewrapped under it in
+ *     batches; a failure here puts every key back and removes the version again;
+ *  3. the new version becomes active (servers notice the keyring file and wrap new keys
+ *     under it);
+ *  4. in one store transaction the rows still under an older version (written meanwhile by a
+ *     server that had not noticed yet) are rewrapped, the store checks that none is left, and
+ *     records the new version as the floor: from then on it refuses any write of an older one;
+ *  5. only then do the older versions leave the keyring. */
 err door_rotate_kek(vault *v, const actor *a, uint32_t *new_version, size_t *rewrapped)
 {
+    rewrap_ctx ctx = {v, door_dek_buf(), 0};
+    ENSURE(ctx.dek != NULL, ERR_INTERNAL, "cannot lock memory for a key");
+    size_t n = 0, failed = 0, total = 0;
+    TRY(store_customer_check_keys(v->st, check_one, &ctx, &n, &failed));
+    ENSURE(failed == 0, ERR_CRYPTO,
+           "%zu data key(s) failed their integrity check; nothing was changed (erase or "
+           "restore those customers, then rotate again)",
+           failed);
+    /* Version numbers are never reused, even those of a rotation that was undone. */
+    buf issued;
+    buf_init(&issued, 64);
+    err e = store_meta_get(v->st, "kek_issued", &issued);
+    uint32_t at_least = e == ERR_OK ? (uint32_t)strtoul(buf_cstr(&issued), NULL, 10) + 1 : 0;
+    buf_free(&issued);
+    ENSURE(e == ERR_OK || e == ERR_NOT_FOUND, e, "cannot read the keyring's history");
     uint32_t nv = 0;
-    TRY(keyring_add_kek(v->kr, &nv));
-    audit_entry e;
-    door_entry(&e, a, "keys.rotate", "allow", "operator");
+    TRY(keyring_add_kek_pending(v->kr, at_least, &nv));
+    char txt[16];
+    snprintf(txt, sizeof txt, "%u", nv);
+    e = store_meta_set(v->st, "kek_issued", txt);
+    audit_entry ae;
+    door_entry(&ae, a, "keys.rotate", "allow", "operator");
     char why[64];
     snprintf(why, sizeof why, "kek version %u", nv);
-    e.reason = why;
-    TRY(audit_append(v->au, &e, NULL));
-    rewrap_ctx ctx = {v, door_dek_buf()};
-    ENSURE(ctx.dek != NULL, ERR_INTERNAL, "cannot lock memory for a key");
-    size_t total = 0, n = 0, failed = 0;
-    /* The second sweep's count of failures is the one reported: the first sweep's failed
-     * rows are met again there. */
-    TRY(store_customer_rewrap_all(v->st, nv, rewrap_one, &ctx, &n, &failed));
+    ae.reason = why;
+    if (e == ERR_OK) {
+        e = audit_append(v->au, &ae, NULL);
+    }
+    ctx.to = nv;
+    if (e == ERR_OK) {
+        e = store_customer_rewrap_all(v->st, nv, rewrap_one, &ctx, &n, &failed);
+        total += n;
+    }
+    if (e == ERR_OK && failed > 0) {
+        e = err_set(ERR_CRYPTO, __FILE__, __LINE__,
+                    "%zu data key(s) failed their integrity check during the rotation; nothing "
+                    "was changed",
+                    failed);
+    }
+    if (e == ERR_OK) {
+        e = keyring_activate_kek(v->kr, nv);
+    }
+    if (e != ERR_OK) {
+        /* Keep the first error for the operator; the undo's own failure is logged. */
+        char first[512];
+        snprintf(first, sizeof first, "%s", err_message());
+        err u = rotate_undo(v, &ctx, nv);
+        if (u != ERR_OK) {
+            log_error("keys.rotate", "undoing the rotation failed: %s", err_message());
+            BAIL(e, "%s; undoing it failed too (%s): version %u is kept, not active", first,
+                 err_message(), nv);
+        }
+        BAIL(e, "%s", first);
+    }
+    ctx.to = 0;
+    TRY(store_customer_retire_kek(v->st, nv, rewrap_one, &ctx, &n));
     total += n;
-    /* A running server notices the new keyring on its next write (door_keyring_fresh); give
-     * writes already under way a moment, then sweep again before the old versions go. */
-    sleep(1);
-    TRY(store_customer_rewrap_all(v->st, nv, rewrap_one, &ctx, &n, &failed));
-    total += n;
-    *new_version = nv;
-    *rewrapped = total;
-    /* Keys that no longer open are kept with their old version: retiring it would make a
-     * mistake unrecoverable. The operator sees which rows and decides. */
-    ENSURE(failed == 0, ERR_CRYPTO,
-           "%zu data key(s) failed their integrity check and were not rewrapped; version %u is "
-           "active but the older versions were kept",
-           failed, nv);
     uint32_t vers[64];
-    size_t nv_held = keyring_kek_versions(v->kr, vers, 64);
-    for (size_t i = 0; i < nv_held; i++) {
-        if (vers[i] != nv) {
+    size_t held = keyring_kek_versions(v->kr, vers, 64);
+    for (size_t i = 0; i < held; i++) {
+        if (vers[i] < nv) {
             TRY(keyring_retire_kek(v->kr, vers[i]));
         }
     }
+    *new_version = nv;
+    *rewrapped = total;
     return ERR_OK;
 }
 
@@ -581,6 +651,12 @@ static err reseal_record(void *ctx, const sealed_record *r)
 
 err door_customer_rotate_key(vault *v, const actor *a, const char *id)
 {
+    return door_customer_rotate_key_if(v, a, id, 0, NULL);
+}
+
+err door_customer_rotate_key_if(vault *v, const actor *a, const char *id, uint64_t if_match,
+                                uint64_t *version)
+{
     sealed_customer c;
     sealed_customer_init(&c);
     record rec;
@@ -598,11 +674,29 @@ err door_customer_rotate_key(vault *v, const actor *a, const char *id)
                         "default-deny", ERR_DENIED, "your role may not rotate data keys"));
     }
     GUARD(door_fetch_customer(v, a, "customer.rotate_key", id, &c));
+    if (if_match && c.version != if_match) {
+        GUARD(door_deny(v, a, "customer.rotate_key", c.id, NULL, "if-match", ERR_PRECONDITION,
+                        "the customer has changed since the version named in If-Match"));
+    }
     audit_entry e;
     door_entry(&e, a, "customer.rotate_key", "allow", "grant:key-rotation");
     e.customer = c.id;
     GUARD(audit_append(v->au, &e, NULL));
     GUARD(door_keyring_fresh(v));
+    /* Everything from the read of the row to the last resealed record under the store's write
+     * lock: no update, new record or rewrap of this customer can come in between. */
+    char dept[DEPT_MAX + 1];
+    snprintf(dept, sizeof dept, "%s", c.department);
+    GUARD(store_begin(v->st));
+    began = true;
+    sealed_customer_free(&c);
+    sealed_customer_init(&c);
+    GUARD(store_customer_get(v->st, id, &c));
+    CHECK(!c.erased, ERR_NOT_FOUND, "no such customer");
+    CHECK(strcmp(c.department, dept) == 0, ERR_CONFLICT,
+          "the customer moved to another department meanwhile: read it again");
+    CHECK(if_match == 0 || c.version == if_match, ERR_PRECONDITION,
+          "the customer has changed since the version named in If-Match");
     GUARD(keyring_dek_unwrap(v->kr, c.id, buf_slice(&c.wrapped_dek), old_dek));
     for (int i = 0; i < CF__COUNT; i++) {
         if (i == CF_DEPARTMENT || c.field[i].len == 0) {
@@ -616,11 +710,9 @@ err door_customer_rotate_key(vault *v, const actor *a, const char *id)
     c.dek_version++;
     buf_reset(&c.wrapped_dek);
     GUARD(keyring_dek_new(v->kr, c.id, new_dek, &c.wrapped_dek));
-    c.kek_version = keyring_kek_version(v->kr);
+    GUARD(door_wrap_accepted(v, new_dek, &c));
     GUARD(door_seal_customer(v, new_dek, &rec, &c, NULL));
     c.updated_us = clock_now_us();
-    GUARD(store_begin(v->st));
-    began = true;
     GUARD(store_customer_update(v->st, &c));
     rot_ctx ctx = {v, old_dek, new_dek, c.dek_version, ERR_OK};
     for (rectype t = REC_TRANSACTION; t <= REC_COMMUNICATION; t++) {
@@ -629,6 +721,9 @@ err door_customer_rotate_key(vault *v, const actor *a, const char *id)
     }
     GUARD(store_commit(v->st));
     began = false;
+    if (version) {
+        *version = c.version + 1;
+    }
 out:
     if (began) {
         store_rollback(v->st);

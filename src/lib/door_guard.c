@@ -170,6 +170,20 @@ static void hook_audit(void *ctx, const char *action, const char *subject, const
     }
 }
 
+/* Once a minute, on the guard's thread: expired sessions past their retention leave
+ * custos.db. */
+static void housekeeping(void *ctx, int64_t now_us)
+{
+    vault *v = ctx;
+    int64_t keep = v->cfg.keep_sessions_us > 0 ? v->cfg.keep_sessions_us : DOOR_KEEP_SESSIONS_US;
+    int64_t n = 0;
+    if (store_sessions_purge(v->st, now_us - keep, &n) != ERR_OK) {
+        log_warn("vault.retention", "could not remove expired sessions: %s", err_message());
+    } else if (n > 0) {
+        log_info("vault.retention", "%lld expired session(s) removed", (long long)n);
+    }
+}
+
 err door_guard_start(vault *v)
 {
     char p[PATH_MAX], db[PATH_MAX];
@@ -188,7 +202,11 @@ err door_guard_start(vault *v)
                                  .revoke_account = hook_revoke,
                                  .require_reauth = hook_reauth,
                                  .seal = hook_seal,
-                                 .audit = hook_audit}};
+                                 .audit = hook_audit},
+                       .keep_violations_us = v->cfg.keep_violations_us,
+                       .keep_closed_alerts_us = v->cfg.keep_alerts_us,
+                       .keep_addresses_per_account = v->cfg.keep_addresses,
+                       .housekeeping = housekeeping};
     err e = guard_open(rules, &o, &v->guard);
     if (e != ERR_OK) {
         guard_rules_free(rules);

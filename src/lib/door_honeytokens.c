@@ -59,9 +59,10 @@ err door_honeytoken_add(vault *v, const actor *a, const char *department, json_t
     snprintf(c.department, sizeof c.department, "%s", department);
     c.created_us = c.updated_us = clock_now_us() - (int64_t)(seed % (400ull * 86400)) * 1000000;
     c.dek_version = 1;
-    c.kek_version = keyring_kek_version(v->kr);
     c.honeytoken = true;
     GUARD(keyring_dek_new(v->kr, c.id, dek, &c.wrapped_dek));
+    /* The version the envelope names (the store refuses a row whose column says otherwise). */
+    GUARD(envelope_key_version(buf_slice(&c.wrapped_dek), &c.kek_version));
     GUARD(door_seal_customer(v, dek, &rec, &c, NULL));
     audit_entry e;
     door_entry(&e, a, "honeytoken.add", "allow", "honeytokens.manage");

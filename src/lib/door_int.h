@@ -18,6 +18,10 @@ MUST_USE err door_deny(vault *v, const actor *a, const char *action, const char 
 uint8_t *door_dek_buf(void);
 /* Reloads the keyring when another process rewrote it (rotation). Cheap: one stat(). */
 MUST_USE err door_keyring_fresh(vault *v);
+/* Inside a store transaction, just before c is written: makes c->wrapped_dek (which wraps
+ * dek) carry a master-key version the store still accepts, rewrapping under the newest when a
+ * rotation retired the one it was wrapped under, and sets c->kek_version from the envelope. */
+MUST_USE err door_wrap_accepted(vault *v, const uint8_t dek[KEY_LEN], sealed_customer *c);
 /* Seals/blind-indexes the fields of rec into c (department goes to the clear column). */
 MUST_USE err door_seal_customer(vault *v, const uint8_t dek[KEY_LEN], const record *rec,
                                 sealed_customer *c, const bool *only);

@@ -26,6 +26,15 @@ void vault_path(const vault *v, const char *name, char *out, size_t max)
     vault_path_in(v->dir, name, out, max);
 }
 
+void vault_erasure_journal(const char *dir, const vault_config *c, char *out, size_t max)
+{
+    if (c->erasure_journal[0]) {
+        snprintf(out, max, "%s", c->erasure_journal);
+    } else {
+        vault_path_in(dir, VAULT_ERASURES, out, max);
+    }
+}
+
 static err copy_file(const char *from, const char *to, mode_t mode)
 {
     FILE *in = fopen(from, "rb");

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "core/clock.h"
+#include "core/etag.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "server/server.h"
@@ -273,11 +274,29 @@ static void h_customers(server *s, request *r, response *out)
     return e == ERR_OK ? response_json(out, 200, res) : response_fail(out, e);
 }
 
+/* A customer's ETag is its row version as a strong tag: "12" (core/etag.h). */
+static void set_etag(response *out, uint64_t version)
+{
+    _Static_assert(sizeof out->etag >= ETAG_MAX, "the response's ETag buffer is too small");
+    etag_format(version, out->etag);
+}
+
+/* If-Match of a customer write: 0 (none, or "*"), a version, or ETAG_NONE (412). */
+static uint64_t if_match_of(request *r)
+{
+    const char *h = req_header(r, "If-Match");
+    return etag_if_match(h, h ? strlen(h) : 0);
+}
+
 static void h_customer(server *s, request *r, response *out, const char *id)
 {
     if (req_method(r, "GET")) {
         json_t *res = NULL;
-        err e = door_customer_get(s->v, &r->who, id, &res);
+        uint64_t ver = 0;
+        err e = door_customer_read(s->v, &r->who, id, &res, &ver);
+        if (e == ERR_OK) {
+            set_etag(out, ver);
+        }
         return e == ERR_OK ? response_json(out, 200, res) : response_fail(out, e);
     }
     if (req_method(r, "PATCH")) {
@@ -287,7 +306,7 @@ static void h_customer(server *s, request *r, response *out, const char *id)
         err e = record_from_body(r, REC_CUSTOMER, true, &rec, clear);
         char req_id[ID_LEN + 1] = "";
         if (e == ERR_OK) {
-            e = door_customer_update(s->v, &r->who, id, &rec, clear, req_id);
+            e = door_customer_change(s->v, &r->who, id, &rec, clear, if_match_of(r), req_id, NULL);
         }
         record_free(&rec);
         if (e != ERR_OK) {
@@ -300,11 +319,15 @@ static void h_customer(server *s, request *r, response *out, const char *id)
                                            "pending"));
         }
         json_t *res = NULL;
-        e = door_customer_get(s->v, &r->who, id, &res);
+        uint64_t ver = 0;
+        e = door_customer_read(s->v, &r->who, id, &res, &ver);
+        if (e == ERR_OK) {
+            set_etag(out, ver);
+        }
         return e == ERR_OK ? response_json(out, 200, res) : response_fail(out, e);
     }
     if (req_method(r, "DELETE")) {
-        err e = door_customer_erase(s->v, &r->who, id, req_arg(r, "reason"));
+        err e = door_customer_erase_if(s->v, &r->who, id, req_arg(r, "reason"), if_match_of(r));
         if (e != ERR_OK) {
             return response_fail(out, e);
         }
@@ -342,10 +365,12 @@ static void h_rotate_key(server *s, request *r, response *out, const char *id)
     if (!req_method(r, "POST")) {
         return response_error(out, ERR_INPUT, "method not allowed");
     }
-    err e = door_customer_rotate_key(s->v, &r->who, id);
+    uint64_t ver = 0;
+    err e = door_customer_rotate_key_if(s->v, &r->who, id, if_match_of(r), &ver);
     if (e != ERR_OK) {
         return response_fail(out, e);
     }
+    set_etag(out, ver);
     json_t *o = json_object();
     json_object_set_new(o, "id", json_string(id));
     json_object_set_new(o, "rotated", json_true());
@@ -709,6 +734,11 @@ static void route(server *s, request *r, response *out)
     if (e != ERR_OK) {
         if (r->guard_refusal.verdict != GUARD_ADMIT) {
             return server_refuse(out, &r->guard_refusal, r->retry_after, sizeof r->retry_after);
+        }
+        if (e == ERR_UNAVAILABLE || e == ERR_IO || e == ERR_INTERNAL) {
+            /* The vault could not look the session up: not a bad token. A 401 here would
+             * make clients drop good sessions whenever the disk fails. */
+            return response_error(out, e, "the vault cannot serve now; try again later");
         }
         return e == ERR_DENIED ? response_fail(out, e)
                                : response_error(out, ERR_AUTH, "invalid or expired session");

@@ -113,6 +113,9 @@ static enum MHD_Result queue(request *r, response *out)
     if (out->set_cookie[0]) {
         MHD_add_response_header(resp, "Set-Cookie", out->set_cookie);
     }
+    if (out->etag[0]) {
+        MHD_add_response_header(resp, "ETag", out->etag);
+    }
     enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
     unsigned cls = (unsigned)status / 100;

@@ -68,6 +68,7 @@ typedef struct response {
     struct MHD_Response *raw; /* a prepared response (streams) */
     const char *retry_after;
     char set_cookie[160];
+    char etag[32]; /* ETag header when set (customer resources) */
 } response;
 
 typedef struct metrics {

@@ -698,30 +698,49 @@ TEST(t_siem)
     buf_init(&r, 0);
     EXPECT_INT(h_req(&S, "GET", "/v1/audit/export", tok_sales1, NULL, NULL, 0, &r, NULL), 403);
     buf_free(&r);
-    sleep(2);
-    EXPECT(udp_drain(udp_siem, "[custos@32473 index=", NULL, 0) > 0);
+    /* the SIEM copy is sent by the witness thread: wait for it, with a deadline */
+    int siem = 0;
+    int64_t dl = h_deadline(30 * 1000);
+    while ((siem += udp_drain(udp_siem, "[custos@32473 index=", NULL, 0)) == 0 && h_poll(dl)) {
+    }
+    EXPECT(siem > 0);
 }
 
 TEST(t_witnesses)
 {
-    /* checkpoints every 0.5 s with new entries: give the witness thread time */
-    for (int i = 0; i < 40 && hook_count == 0; i++) {
-        usleep(100 * 1000);
+    /* checkpoints every 0.5 s with new entries: wait for each witness in turn, with one
+     * deadline (the webhook, the file, the syslog datagram) */
+    int64_t dl = h_deadline(30 * 1000);
+    int hooks = 0;
+    for (;;) {
+        pthread_mutex_lock(&hook_mu);
+        hooks = hook_count;
+        pthread_mutex_unlock(&hook_mu);
+        if (hooks > 0 || !h_poll(dl)) {
+            break;
+        }
     }
     char p[700];
     snprintf(p, sizeof p, "%s/witness.log", root);
     char *file = read_text(p);
+    while (!(file && strstr(file, KEYNAME)) && h_poll(dl)) {
+        free(file);
+        file = read_text(p);
+    }
     EXPECT(file && strstr(file, KEYNAME) != NULL);
     free(file);
     char last[70000] = "";
-    EXPECT(udp_drain(udp_witness, "checkpoint", last, sizeof last) > 0);
+    int got = 0;
+    while ((got += udp_drain(udp_witness, "checkpoint", last, sizeof last)) == 0 && h_poll(dl)) {
+    }
+    EXPECT(got > 0);
     EXPECT(strncmp(last, "<110>1 ", 7) == 0);
     pthread_mutex_lock(&hook_mu);
     json_t *j = json_loads(hook_body, 0, NULL);
     pthread_mutex_unlock(&hook_mu);
     uint64_t size = 0;
     uint8_t rt[32];
-    EXPECT(hook_count > 0);
+    EXPECT(hooks > 0);
     const char *note = jstr(j, "checkpoint");
     EXPECT(note && note_verify(note, &size, rt));
     json_decref(j);

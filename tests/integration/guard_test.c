@@ -23,6 +23,7 @@
  */
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -88,6 +89,7 @@ static double now_s(void)
 
 #define HOOK_MAX 256
 static pthread_mutex_t hook_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hook_cv = PTHREAD_COND_INITIALIZER; /* broadcast on every POST */
 static char *hook_body[HOOK_MAX];
 static int hook_n;
 static struct MHD_Daemon *hook_d;
@@ -115,6 +117,7 @@ static enum MHD_Result hook_handler(void *cls, struct MHD_Connection *c, const c
     pthread_mutex_lock(&hook_mu);
     if (hook_n < HOOK_MAX && strcmp(method, "POST") == 0 && strcmp(url, "/guard") == 0) {
         hook_body[hook_n++] = strdup(buf_cstr(r));
+        pthread_cond_broadcast(&hook_cv);
     }
     pthread_mutex_unlock(&hook_mu);
     struct MHD_Response *resp =
@@ -135,23 +138,31 @@ static void hook_done(void *cls, struct MHD_Connection *c, void **ctx,
     }
 }
 
-/* Waits (up to 8 s) for a POST whose JSON is the alert id of rule; true when it came. */
+/* Waits (up to 30 s) for a POST whose JSON is the alert id of rule; true when it came. Each
+ * POST wakes the wait (hook_cv), which looks again at the ones not yet seen. */
 static bool hook_got(const char *rule, long long id)
 {
-    for (int w = 0; w < 400; w++) {
-        bool found = false;
-        pthread_mutex_lock(&hook_mu);
-        for (int i = 0; i < hook_n && !found; i++) {
-            json_t *j = json_loads(hook_body[i], 0, NULL);
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += 30;
+    bool found = false;
+    int seen = 0, timed_out = 0;
+    pthread_mutex_lock(&hook_mu);
+    for (;;) {
+        for (; seen < hook_n && !found; seen++) {
+            json_t *j = json_loads(hook_body[seen], 0, NULL);
             found = j && jstr(j, "rule") && strcmp(jstr(j, "rule"), rule) == 0 &&
                     (id <= 0 || jint(j, "id") == id);
             json_decref(j);
         }
-        pthread_mutex_unlock(&hook_mu);
-        if (found) {
-            return true;
+        if (found || timed_out) {
+            break;
         }
-        usleep(20 * 1000);
+        timed_out = pthread_cond_timedwait(&hook_cv, &hook_mu, &dl) == ETIMEDOUT;
+    }
+    pthread_mutex_unlock(&hook_mu);
+    if (found) {
+        return true;
     }
     printf("  no webhook POST for rule %s (alert %lld)\n", rule, id);
     return false;
@@ -266,7 +277,8 @@ static const char *refusal_name(int st)
 static void settle(srv *s)
 {
     int good = 0;
-    for (int i = 0; i < 1000 && good < 2; i++) {
+    int64_t dl = h_deadline(60 * 1000);
+    while (good < 2) {
         buf r;
         buf_init(&r, 1 << 22);
         int st = h_metrics(s, "/metrics", &r);
@@ -289,7 +301,13 @@ static void settle(srv *s)
             good++;
         } else {
             good = 0;
-            usleep(10 * 1000);
+            if (!h_poll(dl)) {
+                printf("  FAIL %s: the guard did not settle within 60 s (queue %llu, processed "
+                       "%llu of %llu)\n",
+                       test_cur_, depth, processed, sum);
+                test_cur_failed_ = 1;
+                return;
+            }
         }
     }
 }
@@ -1307,12 +1325,13 @@ TEST(t_seal)
     EXPECT_INT(h_json(&S, "GET", honey, T[STEWARD2], NULL, NULL), 200);
     settle(&S);
     bool sealed = false;
-    for (int i = 0; i < 200 && !sealed; i++) {
+    int64_t dl = h_deadline(30 * 1000);
+    for (;;) {
         EXPECT_INT(h_json(&S, "GET", "/healthz", NULL, NULL, &h), 200);
         sealed = json_is_true(json_object_get(h, "sealed"));
         json_decref(h);
-        if (!sealed) {
-            usleep(20 * 1000);
+        if (sealed || !h_poll(dl)) {
+            break;
         }
     }
     EXPECT(sealed);

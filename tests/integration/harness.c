@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,13 +157,54 @@ int h_stop(srv *s)
     return -9;
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t h_deadline(int ms)
+{
+    return mono_ms() + ms;
+}
+
+bool h_poll(int64_t deadline)
+{
+    if (mono_ms() >= deadline) {
+        return false;
+    }
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    return true;
+}
+
+bool h_wait_readable(int fd, int64_t deadline)
+{
+    for (;;) {
+        int64_t left = deadline - mono_ms();
+        if (left <= 0) {
+            return false;
+        }
+        struct pollfd p = {fd, POLLIN, 0};
+        int r = poll(&p, 1, (int)(left > 1000 ? 1000 : left));
+        if (r > 0) {
+            return true;
+        }
+        if (r < 0 && errno != EINTR) {
+            return false;
+        }
+    }
+}
+
 static size_t on_body(char *p, size_t sz, size_t n, void *ud)
 {
     return buf_append(ud, p, sz * n) == ERR_OK ? sz * n : 0;
 }
 
-static char last_headers[16384];
-static size_t last_headers_len;
+/* Per thread: race tests send requests from many threads at once. */
+static _Thread_local char last_headers[16384];
+static _Thread_local size_t last_headers_len;
 
 static size_t on_header(char *p, size_t sz, size_t n, void *ud)
 {

@@ -44,12 +44,20 @@ int h_json(srv *s, const char *method, const char *path, const char *token, cons
 /* h_json with extra request headers (one per line). */
 int h_json_h(srv *s, const char *method, const char *path, const char *token, const char *body,
              const char *extra_header, json_t **out);
-/* The response headers of the last h_req/h_json on this thread. */
+/* The response headers of the last h_req/h_json on this thread (each thread has its own). */
 const char *h_last_headers(void);
 /* GET path on the metrics listener (/metrics, /healthz, /readyz); returns the status. */
 int h_metrics(srv *s, const char *path, buf *resp);
 /* Logs in; the token is written to tok (>= 64 bytes). */
 bool h_login(srv *s, const char *user, const char *password, char *tok);
+
+/* Waiting with a deadline: h_deadline(ms) is the monotonic time ms from now; h_poll(deadline)
+ * pauses briefly (10 ms) and returns false once the deadline has passed, so a wait reads
+ * `while (!condition) { if (!h_poll(dl)) break; }` and never depends on a fixed sleep.
+ * h_wait_readable waits for fd to have data (or its writers to close) until the deadline. */
+int64_t h_deadline(int ms);
+bool h_poll(int64_t deadline);
+bool h_wait_readable(int fd, int64_t deadline);
 
 /* True when needle occurs anywhere in the file (binary-safe). */
 bool h_file_contains(const char *path, const char *needle);

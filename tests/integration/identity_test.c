@@ -829,13 +829,13 @@ TEST(t_policy_reload_and_explain)
     /* back to the default, through SIGHUP this time */
     write_policy(text);
     kill(S.pid, SIGHUP);
-    int st = 0;
-    for (int i = 0; i < 100; i++) {
-        usleep(50 * 1000);
+    /* the reload is asynchronous: poll until it shows, with a deadline */
+    int64_t dl = h_deadline(30 * 1000);
+    for (;;) {
         json_decref(j);
         j = NULL;
-        st = h_json(&S, "GET", path, T[U_SALES1], NULL, &j);
-        if (st == 200 && json_object_get(j, "preferences")) {
+        int st = h_json(&S, "GET", path, T[U_SALES1], NULL, &j);
+        if ((st == 200 && json_object_get(j, "preferences")) || !h_poll(dl)) {
             break;
         }
     }
@@ -1140,14 +1140,27 @@ TEST(t_lockout_and_timing)
     EXPECT(p2 > 4.5 && p2 <= 6.1);
 }
 
+/* Waits until a monotonic time: for behaviour that depends on time passing (idle limits). */
+static void wait_until_us(int64_t t)
+{
+    int64_t left;
+    while ((left = t - clock_mono_us()) > 0) {
+        struct timespec ts = {(time_t)(left / 1000000), (long)(left % 1000000) * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 TEST(t_idle_expiry)
 {
     char tok[64];
     EXPECT(h_login(&S, "auditor1", DEMO_PW, tok));
+    /* The idle limit is 3 s. The waits are measured from when the server last answered (its
+     * last sight of the session is no later than that), not fixed sleeps: 1 s idle is well
+     * inside the limit whatever the load, 4.5 s well past it. */
     EXPECT_INT(h_json(&S, "GET", "/v1/me", tok, NULL, NULL), 200);
-    sleep(2);
+    wait_until_us(clock_mono_us() + 1000000);
     EXPECT_INT(h_json(&S, "GET", "/v1/me", tok, NULL, NULL), 200); /* activity keeps it alive */
-    sleep(4);
+    wait_until_us(clock_mono_us() + 4500000);
     EXPECT_INT(h_json(&S, "GET", "/v1/me", tok, NULL, NULL), 401); /* 3 s idle limit */
     EXPECT_INT(h_stop(&S), 0);
 }

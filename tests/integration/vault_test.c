@@ -816,16 +816,23 @@ TEST(t_erase_backup_restore)
 TEST(t_drain_on_sigterm)
 {
     /* Writers keep creating customers while the server is told to stop; every customer
-     * whose creation was acknowledged (201) must exist after a restart. */
+     * whose creation was acknowledged (201) must exist after a restart. The stop is sent once
+     * the writers have had DRAIN_ACKS creations acknowledged (each writes a byte to a pipe per
+     * acknowledgement), so it lands in the middle of their stream however slow the machine. */
+    enum { DRAIN_ACKS = 30, DRAIN_PER_WRITER = 400 };
     char idfile[700];
     snprintf(idfile, sizeof idfile, "%s/acked.txt", root);
     unlink(idfile);
+    int acks[2];
+    EXPECT(pipe(acks) == 0);
     pid_t kids[3];
     for (int k = 0; k < 3; k++) {
         kids[k] = fork();
         if (kids[k] == 0) {
+            close(acks[0]);
+            signal(SIGPIPE, SIG_IGN);
             FILE *f = fopen(idfile, "a");
-            for (int i = 0; i < 400; i++) {
+            for (int i = 0; i < DRAIN_PER_WRITER; i++) {
                 char name[64], phone[16];
                 snprintf(name, sizeof name, "排空%d号", k * 1000 + i);
                 snprintf(phone, sizeof phone, "135%04d%04d", k, i);
@@ -836,16 +843,31 @@ TEST(t_drain_on_sigterm)
                 fprintf(f, "%s\n", id);
                 fflush(f);
                 free(id);
+                if (write(acks[1], "a", 1) != 1) {
+                    /* the parent stopped counting: nothing to tell */
+                }
             }
             fclose(f);
             _exit(0);
         }
     }
-    usleep(1500 * 1000);
+    close(acks[1]);
+    int seen = 0;
+    int64_t dl = h_deadline(120 * 1000);
+    while (seen < DRAIN_ACKS && h_wait_readable(acks[0], dl)) {
+        char b[64];
+        ssize_t k = read(acks[0], b, sizeof b);
+        if (k <= 0) {
+            break; /* every writer has finished */
+        }
+        seen += (int)k;
+    }
+    EXPECT(seen >= DRAIN_ACKS);
     EXPECT_INT(h_stop(&S), 0);
     for (int k = 0; k < 3; k++) {
         waitpid(kids[k], NULL, 0);
     }
+    close(acks[0]);
     EXPECT(h_start(&S));
     EXPECT(h_login(&S, "steward1", DEMO_PW, tok_st1));
     FILE *f = fopen(idfile, "r");
@@ -863,8 +885,10 @@ TEST(t_drain_on_sigterm)
     if (f) {
         fclose(f);
     }
-    printf("    %d acknowledged creations, %d missing after restart\n", n, missing);
-    EXPECT(n > 0);
+    printf("    %d acknowledged creations (the stop after %d), %d missing after restart\n", n, seen,
+           missing);
+    EXPECT(n >= DRAIN_ACKS);
+    EXPECT(n < 3 * DRAIN_PER_WRITER); /* the stop came while they were writing */
     EXPECT_INT(missing, 0);
 }
 

@@ -4,10 +4,13 @@
  * refuses; checkpoints are signed, consistent and pinned; proofs verify; the
  * offline verifier finds every kind of tampering and names the index.
  */
+#include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <sodium.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
 #include "audit/audit.h"
@@ -731,6 +734,196 @@ TEST(t_reopen_checks_pinned)
     audit_close(A);
 }
 
+/* ---- checkpoints on request ---- */
+
+/* A log whose timed checkpoints never come due: every_us is far beyond any monotonic clock, as
+ * a 10 s interval is on a machine booted less than 10 s ago. Only requests can sign. */
+static audit *request_log(const char *name, audit_signer sign, void *ctx, int64_t wait_us)
+{
+    char p[700];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    audit *a = NULL;
+    if (audit_create(p) != ERR_OK || audit_open(p, &a) != ERR_OK) {
+        return NULL;
+    }
+    audit_signing s;
+    memset(&s, 0, sizeof s);
+    s.origin = KEY;
+    s.key_name = KEY;
+    memcpy(s.pk, PK, 32);
+    s.sign = sign;
+    s.ctx = ctx;
+    s.every_n = 1ULL << 40;
+    s.every_us = INT64_MAX / 4;
+    s.wait_us = wait_us;
+    if (audit_enable_checkpoints(a, &s) != ERR_OK) {
+        audit_close(a);
+        return NULL;
+    }
+    return a;
+}
+
+static uint64_t note_size(const buf *note)
+{
+    checkpoint c;
+    return checkpoint_open(buf_slice(note), KEY, PK, &c) == ERR_OK ? c.size : 0;
+}
+
+TEST(t_checkpoint_on_request_any_uptime)
+{
+    audit *a = request_log("request.db", test_sign, NULL, 0);
+    EXPECT(a != NULL);
+    if (!a) {
+        return;
+    }
+    audit_entry e = entry("u", "login", NULL);
+    for (int i = 0; i < 5; i++) {
+        EXPECT_OK(audit_append(a, &e, NULL));
+    }
+    buf note;
+    buf_init(&note, 1 << 16);
+    int64_t t0 = clock_mono_us();
+    EXPECT_OK(audit_checkpoint_now(a, &note));
+    EXPECT_INT(note_size(&note), 6); /* five entries and the request */
+    EXPECT_OK(audit_append(a, &e, NULL));
+    EXPECT_OK(audit_checkpoint_now(a, &note));
+    EXPECT_INT(note_size(&note), 8);
+    /* Nothing new: the same checkpoint, no new entry. */
+    EXPECT_OK(audit_checkpoint_now(a, &note));
+    EXPECT_INT(note_size(&note), 8);
+    uint64_t n = 0;
+    EXPECT_OK(audit_size(a, &n));
+    EXPECT_INT(n, 8);
+    EXPECT(clock_mono_us() - t0 < 2000000); /* signed at once, not after a poll gave up */
+    buf_free(&note);
+    audit_close(a);
+}
+
+typedef struct cp_worker {
+    audit *a;
+    int bad;
+} cp_worker;
+
+/* Appends, then asks for a checkpoint: it must cover everything durable before the request. */
+static void *cp_requester(void *arg)
+{
+    cp_worker *w = arg;
+    audit_entry e = entry("req", "customer.read", "cus_r");
+    buf note;
+    buf_init(&note, 1 << 16);
+    for (int i = 0; i < 25; i++) {
+        uint64_t before = 0;
+        if (audit_append(w->a, &e, NULL) != ERR_OK || audit_size(w->a, &before) != ERR_OK ||
+            audit_checkpoint_now(w->a, &note) != ERR_OK || note_size(&note) < before + 1) {
+            w->bad++;
+        }
+    }
+    buf_free(&note);
+    return NULL;
+}
+
+static void *cp_appender(void *arg)
+{
+    cp_worker *w = arg;
+    audit_entry e = entry("app", "customer.read", "cus_a");
+    for (int i = 0; i < 100; i++) {
+        if (audit_append(w->a, &e, NULL) != ERR_OK) {
+            w->bad++;
+        }
+    }
+    return NULL;
+}
+
+TEST(t_checkpoint_requests_concurrent)
+{
+    audit *a = request_log("request-many.db", test_sign, NULL, 0);
+    EXPECT(a != NULL);
+    if (!a) {
+        return;
+    }
+    pthread_t t[6];
+    cp_worker w[6];
+    for (int i = 0; i < 6; i++) {
+        w[i].a = a;
+        w[i].bad = 0;
+        pthread_create(&t[i], NULL, i < 4 ? cp_requester : cp_appender, &w[i]);
+    }
+    for (int i = 0; i < 6; i++) {
+        pthread_join(t[i], NULL);
+        EXPECT_INT(w[i].bad, 0);
+    }
+    uint64_t n = 0;
+    EXPECT_OK(audit_size(a, &n));
+    /* 4 x 25 appends, 2 x 100 appends, and one request entry per call that found the log grown */
+    EXPECT(n >= 300 + 1 && n <= 300 + 100);
+    buf note;
+    buf_init(&note, 1 << 16);
+    EXPECT_OK(audit_checkpoint_now(a, &note));
+    EXPECT_OK(audit_size(a, &n));
+    EXPECT_INT(note_size(&note), n);
+    buf_free(&note);
+    audit_close(a);
+}
+
+/* A signer that hangs until released: the writer is stuck. */
+typedef struct stuck_signer {
+    sem_t entered, release;
+    _Atomic int hang;
+} stuck_signer;
+
+static void stuck_sign(void *ctx, slice msg, uint8_t sig[64])
+{
+    stuck_signer *st = ctx;
+    if (atomic_load(&st->hang)) {
+        sem_post(&st->entered);
+        while (sem_wait(&st->release) != 0) {
+        }
+    }
+    crypto_sign_detached(sig, NULL, msg.p, msg.len, SK);
+}
+
+TEST(t_checkpoint_request_times_out)
+{
+    stuck_signer st;
+    sem_init(&st.entered, 0, 0);
+    sem_init(&st.release, 0, 0);
+    atomic_store(&st.hang, 1);
+    audit *a = request_log("request-stuck.db", stuck_sign, &st, 300 * 1000);
+    EXPECT(a != NULL);
+    if (!a) {
+        return;
+    }
+    audit_entry e = entry("u", "login", NULL);
+    EXPECT_OK(audit_append(a, &e, NULL));
+    buf note;
+    buf_init(&note, 1 << 16);
+    int64_t t0 = clock_mono_us();
+    EXPECT_ERR(audit_checkpoint_now(a, &note), ERR_UNAVAILABLE);
+    int64_t took = clock_mono_us() - t0;
+    EXPECT(strstr(err_message(), "in time") != NULL);
+    EXPECT(took >= 300 * 1000 && took < 5 * 1000000);
+    EXPECT_INT(note.len, 0); /* no older note handed out instead */
+    /* The writer was really inside the signer; released, it finishes and the next request
+     * gets a checkpoint covering everything. */
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += 30;
+    int entered;
+    while ((entered = sem_timedwait(&st.entered, &dl)) != 0 && errno == EINTR) {
+    }
+    EXPECT(entered == 0);
+    atomic_store(&st.hang, 0);
+    sem_post(&st.release);
+    EXPECT_OK(audit_checkpoint_now(a, &note));
+    uint64_t n = 0;
+    EXPECT_OK(audit_size(a, &n));
+    EXPECT_INT(note_size(&note), n);
+    buf_free(&note);
+    audit_close(a);
+    sem_destroy(&st.entered);
+    sem_destroy(&st.release);
+}
+
 int main(void)
 {
     test_init();
@@ -740,6 +933,9 @@ int main(void)
     RUN(t_concurrent);
     RUN(t_fail_closed);
     RUN(t_checkpoints_and_proofs);
+    RUN(t_checkpoint_on_request_any_uptime);
+    RUN(t_checkpoint_requests_concurrent);
+    RUN(t_checkpoint_request_times_out);
     RUN(t_queries);
     RUN(t_bulk_index);
     RUN(t_index_degrades);

@@ -41,8 +41,9 @@ TEST(t_shipped_rules)
     EXPECT_INT(guard_rules_count(r), 16);
     EXPECT_INT(r->tz_offset_s, 8 * 3600);
     EXPECT_INT(r->ipv6_prefix, 64);
-    EXPECT(r->addr_rate.on && r->addr_rate.per_s == 50 && r->addr_rate.burst == 200);
-    EXPECT_INT(r->max_conns, 64);
+    EXPECT(r->addr_rate.on && r->addr_rate.per_s == 300 && r->addr_rate.burst == 1000);
+    EXPECT(r->acct_rate.on && r->acct_rate.per_s == 150 && r->acct_rate.burst == 600);
+    EXPECT_INT(r->max_conns, 384);
     const grule *g = rule_named(r, "brute-force-account");
     EXPECT(g && g->det == D_LOGIN_FAIL && g->per == PER_ACCOUNT && g->threshold == 10 &&
            g->window_us == 15 * 60 * 1000000LL && g->sev == SEV_HIGH &&

@@ -10,6 +10,7 @@
  * Tests that install a policy of their own put the default back when done.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "access/policy.h"
 #include "test.h"
@@ -763,14 +764,14 @@ TEST(t_separation_of_duties)
 }
 
 typedef struct reader {
-    volatile bool *stop;
+    atomic_bool *stop; /* a plain or volatile flag is a data race */
     long reads, bad;
 } reader;
 
 static void *read_loop(void *arg)
 {
     reader *rd = arg;
-    while (!*rd->stop) {
+    while (!atomic_load(rd->stop)) {
         read_level l = policy_read_in(ROLE_SALES, REC_CUSTOMER, CF_PREFERENCES, true);
         const char *src = policy_source(policy_current());
         const char *rule = NULL;
@@ -794,7 +795,7 @@ TEST(t_install)
     policy_install(p);
     EXPECT(policy_current() == before);
     /* Readers never see anything but a whole policy. */
-    volatile bool stop = false;
+    atomic_bool stop = false;
     reader rds[2] = {{&stop, 0, 0}, {&stop, 0, 0}};
     pthread_t th[2];
     for (int i = 0; i < 2; i++) {
@@ -810,7 +811,7 @@ TEST(t_install)
                    i % 2 ? READ_MASKED : READ_FULL);
         EXPECT_INT(policy_read(ROLE_SALES, REC_CUSTOMER, CF_NAME), i % 2 ? READ_NONE : READ_FULL);
     }
-    stop = true;
+    atomic_store(&stop, true);
     for (int i = 0; i < 2; i++) {
         pthread_join(th[i], NULL);
         EXPECT_INT(rds[i].bad, 0);

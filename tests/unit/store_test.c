@@ -22,7 +22,8 @@ static void fake_customer(sealed_customer *c, const char *dept, uint64_t phone_b
     c->created_us = c->updated_us = 1000;
     c->dek_version = 1;
     c->kek_version = 1;
-    IGNORE(buf_set(&c->wrapped_dek, "wrapped-key-bytes", 17));
+    /* An envelope's header names the KEK version (the store checks it against kek_version). */
+    IGNORE(buf_set(&c->wrapped_dek, "\x01\x01\x00\x00\x00\x01wrapped-key", 17));
     IGNORE(buf_set(&c->field[CF_NAME], "sealed-name", 11));
     IGNORE(buf_set(&c->field[CF_PHONE], "sealed-phone", 12));
     c->has_blind[BI_PHONE] = true;
@@ -317,7 +318,7 @@ static err rewrap(void *ctx, const char *id, buf *w, uint32_t *v)
 {
     (*(int *)ctx)++;
     *v = 7;
-    return buf_set(w, "rewrapped", 9);
+    return buf_set(w, "\x01\x01\x00\x00\x00\x07rewrapped", 15);
 }
 
 static err rewrap_refuse_one(void *ctx, const char *id, buf *w, uint32_t *v)
@@ -327,7 +328,7 @@ static err rewrap_refuse_one(void *ctx, const char *id, buf *w, uint32_t *v)
         return err_set(ERR_CRYPTO, __FILE__, __LINE__, "integrity check failed");
     }
     *v = 8;
-    return buf_set(w, "rewrapped", 9);
+    return buf_set(w, "\x01\x01\x00\x00\x00\x08rewrapped", 15);
 }
 
 TEST(t_rewrap_and_snapshot)

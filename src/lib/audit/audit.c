@@ -31,6 +31,7 @@
  */
 #include "audit/audit.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -44,6 +45,7 @@
 #include "audit/checkpoint.h"
 #include "audit/merkle.h"
 #include "core/clock.h"
+#include "core/fault.h"
 #include "core/log.h"
 
 /* A queued entry. The caller's thread encodes it (in parallel with other callers) with
@@ -115,18 +117,24 @@ struct audit {
     uint64_t index_retry; /* writer thread only: no bulk index before this size */
     treedb r;             /* readers, under rmu */
     pthread_mutex_t rmu;
+    /* mu guards the queue, the counters and the checkpoint state below; the writer thread
+     * releases it while it writes a batch or signs. work wakes the writer (entries queued, a
+     * checkpoint requested, stop); signed wakes the callers of audit_checkpoint_now after
+     * each signing round. Both wait on CLOCK_MONOTONIC. */
     pthread_mutex_t mu;
     pthread_cond_t work;
+    pthread_cond_t signed_cv;
     pending *head, *tail;
     pending **waiters; /* writer thread only: a batch's waiters, in wake order */
     size_t nwaiters_cap;
-    uint64_t size; /* entries durable, as this process last saw */
+    uint64_t size; /* under mu: entries durable, as this process last saw */
     int stop;
-    int fail;
+    _Atomic int fail; /* set by audit_fail_next (tests), read by the writer */
     pthread_t writer;
     merkle_frontier fr; /* writer thread only */
     bool fr_valid;
-    /* checkpoints */
+    /* checkpoints: the settings are written once by audit_enable_checkpoints under mu and
+     * only read after the writer has seen signing set under mu */
     bool signing;
     char origin[256], key_name[128];
     uint8_t pk[32];
@@ -134,14 +142,45 @@ struct audit {
     void *sign_ctx;
     uint64_t every_n;
     int64_t every_us;
-    uint64_t cp_size;
-    int64_t cp_at_us;
-    audit_note_fn on_note;
+    int64_t wait_us;       /* how long audit_checkpoint_now waits for the writer */
+    uint64_t cp_size;      /* under mu: size of the last checkpoint signed */
+    int64_t cp_at_us;      /* under mu: monotonic time of the last checkpoint (or of open) */
+    bool cp_requested;     /* under mu: audit_checkpoint_now asks the writer to sign now */
+    uint64_t cp_rounds;    /* under mu: signing rounds finished by the writer */
+    err cp_rc;             /* under mu: the last round's result */
+    audit_note_fn on_note; /* under mu */
     void *on_note_ctx;
 };
 
+/* An absolute CLOCK_MONOTONIC time us microseconds from now, for pthread_cond_timedwait on a
+ * condition variable made with mono_cond_init. */
+static struct timespec mono_deadline(int64_t us)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += (time_t)(us / 1000000);
+    ts.tv_nsec += (long)(us % 1000000) * 1000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    return ts;
+}
+
+static void mono_cond_init(pthread_cond_t *c)
+{
+    pthread_condattr_t at;
+    pthread_condattr_init(&at);
+    pthread_condattr_setclock(&at, CLOCK_MONOTONIC);
+    pthread_cond_init(c, &at);
+    pthread_condattr_destroy(&at);
+}
+
 static const char *SCHEMA =
-    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=8192;"
+    /* The WAL is checkpointed at 1,024 pages (4 MiB) and cut back to 4 MiB when the
+     * checkpoint restarts it; a clean close leaves none (docs/OPERATIONS.md). */
+    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=1024;"
+    "PRAGMA journal_size_limit=4194304;"
     "PRAGMA cache_size=-65536;"
     "CREATE TABLE IF NOT EXISTS entries(idx INTEGER PRIMARY KEY, ts INTEGER NOT NULL,"
     " actor TEXT NOT NULL, action TEXT NOT NULL, customer TEXT, decision TEXT NOT NULL,"
@@ -399,6 +438,7 @@ out:
 
 static err treedb_open(const char *path, int flags, treedb *t)
 {
+    fault_init(); /* test builds: the fault-injection VFS (core/fault.h) */
     memset(t, 0, sizeof *t);
     if (sqlite3_open_v2(path, &t->db, flags, NULL) != SQLITE_OK) {
         sqlite3_close_v2(t->db);
@@ -598,7 +638,8 @@ static void index_try(audit *a, uint64_t upto)
     a->index_retry = upto + INDEX_EVERY;
 }
 
-static err write_batch(audit *a, pending *list)
+/* Writer thread: one transaction for the batch; *size receives the log's size after it. */
+static err write_batch(audit *a, pending *list, uint64_t *size)
 {
     ENSURE(!a->fail, ERR_UNAVAILABLE, "audit log is not writable: request refused");
     sqlite3 *db = a->w.db;
@@ -626,6 +667,7 @@ static err write_batch(audit *a, pending *list)
     for (pending *p = list; p; p = p->next) {
         const audit_entry e = *p->e;
         GUARD(pending_bytes(p, idx, &enc));
+        CHECK(!fault_hit(FAULT_AUDIT_ALLOC), ERR_INTERNAL, "audit: out of memory");
         uint8_t leaf[32];
         merkle_leaf_hash(enc.p, enc.len, leaf);
         sqlite3_reset(a->ins);
@@ -654,7 +696,7 @@ static err write_batch(audit *a, pending *list)
     if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         FAIL(ERR_UNAVAILABLE, "audit log is not writable: request refused");
     }
-    a->size = idx;
+    *size = idx;
 out:
     if (rc != ERR_OK) {
         log_error("audit.write_failed", "audit log write failed: %s", sqlite3_errmsg(db));
@@ -707,11 +749,75 @@ static err last_checkpoint(audit *a, sqlite3_stmt *st, uint64_t *size, uint8_t r
     return ERR_OK;
 }
 
-/* Writer thread: signs a checkpoint of the current tree, after checking it is consistent
- * with the last one. */
-static err sign_checkpoint(audit *a)
+/* Under the write lock: the tree as it is in the file, which offline tools (backup, keys
+ * rotate) append to and sign while the server runs. A checkpoint signed from a frontier
+ * left behind would go back before theirs. */
+static err tree_catch_up(audit *a)
 {
-    if (!a->signing || !a->fr_valid || a->fr.size == 0 || a->fr.size == a->cp_size) {
+    sqlite3_reset(a->next);
+    int r = sqlite3_step(a->next);
+    uint64_t idx = r == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(a->next, 0) : 0;
+    sqlite3_reset(a->next);
+    ENSURE(r == SQLITE_ROW, ERR_UNAVAILABLE, "audit: cannot read the log");
+    if (!a->fr_valid || a->fr.size != idx) {
+        merkle_src s = src_of(&a->w);
+        a->fr_valid = false;
+        TRY(merkle_frontier_load(&a->fr, &s, idx));
+        a->fr_valid = true;
+        TRY(index_mark_read(a));
+    }
+    pthread_mutex_lock(&a->mu);
+    if (a->size < idx) {
+        a->size = idx;
+    }
+    pthread_mutex_unlock(&a->mu);
+    return ERR_OK;
+}
+
+static err sign_locked(audit *a, uint64_t cp_size, buf *note, uint64_t *signed_size);
+
+/* Writer thread (or audit_close once it has stopped): signs a checkpoint of the current tree,
+ * after checking it is consistent with the last one, inside one write transaction (the tree
+ * cannot grow meanwhile, and offline tools appending to the log wait). cp_size is the last
+ * signed size; *signed_size receives the new one (unchanged when there was nothing to sign).
+ * on_note gets the note, after the commit. */
+static err sign_checkpoint(audit *a, uint64_t cp_size, audit_note_fn on_note, void *on_note_ctx,
+                           uint64_t *signed_size)
+{
+    *signed_size = cp_size;
+    if (!a->signing) {
+        return ERR_OK;
+    }
+    sqlite3 *db = a->w.db;
+    ENSURE(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK, ERR_UNAVAILABLE,
+           "audit: cannot lock the log to sign a checkpoint (%s)", sqlite3_errmsg(db));
+    buf note;
+    buf_init(&note, 1 << 16);
+    uint64_t size = 0;
+    err rc = sign_locked(a, cp_size, &note, &size);
+    if (rc == ERR_OK && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        rc = err_set(ERR_UNAVAILABLE, __FILE__, __LINE__, "audit: cannot store a checkpoint");
+    }
+    if (rc != ERR_OK && !sqlite3_get_autocommit(db)) {
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    /* Handed on after the commit, with the log unlocked (the callback writes elsewhere). */
+    if (rc == ERR_OK && size > 0) {
+        *signed_size = size;
+        if (note.len > 0 && on_note) {
+            on_note(on_note_ctx, buf_slice(&note));
+        }
+    }
+    buf_free(&note);
+    return rc;
+}
+
+/* Signs and stores a checkpoint of the tree unless the last one covers it already; *signed_size
+ * is the size then covered (0: nothing to do), note the new note (empty when none). */
+static err sign_locked(audit *a, uint64_t cp_size, buf *note, uint64_t *signed_size)
+{
+    TRY(tree_catch_up(a));
+    if (!a->fr_valid || a->fr.size == 0 || a->fr.size == cp_size) {
         return ERR_OK;
     }
     checkpoint c;
@@ -722,6 +828,10 @@ static err sign_checkpoint(audit *a)
     uint64_t m;
     uint8_t root_m[32];
     TRY(last_checkpoint(a, a->last_cp, &m, root_m, NULL, NULL));
+    if (m == c.size) { /* signed already, by an offline tool */
+        *signed_size = m;
+        return ERR_OK;
+    }
     if (m > 0) {
         uint8_t proof[MERKLE_MAX_PROOF][32];
         size_t len = 0;
@@ -735,30 +845,17 @@ static err sign_checkpoint(audit *a)
             BAIL(ERR_CRYPTO, "audit: the log is not consistent with its last checkpoint");
         }
     }
-    buf note;
-    buf_init(&note, 1 << 16);
-    err rc = checkpoint_sign(&c, a->key_name, a->pk, signer_tramp, a, &note);
-    if (rc == ERR_OK) {
-        sqlite3_reset(a->put_cp);
-        sqlite3_bind_int64(a->put_cp, 1, (sqlite3_int64)c.size);
-        sqlite3_bind_blob(a->put_cp, 2, c.root, 32, SQLITE_STATIC);
-        sqlite3_bind_text(a->put_cp, 3, (const char *)note.p, (int)note.len, SQLITE_STATIC);
-        sqlite3_bind_int64(a->put_cp, 4, clock_now_us());
-        int r = sqlite3_step(a->put_cp);
-        sqlite3_reset(a->put_cp);
-        if (r != SQLITE_DONE) {
-            rc = err_set(ERR_UNAVAILABLE, __FILE__, __LINE__, "audit: cannot store a checkpoint");
-        }
-    }
-    if (rc == ERR_OK) {
-        a->cp_size = c.size;
-        a->cp_at_us = clock_mono_us();
-        if (a->on_note) {
-            a->on_note(a->on_note_ctx, buf_slice(&note));
-        }
-    }
-    buf_free(&note);
-    return rc;
+    TRY(checkpoint_sign(&c, a->key_name, a->pk, signer_tramp, a, note));
+    sqlite3_reset(a->put_cp);
+    sqlite3_bind_int64(a->put_cp, 1, (sqlite3_int64)c.size);
+    sqlite3_bind_blob(a->put_cp, 2, c.root, 32, SQLITE_STATIC);
+    sqlite3_bind_text(a->put_cp, 3, (const char *)note->p, (int)note->len, SQLITE_STATIC);
+    sqlite3_bind_int64(a->put_cp, 4, clock_now_us());
+    int r = sqlite3_step(a->put_cp);
+    sqlite3_reset(a->put_cp);
+    ENSURE(r == SQLITE_DONE, ERR_UNAVAILABLE, "audit: cannot store a checkpoint");
+    *signed_size = c.size;
+    return ERR_OK;
 }
 
 /* Wakes a batch's waiters as a binary tree: the writer wakes the first, and each waiter
@@ -807,53 +904,84 @@ static void wake_batch(audit *a, pending *list, err rc)
     }
 }
 
+/* Under mu: whether the writer owes a checkpoint after a batch (a request, or enough entries
+ * or time since the last one). */
+static bool sign_due(audit *a)
+{
+    if (a->cp_requested) {
+        return true;
+    }
+    return a->signing && a->size > a->cp_size &&
+           (a->size - a->cp_size >= a->every_n || clock_mono_us() - a->cp_at_us >= a->every_us);
+}
+
+/* Writer thread, mu held on entry and on return (released while signing): one signing round;
+ * its result is published under mu and every caller of audit_checkpoint_now is woken. */
+static void writer_sign(audit *a)
+{
+    a->cp_requested = false;
+    uint64_t cp_size = a->cp_size;
+    audit_note_fn fn = a->on_note;
+    void *ctx = a->on_note_ctx;
+    pthread_mutex_unlock(&a->mu);
+    uint64_t signed_size = cp_size;
+    err rc = sign_checkpoint(a, cp_size, fn, ctx, &signed_size);
+    if (rc != ERR_OK) {
+        log_error("audit.checkpoint", "%s", err_message());
+    }
+    pthread_mutex_lock(&a->mu);
+    if (rc == ERR_OK && signed_size != cp_size) {
+        a->cp_size = signed_size;
+        a->cp_at_us = clock_mono_us();
+    }
+    a->cp_rc = rc;
+    a->cp_rounds++;
+    pthread_cond_broadcast(&a->signed_cv);
+}
+
 static void *writer_main(void *arg)
 {
     audit *a = arg;
     pthread_mutex_lock(&a->mu);
     for (;;) {
-        while (!a->head && !a->stop) {
+        while (!a->head && !a->stop && !a->cp_requested) {
             if (a->signing && a->size > a->cp_size) {
-                struct timespec ts;
-                clock_gettime(CLOCK_REALTIME, &ts);
-                int64_t wait_us = a->every_us / 4 > 0 ? a->every_us / 4 : 250000;
-                ts.tv_sec += (time_t)(wait_us / 1000000);
-                ts.tv_nsec += (long)(wait_us % 1000000) * 1000;
-                if (ts.tv_nsec >= 1000000000) {
-                    ts.tv_sec++;
-                    ts.tv_nsec -= 1000000000;
-                }
+                /* Unsigned entries: look again a few times per interval. */
+                int64_t wait_us = a->every_us / 4;
+                wait_us = wait_us < 1000 ? 1000 : wait_us > 60000000 ? 60000000 : wait_us;
+                struct timespec ts = mono_deadline(wait_us);
                 pthread_cond_timedwait(&a->work, &a->mu, &ts);
-                if (!a->head && a->signing && clock_mono_us() - a->cp_at_us >= a->every_us &&
-                    a->size > a->cp_size) {
-                    pthread_mutex_unlock(&a->mu);
-                    if (sign_checkpoint(a) != ERR_OK) {
-                        log_error("audit.checkpoint", "%s", err_message());
-                    }
-                    pthread_mutex_lock(&a->mu);
+                if (!a->head && !a->cp_requested && a->signing && a->size > a->cp_size &&
+                    clock_mono_us() - a->cp_at_us >= a->every_us) {
+                    writer_sign(a);
                 }
             } else {
                 pthread_cond_wait(&a->work, &a->mu);
             }
         }
-        if (!a->head && a->stop) {
-            break;
-        }
-        pending *list = a->head;
-        a->head = a->tail = NULL;
-        pthread_mutex_unlock(&a->mu);
-        err rc = write_batch(a, list);
-        wake_batch(a, list, rc);
-        pthread_mutex_lock(&a->mu);
-        bool due =
-            rc == ERR_OK && a->signing &&
-            (a->size - a->cp_size >= a->every_n || clock_mono_us() - a->cp_at_us >= a->every_us);
-        if (due) {
+        if (a->head) {
+            pending *list = a->head;
+            a->head = a->tail = NULL;
             pthread_mutex_unlock(&a->mu);
-            if (sign_checkpoint(a) != ERR_OK) {
-                log_error("audit.checkpoint", "%s", err_message());
-            }
+            uint64_t size = 0;
+            err rc = write_batch(a, list, &size);
+            /* The size is published before any waiter returns, so audit_size never runs
+             * behind an acknowledged append. */
             pthread_mutex_lock(&a->mu);
+            if (rc == ERR_OK) {
+                a->size = size;
+            }
+            bool due = rc == ERR_OK && sign_due(a);
+            pthread_mutex_unlock(&a->mu);
+            wake_batch(a, list, rc);
+            pthread_mutex_lock(&a->mu);
+            if (due) {
+                writer_sign(a);
+            }
+        } else if (a->cp_requested) {
+            writer_sign(a);
+        } else {
+            break; /* stop, nothing queued */
         }
     }
     pthread_mutex_unlock(&a->mu);
@@ -873,8 +1001,10 @@ static void close_db(audit *a)
     sqlite3_finalize(a->ix_touch);
     sqlite3_finalize(a->ix_mark);
     sqlite3_finalize(a->ix_get);
-    treedb_close(&a->w);
+    /* The reader first: only the last connection to close removes the WAL, and a read-only
+     * one cannot. */
     treedb_close(&a->r);
+    treedb_close(&a->w);
 }
 
 static bool has_table(sqlite3 *db, const char *name)
@@ -898,7 +1028,8 @@ err audit_open(const char *path, audit **out)
     a->path = strdup(path);
     pthread_mutex_init(&a->mu, NULL);
     pthread_mutex_init(&a->rmu, NULL);
-    pthread_cond_init(&a->work, NULL);
+    mono_cond_init(&a->work);
+    mono_cond_init(&a->signed_cv);
     GUARD(treedb_open(path, SQLITE_OPEN_READWRITE, &a->w));
     CHECK(sqlite3_exec(a->w.db, SCHEMA, NULL, NULL, NULL) == SQLITE_OK, ERR_UNAVAILABLE,
           "audit: cannot open the log");
@@ -986,25 +1117,32 @@ void audit_close(audit *a)
     pthread_cond_signal(&a->work);
     pthread_mutex_unlock(&a->mu);
     pthread_join(a->writer, NULL);
-    /* A last checkpoint covers everything written, so a clean stop leaves nothing unsigned. */
-    if (a->signing && sign_checkpoint(a) != ERR_OK) {
+    /* A last checkpoint covers everything written, so a clean stop leaves nothing unsigned.
+     * The writer has stopped: this thread is the only one left. */
+    uint64_t signed_size;
+    if (a->signing &&
+        sign_checkpoint(a, a->cp_size, a->on_note, a->on_note_ctx, &signed_size) != ERR_OK) {
         log_error("audit.checkpoint", "%s", err_message());
     }
+    sqlite3_exec(a->w.db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
     close_db(a);
     pthread_mutex_destroy(&a->mu);
     pthread_mutex_destroy(&a->rmu);
     pthread_cond_destroy(&a->work);
+    pthread_cond_destroy(&a->signed_cv);
     free(a->waiters);
     free(a->path);
     free(a);
 }
 
+#ifdef CUSTOS_TESTING
 void audit_fail_next(audit *a, int on)
 {
     pthread_mutex_lock(&a->mu);
     a->fail = on;
     pthread_mutex_unlock(&a->mu);
 }
+#endif
 
 static err enqueue_wait(audit *a, pending *first, pending *last)
 {
@@ -1107,6 +1245,7 @@ err audit_enable_checkpoints(audit *a, const audit_signing *s)
     a->sign_ctx = s->ctx;
     a->every_n = s->every_n ? s->every_n : 1000;
     a->every_us = s->every_us ? s->every_us : 10 * 1000000;
+    a->wait_us = s->wait_us > 0 ? s->wait_us : AUDIT_CHECKPOINT_WAIT_US;
     pthread_mutex_lock(&a->rmu);
     uint64_t m = 0;
     err le = last_checkpoint(a, a->last_cp, &m, NULL, NULL, NULL);
@@ -1153,11 +1292,11 @@ err audit_latest_checkpoint(audit *a, buf *note, uint64_t *size)
 
 err audit_checkpoint_now(audit *a, buf *note)
 {
-    /* Wakes the writer with an empty batch so that signing runs on its thread. */
     pthread_mutex_lock(&a->mu);
     bool grown = a->signing && a->size > a->cp_size;
     pthread_mutex_unlock(&a->mu);
     if (grown) {
+        /* The request is itself an entry, so the checkpoint records that it was asked for. */
         audit_entry e;
         memset(&e, 0, sizeof e);
         e.actor = "system";
@@ -1167,21 +1306,38 @@ err audit_checkpoint_now(audit *a, buf *note)
         e.decision = "allow";
         e.rule = "on-demand";
         e.count = -1;
-        TRY(audit_append(a, &e, NULL));
+        uint64_t idx = 0;
+        TRY(audit_append(a, &e, &idx));
+        /* Ask the writer to sign, and wait until a checkpoint covers that entry, a signing
+         * round fails, or the deadline passes. Any round that ends after this point started
+         * after the entry was written (the writer does one thing at a time), so it covers it. */
+        err rc = ERR_OK;
         pthread_mutex_lock(&a->mu);
-        a->cp_at_us = 0; /* due now */
+        struct timespec dl = mono_deadline(a->wait_us);
+        uint64_t round = a->cp_rounds;
+        a->cp_requested = true;
         pthread_cond_signal(&a->work);
-        pthread_mutex_unlock(&a->mu);
-        /* The writer signs right after the batch above; wait until it has. */
-        for (int i = 0; i < 500; i++) {
-            pthread_mutex_lock(&a->mu);
-            bool signed_now = a->cp_size >= a->size;
-            pthread_mutex_unlock(&a->mu);
-            if (signed_now) {
+        while (a->cp_size <= idx) {
+            if (a->cp_rounds != round) {
+                if (a->cp_rc != ERR_OK) {
+                    rc = err_set(ERR_UNAVAILABLE, __FILE__, __LINE__,
+                                 "audit: the checkpoint could not be signed");
+                    break;
+                }
+                /* A round with nothing new to sign: ask again. */
+                round = a->cp_rounds;
+                a->cp_requested = true;
+                pthread_cond_signal(&a->work);
+            }
+            if (pthread_cond_timedwait(&a->signed_cv, &a->mu, &dl) == ETIMEDOUT &&
+                a->cp_size <= idx) {
+                rc = err_set(ERR_UNAVAILABLE, __FILE__, __LINE__,
+                             "audit: no checkpoint was signed in time");
                 break;
             }
-            usleep(2000);
         }
+        pthread_mutex_unlock(&a->mu);
+        TRY(rc);
     }
     return note ? audit_latest_checkpoint(a, note, NULL) : ERR_OK;
 }

@@ -57,8 +57,11 @@ MUST_USE err audit_append_many(audit *a, const audit_entry *e, size_t n);
 MUST_USE err audit_encode(const audit_entry *e, uint64_t index, buf *out);
 /* Number of entries durable so far (this process's view). */
 MUST_USE err audit_size(audit *a, uint64_t *n);
-/* For tests in this process: every following append fails as if the disk were full. */
+#ifdef CUSTOS_TESTING
+/* For tests in this process: every following append fails as if the disk were full.
+ * Compiled only into test builds (CUSTOS_TESTING), never into the release binary. */
 void audit_fail_next(audit *a, int on);
+#endif
 
 /* ---- decoding (verifiers, queries, fuzzed) ---- */
 typedef struct audit_decoded {
@@ -81,6 +84,7 @@ typedef struct audit_signing {
     void *ctx;
     uint64_t every_n;  /* sign after this many new entries (0: 1000) */
     int64_t every_us;  /* or after this long with new entries (0: 10 s) */
+    int64_t wait_us;   /* how long audit_checkpoint_now waits for the writer (0: 5 s) */
     const char *pinned_note; /* the last checkpoint the vault remembers apart from the log, or NULL */
 } audit_signing;
 /* Turns on checkpoints. First checks the whole log: every entry's index, encoding and leaf
@@ -88,7 +92,11 @@ typedef struct audit_signing {
  * (ERR_CRYPTO, naming what is wrong) when the log was cut, replaced, rolled back or changed. */
 MUST_USE err audit_enable_checkpoints(audit *a, const audit_signing *s);
 /* Signs a checkpoint of the current size now if the log grew since the last; the latest
- * signed note is returned in note (may be NULL). */
+ * signed note is returned in note (may be NULL). The request is an entry (action "audit.sign");
+ * the writer thread is asked to sign (a flag and a condition variable, whatever the uptime or
+ * interval) and the caller waits until a checkpoint covers that entry. ERR_UNAVAILABLE when
+ * signing fails or takes longer than wait_us: the caller never gets an older note instead. */
+#define AUDIT_CHECKPOINT_WAIT_US (5 * 1000000LL)
 MUST_USE err audit_checkpoint_now(audit *a, buf *note);
 MUST_USE err audit_latest_checkpoint(audit *a, buf *note, uint64_t *size);
 /* Called with every new signed note (from the writer thread; must not block long). */

@@ -165,6 +165,57 @@ static err server_section(json_t *sv, vault_config *c)
     return ERR_OK;
 }
 
+/* "erasures": {"journal": "/srv/custos-erasures/erasures.journal"} */
+static err erasures_section(json_t *er, vault_config *c)
+{
+    if (!er) {
+        return ERR_OK;
+    }
+    ENSURE(json_is_object(er), ERR_INPUT, "custos.json: erasures must be an object");
+    static const char *const known[] = {"journal"};
+    TRY(only_known(er, known, 1, "erasures"));
+    json_t *j = json_object_get(er, "journal");
+    if (j) {
+        const char *p = json_string_value(j);
+        ENSURE(p && p[0] == '/' && strlen(p) < sizeof c->erasure_journal, ERR_INPUT,
+               "custos.json: erasures.journal must be an absolute path");
+        snprintf(c->erasure_journal, sizeof c->erasure_journal, "%s", p);
+    }
+    return ERR_OK;
+}
+
+/* "retention": {"violations_days": 365, "closed_alerts_days": 365,
+ *               "known_addresses_per_account": 256, "sessions_days": 30} */
+static err retention_section(json_t *re, vault_config *c)
+{
+    if (!re) {
+        return ERR_OK;
+    }
+    ENSURE(json_is_object(re), ERR_INPUT, "custos.json: retention must be an object");
+    static const char *const known[] = {"violations_days", "closed_alerts_days", "sessions_days",
+                                        "known_addresses_per_account"};
+    TRY(only_known(re, known, sizeof known / sizeof known[0], "retention"));
+    json_t *ka = json_object_get(re, "known_addresses_per_account");
+    if (ka) {
+        ENSURE(json_is_integer(ka) && json_integer_value(ka) >= 1 &&
+                   json_integer_value(ka) <= 100000,
+               ERR_INPUT, "custos.json: retention.known_addresses_per_account must be 1 to 100000");
+        c->keep_addresses = (int64_t)json_integer_value(ka);
+    }
+    int64_t *slots[] = {&c->keep_violations_us, &c->keep_alerts_us, &c->keep_sessions_us};
+    for (size_t i = 0; i < 3; i++) {
+        json_t *n = json_object_get(re, known[i]);
+        if (!n) {
+            continue;
+        }
+        ENSURE(json_is_number(n) && json_number_value(n) >= 0.001 && json_number_value(n) <= 36500,
+               ERR_INPUT, "custos.json: retention.%s must be a number of days from 0.001 to 36500",
+               known[i]);
+        *slots[i] = (int64_t)(json_number_value(n) * 86400e6);
+    }
+    return ERR_OK;
+}
+
 err vault_config_parse(slice text, vault_config *c)
 {
     memset(c, 0, sizeof *c);
@@ -177,9 +228,9 @@ err vault_config_parse(slice text, vault_config *c)
     json_t *v;
     json_object_foreach(root, k, v)
     {
-        CHECK(strcmp(k, "audit") == 0 || strcmp(k, "access") == 0 || strcmp(k, "server") == 0,
-              ERR_INPUT,
-              "custos.json: unknown section");
+        CHECK(strcmp(k, "audit") == 0 || strcmp(k, "access") == 0 || strcmp(k, "erasures") == 0 ||
+                  strcmp(k, "retention") == 0 || strcmp(k, "server") == 0,
+              ERR_INPUT, "custos.json: unknown section");
     }
     json_t *au = json_object_get(root, "audit");
     if (au) {
@@ -212,6 +263,8 @@ err vault_config_parse(slice text, vault_config *c)
               ERR_INPUT, "custos.json: witness_webhook must be an https:// address");
     }
     GUARD(access_section(json_object_get(root, "access"), c));
+    GUARD(erasures_section(json_object_get(root, "erasures"), c));
+    GUARD(retention_section(json_object_get(root, "retention"), c));
     GUARD(server_section(json_object_get(root, "server"), c));
 out:
     json_decref(root);

@@ -40,6 +40,14 @@ typedef struct vault_config {
     bool metrics_token_set;       /* /metrics on the public listener with this bearer token */
     uint8_t metrics_token_sha256[32];
     uint64_t min_free_bytes;      /* readiness: less free space is not ready (0: 64 MiB) */
+    /* "erasures" section: the erasure journal, kept apart from the vault and its backups
+     * (absolute path; empty: VAULT/erasures.journal) */
+    char erasure_journal[PATH_MAX];
+    /* "retention" section: rows older than this leave the growing tables (0: default) */
+    int64_t keep_violations_us; /* violation register (default 365 days) */
+    int64_t keep_alerts_us;     /* closed alerts (default 365 days) */
+    int64_t keep_addresses;     /* known addresses per account, newest first (default 256) */
+    int64_t keep_sessions_us;   /* ended and expired sessions (default 30 days) */
 } vault_config;
 
 #define VAULT_TOTP_CUSTOMER_ROLES 0 /* every role that can read customer data (default) */

@@ -10,12 +10,14 @@
 #include <time.h>
 
 /* CUSTOS_CLOCK_OFFSET_S shifts the wall clock by whole seconds: tests and benchmarks use it
- * to put a server in another hour or day (working-hours rules). The server logs it at start. */
+ * to put a server in another hour or day (working-hours rules). The server logs it at start.
+ * Only test builds (CUSTOS_TESTING) read it: the release binary's clock is the system's. */
 static int64_t offset_us;
 static pthread_once_t offset_once = PTHREAD_ONCE_INIT;
 
 static void offset_init(void)
 {
+#ifdef CUSTOS_TESTING
     const char *e = getenv("CUSTOS_CLOCK_OFFSET_S");
     if (e && *e) {
         char *end = NULL;
@@ -24,6 +26,7 @@ static void offset_init(void)
             offset_us = (int64_t)s * 1000000;
         }
     }
+#endif
 }
 
 int64_t clock_offset_us(void)

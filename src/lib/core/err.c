@@ -51,6 +51,7 @@ static const struct {
     [ERR_IO] = {"io_error", 500},
     [ERR_UNAVAILABLE] = {"unavailable", 503},
     [ERR_INTERNAL] = {"internal", 500},
+    [ERR_PRECONDITION] = {"precondition_failed", 412},
 };
 
 const char *err_code_name(err code)

@@ -18,17 +18,18 @@
 
 typedef enum err {
     ERR_OK = 0,
-    ERR_INPUT,       /* bad input: a field, row or line is wrong (400)            */
-    ERR_AUTH,        /* not authenticated / wrong credentials (401)               */
-    ERR_DENIED,      /* authenticated but not allowed (403)                        */
-    ERR_NOT_FOUND,   /* no such thing, or not visible to the caller (404)         */
-    ERR_CONFLICT,    /* exists already, state does not allow it (409)             */
-    ERR_TOO_LARGE,   /* over a size limit (413)                                    */
-    ERR_RATE,        /* throttled (429)                                            */
-    ERR_CRYPTO,      /* integrity or key failure: tampered, wrong key (500/400)   */
-    ERR_IO,          /* disk, database or network failure                          */
-    ERR_UNAVAILABLE, /* cannot serve now: audit not durable, sealed vault (503)   */
-    ERR_INTERNAL,    /* broken invariant (500)                                     */
+    ERR_INPUT,        /* bad input: a field, row or line is wrong (400)            */
+    ERR_AUTH,         /* not authenticated / wrong credentials (401)               */
+    ERR_DENIED,       /* authenticated but not allowed (403)                        */
+    ERR_NOT_FOUND,    /* no such thing, or not visible to the caller (404)         */
+    ERR_CONFLICT,     /* exists already, state does not allow it (409)             */
+    ERR_TOO_LARGE,    /* over a size limit (413)                                    */
+    ERR_RATE,         /* throttled (429)                                            */
+    ERR_CRYPTO,       /* integrity or key failure: tampered, wrong key (500/400)   */
+    ERR_IO,           /* disk, database or network failure                          */
+    ERR_UNAVAILABLE,  /* cannot serve now: audit not durable, sealed vault (503)   */
+    ERR_INTERNAL,     /* broken invariant (500)                                     */
+    ERR_PRECONDITION, /* a condition of the request (If-Match) no longer holds (412) */
     ERR__COUNT
 } err;
 

@@ -78,6 +78,11 @@ MUST_USE err keyring_reload(keyring *kr);
 uint32_t keyring_kek_version(const keyring *kr); /* the active version */
 /* Adds a new active KEK version (file rewritten atomically: temp file, fsync, rename). */
 MUST_USE err keyring_add_kek(keyring *kr, uint32_t *new_version);
+/* Adds a version that is not active yet (it wraps nothing until keyring_activate_kek); its
+ * number is at least at_least and above every version held. */
+MUST_USE err keyring_add_kek_pending(keyring *kr, uint32_t at_least, uint32_t *new_version);
+/* Makes a held version the active one (the others stay, able to unwrap only). */
+MUST_USE err keyring_activate_kek(keyring *kr, uint32_t version);
 /* Removes a non-active version from the file and from memory. */
 MUST_USE err keyring_retire_kek(keyring *kr, uint32_t version);
 /* All versions currently held (ascending); returns the count (<= max). */
@@ -88,6 +93,9 @@ size_t keyring_kek_versions(const keyring *kr, uint32_t *out, size_t max);
 MUST_USE err keyring_dek_new(keyring *kr, const char *owner, uint8_t dek[KEY_LEN], buf *wrapped);
 MUST_USE err keyring_dek_wrap(keyring *kr, const char *owner, const uint8_t dek[KEY_LEN],
                               buf *wrapped);
+/* Wraps under a given held version (ERR_NOT_FOUND when it is not held), active or not. */
+MUST_USE err keyring_dek_wrap_version(keyring *kr, uint32_t version, const char *owner,
+                                      const uint8_t dek[KEY_LEN], buf *wrapped);
 /* Unwraps with the version named in the envelope; reloads the keyring once if that version
  * is unknown (rotation by another process). */
 MUST_USE err keyring_dek_unwrap(keyring *kr, const char *owner, slice wrapped,
@@ -113,7 +121,8 @@ void hash_blake2b(uint8_t *out, size_t outlen, const uint8_t *in, size_t n, cons
 MUST_USE err password_hash(const char *pw, size_t len, char out[PASSWORD_HASH_MAX]);
 bool password_verify(const char *hash, const char *pw, size_t len);
 bool password_needs_rehash(const char *hash);
-/* Argon2id parameters for password hashing; tests lower them (CUSTOS_TEST_KDF=fast). */
+/* Argon2id parameters for password hashing; tests lower them (here, or CUSTOS_TEST_KDF=fast
+ * in test builds only). */
 void password_set_fast(bool fast);
 
 /* ---- backups --------------------------------------------------------------------------------

@@ -5,7 +5,8 @@
  * carry their own salt and parameters, so raising the cost later only needs
  * password_needs_rehash() at the next successful login. Tests lower the cost with
  * password_set_fast(true) or, once at first use, CUSTOS_TEST_KDF=fast in the
- * environment (the minimum Argon2id parameters: never for production).
+ * environment (the minimum Argon2id parameters: never for production). Only test builds
+ * (CUSTOS_TESTING) read the variable; the release binary always uses the real cost.
  */
 #include <pthread.h>
 #include <sodium.h>
@@ -40,10 +41,12 @@ static _Atomic bool fast_kdf;
 
 static void env_init(void)
 {
+#ifdef CUSTOS_TESTING
     const char *e = getenv("CUSTOS_TEST_KDF");
     if (e != NULL && strcmp(e, "fast") == 0) {
         atomic_store(&fast_kdf, true);
     }
+#endif
 }
 
 void password_set_fast(bool fast)

@@ -820,9 +820,49 @@ static err edit_retire(keys *k, uint32_t version, uint32_t *result)
     BAIL(ERR_NOT_FOUND, "no KEK version %u in the keyring", version);
 }
 
+static const kek *kek_find(const keys *k, uint32_t version);
+
+/* A new version that wraps nothing yet: the active one stays active. */
+static err edit_add_pending(keys *k, uint32_t at_least, uint32_t *result)
+{
+    ENSURE(k->n < KEK_MAX, ERR_CONFLICT, "the keyring holds %d KEK versions: retire some first",
+           KEK_MAX);
+    uint32_t last = k->kek[k->n - 1].version;
+    ENSURE(last < UINT32_MAX, ERR_CONFLICT, "KEK versions exhausted");
+    kek *e = &k->kek[k->n++];
+    e->version = last + 1 > at_least ? last + 1 : at_least;
+    e->state = KEK_DECRYPT_ONLY;
+    randombytes_buf(e->key, KEY_LEN);
+    *result = e->version;
+    return ERR_OK;
+}
+
+static err edit_activate(keys *k, uint32_t version, uint32_t *result)
+{
+    ENSURE(kek_find(k, version) != NULL, ERR_NOT_FOUND, "no KEK version %u in the keyring",
+           version);
+    for (size_t i = 0; i < k->n; i++) {
+        k->kek[i].state = k->kek[i].version == version ? KEK_ACTIVE : KEK_DECRYPT_ONLY;
+    }
+    k->active = version;
+    *result = version;
+    return ERR_OK;
+}
+
 err keyring_add_kek(keyring *kr, uint32_t *new_version)
 {
     return kr_edit(kr, edit_add, 0, new_version);
+}
+
+err keyring_add_kek_pending(keyring *kr, uint32_t at_least, uint32_t *new_version)
+{
+    return kr_edit(kr, edit_add_pending, at_least, new_version);
+}
+
+err keyring_activate_kek(keyring *kr, uint32_t version)
+{
+    uint32_t ignored;
+    return kr_edit(kr, edit_activate, version, &ignored);
 }
 
 err keyring_retire_kek(keyring *kr, uint32_t version)
@@ -875,6 +915,22 @@ err keyring_dek_wrap(keyring *kr, const char *owner, const uint8_t dek[KEY_LEN],
     err rc = ALWAYS(e != NULL) ? seal_with(SEAL_XCHACHA20POLY1305, e->key, e->version, owner, "dek",
                                            slice_of(dek, KEY_LEN), wrapped)
                                : err_set(ERR_INTERNAL, __FILE__, __LINE__, "no active KEK");
+    pthread_rwlock_unlock(&kr->lock);
+    return rc;
+}
+
+err keyring_dek_wrap_version(keyring *kr, uint32_t version, const char *owner,
+                             const uint8_t dek[KEY_LEN], buf *wrapped)
+{
+    pthread_rwlock_rdlock(&kr->lock);
+    if (kr->sealed) {
+        pthread_rwlock_unlock(&kr->lock);
+        BAIL(ERR_UNAVAILABLE, "the vault is sealed");
+    }
+    const kek *e = kek_find(kr->k, version);
+    err rc = e != NULL ? seal_with(SEAL_XCHACHA20POLY1305, e->key, e->version, owner, "dek",
+                                   slice_of(dek, KEY_LEN), wrapped)
+                       : err_set(ERR_NOT_FOUND, __FILE__, __LINE__, "no KEK version %u", version);
     pthread_rwlock_unlock(&kr->lock);
     return rc;
 }

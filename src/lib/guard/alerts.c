@@ -244,6 +244,8 @@ static err violation_row(void *vctx, const gs_violation *v)
     json_object_set_new(o, "id", json_integer(v->id));
     json_object_set_new(o, "username", text(v->username));
     json_object_set_new(o, "time", time_or_null(v->time_us));
+    json_object_set_new(o, "first", time_or_null(v->first_us));
+    json_object_set_new(o, "count", json_integer(v->count));
     json_object_set_new(o, "kind", json_string(v->kind));
     json_object_set_new(o, "rule", str_or_null(v->rule));
     json_object_set_new(o, "detail", text(v->detail));

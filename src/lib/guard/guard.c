@@ -219,6 +219,24 @@ static void process(guard *g, const gevent *ev, batch *b)
     gdetect_event(g->det, ev, on_finding, b);
 }
 
+/* Rows past their retention leave guard.db (under st_mu). */
+static void guard_retain(guard *g, int64_t now)
+{
+    gs_retention r = {
+        g->o.keep_violations_us > 0 ? g->o.keep_violations_us : GUARD_KEEP_VIOLATIONS_US,
+        g->o.keep_closed_alerts_us > 0 ? g->o.keep_closed_alerts_us : GUARD_KEEP_CLOSED_ALERTS_US,
+        g->o.keep_addresses_per_account > 0 ? g->o.keep_addresses_per_account
+                                            : GUARD_KEEP_ADDRESSES};
+    gs_purged p;
+    if (guard_store_purge(g->st, &r, now, &p) != ERR_OK) {
+        log_warn("guard.store", "could not apply the retention: %s", err_message());
+    } else if (p.violations + p.alerts + p.addresses > 0 && !g->o.offline) {
+        log_info("guard.retention",
+                 "%lld violation row(s), %lld closed alert(s), %lld known address(es) removed",
+                 (long long)p.violations, (long long)p.alerts, (long long)p.addresses);
+    }
+}
+
 /* Once a second: idle detector state and expired sanctions leave memory; once a minute,
  * expired sanctions leave guard.db too. */
 static void periodic(guard *g, int64_t latest_event_us, bool store_too)
@@ -236,7 +254,11 @@ static void periodic(guard *g, int64_t latest_event_us, bool store_too)
     if (guard_store_sanction_expire(g->st, now) != ERR_OK) {
         log_warn("guard.store", "could not drop expired sanctions: %s", err_message());
     }
+    guard_retain(g, now);
     pthread_mutex_unlock(&g->st_mu);
+    if (g->o.housekeeping && !g->o.offline) {
+        g->o.housekeeping(g->o.hooks.ctx, now);
+    }
 }
 
 static void *guard_main(void *arg)

@@ -123,7 +123,18 @@ typedef struct guard_options {
     /* Replays and checks: hooks are never called, nothing is delivered, nftables is never
      * touched; detection, alerts and the guard's own blocks work as usual. */
     bool offline;
+    /* Retention in guard.db, applied once a minute (0: the defaults, GUARD_KEEP_*). */
+    int64_t keep_violations_us;
+    int64_t keep_closed_alerts_us;
+    int64_t keep_addresses_per_account;
+    /* Called once a minute on the guard's thread (NULL: none) for the vault's own
+     * housekeeping (expired sessions); never in offline guards. */
+    void (*housekeeping)(void *ctx, int64_t now_us);
 } guard_options;
+
+#define GUARD_KEEP_VIOLATIONS_US ((int64_t)365 * 86400 * 1000000)
+#define GUARD_KEEP_CLOSED_ALERTS_US ((int64_t)365 * 86400 * 1000000)
+#define GUARD_KEEP_ADDRESSES 256
 
 typedef struct guard guard;
 

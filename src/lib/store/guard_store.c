@@ -40,6 +40,9 @@ enum {
     Q_BASE_SLOTS,
     Q_BASE_USER_PUT,
     Q_BASE_PUT,
+    Q_PURGE_VIOL,
+    Q_PURGE_ALERTS,
+    Q_PURGE_KNOWN,
     Q__COUNT
 };
 
@@ -76,13 +79,21 @@ static const char *const SQL[Q__COUNT] = {
                        "closed_us=CASE WHEN ?2='closed' THEN ?5 ELSE closed_us END, "
                        "close_reason=CASE WHEN ?2='closed' THEN ?4 ELSE close_reason END "
                        "WHERE id=?1",
-    [Q_VIOL_ADD] = "INSERT INTO violations(username, time_us, kind, rule, detail, evidence, alert)"
-                   " VALUES(?1,?2,?3,?4,?5,?6,?7)",
-    [Q_VIOL_USER] = "SELECT id, username, time_us, kind, rule, detail, evidence, alert FROM "
-                    "violations WHERE username=?1 AND time_us>=?2 ORDER BY time_us DESC, id DESC "
-                    "LIMIT ?3",
-    [Q_VIOL_ALL] = "SELECT id, username, time_us, kind, rule, detail, evidence, alert FROM "
-                   "violations WHERE time_us>=?2 ORDER BY time_us DESC, id DESC LIMIT ?3",
+    /* One row per person, kind, rule and window (and, for a denial, what was denied): a rule
+     * that matches every read of a busy afternoon counts them on one row. */
+    [Q_VIOL_ADD] = "INSERT INTO violations(username, time_us, kind, rule, detail, evidence, alert,"
+                   " count, first_us, win, dkey) VALUES(?1,?2,?3,?4,?5,?6,?7,1,?2,?8,?9) "
+                   "ON CONFLICT(username, kind, rule, dkey, win) DO UPDATE SET count=count+1, "
+                   "time_us=max(time_us, excluded.time_us), "
+                   "first_us=min(first_us, excluded.first_us), detail=excluded.detail, "
+                   "evidence=CASE WHEN excluded.evidence>=0 THEN excluded.evidence ELSE evidence "
+                   "END, alert=CASE WHEN excluded.alert>0 THEN excluded.alert ELSE alert END",
+    [Q_VIOL_USER] = "SELECT id, username, time_us, kind, rule, detail, evidence, alert, count, "
+                    "first_us FROM violations WHERE username=?1 AND time_us>=?2 ORDER BY time_us "
+                    "DESC, id DESC LIMIT ?3",
+    [Q_VIOL_ALL] = "SELECT id, username, time_us, kind, rule, detail, evidence, alert, count, "
+                   "first_us FROM violations WHERE time_us>=?2 ORDER BY time_us DESC, id DESC "
+                   "LIMIT ?3",
     [Q_KNOWN_LIST] = "SELECT address FROM known_addresses WHERE username=?1 ORDER BY first_us "
                      "DESC LIMIT ?2",
     [Q_KNOWN_HAS] = "SELECT 1 FROM known_addresses WHERE username=?1 AND address=?2",
@@ -94,7 +105,25 @@ static const char *const SQL[Q__COUNT] = {
     [Q_BASE_PUT] = "INSERT INTO baselines(username, slot, mean, var, n) VALUES(?1,?2,?3,?4,?5) "
                    "ON CONFLICT(username, slot) DO UPDATE SET mean=excluded.mean, "
                    "var=excluded.var, n=excluded.n",
+    [Q_PURGE_VIOL] = "DELETE FROM violations WHERE time_us<?1",
+    [Q_PURGE_ALERTS] = "DELETE FROM alerts WHERE status='closed' AND closed_us<?1",
+    /* An account's addresses beyond the newest ?1: the oldest first-seen leave. */
+    [Q_PURGE_KNOWN] = "DELETE FROM known_addresses WHERE (username, address) IN (SELECT username,"
+                      " address FROM (SELECT username, address, row_number() OVER (PARTITION BY "
+                      "username ORDER BY first_us DESC, address) AS rn FROM known_addresses) "
+                      "WHERE rn>?1)",
 };
+
+/* A guard.db from before violations were counted: its rows keep their own window (NULL). */
+static const char *const VIOLATION_COLUMNS[] = {
+    "ALTER TABLE violations ADD COLUMN count INTEGER NOT NULL DEFAULT 1",
+    "ALTER TABLE violations ADD COLUMN first_us INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE violations ADD COLUMN win INTEGER",
+    "ALTER TABLE violations ADD COLUMN dkey TEXT NOT NULL DEFAULT ''",
+};
+static const char *VIOLATION_INDEX =
+    "CREATE UNIQUE INDEX IF NOT EXISTS violations_window ON violations(username, kind, rule, dkey,"
+    " win)";
 
 static const char *SCHEMA =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -113,7 +142,8 @@ static const char *SCHEMA =
     "CREATE INDEX IF NOT EXISTS alerts_status ON alerts(status, id);"
     "CREATE TABLE IF NOT EXISTS violations(id INTEGER PRIMARY KEY AUTOINCREMENT, username TEXT "
     "NOT NULL, time_us INTEGER NOT NULL, kind TEXT NOT NULL, rule TEXT NOT NULL, detail TEXT NOT "
-    "NULL, evidence INTEGER NOT NULL, alert INTEGER NOT NULL);"
+    "NULL, evidence INTEGER NOT NULL, alert INTEGER NOT NULL, count INTEGER NOT NULL DEFAULT 1, "
+    "first_us INTEGER NOT NULL DEFAULT 0, win INTEGER, dkey TEXT NOT NULL DEFAULT '');"
     "CREATE INDEX IF NOT EXISTS violations_user ON violations(username, time_us);"
     "CREATE INDEX IF NOT EXISTS violations_time ON violations(time_us);"
     "CREATE TABLE IF NOT EXISTS known_addresses(username TEXT NOT NULL, address TEXT NOT NULL,"
@@ -144,6 +174,9 @@ static bool writes(int id)
     case Q_KNOWN_ADD:
     case Q_BASE_USER_PUT:
     case Q_BASE_PUT:
+    case Q_PURGE_VIOL:
+    case Q_PURGE_ALERTS:
+    case Q_PURGE_KNOWN:
         return true;
     default:
         return false;
@@ -241,6 +274,31 @@ static err refuse_foreign(guard_store *s)
     return ERR_OK;
 }
 
+static bool has_column(guard_store *s, const char *table, const char *column)
+{
+    sqlite3_stmt *st = NULL;
+    bool yes = false;
+    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM pragma_table_info(?1) WHERE name=?2", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, column, -1, SQLITE_STATIC);
+        yes = sqlite3_step(st) == SQLITE_ROW;
+    }
+    sqlite3_finalize(st);
+    return yes;
+}
+
+static err violations_migrate(guard_store *s)
+{
+    static const char *const cols[] = {"count", "first_us", "win", "dkey"};
+    for (size_t i = 0; i < 4; i++) {
+        if (!has_column(s, "violations", cols[i])) {
+            TRY(exec(s, VIOLATION_COLUMNS[i]));
+        }
+    }
+    return exec(s, VIOLATION_INDEX);
+}
+
 err guard_store_open(const char *path, guard_store **out)
 {
     *out = NULL;
@@ -254,13 +312,16 @@ err guard_store_open(const char *path, guard_store **out)
     }
     sqlite3_busy_timeout(s->db, 5000);
     err rc = exec(s, path ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                            "PRAGMA secure_delete=ON;"
+                            "PRAGMA secure_delete=ON;" SQ_WAL_PRAGMAS
                           : "PRAGMA journal_mode=MEMORY;");
     if (rc == ERR_OK) {
         rc = refuse_foreign(s);
     }
     if (rc == ERR_OK) {
         rc = exec(s, SCHEMA);
+    }
+    if (rc == ERR_OK) {
+        rc = violations_migrate(s);
     }
     if (rc == ERR_OK) {
         sqlite3_stmt *st = NULL;
@@ -291,6 +352,9 @@ void guard_store_close(guard_store *s)
     }
     for (int i = 0; i < Q__COUNT; i++) {
         sqlite3_finalize(s->st[i]);
+    }
+    if (s->db) {
+        sqlite3_exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
     }
     sqlite3_close_v2(s->db);
     free(s);
@@ -593,6 +657,10 @@ err guard_store_violation_add(guard_store *s, const gs_violation *v)
     text(st, 5, v->detail);
     sqlite3_bind_int64(st, 6, v->evidence);
     sqlite3_bind_int64(st, 7, v->alert);
+    sqlite3_bind_int64(st, 8, v->time_us / GS_VIOLATION_WINDOW_US);
+    /* Denials of different things stay apart (a short, fixed set: actions and categories);
+     * findings of one rule share their row whatever their detail says. */
+    text(st, 9, strcmp(v->kind, "denied") == 0 ? v->detail : "");
     return done(s, st, "violation");
 }
 
@@ -619,6 +687,8 @@ err guard_store_violations(guard_store *s, const char *username, int64_t since_u
         sq_col_text(st, 5, v.detail, sizeof v.detail);
         v.evidence = sqlite3_column_int64(st, 6);
         v.alert = sqlite3_column_int64(st, 7);
+        v.count = sqlite3_column_int64(st, 8);
+        v.first_us = sqlite3_column_int64(st, 9);
         rc = fn(ctx, &v);
     }
     if (rc == ERR_OK && r != SQLITE_DONE) {
@@ -764,4 +834,34 @@ out:
     sqlite3_finalize(st);
     sqlite3_close_v2(db);
     return rc;
+}
+
+/* ---- retention ---- */
+
+static err purge_one(guard_store *s, int id, int64_t arg, const char *what, int64_t *n)
+{
+    sqlite3_stmt *st;
+    TRY(stmt(s, id, &st));
+    sqlite3_bind_int64(st, 1, arg);
+    TRY(done(s, st, what));
+    *n = sqlite3_changes(s->db);
+    return ERR_OK;
+}
+
+err guard_store_purge(guard_store *s, const gs_retention *r, int64_t now_us, gs_purged *out)
+{
+    memset(out, 0, sizeof *out);
+    if (r->violations_us > 0) {
+        TRY(purge_one(s, Q_PURGE_VIOL, now_us - r->violations_us, "violation purge",
+                      &out->violations));
+    }
+    if (r->closed_alerts_us > 0) {
+        TRY(purge_one(s, Q_PURGE_ALERTS, now_us - r->closed_alerts_us, "alert purge",
+                      &out->alerts));
+    }
+    if (r->addresses_per_account > 0) {
+        TRY(purge_one(s, Q_PURGE_KNOWN, r->addresses_per_account, "address purge",
+                      &out->addresses));
+    }
+    return ERR_OK;
 }

@@ -95,9 +95,14 @@ typedef struct gs_violation {
     char kind[16]; /* "denied" | "finding" */
     char rule[72];
     char detail[256];
-    int64_t evidence; /* audit index, -1 none */
+    int64_t evidence; /* audit index, -1 none (the latest of the row's) */
     int64_t alert;    /* alert id, 0 none */
+    int64_t count;    /* occurrences counted on this row (read only) */
+    int64_t first_us; /* the first of them (read only); time_us is the last */
 } gs_violation;
+/* Violations are counted, not listed: one row per person, kind, rule and hour (aligned to
+ * UTC hours), and for denials per thing denied, whose count grows with every occurrence. */
+#define GS_VIOLATION_WINDOW_US ((int64_t)3600 * 1000000)
 MUST_USE err guard_store_violation_add(guard_store *s, const gs_violation *v);
 typedef err (*gs_violation_fn)(void *ctx, const gs_violation *v);
 MUST_USE err guard_store_violations(guard_store *s, const char *username, int64_t since_us,
@@ -121,6 +126,18 @@ MUST_USE err guard_store_baseline_load(guard_store *s, const char *username, int
 MUST_USE err guard_store_baseline_user(guard_store *s, const char *username, int64_t first_us);
 MUST_USE err guard_store_baseline_put(guard_store *s, const char *username, int slot, double mean,
                                       double var, int64_t n);
+
+/* ---- retention: what leaves the growing tables (0 or less: kept for ever) ---- */
+typedef struct gs_retention {
+    int64_t violations_us;         /* violation rows last seen longer ago than this */
+    int64_t closed_alerts_us;      /* alerts closed longer ago than this (open ones always stay) */
+    int64_t addresses_per_account; /* known addresses kept per account (newest first-seen) */
+} gs_retention;
+typedef struct gs_purged {
+    int64_t violations, alerts, addresses;
+} gs_purged;
+MUST_USE err guard_store_purge(guard_store *s, const gs_retention *r, int64_t now_us,
+                               gs_purged *out);
 
 /* ---- reading an audit log offline (read-only, in index order) ---- */
 typedef err (*gs_entry_fn)(void *ctx, uint64_t index, slice entry);

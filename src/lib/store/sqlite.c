@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/fault.h"
 #include "store/sqlite_int.h"
 #include "store/store.h"
 
@@ -131,6 +132,7 @@ static err exec(sqlite3 *db, const char *sql)
 static err open_db(const char *path, int flags, sqlite3 **out)
 {
     sqlite3 *db = NULL;
+    fault_init(); /* test builds: the fault-injection VFS (core/fault.h) */
     if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         err e = db_error(db, "open");
         sqlite3_close_v2(db);
@@ -138,7 +140,7 @@ static err open_db(const char *path, int flags, sqlite3 **out)
     }
     sqlite3_busy_timeout(db, 5000);
     err e = exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-                     "PRAGMA secure_delete=ON; PRAGMA temp_store=MEMORY;");
+                     "PRAGMA secure_delete=ON; PRAGMA temp_store=MEMORY;" SQ_WAL_PRAGMAS);
     if (e != ERR_OK) {
         sqlite3_close_v2(db);
         return e;
@@ -174,6 +176,7 @@ static err get_conn(store *s, conn **out)
 /* The prepared statement id of this thread's connection, reset and ready to bind. */
 static err stmt(store *s, int id, sqlite3_stmt **out)
 {
+    ENSURE(!fault_hit(FAULT_STORE_ALLOC), ERR_INTERNAL, "store: out of memory");
     conn *c;
     TRY(get_conn(s, &c));
     if (c->st[id] == NULL) {
@@ -316,17 +319,19 @@ static err build_sql(store *s)
     char tmp[4096];
     snprintf(tmp, sizeof tmp,
              "INSERT INTO customers(id, department, created, updated, dek_version, kek_version,"
-             " erased, honeytoken, wrapped_dek%s) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9%s)",
+             " erased, honeytoken, wrapped_dek, version%s) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,"
+             " max(?50, 1)%s)",
              buf_cstr(&cols), buf_cstr(&params));
     s->sql[S_CUST_INSERT] = strdup(tmp);
     snprintf(tmp, sizeof tmp,
              "UPDATE customers SET department=?2, created=?3, updated=?4, dek_version=?5,"
-             " kek_version=?6, erased=?7, honeytoken=?8, wrapped_dek=?9%s WHERE id=?1 AND erased=0",
+             " kek_version=?6, erased=?7, honeytoken=?8, wrapped_dek=?9, version=version+1%s"
+             " WHERE id=?1 AND erased=0 AND (?50=0 OR version=?50)",
              buf_cstr(&sets));
     s->sql[S_CUST_UPDATE] = strdup(tmp);
     snprintf(tmp, sizeof tmp,
              "SELECT id, department, created, updated, dek_version, kek_version, erased,"
-             " honeytoken, wrapped_dek%s FROM customers WHERE id=?1",
+             " honeytoken, wrapped_dek%s, version FROM customers WHERE id=?1",
              buf_cstr(&cols));
     s->sql[S_CUST_GET] = strdup(tmp);
     buf_reset(&sets);
@@ -337,7 +342,8 @@ static err build_sql(store *s)
         GUARD(buf_appendf(&sets, ", bi_%s=NULL", blind_kind_name((blind_kind)k)));
     }
     snprintf(tmp, sizeof tmp,
-             "UPDATE customers SET erased=1, wrapped_dek=NULL, updated=?2%s WHERE id=?1",
+             "UPDATE customers SET erased=1, wrapped_dek=NULL, updated=?2, version=version+1%s "
+             "WHERE id=?1",
              buf_cstr(&sets));
     s->sql[S_CUST_ERASE] = strdup(tmp);
     for (int k = 0; k < BI__COUNT; k++) {
@@ -467,6 +473,74 @@ static err migrate_v2(sqlite3 *db)
     return exec(db, MIGRATE_V2);
 }
 
+/* What concurrent writers rely on, enforced by SQLite itself at every write, whoever writes:
+ * - customers.version, bumped by every change of a row (store_customer_update compares it);
+ * - a wrapped data key carries the master-key version its column names (the envelope's header,
+ *   docs/FORMATS-crypto.md), never one below meta 'kek_floor' (versions being retired);
+ * - a customer's data-key generation never goes back;
+ * - a transaction or communication is sealed under the generation its customer holds now.
+ * Added in place to older files (no data moves), under a write lock so that two processes
+ * opening the same file at once do not both add the column. */
+/* A wrapped key below the floor, or whose envelope names another version than its column. */
+#define KEK_WRONG                                                                                  \
+    "(NEW.kek_version < (SELECT coalesce(max(CAST(value AS INTEGER)), 0) FROM meta WHERE "         \
+    "key='kek_floor') OR hex(substr(NEW.wrapped_dek, 3, 4)) <> printf('%08X', NEW.kek_version))"
+#define REC_WRONG                                                                                  \
+    "NEW.dek_version IS NOT (SELECT dek_version FROM customers WHERE id=NEW.customer_id AND "      \
+    "erased=0)"
+#define KEK_REFUSED                                                                                \
+    "SELECT RAISE(ABORT, 'data key not wrapped under an accepted master-key version')"
+#define REC_REFUSED                                                                                \
+    "SELECT RAISE(ABORT, 'record sealed under a data-key generation its customer does not hold')"
+static const char CONCURRENCY_TRIGGERS[] =
+    "CREATE TRIGGER IF NOT EXISTS customers_keys_insert BEFORE INSERT ON customers "
+    "WHEN NEW.erased=0 AND NEW.wrapped_dek IS NOT NULL AND " KEK_WRONG " "
+    "BEGIN " KEK_REFUSED "; END;"
+    "CREATE TRIGGER IF NOT EXISTS customers_keys_update BEFORE UPDATE ON customers "
+    "WHEN NEW.erased=0 AND (NEW.dek_version < OLD.dek_version OR "
+    "(NEW.wrapped_dek IS NOT NULL AND " KEK_WRONG ")) "
+    "BEGIN " KEK_REFUSED "; END;"
+    "CREATE TRIGGER IF NOT EXISTS records_dek_insert BEFORE INSERT ON records "
+    "WHEN " REC_WRONG " BEGIN " REC_REFUSED "; END;"
+    "CREATE TRIGGER IF NOT EXISTS records_dek_update BEFORE UPDATE ON records "
+    "WHEN " REC_WRONG " BEGIN " REC_REFUSED "; END;";
+
+static err concurrency_schema(sqlite3 *db)
+{
+    err rc = ERR_OK;
+    sqlite3_stmt *st = NULL;
+    GUARD(exec(db, "BEGIN IMMEDIATE"));
+    /* (version, tables): (1, 2) when the column is there, (0, 2) when it is to be added; a
+     * file without the customer tables has nothing to guard. */
+    if (sqlite3_prepare_v2(db,
+                           "SELECT (SELECT count(*) FROM pragma_table_info('customers') WHERE "
+                           "name='version'), (SELECT count(*) FROM sqlite_master WHERE "
+                           "type='table' AND name IN ('customers', 'records'))",
+                           -1, &st, NULL) != SQLITE_OK) {
+        FAIL(ERR_IO, "store: cannot read the schema");
+    }
+    bool have = false, tables = false;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        have = sqlite3_column_int(st, 0) == 1;
+        tables = sqlite3_column_int(st, 1) == 2;
+    }
+    sqlite3_finalize(st);
+    if (!tables) {
+        GUARD(exec(db, "COMMIT"));
+        return ERR_OK;
+    }
+    if (!have) {
+        GUARD(exec(db, "ALTER TABLE customers ADD COLUMN version INTEGER NOT NULL DEFAULT 1"));
+    }
+    GUARD(exec(db, CONCURRENCY_TRIGGERS));
+    GUARD(exec(db, "COMMIT"));
+out:
+    if (rc != ERR_OK && !sqlite3_get_autocommit(db)) {
+        IGNORE(exec(db, "ROLLBACK"));
+    }
+    return rc;
+}
+
 static err migrate(sqlite3 *db)
 {
     buf ddl;
@@ -543,6 +617,9 @@ err store_open(const char *path, bool create, store **out)
         sqlite3 *db = NULL;
         GUARD(open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &db));
         rc = migrate(db);
+        if (rc == ERR_OK) {
+            rc = concurrency_schema(db);
+        }
         sqlite3_close_v2(db);
         GUARD(rc);
     } else {
@@ -555,11 +632,12 @@ err store_open(const char *path, bool create, store **out)
         buf_free(&v);
         GUARD(rc);
         CHECK(ok, ERR_IO, "store: unknown schema version");
+        conn *c;
+        GUARD(get_conn(s, &c));
         if (v1) {
-            conn *c;
-            GUARD(get_conn(s, &c));
             GUARD(migrate_v2(c->db));
         }
+        GUARD(concurrency_schema(c->db));
     }
     *out = s;
     return ERR_OK;
@@ -579,6 +657,10 @@ void store_close(store *s)
     conn *c = s->all;
     s->all = NULL;
     pthread_mutex_unlock(&s->lock);
+    /* A clean close leaves no WAL behind: checkpointed and cut to nothing. */
+    if (c && c->db) {
+        sqlite3_exec(c->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+    }
     while (c) {
         conn *n = c->next;
         conn_close(c);
@@ -678,8 +760,10 @@ void store_rollback(store *s)
     sqlite3 *db = conn_db(s);
     if (db && !sqlite3_get_autocommit(db)) {
         sqlite3_stmt *st;
-        if (stmt(s, S_ROLLBACK, &st) == ERR_OK) {
-            (void)step_done(s, st, "rollback");
+        if (stmt(s, S_ROLLBACK, &st) != ERR_OK || step_done(s, st, "rollback") != ERR_OK) {
+            /* Never leave the connection inside a transaction: it would keep the write
+             * lock and every other writer would fail with "database is locked". */
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
         }
     }
 }
@@ -724,6 +808,7 @@ static void bind_customer(sqlite3_stmt *st, const sealed_customer *c)
             sqlite3_bind_null(st, 40 + k);
         }
     }
+    sqlite3_bind_int64(st, 50, (sqlite3_int64)c->version);
 }
 
 err store_customer_insert(store *s, const sealed_customer *c)
@@ -740,8 +825,20 @@ err store_customer_update(store *s, const sealed_customer *c)
     TRY(stmt(s, S_CUST_UPDATE, &st));
     bind_customer(st, c);
     TRY(step_done(s, st, "customer update"));
-    ENSURE(sqlite3_changes(conn_db(s)) == 1, ERR_NOT_FOUND, "no such customer");
-    return ERR_OK;
+    if (sqlite3_changes(conn_db(s)) == 1) {
+        return ERR_OK;
+    }
+    /* Nothing changed: gone, or someone else wrote the row since c was read. */
+    sealed_customer now;
+    sealed_customer_init(&now);
+    err e = store_customer_get(s, c->id, &now);
+    bool live = e == ERR_OK && !now.erased;
+    sealed_customer_free(&now);
+    if (e != ERR_OK && e != ERR_NOT_FOUND) {
+        return e;
+    }
+    ENSURE(live, ERR_NOT_FOUND, "no such customer");
+    BAIL(ERR_CONFLICT, "the customer was changed by someone else meanwhile: read it again");
 }
 
 err store_customer_get(store *s, const char *id, sealed_customer *out)
@@ -777,6 +874,7 @@ err store_customer_get(store *s, const char *id, sealed_customer *out)
         out->has_blind[k] = sqlite3_column_type(st, col) != SQLITE_NULL;
         out->blind[k] = out->has_blind[k] ? (uint64_t)sqlite3_column_int64(st, col) : 0;
     }
+    out->version = (uint64_t)sqlite3_column_int64(st, 9 + CF__COUNT + BI__COUNT);
 out:
     sqlite3_reset(st);
     return rc;
@@ -924,6 +1022,156 @@ out:
     }
     buf_free(&w);
     return rc;
+}
+
+/* ---- master-key versions ---- */
+
+err store_kek_floor(store *s, uint32_t *floor)
+{
+    buf v;
+    buf_init(&v, 64);
+    err e = store_meta_get(s, "kek_floor", &v);
+    *floor = e == ERR_OK ? (uint32_t)strtoul(buf_cstr(&v), NULL, 10) : 0;
+    buf_free(&v);
+    return e == ERR_NOT_FOUND ? ERR_OK : e;
+}
+
+err store_customer_check_keys(store *s, store_key_fn fn, void *ctx, size_t *n, size_t *failed)
+{
+    conn *c;
+    TRY(get_conn(s, &c));
+    *n = 0;
+    *failed = 0;
+    err rc = ERR_OK;
+    sqlite3_stmt *sel = NULL;
+    buf w;
+    buf_init(&w, 4096);
+    char id[ID_LEN + 1];
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT id, wrapped_dek FROM customers WHERE erased=0 AND wrapped_dek "
+                           "IS NOT NULL ORDER BY id",
+                           -1, &sel, NULL) != SQLITE_OK) {
+        FAIL(ERR_IO, "store: key check prepare failed");
+    }
+    int r;
+    while ((r = sqlite3_step(sel)) == SQLITE_ROW) {
+        col_text(sel, 0, id, sizeof id);
+        GUARD(col_buf(sel, 1, &w));
+        (*n)++;
+        err e = fn(ctx, id, buf_slice(&w));
+        if (e == ERR_CRYPTO) {
+            (*failed)++;
+            continue;
+        }
+        GUARD(e);
+    }
+    CHECK(r == SQLITE_DONE, ERR_IO, "store: key check scan failed");
+out:
+    if (sel) {
+        sqlite3_finalize(sel);
+    }
+    buf_free(&w);
+    return rc;
+}
+
+/* Live rows whose key is wrapped under a version below ?1, by the column or the envelope. */
+#define KEK_BELOW                                                                                  \
+    "erased=0 AND wrapped_dek IS NOT NULL AND (kek_version<?1 OR "                                 \
+    "hex(substr(wrapped_dek, 3, 4))<printf('%08X', ?1))"
+
+err store_customer_retire_kek(store *s, uint32_t floor, store_rewrap_fn fn, void *ctx, size_t *done)
+{
+    conn *c;
+    TRY(get_conn(s, &c));
+    *done = 0;
+    err rc = ERR_OK;
+    buf w;
+    buf_init(&w, 4096);
+    sqlite3_stmt *sel = NULL, *upd = NULL, *cnt = NULL, *set = NULL;
+    char last[ID_LEN + 1] = "";
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT id, wrapped_dek FROM customers WHERE " KEK_BELOW
+                           " AND id>?2 ORDER BY id LIMIT 500",
+                           -1, &sel, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(c->db,
+                           "UPDATE customers SET wrapped_dek=?2, kek_version=?3 WHERE id=?1 AND "
+                           "erased=0",
+                           -1, &upd, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(c->db, "SELECT count(*) FROM customers WHERE " KEK_BELOW, -1, &cnt,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(c->db,
+                           "INSERT INTO meta(key, value) VALUES('kek_floor', ?1) ON CONFLICT(key) "
+                           "DO UPDATE SET value=max(CAST(value AS INTEGER), "
+                           "CAST(excluded.value AS INTEGER))",
+                           -1, &set, NULL) != SQLITE_OK) {
+        FAIL(ERR_IO, "store: retire prepare failed (%s)", sqlite3_errmsg(c->db));
+    }
+    /* One write transaction: no writer can commit between the check and the new floor. */
+    GUARD(exec(c->db, "BEGIN IMMEDIATE"));
+    for (;;) {
+        sqlite3_reset(sel);
+        sqlite3_bind_int64(sel, 1, floor);
+        sqlite3_bind_text(sel, 2, last, -1, SQLITE_TRANSIENT);
+        size_t batch = 0;
+        int r;
+        while ((r = sqlite3_step(sel)) == SQLITE_ROW) {
+            col_text(sel, 0, last, sizeof last);
+            GUARD(col_buf(sel, 1, &w));
+            uint32_t nv = 0;
+            batch++;
+            GUARD(fn(ctx, last, &w, &nv));
+            sqlite3_reset(upd);
+            bind_text(upd, 1, last);
+            bind_buf(upd, 2, &w);
+            sqlite3_bind_int64(upd, 3, nv);
+            CHECK(sqlite3_step(upd) == SQLITE_DONE, ERR_IO, "store: rewrap update failed (%s)",
+                  sqlite3_errmsg(c->db));
+            (*done)++;
+        }
+        CHECK(r == SQLITE_DONE, ERR_IO, "store: retire scan failed");
+        if (batch == 0) {
+            break;
+        }
+    }
+    sqlite3_bind_int64(cnt, 1, floor);
+    CHECK(sqlite3_step(cnt) == SQLITE_ROW, ERR_IO, "store: retire count failed");
+    int64_t left = sqlite3_column_int64(cnt, 0);
+    CHECK(left == 0, ERR_CONFLICT,
+          "%lld data key(s) are still wrapped under a master-key version below %u", (long long)left,
+          floor);
+    sqlite3_bind_int64(set, 1, floor);
+    CHECK(sqlite3_step(set) == SQLITE_DONE, ERR_IO, "store: cannot record the retired versions");
+    GUARD(exec(c->db, "COMMIT"));
+out:
+    sqlite3_finalize(sel);
+    sqlite3_finalize(upd);
+    sqlite3_finalize(cnt);
+    sqlite3_finalize(set);
+    if (rc != ERR_OK && !sqlite3_get_autocommit(c->db)) {
+        IGNORE(exec(c->db, "ROLLBACK"));
+    }
+    buf_free(&w);
+    return rc;
+}
+
+err store_customer_count_kek(store *s, uint32_t version, int64_t *n)
+{
+    conn *c;
+    TRY(get_conn(s, &c));
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT count(*) FROM customers WHERE erased=0 AND wrapped_dek IS NOT "
+                           "NULL AND (kek_version=?1 OR hex(substr(wrapped_dek, 3, 4))="
+                           "printf('%08X', ?1))",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return db_error(c->db, "key count");
+    }
+    sqlite3_bind_int64(st, 1, version);
+    int r = sqlite3_step(st);
+    *n = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    ENSURE(r == SQLITE_ROW, ERR_IO, "store: key count failed");
+    return ERR_OK;
 }
 
 /* ---- records ---- */
@@ -1171,6 +1419,16 @@ err store_session_delete_account(store *s, const char *account_id, size_t *n)
     if (n) {
         *n = (size_t)sqlite3_changes(conn_db(s));
     }
+    return ERR_OK;
+}
+
+err store_sessions_purge(store *s, int64_t before_us, int64_t *n)
+{
+    sqlite3_stmt *st;
+    TRY(sq_stmt(s, SQ_SLOT_SESSION_PURGE, "DELETE FROM sessions WHERE expires<?1", &st));
+    sqlite3_bind_int64(st, 1, before_us);
+    TRY(sq_done(s, st, "session purge"));
+    *n = sq_changes(s);
     return ERR_OK;
 }
 

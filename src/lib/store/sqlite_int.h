@@ -14,6 +14,13 @@
 #include "store/store.h"
 
 #define SQ_EXT_MAX 64
+/* Slots taken from the top, apart from sqlite_access.c's (which count up from 0). */
+#define SQ_SLOT_SESSION_PURGE (SQ_EXT_MAX - 1)
+
+/* Every database of the vault keeps its WAL near this size: a checkpoint once the WAL holds
+ * 1,000 pages (SQLite's default, 4 MiB at 4 KiB pages) and the file cut back to this size
+ * when the checkpoint restarts it (docs/OPERATIONS.md, "Disk headroom"). */
+#define SQ_WAL_PRAGMAS "PRAGMA wal_autocheckpoint=1000; PRAGMA journal_size_limit=4194304;"
 
 /* This thread's prepared statement in slot (the same sql every time), reset and unbound. */
 MUST_USE err sq_stmt(store *s, int slot, const char *sql, sqlite3_stmt **out);

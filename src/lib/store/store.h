@@ -53,6 +53,7 @@ typedef struct sealed_customer {
     uint32_t kek_version; /* KEK version that wraps the DEK */
     bool erased;
     bool honeytoken;
+    uint64_t version;      /* bumped by every change of the row (the API's ETag) */
     buf wrapped_dek;       /* empty when erased */
     buf field[CF__COUNT];  /* envelopes, empty = absent (department is the clear column) */
     bool has_blind[BI__COUNT];
@@ -62,8 +63,14 @@ typedef struct sealed_customer {
 void sealed_customer_init(sealed_customer *c);
 void sealed_customer_free(sealed_customer *c);
 
+/* The new row's version is c->version, or 1 when that is 0. */
 MUST_USE err store_customer_insert(store *s, const sealed_customer *c);
-/* Replaces every column of an existing, non-erased row. */
+/* Replaces every column of an existing, non-erased row whose version is still c->version (0:
+ * whatever it is) and makes its version c->version + 1 (one more than it was). ERR_CONFLICT when
+ * the row changed since c was read (nothing written), ERR_NOT_FOUND when it is gone. The store
+ * also refuses (ERR_CONFLICT) a data key wrapped under a retired master-key version or under a
+ * version other than kek_version, and a data-key generation older than the row's. A writer that
+ * must not lose a concurrent change reads and writes inside one store_begin/store_commit. */
 MUST_USE err store_customer_update(store *s, const sealed_customer *c);
 /* ERR_NOT_FOUND when there is no such row. Erased rows are returned with erased=true. */
 MUST_USE err store_customer_get(store *s, const char *id, sealed_customer *out);
@@ -90,7 +97,26 @@ typedef err (*store_rewrap_fn)(void *ctx, const char *id, buf *wrapped, uint32_t
 MUST_USE err store_customer_rewrap_all(store *s, uint32_t v, store_rewrap_fn fn, void *ctx,
                                        size_t *done, size_t *failed);
 
-/* ---- transactions and communications (sealed under the customer's DEK) ---- */
+/* ---- retiring master-key versions ---- */
+/* The lowest master-key version a row may still carry (0: none retired yet). */
+MUST_USE err store_kek_floor(store *s, uint32_t *floor);
+/* Read-only: calls fn with every live customer's wrapped data key; answers ERR_CRYPTO are
+ * counted in failed, any other error stops. n receives how many were checked. */
+typedef err (*store_key_fn)(void *ctx, const char *id, slice wrapped);
+MUST_USE err store_customer_check_keys(store *s, store_key_fn fn, void *ctx, size_t *n,
+                                       size_t *failed);
+/* In one write transaction: rewraps (fn) every live row whose data key is wrapped under a
+ * version below floor (judged by the column and by the envelope's own header), checks that
+ * none is left, and records floor: from the commit on, the store refuses any write of a key
+ * below it, so the older versions can leave the keyring. done receives the rows rewrapped. */
+MUST_USE err store_customer_retire_kek(store *s, uint32_t floor, store_rewrap_fn fn, void *ctx,
+                                       size_t *done);
+/* Live rows whose data key is wrapped under version (column or envelope). */
+MUST_USE err store_customer_count_kek(store *s, uint32_t version, int64_t *n);
+
+/* ---- transactions and communications (sealed under the customer's DEK) ----
+ * Insert and update are refused (ERR_CONFLICT) when r->dek_version is not the generation the
+ * live customer holds at that moment. */
 typedef struct sealed_record {
     rectype type;
     char id[ID_LEN + 1];
@@ -148,6 +174,8 @@ MUST_USE err store_session_get(store *s, const uint8_t hash[SESSION_HASH_LEN], s
 MUST_USE err store_session_touch(store *s, const uint8_t hash[SESSION_HASH_LEN],
                                  int64_t last_seen_us, uint32_t flags);
 MUST_USE err store_session_delete(store *s, const uint8_t hash[SESSION_HASH_LEN]);
+/* Retention: sessions that expired before before_us leave the table; n receives how many. */
+MUST_USE err store_sessions_purge(store *s, int64_t before_us, int64_t *n);
 /* Every session of an account (revocation); n receives how many (may be NULL). */
 MUST_USE err store_session_delete_account(store *s, const char *account_id, size_t *n);
 
