@@ -16,11 +16,11 @@ CUSTOS_DEMO_PASSWORD=demo-password-for-tests "$bin" demo "$d/v" --customers 5 \
     --key-file "$d/k" >/dev/null 2>&1
 valgrind --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
     "$bin" serve "$d/v" --listen 127.0.0.1:0 --port-file "$d/port" --key-file "$d/k" --threads 4 \
-    >"$d/out" 2>"$d/err" &
+    --metrics-listen 127.0.0.1:0 >"$d/out" 2>"$d/err" &
 vg=$!
 deadline=$((SECONDS + 60))
 until [ -s "$d/port" ] || [ $SECONDS -ge $deadline ] || ! kill -0 $vg 2>/dev/null; do sleep 0.2; done
-p=$(cat "$d/port" 2>/dev/null)
+p=$(head -n1 "$d/port" 2>/dev/null); mp=$(sed -n 2p "$d/port" 2>/dev/null)
 c=(curl -s --max-time 30 --cacert "$d/v/tls/cert.pem")
 tok() { "${c[@]}" -X POST "https://127.0.0.1:$p/v1/login" -d "{\"username\":\"$1\",\"password\":\"demo-password-for-tests\"}" |
     python3 -c 'import json,sys; print(json.load(sys.stdin).get("token",""))'; }
@@ -39,7 +39,9 @@ alert() { "${c[@]}" -H "Authorization: Bearer $s" "https://127.0.0.1:$p/v1/alert
 deadline=$((SECONDS + 60))
 until alert || [ $SECONDS -ge $deadline ]; do sleep 0.2; done
 check alert
-check "${c[@]}" -f "https://127.0.0.1:$p/metrics"
+check sh -c "curl -s -f --max-time 30 'http://127.0.0.1:$mp/metrics' | grep -q custos_ready"
+check test "$("${c[@]}" -o /dev/null -w '%{http_code}' "https://127.0.0.1:$p/metrics")" = 404
+check "${c[@]}" -f "https://127.0.0.1:$p/readyz"
 kill -TERM $vg
 wait $vg
 rc=$?

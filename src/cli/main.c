@@ -18,6 +18,7 @@ static void usage(void)
           "offline (work on the vault folder; master key from CUSTOS_PASSPHRASE or --key-file):\n"
           "  init DIR [--key-file F] [--tls-cert C --tls-key K]   create a new vault\n"
           "  serve DIR [--listen 127.0.0.1:8443] [--port-file F] [--threads N]\n"
+          "        [--metrics-listen 127.0.0.1:9443] [--max-connections N]\n"
           "            [--accept-audit-anchor]   (after checking the log against a witness)\n"
           "  keys rotate DIR                                     new master key version\n"
           "  keys generate FILE                                  new random key file\n"

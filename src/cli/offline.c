@@ -96,6 +96,21 @@ int cmd_init(args *a)
     return 0;
 }
 
+/* The server's copy of the passphrase: in locked memory, wiped as soon as the vault is open. */
+typedef struct serve_key {
+    char *pass;
+    size_t len;
+} serve_key;
+
+static void serve_key_wipe(void *ctx)
+{
+    serve_key *k = ctx;
+    if (k->pass) {
+        secret_free(k->pass);
+        k->pass = NULL;
+    }
+}
+
 /* Free space the vault needs beyond its data: three WALs kept near 4 MiB each, and room for
  * the largest single transaction (an import of 10,000 customers), with a margin
  * (docs/OPERATIONS.md, "Disk headroom"). */
@@ -144,9 +159,10 @@ static err ensure_journal(const char *dir)
 int cmd_serve(args *a)
 {
     if (a->npos < 1) {
-        fputs(
-            "usage: custos serve DIR [--listen 127.0.0.1:8443] [--port-file F] [--min-free MiB]\n",
-            stderr);
+        fputs("usage: custos serve DIR [--listen 127.0.0.1:8443] [--port-file F] [--threads N]\n"
+              "       [--metrics-listen 127.0.0.1:9443] [--max-connections N] [--min-free MiB]\n"
+              "       [--accept-audit-anchor]\n",
+              stderr);
         return 2;
     }
     kek_source src;
@@ -158,16 +174,46 @@ int cmd_serve(args *a)
         e = ensure_journal(a->pos[0]);
     }
     if (e != ERR_OK) {
+        forget_passphrase();
         return cli_fail(e);
     }
-    const char *threads = args_opt(a, "--threads");
-    server_opts o = {a->pos[0], args_opt(a, "--listen") ? args_opt(a, "--listen") : "127.0.0.1:8443",
-                     args_opt(a, "--port-file"), threads ? (unsigned)atoi(threads) : 0,
-                     args_opt(a, "--guard") && strcmp(args_opt(a, "--guard"), "off") == 0,
-                     args_flag(a, "--accept-audit-anchor")};
-    /* The passphrase is wiped from the environment inside vault_open's caller once used. */
-    e = server_run(&o, &src);
+    /* The passphrase leaves the environment at once (children and /proc/PID/environ must
+     * never see it): a copy in locked memory opens the vault and is wiped right after. */
+    serve_key k = {0};
+    if (src.passphrase) {
+        k.len = src.passphrase_len;
+        k.pass = secret_alloc(k.len + 1);
+        if (!k.pass) {
+            forget_passphrase();
+            fputs("custos: out of secure memory\n", stderr);
+            return 1;
+        }
+        memcpy(k.pass, src.passphrase, k.len);
+        k.pass[k.len] = '\0';
+        src.passphrase = k.pass;
+    }
     forget_passphrase();
+    const char *threads = args_opt(a, "--threads");
+    const char *maxc = args_opt(a, "--max-connections");
+    server_opts o = {
+        .dir = a->pos[0],
+        .listen = args_opt(a, "--listen") ? args_opt(a, "--listen") : "127.0.0.1:8443",
+        .port_file = args_opt(a, "--port-file"),
+        .threads = threads ? (unsigned)atoi(threads) : 0,
+        .no_guard = args_opt(a, "--guard") && strcmp(args_opt(a, "--guard"), "off") == 0,
+        .metrics_listen = args_opt(a, "--metrics-listen"),
+        .max_connections = maxc ? (unsigned)strtoul(maxc, NULL, 10) : 0,
+        .accept_audit_anchor = args_flag(a, "--accept-audit-anchor"),
+        .key_used = serve_key_wipe,
+        .key_used_ctx = &k,
+    };
+    if (maxc && (o.max_connections < 16 || o.max_connections > 1000000)) {
+        serve_key_wipe(&k);
+        fputs("custos: --max-connections must be 16 to 1000000\n", stderr);
+        return 2;
+    }
+    e = server_run(&o, &src);
+    serve_key_wipe(&k);
     return e == ERR_OK ? 0 : cli_fail(e);
 }
 

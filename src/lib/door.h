@@ -280,6 +280,21 @@ bool door_sealed(vault *v);
 MUST_USE err door_vault_seal(vault *v, const actor *a, const char *reason);
 MUST_USE err door_vault_unseal(vault *v, const actor *a, const kek_source *src);
 
+/* ---- readiness (door_health.c) ---- */
+typedef struct door_ready {
+    bool ready;          /* audit_ok and disk_ok */
+    bool audit_ok;       /* the audit log's write lock could be taken */
+    bool disk_ok;        /* free space at least min_free */
+    uint64_t free_bytes; /* on the vault's file system */
+    uint64_t min_free;   /* custos.json server.min_free_mb, or the default */
+} door_ready;
+/* Checks now (may wait up to a second for the audit log's lock; call from a monitor, not per
+ * request). */
+void door_readiness(vault *v, door_ready *out);
+uint64_t door_ready_min_free(const vault *v);
+/* Reports a vault that became not ready to the guard (an alert through its notice rules). */
+void door_readiness_alert(vault *v, const door_ready *r);
+
 /* ---- break-glass (door_breakglass.c) ---- */
 MUST_USE err door_breakglass_open(vault *v, const actor *a, const char *reason,
                                   int64_t minutes, json_t **out);

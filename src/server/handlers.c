@@ -551,19 +551,32 @@ static void h_export(server *s, request *r, response *out)
 
 /* ---- health and metrics ---- */
 
+/* Liveness: the process answers. 200 whatever the vault's state (a load balancer that
+ * restarted a server for a locked audit log would only make things worse); readiness is
+ * /readyz. */
 static void h_health(server *s, request *r, response *out)
 {
     json_t *o = json_object();
     uint64_t n = 0;
-    err e = audit_size(s->v->au, &n);
-    json_object_set_new(o, "status", json_string(e == ERR_OK ? "ok" : "degraded"));
+    IGNORE(audit_size(s->v->au, &n));
+    json_object_set_new(o, "status", json_string("ok"));
+    json_object_set_new(o, "ready", json_boolean(atomic_load(&s->ready)));
     json_object_set_new(o, "audit_entries", json_integer((json_int_t)n));
     json_object_set_new(o, "sealed", json_boolean(door_sealed(s->v)));
     json_object_set_new(o, "guard",
                         json_string(!s->v->guard                  ? "off"
                                     : guard_healthy(s->v->guard) ? "ok"
                                                                  : "degraded"));
-    response_json(out, e == ERR_OK ? 200 : 503, o);
+    response_json(out, 200, o);
+}
+
+/* Readiness: 503 while requests would be refused because the audit log cannot be written or
+ * the disk is too full for its write-ahead logs (the reasons are in the log, the metrics and
+ * a guard alert, not in this unauthenticated answer). */
+static void h_ready(server *s, request *r, response *out)
+{
+    bool ok = atomic_load(&s->ready);
+    response_json(out, ok ? 200 : 503, json_pack("{s:s}", "status", ok ? "ready" : "not_ready"));
 }
 
 static void h_metrics(server *s, request *r, response *out)
@@ -619,6 +632,43 @@ static void h_metrics(server *s, request *r, response *out)
             (unsigned long long)atomic_load(&m->refused_connections),
             (unsigned long long)atomic_load(&m->refused_requests), door_sealed(s->v) ? 1 : 0);
     }
+    if (e == ERR_OK) {
+        pthread_mutex_lock(&s->ct.mu);
+        unsigned open = s->ct.open, active = s->ct.active;
+        pthread_mutex_unlock(&s->ct.mu);
+        e = buf_appendf(
+            &b,
+            "# HELP custos_ready 1 while the vault can serve: the audit log can be written and "
+            "free space covers the write-ahead logs (/readyz).\n# TYPE custos_ready gauge\n"
+            "custos_ready %d\n"
+            "# HELP custos_ready_audit_writable 1 while the audit log's write lock can be taken.\n"
+            "# TYPE custos_ready_audit_writable gauge\ncustos_ready_audit_writable %d\n"
+            "# HELP custos_ready_disk 1 while free space is at least server.min_free_mb.\n"
+            "# TYPE custos_ready_disk gauge\ncustos_ready_disk %d\n"
+            "# HELP custos_disk_free_bytes Free space on the vault's file system.\n"
+            "# TYPE custos_disk_free_bytes gauge\ncustos_disk_free_bytes %llu\n"
+            "# HELP custos_not_ready_total Times the vault became not ready.\n"
+            "# TYPE custos_not_ready_total counter\ncustos_not_ready_total %llu\n"
+            "# HELP custos_connections_open Connections open on the HTTPS listener.\n"
+            "# TYPE custos_connections_open gauge\ncustos_connections_open %u\n"
+            "# HELP custos_connections_active Connections with a request in progress.\n"
+            "# TYPE custos_connections_active gauge\ncustos_connections_active %u\n"
+            "# HELP custos_connections_shed_total Idle connections closed to make room near the "
+            "connection limit.\n# TYPE custos_connections_shed_total counter\n"
+            "custos_connections_shed_total %llu\n"
+            "# HELP custos_connections_expired_total Connections closed after waiting too long "
+            "for a request (TLS handshake and headers, or keep-alive).\n"
+            "# TYPE custos_connections_expired_total counter\n"
+            "custos_connections_expired_total %llu\n"
+            "# HELP custos_connections_limit_total Connections refused at the connection limit.\n"
+            "# TYPE custos_connections_limit_total counter\ncustos_connections_limit_total %llu\n",
+            atomic_load(&s->ready) ? 1 : 0, atomic_load(&s->ready_audit) ? 1 : 0,
+            atomic_load(&s->ready_disk) ? 1 : 0, (unsigned long long)atomic_load(&s->free_bytes),
+            (unsigned long long)atomic_load(&m->not_ready_total), open, active,
+            (unsigned long long)atomic_load(&m->shed_connections),
+            (unsigned long long)atomic_load(&m->expired_connections),
+            (unsigned long long)atomic_load(&m->limit_connections));
+    }
     if (e == ERR_OK && s->v->guard) {
         e = guard_metrics(s->v->guard, &b);
     }
@@ -630,6 +680,44 @@ static void h_metrics(server *s, request *r, response *out)
     buf_free(&b);
     MHD_add_response_header(out->raw, "Content-Type", "text/plain; version=0.0.4");
     out->status = 200;
+}
+
+/* /metrics on the HTTPS listener: only with the metrics token configured (custos.json
+ * server.metrics_token_sha256), as a bearer token; otherwise there is no such route here (the
+ * metrics listener serves it on loopback). */
+static void metrics_public(server *s, request *r, response *out)
+{
+    if (!s->v->cfg.metrics_token_set) {
+        return response_error(out, ERR_NOT_FOUND, "no such route");
+    }
+    const char *h = req_header(r, "Authorization");
+    bool ok = false;
+    if (h && strncasecmp(h, "Bearer ", 7) == 0) {
+        uint8_t got[32];
+        hash_sha256((const uint8_t *)h + 7, strlen(h + 7), got);
+        ok = mem_eq_ct(got, s->v->cfg.metrics_token_sha256, 32);
+    }
+    if (!ok) {
+        return response_error(out, ERR_AUTH, "a metrics bearer token is required");
+    }
+    h_metrics(s, r, out);
+}
+
+void handle_probe(server *s, request *r, response *out)
+{
+    if (!req_method(r, "GET") && !req_method(r, "HEAD")) {
+        return response_error(out, ERR_INPUT, "method not allowed");
+    }
+    if (strcmp(r->url, "/metrics") == 0) {
+        return h_metrics(s, r, out);
+    }
+    if (strcmp(r->url, "/healthz") == 0) {
+        return h_health(s, r, out);
+    }
+    if (strcmp(r->url, "/readyz") == 0) {
+        return h_ready(s, r, out);
+    }
+    response_error(out, ERR_NOT_FOUND, "no such route");
 }
 
 /* ---- idempotency ---- */
@@ -671,8 +759,11 @@ static void route(server *s, request *r, response *out)
     if (strcmp(u, "/healthz") == 0) {
         return h_health(s, r, out);
     }
+    if (strcmp(u, "/readyz") == 0) {
+        return h_ready(s, r, out);
+    }
     if (strcmp(u, "/metrics") == 0) {
-        return h_metrics(s, r, out);
+        return metrics_public(s, r, out);
     }
     if (strcmp(u, "/v1/login") == 0) {
         return req_method(r, "POST") ? h_login(s, r, out)

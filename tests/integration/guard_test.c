@@ -281,7 +281,7 @@ static void settle(srv *s)
     while (good < 2) {
         buf r;
         buf_init(&r, 1 << 22);
-        int st = h_req(s, "GET", "/metrics", NULL, NULL, NULL, 0, &r, NULL);
+        int st = h_metrics(s, "/metrics", &r);
         const char *t = buf_cstr(&r);
         unsigned long long sum = 0, processed = ~0ULL, depth = ~0ULL;
         for (const char *line = t; line && *line;) {
@@ -318,7 +318,7 @@ static double metric(srv *s, const char *name)
     buf r;
     buf_init(&r, 1 << 22);
     double v = -1;
-    if (h_req(s, "GET", "/metrics", NULL, NULL, NULL, 0, &r, NULL) == 200) {
+    if (h_metrics(s, "/metrics", &r) == 200) {
         const char *t = buf_cstr(&r);
         size_t n = strlen(name);
         for (const char *line = t; line && *line;) {

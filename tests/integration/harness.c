@@ -103,18 +103,20 @@ bool h_start(srv *s)
         dup2(fd, 2);
         dup2(fd, 1);
         execl(bin(), bin(), "serve", s->dir, "--listen", "127.0.0.1:0", "--port-file", portfile,
-              "--key-file", s->key, "--threads", "4", (char *)NULL);
+              "--key-file", s->key, "--threads", "4", "--metrics-listen", "127.0.0.1:0",
+              (char *)NULL);
         _exit(127);
     }
     s->pid = pid;
     for (int i = 0; i < 600; i++) {
         FILE *f = fopen(portfile, "r");
         if (f) {
-            unsigned p = 0;
-            int ok = fscanf(f, "%u", &p);
+            unsigned p = 0, mp = 0;
+            int ok = fscanf(f, "%u %u", &p, &mp);
             fclose(f);
-            if (ok == 1 && p) {
+            if (ok >= 1 && p) {
                 s->port = p;
+                s->mport = mp;
                 buf r;
                 buf_init(&r, 0);
                 int st = h_req(s, "GET", "/healthz", NULL, NULL, NULL, 0, &r, NULL);
@@ -264,6 +266,22 @@ int h_req(srv *s, const char *method, const char *path, const char *token,
     long code = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     curl_slist_free_all(hdr);
+    curl_easy_cleanup(h);
+    return r == CURLE_OK ? (int)code : 0;
+}
+
+int h_metrics(srv *s, const char *path, buf *resp)
+{
+    CURL *h = curl_easy_init();
+    char url[512];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", s->mport, path);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
+    CURLcode r = s->mport ? curl_easy_perform(h) : CURLE_COULDNT_CONNECT;
+    long code = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_cleanup(h);
     return r == CURLE_OK ? (int)code : 0;
 }

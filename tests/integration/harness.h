@@ -18,6 +18,7 @@ typedef struct srv {
     char log[512];      /* the server's stderr */
     char cacert[600];
     unsigned port;
+    unsigned mport; /* the metrics listener (plain HTTP on 127.0.0.1) */
     pid_t pid;
 } srv;
 
@@ -45,6 +46,8 @@ int h_json_h(srv *s, const char *method, const char *path, const char *token, co
              const char *extra_header, json_t **out);
 /* The response headers of the last h_req/h_json on this thread (each thread has its own). */
 const char *h_last_headers(void);
+/* GET path on the metrics listener (/metrics, /healthz, /readyz); returns the status. */
+int h_metrics(srv *s, const char *path, buf *resp);
 /* Logs in; the token is written to tok (>= 64 bytes). */
 bool h_login(srv *s, const char *user, const char *password, char *tok);
 

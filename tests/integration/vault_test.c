@@ -135,9 +135,14 @@ TEST(t_errors_and_health)
     json_decref(j);
     buf m;
     buf_init(&m, 0);
-    EXPECT_INT(h_req(&S, "GET", "/metrics", NULL, NULL, NULL, 0, &m, NULL), 200);
+    EXPECT_INT(h_metrics(&S, "/metrics", &m), 200);
     EXPECT(strstr(buf_cstr(&m), "custos_requests_total{class=\"2xx\"}") != NULL);
     EXPECT(strstr(buf_cstr(&m), "custos_customers ") != NULL);
+    buf_free(&m);
+    /* Not on the HTTPS listener: customer counts and rule firings are not for strangers. */
+    buf_init(&m, 0);
+    EXPECT_INT(h_req(&S, "GET", "/metrics", NULL, NULL, NULL, 0, &m, NULL), 404);
+    EXPECT(strstr(buf_cstr(&m), "custos_customers") == NULL);
     buf_free(&m);
     /* Bodies over the limit are refused before they are read. */
     size_t big = (size_t)33 << 20;

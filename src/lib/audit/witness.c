@@ -123,6 +123,60 @@ static err access_section(json_t *ac, vault_config *c)
     return ERR_OK;
 }
 
+/* "server": {"trusted_proxies": ["10.0.0.0/8"], "forwarded_header": "x-forwarded-for",
+ *            "metrics_token_sha256": "<64 hex>", "min_free_mb": 64} */
+static err server_section(json_t *sv, vault_config *c)
+{
+    if (!sv) {
+        return ERR_OK;
+    }
+    ENSURE(json_is_object(sv), ERR_INPUT, "custos.json: server must be an object");
+    static const char *const known[] = {"trusted_proxies", "forwarded_header",
+                                        "metrics_token_sha256", "min_free_mb"};
+    TRY(only_known(sv, known, sizeof known / sizeof known[0], "server"));
+    json_t *tp = json_object_get(sv, "trusted_proxies");
+    if (tp) {
+        ENSURE(json_is_array(tp) && json_array_size(tp) <= VAULT_PROXIES_MAX, ERR_INPUT,
+               "custos.json: server.trusted_proxies must be a list of at most %d addresses or "
+               "CIDR ranges",
+               VAULT_PROXIES_MAX);
+        size_t i;
+        json_t *e;
+        json_array_foreach(tp, i, e)
+        {
+            ENSURE(json_is_string(e) &&
+                       net_range_parse(json_string_value(e), &c->trusted_proxies[i]) == ERR_OK,
+                   ERR_INPUT, "custos.json: server.trusted_proxies[%zu] is not an address or CIDR",
+                   i);
+        }
+        c->ntrusted_proxies = json_array_size(tp);
+    }
+    json_t *fh = json_object_get(sv, "forwarded_header");
+    if (fh) {
+        const char *t = json_string_value(fh);
+        ENSURE(t && (strcmp(t, "x-forwarded-for") == 0 || strcmp(t, "forwarded") == 0), ERR_INPUT,
+               "custos.json: server.forwarded_header must be x-forwarded-for or forwarded");
+        c->forwarded_header = strcmp(t, "forwarded") == 0 ? 1 : 0;
+    }
+    json_t *mt = json_object_get(sv, "metrics_token_sha256");
+    if (mt) {
+        const char *t = json_string_value(mt);
+        size_t n = 0;
+        ENSURE(t && strlen(t) == 64 &&
+                   hex_decode(c->metrics_token_sha256, 32, &n, t, 64) == ERR_OK && n == 32,
+               ERR_INPUT, "custos.json: server.metrics_token_sha256 must be 64 hex digits");
+        c->metrics_token_set = true;
+    }
+    json_t *mf = json_object_get(sv, "min_free_mb");
+    if (mf) {
+        ENSURE(json_is_integer(mf) && json_integer_value(mf) >= 1 &&
+                   json_integer_value(mf) <= 1024 * 1024,
+               ERR_INPUT, "custos.json: server.min_free_mb must be 1 to 1048576");
+        c->min_free_bytes = (uint64_t)json_integer_value(mf) << 20;
+    }
+    return ERR_OK;
+}
+
 /* "erasures": {"journal": "/srv/custos-erasures/erasures.journal"} */
 static err erasures_section(json_t *er, vault_config *c)
 {
@@ -187,7 +241,7 @@ err vault_config_parse(slice text, vault_config *c)
     json_object_foreach(root, k, v)
     {
         CHECK(strcmp(k, "audit") == 0 || strcmp(k, "access") == 0 || strcmp(k, "erasures") == 0 ||
-                  strcmp(k, "retention") == 0,
+                  strcmp(k, "retention") == 0 || strcmp(k, "server") == 0,
               ERR_INPUT, "custos.json: unknown section");
     }
     json_t *au = json_object_get(root, "audit");
@@ -223,6 +277,7 @@ err vault_config_parse(slice text, vault_config *c)
     GUARD(access_section(json_object_get(root, "access"), c));
     GUARD(erasures_section(json_object_get(root, "erasures"), c));
     GUARD(retention_section(json_object_get(root, "retention"), c));
+    GUARD(server_section(json_object_get(root, "server"), c));
 out:
     json_decref(root);
     return rc;

@@ -15,6 +15,9 @@
 #include "audit/audit.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/net.h"
+
+#define VAULT_PROXIES_MAX 64
 
 typedef struct vault_config {
     uint64_t checkpoint_every; /* entries between checkpoints (0: default 1000) */
@@ -30,6 +33,13 @@ typedef struct vault_config {
     int64_t session_idle_us;   /* idle limit (0: default 30 min) */
     int lockout_after;         /* failed logins before a lockout (0: default 5) */
     int64_t lockout_us;        /* first lockout; each next one doubles, up to 24 h (0: 1 min) */
+    /* "server" section */
+    net_range trusted_proxies[VAULT_PROXIES_MAX]; /* whose forwarding header is believed */
+    size_t ntrusted_proxies;
+    int forwarded_header;         /* fwd_header: which header they write */
+    bool metrics_token_set;       /* /metrics on the public listener with this bearer token */
+    uint8_t metrics_token_sha256[32];
+    uint64_t min_free_bytes;      /* readiness: less free space is not ready (0: 64 MiB) */
     /* "erasures" section: the erasure journal, kept apart from the vault and its backups
      * (absolute path; empty: VAULT/erasures.journal) */
     char erasure_journal[PATH_MAX];

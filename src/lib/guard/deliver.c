@@ -30,7 +30,6 @@
 #include "core/mem.h"
 #include "guard/guard_int.h"
 
-extern char **environ;
 
 #define JOBS_MAX 10000
 #define BACKOFF_MAX_US (600 * 1000000LL)
@@ -330,7 +329,9 @@ static bool deliver_nft(gdeliver *d, const job *j)
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
     pid_t pid;
-    int e = posix_spawn(&pid, r->nft_path, &fa, NULL, argv, environ);
+    /* A minimal environment: nothing of the server's (least of all a secret) reaches nft. */
+    char *const envp[] = {(char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin", (char *)"LC_ALL=C", NULL};
+    int e = posix_spawn(&pid, r->nft_path, &fa, NULL, argv, envp);
     posix_spawn_file_actions_destroy(&fa);
     if (e != 0) {
         log_warn("guard.nft", "cannot run %s", r->nft_path);
