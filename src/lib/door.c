@@ -584,7 +584,6 @@ err door_customer_erase_if(vault *v, const actor *a, const char *id, const char 
     e.reason = reason;
     GUARD(audit_append(v->au, &e, NULL));
     int64_t now = clock_now_us();
-    GUARD(journal_erasure(v, c.id, now));
     GUARD(store_begin(v->st));
     if (if_match) {
         /* The version checked again under the write lock. */
@@ -602,7 +601,12 @@ err door_customer_erase_if(vault *v, const actor *a, const char *id, const char 
             goto out;
         }
     }
-    rc = store_customer_erase(v->st, c.id, now);
+    /* Journalled only once the erasure is sure to be attempted: a refused one (If-Match)
+     * must not be re-applied by a restore. */
+    rc = journal_erasure(v, c.id, now);
+    if (rc == ERR_OK) {
+        rc = store_customer_erase(v->st, c.id, now);
+    }
     if (rc == ERR_OK) {
         rc = store_commit(v->st);
     }
