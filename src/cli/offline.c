@@ -137,7 +137,11 @@ static err check_headroom(const char *dir, const char *opt)
     return ERR_OK;
 }
 
-/* The erasure journal custos.json names, made (empty) at start when it is not there yet. */
+static err journal_remake(const char *dir, const char *path);
+
+/* The erasure journal custos.json names, made at start when it is not there yet. Made anew it
+ * names every customer the vault has erased already (a journal lost and made empty would let
+ * a restore of an older backup bring them back). */
 static err ensure_journal(const char *dir)
 {
     vault_config c;
@@ -145,14 +149,8 @@ static err ensure_journal(const char *dir)
     if (!c.erasure_journal[0] || access(c.erasure_journal, F_OK) == 0) {
         return ERR_OK;
     }
-    int fd = open(c.erasure_journal, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    ENSURE(fd >= 0, ERR_IO, "cannot create the erasure journal %s: %s", c.erasure_journal,
-           strerror(errno));
-    bool ok = fsync(fd) == 0;
-    close(fd);
-    ENSURE(ok, ERR_IO, "cannot sync the erasure journal %s", c.erasure_journal);
-    log_warn("vault.erasure_journal", "a new, empty erasure journal was made at %s",
-             c.erasure_journal);
+    TRY(journal_remake(dir, c.erasure_journal));
+    log_warn("vault.erasure_journal", "a new erasure journal was made at %s", c.erasure_journal);
     return ERR_OK;
 }
 
@@ -396,6 +394,40 @@ static err db_erasures(const char *dir, id_list *out)
         }
     }
     return ERR_OK;
+}
+
+/* A new journal at path naming the customers erased in dir's database, written aside and
+ * linked into place whole (never over an existing one). */
+static err journal_remake(const char *dir, const char *path)
+{
+    id_list ids = {0};
+    char tmp[PATH_MAX], ts[40], line[128];
+    int fd = -1;
+    err rc = ERR_OK;
+    int n = snprintf(tmp, sizeof tmp, "%s.new-%d", path, (int)getpid());
+    CHECK(n > 0 && (size_t)n < sizeof tmp, ERR_INPUT, "the erasure journal's path is too long");
+    GUARD(db_erasures(dir, &ids));
+    clock_rfc3339(clock_now_us(), ts);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    CHECK(fd >= 0, ERR_IO, "cannot create the erasure journal %s: %s", path, strerror(errno));
+    for (size_t i = 0; i < ids.n; i++) {
+        n = snprintf(line, sizeof line, "%s %s\n", ids.ids[i], ts);
+        CHECK(n > 0 && (size_t)n < sizeof line && write(fd, line, (size_t)n) == n, ERR_IO,
+              "cannot write the erasure journal %s", path);
+    }
+    CHECK(fsync(fd) == 0, ERR_IO, "cannot sync the erasure journal %s", path);
+    CHECK(link(tmp, path) == 0, ERR_IO, "cannot create the erasure journal %s: %s", path,
+          strerror(errno));
+out:
+    if (fd >= 0) {
+        close(fd);
+        unlink(tmp);
+    }
+    for (size_t i = 0; i < ids.n; i++) {
+        free(ids.ids[i]);
+    }
+    free(ids.ids);
+    return rc;
 }
 
 /* The customer ids of an erasure journal ("ID TIME" lines). */

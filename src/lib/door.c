@@ -589,7 +589,6 @@ err door_customer_erase_if(vault *v, const actor *a, const char *id, const char 
     GUARD(audit_append(v->au, &e, &idx));
     door_observe_write(v, a, "customer.erase", c.id, c.department, c.honeytoken, (int64_t)idx);
     int64_t now = clock_now_us();
-    GUARD(journal_erasure(v, c.id, now));
     GUARD(store_begin(v->st));
     if (if_match) {
         /* The version checked again under the write lock. */
@@ -607,7 +606,12 @@ err door_customer_erase_if(vault *v, const actor *a, const char *id, const char 
             goto out;
         }
     }
-    rc = store_customer_erase(v->st, c.id, now);
+    /* Journalled only once the erasure is sure to be attempted: a refused one (If-Match)
+     * must not be re-applied by a restore. */
+    rc = journal_erasure(v, c.id, now);
+    if (rc == ERR_OK) {
+        rc = store_customer_erase(v->st, c.id, now);
+    }
     if (rc == ERR_OK) {
         rc = store_commit(v->st);
     }

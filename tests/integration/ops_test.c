@@ -369,6 +369,42 @@ out:
     free(keep);
 }
 
+/* The journal kept apart, lost while the vault stays: the server makes it anew at start, and
+ * it names every customer already erased, so that a restore of an older backup into a new
+ * folder with that journal does not bring them back. */
+TEST(t_lost_journal_remade_with_erasures)
+{
+    char *z = new_customer("擦除丁", "13700000014");
+    EXPECT(z != NULL);
+    if (!z) {
+        return;
+    }
+    char bk[700], journal[700], lost[700];
+    snprintf(journal, sizeof journal, "%s/erasures/erasures.journal", root);
+    snprintf(bk, sizeof bk, "%s/erase3.cbk", root);
+    const char *b[] = {"backup", S.dir, bk, NULL};
+    offline(b);
+    erase(z);
+    EXPECT(h_file_contains(journal, z));
+    EXPECT_INT(h_stop(&S), 0);
+    EXPECT_INT(unlink(journal), 0);
+    restart();
+    EXPECT(access(journal, F_OK) == 0);
+    EXPECT(h_file_contains(journal, z));
+    struct stat st;
+    EXPECT(stat(journal, &st) == 0 && (st.st_mode & 0777) == 0600);
+    EXPECT_INT(h_stop(&S), 0);
+    snprintf(lost, sizeof lost, "%s/lost", root);
+    const char *r[] = {"restore", bk, lost, NULL};
+    buf out;
+    buf_init(&out, 0);
+    EXPECT_INT(h_cli(&S, &out, r), 0);
+    buf_free(&out);
+    EXPECT_INT(erased_in(lost, z), 1);
+    restart();
+    free(z);
+}
+
 /* Erasures at once: eight customers erased by eight clients together, and one customer
  * erased by two clients together. Every acknowledged erasure is a whole line of the
  * journal, and the row is erased. */
@@ -479,6 +515,7 @@ int main(void)
     RUN(t_import_names_bad_rows);
     RUN(t_offline_tools_next_to_server);
     RUN(t_erasure_survives_restore_elsewhere);
+    RUN(t_lost_journal_remade_with_erasures);
     RUN(t_concurrent_erasures);
     RUN(t_headroom_checked_at_start);
     RUN(t_no_wal_after_clean_stop);

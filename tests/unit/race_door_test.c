@@ -4,6 +4,7 @@
  * rotation can meet are played out step by step (a writer that read the row
  * before a rotation and writes after it), so that each one is met every run.
  */
+#include <limits.h>
 #include <pthread.h>
 
 #include "core/clock.h"
@@ -369,6 +370,75 @@ TEST(t_failed_kek_rotation_changes_nothing)
     sealed_customer_free(&cb);
 }
 
+/* ---- an erasure refused by If-Match is not journalled ---- */
+
+typedef struct erase_job {
+    pthread_barrier_t *go;
+    const char *id;
+    uint64_t ver;
+    err result;
+} erase_job;
+
+static void *eraser(void *p)
+{
+    erase_job *j = p;
+    pthread_barrier_wait(j->go);
+    j->result = door_customer_erase_if(V, &ST, j->id, "race", j->ver);
+    return NULL;
+}
+
+static bool journal_names(const char *id)
+{
+    char p[PATH_MAX];
+    vault_erasure_journal(V->dir, &V->cfg, p, sizeof p);
+    FILE *f = fopen(p, "r");
+    if (f == NULL) {
+        return false;
+    }
+    char line[256];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f)) {
+        found = strncmp(line, id, strlen(id)) == 0 && line[strlen(id)] == ' ';
+    }
+    fclose(f);
+    return found;
+}
+
+/* A DELETE with If-Match that meets a PATCH committed meanwhile answers 412 and erases
+ * nothing: the journal must not name the customer, or the next restore would erase it. */
+TEST(t_refused_erase_not_journalled)
+{
+    int refused = 0;
+    for (int round = 0; round < 40; round++) {
+        char id[ID_LEN + 1];
+        new_customer("抹除庚", id);
+        json_t *o = NULL;
+        uint64_t ver = 0;
+        EXPECT_OK(door_customer_read(V, &ST, id, &o, &ver));
+        json_decref(o);
+        pthread_barrier_t go;
+        pthread_barrier_init(&go, NULL, 2);
+        job u = {&go, id, 5, round, ERR_OK};
+        erase_job e = {&go, id, ver, ERR_OK};
+        pthread_t tu, te;
+        pthread_create(&tu, NULL, updater, &u);
+        pthread_create(&te, NULL, eraser, &e);
+        pthread_join(tu, NULL);
+        pthread_join(te, NULL);
+        pthread_barrier_destroy(&go);
+        if (e.result == ERR_PRECONDITION) {
+            refused++;
+            EXPECT(!journal_names(id));
+            EXPECT_OK(door_customer_read(V, &ST, id, &o, NULL));
+            json_decref(o);
+        } else {
+            EXPECT_OK(e.result);
+            EXPECT(journal_names(id));
+        }
+    }
+    fprintf(stderr, "  erasures refused by If-Match: %d of 40\n", refused);
+}
+
 int main(void)
 {
     test_init();
@@ -380,6 +450,7 @@ int main(void)
     RUN(t_stale_write_after_kek_rotation);
     RUN(t_straggler_rewrapped_at_retirement);
     RUN(t_failed_kek_rotation_changes_nothing);
+    RUN(t_refused_erase_not_journalled);
     vault_close(V);
     return test_done("race_door_test");
 }
