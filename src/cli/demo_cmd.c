@@ -37,18 +37,12 @@ static const struct {
 static actor demo_actor(vault *v, const char *user)
 {
     actor a;
-    memset(&a, 0, sizeof a);
-    account acc;
-    if (store_account_by_name(v->st, user, &acc) == ERR_OK) {
-        snprintf(a.account_id, sizeof a.account_id, "%s", acc.id);
-        snprintf(a.username, sizeof a.username, "%s", acc.username);
-        snprintf(a.department, sizeof a.department, "%s", acc.department);
-        IGNORE(role_parse(acc.role, &a.role));
-        mem_wipe(acc.pwhash, sizeof acc.pwhash);
+    if (door_actor_of(v, user, &a) != ERR_OK) {
+        memset(&a, 0, sizeof a);
+        a.training_until_us = INT64_MAX;
     }
     snprintf(a.source, sizeof a.source, "local");
     snprintf(a.request_id, sizeof a.request_id, "demo");
-    a.training_until_us = INT64_MAX;
     return a;
 }
 
@@ -56,13 +50,10 @@ static actor demo_actor(vault *v, const char *user)
 static err demo_access(vault *v, const char *dir)
 {
     int64_t until = clock_now_us() + (int64_t)365 * 86400 * 1000000;
+    actor sys;
+    actor_system(&sys, "demo");
     for (size_t i = 0; i < sizeof DEMO_ACCOUNTS / sizeof DEMO_ACCOUNTS[0]; i++) {
-        account acc;
-        TRY(store_account_by_name(v->st, DEMO_ACCOUNTS[i].user, &acc));
-        acc.training_until_us = until;
-        err e = store_account_update(v->st, &acc);
-        mem_wipe(acc.pwhash, sizeof acc.pwhash);
-        TRY(e);
+        TRY(door_account_training_offline(v, &sys, DEMO_ACCOUNTS[i].user, until));
     }
     char p[PATH_MAX];
     vault_path_in(dir, "custos.json", p, sizeof p);
@@ -163,9 +154,7 @@ int cmd_demo(args *a)
     if ((e = vault_open(dir, &src, &v)) != ERR_OK) {
         return cli_fail(e);
     }
-    account probe;
-    if (store_account_by_name(v->st, "admin", &probe) == ERR_OK) {
-        mem_wipe(probe.pwhash, sizeof probe.pwhash);
+    if (door_account_exists(v, "admin")) {
         vault_close(v);
         printf("demo data already present in %s\n", dir);
         return 0;
@@ -195,7 +184,7 @@ int cmd_demo(args *a)
         e = door_honeytoken_add(v, &sys, i % 2 ? "shanghai" : "beijing", NULL);
     }
     if (e == ERR_OK) {
-        IGNORE(store_meta_set(v->st, "demo", "true"));
+        IGNORE(door_mark_demo(v));
         const char *seed = getenv("CUSTOS_DEMO_SEED");
         e = fill(v, n, seed ? strtoull(seed, NULL, 10) : (uint64_t)clock_now_us());
     }

@@ -739,15 +739,9 @@ int cmd_accounts(args *a)
         char full[40];
         int64_t until = 0;
         snprintf(full, sizeof full, "%.10sT23:59:59Z", tu);
-        account acc;
         e = clock_parse_rfc3339(full, &until);
         if (e == ERR_OK) {
-            e = store_account_by_name(v->st, a->pos[2], &acc);
-        }
-        if (e == ERR_OK) {
-            acc.training_until_us = until;
-            e = store_account_update(v->st, &acc);
-            mem_wipe(acc.pwhash, sizeof acc.pwhash);
+            e = door_account_training_offline(v, &sys, a->pos[2], until);
         }
     }
     vault_close(v);

@@ -165,6 +165,10 @@ MUST_USE err door_authenticate(vault *v, const char *token, const char *source,
                                const char *request_id, actor *out);
 /* The CSRF token that belongs to a session token (cookie mode). */
 void door_csrf_of(const char *token, char out[CSRF_TEXT_MAX]);
+/* A state-changing cookie request: GOT (the X-CSRF-Token header, or NULL) must be the token
+ * derived from the session TOKEN (compared in constant time). A wrong or missing one is
+ * audited as a denial (request.csrf), then ERR_DENIED. */
+MUST_USE err door_csrf_check(vault *v, const actor *a, const char *token, const char *got);
 MUST_USE err door_logout(vault *v, const actor *a, const char *token);
 /* Ends every session of an account (and, for the guard, its API keys when keys is true). */
 MUST_USE err door_revoke_sessions(vault *v, const actor *by, const char *username,
@@ -188,6 +192,18 @@ MUST_USE err door_account_change(vault *v, const actor *a, const char *username,
 MUST_USE err door_account_self(vault *v, const actor *a, json_t **out);
 MUST_USE err door_password_change(vault *v, const actor *a, const char *old_pw,
                                   const char *new_pw);
+/* Offline, by the operator who holds the master key (custos accounts add --training-until,
+ * custos demo): sets an account's training date, audited as account.training under the
+ * system actor BY (rule "offline"). */
+MUST_USE err door_account_training_offline(vault *v, const actor *by, const char *username,
+                                           int64_t until_us);
+/* Whether an account of that name exists (offline tools: custos demo). */
+bool door_account_exists(vault *v, const char *username);
+/* The actor of an existing account (offline tools act as it, e.g. the demo's staff): its id,
+ * role and department; training counted as current. ERR_NOT_FOUND when there is none. */
+MUST_USE err door_actor_of(vault *v, const char *username, actor *out);
+/* Marks the vault as a demo vault (custos.db meta), so tools can say so. */
+MUST_USE err door_mark_demo(vault *v);
 /* Password policy: length, the most common passwords, the username. */
 MUST_USE err door_password_acceptable(const char *username, const char *pw);
 
@@ -294,6 +310,19 @@ void door_readiness(vault *v, door_ready *out);
 uint64_t door_ready_min_free(const vault *v);
 /* Reports a vault that became not ready to the guard (an alert through its notice rules). */
 void door_readiness_alert(vault *v, const door_ready *r);
+
+/* The counts /healthz and /metrics publish (0 where one cannot be read). */
+typedef struct door_stats {
+    uint64_t audit_entries;
+    int64_t customers;
+} door_stats;
+void door_stats_get(vault *v, bool with_customers, door_stats *out);
+/* Whether TOKEN is the metrics bearer token configured in custos.json (its SHA-256 is kept,
+ * compared in constant time). False when none is configured. */
+bool door_metrics_token_ok(const vault *v, const char *token);
+bool door_metrics_token_set(const vault *v);
+/* SIGHUP: the keyring file again (a `keys rotate` next to the running server). */
+MUST_USE err door_keyring_reload(vault *v);
 
 /* ---- break-glass (door_breakglass.c) ---- */
 MUST_USE err door_breakglass_open(vault *v, const actor *a, const char *reason,

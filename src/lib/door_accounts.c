@@ -193,6 +193,52 @@ static err audit_account(vault *v, const actor *a, const char *action, const cha
     return audit_append(v->au, &e, NULL);
 }
 
+err door_account_training_offline(vault *v, const actor *by, const char *username,
+                                  int64_t until_us)
+{
+    account acc;
+    err rc = ERR_OK;
+    memset(&acc, 0, sizeof acc);
+    GUARD(store_account_by_name(v->st, username, &acc));
+    char ts[40], what[80];
+    clock_rfc3339(until_us, ts);
+    snprintf(what, sizeof what, "%s training_valid_until=%.10s", acc.username, ts);
+    GUARD(audit_account(v, by, "account.training", "offline", what));
+    acc.training_until_us = until_us;
+    GUARD(store_account_update(v->st, &acc));
+out:
+    mem_wipe(acc.pwhash, sizeof acc.pwhash);
+    return rc;
+}
+
+bool door_account_exists(vault *v, const char *username)
+{
+    account acc;
+    bool found = store_account_by_name(v->st, username, &acc) == ERR_OK;
+    mem_wipe(acc.pwhash, sizeof acc.pwhash);
+    return found;
+}
+
+err door_actor_of(vault *v, const char *username, actor *out)
+{
+    memset(out, 0, sizeof *out);
+    account acc;
+    TRY(store_account_by_name(v->st, username, &acc));
+    snprintf(out->account_id, sizeof out->account_id, "%s", acc.id);
+    snprintf(out->username, sizeof out->username, "%s", acc.username);
+    snprintf(out->department, sizeof out->department, "%s", acc.department);
+    err e = role_parse(acc.role, &out->role);
+    mem_wipe(acc.pwhash, sizeof acc.pwhash);
+    TRY(e);
+    out->training_until_us = INT64_MAX;
+    return ERR_OK;
+}
+
+err door_mark_demo(vault *v)
+{
+    return store_meta_set(v->st, "demo", "true");
+}
+
 err door_accounts_list(vault *v, const actor *a, json_t **out)
 {
     TRY(door_need(v, a, CAP_ACCOUNTS_MANAGE, "account.list"));

@@ -96,6 +96,21 @@ void door_csrf_of(const char *token, char out[CSRF_TEXT_MAX])
     mem_wipe(h, sizeof h);
 }
 
+err door_csrf_check(vault *v, const actor *a, const char *token, const char *got)
+{
+    char want[CSRF_TEXT_MAX];
+    door_csrf_of(token, want);
+    bool ok = got && strlen(got) == strlen(want) && mem_eq_ct(got, want, strlen(want));
+    mem_wipe(want, sizeof want);
+    if (ok) {
+        return ERR_OK;
+    }
+    audit_entry e;
+    door_entry(&e, a, "request.csrf", "deny", "csrf-token");
+    TRY(audit_append(v->au, &e, NULL));
+    BAIL(ERR_DENIED, "missing or wrong X-CSRF-Token");
+}
+
 /* A real Argon2id hash of a random password, made once, so that unknown usernames cost the
  * same verification work as known ones. */
 static char dummy_hash_text[PASSWORD_HASH_MAX];

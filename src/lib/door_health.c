@@ -12,6 +12,8 @@
 #include <sys/statvfs.h>
 
 #include "audit/probe.h"
+#include "core/mem.h"
+#include "crypto/crypto.h"
 #include "door_int.h"
 
 /* About what the two WALs grow to between checkpoints, plus a margin. */
@@ -48,4 +50,35 @@ void door_readiness_alert(vault *v, const door_ready *r)
              r->disk_ok ? "" : " free space below what the write-ahead logs need",
              (unsigned long long)(r->free_bytes >> 20), (unsigned long long)(r->min_free >> 20));
     door_alert(v, "high", "not-ready", &sys, d);
+}
+
+void door_stats_get(vault *v, bool with_customers, door_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    IGNORE(audit_size(v->au, &out->audit_entries));
+    if (with_customers) {
+        IGNORE(store_customer_count(v->st, &out->customers));
+    }
+}
+
+bool door_metrics_token_set(const vault *v)
+{
+    return v->cfg.metrics_token_set;
+}
+
+bool door_metrics_token_ok(const vault *v, const char *token)
+{
+    if (!v->cfg.metrics_token_set || !token) {
+        return false;
+    }
+    uint8_t got[32];
+    hash_sha256((const uint8_t *)token, strlen(token), got);
+    bool ok = mem_eq_ct(got, v->cfg.metrics_token_sha256, 32);
+    mem_wipe(got, sizeof got);
+    return ok;
+}
+
+err door_keyring_reload(vault *v)
+{
+    return keyring_reload(v->kr);
 }

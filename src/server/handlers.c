@@ -216,17 +216,7 @@ static err authenticate(server *s, request *r)
         ENSURE(!r->who.via_key, ERR_AUTH, "API keys are sent as bearer tokens");
         if (!safe_method(r)) {
             /* Cross-site requests carry the cookie but cannot know this token. */
-            char want[CSRF_TEXT_MAX];
-            door_csrf_of(r->token, want);
-            const char *got = req_header(r, "X-CSRF-Token");
-            bool ok = got && strlen(got) == strlen(want) && mem_eq_ct(got, want, strlen(want));
-            mem_wipe(want, sizeof want);
-            if (!ok) {
-                audit_entry e;
-                door_entry(&e, &r->who, "request.csrf", "deny", "csrf-token");
-                TRY(audit_append(s->v->au, &e, NULL));
-                BAIL(ERR_DENIED, "missing or wrong X-CSRF-Token");
-            }
+            TRY(door_csrf_check(s->v, &r->who, r->token, req_header(r, "X-CSRF-Token")));
         }
     }
     r->authed = true;
@@ -557,11 +547,11 @@ static void h_export(server *s, request *r, response *out)
 static void h_health(server *s, request *r, response *out)
 {
     json_t *o = json_object();
-    uint64_t n = 0;
-    IGNORE(audit_size(s->v->au, &n));
+    door_stats st;
+    door_stats_get(s->v, false, &st);
     json_object_set_new(o, "status", json_string("ok"));
     json_object_set_new(o, "ready", json_boolean(atomic_load(&s->ready)));
-    json_object_set_new(o, "audit_entries", json_integer((json_int_t)n));
+    json_object_set_new(o, "audit_entries", json_integer((json_int_t)st.audit_entries));
     json_object_set_new(o, "sealed", json_boolean(door_sealed(s->v)));
     json_object_set_new(o, "guard",
                         json_string(!s->v->guard                  ? "off"
@@ -590,10 +580,10 @@ static void h_metrics(server *s, request *r, response *out)
         e = buf_appendf(&b, "custos_requests_total{class=\"%dxx\"} %llu\n", c,
                         (unsigned long long)atomic_load(&m->requests[c]));
     }
-    uint64_t audit_n = 0;
-    IGNORE(audit_size(s->v->au, &audit_n));
-    int64_t customers = 0;
-    IGNORE(store_customer_count(s->v->st, &customers));
+    door_stats st;
+    door_stats_get(s->v, true, &st);
+    uint64_t audit_n = st.audit_entries;
+    int64_t customers = st.customers;
     if (e == ERR_OK) {
         e = buf_appendf(
             &b,
@@ -687,16 +677,11 @@ static void h_metrics(server *s, request *r, response *out)
  * metrics listener serves it on loopback). */
 static void metrics_public(server *s, request *r, response *out)
 {
-    if (!s->v->cfg.metrics_token_set) {
+    if (!door_metrics_token_set(s->v)) {
         return response_error(out, ERR_NOT_FOUND, "no such route");
     }
     const char *h = req_header(r, "Authorization");
-    bool ok = false;
-    if (h && strncasecmp(h, "Bearer ", 7) == 0) {
-        uint8_t got[32];
-        hash_sha256((const uint8_t *)h + 7, strlen(h + 7), got);
-        ok = mem_eq_ct(got, s->v->cfg.metrics_token_sha256, 32);
-    }
+    bool ok = h && strncasecmp(h, "Bearer ", 7) == 0 && door_metrics_token_ok(s->v, h + 7);
     if (!ok) {
         return response_error(out, ERR_AUTH, "a metrics bearer token is required");
     }

@@ -1030,7 +1030,7 @@ err server_run(const server_opts *o, const kek_source *src)
         sigwait(&set, &sig);
         if (sig == SIGHUP) {
             log_info("server.sighup", "reloading the keyring and the access policy");
-            if (keyring_reload(srv.v->kr) != ERR_OK) {
+            if (door_keyring_reload(srv.v) != ERR_OK) {
                 log_error("server.sighup", "keyring reload failed: %s", err_message());
             }
             /* The operator is the actor; the reload is audited with its diff. */
