@@ -5,6 +5,7 @@
 #   make          build/custos (release, hardened); installs the build packages first if missing
 #   make test     everything under ASan+UBSan: unit, fuzz-corpus replay, integration; TSan units
 #   make tsan     the concurrent parts' unit tests under ThreadSanitizer (build/tsan)
+#   make check-layers  includes go downward; the server and CLI reach data only through the door
 #   make run      demo vault + server on https://127.0.0.1:8443
 #   make bench    benchmarks (release build)
 #   make fuzz     each libFuzzer target for FUZZ_SECONDS (clang)

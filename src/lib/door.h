@@ -16,6 +16,7 @@
 #define CUSTOS_DOOR_H
 
 #include <jansson.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -82,6 +83,28 @@ void vault_path_in(const char *dir, const char *name, char *out, size_t max);
 /* The erasure journal of the vault in dir: custos.json's erasures.journal, else
  * dir/erasures.journal (PATH_MAX). */
 void vault_erasure_journal(const char *dir, const vault_config *c, char *out, size_t max);
+
+/* ---- backups and restores (vault_backup.c) ---- */
+/* An online backup of the open vault into OUT (sealed under the keyring; audited). */
+MUST_USE err vault_backup(vault *v, const char *out);
+typedef struct vault_restore_opts {
+    const kek_source *src;
+    const char *erasure_journal;  /* a journal to honour besides the configured ones, or NULL */
+    bool without_erasure_journal; /* restore even with none (audited in the restored log) */
+} vault_restore_opts;
+typedef struct vault_restore_result {
+    size_t reapplied;               /* erasures applied again */
+    bool overridden;                /* restored without an erasure journal */
+    char stood_in[PATH_MAX];        /* the configured journal that was missing, when
+                                       o->erasure_journal stood in for it */
+    char replaced_to[PATH_MAX];     /* where the replaced vault was moved, or "" */
+} vault_restore_result;
+/* Restores BACKUP into DIR (a new folder, or an existing vault that is kept aside). */
+MUST_USE err vault_restore(const char *backup, const char *dir, const vault_restore_opts *o,
+                           vault_restore_result *res);
+/* The erasure journal custos.json names, made at start when it is not there yet (naming every
+ * customer the vault has erased already). */
+MUST_USE err vault_erasure_journal_ensure(const char *dir);
 
 /* ---- who is asking ---- */
 typedef struct actor {
