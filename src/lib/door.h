@@ -32,18 +32,9 @@
 #include "store/store.h"
 
 /* ---- the vault folder ---- */
-typedef struct vault {
-    char *dir;
-    keyring *kr;
-    store *st;
-    audit *au;
-    int64_t session_ttl_us;  /* absolute session lifetime */
-    int64_t session_idle_us; /* a session unused this long ends */
-    vault_config cfg;
-    witness *witness;
-    guard *guard; /* the server's (door_guard_start); NULL for offline tools */
-    char *audit_origin; /* the log's key name: what the audit anchor is bound to */
-} vault;
+/* The open vault: its folder, keys, store, audit log and guard. Opaque: only the door's
+ * files (door_int.h) see inside. */
+typedef struct vault vault;
 
 #define VAULT_DB "custos.db"
 #define VAULT_KEYRING "keyring"
@@ -77,6 +68,11 @@ MUST_USE err vault_open_with(const char *dir, const kek_source *src, const vault
 /* True when at least one audit witness (file, syslog, webhook) is configured. */
 bool vault_has_witness(const vault *v);
 void vault_close(vault *v);
+/* The vault's folder, its custos.json as loaded, and the running server's guard (NULL for
+ * offline tools and with --guard off). */
+const char *vault_dir(const vault *v);
+const vault_config *vault_cfg(const vault *v);
+guard *vault_guard(const vault *v);
 /* dir/name into out (PATH_MAX). */
 void vault_path(const vault *v, const char *name, char *out, size_t max);
 void vault_path_in(const char *dir, const char *name, char *out, size_t max);

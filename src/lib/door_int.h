@@ -6,6 +6,19 @@
 
 #include "door.h"
 
+struct vault {
+    char *dir;
+    keyring *kr;
+    store *st;
+    audit *au;
+    int64_t session_ttl_us;  /* absolute session lifetime */
+    int64_t session_idle_us; /* a session unused this long ends */
+    vault_config cfg;
+    witness *witness;
+    guard *guard; /* the server's (door_guard_start); NULL for offline tools */
+    char *audit_origin; /* the log's key name: what the audit anchor is bound to */
+};
+
 /* Blind-index widths: see docs/FORMATS.md (what they leak, why these numbers). */
 extern const unsigned DOOR_BLIND_BITS[BI__COUNT];
 /* The field of each blind index kind. */

@@ -15,7 +15,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "audit/checkpoint.h"
-#include "door.h"
+#include "door_int.h"
 
 void vault_path_in(const char *dir, const char *name, char *out, size_t max)
 {
@@ -530,4 +530,19 @@ void vault_close(vault *v)
     free(v->audit_origin);
     free(v->dir);
     free(v);
+}
+
+const char *vault_dir(const vault *v)
+{
+    return v->dir;
+}
+
+const vault_config *vault_cfg(const vault *v)
+{
+    return &v->cfg;
+}
+
+guard *vault_guard(const vault *v)
+{
+    return v->guard;
 }

@@ -128,8 +128,8 @@ static void h_login(server *s, request *r, response *out)
     /* The per-account limit before any password work (names that are no account are held in
      * check by the address limit). */
     guard_decision gd;
-    if (s->v->guard &&
-        guard_admit_account(s->v->guard, rq.username, clock_now_us(), &gd) != GUARD_ADMIT) {
+    if (vault_guard(s->v) &&
+        guard_admit_account(vault_guard(s->v), rq.username, clock_now_us(), &gd) != GUARD_ADMIT) {
         mem_wipe((void *)rq.password, strlen(rq.password));
         json_decref(j);
         buf_reset(&r->body);
@@ -207,8 +207,8 @@ static err authenticate(server *s, request *r)
     }
     TRY(door_authenticate(s->v, r->token, r->source, r->request_id, &r->who));
     guard_decision gd;
-    if (s->v->guard &&
-        guard_admit_account(s->v->guard, r->who.username, clock_now_us(), &gd) != GUARD_ADMIT) {
+    if (vault_guard(s->v) &&
+        guard_admit_account(vault_guard(s->v), r->who.username, clock_now_us(), &gd) != GUARD_ADMIT) {
         r->guard_refusal = gd;
         BAIL(gd.verdict == GUARD_BLOCK ? ERR_DENIED : ERR_RATE, "refused by the guard");
     }
@@ -554,8 +554,8 @@ static void h_health(server *s, request *r, response *out)
     json_object_set_new(o, "audit_entries", json_integer((json_int_t)st.audit_entries));
     json_object_set_new(o, "sealed", json_boolean(door_sealed(s->v)));
     json_object_set_new(o, "guard",
-                        json_string(!s->v->guard                  ? "off"
-                                    : guard_healthy(s->v->guard) ? "ok"
+                        json_string(!vault_guard(s->v)                  ? "off"
+                                    : guard_healthy(vault_guard(s->v)) ? "ok"
                                                                  : "degraded"));
     response_json(out, 200, o);
 }
@@ -659,8 +659,8 @@ static void h_metrics(server *s, request *r, response *out)
             (unsigned long long)atomic_load(&m->expired_connections),
             (unsigned long long)atomic_load(&m->limit_connections));
     }
-    if (e == ERR_OK && s->v->guard) {
-        e = guard_metrics(s->v->guard, &b);
+    if (e == ERR_OK && vault_guard(s->v)) {
+        e = guard_metrics(vault_guard(s->v), &b);
     }
     if (e != ERR_OK) {
         buf_free(&b);

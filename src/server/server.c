@@ -153,8 +153,8 @@ static bool peer_of(struct MHD_Connection *c, uint8_t out[16])
 
 static bool is_trusted_proxy(server *s, const uint8_t a[16])
 {
-    return s->v->cfg.ntrusted_proxies &&
-           fwd_trusted(s->v->cfg.trusted_proxies, s->v->cfg.ntrusted_proxies, a);
+    return vault_cfg(s->v)->ntrusted_proxies &&
+           fwd_trusted(vault_cfg(s->v)->trusted_proxies, vault_cfg(s->v)->ntrusted_proxies, a);
 }
 
 typedef struct fwd_values {
@@ -188,12 +188,12 @@ static void resolve_client(server *s, request *r)
         return;
     }
     if (is_trusted_proxy(s, a)) {
-        fwd_values fv = {.name = s->v->cfg.forwarded_header == FWD_FORWARDED ? "Forwarded"
+        fwd_values fv = {.name = vault_cfg(s->v)->forwarded_header == FWD_FORWARDED ? "Forwarded"
                                                                              : "X-Forwarded-For"};
         MHD_get_connection_values(r->conn, MHD_HEADER_KIND, collect_fwd, &fv);
         uint8_t client[16];
-        fwd_client((fwd_header)s->v->cfg.forwarded_header, fv.v, fv.n, s->v->cfg.trusted_proxies,
-                   s->v->cfg.ntrusted_proxies, a, client);
+        fwd_client((fwd_header)vault_cfg(s->v)->forwarded_header, fv.v, fv.n, vault_cfg(s->v)->trusted_proxies,
+                   vault_cfg(s->v)->ntrusted_proxies, a, client);
         r->via_proxy = memcmp(client, a, 16) != 0;
         memcpy(a, client, 16);
     }
@@ -208,7 +208,7 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *sa, socklen_t
 {
     server *s = cls;
     guard_addr a;
-    if (!s->v->guard || guard_addr_from_sockaddr(sa, &a) != ERR_OK) {
+    if (!vault_guard(s->v) || guard_addr_from_sockaddr(sa, &a) != ERR_OK) {
         return MHD_YES;
     }
     /* A trusted proxy carries many clients: its connections are not counted per address
@@ -217,7 +217,7 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *sa, socklen_t
         return MHD_YES;
     }
     /* A blocked address or one over its connection limit is dropped before TLS. */
-    if (guard_conn_open(s->v->guard, &a, clock_now_us(), NULL) != GUARD_ADMIT) {
+    if (guard_conn_open(vault_guard(s->v), &a, clock_now_us(), NULL) != GUARD_ADMIT) {
         atomic_fetch_add(&s->m.refused_connections, 1);
         return MHD_NO;
     }
@@ -355,9 +355,9 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     guard_addr a;
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (toe == MHD_CONNECTION_NOTIFY_CLOSED && s->v->guard && ci && ci->client_addr &&
+    if (toe == MHD_CONNECTION_NOTIFY_CLOSED && vault_guard(s->v) && ci && ci->client_addr &&
         guard_addr_from_sockaddr(ci->client_addr, &a) == ERR_OK && !is_trusted_proxy(s, a.b)) {
-        guard_conn_close(s->v->guard, &a);
+        guard_conn_close(vault_guard(s->v), &a);
     }
 }
 
@@ -407,11 +407,11 @@ static void conn_end(server *s, struct MHD_Connection *conn)
 /* 403 or 429 with Retry-After, before any parsing or authentication. */
 static bool refused_by_guard(server *s, request *r, response *out)
 {
-    if (!s->v->guard || !r->client_ok) {
+    if (!vault_guard(s->v) || !r->client_ok) {
         return false;
     }
     guard_decision d;
-    if (guard_admit(s->v->guard, &r->client, clock_now_us(), &d) == GUARD_ADMIT) {
+    if (guard_admit(vault_guard(s->v), &r->client, clock_now_us(), &d) == GUARD_ADMIT) {
         return false;
     }
     server_refuse(out, &d, r->retry_after, sizeof r->retry_after);
@@ -435,7 +435,7 @@ void server_refuse(response *out, const guard_decision *d, char *retry, size_t m
  * routes, malformed or oversized requests). */
 static void observe_request(server *s, request *r, const response *out, int status)
 {
-    if (door_observed_take() || !s->v->guard) {
+    if (door_observed_take() || !vault_guard(s->v)) {
         return;
     }
     const char *msg = NULL;
@@ -454,7 +454,7 @@ static void observe_request(server *s, request *r, const response *out, int stat
         .oversized = status == 413,
         .status = status,
     };
-    guard_observe(s->v->guard, &ev);
+    guard_observe(vault_guard(s->v), &ev);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -947,7 +947,7 @@ err server_run(const server_opts *o, const kek_source *src)
         vault_close(srv.v);
         return ge;
     }
-    if (srv.v->cfg.totp == VAULT_TOTP_OFF) {
+    if (vault_cfg(srv.v)->totp == VAULT_TOTP_OFF) {
         log_warn("access.second_factor",
                  "second factor is OFF (custos.json access.second_factor): demo use only");
     }
