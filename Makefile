@@ -23,9 +23,9 @@ PKGS    := libsodium sqlite3 libmicrohttpd jansson gnutls libcurl liboath nettle
 # (with its CA list) for the demo's examples.
 BUILD_DEB := build-essential pkg-config curl ca-certificates libsodium-dev libsqlite3-dev libmicrohttpd-dev \
              libjansson-dev libgnutls28-dev nettle-dev libcurl4-gnutls-dev liboath-dev
-# To test and measure: libFuzzer (clang), the load generator, valgrind, python3 for the
-# shell tests, Go and golang.org/x/mod for the reference proof checker.
-TEST_DEB  := clang wrk valgrind python3 golang-go golang-golang-x-mod-dev
+# To test and measure: libFuzzer (clang), clang-format (the format check), the load generator,
+# valgrind, python3 for the shell tests, Go and golang.org/x/mod for the reference proof checker.
+TEST_DEB  := clang clang-format wrk valgrind python3 golang-go golang-golang-x-mod-dev
 GOX_MOD   := /usr/share/gocode/src/golang.org/x/mod
 
 # Recursive and memoised: evaluated at the first recipe that needs them, after build-deps.
@@ -69,7 +69,8 @@ build-deps:
 	  || $(MAKE) --no-print-directory deps
 
 test-deps: build-deps
-	@command -v clang >/dev/null && command -v wrk >/dev/null && command -v valgrind >/dev/null \
+	@command -v clang >/dev/null && command -v clang-format >/dev/null && command -v wrk >/dev/null \
+	  && command -v valgrind >/dev/null \
 	  && command -v python3 >/dev/null && command -v go >/dev/null \
 	  && [ -d $(GOX_MOD) ] || $(MAKE) --no-print-directory deps-test
 
@@ -208,7 +209,7 @@ fuzz: test-deps
 	done
 
 format:
-	clang-format -i $(LIB_SRC) $(APP_SRC) $(wildcard src/lib/*/*.h src/*/*.h)
+	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'tests/*.h' 'bench/*.c' 'bench/*.h')
 
 clean:
 	rm -rf build

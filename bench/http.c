@@ -7,14 +7,14 @@
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <sys/socket.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -64,10 +64,9 @@ static json_t *call(unsigned port, const char *cacert, const char *method, const
 static double wrk(unsigned port, const char *path, const char *token, const char *label)
 {
     char cmd[1024];
-    snprintf(cmd, sizeof cmd,
-             "wrk -t2 -c64 -d5s --latency %s%s%s https://127.0.0.1:%u%s 2>&1",
-             token ? "-H 'Authorization: Bearer " : "", token ? token : "", token ? "'" : "",
-             port, path);
+    snprintf(cmd, sizeof cmd, "wrk -t2 -c64 -d5s --latency %s%s%s https://127.0.0.1:%u%s 2>&1",
+             token ? "-H 'Authorization: Bearer " : "", token ? token : "", token ? "'" : "", port,
+             path);
     FILE *p = popen(cmd, "r");
     if (!p) {
         return 0;
@@ -290,12 +289,13 @@ void bench_http(void)
     for (int round = 0; round < 6; round++) {
         bool guard = round % 2 == 0;
         srv_proc sp = start(bin, vdir, key, portf, guard);
-        json_t *login =
-            sp.port ? call(sp.port, cacert, "POST", "/v1/login", NULL,
-                           "{\"username\":\"steward1\",\"password\":\"bench-password-1\"}")
-                    : NULL;
+        json_t *login = sp.port
+                            ? call(sp.port, cacert, "POST", "/v1/login", NULL,
+                                   "{\"username\":\"steward1\",\"password\":\"bench-password-1\"}")
+                            : NULL;
         const char *tok = json_string_value(json_object_get(login, "token"));
-        json_t *list = tok ? call(sp.port, cacert, "GET", "/v1/customers?limit=1", tok, NULL) : NULL;
+        json_t *list =
+            tok ? call(sp.port, cacert, "GET", "/v1/customers?limit=1", tok, NULL) : NULL;
         const char *id = json_string_value(
             json_object_get(json_array_get(json_object_get(list, "customers"), 0), "id"));
         if (!id) {
@@ -326,8 +326,8 @@ void bench_http(void)
                     pthread_create(&th[t], NULL, flood_run, &f);
                 }
                 double t0 = bench_secs();
-                double h2 = wrk(sp.port, "/healthz", NULL,
-                                "GET /healthz while a blocked address floods");
+                double h2 =
+                    wrk(sp.port, "/healthz", NULL, "GET /healthz while a blocked address floods");
                 f.stop = 1;
                 for (int t = 0; t < 1; t++) {
                     pthread_join(th[t], NULL);

@@ -5,8 +5,8 @@
  */
 #include <limits.h>
 #include <pthread.h>
-#include <stdint.h>
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,8 +87,8 @@ static double door_read_rate(vault *v, char (*ids)[ID_LEN + 1], size_t n, int th
         }
     }
     v->cfg.totp = VAULT_TOTP_OFF; /* the bench signs in with a password only */
-    login_request rq = {.username = "bench-reader", .password = pw, .source = "127.0.0.1",
-                        .request_id = "bench"};
+    login_request rq = {
+        .username = "bench-reader", .password = pw, .source = "127.0.0.1", .request_id = "bench"};
     login_result lr;
     if (door_login(v, &rq, &lr) != ERR_OK) {
         printf("bench login failed: %s\n", err_message());
@@ -151,15 +151,17 @@ static double plain_read_rate(const char *dir, char (*ids)[ID_LEN + 1], size_t n
     snprintf(p, sizeof p, "%s/plain.db", dir);
     sqlite3 *db = NULL;
     sqlite3_open(p, &db);
-    sqlite3_exec(db, "PRAGMA journal_mode=WAL; CREATE TABLE c(id TEXT PRIMARY KEY, name, id_number,"
-                     " birth_date, phone, email, address, wechat, preferences, vip_level, department,"
-                     " salesperson, marketing_consent, notes) WITHOUT ROWID; BEGIN;",
+    sqlite3_exec(db,
+                 "PRAGMA journal_mode=WAL; CREATE TABLE c(id TEXT PRIMARY KEY, name, id_number,"
+                 " birth_date, phone, email, address, wechat, preferences, vip_level, department,"
+                 " salesperson, marketing_consent, notes) WITHOUT ROWID; BEGIN;",
                  NULL, NULL, NULL);
     sqlite3_stmt *ins;
-    sqlite3_prepare_v2(db, "INSERT INTO c VALUES(?1,'王小明','11010519491231002X','1949-12-31',"
-                           "'13812345678','wang.xm@163.com','北京市朝阳区建国路88号院3号楼1502室',"
-                           "'wxid_abc123','porcelain,jade','3','beijing','sales1','true',"
-                           "'偏好清代官窑瓷器，每年春拍前联系')",
+    sqlite3_prepare_v2(db,
+                       "INSERT INTO c VALUES(?1,'王小明','11010519491231002X','1949-12-31',"
+                       "'13812345678','wang.xm@163.com','北京市朝阳区建国路88号院3号楼1502室',"
+                       "'wxid_abc123','porcelain,jade','3','beijing','sales1','true',"
+                       "'偏好清代官窑瓷器，每年春拍前联系')",
                        -1, &ins, NULL);
     for (size_t i = 0; i < n; i++) {
         sqlite3_reset(ins);

@@ -129,8 +129,8 @@ int cmd_accounts_online(args *a)
 /* ---- custos apikeys ---- */
 
 #define APIKEYS_USAGE                                                                              \
-    "custos apikeys list | create NAME --role R --department D --scope S [--addresses CIDRS] |\n" \
-    "               rotate ID | revoke ID\n"                                                      \
+    "custos apikeys list | create NAME --role R --department D --scope S [--addresses CIDRS] |\n"  \
+    "               rotate ID | revoke ID\n"                                                       \
     "       scope: category:op,op;... e.g. transactions:read,create;preferences:read"
 
 int cmd_apikeys(args *a)
@@ -316,16 +316,16 @@ int cmd_policy_online(args *a)
     if (strcmp(sub, "reload") == 0) {
         return post(a, "/v1/policy/reload", NULL);
     }
-    const char *r = args_opt(a, "--role"), *o = args_opt(a, "--op"),
-               *c = args_opt(a, "--category"), *cu = args_opt(a, "--customer");
+    const char *r = args_opt(a, "--role"), *o = args_opt(a, "--op"), *c = args_opt(a, "--category"),
+               *cu = args_opt(a, "--customer");
     if (strcmp(sub, "explain") == 0 && r && o && c && cu) {
         char er[100], eo[100], ec[100], ecu[100], path[600];
         url_part(r, er, sizeof er);
         url_part(o, eo, sizeof eo);
         url_part(c, ec, sizeof ec);
         url_part(cu, ecu, sizeof ecu);
-        snprintf(path, sizeof path, "/v1/policy/explain?role=%s&op=%s&category=%s&customer=%s",
-                 er, eo, ec, ecu);
+        snprintf(path, sizeof path, "/v1/policy/explain?role=%s&op=%s&category=%s&customer=%s", er,
+                 eo, ec, ecu);
         return get(a, path);
     }
     return bad("custos policy reload | explain --role R --op OP --category C --customer ID");

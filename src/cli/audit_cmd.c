@@ -189,8 +189,7 @@ int cmd_audit(args *a)
         snprintf(path, sizeof path, "/v1/audit/proof/inclusion");
         add_arg(path, sizeof path, "index", args_opt(a, "--index"));
         add_arg(path, sizeof path, "size", args_opt(a, "--size"));
-    } else if (strcmp(sub, "proof") == 0 && a->npos >= 2 &&
-               strcmp(a->pos[1], "consistency") == 0) {
+    } else if (strcmp(sub, "proof") == 0 && a->npos >= 2 && strcmp(a->pos[1], "consistency") == 0) {
         snprintf(path, sizeof path, "/v1/audit/proof/consistency");
         add_arg(path, sizeof path, "from", args_opt(a, "--from"));
         add_arg(path, sizeof path, "to", args_opt(a, "--to"));

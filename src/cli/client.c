@@ -70,8 +70,8 @@ err client_save_token(const client *c)
     char p[PATH_MAX], tmp[PATH_MAX];
     config_path(p, sizeof p, true);
     snprintf(tmp, sizeof tmp, "%s.tmp", p);
-    json_t *o = json_pack("{s:s, s:s, s:s}", "addr", c->addr, "token", c->token, "cacert",
-                          c->cacert);
+    json_t *o =
+        json_pack("{s:s, s:s, s:s}", "addr", c->addr, "token", c->token, "cacert", c->cacert);
     ENSURE(o != NULL, ERR_INTERNAL, "out of memory");
     char *s = json_dumps(o, JSON_INDENT(2));
     json_decref(o);
@@ -150,8 +150,8 @@ int client_print(const args *a, int status, const buf *resp)
 {
     json_t *j = json_loadb((const char *)resp->p, resp->len, 0, NULL);
     if (status >= 400) {
-        const char *msg = j ? json_string_value(json_object_get(json_object_get(j, "error"), "message"))
-                            : NULL;
+        const char *msg =
+            j ? json_string_value(json_object_get(json_object_get(j, "error"), "message")) : NULL;
         if (a->json && j) {
             char *s = json_dumps(j, JSON_COMPACT);
             puts(s ? s : "");

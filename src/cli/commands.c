@@ -16,7 +16,7 @@
 #define IMPORT_ERRORS_SHOWN 20
 
 int cli_call_print(const args *a, const char *method, const char *path, const char *ctype,
-                      slice body)
+                   slice body)
 {
     client c;
     if (client_load(&c) != ERR_OK) {

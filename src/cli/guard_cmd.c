@@ -157,7 +157,10 @@ static int replay(args *a)
         size_t n = json_array_size(list);
         bool more = !json_is_null(json_object_get(alerts, "next"));
         printf("\n%s%zu alert%s would be raised%s\n", more ? "more than " : "", n,
-               n == 1 ? "" : "s", more ? " (the newest shown)" : n ? ":" : "");
+               n == 1 ? "" : "s",
+               more ? " (the newest shown)"
+               : n  ? ":"
+                    : "");
         /* oldest first */
         for (size_t i = n; i-- > 0;) {
             print_alert(json_array_get(list, i));

@@ -13,59 +13,60 @@
 
 static void usage(void)
 {
-    fputs("usage: custos <command> [arguments]\n"
-          "\n"
-          "offline (work on the vault folder; master key from CUSTOS_PASSPHRASE or --key-file):\n"
-          "  init DIR [--key-file F] [--tls-cert C --tls-key K]   create a new vault\n"
-          "  serve DIR [--listen 127.0.0.1:8443] [--port-file F] [--threads N]\n"
-          "        [--metrics-listen 127.0.0.1:9443] [--max-connections N]\n"
-          "            [--accept-audit-anchor]   (after checking the log against a witness)\n"
-          "  keys rotate DIR                                     new master key version\n"
-          "  keys generate FILE                                  new random key file\n"
-          "  backup DIR OUT                                      encrypted, authenticated backup\n"
-          "  restore BACKUP DIR                                  verify, then restore\n"
-          "  demo DIR [--customers N]                            fill a vault with demo data\n"
-          "  accounts add DIR USER --role R --department D [--training-until DATE]\n"
-          "                                  (the first admin; password: CUSTOS_NEW_PASSWORD)\n"
-          "  policy check FILE | explain --role R --op OP --category C | show | diff OLD NEW\n"
-          "\n"
-          "client (server from CUSTOS_ADDR, token from CUSTOS_TOKEN or ~/.config/custos):\n"
-          "  login USERNAME [--otp CODE | --recovery-code C]   (password: CUSTOS_PASSWORD or tty)\n"
-          "  me | password | totp enrol | totp confirm CODE | totp verify CODE\n"
-          "  logout\n"
-          "  customers add FIELD=VALUE... | get ID | update ID FIELD=VALUE... |\n"
-          "            search --phone P|--email E|--id-number N|--name N | list |\n"
-          "            erase ID [--reason R] | rotate-key ID |\n"
-          "            import FILE [--charset gb18030] [--dry-run] |\n"
-          "            export --request ID [--format csv|jsonl]\n"
-          "  exports request [--format csv|jsonl]          (a data steward approves it)\n"
-          "  requests list [--status S] | show ID | approve ID [--note N] | reject ID\n"
-          "  accounts list | add USER --role R --department D | disable|enable USER |\n"
-          "           reset-password USER | set USER [--role R] [--department D] |\n"
-          "           training USER --until DATE | revoke-sessions USER | reset-second-factor USER\n"
-          "  apikeys list | create NAME --role R --department D --scope S [--addresses A] |\n"
-          "          rotate ID | revoke ID\n"
-          "  break-glass open --reason TEXT [--minutes N] | close ID | list [--unreviewed] |\n"
-          "              review ID --note TEXT\n"
-          "  policy reload | explain ... --customer ID\n"
-          "  honeytokens list | add --department D\n"
-          "  vault seal [--reason TEXT] | unseal [--key-file F]   (the emergency brake)\n"
-          "  alerts list [--status S] [--severity S] | ack ID | close ID --reason TEXT\n"
-          "  violations [--user U]\n"
-          "  guard sanctions | block ADDRESS [--seconds N] | unblock ADDRESS | unlock USER |\n"
-          "        unthrottle address|account X\n"
-          "  guard check RULES | replay --rules RULES DIR      (offline)\n"
-          "  transactions add CUSTOMER FIELD=VALUE... | list CUSTOMER\n"
-          "  communications add CUSTOMER FIELD=VALUE... | list CUSTOMER\n"
-          "\n"
-          "  audit checkpoint [--save F] | search [--actor U] [--customer ID] ... |\n"
-          "        report subject ID | report actor U [--from T --to T] | proof ...\n"
-          "\n"
-          "offline, no key needed:\n"
-          "  audit verify DIR [--pubkey F] [--checkpoint F]...  check the whole audit log\n"
-          "\n"
-          "  --json   machine-readable output\n",
-          stderr);
+    fputs(
+        "usage: custos <command> [arguments]\n"
+        "\n"
+        "offline (work on the vault folder; master key from CUSTOS_PASSPHRASE or --key-file):\n"
+        "  init DIR [--key-file F] [--tls-cert C --tls-key K]   create a new vault\n"
+        "  serve DIR [--listen 127.0.0.1:8443] [--port-file F] [--threads N]\n"
+        "        [--metrics-listen 127.0.0.1:9443] [--max-connections N]\n"
+        "            [--accept-audit-anchor]   (after checking the log against a witness)\n"
+        "  keys rotate DIR                                     new master key version\n"
+        "  keys generate FILE                                  new random key file\n"
+        "  backup DIR OUT                                      encrypted, authenticated backup\n"
+        "  restore BACKUP DIR                                  verify, then restore\n"
+        "  demo DIR [--customers N]                            fill a vault with demo data\n"
+        "  accounts add DIR USER --role R --department D [--training-until DATE]\n"
+        "                                  (the first admin; password: CUSTOS_NEW_PASSWORD)\n"
+        "  policy check FILE | explain --role R --op OP --category C | show | diff OLD NEW\n"
+        "\n"
+        "client (server from CUSTOS_ADDR, token from CUSTOS_TOKEN or ~/.config/custos):\n"
+        "  login USERNAME [--otp CODE | --recovery-code C]   (password: CUSTOS_PASSWORD or tty)\n"
+        "  me | password | totp enrol | totp confirm CODE | totp verify CODE\n"
+        "  logout\n"
+        "  customers add FIELD=VALUE... | get ID | update ID FIELD=VALUE... |\n"
+        "            search --phone P|--email E|--id-number N|--name N | list |\n"
+        "            erase ID [--reason R] | rotate-key ID |\n"
+        "            import FILE [--charset gb18030] [--dry-run] |\n"
+        "            export --request ID [--format csv|jsonl]\n"
+        "  exports request [--format csv|jsonl]          (a data steward approves it)\n"
+        "  requests list [--status S] | show ID | approve ID [--note N] | reject ID\n"
+        "  accounts list | add USER --role R --department D | disable|enable USER |\n"
+        "           reset-password USER | set USER [--role R] [--department D] |\n"
+        "           training USER --until DATE | revoke-sessions USER | reset-second-factor USER\n"
+        "  apikeys list | create NAME --role R --department D --scope S [--addresses A] |\n"
+        "          rotate ID | revoke ID\n"
+        "  break-glass open --reason TEXT [--minutes N] | close ID | list [--unreviewed] |\n"
+        "              review ID --note TEXT\n"
+        "  policy reload | explain ... --customer ID\n"
+        "  honeytokens list | add --department D\n"
+        "  vault seal [--reason TEXT] | unseal [--key-file F]   (the emergency brake)\n"
+        "  alerts list [--status S] [--severity S] | ack ID | close ID --reason TEXT\n"
+        "  violations [--user U]\n"
+        "  guard sanctions | block ADDRESS [--seconds N] | unblock ADDRESS | unlock USER |\n"
+        "        unthrottle address|account X\n"
+        "  guard check RULES | replay --rules RULES DIR      (offline)\n"
+        "  transactions add CUSTOMER FIELD=VALUE... | list CUSTOMER\n"
+        "  communications add CUSTOMER FIELD=VALUE... | list CUSTOMER\n"
+        "\n"
+        "  audit checkpoint [--save F] | search [--actor U] [--customer ID] ... |\n"
+        "        report subject ID | report actor U [--from T --to T] | proof ...\n"
+        "\n"
+        "offline, no key needed:\n"
+        "  audit verify DIR [--pubkey F] [--checkpoint F]...  check the whole audit log\n"
+        "\n"
+        "  --json   machine-readable output\n",
+        stderr);
 }
 
 int main(int argc, char **argv)
@@ -165,15 +166,15 @@ int main(int argc, char **argv)
         return cmd_customers(&a);
     }
     if (strcmp(c, "policy") == 0) {
-        bool online = a.npos >= 1 && (strcmp(a.pos[0], "reload") == 0 ||
-                                      (strcmp(a.pos[0], "explain") == 0 &&
-                                       args_opt(&a, "--customer") != NULL));
+        bool online = a.npos >= 1 &&
+                      (strcmp(a.pos[0], "reload") == 0 ||
+                       (strcmp(a.pos[0], "explain") == 0 && args_opt(&a, "--customer") != NULL));
         return online ? cmd_policy_online(&a) : cmd_policy(&a);
     }
     if (strcmp(c, "guard") == 0) {
         /* check and replay are offline; the rest asks the server */
-        bool offline = a.npos >= 1 && (strcmp(a.pos[0], "check") == 0 ||
-                                       strcmp(a.pos[0], "replay") == 0);
+        bool offline =
+            a.npos >= 1 && (strcmp(a.pos[0], "check") == 0 || strcmp(a.pos[0], "replay") == 0);
         return offline ? cmd_guard(&a) : cmd_guard_online(&a);
     }
     if (strcmp(c, "alerts") == 0) {

@@ -240,8 +240,8 @@ int cmd_keys(args *a)
         fprintf(stderr, "custos: %s\n", why);
         return e == ERR_INPUT ? 2 : 1;
     }
-    printf("master key version %u is active; %zu data keys rewrapped; older versions retired\n",
-           nv, n);
+    printf("master key version %u is active; %zu data keys rewrapped; older versions retired\n", nv,
+           n);
     return 0;
 }
 

@@ -23,10 +23,12 @@
 
 /* 24 bits: 0.006 false candidates per exact search at 100,000 customers; 20 bits for names,
  * which collide naturally anyway. docs/FORMATS.md explains the trade-off. */
-const unsigned DOOR_BLIND_BITS[BI__COUNT] = {[BI_NAME] = 20, [BI_PHONE] = 24, [BI_EMAIL] = 24,
-                                             [BI_ID_NUMBER] = 24};
-const int DOOR_BLIND_FIELD[BI__COUNT] = {[BI_NAME] = CF_NAME, [BI_PHONE] = CF_PHONE,
-                                         [BI_EMAIL] = CF_EMAIL, [BI_ID_NUMBER] = CF_ID_NUMBER};
+const unsigned DOOR_BLIND_BITS[BI__COUNT] = {
+    [BI_NAME] = 20, [BI_PHONE] = 24, [BI_EMAIL] = 24, [BI_ID_NUMBER] = 24};
+const int DOOR_BLIND_FIELD[BI__COUNT] = {[BI_NAME] = CF_NAME,
+                                         [BI_PHONE] = CF_PHONE,
+                                         [BI_EMAIL] = CF_EMAIL,
+                                         [BI_ID_NUMBER] = CF_ID_NUMBER};
 
 #define PAGE_MAX 200
 
@@ -63,8 +65,14 @@ err door_deny(vault *v, const actor *a, const char *action, const char *customer
 
 static pthread_key_t dek_key;
 static pthread_once_t dek_once = PTHREAD_ONCE_INIT;
-static void dek_release(void *p) { secret_free(p); }
-static void dek_key_make(void) { pthread_key_create(&dek_key, dek_release); }
+static void dek_release(void *p)
+{
+    secret_free(p);
+}
+static void dek_key_make(void)
+{
+    pthread_key_create(&dek_key, dek_release);
+}
 
 uint8_t *door_dek_buf(void)
 {
@@ -129,8 +137,8 @@ err door_blind_of(vault *v, blind_kind k, const char *canon, uint64_t *out)
     return rc;
 }
 
-err door_seal_customer(vault *v, const uint8_t dek[KEY_LEN], const record *rec,
-                       sealed_customer *c, const bool *only)
+err door_seal_customer(vault *v, const uint8_t dek[KEY_LEN], const record *rec, sealed_customer *c,
+                       const bool *only)
 {
     for (int i = 0; i < CF__COUNT; i++) {
         if (only && !only[i]) {
@@ -322,8 +330,8 @@ err door_customer_create(vault *v, const actor *a, const record *in, char id[ID_
     if (msg.len) {
         char text[600];
         snprintf(text, sizeof text, "your role may not write these fields: %s", buf_cstr(&msg));
-        GUARD(door_deny(v, a, "customer.create", NULL, buf_cstr(&names), "field-write",
-                        ERR_DENIED, text));
+        GUARD(door_deny(v, a, "customer.create", NULL, buf_cstr(&names), "field-write", ERR_DENIED,
+                        text));
     }
     if (!door_allows(a, REC_CUSTOMER, OP_CREATE, true, &rule)) {
         GUARD(door_deny(v, a, "customer.create", NULL, buf_cstr(&names), rule, ERR_DENIED,
@@ -476,8 +484,8 @@ err door_customer_change(vault *v, const actor *a, const char *id, const record 
     if (msg.len) {
         char text[600];
         snprintf(text, sizeof text, "your role may not write these fields: %s", buf_cstr(&msg));
-        GUARD(door_deny(v, a, "customer.update", c.id, buf_cstr(&names), "field-write",
-                        ERR_DENIED, text));
+        GUARD(door_deny(v, a, "customer.update", c.id, buf_cstr(&names), "field-write", ERR_DENIED,
+                        text));
     }
     if (set->v[CF_DEPARTMENT] && door_own_department_only(a) &&
         strcmp(set->v[CF_DEPARTMENT], a->department) != 0) {
@@ -576,8 +584,8 @@ err door_customer_erase_if(vault *v, const actor *a, const char *id, const char 
     err rc = ERR_OK;
     GUARD(door_gate(v, a, "customer.erase"));
     if (!door_allows(a, REC_CUSTOMER, OP_ERASE, true, &rule)) {
-        GUARD(door_deny(v, a, "customer.erase", id_valid(id) ? id : NULL, NULL, rule,
-                        ERR_DENIED, "your role may not erase customers"));
+        GUARD(door_deny(v, a, "customer.erase", id_valid(id) ? id : NULL, NULL, rule, ERR_DENIED,
+                        "your role may not erase customers"));
     }
     GUARD(door_fetch_customer(v, a, "customer.erase", id, &c));
     GUARD(door_if_match(v, a, "customer.erase", &c, NULL, if_match));
@@ -625,8 +633,8 @@ out:
 }
 
 /* Confirms a blind-index candidate by opening the indexed field. */
-static err confirm(vault *v, const sealed_customer *c, blind_kind k, const uint8_t *dek,
-                   slice want, bool *match)
+static err confirm(vault *v, const sealed_customer *c, blind_kind k, const uint8_t *dek, slice want,
+                   bool *match)
 {
     int fi = DOOR_BLIND_FIELD[k];
     const field_def *f = model_field(REC_CUSTOMER, fi);
@@ -681,8 +689,8 @@ err door_customer_search(vault *v, const actor *a, blind_kind k, const char *ter
     CHECK(ids && rows, ERR_INTERNAL, "out of memory");
     if (k != BI_NONE) {
         GUARD(model_blind_normalize(k, term, strlen(term), &norm));
-        uint64_t bv = keyring_blind(v->kr, blind_kind_name(k), DOOR_BLIND_BITS[k],
-                                    buf_slice(&norm));
+        uint64_t bv =
+            keyring_blind(v->kr, blind_kind_name(k), DOOR_BLIND_BITS[k], buf_slice(&norm));
         uint8_t h[32];
         keyring_audit_hash(v->kr, buf_slice(&norm), h);
         hex_encode(qh, h, 16);
@@ -812,8 +820,8 @@ err door_record_create(vault *v, const actor *a, rectype t, const char *customer
     GUARD(door_gate(v, a, action));
     GUARD(touched_fields(t, in, NULL, &names));
     if (!door_allows_somewhere(a, t, OP_CREATE, &rule)) {
-        GUARD(door_deny(v, a, action, id_valid(customer_id) ? customer_id : NULL,
-                        buf_cstr(&names), rule, ERR_DENIED,
+        GUARD(door_deny(v, a, action, id_valid(customer_id) ? customer_id : NULL, buf_cstr(&names),
+                        rule, ERR_DENIED,
                         t == REC_TRANSACTION ? "your role may not record transactions"
                                              : "your role may not record communications"));
     }

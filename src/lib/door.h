@@ -89,11 +89,11 @@ typedef struct vault_restore_opts {
     bool without_erasure_journal; /* restore even with none (audited in the restored log) */
 } vault_restore_opts;
 typedef struct vault_restore_result {
-    size_t reapplied;               /* erasures applied again */
-    bool overridden;                /* restored without an erasure journal */
-    char stood_in[PATH_MAX];        /* the configured journal that was missing, when
-                                       o->erasure_journal stood in for it */
-    char replaced_to[PATH_MAX];     /* where the replaced vault was moved, or "" */
+    size_t reapplied;           /* erasures applied again */
+    bool overridden;            /* restored without an erasure journal */
+    char stood_in[PATH_MAX];    /* the configured journal that was missing, when
+                                   o->erasure_journal stood in for it */
+    char replaced_to[PATH_MAX]; /* where the replaced vault was moved, or "" */
 } vault_restore_result;
 /* Restores BACKUP into DIR (a new folder, or an existing vault that is kept aside). */
 MUST_USE err vault_restore(const char *backup, const char *dir, const vault_restore_opts *o,
@@ -168,9 +168,9 @@ typedef struct login_result {
     char token[TOKEN_TEXT_MAX]; /* shown once; only its hash is stored */
     char csrf[CSRF_TEXT_MAX];   /* cookie mode */
     int64_t expires_us;
-    bool mfa_pending; /* the session may only enrol or verify the second factor */
-    bool enrol;       /* ... and the account has no second factor yet: enrol first */
-    bool code_due;    /* ERR_AUTH because the password was right and a code must follow */
+    bool mfa_pending;       /* the session may only enrol or verify the second factor */
+    bool enrol;             /* ... and the account has no second factor yet: enrol first */
+    bool code_due;          /* ERR_AUTH because the password was right and a code must follow */
     uint32_t retry_after_s; /* ERR_RATE: the account is throttled for this long */
 } login_result;
 
@@ -190,27 +190,25 @@ void door_csrf_of(const char *token, char out[CSRF_TEXT_MAX]);
 MUST_USE err door_csrf_check(vault *v, const actor *a, const char *token, const char *got);
 MUST_USE err door_logout(vault *v, const actor *a, const char *token);
 /* Ends every session of an account (and, for the guard, its API keys when keys is true). */
-MUST_USE err door_revoke_sessions(vault *v, const actor *by, const char *username,
-                                  const char *why, size_t *n);
+MUST_USE err door_revoke_sessions(vault *v, const actor *by, const char *username, const char *why,
+                                  size_t *n);
 
 /* Account management (accounts.manage; nobody changes their own role). out: the account. */
 typedef struct account_change {
-    const char *role;       /* or NULL */
-    const char *department; /* or NULL */
-    int disabled;           /* -1: unchanged, 0: enable, 1: disable */
-    const char *password;   /* reset to this (or NULL) */
+    const char *role;          /* or NULL */
+    const char *department;    /* or NULL */
+    int disabled;              /* -1: unchanged, 0: enable, 1: disable */
+    const char *password;      /* reset to this (or NULL) */
     int64_t training_until_us; /* -1: unchanged (training.manage) */
     bool reset_second_factor;
 } account_change;
 MUST_USE err door_accounts_list(vault *v, const actor *a, json_t **out);
-MUST_USE err door_account_add(vault *v, const actor *a, const char *username,
-                              const char *password, const char *role, const char *department,
-                              json_t **out);
+MUST_USE err door_account_add(vault *v, const actor *a, const char *username, const char *password,
+                              const char *role, const char *department, json_t **out);
 MUST_USE err door_account_change(vault *v, const actor *a, const char *username,
                                  const account_change *c, json_t **out);
 MUST_USE err door_account_self(vault *v, const actor *a, json_t **out);
-MUST_USE err door_password_change(vault *v, const actor *a, const char *old_pw,
-                                  const char *new_pw);
+MUST_USE err door_password_change(vault *v, const actor *a, const char *old_pw, const char *new_pw);
 /* Offline, by the operator who holds the master key (custos accounts add --training-until,
  * custos demo): sets an account's training date, audited as account.training under the
  * system actor BY (rule "offline"). */
@@ -238,8 +236,8 @@ MUST_USE err door_totp_verify(vault *v, const actor *a, const char *token, const
 /* API keys (apikeys.manage): the key text is shown once. scope: "cat:op,op;cat:op" with
  * categories and "customers"; addresses: comma-separated CIDR list or "" for anywhere. */
 MUST_USE err door_apikey_create(vault *v, const actor *a, const char *name, const char *role,
-                                const char *department, const char *scope,
-                                const char *addresses, json_t **out);
+                                const char *department, const char *scope, const char *addresses,
+                                json_t **out);
 MUST_USE err door_apikey_rotate(vault *v, const actor *a, const char *id, json_t **out);
 MUST_USE err door_apikey_revoke(vault *v, const actor *a, const char *id);
 MUST_USE err door_apikeys_list(vault *v, const actor *a, json_t **out);
@@ -261,8 +259,7 @@ MUST_USE err door_request_approve(vault *v, const actor *a, const char *id, cons
                                   json_t **out);
 MUST_USE err door_request_reject(vault *v, const actor *a, const char *id, const char *note,
                                  json_t **out);
-MUST_USE err door_export_request(vault *v, const actor *a, const char *format,
-                                 char id[ID_LEN + 1]);
+MUST_USE err door_export_request(vault *v, const actor *a, const char *format, char id[ID_LEN + 1]);
 /* The notices addressed to the caller (their account, their role, their department's
  * stewards), id > after: {"notices":[{"id","at","recipient","rule","subject","detail"}]}. */
 MUST_USE err door_notices(vault *v, const actor *a, int64_t after, json_t **out);
@@ -280,8 +277,7 @@ typedef struct handover_request {
 MUST_USE err door_handover(vault *v, const handover_request *h);
 
 /* ---- honeytokens (door_honeytokens.c; security: honeytokens.manage) ---- */
-MUST_USE err door_honeytoken_add(vault *v, const actor *a, const char *department,
-                                 json_t **out);
+MUST_USE err door_honeytoken_add(vault *v, const actor *a, const char *department, json_t **out);
 MUST_USE err door_honeytokens_list(vault *v, const actor *a, json_t **out);
 
 /* ---- the guard (door_guard.c) ---- */
@@ -344,16 +340,14 @@ bool door_metrics_token_set(const vault *v);
 MUST_USE err door_keyring_reload(vault *v);
 
 /* ---- break-glass (door_breakglass.c) ---- */
-MUST_USE err door_breakglass_open(vault *v, const actor *a, const char *reason,
-                                  int64_t minutes, json_t **out);
-MUST_USE err door_breakglass_close(vault *v, const actor *a, const char *id);
-MUST_USE err door_breakglass_list(vault *v, const actor *a, bool unreviewed_only,
+MUST_USE err door_breakglass_open(vault *v, const actor *a, const char *reason, int64_t minutes,
                                   json_t **out);
+MUST_USE err door_breakglass_close(vault *v, const actor *a, const char *id);
+MUST_USE err door_breakglass_list(vault *v, const actor *a, bool unreviewed_only, json_t **out);
 MUST_USE err door_breakglass_review(vault *v, const actor *a, const char *id, const char *note);
 
 /* ---- customers ---- */
-MUST_USE err door_customer_create(vault *v, const actor *a, const record *in,
-                                  char id[ID_LEN + 1]);
+MUST_USE err door_customer_create(vault *v, const actor *a, const record *in, char id[ID_LEN + 1]);
 MUST_USE err door_customer_get(vault *v, const actor *a, const char *id, json_t **out);
 /* door_customer_get that also gives the row's version (the ETag; may be NULL). */
 MUST_USE err door_customer_read(vault *v, const actor *a, const char *id, json_t **out,
@@ -396,8 +390,7 @@ MUST_USE err door_record_list(vault *v, const actor *a, rectype t, const char *c
 /* Validated batch in, all or nothing. report: {"dry_run":b,"rows":n,"created":n,
  * "duplicates":n,"errors":[{"row","line","field","message"}]}. Row errors -> ERR_INPUT with
  * the report still filled; nothing is written. */
-MUST_USE err door_import(vault *v, const actor *a, import_batch *b, bool dry_run,
-                         json_t **report);
+MUST_USE err door_import(vault *v, const actor *a, import_batch *b, bool dry_run, json_t **report);
 
 typedef enum export_format { EXPORT_CSV, EXPORT_JSONL } export_format;
 typedef struct door_export door_export;
@@ -421,8 +414,7 @@ MUST_USE err door_audit_checkpoint(vault *v, const actor *a, json_t **out);
 MUST_USE err door_audit_inclusion(vault *v, const actor *a, uint64_t index, uint64_t size,
                                   json_t **out);
 /* {"from","to","proof":[b64...],"root_from","root_to"} (RFC 9162 §2.1.4) */
-MUST_USE err door_audit_consistency(vault *v, const actor *a, uint64_t m, uint64_t n,
-                                    json_t **out);
+MUST_USE err door_audit_consistency(vault *v, const actor *a, uint64_t m, uint64_t n, json_t **out);
 /* {"entries":[{"index","leaf_hash","entry" (base64 canonical bytes),"decoded":{...}}],
  *  "next": index|null} */
 MUST_USE err door_audit_entries(vault *v, const actor *a, const audit_query *q, json_t **out);

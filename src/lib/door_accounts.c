@@ -78,21 +78,22 @@ err door_unknown_password_hash(char out[PASSWORD_HASH_MAX])
  * most common short passwords are built from; compared case-insensitively, and a password
  * that is one of the words followed or preceded by digits and symbols is refused too. */
 static const char *const COMMON[] = {
-    "123456789012", "1234567890123", "12345678901234", "123456789123", "1234567890qwe",
-    "qwertyuiop123", "qwerty123456", "1q2w3e4r5t6y", "1qaz2wsx3edc", "zaq12wsxcde3",
-    "1qaz2wsx3edc4rfv", "qwertyuiopasdfgh", "asdfghjkl123", "password1234", "password123!",
-    "passwordpassword", "iloveyou1234", "a1b2c3d4e5f6", "abcdefghijkl", "abc123abc123",
-    "qwerty123qwerty", "welcome12345", "letmein12345", "000000000000", "111111111111",
-    "123123123123", "123321123321", "147258369147", "987654321987", "qazwsxedcrfv",
-    "1234qwerasdf", "asdf1234asdf", "changeme1234", "administrator", "superman1234",
-    "football1234", "baseball1234", "princess1234", "sunshine1234", "trustno11234",
-    "woaini1314520", "5201314520", "woaini123456", "aini1314aini",
+    "123456789012",     "1234567890123",    "12345678901234", "123456789123",  "1234567890qwe",
+    "qwertyuiop123",    "qwerty123456",     "1q2w3e4r5t6y",   "1qaz2wsx3edc",  "zaq12wsxcde3",
+    "1qaz2wsx3edc4rfv", "qwertyuiopasdfgh", "asdfghjkl123",   "password1234",  "password123!",
+    "passwordpassword", "iloveyou1234",     "a1b2c3d4e5f6",   "abcdefghijkl",  "abc123abc123",
+    "qwerty123qwerty",  "welcome12345",     "letmein12345",   "000000000000",  "111111111111",
+    "123123123123",     "123321123321",     "147258369147",   "987654321987",  "qazwsxedcrfv",
+    "1234qwerasdf",     "asdf1234asdf",     "changeme1234",   "administrator", "superman1234",
+    "football1234",     "baseball1234",     "princess1234",   "sunshine1234",  "trustno11234",
+    "woaini1314520",    "5201314520",       "woaini123456",   "aini1314aini",
 };
 static const char *const WORDS[] = {
-    "password", "passw0rd", "p@ssw0rd", "qwerty", "qwertyuiop", "letmein", "welcome", "admin",
-    "administrator", "iloveyou", "woaini", "monkey", "dragon", "sunshine", "princess",
-    "football", "baseball", "superman", "trustno1", "changeme", "custos", "company", "abc",
-    "asdf", "zxcvbnm", "1qaz2wsx", "qazwsx", "secret", "master", "login", "default",
+    "password", "passw0rd",      "p@ssw0rd", "qwerty",   "qwertyuiop", "letmein",  "welcome",
+    "admin",    "administrator", "iloveyou", "woaini",   "monkey",     "dragon",   "sunshine",
+    "princess", "football",      "baseball", "superman", "trustno1",   "changeme", "custos",
+    "company",  "abc",           "asdf",     "zxcvbnm",  "1qaz2wsx",   "qazwsx",   "secret",
+    "master",   "login",         "default",
 };
 
 static bool ieq(const char *a, size_t an, const char *b)
@@ -140,8 +141,7 @@ err door_password_acceptable(const char *username, const char *pw)
                "that password is a common word with digits or symbols: choose another");
     }
     if (username && username[0]) {
-        ENSURE(!ieq(pw + b, e - b, username), ERR_INPUT,
-               "the password must not be the username");
+        ENSURE(!ieq(pw + b, e - b, username), ERR_INPUT, "the password must not be the username");
     }
     /* One character repeated, or a run like abcdef... */
     bool same = true, run = true;
@@ -158,8 +158,8 @@ err door_password_acceptable(const char *username, const char *pw)
 static json_t *account_json(vault *v, const account *a)
 {
     char ts[40];
-    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:b,s:b}", "id", a->id, "username", a->username,
-                          "role", a->role, "department", a->department, "disabled", a->disabled,
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:b,s:b}", "id", a->id, "username", a->username, "role",
+                          a->role, "department", a->department, "disabled", a->disabled,
                           "second_factor", a->totp_enabled);
     clock_rfc3339(a->created_us, ts);
     json_object_set_new(o, "created_at", json_string(ts));
@@ -193,8 +193,7 @@ static err audit_account(vault *v, const actor *a, const char *action, const cha
     return audit_append(v->au, &e, NULL);
 }
 
-err door_account_training_offline(vault *v, const actor *by, const char *username,
-                                  int64_t until_us)
+err door_account_training_offline(vault *v, const actor *by, const char *username, int64_t until_us)
 {
     account acc;
     err rc = ERR_OK;
@@ -348,8 +347,8 @@ err door_account_add(vault *v, const actor *a, const char *username, const char 
 static err account_change_in(vault *v, const actor *a, const char *username,
                              const account_change *c, const char *pre_hash, json_t **out)
 {
-    bool admin_part = c->role || c->department || c->disabled >= 0 || c->password ||
-                      c->reset_second_factor;
+    bool admin_part =
+        c->role || c->department || c->disabled >= 0 || c->password || c->reset_second_factor;
     bool hr_part = c->training_until_us >= 0;
     ENSURE(admin_part || hr_part, ERR_INPUT, "nothing to change");
     const char *action = hr_part && !admin_part ? "account.training" : "account.update";
@@ -457,7 +456,8 @@ static err account_change_in(vault *v, const actor *a, const char *username,
         GUARD(buf_appendf(&what, " training_valid_until=%.10s", ts));
     }
     GUARD(buf_reserve(&what, 0));
-    GUARD(audit_account(v, a, action, hr_part && !admin_part ? "training.manage" : "accounts.manage",
+    GUARD(audit_account(v, a, action,
+                        hr_part && !admin_part ? "training.manage" : "accounts.manage",
                         buf_cstr(&what)));
     GUARD(store_account_update(v->st, &acc));
     /* A disabled account, a new role or password, a reset factor: its sessions end now. */
@@ -731,8 +731,8 @@ err door_totp_enrol(vault *v, const actor *a, json_t **out)
         rc = store_account_update(v->st, &acc);
     }
     if (rc == ERR_OK) {
-        *out = json_pack("{s:s,s:s,s:i,s:i}", "otpauth_uri", buf_cstr(&uri), "issuer",
-                         TOTP_ISSUER, "digits", TOTP_DIGITS, "period", TOTP_STEP_S);
+        *out = json_pack("{s:s,s:s,s:i,s:i}", "otpauth_uri", buf_cstr(&uri), "issuer", TOTP_ISSUER,
+                         "digits", TOTP_DIGITS, "period", TOTP_STEP_S);
     }
     secret_free(key);
     buf_free(&wrapped);
@@ -763,8 +763,7 @@ static err new_recovery_codes(vault *v, const account *acc, json_t **codes)
     return ERR_OK;
 }
 
-err door_totp_confirm(vault *v, const actor *a, const char *token, const char *code,
-                      json_t **out)
+err door_totp_confirm(vault *v, const actor *a, const char *token, const char *code, json_t **out)
 {
     ENSURE(!a->via_key, ERR_INPUT, "an API key has no second factor");
     account acc;
@@ -821,10 +820,10 @@ out:
 static json_t *key_json(const apikey *k)
 {
     char ts[40];
-    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "id", k->id, "name", k->name,
-                          "prefix", k->prefix, "role", k->role, "department", k->department,
-                          "scope", k->scope, "addresses", k->addresses, "created_by",
-                          k->created_by);
+    json_t *o =
+        json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "id", k->id, "name", k->name, "prefix",
+                  k->prefix, "role", k->role, "department", k->department, "scope", k->scope,
+                  "addresses", k->addresses, "created_by", k->created_by);
     clock_rfc3339(k->created_us, ts);
     json_object_set_new(o, "created_at", json_string(ts));
     if (k->last_used_us) {
@@ -1034,11 +1033,10 @@ err door_apikeys_list(vault *v, const actor *a, json_t **out)
         change_request_init(&q);
         if (role_parse(rows[i].role, &r) == ERR_OK &&
             door_scope_parse(rows[i].scope, ops) == ERR_OK && door_reads_customers(r, ops)) {
-            approval = store_request_latest(v->st, "apikey", rows[i].id, &q) != ERR_OK
-                           ? "pending"
-                       : strcmp(q.status, "applied") == 0 ? "approved"
-                       : strcmp(q.status, "rejected") == 0 ? "rejected"
-                                                            : "pending";
+            approval = store_request_latest(v->st, "apikey", rows[i].id, &q) != ERR_OK ? "pending"
+                       : strcmp(q.status, "applied") == 0                              ? "approved"
+                       : strcmp(q.status, "rejected") == 0                             ? "rejected"
+                                                                                       : "pending";
         }
         change_request_free(&q);
         json_object_set_new(o, "approval", json_string(approval));

@@ -64,9 +64,9 @@ err door_audit_inclusion(vault *v, const actor *a, uint64_t index, uint64_t size
     for (size_t i = 0; i < len; i++) {
         json_array_append_new(arr, b64_json(proof[i], 32));
     }
-    *out = json_pack("{s:I, s:I, s:o, s:o, s:o}", "index", (json_int_t)index, "size",
-                     (json_int_t)size, "leaf_hash", b64_json(leaf, 32), "proof", arr, "root",
-                     b64_json(root, 32));
+    *out =
+        json_pack("{s:I, s:I, s:o, s:o, s:o}", "index", (json_int_t)index, "size", (json_int_t)size,
+                  "leaf_hash", b64_json(leaf, 32), "proof", arr, "root", b64_json(root, 32));
     ENSURE(*out != NULL, ERR_INTERNAL, "out of memory");
     return ERR_OK;
 }
@@ -202,8 +202,8 @@ err door_audit_subject_report(vault *v, const actor *a, const char *customer, js
     q.customer = customer;
     err e = all_rows(v, &q, &rc);
     if (e == ERR_OK) {
-        *out = json_pack("{s:s, s:o, s:o, s:o}", "customer", customer, "accesses", rc.arr,
-                         "actors", keys_of(rc.actors), "fields", keys_of(rc.fields));
+        *out = json_pack("{s:s, s:o, s:o, s:o}", "customer", customer, "accesses", rc.arr, "actors",
+                         keys_of(rc.actors), "fields", keys_of(rc.fields));
         rc.arr = NULL;
         e = *out ? ERR_OK : err_set(ERR_INTERNAL, __FILE__, __LINE__, "out of memory");
     }

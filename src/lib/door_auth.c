@@ -18,8 +18,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/clock.h"
 #include "access/totp.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/net.h"
@@ -541,8 +541,8 @@ static void bad_token(vault *v, const char *source, const char *request_id, cons
     door_observe_bad_token(v, source, idx);
 }
 
-static err authenticate_key(vault *v, const char *token, const char *source,
-                            const char *request_id, actor *out)
+static err authenticate_key(vault *v, const char *token, const char *source, const char *request_id,
+                            actor *out)
 {
     uint8_t h[32];
     token_hash(token, h);

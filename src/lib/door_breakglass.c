@@ -29,8 +29,7 @@ static json_t *bg_json(const breakglass *b)
     json_object_set_new(o, "opened_at", json_string(ts));
     clock_rfc3339(b->closed_us ? b->closed_us : b->expires_us, ts);
     json_object_set_new(o, b->closed_us ? "closed_at" : "expires_at", json_string(ts));
-    json_object_set_new(o, "active",
-                        json_boolean(!b->closed_us && b->expires_us > clock_now_us()));
+    json_object_set_new(o, "active", json_boolean(!b->closed_us && b->expires_us > clock_now_us()));
     json_object_set_new(o, "reviewed", json_boolean(b->reviewed_us != 0));
     if (b->reviewed_us) {
         clock_rfc3339(b->reviewed_us, ts);
@@ -207,8 +206,8 @@ err door_breakglass_review(vault *v, const actor *a, const char *id, const char 
     ENSURE(e != ERR_NOT_FOUND, ERR_NOT_FOUND, "no such break-glass grant");
     TRY(e);
     if (strcmp(b.account_id, a->account_id) == 0) {
-        return door_deny(v, a, "breakglass.review", NULL, NULL, "separation-of-duties",
-                         ERR_DENIED, "a break-glass grant is reviewed by a second person");
+        return door_deny(v, a, "breakglass.review", NULL, NULL, "separation-of-duties", ERR_DENIED,
+                         "a break-glass grant is reviewed by a second person");
     }
     ENSURE(b.reviewed_us == 0, ERR_CONFLICT, "the grant is reviewed already");
     int64_t now = clock_now_us();

@@ -37,7 +37,8 @@ static err keyset_init(keyset *s, size_t n)
 static bool keyset_add(keyset *s, uint64_t k)
 {
     k |= 1;
-    for (size_t i = (size_t)(k * 0x9E3779B97F4A7C15ull) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+    for (size_t i = (size_t)(k * 0x9E3779B97F4A7C15ull) & (s->cap - 1);;
+         i = (i + 1) & (s->cap - 1)) {
         if (s->slot[i] == k) {
             return true;
         }
@@ -56,7 +57,8 @@ static uint64_t natural_key(vault *v, const record *r)
     buf_init(&b, 4096);
     uint64_t k = 0;
     if (r->v[CF_ID_NUMBER]) {
-        if (buf_append_str(&b, "id:") == ERR_OK && buf_append_str(&b, r->v[CF_ID_NUMBER]) == ERR_OK) {
+        if (buf_append_str(&b, "id:") == ERR_OK &&
+            buf_append_str(&b, r->v[CF_ID_NUMBER]) == ERR_OK) {
             keyring_audit_hash(v->kr, buf_slice(&b), h);
             memcpy(&k, h, 8);
         }
@@ -75,7 +77,9 @@ static uint64_t natural_key(vault *v, const record *r)
 static err exists_in_vault(vault *v, const char *dept, const record *r, uint8_t *dek, bool *found)
 {
     *found = false;
-    blind_kind k = r->v[CF_ID_NUMBER] ? BI_ID_NUMBER : (r->v[CF_PHONE] && r->v[CF_NAME]) ? BI_PHONE : BI_NONE;
+    blind_kind k = r->v[CF_ID_NUMBER]                  ? BI_ID_NUMBER
+                   : (r->v[CF_PHONE] && r->v[CF_NAME]) ? BI_PHONE
+                                                       : BI_NONE;
     if (k == BI_NONE) {
         return ERR_OK;
     }
@@ -185,8 +189,8 @@ err door_import(vault *v, const actor *a, import_batch *b, bool dry_run, json_t 
         if (k != 0 && keyset_add(&seen, k)) {
             dup = true; /* the same person twice in one file */
         } else {
-            GUARD(exists_in_vault(v, door_own_department_only(a) ? a->department : NULL, r,
-                                  dek, &dup));
+            GUARD(exists_in_vault(v, door_own_department_only(a) ? a->department : NULL, r, dek,
+                                  &dup));
         }
         if (dup) {
             skip[i] = true;
@@ -195,7 +199,9 @@ err door_import(vault *v, const actor *a, import_batch *b, bool dry_run, json_t 
     }
     created = b->nrows - dups;
     json_object_set_new(rep, "dry_run", json_boolean(dry_run));
-    json_object_set_new(rep, "rows", json_integer((json_int_t)(b->total_rows > b->nrows ? b->total_rows : b->nrows)));
+    json_object_set_new(
+        rep, "rows",
+        json_integer((json_int_t)(b->total_rows > b->nrows ? b->total_rows : b->nrows)));
     json_object_set_new(rep, "duplicates", json_integer((json_int_t)dups));
     json_object_set_new(rep, "error_count", json_integer((json_int_t)nerr));
     json_object_set_new(rep, "errors", errs);
@@ -688,8 +694,8 @@ err door_customer_rotate_key_if(vault *v, const actor *a, const char *id, uint64
     GUARD(door_gate(v, a, "customer.rotate_key"));
     if (!(door_allows(a, REC_CUSTOMER, OP_UPDATE, true, NULL) && a->role == ROLE_DATA_STEWARD) &&
         !(policy_can(a->role, CAP_KEYS_MANAGE) && !a->via_key)) {
-        GUARD(door_deny(v, a, "customer.rotate_key", id_valid(id) ? id : NULL, NULL,
-                        "default-deny", ERR_DENIED, "your role may not rotate data keys"));
+        GUARD(door_deny(v, a, "customer.rotate_key", id_valid(id) ? id : NULL, NULL, "default-deny",
+                        ERR_DENIED, "your role may not rotate data keys"));
     }
     GUARD(door_fetch_customer(v, a, "customer.rotate_key", id, &c));
     if (if_match && c.version != if_match) {

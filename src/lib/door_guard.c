@@ -200,8 +200,8 @@ static void hook_audit(void *ctx, const char *action, const char *subject, const
     audit_entry e;
     door_entry(&e, &a, action, "allow", rule);
     char reason[400];
-    snprintf(reason, sizeof reason, "%s%s%s", subject ? subject : "", detail && detail[0] ? " " : "",
-             detail ? detail : "");
+    snprintf(reason, sizeof reason, "%s%s%s", subject ? subject : "",
+             detail && detail[0] ? " " : "", detail ? detail : "");
     e.reason = reason;
     if (audit_append(v->au, &e, NULL) != ERR_OK) {
         log_error("guard.audit", "a guard action could not be audited: %s", err_message());
@@ -331,8 +331,8 @@ err door_guard_sanctions(vault *v, const actor *a, json_t **out)
     return guard_sanctions(v->guard, out);
 }
 
-err door_guard_act(vault *v, const actor *a, const char *what, const char *subject,
-                   int64_t seconds, const char *reason)
+err door_guard_act(vault *v, const actor *a, const char *what, const char *subject, int64_t seconds,
+                   const char *reason)
 {
     TRY(need_guard(v));
     ENSURE(subject && subject[0], ERR_INPUT, "an address or an account is required");

@@ -15,7 +15,7 @@ struct vault {
     int64_t session_idle_us; /* a session unused this long ends */
     vault_config cfg;
     witness *witness;
-    guard *guard; /* the server's (door_guard_start); NULL for offline tools */
+    guard *guard;       /* the server's (door_guard_start); NULL for offline tools */
     char *audit_origin; /* the log's key name: what the audit anchor is bound to */
 };
 

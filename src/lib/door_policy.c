@@ -270,8 +270,8 @@ err door_policy_reload(vault *v, const actor *a, json_t **out)
     door_entry(&e, a, "policy.reload", "allow", policy_source(np));
     e.reason = diff.len ? buf_cstr(&diff) : "no change";
     GUARD(audit_append(v->au, &e, NULL));
-    *out = json_pack("{s:s,s:b,s:s}", "source", policy_source(np), "changed", diff.len > 0,
-                     "diff", diff.len ? buf_cstr(&diff) : "");
+    *out = json_pack("{s:s,s:b,s:s}", "source", policy_source(np), "changed", diff.len > 0, "diff",
+                     diff.len ? buf_cstr(&diff) : "");
     policy_install(np);
     np = NULL;
     log_info("policy.reload", "policy reloaded from %s", p);
@@ -316,9 +316,9 @@ err door_policy_explain(vault *v, const actor *a, const char *role_n, const char
     door_entry(&e, a, "policy.explain", "allow", "policy.manage");
     e.customer = dept[0] ? customer : NULL;
     GUARD(audit_append(v->au, &e, NULL));
-    *out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "role", role_n, "op", opn, "category",
-                     cat, "policy", policy_source(policy_current()), "own_department",
-                     buf_cstr(&own), "other_department", buf_cstr(&other));
+    *out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "role", role_n, "op", opn, "category", cat,
+                     "policy", policy_source(policy_current()), "own_department", buf_cstr(&own),
+                     "other_department", buf_cstr(&other));
     if (dept[0]) {
         json_object_set_new(*out, "customer_department", json_string(dept));
         char line[64];

@@ -129,8 +129,7 @@ err door_request_change(vault *v, const actor *a, const sealed_customer *c, cons
     CHECK(body && cl && dek, ERR_INTERNAL, "out of memory");
     for (int i = 0; i < CF__COUNT; i++) {
         if (set->v[i]) {
-            json_object_set_new(body, model_field(REC_CUSTOMER, i)->name,
-                                json_string(set->v[i]));
+            json_object_set_new(body, model_field(REC_CUSTOMER, i)->name, json_string(set->v[i]));
         } else if (clear && clear[i]) {
             json_array_append_new(cl, json_string(model_field(REC_CUSTOMER, i)->name));
         }
@@ -219,8 +218,8 @@ static err apply_change(vault *v, const actor *a, const change_request *r)
     json_t *val;
     json_array_foreach(cl, i, val)
     {
-        int f = model_field_index(REC_CUSTOMER, json_string_value(val),
-                                  strlen(json_string_value(val)));
+        int f =
+            model_field_index(REC_CUSTOMER, json_string_value(val), strlen(json_string_value(val)));
         CHECK(f >= 0, ERR_INTERNAL, "a change request's payload is damaged");
         clear[f] = true;
     }
@@ -267,8 +266,7 @@ static err decide(vault *v, const actor *a, const char *id, bool approve, const 
     }
     GUARD(e);
     GUARD(may_decide(v, a, &r, action));
-    CHECK(strcmp(r.status, "pending") == 0, ERR_CONFLICT, "the request is %s already",
-          r.status);
+    CHECK(strcmp(r.status, "pending") == 0, ERR_CONFLICT, "the request is %s already", r.status);
     bool is_export = strcmp(r.kind, "export") == 0;
     bool handover = kind_is(&r, "account");
     int64_t now = clock_now_us();
@@ -320,14 +318,12 @@ out:
     return rc;
 }
 
-err door_request_approve(vault *v, const actor *a, const char *id, const char *note,
-                         json_t **out)
+err door_request_approve(vault *v, const actor *a, const char *id, const char *note, json_t **out)
 {
     return decide(v, a, id, true, note, out);
 }
 
-err door_request_reject(vault *v, const actor *a, const char *id, const char *note,
-                        json_t **out)
+err door_request_reject(vault *v, const actor *a, const char *id, const char *note, json_t **out)
 {
     return decide(v, a, id, false, note, out);
 }
@@ -354,16 +350,16 @@ err door_requests_list(vault *v, const actor *a, const char *status, json_t **ou
     ENSURE(!(a->session_flags & SESSION_MFA_PENDING), ERR_AUTH, "second factor required");
     /* Deciders see their department's requests (or all, if their grants are not limited to
      * their department); everyone else sees their own. */
-    bool decider = policy_can(a->role, CAP_REQUESTS_APPROVE) ||
-                   policy_can(a->role, CAP_EXPORTS_APPROVE);
+    bool decider =
+        policy_can(a->role, CAP_REQUESTS_APPROVE) || policy_can(a->role, CAP_EXPORTS_APPROVE);
     list_ctx l = {.a = a, .all = decider, .arr = json_array()};
     const char *dept = decider && door_own_department_only(a) ? a->department : NULL;
     audit_entry e;
     door_entry(&e, a, "request.list", "allow", decider ? "requests.approve" : "own-requests");
     err rc = audit_append(v->au, &e, NULL);
     if (rc == ERR_OK) {
-        rc = store_request_list(v->st, status && status[0] ? status : NULL, dept, 500, list_row,
-                                &l);
+        rc =
+            store_request_list(v->st, status && status[0] ? status : NULL, dept, 500, list_row, &l);
     }
     if (rc != ERR_OK) {
         json_decref(l.arr);
@@ -438,13 +434,13 @@ err door_export_take(vault *v, const actor *a, const char *request, export_forma
     change_request_init(&r);
     err rc = ERR_OK;
     err e = request && id_valid(request) ? store_request_get(v->st, request, &r) : ERR_NOT_FOUND;
-    const char *why = e == ERR_NOT_FOUND                            ? "no-approved-request"
-                      : e != ERR_OK                                  ? NULL
-                      : strcmp(r.kind, "export") != 0 ||
-                              strcmp(r.requester_id, a->account_id) != 0 ? "no-approved-request"
-                      : strcmp(r.status, "pending") == 0              ? "export-not-approved"
-                      : strcmp(r.status, "approved") != 0             ? "export-request-closed"
-                      : r.expires_us <= clock_now_us()                ? "export-approval-expired"
+    const char *why = e == ERR_NOT_FOUND ? "no-approved-request"
+                      : e != ERR_OK      ? NULL
+                      : strcmp(r.kind, "export") != 0 || strcmp(r.requester_id, a->account_id) != 0
+                          ? "no-approved-request"
+                      : strcmp(r.status, "pending") == 0  ? "export-not-approved"
+                      : strcmp(r.status, "approved") != 0 ? "export-request-closed"
+                      : r.expires_us <= clock_now_us()    ? "export-approval-expired"
                       : strcmp(r.format, f == EXPORT_CSV ? "csv" : "jsonl") != 0
                           ? "export-format-differs"
                           : NULL;

@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "audit/checkpoint.h"
 #include "core/clock.h"
 #include "core/log.h"
-#include "audit/checkpoint.h"
 #include "door_int.h"
 
 void vault_path_in(const char *dir, const char *name, char *out, size_t max)

@@ -148,8 +148,7 @@ static err journal_erasures(const char *path, id_list *out)
  * is not refuses the restore, as does finding none at all; --without-erasure-journal
  * overrides (the caller records it in the audit log). */
 static err restore_erasures(const vault_restore_opts *o, const char *staging, const char *dir,
-                            bool existed, id_list *out, bool *overridden,
-                            vault_restore_result *res)
+                            bool existed, id_list *out, bool *overridden, vault_restore_result *res)
 {
     const char *paths[3];
     char named[PATH_MAX], replaced[PATH_MAX];
@@ -179,8 +178,9 @@ static err restore_erasures(const vault_restore_opts *o, const char *staging, co
                 /* The configured journal is gone and a copy of it is named instead: the copy
                  * stands in for it (and is written back there below). */
                 snprintf(res->stood_in, sizeof res->stood_in, "%s", paths[i]);
-                log_warn("vault.restore", "the erasure journal %s is missing; using %s in its place",
-                         paths[i], paths[0]);
+                log_warn("vault.restore",
+                         "the erasure journal %s is missing; using %s in its place", paths[i],
+                         paths[0]);
                 continue;
             }
             if (!override) {
@@ -308,9 +308,8 @@ err vault_backup(vault *v, const char *out)
         e = store_copy_file(au, snap_au);
     }
     backup_member m[10] = {
-        {"custos.db", snap_db},        {"audit.db", snap_au},   {"keyring", kr},
-        {"audit.pub", pub},            {"erasures.journal", er}, {"tls-key.pem", tk},
-        {"tls-cert.pem", tc},
+        {"custos.db", snap_db},   {"audit.db", snap_au}, {"keyring", kr},      {"audit.pub", pub},
+        {"erasures.journal", er}, {"tls-key.pem", tk},   {"tls-cert.pem", tc},
     };
     size_t nm = 7;
     /* The configuration, the access policy and the guard's rules are part of the vault when
@@ -394,7 +393,8 @@ err vault_restore(const char *backup, const char *dir, const vault_restore_opts 
     if ((e = vault_open(staging, o->src, &v)) != ERR_OK) {
         goto out;
     }
-    if ((e = door_apply_erasures(v, (const char *const *)er.ids, er.n, &res->reapplied)) != ERR_OK) {
+    if ((e = door_apply_erasures(v, (const char *const *)er.ids, er.n, &res->reapplied)) !=
+        ERR_OK) {
         goto out;
     }
     if ((e = journal_complete(staging, v)) != ERR_OK) {

@@ -53,7 +53,8 @@ void response_error(response *out, err code, const char *message)
     }
     json_t *e = json_object();
     json_object_set_new(e, "code", json_string(err_code_name(code)));
-    json_object_set_new(e, "message", json_string(message && message[0] ? message : err_code_name(code)));
+    json_object_set_new(e, "message",
+                        json_string(message && message[0] ? message : err_code_name(code)));
     json_t *o = json_object();
     json_object_set_new(o, "error", e);
     response_json(out, status, o);
@@ -207,8 +208,8 @@ static err authenticate(server *s, request *r)
     }
     TRY(door_authenticate(s->v, r->token, r->source, r->request_id, &r->who));
     guard_decision gd;
-    if (vault_guard(s->v) &&
-        guard_admit_account(vault_guard(s->v), r->who.username, clock_now_us(), &gd) != GUARD_ADMIT) {
+    if (vault_guard(s->v) && guard_admit_account(vault_guard(s->v), r->who.username, clock_now_us(),
+                                                 &gd) != GUARD_ADMIT) {
         r->guard_refusal = gd;
         BAIL(gd.verdict == GUARD_BLOCK ? ERR_DENIED : ERR_RATE, "refused by the guard");
     }
@@ -272,8 +273,8 @@ static void h_customers(server *s, request *r, response *out)
     static const struct {
         const char *arg;
         blind_kind k;
-    } by[] = {{"phone", BI_PHONE}, {"email", BI_EMAIL}, {"id_number", BI_ID_NUMBER},
-              {"name", BI_NAME}};
+    } by[] = {
+        {"phone", BI_PHONE}, {"email", BI_EMAIL}, {"id_number", BI_ID_NUMBER}, {"name", BI_NAME}};
     blind_kind k = BI_NONE;
     const char *term = NULL;
     for (size_t i = 0; i < sizeof by / sizeof by[0]; i++) {
@@ -331,9 +332,8 @@ static void h_customer(server *s, request *r, response *out, const char *id)
         }
         if (req_id[0]) {
             /* Not applied: a data steward decides. */
-            return response_json(out, 202,
-                                 json_pack("{s:{s:s,s:s}}", "request", "id", req_id, "status",
-                                           "pending"));
+            return response_json(
+                out, 202, json_pack("{s:{s:s,s:s}}", "request", "id", req_id, "status", "pending"));
         }
         json_t *res = NULL;
         uint64_t ver = 0;
@@ -554,9 +554,9 @@ static void h_health(server *s, request *r, response *out)
     json_object_set_new(o, "audit_entries", json_integer((json_int_t)st.audit_entries));
     json_object_set_new(o, "sealed", json_boolean(door_sealed(s->v)));
     json_object_set_new(o, "guard",
-                        json_string(!vault_guard(s->v)                  ? "off"
+                        json_string(!vault_guard(s->v)                 ? "off"
                                     : guard_healthy(vault_guard(s->v)) ? "ok"
-                                                                 : "degraded"));
+                                                                       : "degraded"));
     response_json(out, 200, o);
 }
 
@@ -752,7 +752,7 @@ static void route(server *s, request *r, response *out)
     }
     if (strcmp(u, "/v1/login") == 0) {
         return req_method(r, "POST") ? h_login(s, r, out)
-                                    : response_error(out, ERR_INPUT, "method not allowed");
+                                     : response_error(out, ERR_INPUT, "method not allowed");
     }
     if (strcmp(u, "/v1/handover") == 0) {
         return handle_handover(s, r, out);

@@ -22,8 +22,8 @@ static err arg_u64(request *r, const char *name, bool required, uint64_t *out)
         return ERR_OK;
     }
     size_t n = strlen(s);
-    ENSURE(n > 0 && n <= 19 && strspn(s, "0123456789") == n, ERR_INPUT,
-           "%s must be a whole number", name);
+    ENSURE(n > 0 && n <= 19 && strspn(s, "0123456789") == n, ERR_INPUT, "%s must be a whole number",
+           name);
     *out = strtoull(s, NULL, 10);
     return ERR_OK;
 }
@@ -110,8 +110,7 @@ void handle_audit(server *s, request *r, response *out, const char *sub)
                 size_t n = 0, ln = 0;
                 buf line;
                 buf_init(&line, 1 << 20);
-                if (e64 && l64 &&
-                    b64_decode(ent, sizeof ent, &n, e64, strlen(e64)) == ERR_OK &&
+                if (e64 && l64 && b64_decode(ent, sizeof ent, &n, e64, strlen(e64)) == ERR_OK &&
                     b64_decode(leaf, sizeof leaf, &ln, l64, strlen(l64)) == ERR_OK && ln == 32 &&
                     witness_syslog_line((uint64_t)json_integer_value(json_object_get(it, "index")),
                                         slice_of(ent, n), leaf, &line) == ERR_OK) {

@@ -91,11 +91,10 @@ static void h_guard(server *s, request *r, response *out, const char *what)
         snprintf(act, sizeof act, "%s", what);
     }
     json_t *sec = json_object_get(j, "seconds");
-    e = door_guard_act(s->v, &r->who, act, jstr(j, "account") && strcmp(what, "unlock") == 0
-                                               ? jstr(j, "account")
-                                               : subject,
-                       json_is_integer(sec) ? (int64_t)json_integer_value(sec) : 0,
-                       jstr(j, "reason"));
+    e = door_guard_act(
+        s->v, &r->who, act,
+        jstr(j, "account") && strcmp(what, "unlock") == 0 ? jstr(j, "account") : subject,
+        json_is_integer(sec) ? (int64_t)json_integer_value(sec) : 0, jstr(j, "reason"));
     json_decref(j);
     done(out, e, e == ERR_OK ? json_pack("{s:b}", "done", 1) : NULL);
 }

@@ -188,12 +188,13 @@ static void resolve_client(server *s, request *r)
         return;
     }
     if (is_trusted_proxy(s, a)) {
-        fwd_values fv = {.name = vault_cfg(s->v)->forwarded_header == FWD_FORWARDED ? "Forwarded"
-                                                                             : "X-Forwarded-For"};
+        fwd_values fv = {.name = vault_cfg(s->v)->forwarded_header == FWD_FORWARDED
+                                     ? "Forwarded"
+                                     : "X-Forwarded-For"};
         MHD_get_connection_values(r->conn, MHD_HEADER_KIND, collect_fwd, &fv);
         uint8_t client[16];
-        fwd_client((fwd_header)vault_cfg(s->v)->forwarded_header, fv.v, fv.n, vault_cfg(s->v)->trusted_proxies,
-                   vault_cfg(s->v)->ntrusted_proxies, a, client);
+        fwd_client((fwd_header)vault_cfg(s->v)->forwarded_header, fv.v, fv.n,
+                   vault_cfg(s->v)->trusted_proxies, vault_cfg(s->v)->ntrusted_proxies, a, client);
         r->via_proxy = memcmp(client, a, 16) != 0;
         memcpy(a, client, 16);
     }

@@ -28,7 +28,7 @@ typedef struct server_opts {
      * copy of the passphrase. May be NULL. */
     void (*key_used)(void *ctx);
     void *key_used_ctx;
-    bool accept_audit_anchor;   /* --accept-audit-anchor: see vault_open_opts (audited) */
+    bool accept_audit_anchor; /* --accept-audit-anchor: see vault_open_opts (audited) */
 } server_opts;
 
 #define SERVER_MAX_CONNECTIONS 4096

@@ -33,18 +33,14 @@ static void check_round_trip(const policy *p)
 static void check_explain(const policy *p)
 {
     static const char *const Q[][3] = {
-        {"sales", "read", "identity"},
-        {"customer_service", "write", "contact.phone"},
-        {"data_steward", "export", "customers"},
-        {"hr", "create", "communications"},
-        {"security", "audit.read", ""},
-        {"admin", "request", "internal.notes"},
+        {"sales", "read", "identity"},           {"customer_service", "write", "contact.phone"},
+        {"data_steward", "export", "customers"}, {"hr", "create", "communications"},
+        {"security", "audit.read", ""},          {"admin", "request", "internal.notes"},
     };
     for (size_t i = 0; i < sizeof Q / sizeof Q[0]; i++) {
         buf b;
         buf_init(&b, 0);
-        if (policy_explain(p, Q[i][0], Q[i][1], Q[i][2], i % 2 == 0, &b) != ERR_OK ||
-            b.len == 0) {
+        if (policy_explain(p, Q[i][0], Q[i][1], Q[i][2], i % 2 == 0, &b) != ERR_OK || b.len == 0) {
             abort();
         }
         buf_free(&b);

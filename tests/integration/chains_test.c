@@ -396,8 +396,7 @@ static void reset_and_hand_over(const char *user, const char *pw)
     json_t *j = NULL;
     char path[160], req[ID_LEN + 1], code_a[80], code_b[80], ap[200];
     snprintf(path, sizeof path, "/v1/accounts/%s/reset-password", user);
-    EXPECT_INT(h_json(&S, "POST", path, T[ADMIN], "{\"password\":\"not-used-at-all-2\"}", &j),
-               202);
+    EXPECT_INT(h_json(&S, "POST", path, T[ADMIN], "{\"password\":\"not-used-at-all-2\"}", &j), 202);
     copy(req, sizeof req, json_object_get(j, "request"), "id");
     copy(code_a, sizeof code_a, j, "handover_code");
     json_decref(j);
@@ -413,8 +412,7 @@ TEST(t_change_races_approval)
     json_t *j = NULL;
     char tok[64];
     EXPECT_INT(h_json(&S, "POST", "/v1/accounts", T[ADMIN],
-                      "{\"username\":\"pair1\",\"role\":\"sales\",\"department\":\"beijing\"}",
-                      &j),
+                      "{\"username\":\"pair1\",\"role\":\"sales\",\"department\":\"beijing\"}", &j),
                202);
     json_decref(j);
     reset_and_hand_over("pair1", "bronze-bell-Zhou-0");

@@ -222,9 +222,8 @@ const char *h_last_headers(void)
     return last_headers;
 }
 
-int h_req(srv *s, const char *method, const char *path, const char *token,
-          const char *content_type, const char *body, size_t body_len, buf *resp,
-          const char *extra_header)
+int h_req(srv *s, const char *method, const char *path, const char *token, const char *content_type,
+          const char *body, size_t body_len, buf *resp, const char *extra_header)
 {
     CURL *h = curl_easy_init();
     char url[2048], auth[256], ct[256];

@@ -13,9 +13,9 @@
 #include "core/buf.h"
 
 typedef struct srv {
-    char dir[512];      /* the vault folder */
-    char key[512];      /* its key file */
-    char log[512];      /* the server's stderr */
+    char dir[512]; /* the vault folder */
+    char key[512]; /* its key file */
+    char log[512]; /* the server's stderr */
     char cacert[600];
     unsigned port;
     unsigned mport; /* the metrics listener (plain HTTP on 127.0.0.1) */
@@ -35,9 +35,8 @@ bool h_start(srv *s);
 int h_stop(srv *s);
 
 /* One HTTPS request. body may be NULL. Returns the status (0 on transport failure). */
-int h_req(srv *s, const char *method, const char *path, const char *token,
-          const char *content_type, const char *body, size_t body_len, buf *resp,
-          const char *extra_header);
+int h_req(srv *s, const char *method, const char *path, const char *token, const char *content_type,
+          const char *body, size_t body_len, buf *resp, const char *extra_header);
 /* Same, with the answer parsed as JSON (NULL when not JSON). */
 int h_json(srv *s, const char *method, const char *path, const char *token, const char *body,
            json_t **out);

@@ -6,9 +6,9 @@
  */
 #include <curl/curl.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,7 +205,8 @@ TEST(t_customer_crud)
     json_decref(j);
     /* Blind-index search in other spellings of the same values. */
     static const char *const q[] = {
-        "/v1/customers?phone=%2B86%20139-8765-4321", "/v1/customers?email=CANARY.BIRD%40example.org",
+        "/v1/customers?phone=%2B86%20139-8765-4321",
+        "/v1/customers?email=CANARY.BIRD%40example.org",
         "/v1/customers?name=%E6%AC%A7%E9%98%B3%E9%87%91%E4%B8%9D%E9%9B%80"};
     for (size_t i = 0; i < 3; i++) {
         EXPECT_INT(h_json(&S, "GET", q[i], tok_st1, NULL, &j), 200);
@@ -335,15 +336,15 @@ TEST(t_idempotency)
     buf_init(&r3, 0);
     const char *body = "{\"name\":\"李重试\",\"phone\":\"13700000001\"}";
     const char *body2 = "{\"name\":\"李重试\",\"phone\":\"13700000002\"}";
-    EXPECT_INT(h_req(&S, "POST", "/v1/customers", tok_st1, "application/json", body,
-                     strlen(body), &r1, "Idempotency-Key: retry-1"),
+    EXPECT_INT(h_req(&S, "POST", "/v1/customers", tok_st1, "application/json", body, strlen(body),
+                     &r1, "Idempotency-Key: retry-1"),
                201);
-    EXPECT_INT(h_req(&S, "POST", "/v1/customers", tok_st1, "application/json", body,
-                     strlen(body), &r2, "Idempotency-Key: retry-1"),
+    EXPECT_INT(h_req(&S, "POST", "/v1/customers", tok_st1, "application/json", body, strlen(body),
+                     &r2, "Idempotency-Key: retry-1"),
                201);
     EXPECT_STR(buf_cstr(&r1), buf_cstr(&r2));
-    EXPECT_INT(h_req(&S, "POST", "/v1/customers", tok_st1, "application/json", body2,
-                     strlen(body2), &r3, "Idempotency-Key: retry-1"),
+    EXPECT_INT(h_req(&S, "POST", "/v1/customers", tok_st1, "application/json", body2, strlen(body2),
+                     &r3, "Idempotency-Key: retry-1"),
                409);
     EXPECT_INT(count_customers(tok_st1), before + 1);
     buf_free(&r1);
@@ -365,8 +366,9 @@ static void make_csv(buf *b, size_t n, size_t bad, unsigned base)
         if (i == bad) {
             idn[17] = idn[17] == '0' ? '1' : '0';
         }
-        IGNORE(buf_appendf(b, "%s%zu,%s,1%02u%08zu,user%u.%zu@example.com,\"上海市徐汇区衡山路%zu号\","
-                             "porcelain;jade,%zu\n",
+        IGNORE(buf_appendf(b,
+                           "%s%zu,%s,1%02u%08zu,user%u.%zu@example.com,\"上海市徐汇区衡山路%zu号\","
+                           "porcelain;jade,%zu\n",
                            names[i % 6], i, idn, 30 + (base % 60), i, base, i, i, i % 6));
     }
 }
@@ -378,8 +380,8 @@ TEST(t_import)
     buf_init(&csv, 0);
     buf_init(&r, 0);
     make_csv(&csv, 10000, 7345, 100000);
-    int st = h_req(&S, "POST", "/v1/import", tok_st2, "text/csv", (const char *)csv.p, csv.len,
-                   &r, NULL);
+    int st = h_req(&S, "POST", "/v1/import", tok_st2, "text/csv", (const char *)csv.p, csv.len, &r,
+                   NULL);
     EXPECT_INT(st, 422);
     json_t *j = json_loadb((const char *)r.p, r.len, 0, NULL);
     json_t *errs = json_object_get(j, "errors");
@@ -430,7 +432,9 @@ TEST(t_import)
     EXPECT_INT(count_customers(tok_st2), before + 200);
     /* A GB18030-decoded name reads back as the UTF-8 original. */
     json_t *s = NULL;
-    EXPECT_INT(h_json(&S, "GET", "/v1/customers?name=%E7%8E%8B%E5%B0%8F%E6%98%8E6", tok_st2, NULL, &s), 200);
+    EXPECT_INT(
+        h_json(&S, "GET", "/v1/customers?name=%E7%8E%8B%E5%B0%8F%E6%98%8E6", tok_st2, NULL, &s),
+        200);
     EXPECT_INT(json_array_size(json_object_get(s, "customers")), 1);
     json_decref(s);
     /* Import is a steward's job. */
@@ -921,8 +925,8 @@ TEST(t_canaries)
 {
     /* Everything the vault wrote: database, WAL, audit log, backups, server log. */
     EXPECT_INT(h_stop(&S), 0);
-    const char *canaries[] = {CANARY_NAME, CANARY_PHONE, CANARY_EMAIL, CANARY_ADDR, canary_idnum,
-                              "13611110001", "郑删除"};
+    const char *canaries[] = {CANARY_NAME,  CANARY_PHONE,  CANARY_EMAIL, CANARY_ADDR,
+                              canary_idnum, "13611110001", "郑删除"};
     for (size_t i = 0; i < sizeof canaries / sizeof canaries[0]; i++) {
         EXPECT_INT(h_tree_contains(root, canaries[i]), 0);
     }

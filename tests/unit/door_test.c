@@ -109,8 +109,8 @@ TEST(t_fail_closed)
 
 static err login(const char *user, const char *pw, const char *otp, login_result *res)
 {
-    login_request rq = {.username = user, .password = pw, .otp = otp, .source = "127.0.0.1",
-                        .request_id = "r"};
+    login_request rq = {
+        .username = user, .password = pw, .otp = otp, .source = "127.0.0.1", .request_id = "r"};
     return door_login(V, &rq, res);
 }
 
@@ -129,8 +129,8 @@ TEST(t_sessions)
 {
     EXPECT_OK(door_account_create(V, &AD, "steward1", "a long enough password", ROLE_DATA_STEWARD,
                                   "beijing"));
-    EXPECT_ERR(door_account_create(V, &AD, "steward1", "a long enough password",
-                                   ROLE_DATA_STEWARD, "beijing"),
+    EXPECT_ERR(door_account_create(V, &AD, "steward1", "a long enough password", ROLE_DATA_STEWARD,
+                                   "beijing"),
                ERR_CONFLICT);
     EXPECT_ERR(door_account_create(V, &AD, "x y", "a long enough password", ROLE_SALES, "b"),
                ERR_INPUT);
@@ -169,8 +169,11 @@ TEST(t_sessions)
     EXPECT_ERR(login("steward1", "a long enough password", NULL, &res), ERR_AUTH);
     EXPECT_STR(err_message(), "second factor required");
     EXPECT_ERR(login("steward1", "a long enough password", code, &res), ERR_AUTH); /* replay */
-    login_request rq = {.username = "steward1", .password = "a long enough password",
-                        .recovery = recovery, .source = "127.0.0.1", .request_id = "r"};
+    login_request rq = {.username = "steward1",
+                        .password = "a long enough password",
+                        .recovery = recovery,
+                        .source = "127.0.0.1",
+                        .request_id = "r"};
     EXPECT_OK(door_login(V, &rq, &res));
     EXPECT(!res.mfa_pending);
     EXPECT_ERR(door_login(V, &rq, &res), ERR_AUTH); /* a recovery code works once */
@@ -278,8 +281,8 @@ TEST(t_rehash_on_login)
 {
     /* An account hashed under other Argon2id parameters is rehashed at its next login. */
     password_set_fast(false);
-    EXPECT_OK(door_account_create(V, &AD, "rehash1", "jade-cong-Liangzhu-3", ROLE_AUDITOR,
-                                  "audit"));
+    EXPECT_OK(
+        door_account_create(V, &AD, "rehash1", "jade-cong-Liangzhu-3", ROLE_AUDITOR, "audit"));
     password_set_fast(true);
     account before, after;
     EXPECT_OK(store_account_by_name(V->st, "rehash1", &before));

@@ -18,9 +18,45 @@
 /* Expected read level of each customer field per role (N none, M masked, F full). */
 static const char *const EXPECT_READ[ROLE__COUNT] = {
     /*                     name id   bd   ph   em   ad   wc   pr   vip  dep  sp   mc   no */
-    [ROLE_SALES] = "F" "N" "N" "N" "N" "N" "N" "F" "F" "N" "N" "N" "N",
-    [ROLE_CUSTOMER_SERVICE] = "F" "M" "F" "F" "F" "F" "F" "F" "F" "N" "N" "N" "N",
-    [ROLE_DATA_STEWARD] = "F" "F" "F" "F" "F" "F" "F" "F" "F" "F" "F" "F" "F",
+    [ROLE_SALES] = "F"
+                   "N"
+                   "N"
+                   "N"
+                   "N"
+                   "N"
+                   "N"
+                   "F"
+                   "F"
+                   "N"
+                   "N"
+                   "N"
+                   "N",
+    [ROLE_CUSTOMER_SERVICE] = "F"
+                              "M"
+                              "F"
+                              "F"
+                              "F"
+                              "F"
+                              "F"
+                              "F"
+                              "F"
+                              "N"
+                              "N"
+                              "N"
+                              "N",
+    [ROLE_DATA_STEWARD] = "F"
+                          "F"
+                          "F"
+                          "F"
+                          "F"
+                          "F"
+                          "F"
+                          "F"
+                          "F"
+                          "F"
+                          "F"
+                          "F"
+                          "F",
     [ROLE_SECURITY] = "NNNNNNNNNNNNN",
     [ROLE_LEGAL] = "NNNNNNNNNNNNN",
     [ROLE_HR] = "NNNNNNNNNNNNN",
@@ -288,8 +324,7 @@ TEST(t_default_requests)
 {
     for (int f = 0; f < CF__COUNT; f++) {
         category c = model_field(REC_CUSTOMER, f)->cat;
-        write_level want =
-            (c == CAT_IDENTITY || c == CAT_CONTACT) ? WRITE_REQUEST : WRITE_NONE;
+        write_level want = (c == CAT_IDENTITY || c == CAT_CONTACT) ? WRITE_REQUEST : WRITE_NONE;
         EXPECT_INT(policy_write_in(ROLE_CUSTOMER_SERVICE, REC_CUSTOMER, f, true), want);
         EXPECT_INT(policy_write_in(ROLE_CUSTOMER_SERVICE, REC_CUSTOMER, f, false), want);
         EXPECT_INT(policy_write_in(ROLE_DATA_STEWARD, REC_CUSTOMER, f, true), WRITE_DIRECT);
@@ -352,10 +387,8 @@ TEST(t_constructs)
     EXPECT_INT(policy_read_in(ROLE_CUSTOMER_SERVICE, REC_CUSTOMER, CF_WECHAT, true), READ_NONE);
     EXPECT_INT(policy_write_in(ROLE_CUSTOMER_SERVICE, REC_CUSTOMER, CF_EMAIL, false),
                WRITE_REQUEST);
-    EXPECT_INT(policy_write_in(ROLE_CUSTOMER_SERVICE, REC_CUSTOMER, CF_PHONE, true),
-               WRITE_REQUEST);
-    EXPECT_INT(policy_write_in(ROLE_CUSTOMER_SERVICE, REC_CUSTOMER, CF_WECHAT, true),
-               WRITE_NONE);
+    EXPECT_INT(policy_write_in(ROLE_CUSTOMER_SERVICE, REC_CUSTOMER, CF_PHONE, true), WRITE_REQUEST);
+    EXPECT_INT(policy_write_in(ROLE_CUSTOMER_SERVICE, REC_CUSTOMER, CF_WECHAT, true), WRITE_NONE);
     EXPECT_INT(policy_read_in(ROLE_CUSTOMER_SERVICE, REC_CUSTOMER, CF_NAME, false), READ_NONE);
     EXPECT(policy_needs_training(ROLE_CUSTOMER_SERVICE));
     EXPECT(!policy_own_department_only(ROLE_CUSTOMER_SERVICE));
@@ -366,8 +399,7 @@ TEST(t_constructs)
     /* steward: own department by require, a field downgraded to requests */
     EXPECT_INT(policy_write_in(ROLE_DATA_STEWARD, REC_CUSTOMER, CF_NAME, true), WRITE_DIRECT);
     EXPECT_INT(policy_write_in(ROLE_DATA_STEWARD, REC_CUSTOMER, CF_NAME, false), WRITE_NONE);
-    EXPECT_INT(policy_write_in(ROLE_DATA_STEWARD, REC_CUSTOMER, CF_ID_NUMBER, true),
-               WRITE_REQUEST);
+    EXPECT_INT(policy_write_in(ROLE_DATA_STEWARD, REC_CUSTOMER, CF_ID_NUMBER, true), WRITE_REQUEST);
     EXPECT_INT(policy_read_in(ROLE_DATA_STEWARD, REC_CUSTOMER, CF_ID_NUMBER, true), READ_FULL);
     EXPECT_INT(policy_read_in(ROLE_DATA_STEWARD, REC_CUSTOMER, CF_NOTES, true), READ_NONE);
     const char *rule = NULL;
@@ -545,8 +577,8 @@ TEST(t_show_and_diff)
     policy *y = parse_ok(V "grant sales read on identity.name, identity.birth_date\n"
                            "grant sales read on identity.id_number\n",
                          "y");
-    policy *z = parse_ok(V "grant sales read on identity\ndeny sales read on identity.id_number\n",
-                         "z");
+    policy *z =
+        parse_ok(V "grant sales read on identity\ndeny sales read on identity.id_number\n", "z");
     buf_reset(&b);
     EXPECT_OK(policy_diff(x, y, &b));
     EXPECT_INT(b.len, 0);
@@ -570,7 +602,10 @@ typedef struct bad {
     unsigned line; /* 0: no line in the message */
     const char *what;
 } bad;
-#define BAD(text, line, what) {text, sizeof(text) - 1, line, what}
+#define BAD(text, line, what)                                                                      \
+    {                                                                                              \
+        text, sizeof(text) - 1, line, what                                                         \
+    }
 
 static const bad BAD_INPUTS[] = {
     BAD("", 1, "empty policy"),

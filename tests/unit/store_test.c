@@ -308,7 +308,7 @@ TEST(t_idempotency)
     /* a claim, then the answer */
     EXPECT_OK(store_idem_claim(S, k, h, 1000, 0));
     EXPECT_OK(store_idem_get(S, k, 0, got_h, &st, &body));
-    EXPECT_INT(st, 0); /* in progress */
+    EXPECT_INT(st, 0);                                             /* in progress */
     EXPECT_ERR(store_idem_claim(S, k, h2, 1001, 0), ERR_CONFLICT); /* held: not taken over */
     EXPECT_OK(store_idem_put(S, k, 201, slice_cstr("{\"id\":\"x\"}")));
     EXPECT_OK(store_idem_get(S, k, 0, got_h, &st, &body));

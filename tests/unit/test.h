@@ -32,7 +32,7 @@ static const char *test_cur_;
     do {                                                                                           \
         err e_ = (expr);                                                                           \
         if (e_ != ERR_OK) {                                                                        \
-            printf("  FAIL %s: %s:%d: %s -> %s (%s at %s)\n", test_cur_, __FILE__, __LINE__,      \
+            printf("  FAIL %s: %s:%d: %s -> %s (%s at %s)\n", test_cur_, __FILE__, __LINE__,       \
                    #expr, err_code_name(e_), err_message(), err_where());                          \
             test_cur_failed_ = 1;                                                                  \
         }                                                                                          \
@@ -59,7 +59,7 @@ static const char *test_cur_;
     do {                                                                                           \
         long long a_ = (long long)(a), b_ = (long long)(b);                                        \
         if (a_ != b_) {                                                                            \
-            printf("  FAIL %s: %s:%d: %s == %lld, wanted %lld\n", test_cur_, __FILE__, __LINE__,  \
+            printf("  FAIL %s: %s:%d: %s == %lld, wanted %lld\n", test_cur_, __FILE__, __LINE__,   \
                    #a, a_, b_);                                                                    \
             test_cur_failed_ = 1;                                                                  \
         }                                                                                          \

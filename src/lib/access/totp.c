@@ -54,8 +54,8 @@ err totp_code(const uint8_t secret[TOTP_SECRET_LEN], int64_t step, char out[TOTP
     TRY(totp_init());
     ENSURE(step >= 0, ERR_INPUT, "time step before 1970");
     /* oath_totp_generate takes a time: the start of the step. */
-    int r = oath_totp_generate((const char *)secret, TOTP_SECRET_LEN,
-                               (time_t)(step * TOTP_STEP_S), TOTP_STEP_S, 0, TOTP_DIGITS, out);
+    int r = oath_totp_generate((const char *)secret, TOTP_SECRET_LEN, (time_t)(step * TOTP_STEP_S),
+                               TOTP_STEP_S, 0, TOTP_DIGITS, out);
     ENSURE(r == OATH_OK, ERR_INTERNAL, "TOTP generation failed");
     return ERR_OK;
 }

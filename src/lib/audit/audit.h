@@ -82,10 +82,11 @@ typedef struct audit_signing {
     uint8_t pk[32];
     audit_signer sign;
     void *ctx;
-    uint64_t every_n;  /* sign after this many new entries (0: 1000) */
-    int64_t every_us;  /* or after this long with new entries (0: 10 s) */
-    int64_t wait_us;   /* how long audit_checkpoint_now waits for the writer (0: 5 s) */
-    const char *pinned_note; /* the last checkpoint the vault remembers apart from the log, or NULL */
+    uint64_t every_n; /* sign after this many new entries (0: 1000) */
+    int64_t every_us; /* or after this long with new entries (0: 10 s) */
+    int64_t wait_us;  /* how long audit_checkpoint_now waits for the writer (0: 5 s) */
+    const char
+        *pinned_note; /* the last checkpoint the vault remembers apart from the log, or NULL */
 } audit_signing;
 /* Turns on checkpoints. First checks the whole log: every entry's index, encoding and leaf
  * hash, the tree against the latest checkpoint in the log and against pinned_note; refuses
@@ -108,15 +109,14 @@ void audit_on_checkpoint(audit *a, audit_note_fn fn, void *ctx);
 MUST_USE err audit_root(audit *a, uint64_t size, uint8_t root[32]);
 MUST_USE err audit_inclusion(audit *a, uint64_t index, uint64_t size, uint8_t leaf[32],
                              uint8_t proof[][32], size_t *len);
-MUST_USE err audit_consistency(audit *a, uint64_t m, uint64_t n, uint8_t proof[][32],
-                               size_t *len);
+MUST_USE err audit_consistency(audit *a, uint64_t m, uint64_t n, uint8_t proof[][32], size_t *len);
 
 /* ---- queries ---- */
 typedef struct audit_query {
-    const char *actor;    /* exact username, or NULL */
-    const char *customer; /* entries touching this customer id, or NULL */
-    const char *action;   /* exact action, or NULL */
-    const char *decision; /* "allow" / "deny", or NULL */
+    const char *actor;      /* exact username, or NULL */
+    const char *customer;   /* entries touching this customer id, or NULL */
+    const char *action;     /* exact action, or NULL */
+    const char *decision;   /* "allow" / "deny", or NULL */
     int64_t from_us, to_us; /* 0: unbounded */
     uint64_t after;         /* entries with index > after; UINT64_MAX: from the start */
     size_t limit;
@@ -128,11 +128,11 @@ MUST_USE err audit_search(audit *a, const audit_query *q, audit_row_fn fn, void 
 
 /* ---- offline verification (no keys, no server) ---- */
 typedef struct audit_verify_report {
-    uint64_t entries;      /* entries read */
-    uint64_t checkpoints;  /* signed checkpoints checked */
+    uint64_t entries;     /* entries read */
+    uint64_t checkpoints; /* signed checkpoints checked */
     bool ok;
-    int64_t bad_index;     /* first index where something is wrong, or -1 */
-    char problem[512];     /* what is wrong, in words */
+    int64_t bad_index; /* first index where something is wrong, or -1 */
+    char problem[512]; /* what is wrong, in words */
 } audit_verify_report;
 /* Checks everything a copy of the log can show: dense indexes, canonical entries that name
  * their own index, leaf hashes, every signed checkpoint in the log, and each given note

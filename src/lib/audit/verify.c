@@ -140,8 +140,9 @@ err audit_verify_file(const char *path, const char *key_name, const uint8_t pk[3
     for (size_t i = 0; i < nnotes; i++) {
         checkpoint c;
         if (checkpoint_open(notes[i], key_name, pk, &c) != ERR_OK) {
-            rc = problem(r, -1, "checkpoint %zu given to check against does not verify with the "
-                                "log's public key",
+            rc = problem(r, -1,
+                         "checkpoint %zu given to check against does not verify with the "
+                         "log's public key",
                          i + 1);
             goto out;
         }

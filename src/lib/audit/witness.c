@@ -27,7 +27,7 @@ struct witness {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     pthread_mutex_t amu; /* held while the log is read for the SIEM */
-    buf pending; /* the latest note not yet delivered everywhere */
+    buf pending;         /* the latest note not yet delivered everywhere */
     int stop;
     int fd; /* UDP socket for syslog */
     uint64_t siem_next;
@@ -69,8 +69,8 @@ static err number_in(json_t *o, const char *key, double lo, double hi, double *o
     if (!n) {
         return ERR_OK;
     }
-    ENSURE(json_is_number(n) && json_number_value(n) >= lo && json_number_value(n) <= hi,
-           ERR_INPUT, "custos.json: access.%s must be a number from %g to %g", key, lo, hi);
+    ENSURE(json_is_number(n) && json_number_value(n) >= lo && json_number_value(n) <= hi, ERR_INPUT,
+           "custos.json: access.%s must be a number from %g to %g", key, lo, hi);
     *out = json_number_value(n);
     return ERR_OK;
 }
@@ -247,10 +247,9 @@ err vault_config_parse(slice text, vault_config *c)
     json_t *au = json_object_get(root, "audit");
     if (au) {
         CHECK(json_is_object(au), ERR_INPUT, "custos.json: audit must be an object");
-        static const char *const known[] = {"checkpoint_every", "checkpoint_seconds",
-                                            "witness_file",     "witness_syslog",
-                                            "witness_webhook",  "webhook_cacert",
-                                            "siem_syslog"};
+        static const char *const known[] = {
+            "checkpoint_every", "checkpoint_seconds", "witness_file", "witness_syslog",
+            "witness_webhook",  "webhook_cacert",     "siem_syslog"};
         GUARD(only_known(au, known, sizeof known / sizeof known[0], "audit"));
         json_t *n = json_object_get(au, "checkpoint_every");
         if (n) {

@@ -25,9 +25,18 @@ err err_set(err code, const char *file, int line, const char *fmt, ...)
     return code;
 }
 
-err err_last(void) { return last.code; }
-const char *err_message(void) { return last.msg; }
-const char *err_where(void) { return last.where; }
+err err_last(void)
+{
+    return last.code;
+}
+const char *err_message(void)
+{
+    return last.msg;
+}
+const char *err_where(void)
+{
+    return last.where;
+}
 void err_clear(void)
 {
     last.code = ERR_OK;

@@ -10,7 +10,10 @@
 
 static log_level min_level = LOG_INFO;
 
-void log_set_level(log_level min) { min_level = min; }
+void log_set_level(log_level min)
+{
+    min_level = min;
+}
 
 void log_msg(log_level lvl, const char *event, const char *fmt, ...)
 {

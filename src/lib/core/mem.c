@@ -85,12 +85,27 @@ void secret_free(void *p)
     }
 }
 
-void secret_noaccess(void *p) { (void)sodium_mprotect_noaccess(p); }
-void secret_readonly(void *p) { (void)sodium_mprotect_readonly(p); }
-void secret_readwrite(void *p) { (void)sodium_mprotect_readwrite(p); }
+void secret_noaccess(void *p)
+{
+    (void)sodium_mprotect_noaccess(p);
+}
+void secret_readonly(void *p)
+{
+    (void)sodium_mprotect_readonly(p);
+}
+void secret_readwrite(void *p)
+{
+    (void)sodium_mprotect_readwrite(p);
+}
 
-void mem_lock(void *p, size_t n) { (void)sodium_mlock(p, n); }
-void mem_unlock(void *p, size_t n) { (void)sodium_munlock(p, n); }
+void mem_lock(void *p, size_t n)
+{
+    (void)sodium_mlock(p, n);
+}
+void mem_unlock(void *p, size_t n)
+{
+    (void)sodium_munlock(p, n);
+}
 
 void hex_encode(char *out, const uint8_t *in, size_t n)
 {

@@ -34,14 +34,17 @@ void mem_lock(void *p, size_t n);
 void mem_unlock(void *p, size_t n); /* also wipes */
 
 /* Encoding helpers (libsodium's constant-time codecs). out must hold the sizes below. */
-#define HEX_LEN(n) ((n) * 2 + 1)
+#define HEX_LEN(n) ((n)*2 + 1)
 #define B64_LEN(n) ((((n) + 2) / 3) * 4 + 1)
 void hex_encode(char *out, const uint8_t *in, size_t n);
-MUST_USE err hex_decode(uint8_t *out, size_t out_max, size_t *out_len, const char *in, size_t in_len);
+MUST_USE err hex_decode(uint8_t *out, size_t out_max, size_t *out_len, const char *in,
+                        size_t in_len);
 void b64url_encode(char *out, size_t out_max, const uint8_t *in, size_t n); /* no padding */
 void b64_encode(char *out, size_t out_max, const uint8_t *in, size_t n);    /* standard, padded */
-MUST_USE err b64url_decode(uint8_t *out, size_t out_max, size_t *out_len, const char *in, size_t in_len);
-MUST_USE err b64_decode(uint8_t *out, size_t out_max, size_t *out_len, const char *in, size_t in_len);
+MUST_USE err b64url_decode(uint8_t *out, size_t out_max, size_t *out_len, const char *in,
+                           size_t in_len);
+MUST_USE err b64_decode(uint8_t *out, size_t out_max, size_t *out_len, const char *in,
+                        size_t in_len);
 
 /* Random opaque identifier: prefix + 26 base32 characters (130 random bits). */
 #define ID_LEN 32

@@ -49,7 +49,7 @@ typedef struct keyring keyring;
 typedef struct kek_source {
     const char *passphrase; /* UTF-8, or NULL */
     size_t passphrase_len;
-    const char *key_file;   /* file holding 32 random bytes as 64 hex digits, or NULL */
+    const char *key_file; /* file holding 32 random bytes as 64 hex digits, or NULL */
 } kek_source;
 
 typedef enum kdf_strength { KDF_MODERATE, KDF_FAST /* tests only */ } kdf_strength;
@@ -148,8 +148,8 @@ MUST_USE err backup_create(keyring *kr, const char *keyring_path, const char *ou
  * then leaves the members as files in staging_dir (which must exist and be empty). A wrong
  * key, a flipped byte or a truncated file gives ERR_CRYPTO or ERR_AUTH and leaves
  * staging_dir empty. names receives the member names (caller frees each and the array). */
-MUST_USE err backup_extract(const char *backup_path, const kek_source *src,
-                            const char *staging_dir, char ***names, size_t *n);
+MUST_USE err backup_extract(const char *backup_path, const kek_source *src, const char *staging_dir,
+                            char ***names, size_t *n);
 
 /* ---- TLS material (GnuTLS) ------------------------------------------------------------------ */
 /* ECDSA P-256 key and a self-signed certificate for localhost, 127.0.0.1 and ::1, valid

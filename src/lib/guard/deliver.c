@@ -30,7 +30,6 @@
 #include "core/mem.h"
 #include "guard/guard_int.h"
 
-
 #define JOBS_MAX 10000
 #define BACKOFF_MAX_US (600 * 1000000LL)
 #define K_NFT 4

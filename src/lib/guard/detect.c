@@ -762,7 +762,8 @@ void gdetect_event(gdetect *d, const gevent *ev, gfinding_fn fn, void *fctx)
             break;
         case D_NOTICE:
             if (ev->username[0]) {
-                fire(&c, ri, ev->username, NULL, "%s", ev->categories[0] ? ev->categories : "notice");
+                fire(&c, ri, ev->username, NULL, "%s",
+                     ev->categories[0] ? ev->categories : "notice");
             }
             break;
         case D_BAD_TOKEN:

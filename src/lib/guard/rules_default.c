@@ -1,7 +1,8 @@
 /*
  * rules_default.c - etc/guard.rules, compiled in: the rules a vault uses when it has no
  * VAULT/guard.rules. Keep the two identical (a unit test checks it); regenerate with
- *   python3 -c "import json; [print(json.dumps(l+chr(10), ensure_ascii=False)) for l in open('etc/guard.rules').read().split(chr(10))[:-1]]"
+ *   python3 -c "import json; [print(json.dumps(l+chr(10), ensure_ascii=False)) for l in
+ * open('etc/guard.rules').read().split(chr(10))[:-1]]"
  */
 
 #include "guard/guard.h"

@@ -42,8 +42,8 @@ typedef struct import_row {
 } import_row;
 
 typedef struct import_error {
-    size_t row;  /* 1-based data row */
-    size_t line; /* input line */
+    size_t row;        /* 1-based data row */
+    size_t line;       /* input line */
     char field[32];    /* "" when the row as a whole is wrong */
     char message[160]; /* never contains the value */
 } import_error;

@@ -86,18 +86,25 @@ enum communication_field { MF_AT, MF_CHANNEL, MF_EMPLOYEE, MF_SUMMARY, MF__COUNT
 #define REC_MAX_FIELDS 16
 
 /* Blind-indexed fields (exact search without decryption). */
-typedef enum blind_kind { BI_NONE = -1, BI_NAME, BI_PHONE, BI_EMAIL, BI_ID_NUMBER, BI__COUNT } blind_kind;
+typedef enum blind_kind {
+    BI_NONE = -1,
+    BI_NAME,
+    BI_PHONE,
+    BI_EMAIL,
+    BI_ID_NUMBER,
+    BI__COUNT
+} blind_kind;
 const char *blind_kind_name(blind_kind k); /* "name", "phone", "email", "id_number" */
 
 typedef struct field_def {
     const char *name;
     category cat;
     ftype type;
-    bool required;    /* on create */
-    bool multiline;   /* FT_TEXT: newlines and tabs allowed */
-    size_t max_bytes; /* of the canonical value */
-    int min, max;     /* FT_INT bounds */
-    blind_kind blind; /* BI_NONE when not indexed */
+    bool required;                  /* on create */
+    bool multiline;                 /* FT_TEXT: newlines and tabs allowed */
+    size_t max_bytes;               /* of the canonical value */
+    int min, max;                   /* FT_INT bounds */
+    blind_kind blind;               /* BI_NONE when not indexed */
     const char *const *enum_values; /* FT_ENUM: NULL-terminated */
 } field_def;
 
@@ -124,8 +131,8 @@ MUST_USE err record_check_required(const record *r);
 
 /* Validation helpers, usable alone (fuzzed). canon receives the canonical form. */
 MUST_USE err model_validate(const field_def *f, const char *in, size_t len, buf *canon);
-bool id_number_valid(const char *s, size_t len);         /* 18 chars, date, check digit */
-char id_number_check_digit(const char *first17);         /* ISO 7064 MOD 11-2: '0'..'9' or 'X' */
+bool id_number_valid(const char *s, size_t len); /* 18 chars, date, check digit */
+char id_number_check_digit(const char *first17); /* ISO 7064 MOD 11-2: '0'..'9' or 'X' */
 bool utf8_valid(const uint8_t *s, size_t len);
 
 /* JSON. from_json: every key must be a known field (ERR_INPUT "unknown field 'x'");

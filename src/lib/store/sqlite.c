@@ -83,8 +83,8 @@ static err db_error(sqlite3 *db, const char *what)
     int code = db ? sqlite3_errcode(db) : SQLITE_ERROR;
     err e = (code == SQLITE_CONSTRAINT)                     ? ERR_CONFLICT
             : (code == SQLITE_FULL || code == SQLITE_IOERR) ? ERR_UNAVAILABLE
-            : (code == SQLITE_BUSY)                          ? ERR_UNAVAILABLE
-                                                             : ERR_IO;
+            : (code == SQLITE_BUSY)                         ? ERR_UNAVAILABLE
+                                                            : ERR_IO;
     return err_set(e, __FILE__, __LINE__, "store: %s failed (%s)", what,
                    db ? sqlite3_errmsg(db) : "no connection");
 }
@@ -396,10 +396,10 @@ static err build_sql(store *s)
              "id=?3), 0) ORDER BY rid LIMIT ?4",
              buf_cstr(&cols));
     s->sql[S_REC_LIST] = strdup(tmp);
-    s->sql[S_ACC_INSERT] = strdup(
-        "INSERT INTO accounts(id, username, role, department, pwhash, disabled, created, "
-        "failed, locked_until, lock_level, training_until, totp, totp_enabled, totp_step, "
-        "pw_changed) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)");
+    s->sql[S_ACC_INSERT] =
+        strdup("INSERT INTO accounts(id, username, role, department, pwhash, disabled, created, "
+               "failed, locked_until, lock_level, training_until, totp, totp_enabled, totp_step, "
+               "pw_changed) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)");
     s->sql[S_ACC_UPDATE] =
         strdup("UPDATE accounts SET username=?2, role=?3, department=?4, pwhash=?5, "
                "disabled=?6, created=?7, failed=?8, locked_until=?9, lock_level=?10, "
@@ -416,8 +416,8 @@ static err build_sql(store *s)
     s->sql[S_ACC_LIST] = strdup(tmp);
     s->sql[S_SES_INSERT] = strdup("INSERT INTO sessions(hash, account_id, created, expires, "
                                   "last_seen, flags) VALUES(?1,?2,?3,?4,?5,?6)");
-    s->sql[S_SES_GET] = strdup(
-        "SELECT account_id, created, expires, last_seen, flags FROM sessions WHERE hash=?1");
+    s->sql[S_SES_GET] =
+        strdup("SELECT account_id, created, expires, last_seen, flags FROM sessions WHERE hash=?1");
     s->sql[S_SES_DELETE] = strdup("DELETE FROM sessions WHERE hash=?1");
     s->sql[S_SES_TOUCH] = strdup("UPDATE sessions SET last_seen=?2, flags=?3 WHERE hash=?1");
     s->sql[S_SES_DELETE_ACCOUNT] = strdup("DELETE FROM sessions WHERE account_id=?1");
@@ -975,7 +975,7 @@ err store_customer_count(store *s, int64_t *n)
 }
 
 err store_customer_rewrap_all(store *s, uint32_t v, store_rewrap_fn fn, void *ctx, size_t *done,
-                               size_t *failed)
+                              size_t *failed)
 {
     conn *c;
     TRY(get_conn(s, &c));

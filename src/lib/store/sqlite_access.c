@@ -101,8 +101,8 @@ err store_recovery_use(store *s, const char *account_id, const uint8_t hash[RECO
 err store_recovery_left(store *s, const char *account_id, int64_t *n)
 {
     sqlite3_stmt *st;
-    TRY(sq_stmt(s, Q_REC_LEFT,
-                "SELECT count(*) FROM recovery_codes WHERE account_id=?1 AND used=0", &st));
+    TRY(sq_stmt(s, Q_REC_LEFT, "SELECT count(*) FROM recovery_codes WHERE account_id=?1 AND used=0",
+                &st));
     sq_text(st, 1, account_id);
     int r = sqlite3_step(st);
     *n = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
@@ -114,7 +114,7 @@ err store_recovery_left(store *s, const char *account_id, int64_t *n)
 /* ---- API keys ---- */
 
 #define KEY_COLS                                                                                   \
-    "id, name, hash, prefix, role, department, scope, addresses, created_by, created, "          \
+    "id, name, hash, prefix, role, department, scope, addresses, created_by, created, "            \
     "last_used, last_source, revoked, rotated"
 
 static void read_key(sqlite3_stmt *st, apikey *k)
@@ -255,7 +255,7 @@ void change_request_free(change_request *r)
 }
 
 #define REQ_COLS                                                                                   \
-    "id, kind, customer_id, department, requester_id, requester, status, decided_by, fields, "   \
+    "id, kind, customer_id, department, requester_id, requester, status, decided_by, fields, "     \
     "note, format, created, decided, expires, payload"
 
 static err read_request(sqlite3_stmt *st, change_request *r)
@@ -458,7 +458,7 @@ err store_notice_list(store *s, const char *const recipients[STORE_NOTICE_TO_MAX
 /* ---- break-glass ---- */
 
 #define BG_COLS                                                                                    \
-    "id, account_id, username, reason, opened, expires, closed, reads, reviewed_by, reviewed, "  \
+    "id, account_id, username, reason, opened, expires, closed, reads, reviewed_by, reviewed, "    \
     "review_note"
 
 static void read_bg(sqlite3_stmt *st, breakglass *b)

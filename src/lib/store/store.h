@@ -53,9 +53,9 @@ typedef struct sealed_customer {
     uint32_t kek_version; /* KEK version that wraps the DEK */
     bool erased;
     bool honeytoken;
-    uint64_t version;      /* bumped by every change of the row (the API's ETag) */
-    buf wrapped_dek;       /* empty when erased */
-    buf field[CF__COUNT];  /* envelopes, empty = absent (department is the clear column) */
+    uint64_t version;     /* bumped by every change of the row (the API's ETag) */
+    buf wrapped_dek;      /* empty when erased */
+    buf field[CF__COUNT]; /* envelopes, empty = absent (department is the clear column) */
     bool has_blind[BI__COUNT];
     uint64_t blind[BI__COUNT];
 } sealed_customer;
@@ -80,12 +80,10 @@ MUST_USE err store_customer_erase(store *s, const char *id, int64_t at_us);
 /* Ids of live customers whose blind value of kind k equals v, optionally only in
  * department dept, id > after (keyset pagination), at most max. */
 MUST_USE err store_customer_find(store *s, blind_kind k, uint64_t v, const char *dept,
-                                 const char *after, size_t max, char (*ids)[ID_LEN + 1],
-                                 size_t *n);
+                                 const char *after, size_t max, char (*ids)[ID_LEN + 1], size_t *n);
 /* Ids of live customers (optionally one department, honeytokens excluded unless asked). */
 MUST_USE err store_customer_list(store *s, const char *dept, bool with_honeytokens,
-                                 const char *after, size_t max, char (*ids)[ID_LEN + 1],
-                                 size_t *n);
+                                 const char *after, size_t max, char (*ids)[ID_LEN + 1], size_t *n);
 MUST_USE err store_customer_count(store *s, int64_t *n);
 /* Ids of live honeytoken customers. */
 MUST_USE err store_customer_honeytokens(store *s, char (*ids)[ID_LEN + 1], size_t max, size_t *n);
@@ -239,8 +237,8 @@ MUST_USE err store_request_get(store *s, const char *id, change_request *out);
 /* Requests with status (NULL: any) and department (NULL: any), newest first. fn is called per
  * row (the row is valid during the call only). */
 typedef err (*store_request_fn)(void *ctx, const change_request *r);
-MUST_USE err store_request_list(store *s, const char *status, const char *department,
-                                size_t max, store_request_fn fn, void *ctx);
+MUST_USE err store_request_list(store *s, const char *status, const char *department, size_t max,
+                                store_request_fn fn, void *ctx);
 /* The newest request of kind whose subject (the customer_id column: a customer, an API key or
  * an account) is subject; ERR_NOT_FOUND when none. */
 MUST_USE err store_request_latest(store *s, const char *kind, const char *subject,
