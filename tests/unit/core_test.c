@@ -7,6 +7,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/mem.h"
+#include "core/utf8.h"
 #include "test.h"
 
 TEST(t_buf_limits)
@@ -138,6 +139,46 @@ TEST(t_wipe_block)
     EXPECT_INT(mem_wipe_block(NULL), 0);
 }
 
+/* The one validator: RFC 3629's well-formed UTF-8, with the offset of the first bad byte. */
+TEST(t_utf8)
+{
+    static const struct {
+        const char *s;
+        size_t bad; /* SIZE_MAX: valid */
+    } cases[] = {
+        {"", SIZE_MAX},
+        {"plain ascii", SIZE_MAX},
+        {"\xe7\x8e\x8b\xe5\xb0\x8f\xe6\x98\x8e", SIZE_MAX}, /* CJK */
+        {"\xf0\x9f\x8f\xba", SIZE_MAX},                     /* U+1F3FA, 4 bytes */
+        {"\xf4\x8f\xbf\xbf", SIZE_MAX},                     /* U+10FFFF */
+        {"a\xc0\xaf"
+         "b",
+         1},                      /* overlong '/' */
+        {"ab\xe0\x80\xaf", 2},    /* overlong, 3 bytes */
+        {"\xed\xa0\x80", 0},      /* a surrogate */
+        {"x\xf4\x90\x80\x80", 1}, /* above U+10FFFF */
+        {"ok\x80", 2},            /* a lone continuation */
+        {"\xe7\x8e", 0},          /* cut short */
+        {"\xe7\x8e"
+         "a",
+         0},                     /* a bad continuation */
+        {"\xf5\x80\x80\x80", 0}, /* a lead beyond 0xF4 */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const uint8_t *p = (const uint8_t *)cases[i].s;
+        size_t n = strlen(cases[i].s);
+        size_t want = cases[i].bad == SIZE_MAX ? n : cases[i].bad;
+        EXPECT_INT(utf8_invalid_at(p, n), want);
+        EXPECT(utf8_valid(p, n) == (cases[i].bad == SIZE_MAX));
+    }
+    uint32_t cp = 0;
+    EXPECT_INT(utf8_seq_len((const uint8_t *)"\xe7\x8e\x8b", 3, &cp), 3);
+    EXPECT_INT(cp, 0x738B);
+    EXPECT_INT(utf8_seq_len((const uint8_t *)"\xe7\x8e\x8b", 2, &cp), 0); /* left bounds it */
+    EXPECT(utf8_valid(NULL, 0));
+    EXPECT(!utf8_valid(NULL, 1));
+}
+
 int main(void)
 {
     test_init();
@@ -148,5 +189,6 @@ int main(void)
     RUN(t_codecs);
     RUN(t_errors);
     RUN(t_wipe_block);
+    RUN(t_utf8);
     return test_done("core_test");
 }

@@ -48,6 +48,7 @@
 #include "core/fault.h"
 #include "core/file.h"
 #include "core/log.h"
+#include "core/utf8.h"
 
 /* A queued entry. The caller's thread encodes it (in parallel with other callers) with
  * index 0; the writer splices the real index in at `at`, where the canonical bytes read
@@ -219,51 +220,6 @@ err audit_create(const char *path)
  * object, allocations and sort were a fifth of the CPU of an audited request. A string
  * that is not valid UTF-8 is left out, as jansson leaves out a value it cannot make. */
 
-/* Length of the valid UTF-8 sequence at s (its code point in *cp), 0 if invalid: no
- * overlong forms, no surrogates, nothing above U+10FFFF. */
-static size_t utf8_seq(const unsigned char *s, uint32_t *cp)
-{
-    unsigned c = s[0];
-    size_t n;
-    uint32_t v, min;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-        n = 2, v = c & 0x1F, min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3, v = c & 0x0F, min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4, v = c & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    for (size_t k = 1; k < n; k++) {
-        if ((s[k] & 0xC0) != 0x80) {
-            return 0;
-        }
-        v = (v << 6) | (s[k] & 0x3F);
-    }
-    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) {
-        return 0;
-    }
-    *cp = v;
-    return n;
-}
-
-static bool utf8_valid(const char *s)
-{
-    uint32_t cp;
-    for (const unsigned char *p = (const unsigned char *)s; *p;) {
-        size_t n = utf8_seq(p, &cp);
-        if (n == 0) {
-            return false;
-        }
-        p += n;
-    }
-    return true;
-}
-
 /* ,"key": (the comma unless first) */
 static err put_key(buf *out, bool *first, const char *k)
 {
@@ -279,7 +235,7 @@ static err put_key(buf *out, bool *first, const char *k)
 /* ,"key":"value", escaped as jansson does. */
 static err put_str(buf *out, bool *first, const char *k, const char *v)
 {
-    if (!v || !utf8_valid(v)) {
+    if (!v || !utf8_valid((const uint8_t *)v, strlen(v))) {
         return ERR_OK;
     }
     TRY(put_key(out, first, k));
@@ -294,8 +250,8 @@ static err put_str(buf *out, bool *first, const char *k, const char *v)
         if (!*p) {
             break;
         }
-        uint32_t cp;
-        size_t n = utf8_seq(p, &cp);
+        uint32_t cp = 0; /* the string was validated: n > 0 */
+        size_t n = utf8_seq_len(p, SIZE_MAX, &cp);
         p += n;
         switch (cp) {
         case '"':

@@ -9,6 +9,7 @@
  * that does not verify fails the whole note (ERR_CRYPTO), as in Go's note package.
  */
 #include "audit/checkpoint.h"
+#include "core/utf8.h"
 
 #include <string.h>
 
@@ -71,40 +72,6 @@ static void key_hash(const uint8_t *name, size_t n, const uint8_t pk[32], uint8_
     memcpy(out, h, 4);
 }
 
-/* Length of the well-formed UTF-8 character at p (shortest form, no surrogates, at most
- * U+10FFFF), or 0. */
-static size_t utf8_len(const uint8_t *p, size_t left)
-{
-    uint8_t c = p[0];
-    if (c < 0x80) {
-        return 1;
-    }
-    size_t n;
-    uint32_t min, cp;
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2, min = 0x80, cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3, min = 0x800, cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4, min = 0x10000, cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (left < n) {
-        return 0;
-    }
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-        cp = (cp << 6) | (p[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-        return 0;
-    }
-    return n;
-}
-
 /* UTF-8 without control characters (C0 other than '\n', and DEL); names the line. */
 static err check_text(slice t)
 {
@@ -113,7 +80,7 @@ static err check_text(slice t)
         uint8_t c = t.p[i];
         ENSURE(c == '\n' || (c >= 0x20 && c != 0x7f), ERR_INPUT,
                "checkpoint: line %zu holds a control character", line);
-        size_t n = utf8_len(t.p + i, t.len - i);
+        size_t n = utf8_seq_len(t.p + i, t.len - i, NULL);
         ENSURE(n > 0, ERR_INPUT, "checkpoint: line %zu is not valid UTF-8", line);
         line += c == '\n';
         i += n;

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "access/policy.h"
+#include "core/utf8.h"
 #include "guard/guard_int.h"
 
 #define LINE_MAX_BYTES 4096
@@ -1361,48 +1362,13 @@ static err rule_end(ps *p, const pending_key *pk, int npk)
 
 /* ---- the file ---- */
 
+/* Well-formed UTF-8 without NUL bytes; *bad: the first offending byte. */
 static bool utf8_ok(const uint8_t *s, size_t n, size_t *bad)
 {
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
-        size_t k;
-        uint32_t cp;
-        if (c == 0) {
-            *bad = i;
-            return false;
-        }
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            k = 1;
-            cp = c & 0x1f;
-        } else if ((c & 0xf0) == 0xe0) {
-            k = 2;
-            cp = c & 0x0f;
-        } else if ((c & 0xf8) == 0xf0) {
-            k = 3;
-            cp = c & 0x07;
-        } else {
-            *bad = i;
-            return false;
-        }
-        for (size_t j = 1; j <= k; j++) {
-            if (i + j >= n || (s[i + j] & 0xc0) != 0x80) {
-                *bad = i;
-                return false;
-            }
-            cp = (cp << 6) | (s[i + j] & 0x3f);
-        }
-        if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
-            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-            *bad = i;
-            return false;
-        }
-        i += k + 1;
-    }
-    return true;
+    size_t at = utf8_invalid_at(s, n);
+    const uint8_t *z = memchr(s, 0, at);
+    *bad = z ? (size_t)(z - s) : at;
+    return *bad == n;
 }
 
 static void rules_defaults(guard_rules *r)

@@ -36,7 +36,7 @@ static cs_kind charset_kind(const char *name)
 
 static err check_utf8(slice in)
 {
-    size_t bad = in.len ? model_utf8_invalid_at(in.p, in.len) : 0;
+    size_t bad = in.len ? utf8_invalid_at(in.p, in.len) : 0;
     ENSURE(bad == in.len, ERR_INPUT, "invalid UTF-8 byte sequence at byte %zu", bad);
     return ERR_OK;
 }
@@ -93,7 +93,7 @@ err charset_to_utf8(const char *charset, slice in, buf *out)
     case CS_GB18030:
         GUARD(convert("UTF-8", "GB18030", "GB18030", in, out));
         /* iconv's output is trusted no further than anything else */
-        CHECK(model_utf8_invalid_at(out->p, out->len) == out->len, ERR_INTERNAL,
+        CHECK(utf8_invalid_at(out->p, out->len) == out->len, ERR_INTERNAL,
               "charset conversion produced invalid UTF-8");
         break;
     default:

@@ -21,6 +21,7 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/utf8.h"
 
 typedef enum category {
     CAT_IDENTITY,
@@ -132,9 +133,7 @@ MUST_USE err record_check_required(const record *r);
 /* Validation helpers, usable alone (fuzzed). canon receives the canonical form. */
 MUST_USE err model_validate(const field_def *f, const char *in, size_t len, buf *canon);
 bool id_number_valid(const char *s, size_t len); /* 18 chars, date, check digit */
-char id_number_check_digit(const char *first17); /* ISO 7064 MOD 11-2: '0'..'9' or 'X' */
-bool utf8_valid(const uint8_t *s, size_t len);
-
+char id_number_check_digit(const char *first17);
 /* JSON. from_json: every key must be a known field (ERR_INPUT "unknown field 'x'");
  * strings, numbers, booleans and arrays are accepted where the field's type allows.
  * With partial=false, required fields must be present. A JSON null leaves the field absent. */

@@ -15,11 +15,6 @@
 #include "core/err.h"
 #include "model/model.h"
 
-/* Offset of the first byte of s that does not start a valid UTF-8 sequence
- * (overlongs, surrogates and code points above U+10FFFF are invalid), or len
- * when all of s is valid. */
-size_t model_utf8_invalid_at(const uint8_t *s, size_t len);
-
 /* Writes into out (NUL-terminated, at most max-1 bytes) the client-supplied name
  * in[0..n) when it looks like a field name ([A-Za-z_-], at most 32 bytes, no digits) and
  * returns true; otherwise writes "" and returns false. Used so that an error can

@@ -33,51 +33,6 @@
 
 /* ---- UTF-8 ---- */
 
-size_t model_utf8_invalid_at(const uint8_t *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        uint8_t c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t n;
-        uint32_t cp, min;
-        if (c >= 0xC2 && c <= 0xDF) {
-            n = 2, cp = c & 0x1Fu, min = 0x80;
-        } else if ((c & 0xF0) == 0xE0) {
-            n = 3, cp = c & 0x0Fu, min = 0x800;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 4, cp = c & 0x07u, min = 0x10000;
-        } else {
-            return i; /* continuation byte, overlong lead 0xC0/0xC1, or 0xF5.. */
-        }
-        if (len - i < n) {
-            return i;
-        }
-        for (size_t k = 1; k < n; k++) {
-            if ((s[i + k] & 0xC0) != 0x80) {
-                return i;
-            }
-            cp = (cp << 6) | (s[i + k] & 0x3Fu);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-            return i;
-        }
-        i += n;
-    }
-    return len;
-}
-
-bool utf8_valid(const uint8_t *s, size_t len)
-{
-    if (s == NULL) {
-        return len == 0;
-    }
-    return model_utf8_invalid_at(s, len) == len;
-}
-
 /* Decodes the code point at s[*i] of valid UTF-8 and advances *i. */
 static uint32_t next_cp(const uint8_t *s, size_t len, size_t *i)
 {
@@ -719,7 +674,7 @@ static err validate(const field_def *f, const uint8_t *s, size_t len, buf *canon
 {
     ENSURE(len <= f->max_bytes * 8 + INPUT_SLACK, ERR_INPUT, "field '%s': longer than %zu bytes",
            f->name, f->max_bytes);
-    ENSURE(model_utf8_invalid_at(s, len) == len, ERR_INPUT, "field '%s': not valid UTF-8", f->name);
+    ENSURE(utf8_invalid_at(s, len) == len, ERR_INPUT, "field '%s': not valid UTF-8", f->name);
     slice t = trim(s, len);
     ENSURE(t.len > 0, ERR_INPUT, "field '%s': empty value (leave the field out instead)", f->name);
     TRY(gate(f, t));
@@ -827,7 +782,7 @@ static err mask_phone(const char *c, size_t n, buf *out)
 static err mask_name(const char *c, size_t n, buf *out)
 {
     const uint8_t *s = (const uint8_t *)c;
-    if (n == 0 || model_utf8_invalid_at(s, n) != n) {
+    if (n == 0 || utf8_invalid_at(s, n) != n) {
         return buf_append_str(out, "***");
     }
     size_t count = 0, i = 0, first_end = 0, last_start = 0;
