@@ -1209,7 +1209,7 @@ static int lock_entries(int k, char *why, size_t max)
     }
     json_t *j = NULL;
     int n = -1;
-    if (h_json(&S, "GET", "/v1/audit/entries?actor=hr1&action=account.lock&limit=10", aud, NULL,
+    if (h_json(&S, "GET", "/v1/audit/entries?actor=legal1&action=account.lock&limit=10", aud, NULL,
                &j) == 200) {
         json_t *es = json_object_get(j, "entries");
         n = (int)json_array_size(es);
@@ -1261,13 +1261,15 @@ TEST(t_lockout_and_timing)
     EXPECT(ratio > 0.5 && ratio < 2.0);
     buf_free(&a);
     buf_free(&b);
-    /* Three failures lock hr1 out from this address (the account and address pair); even the
+    /* (legal1: a role that signs in with its password alone, so that a success here is a whole
+     * sign-in, which is what starts a pair afresh; HR needs the second factor.)
+     * Three failures lock legal1 out from this address (the account and address pair); even the
      * right password is refused from here while locked. The account itself is not locked (that
      * its sessions go on is checked in lockout_test.c, where sessions do not idle out in 3 s). */
     for (int i = 0; i < 3; i++) {
-        EXPECT_INT(login_code("hr1", "wrong-password-xyz", NULL, NULL, NULL), 401);
+        EXPECT_INT(login_code("legal1", "wrong-password-xyz", NULL, NULL, NULL), 401);
     }
-    EXPECT_INT(login_code("hr1", DEMO_PW, NULL, NULL, NULL), 401);
+    EXPECT_INT(login_code("legal1", DEMO_PW, NULL, NULL, NULL), 401);
     json_t *j = NULL;
     char admin[64];
     EXPECT(admin_login(admin));
@@ -1277,7 +1279,7 @@ TEST(t_lockout_and_timing)
     int seen = 0;
     json_array_foreach(json_object_get(j, "accounts"), i, acc)
     {
-        if (strcmp(jstr(acc, "username"), "hr1") == 0) {
+        if (strcmp(jstr(acc, "username"), "legal1") == 0) {
             seen++;
             EXPECT(jstr(acc, "locked_until") == NULL);
         }
@@ -1297,13 +1299,13 @@ TEST(t_lockout_and_timing)
     int st = 401;
     while (st != 200 && now_s() - t0 < 20) {
         usleep(200 * 1000);
-        st = login_code("hr1", DEMO_PW, NULL, NULL, NULL);
+        st = login_code("legal1", DEMO_PW, NULL, NULL, NULL);
     }
     EXPECT_INT(st, 200);
     double ended = now_s() - t0;
     /* the success started the pair afresh: the next lockout is the first length again */
     for (int k = 0; k < 3; k++) {
-        EXPECT_INT(login_code("hr1", "wrong-password-xyz", NULL, NULL, NULL), 401);
+        EXPECT_INT(login_code("legal1", "wrong-password-xyz", NULL, NULL, NULL), 401);
     }
     EXPECT_INT(lock_entries(1, why, sizeof why), 2);
     int second = 0;
@@ -1316,7 +1318,7 @@ TEST(t_lockout_and_timing)
     int nlocks = 2;
     while (nlocks < 3 && now_s() - t0 < 30) {
         usleep(200 * 1000);
-        EXPECT_INT(login_code("hr1", "wrong-password-xyz", NULL, NULL, NULL), 401);
+        EXPECT_INT(login_code("legal1", "wrong-password-xyz", NULL, NULL, NULL), 401);
         nlocks = lock_entries(2, why, sizeof why);
     }
     int third = 0;
