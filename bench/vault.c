@@ -14,7 +14,7 @@
 
 #include "bench/bench.h"
 #include "core/mem.h"
-#include "door_int.h" /* white-box: the vault's insides */
+#include "door/door_int.h" /* white-box: the vault's insides */
 #include "model/demo.h"
 
 static void mkvault(char *dir, size_t max)

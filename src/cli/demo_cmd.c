@@ -13,7 +13,7 @@
 #include "cli/cli.h"
 #include "core/clock.h"
 #include "core/mem.h"
-#include "door.h"
+#include "door/door.h"
 #include "model/demo.h"
 
 static const struct {

@@ -18,7 +18,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
-#include "door.h"
+#include "door/door.h"
 #include "model/demo.h"
 #include "server/server.h"
 

@@ -11,7 +11,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "door.h"
+#include "door/door.h"
 
 #define BODY_LIMIT ((size_t)32 << 20)
 #define JSON_BODY_LIMIT ((size_t)1 << 20)

@@ -7,7 +7,7 @@
 
 #include "access/totp.h"
 #include "core/clock.h"
-#include "door_int.h" /* white-box: the vault's insides */
+#include "door/door_int.h" /* white-box: the vault's insides */
 #include "test.h"
 
 static vault *V;

@@ -9,7 +9,7 @@
 
 #include "core/clock.h"
 #include "core/etag.h"
-#include "door_int.h" /* white-box: the vault's insides */
+#include "door/door_int.h" /* white-box: the vault's insides */
 #include "test.h"
 
 static vault *V;
