@@ -399,7 +399,7 @@ void fault_init(void)
 
 #else
 
-/* Release builds: fault.h's inline stubs are all there is. */
+/* Release builds: fault.h's inline no-op hooks are all there is. */
 typedef int fault_release_build_has_no_points;
 
 #endif
