@@ -24,8 +24,9 @@ PKGS    := libsodium sqlite3 libmicrohttpd jansson gnutls libcurl liboath nettle
 BUILD_DEB := build-essential pkg-config curl ca-certificates libsodium-dev libsqlite3-dev libmicrohttpd-dev \
              libjansson-dev libgnutls28-dev nettle-dev libcurl4-gnutls-dev liboath-dev
 # To test and measure: libFuzzer (clang), clang-format (the format check), the load generator,
-# valgrind, python3 for the shell tests, Go and golang.org/x/mod for the reference proof checker.
-TEST_DEB  := clang clang-format wrk valgrind python3 golang-go golang-golang-x-mod-dev
+# valgrind, python3 for the shell tests, the sqlite3 shell (a second process holding the audit
+# log's lock), Go and golang.org/x/mod for the reference proof checker.
+TEST_DEB  := clang clang-format wrk valgrind python3 sqlite3 golang-go golang-golang-x-mod-dev
 GOX_MOD   := /usr/share/gocode/src/golang.org/x/mod
 
 # Recursive and memoised: evaluated at the first recipe that needs them, after build-deps.
@@ -71,7 +72,7 @@ build-deps:
 test-deps: build-deps
 	@command -v clang >/dev/null && command -v clang-format >/dev/null && command -v wrk >/dev/null \
 	  && command -v valgrind >/dev/null \
-	  && command -v python3 >/dev/null && command -v go >/dev/null \
+	  && command -v python3 >/dev/null && command -v sqlite3 >/dev/null && command -v go >/dev/null \
 	  && [ -d $(GOX_MOD) ] || $(MAKE) --no-print-directory deps-test
 
 APT = if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
