@@ -18,15 +18,21 @@
 
 CC      ?= gcc
 FUZZCC  ?= clang
-PKGS    := libsodium sqlite3 libmicrohttpd jansson gnutls libcurl liboath nettle
+PKGS    := libsodium sqlite3 libmicrohttpd jansson gnutls libcurl liboath nettle libqrencode libcmark
 # To build and run: the compiler, pkg-config, the libraries' development packages, and curl
 # (with its CA list) for the demo's examples.
 BUILD_DEB := build-essential pkg-config curl ca-certificates libsodium-dev libsqlite3-dev libmicrohttpd-dev \
-             libjansson-dev libgnutls28-dev nettle-dev libcurl4-gnutls-dev liboath-dev
+             libjansson-dev libgnutls28-dev nettle-dev libcurl4-gnutls-dev liboath-dev \
+             libqrencode-dev libcmark-dev
 # To test and measure: libFuzzer (clang), clang-format (the format check), the load generator,
 # valgrind, python3 for the shell tests, the sqlite3 shell (a second process holding the audit
-# log's lock), Go and golang.org/x/mod for the reference proof checker.
-TEST_DEB  := clang clang-format wrk valgrind python3 sqlite3 golang-go golang-golang-x-mod-dev
+# log's lock), Go and golang.org/x/mod for the reference proof checker, a real SMTP receiver
+# (aiosmtpd), and for the console's browser tests Chromium, the CJK fonts its screenshots need,
+# and Node.js with npm (installed only when no node/npm is there: the pinned playwright-core and
+# axe-core come from the npm registry by `npm ci`, tests/browser/package-lock.json).
+TEST_DEB  := clang clang-format wrk valgrind python3 sqlite3 golang-go golang-golang-x-mod-dev \
+             python3-aiosmtpd chromium fonts-noto-cjk
+NODE_DEB  := nodejs npm
 GOX_MOD   := /usr/share/gocode/src/golang.org/x/mod
 
 # Recursive and memoised: evaluated at the first recipe that needs them, after build-deps.
@@ -73,7 +79,10 @@ test-deps: build-deps
 	@command -v clang >/dev/null && command -v clang-format >/dev/null && command -v wrk >/dev/null \
 	  && command -v valgrind >/dev/null \
 	  && command -v python3 >/dev/null && command -v sqlite3 >/dev/null && command -v go >/dev/null \
-	  && [ -d $(GOX_MOD) ] || $(MAKE) --no-print-directory deps-test
+	  && [ -d $(GOX_MOD) ] && python3 -c 'import aiosmtpd' 2>/dev/null \
+	  && command -v chromium >/dev/null && command -v node >/dev/null && command -v npm >/dev/null \
+	  && { [ ! -f tests/browser/package-lock.json ] || [ -d tests/browser/node_modules ]; } \
+	  || $(MAKE) --no-print-directory deps-test
 
 APT = if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
   $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq
@@ -85,6 +94,11 @@ deps:
 deps-test:
 	@echo "installing the build and test packages: $(BUILD_DEB) $(TEST_DEB)"
 	@$(APT) $(BUILD_DEB) $(TEST_DEB) >/dev/null
+	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+	  echo "installing $(NODE_DEB)"; $(APT) $(NODE_DEB) >/dev/null; fi
+	@if [ -f tests/browser/package-lock.json ]; then \
+	  echo "installing the browser tests' npm packages (tests/browser/package-lock.json)"; \
+	  npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error >/dev/null; fi
 
 $(REL)/%.o: %.c | build-deps
 	@mkdir -p $(dir $@)
