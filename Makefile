@@ -152,6 +152,13 @@ build/notecheck: tests/interop/notecheck.go | test-deps
 	@GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE=$(CURDIR)/build/gocache GOFLAGS= \
 	  go build -o $@ $<
 
+# The independent evidence-bundle verifier (the same Go packages plus the standard library).
+build/bundlecheck: tests/interop/bundlecheck.go | test-deps
+	@mkdir -p build
+	@echo "  GO      $@"
+	@GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE=$(CURDIR)/build/gocache GOFLAGS= \
+	  go build -o $@ $<
+
 BENCH_BIN := build/bench
 $(BENCH_BIN): $(call rel_obj,$(BENCH_SRC)) $(REL)/libcustos.a
 	@echo "  LD      $@"
@@ -198,10 +205,10 @@ $(TSAN)/tests/%: $(TSAN)/tests/unit/%.o $(TSAN)/libcustos.a
 tsan: $(TSAN_BIN)
 	@TSAN_TESTS="$(TSAN_BIN)" ONLY_TSAN=1 bash tests/run.sh
 
-test: test-deps $(UNIT_BIN) $(FUZZ_BIN) $(INT_BIN) $(SAN)/custos build/custos build/notecheck $(TSAN_BIN)
+test: test-deps $(UNIT_BIN) $(FUZZ_BIN) $(INT_BIN) $(SAN)/custos build/custos build/notecheck build/bundlecheck $(TSAN_BIN)
 	@UNIT="$(UNIT_BIN)" FUZZ="$(FUZZ_BIN)" INTEG="$(INT_BIN)" CUSTOS_BIN=$(SAN)/custos \
 	  TSAN_TESTS="$(TSAN_BIN)" \
-	  NOTECHECK_BIN=build/notecheck bash tests/run.sh
+	  NOTECHECK_BIN=build/notecheck BUNDLECHECK_BIN=$(CURDIR)/build/bundlecheck bash tests/run.sh
 
 run: build/custos
 	@bash scripts/run-demo.sh

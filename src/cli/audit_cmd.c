@@ -11,6 +11,7 @@
 #include "audit/checkpoint.h"
 #include "cli/cli.h"
 #include "core/mem.h"
+#include "incident/bundle.h"
 
 static char *slurp(const char *path, size_t max, size_t *n)
 {
@@ -100,6 +101,63 @@ static int cmd_verify(args *a)
     return e == ERR_OK ? 0 : 1;
 }
 
+/* custos audit verify-bundle FILE [--pubkey F]: an incident's evidence bundle, offline. With
+ * --pubkey (audit.pub or a vkey held apart) the bundle's key must be that one. */
+static int cmd_verify_bundle(args *a)
+{
+    if (a->npos < 2) {
+        fputs("usage: custos audit verify-bundle FILE [--pubkey FILE]\n", stderr);
+        return 2;
+    }
+    char vkey[1024] = "";
+    const char *pub = args_opt(a, "--pubkey");
+    if (pub) {
+        char name[CHECKPOINT_MAX_NAME + 1];
+        uint8_t pk[32];
+        buf vk;
+        buf_init(&vk, 0);
+        err e = load_pubkey(pub, name, sizeof name, pk);
+        if (e == ERR_OK) {
+            e = checkpoint_vkey(name, pk, &vk);
+        }
+        if (e != ERR_OK) {
+            buf_free(&vk);
+            return cli_fail(e);
+        }
+        snprintf(vkey, sizeof vkey, "%s", buf_cstr(&vk));
+        buf_free(&vk);
+    }
+    size_t n = 0;
+    char *text = slurp(a->pos[1], BUNDLE_MAX_BYTES + 1, &n);
+    if (!text) {
+        fprintf(stderr, "custos: cannot read %s\n", a->pos[1]);
+        return 2;
+    }
+    bundle_report r;
+    err e = bundle_verify(slice_of(text, n), pub ? vkey : NULL, &r);
+    free(text);
+    if (a->json) {
+        json_t *o = json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:s, s:s}", "ok", e == ERR_OK,
+                              "incident", r.incident, "entries", (json_int_t)r.entries, "documents",
+                              (json_int_t)r.docs, "scope_size", (json_int_t)r.scope_size,
+                              "latest_size", (json_int_t)r.latest_size, "manifest_sha256",
+                              r.manifest_sha256, "problem", r.problem);
+        char *s = json_dumps(o, JSON_COMPACT);
+        puts(s ? s : "{}");
+        free(s);
+        json_decref(o);
+    } else if (e == ERR_OK) {
+        printf("evidence bundle OK: incident %s, %llu entries proven in the tree of size %llu, "
+               "consistent with size %llu, %zu documents, manifest sha256 %s%s\n",
+               r.incident, (unsigned long long)r.entries, (unsigned long long)r.scope_size,
+               (unsigned long long)r.latest_size, r.docs, r.manifest_sha256,
+               pub ? "" : " (key not compared with one held apart: use --pubkey)");
+    } else {
+        printf("evidence bundle FAILED: %s\n", r.problem);
+    }
+    return e == ERR_OK ? 0 : 1;
+}
+
 static int call(const args *a, const char *path, buf *resp, int *status)
 {
     client c;
@@ -136,6 +194,9 @@ int cmd_audit(args *a)
     const char *sub = a->npos ? a->pos[0] : "";
     if (strcmp(sub, "verify") == 0) {
         return cmd_verify(a);
+    }
+    if (strcmp(sub, "verify-bundle") == 0) {
+        return cmd_verify_bundle(a);
     }
     char path[2048];
     buf resp;
@@ -195,6 +256,7 @@ int cmd_audit(args *a)
         add_arg(path, sizeof path, "to", args_opt(a, "--to"));
     } else {
         fputs("usage: custos audit verify DIR [--pubkey F] [--checkpoint F]...\n"
+              "       custos audit verify-bundle FILE [--pubkey F]\n"
               "       custos audit checkpoint [--save FILE]\n"
               "       custos audit search [--actor U] [--customer ID] [--action A] "
               "[--decision allow|deny] [--from T] [--to T]\n"

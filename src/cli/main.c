@@ -64,6 +64,7 @@ static void usage(void)
         "\n"
         "offline, no key needed:\n"
         "  audit verify DIR [--pubkey F] [--checkpoint F]...  check the whole audit log\n"
+        "  audit verify-bundle FILE [--pubkey F]  check an incident's evidence bundle offline\n"
         "\n"
         "  --json   machine-readable output\n",
         stderr);

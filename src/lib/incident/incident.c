@@ -395,7 +395,7 @@ static err get_enum(const json_t *o, const char *k, const char *const *names, in
 static err task_from_json(const json_t *o, const pb_task *p, inc_task *t)
 {
     char id[PLAYBOOK_ID_MAX + 1];
-    int st;
+    int st = 0;
     ENSURE(json_is_object(o), ERR_INPUT, "incident: a task is not an object");
     TRY(get_str(o, "id", id, sizeof id));
     ENSURE(strcmp(id, p->id) == 0, ERR_INPUT, "incident: tasks out of the playbook's order");
@@ -422,7 +422,7 @@ static err from_json(const json_t *j, const playbook *pb, incident *out)
     const json_t *d = json_object_get(j, "drill");
     ENSURE(json_is_boolean(d), ERR_INPUT, "incident: field 'drill' is not a boolean");
     out->drill = json_is_true(d);
-    int v;
+    int v = 0;
     TRY(get_enum(j, "severity", (const char *const[]){"low", "medium", "high", "critical"}, 4, &v));
     out->severity = (pb_severity)v;
     TRY(get_enum(j, "phase", PHASE_NAMES, PHASE__COUNT, &v));
@@ -449,7 +449,7 @@ static err from_json(const json_t *j, const playbook *pb, incident *out)
         const json_t *e = json_array_get(ev, i);
         ENSURE(json_is_object(e), ERR_INPUT, "incident: an event is not an object");
         int64_t at;
-        int k;
+        int k = 0;
         char actor[INCIDENT_ACTOR_MAX + 1], what[INCIDENT_NOTE_MAX + 1];
         TRY(get_int(e, "at_us", &at));
         TRY(get_enum(e, "kind", EVENT_NAMES, EV__COUNT, &k));
