@@ -18,12 +18,13 @@
 
 CC      ?= gcc
 FUZZCC  ?= clang
-PKGS    := libsodium sqlite3 libmicrohttpd jansson gnutls libcurl liboath nettle libqrencode libcmark
+PKGS    := libsodium sqlite3 libmicrohttpd jansson gnutls libcurl liboath nettle libqrencode libcmark \
+           pangocairo cairo-pdf
 # To build and run: the compiler, pkg-config, the libraries' development packages, and curl
 # (with its CA list) for the demo's examples.
 BUILD_DEB := build-essential pkg-config curl ca-certificates libsodium-dev libsqlite3-dev libmicrohttpd-dev \
              libjansson-dev libgnutls28-dev nettle-dev libcurl4-gnutls-dev liboath-dev \
-             libqrencode-dev libcmark-dev
+             libqrencode-dev libcmark-dev libpango1.0-dev libcairo2-dev fonts-noto-cjk
 # To test and measure: libFuzzer (clang), clang-format (the format check), the load generator,
 # valgrind, python3 for the shell tests, the sqlite3 shell (a second process holding the audit
 # log's lock), Go and golang.org/x/mod for the reference proof checker, a real SMTP receiver
@@ -31,7 +32,7 @@ BUILD_DEB := build-essential pkg-config curl ca-certificates libsodium-dev libsq
 # and Node.js with npm (installed only when no node/npm is there: the pinned playwright-core and
 # axe-core come from the npm registry by `npm ci`, tests/browser/package-lock.json).
 TEST_DEB  := clang clang-format wrk valgrind python3 sqlite3 golang-go golang-golang-x-mod-dev \
-             python3-aiosmtpd chromium fonts-noto-cjk
+             python3-aiosmtpd chromium poppler-utils
 NODE_DEB  := nodejs npm
 GOX_MOD   := /usr/share/gocode/src/golang.org/x/mod
 
@@ -72,7 +73,7 @@ all: build/custos
 # build-deps as an order-only prerequisite, so under -j nothing compiles before it ends.
 build-deps:
 	@command -v cc >/dev/null && command -v pkg-config >/dev/null && command -v curl >/dev/null \
-	  && pkg-config --exists $(PKGS) \
+	  && pkg-config --exists $(PKGS) && [ -d /usr/share/fonts/opentype/noto ] \
 	  || $(MAKE) --no-print-directory deps
 
 test-deps: build-deps
@@ -81,6 +82,7 @@ test-deps: build-deps
 	  && command -v python3 >/dev/null && command -v sqlite3 >/dev/null && command -v go >/dev/null \
 	  && [ -d $(GOX_MOD) ] && python3 -c 'import aiosmtpd' 2>/dev/null \
 	  && command -v chromium >/dev/null && command -v node >/dev/null && command -v npm >/dev/null \
+	  && command -v pdftotext >/dev/null \
 	  && { [ ! -f tests/browser/package-lock.json ] || [ -d tests/browser/node_modules ]; } \
 	  || $(MAKE) --no-print-directory deps-test
 
