@@ -227,6 +227,47 @@ TEST(t_json_round_trip)
     free(inc);
 }
 
+TEST(t_regulator_clocks)
+{
+    incident *inc = open_one(false);
+    inc_deadline d[REPORT__COUNT];
+    inc_deadline_opts o = {.eu_people = true};
+    incident_deadlines(inc, &o, T0 + 3600 * S, d);
+    EXPECT(d[REPORT_CAC_INITIAL].applies);
+    EXPECT_INT(d[REPORT_CAC_INITIAL].due_us, T0 + 4 * 3600 * S); /* from awareness */
+    EXPECT_INT(d[REPORT_CAC_INITIAL].left_us, 3 * 3600 * S);
+    EXPECT_INT(d[REPORT_GDPR_33].due_us, T0 + 72 * 3600 * S);
+    EXPECT(d[REPORT_GDPR_33].applies);
+    EXPECT_INT(d[REPORT_CAC_SUMMARY].due_us, 0); /* unknown until the handling ends */
+    o.critical_infrastructure = true, o.eu_people = false;
+    incident_deadlines(inc, &o, T0 + 2 * 3600 * S, d);
+    EXPECT_INT(d[REPORT_CAC_INITIAL].due_us, T0 + 3600 * S);
+    EXPECT_INT(d[REPORT_CAC_INITIAL].left_us, -3600 * S); /* late */
+    EXPECT(!d[REPORT_GDPR_33].applies);
+    EXPECT_OK(incident_filed(inc, REPORT_CAC_INITIAL, &LEGAL, T0 + 2 * 3600 * S + 5));
+    EXPECT_ERR(incident_filed(inc, REPORT_CAC_INITIAL, &LEGAL, T0 + 3 * 3600 * S), ERR_CONFLICT);
+    EXPECT_ERR(incident_filed(inc, REPORT_CAC_SUMMARY, &LEGAL, T0 + 3 * 3600 * S), ERR_CONFLICT);
+    incident_deadlines(inc, &o, T0 + 5 * 3600 * S, d);
+    EXPECT_INT(d[REPORT_CAC_INITIAL].filed_us, T0 + 2 * 3600 * S + 5);
+    EXPECT_INT(d[REPORT_CAC_INITIAL].left_us, 0);
+    /* The summary's clock starts when the handling ends (post-incident). */
+    int64_t t = T0 + 6 * 3600 * S;
+    done(inc, "contain", &SEC, t);
+    done(inc, "scope", &SEC, t);
+    EXPECT_OK(incident_set_phase(inc, PHASE_CONTAINMENT, &SEC, t));
+    EXPECT_OK(incident_set_phase(inc, PHASE_RECOVERY, &SEC, t));
+    EXPECT_OK(incident_set_phase(inc, PHASE_POST, &SEC, t + S));
+    incident_deadlines(inc, &o, t + S, d);
+    EXPECT_INT(d[REPORT_CAC_SUMMARY].due_us, t + S + 30 * 86400 * S);
+    EXPECT_OK(incident_filed(inc, REPORT_CAC_SUMMARY, &LEGAL, t + 2 * S));
+    inc_report r;
+    EXPECT_OK(inc_report_parse("gdpr-33", &r));
+    EXPECT_INT(r, REPORT_GDPR_33);
+    EXPECT_ERR(inc_report_parse("gdpr-99", &r), ERR_INPUT);
+    incident_free(inc);
+    free(inc);
+}
+
 int main(void)
 {
     load();
@@ -236,6 +277,7 @@ int main(void)
     RUN(t_reminders_and_escalation);
     RUN(t_handoffs);
     RUN(t_json_round_trip);
+    RUN(t_regulator_clocks);
     playbook_free(pb);
     return test_done("incident_test");
 }

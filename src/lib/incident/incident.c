@@ -17,7 +17,8 @@ static const char *const CLOSING_NAMES[CLOSE__COUNT] = {
     "", "false-positive", "true-positive-no-impact", "true-positive-impact"};
 static const char *const EVENT_NAMES[EV__COUNT] = {
     "opened",   "phase",     "owner", "severity", "task_started", "task_done",
-    "reminded", "escalated", "note",  "action",   "closed"};
+    "reminded", "escalated", "note",  "action",   "closed",       "filed"};
+static const char *const REPORT_NAMES[REPORT__COUNT] = {"cac-initial", "gdpr-33", "cac-summary"};
 static const char *const STATE_NAMES[TASK__STATES] = {"open", "started", "done"};
 
 const char *inc_phase_name(inc_phase p)
@@ -327,6 +328,72 @@ size_t incident_handoffs(const incident *inc, inc_handoff *out, size_t max)
         n++;
     }
     return n;
+}
+
+/* ---- the regulators' clocks ---- */
+
+const char *inc_report_name(inc_report r)
+{
+    return r < REPORT__COUNT ? REPORT_NAMES[r] : "none";
+}
+
+err inc_report_parse(const char *s, inc_report *out)
+{
+    int v = lookup(s, REPORT_NAMES, REPORT__COUNT);
+    ENSURE(v >= 0, ERR_INPUT, "unknown report (cac-initial, gdpr-33, cac-summary)");
+    *out = (inc_report)v;
+    return ERR_OK;
+}
+
+static int64_t filed_at(const incident *inc, inc_report r)
+{
+    for (size_t i = 0; i < inc->nevents; i++) {
+        if (inc->events[i].kind == EV_FILED && strcmp(inc->events[i].what, REPORT_NAMES[r]) == 0) {
+            return inc->events[i].at_us;
+        }
+    }
+    return 0;
+}
+
+err incident_filed(incident *inc, inc_report r, const inc_actor *who, int64_t now_us)
+{
+    ENSURE(r < REPORT__COUNT, ERR_INPUT, "unknown report");
+    ENSURE(filed_at(inc, r) == 0, ERR_CONFLICT, "the %s report was filed already", REPORT_NAMES[r]);
+    ENSURE(r != REPORT_CAC_SUMMARY || inc->phase >= PHASE_POST, ERR_CONFLICT,
+           "the summary report follows the end of the handling (post-incident)");
+    return event(inc, now_us, EV_FILED, who->name, "%s", REPORT_NAMES[r]);
+}
+
+/* The end of the handling: the move into post-incident, or the closing. */
+static int64_t handling_ended(const incident *inc)
+{
+    for (size_t i = 0; i < inc->nevents; i++) {
+        if ((inc->events[i].kind == EV_PHASE && strstr(inc->events[i].what, "-> post-incident")) ||
+            inc->events[i].kind == EV_CLOSED) {
+            return inc->events[i].at_us;
+        }
+    }
+    return 0;
+}
+
+void incident_deadlines(const incident *inc, const inc_deadline_opts *o, int64_t now_us,
+                        inc_deadline out[REPORT__COUNT])
+{
+    int64_t hour = 3600 * 1000000LL;
+    int64_t end = handling_ended(inc);
+    int64_t due[REPORT__COUNT] = {
+        inc->aware_us + (o->critical_infrastructure ? 1 : 4) * hour,
+        inc->aware_us + 72 * hour,
+        end ? end + 30 * 24 * hour : 0,
+    };
+    bool applies[REPORT__COUNT] = {inc->closing != CLOSE_FALSE_POSITIVE,
+                                   o->eu_people && inc->closing != CLOSE_FALSE_POSITIVE,
+                                   inc->closing != CLOSE_FALSE_POSITIVE};
+    for (int r = 0; r < REPORT__COUNT; r++) {
+        int64_t f = filed_at(inc, (inc_report)r);
+        out[r] = (inc_deadline){(inc_report)r, applies[r], due[r], f,
+                                f || !due[r] ? 0 : due[r] - now_us};
+    }
 }
 
 /* ---- JSON ---- */

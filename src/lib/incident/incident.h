@@ -63,6 +63,7 @@ typedef enum inc_event_kind {
     EV_NOTE,
     EV_ACTION, /* a one-click containment action was taken */
     EV_CLOSED,
+    EV_FILED, /* a report went to a regulator (its kind in `what`) */
     EV__COUNT
 } inc_event_kind;
 
@@ -141,6 +142,35 @@ json_t *incident_to_json(const incident *inc);
 /* Reads what incident_to_json wrote; the playbook comes from pb_text (stored beside it).
  * ERR_INPUT naming the field on anything out of place. */
 MUST_USE err incident_from_json(const json_t *j, const playbook *pb, incident *out);
+
+/* ---- the regulators' clocks ---- */
+typedef enum inc_report {
+    REPORT_CAC_INITIAL, /* CAC: 4 hours from awareness (1 hour for critical infrastructure) */
+    REPORT_GDPR_33, /* GDPR Art. 33: 72 hours from awareness, when people in the EU are concerned */
+    REPORT_CAC_SUMMARY, /* CAC: 30 days from the end of the incident's handling */
+    REPORT__COUNT
+} inc_report;
+
+typedef struct inc_deadline_opts {
+    bool critical_infrastructure;
+    bool eu_people; /* the scope holds people in the EU (GDPR applies) */
+} inc_deadline_opts;
+
+typedef struct inc_deadline {
+    inc_report report;
+    bool applies;
+    int64_t due_us;   /* 0 while it cannot be known (the summary before the incident ends) */
+    int64_t filed_us; /* 0: not filed yet */
+    int64_t left_us;  /* due - now (negative: late); 0 when filed or unknown */
+} inc_deadline;
+
+const char *inc_report_name(inc_report r);
+MUST_USE err inc_report_parse(const char *s, inc_report *out);
+/* Records that a report was filed (once per kind). */
+MUST_USE err incident_filed(incident *inc, inc_report r, const inc_actor *who, int64_t now_us);
+/* The clocks at now, one per report kind, in inc_report order. */
+void incident_deadlines(const incident *inc, const inc_deadline_opts *o, int64_t now_us,
+                        inc_deadline out[REPORT__COUNT]);
 
 const char *inc_phase_name(inc_phase p);
 const char *inc_closing_name(inc_closing c);
