@@ -3,48 +3,22 @@
  * and the after-action report in both languages: each step against its target, the slow
  * hand-off named, the comparison with an earlier drill, recommendations from what was slow.
  */
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "access/policy.h"
 #include "incident/drill.h"
-#include "test.h"
+#include "incident_fixture.h"
 
-#define S 1000000LL
 #define M (60 * S)
-#define T0 (1772415000LL * S)
-
-static playbook *pb;
-static const inc_actor SEC_ = {"security1", ROLE_SECURITY};
-static const inc_actor LEGAL = {"legal1", ROLE_LEGAL};
-static const inc_actor STEW = {"steward1", ROLE_DATA_STEWARD};
-static const inc_actor SVC = {"service1", ROLE_CUSTOMER_SERVICE};
-
-static void load(void)
-{
-    FILE *f = fopen("etc/playbooks/customer-data-misread.playbook", "rb");
-    char *b = malloc(PLAYBOOK_MAX_BYTES);
-    size_t n = f ? fread(b, 1, PLAYBOOK_MAX_BYTES, f) : 0;
-    if (f) {
-        fclose(f);
-    }
-    if (playbook_parse("p", b, n, &pb) != ERR_OK) {
-        exit(1);
-    }
-    free(b);
-}
 
 /* A drill: alert at T0 (awareness), 40 s after the injection; legal slow to pick up. */
 static incident *run_drill(int64_t evidence_start)
 {
     incident *inc = calloc(1, sizeof *inc);
-    EXPECT_OK(incident_open(inc, "DRILL-3", pb, T0, T0 + 30 * S, &SEC_, true, "alert-1"));
-    EXPECT_OK(incident_task_start(inc, "contain", &SEC_, T0 + 4 * M));
-    EXPECT_OK(
-        incident_action(inc, "contain", PBA_LOCK_ACCOUNT, "account:drill", &SEC_, T0 + 5 * M));
-    EXPECT_OK(incident_task_done(inc, "contain", &SEC_, NULL, T0 + 6 * M));
-    EXPECT_OK(incident_task_done(inc, "scope", &SEC_, NULL, T0 + 20 * M));
+    EXPECT_OK(incident_open(inc, "DRILL-3", pb, T0, T0 + 30 * S, &SEC, true, "alert-1"));
+    EXPECT_OK(incident_task_start(inc, "contain", &SEC, T0 + 4 * M));
+    EXPECT_OK(incident_action(inc, "contain", PBA_LOCK_ACCOUNT, "account:drill", &SEC, T0 + 5 * M));
+    EXPECT_OK(incident_task_done(inc, "contain", &SEC, NULL, T0 + 6 * M));
+    EXPECT_OK(incident_task_done(inc, "scope", &SEC, NULL, T0 + 20 * M));
     EXPECT_OK(incident_task_start(inc, "evidence", &LEGAL, evidence_start));
     EXPECT_OK(incident_task_done(inc, "evidence", &LEGAL, NULL, evidence_start + 5 * M));
     EXPECT_OK(incident_task_done(inc, "legal-risk", &LEGAL, NULL, T0 + 150 * M));
@@ -115,7 +89,7 @@ TEST(t_timings_and_report)
     buf_free(&r);
     /* A real incident is not a drill. */
     incident real;
-    EXPECT_OK(incident_open(&real, "INC-1", pb, T0, T0, &SEC_, false, NULL));
+    EXPECT_OK(incident_open(&real, "INC-1", pb, T0, T0, &SEC, false, NULL));
     EXPECT_ERR(drill_timings(&real, T0, T0, T0, &t), ERR_INPUT);
     incident_free(&real);
     incident_free(inc);

@@ -3,39 +3,9 @@
  * who should not have": who may do which task and in what order, phases, reminders and
  * escalation sent once at the right moments, hand-off times, closing, and the stored form.
  */
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "access/policy.h"
-#include "incident/incident.h"
-#include "test.h"
-
-#define S 1000000LL
-#define T0 (1772415000LL * S)
-
-static playbook *pb;
-static const inc_actor SEC = {"security1", ROLE_SECURITY};
-static const inc_actor LEGAL = {"legal1", ROLE_LEGAL};
-static const inc_actor AUD = {"auditor1", ROLE_AUDITOR};
-static const inc_actor STEW = {"steward1", ROLE_DATA_STEWARD};
-static const inc_actor SVC = {"service1", ROLE_CUSTOMER_SERVICE};
-static const inc_actor ADMIN = {"admin", ROLE_ADMIN};
-
-static void load(void)
-{
-    FILE *f = fopen("etc/playbooks/customer-data-misread.playbook", "rb");
-    char *b = malloc(PLAYBOOK_MAX_BYTES);
-    size_t n = f ? fread(b, 1, PLAYBOOK_MAX_BYTES, f) : 0;
-    if (f) {
-        fclose(f);
-    }
-    if (playbook_parse("customer-data-misread.playbook", b, n, &pb) != ERR_OK) {
-        printf("cannot read the shipped playbook: %s\n", err_message());
-        exit(1);
-    }
-    free(b);
-}
+#include "incident_fixture.h"
 
 static incident *open_one(bool drill)
 {

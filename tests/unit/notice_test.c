@@ -12,25 +12,12 @@
 #include "model/model.h"
 #include "test.h"
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        return NULL;
-    }
-    char *b = malloc(1 << 17);
-    *len = fread(b, 1, (1 << 17) - 1, f);
-    b[*len] = 0;
-    fclose(f);
-    return b;
-}
-
 static notice_tpl *load(const char *file)
 {
     char path[256];
     snprintf(path, sizeof path, "etc/notices/%s", file);
     size_t n;
-    char *text = slurp(path, &n);
+    char *text = test_slurp(path, &n);
     EXPECT(text != NULL);
     if (!text) {
         return NULL;
@@ -88,7 +75,7 @@ static void golden(const char *name, const buf *got)
         fclose(f);
     }
     size_t n;
-    char *want = slurp(path, &n);
+    char *want = test_slurp(path, &n);
     EXPECT(want != NULL);
     if (want) {
         EXPECT(n == got->len && memcmp(want, got->p, n) == 0);

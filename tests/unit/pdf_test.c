@@ -13,19 +13,6 @@
 
 static char dir[512];
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        return NULL;
-    }
-    char *b = malloc(1 << 20);
-    *len = fread(b, 1, (1 << 20) - 1, f);
-    b[*len] = 0;
-    fclose(f);
-    return b;
-}
-
 static char *run(const char *cmd)
 {
     FILE *p = popen(cmd, "r");
@@ -67,7 +54,7 @@ static void squeeze(char *s)
 TEST(t_chinese_letter)
 {
     size_t n;
-    char *text = slurp("tests/golden/notices/customer-full.zh-CN.txt", &n);
+    char *text = test_slurp("tests/golden/notices/customer-full.zh-CN.txt", &n);
     EXPECT(text != NULL);
     if (!text) {
         return;
@@ -185,7 +172,8 @@ TEST(t_pages)
 const char *__lsan_default_suppressions(void);
 const char *__lsan_default_suppressions(void)
 {
-    return "leak:libfontconfig.so\nleak:libcairo.so\nleak:libpango\nleak:libglib\nleak:libgobject\n";
+    return "leak:libfontconfig.so\nleak:libcairo.so\nleak:libpango\nleak:libglib\nleak:"
+           "libgobject\n";
 }
 
 int main(void)

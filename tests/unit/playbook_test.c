@@ -10,18 +10,6 @@
 #include "incident/playbook.h"
 #include "test.h"
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        return NULL;
-    }
-    char *b = malloc(PLAYBOOK_MAX_BYTES + 1);
-    *len = fread(b, 1, PLAYBOOK_MAX_BYTES + 1, f);
-    fclose(f);
-    return b;
-}
-
 static err parse_str(const char *text, playbook **p)
 {
     return playbook_parse("t.playbook", text, strlen(text), p);
@@ -34,7 +22,7 @@ static err parse_str(const char *text, playbook **p)
 TEST(t_shipped_misread)
 {
     size_t n;
-    char *text = slurp("etc/playbooks/customer-data-misread.playbook", &n);
+    char *text = test_slurp("etc/playbooks/customer-data-misread.playbook", &n);
     EXPECT(text != NULL);
     playbook *p = NULL;
     EXPECT_OK(playbook_parse("customer-data-misread.playbook", text, n, &p));
@@ -76,7 +64,7 @@ TEST(t_shipped_misread)
 TEST(t_shipped_stolen)
 {
     size_t n;
-    char *text = slurp("etc/playbooks/credentials-stolen.playbook", &n);
+    char *text = test_slurp("etc/playbooks/credentials-stolen.playbook", &n);
     EXPECT(text != NULL);
     playbook *p = NULL;
     EXPECT_OK(playbook_parse("credentials-stolen.playbook", text, n, &p));

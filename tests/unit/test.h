@@ -95,6 +95,24 @@ static inline int test_done(const char *binary)
     return test_failed_ ? 1 : 0;
 }
 
+/* The whole file at path (at most 16 MiB) NUL-terminated, its length in *len; NULL when it
+ * cannot be read. The caller frees it. */
+static inline char *test_slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        return NULL;
+    }
+    size_t cap = (size_t)16 << 20;
+    char *b = malloc(cap + 1);
+    *len = b ? fread(b, 1, cap, f) : 0;
+    fclose(f);
+    if (b) {
+        b[*len] = 0;
+    }
+    return b;
+}
+
 /* A fresh temporary directory under $TMPDIR (or /tmp); the caller owns the string. */
 static inline char *test_tmpdir(const char *tag)
 {

@@ -101,20 +101,9 @@ static bool is_comma(const tok *t)
 
 static err check_bytes(pstate *s, const char *line, size_t n)
 {
-    if (n > POLICY_MAX_LINE) {
-        return perr(s, "line longer than %d bytes", POLICY_MAX_LINE);
-    }
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)line[i];
-        if (c == 0) {
-            return perr(s, "NUL byte");
-        }
-        if ((c < 0x20 && c != '\t') || c == 0x7f) {
-            return perr(s, "control character 0x%02x", c);
-        }
-    }
-    if (!utf8_valid((const uint8_t *)line, n)) {
-        return perr(s, "not valid UTF-8");
+    char why[64];
+    if (!utf8_text_line(line, n, POLICY_MAX_LINE, why, sizeof why)) {
+        return perr(s, "%s", why);
     }
     return ERR_OK;
 }

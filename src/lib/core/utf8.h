@@ -54,5 +54,13 @@ static inline size_t utf8_seq_len(const uint8_t *p, size_t left, uint32_t *cp)
 size_t utf8_invalid_at(const uint8_t *s, size_t len);
 /* Whether s[0..len) is well-formed UTF-8 (NULL is valid only with len 0). */
 bool utf8_valid(const uint8_t *s, size_t len);
+/* The rule for one line of a text file Custos reads (policy, playbooks, templates): at most max
+ * bytes, no NUL, no control character but tab, no DEL, well-formed UTF-8. Returns true when the
+ * line keeps it; otherwise false with the problem in why ("NUL byte", "control character 0x01",
+ * "not valid UTF-8", "line longer than N bytes"), for the caller to prefix with file and line. */
+bool utf8_text_line(const char *line, size_t n, size_t max, char *why, size_t cap);
+/* Steps through text line by line: the line at *at (without its LF or CRLF) in *line and *n,
+ * *at moved past it. False when the text is done. */
+bool text_next_line(const char *text, size_t len, size_t *at, const char **line, size_t *n);
 
 #endif

@@ -34,19 +34,9 @@ const char *inc_event_name(inc_event_kind k)
     return k < EV__COUNT ? EVENT_NAMES[k] : "none";
 }
 
-static int lookup(const char *s, const char *const *names, int n)
-{
-    for (int i = 0; i < n; i++) {
-        if (s && names[i][0] && strcmp(s, names[i]) == 0) {
-            return i;
-        }
-    }
-    return -1;
-}
-
 err inc_phase_parse(const char *s, inc_phase *out)
 {
-    int v = lookup(s, PHASE_NAMES, PHASE__COUNT);
+    int v = pb_name_index(s ? s : "", PHASE_NAMES, PHASE__COUNT);
     ENSURE(v >= 0, ERR_INPUT,
            "unknown phase (detection, containment, recovery, post-incident, closed)");
     *out = (inc_phase)v;
@@ -55,7 +45,7 @@ err inc_phase_parse(const char *s, inc_phase *out)
 
 err inc_closing_parse(const char *s, inc_closing *out)
 {
-    int v = lookup(s, CLOSING_NAMES, CLOSE__COUNT);
+    int v = pb_name_index(s ? s : "", CLOSING_NAMES, CLOSE__COUNT);
     ENSURE(v > 0, ERR_INPUT,
            "unknown closing classification (false-positive, true-positive-no-impact, "
            "true-positive-impact)");
@@ -339,7 +329,7 @@ const char *inc_report_name(inc_report r)
 
 err inc_report_parse(const char *s, inc_report *out)
 {
-    int v = lookup(s, REPORT_NAMES, REPORT__COUNT);
+    int v = pb_name_index(s ? s : "", REPORT_NAMES, REPORT__COUNT);
     ENSURE(v >= 0, ERR_INPUT, "unknown report (cac-initial, gdpr-33, cac-summary)");
     *out = (inc_report)v;
     return ERR_OK;

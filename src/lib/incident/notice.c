@@ -325,20 +325,9 @@ static err check_placeholders(const tstate *s, const char *p, size_t n)
 
 static err check_bytes(const tstate *s, const char *line, size_t n)
 {
-    if (n > NOTICE_MAX_LINE) {
-        return terr(s, s->lineno, "line longer than %d bytes", NOTICE_MAX_LINE);
-    }
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)line[i];
-        if (c == 0) {
-            return terr(s, s->lineno, "NUL byte");
-        }
-        if ((c < 0x20 && c != '\t') || c == 0x7f) {
-            return terr(s, s->lineno, "control character 0x%02x", c);
-        }
-    }
-    if (!utf8_valid((const uint8_t *)line, n)) {
-        return terr(s, s->lineno, "not valid UTF-8");
+    char why[64];
+    if (!utf8_text_line(line, n, NOTICE_MAX_LINE, why, sizeof why)) {
+        return terr(s, s->lineno, "%s", why);
     }
     return ERR_OK;
 }
@@ -474,18 +463,9 @@ err notice_tpl_parse(const char *name, const char *text, size_t len, notice_tpl 
         BAIL(ERR_INTERNAL, "out of memory");
     }
     err rc = ERR_OK;
-    size_t at = 0;
-    while (at < len) {
-        size_t e = at;
-        while (e < len && text[e] != '\n') {
-            e++;
-        }
-        size_t n = e - at;
-        const char *line = text + at;
-        if (n > 0 && line[n - 1] == '\r') {
-            n--;
-        }
-        at = e + 1;
+    size_t at = 0, n;
+    const char *line;
+    while (text_next_line(text, len, &at, &line, &n)) {
         s.lineno++;
         GUARD(check_bytes(&s, line, n));
         bool comment = n > 0 && line[0] == '#';

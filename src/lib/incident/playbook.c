@@ -147,7 +147,7 @@ static err one_word(pstate *s, const char *what, char *w, size_t cap)
     return end_of_line(s);
 }
 
-static int lookup(const char *w, const char *const *names, int n)
+int pb_name_index(const char *w, const char *const *names, int n)
 {
     for (int i = 0; i < n; i++) {
         if (strcmp(w, names[i]) == 0) {
@@ -228,7 +228,7 @@ static err lang(pstate *s, pb_lang *out)
         n++;
     }
     w[n] = 0;
-    int l = lookup(w, LANG_NAMES, PB__LANGS);
+    int l = pb_name_index(w, LANG_NAMES, PB__LANGS);
     if (l < 0) {
         return perr(s, "unknown language '%.15s' (zh-CN, en)", w);
     }
@@ -264,7 +264,7 @@ static err st_severity(pstate *s)
 {
     char w[16];
     TRY(one_word(s, "severity", w, sizeof w));
-    int v = lookup(w, SEVERITY_NAMES, PB__SEVERITIES);
+    int v = pb_name_index(w, SEVERITY_NAMES, PB__SEVERITIES);
     if (v < 0) {
         return perr(s, "unknown severity '%s' (low, medium, high, critical)", w);
     }
@@ -313,7 +313,7 @@ static err st_team(pstate *s)
 {
     char w[32];
     TRY(one_word(s, "team", w, sizeof w));
-    int v = lookup(w, TEAM_NAMES, PB__TEAMS);
+    int v = pb_name_index(w, TEAM_NAMES, PB__TEAMS);
     if (v < 0) {
         return perr(s,
                     "unknown team '%s' (technical, legal, customer-service, stewards, "
@@ -373,7 +373,7 @@ static err st_action(pstate *s)
 {
     char w[32];
     TRY(one_word(s, "action", w, sizeof w));
-    int a = lookup(w, ACTION_NAMES, PBA__COUNT);
+    int a = pb_name_index(w, ACTION_NAMES, PBA__COUNT);
     if (a < 0) {
         return perr(s, "unknown action '%s'", w);
     }
@@ -526,20 +526,9 @@ static err st_task(pstate *s)
 
 static err check_bytes(pstate *s, const char *line, size_t n)
 {
-    if (n > PLAYBOOK_MAX_LINE) {
-        return perr(s, "line longer than %d bytes", PLAYBOOK_MAX_LINE);
-    }
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)line[i];
-        if (c == 0) {
-            return perr(s, "NUL byte");
-        }
-        if ((c < 0x20 && c != '\t') || c == 0x7f) {
-            return perr(s, "control character 0x%02x", c);
-        }
-    }
-    if (!utf8_valid((const uint8_t *)line, n)) {
-        return perr(s, "not valid UTF-8");
+    char why[64];
+    if (!utf8_text_line(line, n, PLAYBOOK_MAX_LINE, why, sizeof why)) {
+        return perr(s, "%s", why);
     }
     return ERR_OK;
 }
@@ -600,19 +589,11 @@ err playbook_parse(const char *name, const char *text_in, size_t len, playbook *
     s.p->escalate_to = ROLE_SECURITY;
     s.p->severity = PB_HIGH;
     err rc = ERR_OK;
-    size_t at = 0;
-    while (at < len) {
-        size_t e = at;
-        while (e < len && text_in[e] != '\n') {
-            e++;
-        }
-        size_t n = e - at;
-        if (n > 0 && text_in[at + n - 1] == '\r') {
-            n--;
-        }
+    size_t at = 0, n;
+    const char *line;
+    while (text_next_line(text_in, len, &at, &line, &n)) {
         s.lineno++;
-        GUARD(parse_line(&s, text_in + at, n));
-        at = e + 1;
+        GUARD(parse_line(&s, line, n));
     }
     s.lineno++;
     if (!s.have_version) {

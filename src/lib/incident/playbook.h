@@ -88,6 +88,8 @@ const char *pb_team_name(pb_team t);
 const char *pb_severity_name(pb_severity s);
 const char *pb_action_name(pb_action a);
 const char *pb_lang_name(pb_lang l);
+/* Index of w in names[0..n), or -1 (the incident module's enumerations by name). */
+int pb_name_index(const char *w, const char *const *names, int n);
 /* Index of the task with that id, or -1. */
 int playbook_task_index(const playbook *p, const char *id);
 
