@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "store/store_backup.h"
 #include "test.h"
 
 static char path[600];
