@@ -657,6 +657,7 @@ err door_customer_search(vault *v, const actor *a, blind_kind k, const char *ter
     const char *rule;
     char(*ids)[ID_LEN + 1] = NULL;
     sealed_customer *rows = NULL;
+    bool *found = NULL;
     size_t n = 0, nrows = 0;
     buf norm, list, fields;
     buf_init(&norm, 4096);
@@ -694,13 +695,24 @@ err door_customer_search(vault *v, const actor *a, blind_kind k, const char *ter
     } else {
         GUARD(store_customer_list(v->st, dept, false, after, limit, ids, &n));
     }
-    /* Confirm candidates by decryption before anything is disclosed or audited as read. */
+    /* The candidates in one batch read; rows[0, n) are initialised from here on. */
     for (size_t i = 0; i < n; i++) {
-        sealed_customer_init(&rows[nrows]);
+        sealed_customer_init(&rows[i]);
+    }
+    found = calloc(n ? n : 1, sizeof *found);
+    CHECK(found != NULL, ERR_INTERNAL, "out of memory");
+    GUARD(store_customer_get_many(v->st, (const char(*)[ID_LEN + 1]) ids, n, rows, found));
+    /* Confirm candidates by decryption before anything is disclosed or audited as read; the
+     * kept ones move down to rows[0, nrows). */
+    for (size_t i = 0; i < n; i++) {
+        if (i != nrows) {
+            sealed_customer t = rows[nrows];
+            rows[nrows] = rows[i];
+            rows[i] = t;
+        }
         sealed_customer *c = &rows[nrows++];
-        GUARD(store_customer_get(v->st, ids[i], c));
         /* Honeytokens never show in a listing; an exact search that finds one is a read. */
-        bool keep = !c->erased && (!c->honeytoken || k != BI_NONE);
+        bool keep = found[i] && !c->erased && (!c->honeytoken || k != BI_NONE);
         if (keep && k != BI_NONE) {
             GUARD(keyring_dek_unwrap(v->kr, c->id, buf_slice(&c->wrapped_dek), dek));
             rc = confirm(v, c, k, dek, buf_slice(&norm), &keep);
@@ -771,8 +783,9 @@ out:
         mem_wipe(dek, KEY_LEN);
     }
     json_decref(arr);
-    for (size_t i = 0; i < nrows; i++) {
-        sealed_customer_free(&rows[i]);
+    free(found);
+    for (size_t i = 0; rows && i < (n > nrows ? n : nrows); i++) {
+        sealed_customer_free(&rows[i]); /* calloc'd or initialised: freeing twice is harmless */
     }
     free(rows);
     free(ids);

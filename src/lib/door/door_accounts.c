@@ -1042,29 +1042,35 @@ err door_apikeys_list(vault *v, const actor *a, json_t **out)
     ENSURE(rows != NULL, ERR_INTERNAL, "out of memory");
     size_t n = 0;
     err rc = ERR_OK;
+    char(*ids)[ID_LEN + 1] = calloc(MAX, sizeof *ids);
+    char(*status)[16] = calloc(MAX, sizeof *status);
+    CHECK(ids && status, ERR_INTERNAL, "out of memory");
     GUARD(audit_account(v, a, "apikey.list", "apikeys.manage", NULL));
     GUARD(store_apikey_list(v->st, rows, MAX, &n));
+    for (size_t i = 0; i < n; i++) {
+        memcpy(ids[i], rows[i].id, sizeof ids[i]);
+    }
+    /* Every key's latest approval request in one batch read, not one read per key. */
+    GUARD(store_request_latest_many(v->st, "apikey", (const char(*)[ID_LEN + 1]) ids, n, status));
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
         json_t *o = key_json(&rows[i]);
         role r;
         uint16_t ops[CAT__COUNT + 1];
         const char *approval = "not-needed";
-        change_request q;
-        change_request_init(&q);
         if (role_parse(rows[i].role, &r) == ERR_OK &&
             door_scope_parse(rows[i].scope, ops) == ERR_OK && door_reads_customers(r, ops)) {
-            approval = store_request_latest(v->st, "apikey", rows[i].id, &q) != ERR_OK ? "pending"
-                       : strcmp(q.status, "applied") == 0                              ? "approved"
-                       : strcmp(q.status, "rejected") == 0                             ? "rejected"
-                                                                                       : "pending";
+            approval = strcmp(status[i], "applied") == 0    ? "approved"
+                       : strcmp(status[i], "rejected") == 0 ? "rejected"
+                                                            : "pending";
         }
-        change_request_free(&q);
         json_object_set_new(o, "approval", json_string(approval));
         json_array_append_new(arr, o);
     }
     *out = json_pack("{s:o}", "api_keys", arr);
 out:
     free(rows);
+    free(ids);
+    free(status);
     return rc;
 }
