@@ -6,6 +6,11 @@
  * read path is one bound statement step with no parsing. Customer fields are
  * one BLOB column each (named f_<field>), blind indexes one INTEGER column
  * each (bi_<kind>) with a partial index, so a search is one index probe.
+ *
+ * The SQLite backend of store_backend.h: this file owns connections, transactions (a handle
+ * holds its thread's connection inside BEGIN IMMEDIATE; the shared store is refused to that
+ * thread until it ends), the customer path's statements and the table of operations;
+ * sqlite_access.c the identity and access tables, sqlite_backup.c snapshots and file checks.
  */
 #include <pthread.h>
 #include <sqlite3.h>
@@ -755,81 +760,20 @@ static void sqlite_close(store *s)
     free(s);
 }
 
-/* ---- store_backup.h ---- */
+/* ---- sqlite_int.h: for sqlite_backup.c ---- */
 
-static err sqlite_snapshot(store *s, const char *path)
+err sq_conn(store *s, sqlite3 **db)
 {
     conn *c;
     TRY(get_conn(s, &c));
-    sqlite3 *dst = NULL;
-    err rc = ERR_OK;
-    GUARD(file_create_private(path));
-    if (sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
-        FAIL(ERR_IO, "store: cannot create the snapshot file");
-    }
-    sqlite3_backup *b = sqlite3_backup_init(dst, "main", c->db, "main");
-    CHECK(b != NULL, ERR_IO, "store: snapshot failed to start");
-    int r = sqlite3_backup_step(b, -1);
-    sqlite3_backup_finish(b);
-    CHECK(r == SQLITE_DONE, ERR_IO, "store: snapshot failed");
-    GUARD(exec(dst, "PRAGMA journal_mode=DELETE;"));
-out:
-    if (dst) {
-        sqlite3_close_v2(dst);
-    }
-    return rc;
+    *db = c->db;
+    return ERR_OK;
 }
 
-static err sqlite_copy_file(const char *from, const char *to)
+err sq_exec(sqlite3 *db, const char *sql)
 {
-    sqlite3 *src = NULL, *dst = NULL;
-    err rc = ERR_OK;
-    if (sqlite3_open_v2(from, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        FAIL(ERR_IO, "store: cannot open %s", from);
-    }
-    sqlite3_busy_timeout(src, 5000);
-    GUARD(file_create_private(to));
-    if (sqlite3_open_v2(to, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
-        FAIL(ERR_IO, "store: cannot create %s", to);
-    }
-    sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
-    CHECK(b != NULL, ERR_IO, "store: copy failed to start");
-    int r = sqlite3_backup_step(b, -1);
-    sqlite3_backup_finish(b);
-    CHECK(r == SQLITE_DONE, ERR_IO, "store: copy failed");
-    GUARD(exec(dst, "PRAGMA journal_mode=WAL;"));
-out:
-    sqlite3_close_v2(src);
-    sqlite3_close_v2(dst);
-    return rc;
+    return exec(db, sql);
 }
-
-static err sqlite_check_file(const char *path)
-{
-    sqlite3 *db = NULL;
-    err rc = ERR_OK;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        FAIL(ERR_IO, "store: cannot open the database file");
-    }
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) != SQLITE_OK) {
-        FAIL(ERR_IO, "store: the database file is damaged");
-    }
-    int r = sqlite3_step(st);
-    bool ok = r == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0;
-    sqlite3_finalize(st);
-    CHECK(ok, ERR_IO, "store: the database file failed its integrity check");
-out:
-    sqlite3_close_v2(db);
-    return rc;
-}
-
-const store_backup_ops sqlite_backup_ops = {
-    .snapshot = sqlite_snapshot,
-    .copy_file = sqlite_copy_file,
-    .check_file = sqlite_check_file,
-};
 
 /* ---- transactions ---- */
 
@@ -896,23 +840,6 @@ static err sqlite_commit(store_tx *tx)
 }
 
 /* ---- customers ---- */
-
-void sealed_customer_init(sealed_customer *c)
-{
-    memset(c, 0, sizeof *c);
-    buf_init(&c->wrapped_dek, 4096);
-    for (int i = 0; i < CF__COUNT; i++) {
-        buf_init(&c->field[i], 65536);
-    }
-}
-
-void sealed_customer_free(sealed_customer *c)
-{
-    buf_free(&c->wrapped_dek);
-    for (int i = 0; i < CF__COUNT; i++) {
-        buf_free(&c->field[i]);
-    }
-}
 
 static void bind_customer(sqlite3_stmt *st, const sealed_customer *c)
 {
@@ -1348,22 +1275,6 @@ err sqlite_customer_count_kek(store *s, uint32_t version, int64_t *n)
 }
 
 /* ---- records ---- */
-
-void sealed_record_init(sealed_record *r, rectype t)
-{
-    memset(r, 0, sizeof *r);
-    r->type = t;
-    for (int i = 0; i < REC_MAX_FIELDS; i++) {
-        buf_init(&r->field[i], 65536);
-    }
-}
-
-void sealed_record_free(sealed_record *r)
-{
-    for (int i = 0; i < REC_MAX_FIELDS; i++) {
-        buf_free(&r->field[i]);
-    }
-}
 
 static void bind_record(sqlite3_stmt *st, const sealed_record *r)
 {

@@ -280,17 +280,6 @@ err sqlite_apikey_used(store *s, const char *id, int64_t at_us, const char *sour
 
 /* ---- requests ---- */
 
-void change_request_init(change_request *r)
-{
-    memset(r, 0, sizeof *r);
-    buf_init(&r->payload, 1 << 20);
-}
-
-void change_request_free(change_request *r)
-{
-    buf_free(&r->payload);
-}
-
 #define REQ_COLS                                                                                   \
     "id, kind, customer_id, department, requester_id, requester, status, decided_by, fields, "     \
     "note, format, created, decided, expires, payload"

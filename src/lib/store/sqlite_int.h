@@ -37,6 +37,10 @@ MUST_USE err sq_stmt(store *s, int slot, const char *sql, sqlite3_stmt **out);
 MUST_USE err sq_done(store *s, sqlite3_stmt *st, const char *what);
 /* The connection's error as an err (constraint -> ERR_CONFLICT). */
 MUST_USE err sq_error(store *s, const char *what);
+/* The connection operations on handle s run on (sqlite_backup.c's snapshot). */
+MUST_USE err sq_conn(store *s, sqlite3 **db);
+/* Runs sql (no rows) on db. */
+MUST_USE err sq_exec(sqlite3 *db, const char *sql);
 /* Rows changed by the last statement of this thread's connection. */
 int sq_changes(store *s);
 void sq_text(sqlite3_stmt *st, int i, const char *v);

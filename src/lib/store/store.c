@@ -92,6 +92,52 @@ err store_check_file(const char *path)
     return b->check_file(path);
 }
 
+/* ---- the rows callers fill and read, whatever the backend ---- */
+
+void sealed_customer_init(sealed_customer *c)
+{
+    memset(c, 0, sizeof *c);
+    buf_init(&c->wrapped_dek, 4096);
+    for (int i = 0; i < CF__COUNT; i++) {
+        buf_init(&c->field[i], 65536);
+    }
+}
+
+void sealed_customer_free(sealed_customer *c)
+{
+    buf_free(&c->wrapped_dek);
+    for (int i = 0; i < CF__COUNT; i++) {
+        buf_free(&c->field[i]);
+    }
+}
+
+void sealed_record_init(sealed_record *r, rectype t)
+{
+    memset(r, 0, sizeof *r);
+    r->type = t;
+    for (int i = 0; i < REC_MAX_FIELDS; i++) {
+        buf_init(&r->field[i], 65536);
+    }
+}
+
+void sealed_record_free(sealed_record *r)
+{
+    for (int i = 0; i < REC_MAX_FIELDS; i++) {
+        buf_free(&r->field[i]);
+    }
+}
+
+void change_request_init(change_request *r)
+{
+    memset(r, 0, sizeof *r);
+    buf_init(&r->payload, 1 << 20);
+}
+
+void change_request_free(change_request *r)
+{
+    buf_free(&r->payload);
+}
+
 /* ---- every other operation: through the backend's table ---- */
 
 #define STORE_OP_CALL(name, params, args)                                                          \

@@ -12,7 +12,7 @@
  * A `store` handle is either the shared store (one per vault, used by every thread; the backend
  * gives each thread what it needs, e.g. a connection) or the view of one transaction,
  * store_tx_store(tx): the same operations, run inside that transaction on its connection.
- * Rules every backend keeps (tests/unit/store_backend_test.c):
+ * Rules every backend keeps (tests/unit/store_test.c, t_tx_*):
  *   - a transaction is begun on the shared store only: begin on a view is refused (nested);
  *   - while a thread holds a transaction, operations of that thread on the shared store are
  *     refused (ERR_INTERNAL), so no write slips outside the transaction meant to hold it;
