@@ -644,6 +644,17 @@ TEST(t_customer_get_many)
     EXPECT(found[N - 1]);
     EXPECT_STR(rows[N - 1].id, ids[0]);
     EXPECT_OK(store_customer_get_many(s, NULL, 0, rows, found)); /* nothing asked */
+    /* One id at a time (the point read), and a last chunk of one id (SQ_MANY + 1). */
+    for (int i = 0; i < 5; i++) {
+        bool f1 = !(i % 5 != 4);
+        EXPECT_OK(store_customer_get_many(s, (const char(*)[ID_LEN + 1])(ids + i), 1, rows, &f1));
+        EXPECT(f1 == (i % 5 != 4));
+        EXPECT(!f1 || strcmp(rows[0].id, ids[i]) == 0);
+        EXPECT(!f1 || rows[0].erased == (i == 3));
+    }
+    EXPECT_OK(store_customer_get_many(s, (const char(*)[ID_LEN + 1]) ids, 33, rows, found));
+    EXPECT(found[32] == (32 % 5 != 4) && strcmp(rows[32].id, ids[32]) == 0);
+    EXPECT(found[3] && rows[3].erased && !found[4]);
     /* Inside a transaction, through its view. */
     store_tx *tx = NULL;
     EXPECT_OK(store_begin(s, &tx));

@@ -949,6 +949,15 @@ err sqlite_customer_get_many(store *s, const char (*ids)[ID_LEN + 1], size_t n,
     }
     for (size_t base = 0; base < n; base += SQ_MANY) {
         size_t m = n - base < SQ_MANY ? n - base : SQ_MANY;
+        if (m == 1) {
+            /* One id (a search's usual lone candidate): the point read, no IN list to build. */
+            err e = sqlite_customer_get(s, ids[base], &out[base]);
+            if (e != ERR_OK && e != ERR_NOT_FOUND) {
+                return e;
+            }
+            found[base] = e == ERR_OK;
+            continue;
+        }
         sqlite3_stmt *st;
         TRY(stmt(s, S_CUST_GET_MANY, &st));
         for (size_t i = 0; i < m; i++) {
