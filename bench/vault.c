@@ -227,6 +227,50 @@ static double vault_read_rate(vault *v, char (*ids)[ID_LEN + 1], size_t n)
     return (double)rounds / dt;
 }
 
+/* The store alone: 50 customer rows read one by one against the same 50 in one batch read. */
+static void batch_read_ratio(vault *v, char (*ids)[ID_LEN + 1], size_t n)
+{
+    enum { PAGE = 50 };
+    size_t rounds = 2000;
+    sealed_customer *rows = calloc(PAGE, sizeof *rows);
+    bool found[PAGE];
+    if (!rows || n < PAGE) {
+        free(rows);
+        return;
+    }
+    for (size_t i = 0; i < PAGE; i++) {
+        sealed_customer_init(&rows[i]);
+    }
+    double t0 = bench_secs();
+    for (size_t r = 0; r < rounds; r++) {
+        size_t base = (r * PAGE) % (n - PAGE);
+        for (size_t i = 0; i < PAGE; i++) {
+            if (store_customer_get(v->st, ids[base + i], &rows[i]) != ERR_OK) {
+                exit(1);
+            }
+        }
+    }
+    double one = (double)rounds * PAGE / (bench_secs() - t0);
+    bench_report("store: 50 customer rows, one read each", (double)rounds * PAGE,
+                 (double)rounds * PAGE / one);
+    t0 = bench_secs();
+    for (size_t r = 0; r < rounds; r++) {
+        size_t base = (r * PAGE) % (n - PAGE);
+        if (store_customer_get_many(v->st, (const char(*)[ID_LEN + 1])(ids + base), PAGE, rows,
+                                    found) != ERR_OK) {
+            exit(1);
+        }
+    }
+    double many = (double)rounds * PAGE / (bench_secs() - t0);
+    bench_report("store: 50 customer rows, one batch read", (double)rounds * PAGE,
+                 (double)rounds * PAGE / many);
+    bench_ratio("batch read / one read per row", many, one, ">= 1.0");
+    for (size_t i = 0; i < PAGE; i++) {
+        sealed_customer_free(&rows[i]);
+    }
+    free(rows);
+}
+
 static void search_at(vault *v, const char *label)
 {
     actor a = steward(v);
@@ -271,6 +315,24 @@ static void search_at(vault *v, const char *label)
     snprintf(name, sizeof name, "door search by phone at %s (audited)", label);
     bench_report(name, (double)rounds, dt);
     printf("  %-52s %14.2f us/search\n", "  (mean)", dt / (double)rounds * 1e6);
+    /* A listing: pages of 50 customers through the door (rows read, opened, rendered). */
+    rounds = 200;
+    char after[ID_LEN + 1] = "";
+    t0 = bench_secs();
+    for (size_t r = 0; r < rounds; r++) {
+        json_t *out = NULL;
+        if (door_customer_search(v, &a, BI_NONE, NULL, after[0] ? after : NULL, 50, &out) !=
+            ERR_OK) {
+            printf("list failed: %s\n", err_message());
+            exit(1);
+        }
+        const char *next = json_string_value(json_object_get(out, "next"));
+        snprintf(after, sizeof after, "%s", next ? next : "");
+        json_decref(out);
+    }
+    dt = bench_secs() - t0;
+    snprintf(name, sizeof name, "door list, pages of 50, at %s (audited)", label);
+    bench_report(name, (double)rounds * 50, dt);
 }
 
 void bench_vault(void)
@@ -322,6 +384,7 @@ void bench_vault(void)
     bench_ratio("full door read, 1 thread / vault read", d1, vr, "");
     double d16 = door_read_rate(v, ids, n, 16);
     bench_ratio("full door read, 16 threads / vault read", d16, vr, "");
+    batch_read_ratio(v, ids, n);
     search_at(v, "10k customers");
     for (int k = 0; k < 9; k++) {
         demo_batch(&b, 10000, (uint64_t)(2 + k));

@@ -27,6 +27,7 @@
 #include "harness.h"
 #include "load.h"
 #include "store/store.h"
+#include "store/store_backup.h"
 
 /* Per-customer key rotation racing a new transaction or communication of the same
  * customer once left the record sealed under a data key that no longer existed (it then

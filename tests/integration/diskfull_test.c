@@ -29,6 +29,7 @@
 #include "harness.h"
 #include "load.h"
 #include "store/store.h"
+#include "store/store_backup.h"
 
 #define TMPFS_SIZE "size=128m,mode=0700"
 

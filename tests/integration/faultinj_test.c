@@ -28,6 +28,7 @@
 #include "harness.h"
 #include "load.h"
 #include "store/store.h"
+#include "store/store_backup.h"
 
 static srv S;
 static load *L;

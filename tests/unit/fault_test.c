@@ -15,6 +15,7 @@
 #include "core/fault.h"
 #include "core/log.h"
 #include "store/store.h"
+#include "store/store_backup.h"
 #include "test.h"
 
 TEST(t_spec)
@@ -272,19 +273,21 @@ static void store_point(fault_point fp)
     for (int i = 0; i < 3; i++) {
         fake_customer(&b[i], 10 + (uint64_t)i);
     }
-    err rc = store_begin(s);
+    store_tx *tx = NULL;
+    err rc = store_begin(s, &tx);
     EXPECT_OK(rc);
-    EXPECT_OK(store_customer_insert(s, &b[0]));
+    store *ts = tx ? store_tx_store(tx) : s;
+    EXPECT_OK(store_customer_insert(ts, &b[0]));
     fault_arm(fp, 0, 1, 1);
-    rc = store_customer_insert(s, &b[1]);
+    rc = store_customer_insert(ts, &b[1]);
     if (rc == ERR_OK) {
-        rc = store_customer_insert(s, &b[2]);
+        rc = store_customer_insert(ts, &b[2]);
     }
     if (rc == ERR_OK) {
-        rc = store_commit(s);
+        rc = store_commit(&tx);
     }
     if (rc != ERR_OK) {
-        store_rollback(s);
+        store_rollback(&tx);
     }
     EXPECT(rc != ERR_OK);
     EXPECT_INT(fault_injected(fp), before + 2);
@@ -366,11 +369,18 @@ TEST(t_store_rollback_under_alloc_failure)
     sealed_customer a, b;
     fake_customer(&a, 1);
     fake_customer(&b, 2);
-    EXPECT_OK(store_begin(s));
-    EXPECT_OK(store_customer_insert(s, &a));
+    store_tx *tx = NULL;
+    EXPECT_OK(store_begin(s, &tx));
+    EXPECT(tx != NULL);
+    if (!tx) {
+        store_close(s);
+        free(dir);
+        return;
+    }
+    EXPECT_OK(store_customer_insert(store_tx_store(tx), &a));
     fault_arm(FAULT_STORE_ALLOC, 0, 1, 2); /* the next insert and the ROLLBACK's statement */
-    EXPECT(store_customer_insert(s, &b) != ERR_OK);
-    store_rollback(s);
+    EXPECT(store_customer_insert(store_tx_store(tx), &b) != ERR_OK);
+    store_rollback(&tx);
     fault_disarm_all();
     EXPECT(!present(s, a.id));
     writer2_arg w = {p, ERR_INTERNAL};
@@ -378,9 +388,11 @@ TEST(t_store_rollback_under_alloc_failure)
     pthread_create(&t, NULL, other_writer, &w);
     pthread_join(t, NULL);
     EXPECT_OK(w.rc);
-    EXPECT_OK(store_begin(s)); /* this connection is usable again */
-    EXPECT_OK(store_customer_insert(s, &b));
-    EXPECT_OK(store_commit(s));
+    EXPECT_OK(store_begin(s, &tx)); /* this connection is usable again */
+    if (tx) {
+        EXPECT_OK(store_customer_insert(store_tx_store(tx), &b));
+    }
+    EXPECT_OK(store_commit(&tx));
     store_close(s);
     sealed_customer_free(&a);
     sealed_customer_free(&b);

@@ -6,9 +6,13 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "core/fault.h"
 #include "store/store.h"
+#include "store/store_backup.h"
 #include "test.h"
 
 static char path[600];
@@ -383,6 +387,364 @@ TEST(t_rewrap_and_snapshot)
     EXPECT_ERR(store_check_file("/nonexistent.db"), ERR_IO);
 }
 
+/* ---- the backend interface (store_backend.h) ---- */
+
+static store *open_fresh(const char *tag, char *p, size_t len)
+{
+    char *dir = test_tmpdir(tag);
+    snprintf(p, len, "%s/custos.db", dir);
+    free(dir);
+    store *s = NULL;
+    EXPECT_OK(store_open(p, true, &s));
+    return s;
+}
+
+TEST(t_backend_selection)
+{
+    store *s = NULL;
+    /* A PostgreSQL location is answered clearly, never taken for a file name. */
+    EXPECT_ERR(store_open("postgres://custos@127.0.0.1/custos", false, &s), ERR_INPUT);
+    EXPECT(strstr(err_message(), "PostgreSQL") != NULL);
+    EXPECT_ERR(store_open("postgresql://127.0.0.1/custos", true, &s), ERR_INPUT);
+    EXPECT_ERR(store_open("", false, &s), ERR_INPUT);
+    EXPECT(s == NULL);
+    EXPECT(access("postgres:", F_OK) != 0); /* nothing created under that name */
+    EXPECT_ERR(store_check_file("postgres://127.0.0.1/custos"), ERR_INPUT);
+    EXPECT_ERR(store_copy_file("postgres://127.0.0.1/a", "/tmp/x.db"), ERR_INPUT);
+    /* A path is SQLite. */
+    char p[600];
+    s = open_fresh("backend", p, sizeof p);
+    EXPECT(s != NULL);
+    EXPECT_OK(store_check_file(p));
+    store_close(s);
+}
+
+typedef struct tx_other {
+    store *s;
+    store *view;
+    const char *id;
+    err view_rc, read_rc;
+    bool saw;
+} tx_other;
+
+/* Another thread while the first holds a transaction: the view is not for it, and the shared
+ * store shows it nothing uncommitted. */
+static void *tx_other_thread(void *arg)
+{
+    tx_other *o = arg;
+    int64_t n = 0;
+    o->view_rc = store_customer_count(o->view, &n);
+    sealed_customer c;
+    sealed_customer_init(&c);
+    o->read_rc = store_customer_get(o->s, o->id, &c);
+    o->saw = o->read_rc == ERR_OK;
+    sealed_customer_free(&c);
+    return NULL;
+}
+
+TEST(t_tx_handles)
+{
+    char p[600];
+    store *s = open_fresh("tx", p, sizeof p);
+    if (!s) {
+        return;
+    }
+    sealed_customer a, b, got;
+    fake_customer(&a, "beijing", 1);
+    fake_customer(&b, "beijing", 2);
+    sealed_customer_init(&got);
+    store_tx *tx = NULL, *tx2 = NULL;
+    EXPECT_OK(store_begin(s, &tx));
+    EXPECT(tx != NULL);
+    if (!tx) {
+        store_close(s);
+        return;
+    }
+    store *ts = store_tx_store(tx);
+    EXPECT_OK(store_customer_insert(ts, &a));
+    EXPECT_OK(store_customer_get(ts, a.id, &got)); /* the view sees its own write */
+    /* The shared store, from the thread that holds the transaction: refused, both ways. */
+    EXPECT_ERR(store_customer_get(s, a.id, &got), ERR_INTERNAL);
+    EXPECT(strstr(err_message(), "store_tx_store") != NULL);
+    EXPECT_ERR(store_customer_insert(s, &b), ERR_INTERNAL);
+    /* Not nested: neither on the shared store nor on the view, nor into a used handle. */
+    EXPECT_ERR(store_begin(s, &tx2), ERR_INTERNAL);
+    EXPECT(tx2 == NULL);
+    EXPECT_ERR(store_begin(ts, &tx2), ERR_INTERNAL);
+    EXPECT_ERR(store_begin(s, &tx), ERR_INTERNAL);
+    /* The sweeps that run their own transactions refuse a view. */
+    size_t done = 0, failed = 0;
+    EXPECT_ERR(store_customer_rewrap_all(ts, 2, NULL, NULL, &done, &failed), ERR_INTERNAL);
+    EXPECT_ERR(store_snapshot(ts, "/nonexistent/x.db"), ERR_INTERNAL);
+    /* Another thread: the view is not its own; the shared store does not see the write yet. */
+    tx_other o = {.s = s, .view = ts, .id = a.id};
+    pthread_t t;
+    pthread_create(&t, NULL, tx_other_thread, &o);
+    pthread_join(t, NULL);
+    EXPECT_INT(o.view_rc, ERR_INTERNAL);
+    EXPECT_INT(o.read_rc, ERR_NOT_FOUND);
+    EXPECT(!o.saw);
+    EXPECT_OK(store_commit(&tx));
+    EXPECT(tx == NULL);
+    /* Twice: refused clearly (the handle is gone), a rollback after the end does nothing. */
+    EXPECT_ERR(store_commit(&tx), ERR_INTERNAL);
+    EXPECT(strstr(err_message(), "committed or rolled back already") != NULL);
+    store_rollback(&tx);
+    store_rollback(NULL);
+    EXPECT_OK(store_customer_get(s, a.id, &got)); /* the shared store again, committed */
+    EXPECT_STR(got.id, a.id);
+    /* A rollback leaves nothing behind and frees the thread for the shared store. */
+    EXPECT_OK(store_begin(s, &tx));
+    if (tx) {
+        EXPECT_OK(store_customer_insert(store_tx_store(tx), &b));
+    }
+    store_rollback(&tx);
+    EXPECT(tx == NULL);
+    EXPECT_ERR(store_customer_get(s, b.id, &got), ERR_NOT_FOUND);
+    /* A commit that fails has rolled back: the thread may begin again at once. */
+    EXPECT_OK(store_begin(s, &tx));
+    if (tx) {
+        EXPECT_OK(store_customer_insert(store_tx_store(tx), &b));
+        EXPECT_ERR(store_customer_insert(store_tx_store(tx), &a), ERR_CONFLICT); /* exists */
+    }
+    fault_arm(FAULT_STORE_ALLOC, 0, 1, 1); /* the COMMIT's statement */
+    EXPECT(store_commit(&tx) != ERR_OK);
+    fault_disarm_all();
+    EXPECT(tx == NULL);
+    EXPECT_ERR(store_customer_get(s, b.id, &got), ERR_NOT_FOUND);
+    EXPECT_OK(store_begin(s, &tx));
+    EXPECT_OK(store_commit(&tx));
+    sealed_customer_free(&a);
+    sealed_customer_free(&b);
+    sealed_customer_free(&got);
+    store_close(s);
+}
+
+enum { TX_THREADS = 6, TX_ROUNDS = 25 };
+
+typedef struct tx_writer {
+    store *s;
+    const char *id;
+    int conflicts;
+    err rc;
+} tx_writer;
+
+/* Read-modify-write of one row inside a transaction: the counter (updated_us) must count
+ * every round of every thread. */
+static void *tx_writer_thread(void *arg)
+{
+    tx_writer *w = arg;
+    sealed_customer c;
+    sealed_customer_init(&c);
+    for (int i = 0; i < TX_ROUNDS && w->rc == ERR_OK; i++) {
+        store_tx *tx = NULL;
+        err e = store_begin(w->s, &tx);
+        if (e == ERR_OK) {
+            store *ts = store_tx_store(tx);
+            e = store_customer_get(ts, w->id, &c);
+            if (e == ERR_OK) {
+                c.updated_us++;
+                e = store_customer_update(ts, &c);
+                w->conflicts += e == ERR_CONFLICT;
+            }
+            e = e == ERR_OK ? store_commit(&tx) : e;
+            store_rollback(&tx);
+        }
+        w->rc = e;
+    }
+    sealed_customer_free(&c);
+    return NULL;
+}
+
+TEST(t_tx_concurrent_writers)
+{
+    char p[600];
+    store *s = open_fresh("tx-race", p, sizeof p);
+    if (!s) {
+        return;
+    }
+    sealed_customer c;
+    fake_customer(&c, "beijing", 5);
+    c.updated_us = 0;
+    EXPECT_OK(store_customer_insert(s, &c));
+    tx_writer w[TX_THREADS];
+    pthread_t t[TX_THREADS];
+    for (int i = 0; i < TX_THREADS; i++) {
+        w[i] = (tx_writer){.s = s, .id = c.id};
+        pthread_create(&t[i], NULL, tx_writer_thread, &w[i]);
+    }
+    for (int i = 0; i < TX_THREADS; i++) {
+        pthread_join(t[i], NULL);
+        EXPECT_OK(w[i].rc);
+        EXPECT_INT(w[i].conflicts, 0); /* inside a transaction the version never moves */
+    }
+    sealed_customer got;
+    sealed_customer_init(&got);
+    EXPECT_OK(store_customer_get(s, c.id, &got));
+    EXPECT_INT(got.updated_us, TX_THREADS * TX_ROUNDS); /* no update lost */
+    EXPECT_INT(got.version, 1 + TX_THREADS * TX_ROUNDS);
+    sealed_customer_free(&got);
+    sealed_customer_free(&c);
+    store_close(s);
+}
+
+/* ---- batch reads ---- */
+
+TEST(t_customer_get_many)
+{
+    char p[600];
+    store *s = open_fresh("many", p, sizeof p);
+    if (!s) {
+        return;
+    }
+    enum { N = 75 }; /* more than one statement's worth (SQ_MANY) */
+    char ids[N][ID_LEN + 1];
+    sealed_customer c;
+    for (int i = 0; i < N; i++) {
+        fake_customer(&c, i % 2 ? "beijing" : "shanghai", (uint64_t)i);
+        c.created_us = 5000 + i;
+        if (i % 5 == 4) {
+            id_new(ids[i], "cus"); /* never stored */
+        } else {
+            memcpy(ids[i], c.id, sizeof ids[i]);
+            EXPECT_OK(store_customer_insert(s, &c));
+        }
+        sealed_customer_free(&c);
+    }
+    EXPECT_OK(store_customer_erase(s, ids[3], 99));
+    memcpy(ids[N - 1], ids[0], sizeof ids[0]); /* asked twice */
+    sealed_customer *rows = calloc(N, sizeof *rows);
+    bool found[N];
+    for (int i = 0; i < N; i++) {
+        sealed_customer_init(&rows[i]);
+    }
+    EXPECT_OK(store_customer_get_many(s, (const char(*)[ID_LEN + 1]) ids, N, rows, found));
+    for (int i = 0; i < N - 1; i++) {
+        EXPECT(found[i] == (i % 5 != 4));
+        if (i % 5 == 4) {
+            continue;
+        }
+        /* The same row store_customer_get gives. */
+        sealed_customer one;
+        sealed_customer_init(&one);
+        EXPECT_OK(store_customer_get(s, ids[i], &one));
+        EXPECT_STR(rows[i].id, ids[i]);
+        EXPECT_STR(rows[i].department, one.department);
+        EXPECT_INT(rows[i].created_us, one.created_us);
+        EXPECT_INT(rows[i].version, one.version);
+        EXPECT(rows[i].erased == one.erased);
+        EXPECT_INT(rows[i].field[CF_NAME].len, one.field[CF_NAME].len);
+        EXPECT_INT(rows[i].blind[BI_PHONE], one.blind[BI_PHONE]);
+        EXPECT_INT(rows[i].wrapped_dek.len, one.wrapped_dek.len);
+        sealed_customer_free(&one);
+    }
+    EXPECT(found[3] && rows[3].erased); /* erased rows are found, marked erased */
+    EXPECT_INT(rows[3].wrapped_dek.len, 0);
+    EXPECT_INT(rows[3].field[CF_NAME].len, 0);
+    EXPECT(found[N - 1]);
+    EXPECT_STR(rows[N - 1].id, ids[0]);
+    EXPECT_OK(store_customer_get_many(s, NULL, 0, rows, found)); /* nothing asked */
+    /* One id at a time (the point read), and a last chunk of one id (SQ_MANY + 1). */
+    for (int i = 0; i < 5; i++) {
+        bool f1 = !(i % 5 != 4);
+        EXPECT_OK(store_customer_get_many(s, (const char(*)[ID_LEN + 1])(ids + i), 1, rows, &f1));
+        EXPECT(f1 == (i % 5 != 4));
+        EXPECT(!f1 || strcmp(rows[0].id, ids[i]) == 0);
+        EXPECT(!f1 || rows[0].erased == (i == 3));
+    }
+    EXPECT_OK(store_customer_get_many(s, (const char(*)[ID_LEN + 1]) ids, 33, rows, found));
+    EXPECT(found[32] == (32 % 5 != 4) && strcmp(rows[32].id, ids[32]) == 0);
+    EXPECT(found[3] && rows[3].erased && !found[4]);
+    /* Inside a transaction, through its view. */
+    store_tx *tx = NULL;
+    EXPECT_OK(store_begin(s, &tx));
+    if (tx) {
+        EXPECT_OK(store_customer_get_many(store_tx_store(tx), (const char(*)[ID_LEN + 1]) ids, 2,
+                                          rows, found));
+        EXPECT_ERR(store_customer_get_many(s, (const char(*)[ID_LEN + 1]) ids, 2, rows, found),
+                   ERR_INTERNAL);
+    }
+    EXPECT_OK(store_commit(&tx));
+    for (int i = 0; i < N; i++) {
+        sealed_customer_free(&rows[i]);
+    }
+    free(rows);
+    store_close(s);
+}
+
+TEST(t_access_batches)
+{
+    char p[600];
+    store *s = open_fresh("many-access", p, sizeof p);
+    if (!s) {
+        return;
+    }
+    enum { N = 40 };
+    char ids[N][ID_LEN + 1];
+    for (int i = 0; i < N; i++) {
+        account a = {0};
+        id_new(a.id, "acc");
+        snprintf(a.username, sizeof a.username, "user%d", i);
+        snprintf(a.role, sizeof a.role, "clerk");
+        snprintf(a.department, sizeof a.department, "beijing");
+        memcpy(ids[i], a.id, sizeof ids[i]);
+        if (i == 7) {
+            continue; /* an unknown account */
+        }
+        EXPECT_OK(store_account_insert(s, &a));
+        uint8_t h[3][RECOVERY_HASH_LEN] = {{(uint8_t)i, 1}, {(uint8_t)i, 2}, {(uint8_t)i, 3}};
+        EXPECT_OK(store_recovery_replace(s, a.id, (const uint8_t(*)[RECOVERY_HASH_LEN])h,
+                                         (size_t)(i % 4)));
+    }
+    uint8_t used[RECOVERY_HASH_LEN] = {2, 1};
+    EXPECT_OK(store_recovery_use(s, ids[2], used));
+    int64_t left[N];
+    EXPECT_OK(store_recovery_left_many(s, (const char(*)[ID_LEN + 1]) ids, N, left));
+    for (int i = 0; i < N; i++) {
+        int64_t one = -1;
+        EXPECT_OK(store_recovery_left(s, ids[i], &one));
+        EXPECT_INT(left[i], one);
+    }
+    EXPECT_INT(left[2], 1);
+    EXPECT_INT(left[7], 0);
+    EXPECT_INT(left[3], 3);
+
+    /* The latest request per subject: the newest wins, another kind never counts. */
+    char status[N][16];
+    const char *st[] = {"pending", "applied", "rejected"};
+    for (int i = 0; i < N; i++) {
+        for (int k = 0; k < i % 3; k++) {
+            change_request r;
+            change_request_init(&r);
+            id_new(r.id, "req");
+            snprintf(r.kind, sizeof r.kind, "apikey");
+            snprintf(r.customer_id, sizeof r.customer_id, "%s", ids[i]);
+            snprintf(r.status, sizeof r.status, "%s", st[(i + k) % 3]);
+            r.created_us = 100 + k;
+            EXPECT_OK(store_request_insert(s, &r));
+            id_new(r.id, "req");
+            snprintf(r.kind, sizeof r.kind, "account");
+            snprintf(r.status, sizeof r.status, "used");
+            r.created_us = 1000;
+            EXPECT_OK(store_request_insert(s, &r));
+            change_request_free(&r);
+        }
+    }
+    EXPECT_OK(store_request_latest_many(s, "apikey", (const char(*)[ID_LEN + 1]) ids, N, status));
+    for (int i = 0; i < N; i++) {
+        change_request q;
+        change_request_init(&q);
+        err e = store_request_latest(s, "apikey", ids[i], &q);
+        EXPECT_STR(status[i], e == ERR_OK ? q.status : "");
+        EXPECT(i % 3 != 0 || status[i][0] == '\0');
+        if (i % 3) {
+            EXPECT_STR(status[i], st[(i + i % 3 - 1) % 3]);
+        }
+        change_request_free(&q);
+    }
+    store_close(s);
+}
+
 static void *reader(void *arg)
 {
     int64_t *n = arg;
@@ -421,6 +783,11 @@ int main(void)
     RUN(t_migrates_version_1);
     RUN(t_idempotency);
     RUN(t_rewrap_and_snapshot);
+    RUN(t_backend_selection);
+    RUN(t_tx_handles);
+    RUN(t_tx_concurrent_writers);
+    RUN(t_customer_get_many);
+    RUN(t_access_batches);
     RUN(t_threads);
     return test_done("store_test");
 }

@@ -110,13 +110,14 @@ TEST(t_store_wal_cut_back)
     char *val = malloc(2048);
     memset(val, 'v', 2047);
     val[2047] = '\0';
-    EXPECT_OK(store_begin(s));
-    for (int i = 0; i < 6000; i++) {
+    store_tx *tx = NULL;
+    EXPECT_OK(store_begin(s, &tx));
+    for (int i = 0; tx && i < 6000; i++) {
         char k[32];
         snprintf(k, sizeof k, "bulk-%d", i);
-        EXPECT_OK(store_meta_set(s, k, val));
+        EXPECT_OK(store_meta_set(store_tx_store(tx), k, val));
     }
-    EXPECT_OK(store_commit(s));
+    EXPECT_OK(store_commit(&tx));
     EXPECT(wal_size(path) > WAL_BOUND);
     /* ... and ordinary writes after it cut it back once it is checkpointed. */
     long long last = 0;

@@ -107,10 +107,10 @@ err door_keyring_fresh(vault *v)
     return ERR_OK;
 }
 
-err door_wrap_accepted(vault *v, const uint8_t dek[KEY_LEN], sealed_customer *c)
+err door_wrap_accepted(vault *v, store *st, const uint8_t dek[KEY_LEN], sealed_customer *c)
 {
     uint32_t floor = 0, have = 0;
-    TRY(store_kek_floor(v->st, &floor));
+    TRY(store_kek_floor(st, &floor));
     TRY(envelope_key_version(buf_slice(&c->wrapped_dek), &have));
     if (have < floor) {
         /* Wrapped before this process saw a rotation that has retired that version since. */
@@ -319,7 +319,7 @@ err door_customer_create(vault *v, const actor *a, const record *in, char id[ID_
     sealed_customer c;
     sealed_customer_init(&c);
     uint8_t *dek = door_dek_buf();
-    bool began = false;
+    store_tx *tx = NULL;
     err rc = ERR_OK;
     CHECK(dek != NULL, ERR_INTERNAL, "cannot lock memory for a key");
     GUARD(door_gate(v, a, "customer.create"));
@@ -356,17 +356,14 @@ err door_customer_create(vault *v, const actor *a, const record *in, char id[ID_
     e.customer = c.id;
     e.fields = buf_cstr(&names);
     GUARD(audit_append(v->au, &e, NULL));
-    GUARD(store_begin(v->st));
-    began = true;
-    GUARD(door_wrap_accepted(v, dek, &c));
-    GUARD(store_customer_insert(v->st, &c));
-    GUARD(store_commit(v->st));
-    began = false;
+    GUARD(store_begin(v->st, &tx));
+    store *ts = store_tx_store(tx);
+    GUARD(door_wrap_accepted(v, ts, dek, &c));
+    GUARD(store_customer_insert(ts, &c));
+    GUARD(store_commit(&tx));
     memcpy(id, c.id, ID_LEN + 1);
 out:
-    if (began) {
-        store_rollback(v->st);
-    }
+    store_rollback(&tx);
     if (dek) {
         mem_wipe(dek, KEY_LEN);
     }
@@ -456,7 +453,7 @@ err door_customer_change(vault *v, const actor *a, const char *id, const record 
     buf_init(&names, 4096);
     buf_init(&msg, 4096);
     uint8_t *dek = door_dek_buf();
-    bool began = false;
+    store_tx *tx = NULL;
     char dept[DEPT_MAX + 1];
     err rc = ERR_OK;
     if (request_id) {
@@ -515,11 +512,11 @@ err door_customer_change(vault *v, const actor *a, const char *id, const record 
     /* Read, merge and write under the store's write lock: the row as it is now, whatever
      * other writers (updates, key rotations, rewraps) committed since it was first read. */
     snprintf(dept, sizeof dept, "%s", c.department);
-    GUARD(store_begin(v->st));
-    began = true;
+    GUARD(store_begin(v->st, &tx));
+    store *ts = store_tx_store(tx);
     sealed_customer_free(&c);
     sealed_customer_init(&c);
-    GUARD(store_customer_get(v->st, id, &c));
+    GUARD(store_customer_get(ts, id, &c));
     CHECK(!c.erased, ERR_NOT_FOUND, "no such customer");
     /* Authorised for the department it was in: a move meanwhile is for the client to see. */
     CHECK(strcmp(c.department, dept) == 0, ERR_CONFLICT,
@@ -533,16 +530,13 @@ err door_customer_change(vault *v, const actor *a, const char *id, const record 
     }
     GUARD(door_seal_customer(v, dek, set, &c, only));
     c.updated_us = clock_now_us();
-    GUARD(store_customer_update(v->st, &c));
-    GUARD(store_commit(v->st));
-    began = false;
+    GUARD(store_customer_update(ts, &c));
+    GUARD(store_commit(&tx));
     if (version) {
         *version = c.version + 1;
     }
 out:
-    if (began) {
-        store_rollback(v->st);
-    }
+    store_rollback(&tx);
     if (dek) {
         mem_wipe(dek, KEY_LEN);
     }
@@ -597,12 +591,14 @@ err door_customer_erase_if(vault *v, const actor *a, const char *id, const char 
     GUARD(audit_append(v->au, &e, &idx));
     door_observe_write(v, a, "customer.erase", c.id, c.department, c.honeytoken, (int64_t)idx);
     int64_t now = clock_now_us();
-    GUARD(store_begin(v->st));
+    store_tx *tx = NULL;
+    GUARD(store_begin(v->st, &tx));
+    store *ts = store_tx_store(tx);
     if (if_match) {
         /* The version checked again under the write lock. */
         sealed_customer_free(&c);
         sealed_customer_init(&c);
-        rc = store_customer_get(v->st, id, &c);
+        rc = store_customer_get(ts, id, &c);
         if (rc == ERR_OK && (c.erased || c.version != if_match)) {
             rc = c.erased ? err_set(ERR_NOT_FOUND, __FILE__, __LINE__, "no such customer")
                           : err_set(ERR_PRECONDITION, __FILE__, __LINE__,
@@ -610,7 +606,7 @@ err door_customer_erase_if(vault *v, const actor *a, const char *id, const char 
                                     "If-Match");
         }
         if (rc != ERR_OK) {
-            store_rollback(v->st);
+            store_rollback(&tx);
             goto out;
         }
     }
@@ -618,13 +614,13 @@ err door_customer_erase_if(vault *v, const actor *a, const char *id, const char 
      * must not be re-applied by a restore. */
     rc = journal_erasure(v, c.id, now);
     if (rc == ERR_OK) {
-        rc = store_customer_erase(v->st, c.id, now);
+        rc = store_customer_erase(ts, c.id, now);
     }
     if (rc == ERR_OK) {
-        rc = store_commit(v->st);
+        rc = store_commit(&tx);
     }
     if (rc != ERR_OK) {
-        store_rollback(v->st);
+        store_rollback(&tx);
         goto out;
     }
 out:
@@ -661,6 +657,7 @@ err door_customer_search(vault *v, const actor *a, blind_kind k, const char *ter
     const char *rule;
     char(*ids)[ID_LEN + 1] = NULL;
     sealed_customer *rows = NULL;
+    bool *found = NULL;
     size_t n = 0, nrows = 0;
     buf norm, list, fields;
     buf_init(&norm, 4096);
@@ -698,13 +695,24 @@ err door_customer_search(vault *v, const actor *a, blind_kind k, const char *ter
     } else {
         GUARD(store_customer_list(v->st, dept, false, after, limit, ids, &n));
     }
-    /* Confirm candidates by decryption before anything is disclosed or audited as read. */
+    /* The candidates in one batch read; rows[0, n) are initialised from here on. */
     for (size_t i = 0; i < n; i++) {
-        sealed_customer_init(&rows[nrows]);
+        sealed_customer_init(&rows[i]);
+    }
+    found = calloc(n ? n : 1, sizeof *found);
+    CHECK(found != NULL, ERR_INTERNAL, "out of memory");
+    GUARD(store_customer_get_many(v->st, (const char(*)[ID_LEN + 1]) ids, n, rows, found));
+    /* Confirm candidates by decryption before anything is disclosed or audited as read; the
+     * kept ones move down to rows[0, nrows). */
+    for (size_t i = 0; i < n; i++) {
+        if (i != nrows) {
+            sealed_customer t = rows[nrows];
+            rows[nrows] = rows[i];
+            rows[i] = t;
+        }
         sealed_customer *c = &rows[nrows++];
-        GUARD(store_customer_get(v->st, ids[i], c));
         /* Honeytokens never show in a listing; an exact search that finds one is a read. */
-        bool keep = !c->erased && (!c->honeytoken || k != BI_NONE);
+        bool keep = found[i] && !c->erased && (!c->honeytoken || k != BI_NONE);
         if (keep && k != BI_NONE) {
             GUARD(keyring_dek_unwrap(v->kr, c->id, buf_slice(&c->wrapped_dek), dek));
             rc = confirm(v, c, k, dek, buf_slice(&norm), &keep);
@@ -775,8 +783,9 @@ out:
         mem_wipe(dek, KEY_LEN);
     }
     json_decref(arr);
-    for (size_t i = 0; i < nrows; i++) {
-        sealed_customer_free(&rows[i]);
+    free(found);
+    for (size_t i = 0; rows && i < (n > nrows ? n : nrows); i++) {
+        sealed_customer_free(&rows[i]); /* calloc'd or initialised: freeing twice is harmless */
     }
     free(rows);
     free(ids);
@@ -813,7 +822,7 @@ err door_record_create(vault *v, const actor *a, rectype t, const char *customer
     buf names;
     buf_init(&names, 4096);
     uint8_t *dek = door_dek_buf();
-    bool began = false;
+    store_tx *tx = NULL;
     char dept[DEPT_MAX + 1];
     err rc = ERR_OK;
     CHECK(dek != NULL, ERR_INTERNAL, "cannot lock memory for a key");
@@ -845,11 +854,11 @@ err door_record_create(vault *v, const actor *a, rectype t, const char *customer
     /* Sealed and written under the store's write lock, with the data key the customer holds
      * at that moment: a per-customer rotation cannot slip in between. */
     snprintf(dept, sizeof dept, "%s", c.department);
-    GUARD(store_begin(v->st));
-    began = true;
+    GUARD(store_begin(v->st, &tx));
+    store *ts = store_tx_store(tx);
     sealed_customer_free(&c);
     sealed_customer_init(&c);
-    GUARD(store_customer_get(v->st, customer_id, &c));
+    GUARD(store_customer_get(ts, customer_id, &c));
     CHECK(!c.erased, ERR_NOT_FOUND, "no such customer");
     CHECK(strcmp(c.department, dept) == 0, ERR_CONFLICT,
           "the customer moved to another department meanwhile: read it again");
@@ -867,14 +876,11 @@ err door_record_create(vault *v, const actor *a, rectype t, const char *customer
                        &r.field[i]));
         }
     }
-    GUARD(store_record_insert(v->st, &r));
-    GUARD(store_commit(v->st));
-    began = false;
+    GUARD(store_record_insert(ts, &r));
+    GUARD(store_commit(&tx));
     memcpy(id, r.id, ID_LEN + 1);
 out:
-    if (began) {
-        store_rollback(v->st);
-    }
+    store_rollback(&tx);
     if (dek) {
         mem_wipe(dek, KEY_LEN);
     }

@@ -155,7 +155,8 @@ err door_password_acceptable(const char *username, const char *pw)
 
 /* ---- accounts ---- */
 
-static json_t *account_json(vault *v, const account *a)
+/* left: the account's unused recovery codes (NULL: not shown). */
+static json_t *account_json_with(const account *a, const int64_t *left)
 {
     char ts[40];
     json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:b,s:b}", "id", a->id, "username", a->username, "role",
@@ -177,11 +178,18 @@ static json_t *account_json(vault *v, const account *a)
         clock_rfc3339(a->locked_until_us, ts);
         json_object_set_new(o, "locked_until", json_string(ts));
     }
-    int64_t left = 0;
-    if (a->totp_enabled && store_recovery_left(v->st, a->id, &left) == ERR_OK) {
-        json_object_set_new(o, "recovery_codes_left", json_integer(left));
+    if (a->totp_enabled && left) {
+        json_object_set_new(o, "recovery_codes_left", json_integer(*left));
     }
     return o;
+}
+
+/* The account as shown, read through st (the shared store or a transaction's view). */
+static json_t *account_json(store *st, const account *a)
+{
+    int64_t left = 0;
+    bool known = a->totp_enabled && store_recovery_left(st, a->id, &left) == ERR_OK;
+    return account_json_with(a, known ? &left : NULL);
 }
 
 static err audit_account(vault *v, const actor *a, const char *action, const char *rule,
@@ -246,23 +254,33 @@ err door_accounts_list(vault *v, const actor *a, json_t **out)
     ENSURE(rows != NULL, ERR_INTERNAL, "out of memory");
     size_t n = 0;
     err rc = ERR_OK;
+    char(*ids)[ID_LEN + 1] = calloc(MAX, sizeof *ids);
+    int64_t *left = calloc(MAX, sizeof *left);
+    CHECK(ids && left, ERR_INTERNAL, "out of memory");
     GUARD(audit_account(v, a, "account.list", "accounts.manage", NULL));
     GUARD(store_account_list(v->st, rows, MAX, &n));
+    for (size_t i = 0; i < n; i++) {
+        memcpy(ids[i], rows[i].id, sizeof ids[i]);
+    }
+    /* One batch read for every account's recovery codes, not one read per account. */
+    GUARD(store_recovery_left_many(v->st, (const char(*)[ID_LEN + 1]) ids, n, left));
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
-        json_array_append_new(arr, account_json(v, &rows[i]));
+        json_array_append_new(arr, account_json_with(&rows[i], &left[i]));
     }
     *out = json_pack("{s:o}", "accounts", arr);
 out:
     mem_wipe(rows, MAX * sizeof *rows);
     free(rows);
+    free(ids);
+    free(left);
     return rc;
 }
 
 /* Files the hand-over request of an account (op: create, change or reset) and fills res
  * with the request and the requester's half of the code; notices the department's stewards
  * (the old and the new department) and the holder. */
-static err handover_file(vault *v, const actor *a, const account *acc, const char *kind,
+static err handover_file(vault *v, store *st, const actor *a, const account *acc, const char *kind,
                          const char *new_role, const char *new_dept, const char *what, json_t *res)
 {
     char code[TOKEN_TEXT_MAX], hash[CODE_HASH_HEX];
@@ -273,7 +291,7 @@ static err handover_file(vault *v, const actor *a, const account *acc, const cha
     json_decref(p);
     change_request r;
     change_request_init(&r);
-    err rc = text ? door_request_file(v, a, "account", acc->id, new_dept, what, text, &r)
+    err rc = text ? door_request_file(v, st, a, "account", acc->id, new_dept, what, text, &r)
                   : err_set(ERR_INTERNAL, __FILE__, __LINE__, "out of memory");
     free(text);
     if (rc == ERR_OK) {
@@ -285,14 +303,14 @@ static err handover_file(vault *v, const actor *a, const account *acc, const cha
         snprintf(d, sizeof d, "request=%s account=%s %s by=%s", r.id, acc->username, kind,
                  a->username);
         snprintf(to, sizeof to, "data_steward:%s", new_dept);
-        door_notify(v, to, "account-request", acc->username, d);
+        door_notify_in(v, st, to, "account-request", acc->username, d);
         if (strcmp(new_dept, acc->department) != 0) {
             snprintf(to, sizeof to, "data_steward:%s", acc->department);
-            door_notify(v, to, "account-request", acc->username, d);
+            door_notify_in(v, st, to, "account-request", acc->username, d);
         }
         if (strcmp(kind, "create") != 0) {
             snprintf(to, sizeof to, "account:%s", acc->username);
-            door_notify(v, to, "account-request", acc->username, d);
+            door_notify_in(v, st, to, "account-request", acc->username, d);
         }
         door_alert(v, "medium", "account-request", a, d);
     }
@@ -330,12 +348,12 @@ err door_account_add(vault *v, const actor *a, const char *username, const char 
     account acc;
     TRY(store_account_by_name(v->st, username, &acc));
     mem_wipe(acc.pwhash, sizeof acc.pwhash);
-    *out = account_json(v, &acc);
+    *out = account_json(v->st, &acc);
     if (handover) {
         char what[USERNAME_MAX + ROLE_MAX + DEPT_MAX + 48];
         snprintf(what, sizeof what, "account=%s create role=%s department=%s", acc.username,
                  acc.role, acc.department);
-        rc = handover_file(v, a, &acc, "create", acc.role, acc.department, what, *out);
+        rc = handover_file(v, v->st, a, &acc, "create", acc.role, acc.department, what, *out);
         if (rc != ERR_OK) {
             json_decref(*out);
             *out = NULL;
@@ -344,7 +362,7 @@ err door_account_add(vault *v, const actor *a, const char *username, const char 
     return rc;
 }
 
-static err account_change_in(vault *v, const actor *a, const char *username,
+static err account_change_in(vault *v, store *st, const actor *a, const char *username,
                              const account_change *c, const char *pre_hash, json_t **out)
 {
     bool admin_part =
@@ -359,7 +377,7 @@ static err account_change_in(vault *v, const actor *a, const char *username,
         TRY(door_need(v, a, CAP_TRAINING_MANAGE, action));
     }
     account acc;
-    err e = store_account_by_name(v->st, username ? username : "", &acc);
+    err e = store_account_by_name(st, username ? username : "", &acc);
     ENSURE(e != ERR_NOT_FOUND, ERR_NOT_FOUND, "no such account");
     TRY(e);
     err rc = ERR_OK;
@@ -403,9 +421,9 @@ static err account_change_in(vault *v, const actor *a, const char *username,
             GUARD(buf_reserve(&what, 0));
             mem_wipe(acc.pwhash, sizeof acc.pwhash);
             account shown = acc;
-            json_t *res = account_json(v, &shown);
-            rc = handover_file(v, a, &acc, grants ? "change" : "reset", nrn, nd, buf_cstr(&what),
-                               res);
+            json_t *res = account_json(st, &shown);
+            rc = handover_file(v, st, a, &acc, grants ? "change" : "reset", nrn, nd,
+                               buf_cstr(&what), res);
             if (rc != ERR_OK) {
                 json_decref(res);
                 goto out;
@@ -446,7 +464,7 @@ static err account_change_in(vault *v, const actor *a, const char *username,
         acc.totp[0] = '\0';
         acc.totp_enabled = false;
         acc.totp_step = 0;
-        GUARD(store_recovery_replace(v->st, acc.id, NULL, 0));
+        GUARD(store_recovery_replace(st, acc.id, NULL, 0));
         GUARD(buf_append_str(&what, " second-factor-reset"));
     }
     if (hr_part) {
@@ -459,12 +477,12 @@ static err account_change_in(vault *v, const actor *a, const char *username,
     GUARD(audit_account(v, a, action,
                         hr_part && !admin_part ? "training.manage" : "accounts.manage",
                         buf_cstr(&what)));
-    GUARD(store_account_update(v->st, &acc));
+    GUARD(store_account_update(st, &acc));
     /* A disabled account, a new role or password, a reset factor: its sessions end now. */
     if (acc.disabled || c->role || c->department || c->password || c->reset_second_factor) {
-        GUARD(store_session_delete_account(v->st, acc.id, NULL));
+        GUARD(store_session_delete_account(st, acc.id, NULL));
     }
-    *out = account_json(v, &acc);
+    *out = account_json(st, &acc);
 out:
     mem_wipe(acc.pwhash, sizeof acc.pwhash);
     buf_free(&what);
@@ -482,14 +500,15 @@ err door_account_change(vault *v, const actor *a, const char *username, const ac
     if (c->password && door_password_acceptable(username ? username : "", c->password) == ERR_OK) {
         TRY(password_hash(c->password, strlen(c->password), pre));
     }
-    err rc = store_begin(v->st);
+    store_tx *tx = NULL;
+    err rc = store_begin(v->st, &tx);
     if (rc == ERR_OK) {
-        rc = account_change_in(v, a, username, c, pre, out);
+        rc = account_change_in(v, store_tx_store(tx), a, username, c, pre, out);
         if (rc == ERR_OK) {
-            rc = store_commit(v->st);
+            rc = store_commit(&tx);
         }
         if (rc != ERR_OK) {
-            store_rollback(v->st);
+            store_rollback(&tx);
             json_decref(*out);
             *out = NULL;
         }
@@ -504,7 +523,7 @@ err door_account_self(vault *v, const actor *a, json_t **out)
     account acc;
     TRY(store_account_by_id(v->st, a->account_id, &acc));
     mem_wipe(acc.pwhash, sizeof acc.pwhash);
-    *out = account_json(v, &acc);
+    *out = account_json(v->st, &acc);
     json_object_set_new(*out, "second_factor_pending",
                         json_boolean((a->session_flags & SESSION_MFA_PENDING) != 0));
     if (a->breakglass[0]) {
@@ -541,7 +560,7 @@ out:
 
 /* ---- hand-over ---- */
 
-err door_account_request_apply(vault *v, const actor *a, change_request *r, json_t *res,
+err door_account_request_apply(vault *v, store *st, const actor *a, change_request *r, json_t *res,
                                const char *unknown_hash)
 {
     json_t *p = json_loadb((const char *)r->payload.p, r->payload.len, 0, NULL);
@@ -555,7 +574,7 @@ err door_account_request_apply(vault *v, const actor *a, change_request *r, json
     role rr;
     CHECK(nr && nd && role_parse(nr, &rr) == ERR_OK && door_token_ok(nd), ERR_INTERNAL,
           "an account request's payload is damaged");
-    err e = store_account_by_id(v->st, r->customer_id, &acc);
+    err e = store_account_by_id(st, r->customer_id, &acc);
     CHECK(e != ERR_NOT_FOUND, ERR_CONFLICT, "the account no longer exists");
     GUARD(e);
     /* The holder starts again: a password nobody knows, no second factor, no session. */
@@ -569,13 +588,13 @@ err door_account_request_apply(vault *v, const actor *a, change_request *r, json
     acc.totp[0] = '\0';
     acc.totp_enabled = false;
     acc.totp_step = 0;
-    GUARD(store_recovery_replace(v->st, acc.id, NULL, 0));
+    GUARD(store_recovery_replace(st, acc.id, NULL, 0));
     char what[USERNAME_MAX + ROLE_MAX + DEPT_MAX + 64];
     snprintf(what, sizeof what, "account=%s handover-approved role=%s department=%s request=%s",
              acc.username, acc.role, acc.department, r->id);
     GUARD(audit_account(v, a, "account.update", "requests.approve", what));
-    GUARD(store_account_update(v->st, &acc));
-    GUARD(store_session_delete_account(v->st, acc.id, NULL));
+    GUARD(store_account_update(st, &acc));
+    GUARD(store_session_delete_account(st, acc.id, NULL));
     code_new(code, hash);
     json_object_set_new(p, "b", json_string(hash));
     char *text = json_dumps(p, JSON_COMPACT);
@@ -593,9 +612,9 @@ err door_account_request_apply(vault *v, const actor *a, change_request *r, json
              "password with both code halves",
              r->id, acc.username, a->username);
     snprintf(to, sizeof to, "account:%s", acc.username);
-    door_notify(v, to, "account-handover-approved", acc.username, d);
+    door_notify_in(v, st, to, "account-handover-approved", acc.username, d);
     snprintf(to, sizeof to, "data_steward:%s", acc.department);
-    door_notify(v, to, "account-handover-approved", acc.username, d);
+    door_notify_in(v, st, to, "account-handover-approved", acc.username, d);
 out:
     mem_wipe(code, sizeof code);
     mem_wipe(acc.pwhash, sizeof acc.pwhash);
@@ -657,28 +676,30 @@ err door_handover(vault *v, const handover_request *h)
         mem_wipe(nh, sizeof nh);
         goto out;
     }
-    rc = store_begin(v->st);
+    store_tx *tx = NULL;
+    rc = store_begin(v->st, &tx);
     if (rc != ERR_OK) {
         mem_wipe(nh, sizeof nh);
         goto out;
     }
-    e = store_request_decide(v->st, &r, "approved"); /* one holder wins a race */
+    store *ts = store_tx_store(tx);
+    e = store_request_decide(ts, &r, "approved"); /* one holder wins a race */
     if (e == ERR_OK) {
-        e = store_account_by_id(v->st, r.customer_id, &acc); /* fresh, inside the txn */
+        e = store_account_by_id(ts, r.customer_id, &acc); /* fresh, inside the txn */
     }
     if (e == ERR_OK) {
         snprintf(acc.pwhash, sizeof acc.pwhash, "%s", nh);
         acc.pw_changed_us = clock_now_us();
         acc.locked_until_us = 0;
         acc.failed_logins = 0;
-        e = store_account_update(v->st, &acc);
+        e = store_account_update(ts, &acc);
     }
     mem_wipe(nh, sizeof nh);
     if (e == ERR_OK) {
-        e = store_commit(v->st);
+        e = store_commit(&tx);
     }
     if (e != ERR_OK) {
-        store_rollback(v->st);
+        store_rollback(&tx);
         GUARD(e == ERR_CONFLICT ? err_set(ERR_AUTH, __FILE__, __LINE__, "invalid hand-over") : e);
     }
     char d[160], to[DEPT_MAX + 16];
@@ -857,7 +878,7 @@ static err key_approval(vault *v, const actor *a, const apikey *k, const char *a
     snprintf(what, sizeof what, "key=%s %s role=%s scope=%s", k->name, act, k->role, k->scope);
     change_request r;
     change_request_init(&r);
-    err rc = door_request_file(v, a, "apikey", k->id, k->department, what, NULL, &r);
+    err rc = door_request_file(v, v->st, a, "apikey", k->id, k->department, what, NULL, &r);
     if (rc == ERR_OK) {
         json_object_set_new(res, "approval", json_string("pending"));
         json_object_set_new(res, "request",
@@ -1021,29 +1042,35 @@ err door_apikeys_list(vault *v, const actor *a, json_t **out)
     ENSURE(rows != NULL, ERR_INTERNAL, "out of memory");
     size_t n = 0;
     err rc = ERR_OK;
+    char(*ids)[ID_LEN + 1] = calloc(MAX, sizeof *ids);
+    char(*status)[16] = calloc(MAX, sizeof *status);
+    CHECK(ids && status, ERR_INTERNAL, "out of memory");
     GUARD(audit_account(v, a, "apikey.list", "apikeys.manage", NULL));
     GUARD(store_apikey_list(v->st, rows, MAX, &n));
+    for (size_t i = 0; i < n; i++) {
+        memcpy(ids[i], rows[i].id, sizeof ids[i]);
+    }
+    /* Every key's latest approval request in one batch read, not one read per key. */
+    GUARD(store_request_latest_many(v->st, "apikey", (const char(*)[ID_LEN + 1]) ids, n, status));
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
         json_t *o = key_json(&rows[i]);
         role r;
         uint16_t ops[CAT__COUNT + 1];
         const char *approval = "not-needed";
-        change_request q;
-        change_request_init(&q);
         if (role_parse(rows[i].role, &r) == ERR_OK &&
             door_scope_parse(rows[i].scope, ops) == ERR_OK && door_reads_customers(r, ops)) {
-            approval = store_request_latest(v->st, "apikey", rows[i].id, &q) != ERR_OK ? "pending"
-                       : strcmp(q.status, "applied") == 0                              ? "approved"
-                       : strcmp(q.status, "rejected") == 0                             ? "rejected"
-                                                                                       : "pending";
+            approval = strcmp(status[i], "applied") == 0    ? "approved"
+                       : strcmp(status[i], "rejected") == 0 ? "rejected"
+                                                            : "pending";
         }
-        change_request_free(&q);
         json_object_set_new(o, "approval", json_string(approval));
         json_array_append_new(arr, o);
     }
     *out = json_pack("{s:o}", "api_keys", arr);
 out:
     free(rows);
+    free(ids);
+    free(status);
     return rc;
 }

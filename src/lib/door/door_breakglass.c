@@ -42,20 +42,21 @@ static json_t *bg_json(const breakglass *b)
 
 /* Everyone who must hear at once that a grant opened: the stewards of every department
  * (it reads any of them), HR, the auditors and security. */
-static void opened_notices(vault *v, const actor *a, const breakglass *b, int64_t minutes)
+static void opened_notices(vault *v, store *st, const actor *a, const breakglass *b,
+                           int64_t minutes)
 {
     char d[200];
     snprintf(d, sizeof d, "grant=%s user=%s minutes=%lld", b->id, b->username, (long long)minutes);
     static const char *const TO[] = {"data_steward:*", "role:hr", "role:auditor", "role:security"};
     for (size_t i = 0; i < sizeof TO / sizeof TO[0]; i++) {
-        door_notify(v, TO[i], "break-glass-open", b->username, d);
+        door_notify_in(v, st, TO[i], "break-glass-open", b->username, d);
     }
     door_alert(v, "high", "break-glass-open", a, d);
 }
 
 /* Opens a grant for account (id, name) now; audited by a. */
-static err grant_open(vault *v, const actor *a, const char *account_id, const char *username,
-                      const char *reason, int64_t minutes, breakglass *b)
+static err grant_open(vault *v, store *st, const actor *a, const char *account_id,
+                      const char *username, const char *reason, int64_t minutes, breakglass *b)
 {
     memset(b, 0, sizeof *b);
     id_new(b->id, "bgl");
@@ -70,7 +71,7 @@ static err grant_open(vault *v, const actor *a, const char *account_id, const ch
     door_entry(&e, a, "breakglass.open", "allow", rule);
     e.reason = b->reason;
     TRY(audit_append(v->au, &e, NULL));
-    return store_breakglass_insert(v->st, b);
+    return store_breakglass_insert(st, b);
 }
 
 err door_breakglass_open(vault *v, const actor *a, const char *reason, int64_t minutes,
@@ -103,8 +104,8 @@ err door_breakglass_open(vault *v, const actor *a, const char *reason, int64_t m
         ENSURE(minutes * 60 * 1000000 <= max, ERR_INPUT,
                "self-service break-glass lasts at most %lld minutes", (long long)(max / 60000000));
         breakglass b;
-        TRY(grant_open(v, a, a->account_id, a->username, reason, minutes, &b));
-        opened_notices(v, a, &b, minutes);
+        TRY(grant_open(v, v->st, a, a->account_id, a->username, reason, minutes, &b));
+        opened_notices(v, v->st, a, &b, minutes);
         *out = bg_json(&b);
         return ERR_OK;
     }
@@ -117,7 +118,7 @@ err door_breakglass_open(vault *v, const actor *a, const char *reason, int64_t m
     change_request_init(&r);
     char what[96];
     snprintf(what, sizeof what, "break-glass minutes=%lld", (long long)minutes);
-    err rc = door_request_file(v, a, "breakglass", a->account_id, "*", what, text, &r);
+    err rc = door_request_file(v, v->st, a, "breakglass", a->account_id, "*", what, text, &r);
     free(text);
     if (rc == ERR_OK) {
         char d[200];
@@ -133,7 +134,8 @@ err door_breakglass_open(vault *v, const actor *a, const char *reason, int64_t m
     return rc;
 }
 
-err door_breakglass_request_apply(vault *v, const actor *a, change_request *r, json_t *res)
+err door_breakglass_request_apply(vault *v, store *st, const actor *a, change_request *r,
+                                  json_t *res)
 {
     json_t *p = json_loadb((const char *)r->payload.p, r->payload.len, 0, NULL);
     const char *reason = json_string_value(json_object_get(p, "reason"));
@@ -142,12 +144,12 @@ err door_breakglass_request_apply(vault *v, const actor *a, change_request *r, j
     CHECK(reason && minutes >= 1 && minutes <= BG_MAX_MINUTES, ERR_INTERNAL,
           "a break-glass request's payload is damaged");
     breakglass cur;
-    CHECK(store_breakglass_active(v->st, r->requester_id, clock_now_us(), &cur) != ERR_OK,
+    CHECK(store_breakglass_active(st, r->requester_id, clock_now_us(), &cur) != ERR_OK,
           ERR_CONFLICT, "a break-glass grant is open already (%s)", cur.id);
     breakglass b;
-    GUARD(grant_open(v, a, r->requester_id, r->requester, reason, minutes, &b));
+    GUARD(grant_open(v, st, a, r->requester_id, r->requester, reason, minutes, &b));
     json_object_set_new(res, "grant", bg_json(&b));
-    opened_notices(v, a, &b, minutes);
+    opened_notices(v, st, a, &b, minutes);
 out:
     json_decref(p);
     return rc;

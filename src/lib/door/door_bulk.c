@@ -147,6 +147,7 @@ err door_import(vault *v, const actor *a, import_batch *b, bool dry_run, json_t 
     uint8_t *dek = door_dek_buf();
     json_t *rep = json_object(), *errs = json_array();
     size_t created = 0, dups = 0, nerr = b->nerrors;
+    store_tx *tx = NULL;
     bool began = false;
     err rc = ERR_OK;
     CHECK(dek && rep && errs, ERR_INTERNAL, "out of memory");
@@ -242,8 +243,9 @@ err door_import(vault *v, const actor *a, import_batch *b, bool dry_run, json_t 
     entries[k].count = (int64_t)created;
     GUARD(audit_append_many(v->au, entries, created + 1));
     GUARD(door_keyring_fresh(v));
-    GUARD(store_begin(v->st));
+    GUARD(store_begin(v->st, &tx));
     began = true;
+    store *ts = store_tx_store(tx);
     int64_t now = clock_now_us();
     k = 0;
     for (size_t i = 0; i < b->nrows; i++) {
@@ -259,19 +261,19 @@ err door_import(vault *v, const actor *a, import_batch *b, bool dry_run, json_t 
         c.created_us = c.updated_us = now;
         c.dek_version = 1;
         GUARD(keyring_dek_new(v->kr, c.id, dek, &c.wrapped_dek));
-        rc = door_wrap_accepted(v, dek, &c);
+        rc = door_wrap_accepted(v, ts, dek, &c);
         if (rc == ERR_OK) {
             rc = door_seal_customer(v, dek, r, &c, NULL);
         }
         mem_wipe(dek, KEY_LEN);
         GUARD(rc);
-        GUARD(store_customer_insert(v->st, &c));
+        GUARD(store_customer_insert(ts, &c));
     }
-    GUARD(store_commit(v->st));
+    GUARD(store_commit(&tx));
     began = false;
 out:
     if (began) {
-        store_rollback(v->st);
+        store_rollback(&tx); /* nothing left to do when a failed commit rolled back */
         if (rc != ERR_OK && !dry_run && nerr == 0) {
             json_object_set_new(rep, "created", json_integer(0));
         }
@@ -424,9 +426,11 @@ err door_export_next(door_export *x, buf *out)
     buf_init(&list, 1 << 16);
     sealed_customer c;
     sealed_customer_init(&c);
+    sealed_customer *rows = calloc(PAGE, sizeof *rows); /* zeroed: freeing any is harmless */
+    bool found[PAGE] = {false};
     uint8_t *dek = door_dek_buf();
     err rc = ERR_OK;
-    CHECK(dek != NULL, ERR_INTERNAL, "cannot lock memory for a key");
+    CHECK(dek != NULL && rows != NULL, ERR_INTERNAL, "cannot lock memory for a key");
     for (size_t i = 0; i < n; i++) {
         if (i) {
             GUARD(buf_append_byte(&list, ','));
@@ -441,7 +445,15 @@ err door_export_next(door_export *x, buf *out)
     size_t before = out->len;
     GUARD(audit_append(v->au, &e, &idx));
     for (size_t i = 0; i < n; i++) {
-        GUARD(store_customer_get(v->st, ids[i], &c));
+        sealed_customer_init(&rows[i]);
+    }
+    /* The page's rows in one batch read, not one read per customer. */
+    GUARD(store_customer_get_many(v->st, (const char(*)[ID_LEN + 1]) ids, n, rows, found));
+    for (size_t i = 0; i < n; i++) {
+        CHECK(found[i], ERR_NOT_FOUND, "no such customer");
+        sealed_customer_free(&c);
+        c = rows[i]; /* c owns the row from here on */
+        sealed_customer_init(&rows[i]);
         json_t *o = NULL;
         GUARD(keyring_dek_unwrap(v->kr, c.id, buf_slice(&c.wrapped_dek), dek));
         rc = door_render_customer(v, &x->a, &c, dek, &o);
@@ -497,6 +509,10 @@ out:
         mem_wipe(dek, KEY_LEN);
     }
     sealed_customer_free(&c);
+    for (size_t i = 0; rows && i < PAGE; i++) {
+        sealed_customer_free(&rows[i]);
+    }
+    free(rows);
     buf_free(&list);
     return rc;
 }
@@ -633,7 +649,7 @@ err door_rotate_kek(vault *v, const actor *a, uint32_t *new_version, size_t *rew
 }
 
 typedef struct rot_ctx {
-    vault *v;
+    store *st; /* the rotation's transaction */
     const uint8_t *old_dek;
     const uint8_t *new_dek;
     uint32_t new_version;
@@ -666,7 +682,7 @@ static err reseal_record(void *ctx, const sealed_record *r)
         }
     }
     if (e == ERR_OK) {
-        e = store_record_update(rc->v->st, &nr);
+        e = store_record_update(rc->st, &nr);
     }
     buf_free(&plain);
     sealed_record_free(&nr);
@@ -688,7 +704,7 @@ err door_customer_rotate_key_if(vault *v, const actor *a, const char *id, uint64
     uint8_t *old_dek = secret_alloc(KEY_LEN), *new_dek = secret_alloc(KEY_LEN);
     buf plain;
     buf_init(&plain, 65536);
-    bool began = false;
+    store_tx *tx = NULL;
     err rc = ERR_OK;
     CHECK(old_dek && new_dek, ERR_INTERNAL, "cannot lock memory for a key");
     GUARD(door_gate(v, a, "customer.rotate_key"));
@@ -711,11 +727,11 @@ err door_customer_rotate_key_if(vault *v, const actor *a, const char *id, uint64
      * lock: no update, new record or rewrap of this customer can come in between. */
     char dept[DEPT_MAX + 1];
     snprintf(dept, sizeof dept, "%s", c.department);
-    GUARD(store_begin(v->st));
-    began = true;
+    GUARD(store_begin(v->st, &tx));
+    store *ts = store_tx_store(tx);
     sealed_customer_free(&c);
     sealed_customer_init(&c);
-    GUARD(store_customer_get(v->st, id, &c));
+    GUARD(store_customer_get(ts, id, &c));
     CHECK(!c.erased, ERR_NOT_FOUND, "no such customer");
     CHECK(strcmp(c.department, dept) == 0, ERR_CONFLICT,
           "the customer moved to another department meanwhile: read it again");
@@ -734,24 +750,21 @@ err door_customer_rotate_key_if(vault *v, const actor *a, const char *id, uint64
     c.dek_version++;
     buf_reset(&c.wrapped_dek);
     GUARD(keyring_dek_new(v->kr, c.id, new_dek, &c.wrapped_dek));
-    GUARD(door_wrap_accepted(v, new_dek, &c));
+    GUARD(door_wrap_accepted(v, ts, new_dek, &c));
     GUARD(door_seal_customer(v, new_dek, &rec, &c, NULL));
     c.updated_us = clock_now_us();
-    GUARD(store_customer_update(v->st, &c));
-    rot_ctx ctx = {v, old_dek, new_dek, c.dek_version, ERR_OK};
+    GUARD(store_customer_update(ts, &c));
+    rot_ctx ctx = {ts, old_dek, new_dek, c.dek_version, ERR_OK};
     for (rectype t = REC_TRANSACTION; t <= REC_COMMUNICATION; t++) {
         size_t n = 0;
-        GUARD(store_record_list(v->st, t, c.id, NULL, 1000000, reseal_record, &ctx, &n));
+        GUARD(store_record_list(ts, t, c.id, NULL, 1000000, reseal_record, &ctx, &n));
     }
-    GUARD(store_commit(v->st));
-    began = false;
+    GUARD(store_commit(&tx));
     if (version) {
         *version = c.version + 1;
     }
 out:
-    if (began) {
-        store_rollback(v->st);
-    }
+    store_rollback(&tx);
     secret_free(old_dek);
     secret_free(new_dek);
     buf_free(&plain);
@@ -785,13 +798,14 @@ err door_apply_erasures(vault *v, const char *const *ids, size_t n, size_t *appl
         ae.customer = ids[i];
         ae.reason = "erasure recorded after the backup was taken";
         TRY(audit_append(v->au, &ae, NULL));
-        TRY(store_begin(v->st));
-        e = store_customer_erase(v->st, ids[i], clock_now_us());
+        store_tx *tx = NULL;
+        TRY(store_begin(v->st, &tx));
+        e = store_customer_erase(store_tx_store(tx), ids[i], clock_now_us());
         if (e == ERR_OK) {
-            e = store_commit(v->st);
+            e = store_commit(&tx);
         }
         if (e != ERR_OK) {
-            store_rollback(v->st);
+            store_rollback(&tx);
             return e;
         }
         (*applied)++;

@@ -88,27 +88,39 @@ err door_honeytokens_list(vault *v, const actor *a, json_t **out)
     char(*ids)[ID_LEN + 1] = calloc(MAX, sizeof *ids);
     ENSURE(ids != NULL, ERR_INTERNAL, "out of memory");
     size_t n = 0;
+    sealed_customer *rows = NULL;
+    bool *found = NULL;
     err rc = ERR_OK;
     json_t *arr = json_array();
     audit_entry e;
     door_entry(&e, a, "honeytoken.list", "allow", "honeytokens.manage");
     GUARD(audit_append(v->au, &e, NULL));
     GUARD(store_customer_honeytokens(v->st, ids, MAX, &n));
+    rows = calloc(n ? n : 1, sizeof *rows);
+    found = calloc(n ? n : 1, sizeof *found);
+    CHECK(rows && found, ERR_INTERNAL, "out of memory");
     for (size_t i = 0; i < n; i++) {
-        sealed_customer c;
-        sealed_customer_init(&c);
-        if (store_customer_get(v->st, ids[i], &c) == ERR_OK) {
+        sealed_customer_init(&rows[i]);
+    }
+    /* One batch read for the list, not one read per honeytoken. */
+    GUARD(store_customer_get_many(v->st, (const char(*)[ID_LEN + 1]) ids, n, rows, found));
+    for (size_t i = 0; i < n; i++) {
+        if (found[i]) {
             char ts[40];
-            clock_rfc3339(c.created_us, ts);
-            json_array_append_new(arr, json_pack("{s:s,s:s,s:s}", "id", c.id, "department",
-                                                 c.department, "created_at", ts));
+            clock_rfc3339(rows[i].created_us, ts);
+            json_array_append_new(arr, json_pack("{s:s,s:s,s:s}", "id", rows[i].id, "department",
+                                                 rows[i].department, "created_at", ts));
         }
-        sealed_customer_free(&c);
     }
     *out = json_pack("{s:o}", "honeytokens", arr);
     arr = NULL;
 out:
     json_decref(arr);
+    for (size_t i = 0; rows && i < n; i++) {
+        sealed_customer_free(&rows[i]);
+    }
+    free(rows);
+    free(found);
     free(ids);
     return rc;
 }

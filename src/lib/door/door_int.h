@@ -34,7 +34,8 @@ MUST_USE err door_keyring_fresh(vault *v);
 /* Inside a store transaction, just before c is written: makes c->wrapped_dek (which wraps
  * dek) carry a master-key version the store still accepts, rewrapping under the newest when a
  * rotation retired the one it was wrapped under, and sets c->kek_version from the envelope. */
-MUST_USE err door_wrap_accepted(vault *v, const uint8_t dek[KEY_LEN], sealed_customer *c);
+MUST_USE err door_wrap_accepted(vault *v, store *st, const uint8_t dek[KEY_LEN],
+                                sealed_customer *c);
 /* Seals/blind-indexes the fields of rec into c (department goes to the clear column). */
 MUST_USE err door_seal_customer(vault *v, const uint8_t dek[KEY_LEN], const record *rec,
                                 sealed_customer *c, const bool *only);
@@ -84,23 +85,27 @@ MUST_USE err door_export_take(vault *v, const actor *a, const char *request, exp
  * a notice that cannot be stored is logged. */
 void door_notify(vault *v, const char *recipient, const char *rule, const char *subject,
                  const char *detail);
+/* door_notify inside a store transaction: the notice is written through st, its view. */
+void door_notify_in(vault *v, store *st, const char *recipient, const char *rule,
+                    const char *subject, const char *detail);
 /* Can a role (narrowed by a key's scope when ops is not NULL) read any customer data? */
 bool door_reads_customers(role r, const uint16_t *ops);
 /* Files a request of kind ("apikey", "account", "breakglass") about subject for a second
- * person (door_requests.c); payload is stored as it is (no personal values). */
-MUST_USE err door_request_file(vault *v, const actor *a, const char *kind, const char *subject,
-                               const char *department, const char *what, const char *payload,
-                               change_request *out);
+ * person (door_requests.c), written through st (v->st or a transaction's view); payload is
+ * stored as it is (no personal values). */
+MUST_USE err door_request_file(vault *v, store *st, const actor *a, const char *kind,
+                               const char *subject, const char *department, const char *what,
+                               const char *payload, change_request *out);
 /* May this API key act now? A key that reads customer data needs its department steward's
  * approval (latest request applied); the first use is noticed (door_accounts.c). */
 MUST_USE err door_apikey_usable(vault *v, const apikey *k, const actor *a);
 /* Carry out an approved request inside the decider's transaction; res receives what the
  * decider is shown (a hand-over code half). door_accounts.c, door_breakglass.c. */
-MUST_USE err door_account_request_apply(vault *v, const actor *a, change_request *r, json_t *res,
-                                        const char *unknown_hash);
+MUST_USE err door_account_request_apply(vault *v, store *st, const actor *a, change_request *r,
+                                        json_t *res, const char *unknown_hash);
 /* The Argon2id hash of a random password nobody knows (made before a write transaction). */
 MUST_USE err door_unknown_password_hash(char out[PASSWORD_HASH_MAX]);
-MUST_USE err door_breakglass_request_apply(vault *v, const actor *a, change_request *r,
+MUST_USE err door_breakglass_request_apply(vault *v, store *st, const actor *a, change_request *r,
                                            json_t *res);
 
 /* A honeytoken was read: the alert (door_honeytokens.c). */

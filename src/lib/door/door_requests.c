@@ -96,7 +96,7 @@ static err audit_request(vault *v, const actor *a, const char *action, const cha
     return audit_append(v->au, &e, NULL);
 }
 
-err door_request_file(vault *v, const actor *a, const char *kind, const char *subject,
+err door_request_file(vault *v, store *st, const actor *a, const char *kind, const char *subject,
                       const char *department, const char *what, const char *payload,
                       change_request *r)
 {
@@ -114,7 +114,7 @@ err door_request_file(vault *v, const actor *a, const char *kind, const char *su
         TRY(buf_append(&r->payload, payload, strlen(payload)));
     }
     TRY(audit_request(v, a, "request.create", "allow", r, kind));
-    return store_request_insert(v->st, r);
+    return store_request_insert(st, r);
 }
 
 err door_request_change(vault *v, const actor *a, const sealed_customer *c, const record *set,
@@ -191,7 +191,7 @@ static err may_decide(vault *v, const actor *a, const change_request *r, const c
 }
 
 /* Applies a change request's sealed values to its customer (inside the caller's txn). */
-static err apply_change(vault *v, const actor *a, const change_request *r)
+static err apply_change(vault *v, store *st, const actor *a, const change_request *r)
 {
     sealed_customer c;
     sealed_customer_init(&c);
@@ -203,7 +203,7 @@ static err apply_change(vault *v, const actor *a, const change_request *r)
     uint8_t *dek = door_dek_buf();
     err rc = ERR_OK;
     CHECK(dek != NULL, ERR_INTERNAL, "cannot lock memory for a key");
-    err e = store_customer_get(v->st, r->customer_id, &c);
+    err e = store_customer_get(st, r->customer_id, &c);
     CHECK(e == ERR_OK && !c.erased, ERR_CONFLICT, "the customer no longer exists");
     GUARD(door_keyring_fresh(v));
     GUARD(keyring_dek_unwrap(v->kr, c.id, buf_slice(&c.wrapped_dek), dek));
@@ -238,7 +238,7 @@ static err apply_change(vault *v, const actor *a, const change_request *r)
     GUARD(audit_append(v->au, &en, NULL));
     GUARD(door_seal_customer(v, dek, &set, &c, only));
     c.updated_us = clock_now_us();
-    GUARD(store_customer_update(v->st, &c));
+    GUARD(store_customer_update(st, &c));
 out:
     if (dek) {
         mem_wipe(dek, KEY_LEN);
@@ -284,23 +284,25 @@ static err decide(vault *v, const actor *a, const char *id, bool approve, const 
     if (approve && handover) {
         GUARD(door_unknown_password_hash(unknown)); /* Argon2id outside the transaction */
     }
-    GUARD(store_begin(v->st));
+    store_tx *tx = NULL;
+    GUARD(store_begin(v->st, &tx));
+    store *ts = store_tx_store(tx);
     /* An account request's approval sets the account up (and the payload's second code
      * half) before the status moves, so both land in one transaction. */
-    e = approve && handover ? door_account_request_apply(v, a, &r, extra, unknown) : ERR_OK;
+    e = approve && handover ? door_account_request_apply(v, ts, a, &r, extra, unknown) : ERR_OK;
     if (e == ERR_OK) {
-        e = store_request_decide(v->st, &r, "pending");
+        e = store_request_decide(ts, &r, "pending");
     }
     if (e == ERR_OK && approve && kind_is(&r, "change")) {
-        e = apply_change(v, a, &r);
+        e = apply_change(v, ts, a, &r);
     } else if (e == ERR_OK && approve && kind_is(&r, "breakglass")) {
-        e = door_breakglass_request_apply(v, a, &r, extra);
+        e = door_breakglass_request_apply(v, ts, a, &r, extra);
     }
     if (e == ERR_OK) {
-        e = store_commit(v->st);
+        e = store_commit(&tx);
     }
     if (e != ERR_OK) {
-        store_rollback(v->st);
+        store_rollback(&tx);
         GUARD(e);
     }
     *out = request_json(&r);
@@ -465,6 +467,13 @@ out:
 void door_notify(vault *v, const char *recipient, const char *rule, const char *subject,
                  const char *detail)
 {
+    door_notify_in(v, v->st, recipient, rule, subject, detail);
+}
+
+void door_notify_in(vault *v, store *st, const char *recipient, const char *rule,
+                    const char *subject, const char *detail)
+{
+    (void)v;
     notice n;
     memset(&n, 0, sizeof n);
     n.at_us = clock_now_us();
@@ -472,7 +481,7 @@ void door_notify(vault *v, const char *recipient, const char *rule, const char *
     snprintf(n.rule, sizeof n.rule, "%s", rule);
     snprintf(n.subject, sizeof n.subject, "%s", subject ? subject : "");
     snprintf(n.detail, sizeof n.detail, "%s", detail ? detail : "");
-    if (store_notice_add(v->st, &n) != ERR_OK) {
+    if (store_notice_add(st, &n) != ERR_OK) {
         log_warn("notice", "could not store a notice (rule %s) for %s", rule, recipient);
     }
 }

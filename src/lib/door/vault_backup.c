@@ -18,6 +18,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "door_int.h"
+#include "store/store_backup.h"
 
 static void remove_tree(const char *dir)
 {

@@ -6,6 +6,11 @@
  * read path is one bound statement step with no parsing. Customer fields are
  * one BLOB column each (named f_<field>), blind indexes one INTEGER column
  * each (bi_<kind>) with a partial index, so a search is one index probe.
+ *
+ * The SQLite backend of store_backend.h: this file owns connections, transactions (a handle
+ * holds its thread's connection inside BEGIN IMMEDIATE; the shared store is refused to that
+ * thread until it ends), the customer path's statements and the table of operations;
+ * sqlite_access.c the identity and access tables, sqlite_backup.c snapshots and file checks.
  */
 #include <pthread.h>
 #include <sqlite3.h>
@@ -23,6 +28,7 @@ enum stmt_id {
     S_CUST_INSERT,
     S_CUST_UPDATE,
     S_CUST_GET,
+    S_CUST_GET_MANY,
     S_CUST_ERASE,
     S_CUST_ERASE_RECORDS,
     S_ERASURE_INSERT,
@@ -57,23 +63,38 @@ enum stmt_id {
     S__COUNT = S_FIND_FIRST + 2 * BI__COUNT
 };
 
+struct sq_tx;
+
 typedef struct conn {
     sqlite3 *db;
     sqlite3_stmt *st[S__COUNT];
     sqlite3_stmt *ext[SQ_EXT_MAX]; /* statements of the other store files (sqlite_int.h) */
-    struct store *owner;
+    struct sq_db *owner;
     uint64_t generation;
+    struct sq_tx *tx;  /* the transaction open on this connection, if any */
     struct conn *next; /* all connections of the store, for closing */
 } conn;
 
-struct store {
+/* The shared state behind a store handle (store.impl). */
+typedef struct sq_db {
     char *path;
     pthread_key_t key;
     pthread_mutex_t lock;
     conn *all;
     uint64_t generation;
     char *sql[S__COUNT];
-};
+} sq_db;
+
+/* A transaction: its view, the connection it holds and the thread that began it. */
+typedef struct sq_tx {
+    store_tx base;
+    conn *c;
+    pthread_t thread;
+} sq_tx;
+
+#define DB(s) ((sq_db *)(s)->impl)
+
+static const store_ops SQLITE_OPS;
 
 static uint64_t next_generation = 1;
 static pthread_mutex_t gen_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -104,21 +125,22 @@ static void conn_close(conn *c)
     if (c->db) {
         sqlite3_close_v2(c->db);
     }
+    free(c->tx); /* a transaction its thread never ended: the close rolls it back */
     free(c);
 }
 
 static void conn_release(void *p)
 {
     conn *c = p;
-    store *s = c->owner;
-    pthread_mutex_lock(&s->lock);
-    for (conn **pp = &s->all; *pp; pp = &(*pp)->next) {
+    sq_db *d = c->owner;
+    pthread_mutex_lock(&d->lock);
+    for (conn **pp = &d->all; *pp; pp = &(*pp)->next) {
         if (*pp == c) {
             *pp = c->next;
             break;
         }
     }
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&d->lock);
     conn_close(c);
 }
 
@@ -156,26 +178,47 @@ static err open_db(const char *path, int flags, sqlite3 **out)
     return ERR_OK;
 }
 
-static err get_conn(store *s, conn **out)
+/* This thread's own connection, opened on first use. */
+static err thread_conn(sq_db *d, conn **out)
 {
-    conn *c = pthread_getspecific(s->key);
+    conn *c = pthread_getspecific(d->key);
     if (c) {
         *out = c;
         return ERR_OK;
     }
     c = calloc(1, sizeof *c);
     ENSURE(c != NULL, ERR_INTERNAL, "out of memory");
-    err e = open_db(s->path, SQLITE_OPEN_READWRITE, &c->db);
+    err e = open_db(d->path, SQLITE_OPEN_READWRITE, &c->db);
     if (e != ERR_OK) {
         free(c);
         return e;
     }
-    c->owner = s;
-    pthread_mutex_lock(&s->lock);
-    c->next = s->all;
-    s->all = c;
-    pthread_mutex_unlock(&s->lock);
-    pthread_setspecific(s->key, c);
+    c->owner = d;
+    pthread_mutex_lock(&d->lock);
+    c->next = d->all;
+    d->all = c;
+    pthread_mutex_unlock(&d->lock);
+    pthread_setspecific(d->key, c);
+    *out = c;
+    return ERR_OK;
+}
+
+/* The connection an operation on handle s runs on: a transaction's view runs on the
+ * transaction's connection (by the thread that began it), the shared store on this thread's
+ * connection unless this thread holds a transaction, whose work must go through its view. */
+static err get_conn(store *s, conn **out)
+{
+    if (s->tx) {
+        sq_tx *t = (sq_tx *)s->tx;
+        ENSURE(pthread_equal(t->thread, pthread_self()), ERR_INTERNAL,
+               "store: a transaction is used by the thread that began it");
+        *out = t->c;
+        return ERR_OK;
+    }
+    conn *c = NULL;
+    TRY(thread_conn(DB(s), &c));
+    ENSURE(c->tx == NULL, ERR_INTERNAL,
+           "store: this thread holds a transaction: its operations go through store_tx_store()");
     *out = c;
     return ERR_OK;
 }
@@ -187,7 +230,7 @@ static err stmt(store *s, int id, sqlite3_stmt **out)
     conn *c;
     TRY(get_conn(s, &c));
     if (c->st[id] == NULL) {
-        if (sqlite3_prepare_v3(c->db, s->sql[id], -1, SQLITE_PREPARE_PERSISTENT, &c->st[id],
+        if (sqlite3_prepare_v3(c->db, DB(s)->sql[id], -1, SQLITE_PREPARE_PERSISTENT, &c->st[id],
                                NULL) != SQLITE_OK) {
             return db_error(c->db, "prepare");
         }
@@ -198,9 +241,13 @@ static err stmt(store *s, int id, sqlite3_stmt **out)
     return ERR_OK;
 }
 
+/* The connection s last ran on (for error messages and change counts), NULL when none. */
 static sqlite3 *conn_db(store *s)
 {
-    conn *c = pthread_getspecific(s->key);
+    if (s->tx) {
+        return ((sq_tx *)s->tx)->c->db;
+    }
+    conn *c = pthread_getspecific(DB(s)->key);
     return c ? c->db : NULL;
 }
 
@@ -304,7 +351,7 @@ void sq_blob(sqlite3_stmt *st, int i, const buf *b)
 
 /* ---- schema ---- */
 
-static err build_sql(store *s)
+static err build_sql(sq_db *d)
 {
     buf cols, params, sets;
     buf_init(&cols, 0);
@@ -329,18 +376,28 @@ static err build_sql(store *s)
              " erased, honeytoken, wrapped_dek, version%s) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,"
              " max(?50, 1)%s)",
              buf_cstr(&cols), buf_cstr(&params));
-    s->sql[S_CUST_INSERT] = strdup(tmp);
+    d->sql[S_CUST_INSERT] = strdup(tmp);
     snprintf(tmp, sizeof tmp,
              "UPDATE customers SET department=?2, created=?3, updated=?4, dek_version=?5,"
              " kek_version=?6, erased=?7, honeytoken=?8, wrapped_dek=?9, version=version+1%s"
              " WHERE id=?1 AND erased=0 AND (?50=0 OR version=?50)",
              buf_cstr(&sets));
-    s->sql[S_CUST_UPDATE] = strdup(tmp);
+    d->sql[S_CUST_UPDATE] = strdup(tmp);
     snprintf(tmp, sizeof tmp,
              "SELECT id, department, created, updated, dek_version, kek_version, erased,"
              " honeytoken, wrapped_dek%s, version FROM customers WHERE id=?1",
              buf_cstr(&cols));
-    s->sql[S_CUST_GET] = strdup(tmp);
+    d->sql[S_CUST_GET] = strdup(tmp);
+    char in[8 * SQ_MANY];
+    size_t used = 0;
+    for (int i = 1; i <= SQ_MANY; i++) {
+        used += (size_t)snprintf(in + used, sizeof in - used, "%s?%d", i > 1 ? "," : "", i);
+    }
+    snprintf(tmp, sizeof tmp,
+             "SELECT id, department, created, updated, dek_version, kek_version, erased,"
+             " honeytoken, wrapped_dek%s, version FROM customers WHERE id IN (%s)",
+             buf_cstr(&cols), in);
+    d->sql[S_CUST_GET_MANY] = strdup(tmp);
     buf_reset(&sets);
     for (int i = 0; i < CF__COUNT; i++) {
         GUARD(buf_appendf(&sets, ", f_%s=NULL", model_field(REC_CUSTOMER, i)->name));
@@ -352,28 +409,28 @@ static err build_sql(store *s)
              "UPDATE customers SET erased=1, wrapped_dek=NULL, updated=?2, version=version+1%s "
              "WHERE id=?1",
              buf_cstr(&sets));
-    s->sql[S_CUST_ERASE] = strdup(tmp);
+    d->sql[S_CUST_ERASE] = strdup(tmp);
     for (int k = 0; k < BI__COUNT; k++) {
         const char *n = blind_kind_name((blind_kind)k);
         snprintf(tmp, sizeof tmp,
                  "SELECT id FROM customers INDEXED BY customers_bi_%s WHERE bi_%s=?1 AND "
                  "erased=0 AND id>?2 ORDER BY id LIMIT ?3",
                  n, n);
-        s->sql[S_FIND_FIRST + 2 * k] = strdup(tmp);
+        d->sql[S_FIND_FIRST + 2 * k] = strdup(tmp);
         snprintf(tmp, sizeof tmp,
                  "SELECT id FROM customers INDEXED BY customers_bi_%s WHERE bi_%s=?1 AND "
                  "department=?4 AND erased=0 AND id>?2 ORDER BY id LIMIT ?3",
                  n, n);
-        s->sql[S_FIND_FIRST + 2 * k + 1] = strdup(tmp);
+        d->sql[S_FIND_FIRST + 2 * k + 1] = strdup(tmp);
     }
-    s->sql[S_CUST_ERASE_RECORDS] = strdup("DELETE FROM records WHERE customer_id=?1");
-    s->sql[S_ERASURE_INSERT] = strdup("INSERT OR IGNORE INTO erasures(id, at) VALUES(?1, ?2)");
-    s->sql[S_CUST_LIST_ALL] = strdup("SELECT id FROM customers WHERE erased=0 AND id>?1 AND "
+    d->sql[S_CUST_ERASE_RECORDS] = strdup("DELETE FROM records WHERE customer_id=?1");
+    d->sql[S_ERASURE_INSERT] = strdup("INSERT OR IGNORE INTO erasures(id, at) VALUES(?1, ?2)");
+    d->sql[S_CUST_LIST_ALL] = strdup("SELECT id FROM customers WHERE erased=0 AND id>?1 AND "
                                      "(honeytoken=0 OR ?3) ORDER BY id LIMIT ?2");
-    s->sql[S_CUST_LIST_DEPT] =
+    d->sql[S_CUST_LIST_DEPT] =
         strdup("SELECT id FROM customers WHERE erased=0 AND department=?4 AND id>?1 AND "
                "(honeytoken=0 OR ?3) ORDER BY department, id LIMIT ?2");
-    s->sql[S_CUST_COUNT] = strdup("SELECT count(*) FROM customers WHERE erased=0");
+    d->sql[S_CUST_COUNT] = strdup("SELECT count(*) FROM customers WHERE erased=0");
     buf_reset(&cols);
     buf_reset(&params);
     buf_reset(&sets);
@@ -386,21 +443,21 @@ static err build_sql(store *s)
              "INSERT INTO records(type, id, customer_id, created, dek_version%s) "
              "VALUES(?1,?2,?3,?4,?5%s)",
              buf_cstr(&cols), buf_cstr(&params));
-    s->sql[S_REC_INSERT] = strdup(tmp);
+    d->sql[S_REC_INSERT] = strdup(tmp);
     snprintf(tmp, sizeof tmp, "UPDATE records SET dek_version=?5%s WHERE id=?2 AND type=?1",
              buf_cstr(&sets));
-    s->sql[S_REC_UPDATE] = strdup(tmp);
+    d->sql[S_REC_UPDATE] = strdup(tmp);
     snprintf(tmp, sizeof tmp,
              "SELECT type, id, customer_id, created, dek_version%s FROM records WHERE "
              "customer_id=?1 AND type=?2 AND rid > coalesce((SELECT rid FROM records WHERE "
              "id=?3), 0) ORDER BY rid LIMIT ?4",
              buf_cstr(&cols));
-    s->sql[S_REC_LIST] = strdup(tmp);
-    s->sql[S_ACC_INSERT] =
+    d->sql[S_REC_LIST] = strdup(tmp);
+    d->sql[S_ACC_INSERT] =
         strdup("INSERT INTO accounts(id, username, role, department, pwhash, disabled, created, "
                "failed, locked_until, lock_level, training_until, totp, totp_enabled, totp_step, "
                "pw_changed) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)");
-    s->sql[S_ACC_UPDATE] =
+    d->sql[S_ACC_UPDATE] =
         strdup("UPDATE accounts SET username=?2, role=?3, department=?4, pwhash=?5, "
                "disabled=?6, created=?7, failed=?8, locked_until=?9, lock_level=?10, "
                "training_until=?11, totp=?12, totp_enabled=?13, totp_step=?14, pw_changed=?15 "
@@ -409,37 +466,37 @@ static err build_sql(store *s)
                            "failed, locked_until, lock_level, training_until, totp, totp_enabled,"
                            " totp_step, pw_changed FROM accounts";
     snprintf(tmp, sizeof tmp, "%s WHERE username=?1", acc_cols);
-    s->sql[S_ACC_BY_NAME] = strdup(tmp);
+    d->sql[S_ACC_BY_NAME] = strdup(tmp);
     snprintf(tmp, sizeof tmp, "%s WHERE id=?1", acc_cols);
-    s->sql[S_ACC_BY_ID] = strdup(tmp);
+    d->sql[S_ACC_BY_ID] = strdup(tmp);
     snprintf(tmp, sizeof tmp, "%s ORDER BY username LIMIT ?1", acc_cols);
-    s->sql[S_ACC_LIST] = strdup(tmp);
-    s->sql[S_SES_INSERT] = strdup("INSERT INTO sessions(hash, account_id, created, expires, "
+    d->sql[S_ACC_LIST] = strdup(tmp);
+    d->sql[S_SES_INSERT] = strdup("INSERT INTO sessions(hash, account_id, created, expires, "
                                   "last_seen, flags) VALUES(?1,?2,?3,?4,?5,?6)");
-    s->sql[S_SES_GET] =
+    d->sql[S_SES_GET] =
         strdup("SELECT account_id, created, expires, last_seen, flags FROM sessions WHERE hash=?1");
-    s->sql[S_SES_DELETE] = strdup("DELETE FROM sessions WHERE hash=?1");
-    s->sql[S_SES_TOUCH] = strdup("UPDATE sessions SET last_seen=?2, flags=?3 WHERE hash=?1");
-    s->sql[S_SES_DELETE_ACCOUNT] = strdup("DELETE FROM sessions WHERE account_id=?1");
-    s->sql[S_IDEM_GET] =
+    d->sql[S_SES_DELETE] = strdup("DELETE FROM sessions WHERE hash=?1");
+    d->sql[S_SES_TOUCH] = strdup("UPDATE sessions SET last_seen=?2, flags=?3 WHERE hash=?1");
+    d->sql[S_SES_DELETE_ACCOUNT] = strdup("DELETE FROM sessions WHERE account_id=?1");
+    d->sql[S_IDEM_GET] =
         strdup("SELECT req_hash, status, body FROM idempotency WHERE key=?1 AND at>=?2");
-    s->sql[S_IDEM_CLAIM] =
+    d->sql[S_IDEM_CLAIM] =
         strdup("INSERT INTO idempotency(key, req_hash, status, body, at) VALUES(?1,?2,0,NULL,?3) "
                "ON CONFLICT(key) DO UPDATE SET req_hash=excluded.req_hash, status=0, body=NULL, "
                "at=excluded.at WHERE idempotency.at<?4");
-    s->sql[S_IDEM_PUT] = strdup("UPDATE idempotency SET status=?2, body=?3 WHERE key=?1");
-    s->sql[S_IDEM_DROP] = strdup("DELETE FROM idempotency WHERE key=?1 AND status=0");
-    s->sql[S_IDEM_PURGE] = strdup("DELETE FROM idempotency WHERE at<?1");
-    s->sql[S_ERASURES] = strdup("SELECT id, at FROM erasures ORDER BY at, id");
-    s->sql[S_META_GET] = strdup("SELECT value FROM meta WHERE key=?1");
-    s->sql[S_META_SET] =
+    d->sql[S_IDEM_PUT] = strdup("UPDATE idempotency SET status=?2, body=?3 WHERE key=?1");
+    d->sql[S_IDEM_DROP] = strdup("DELETE FROM idempotency WHERE key=?1 AND status=0");
+    d->sql[S_IDEM_PURGE] = strdup("DELETE FROM idempotency WHERE at<?1");
+    d->sql[S_ERASURES] = strdup("SELECT id, at FROM erasures ORDER BY at, id");
+    d->sql[S_META_GET] = strdup("SELECT value FROM meta WHERE key=?1");
+    d->sql[S_META_SET] =
         strdup("INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET "
                "value=excluded.value");
-    s->sql[S_BEGIN] = strdup("BEGIN IMMEDIATE");
-    s->sql[S_COMMIT] = strdup("COMMIT");
-    s->sql[S_ROLLBACK] = strdup("ROLLBACK");
+    d->sql[S_BEGIN] = strdup("BEGIN IMMEDIATE");
+    d->sql[S_COMMIT] = strdup("COMMIT");
+    d->sql[S_ROLLBACK] = strdup("ROLLBACK");
     for (int i = 0; i < S__COUNT; i++) {
-        CHECK(s->sql[i] != NULL, ERR_INTERNAL, "out of memory");
+        CHECK(d->sql[i] != NULL, ERR_INTERNAL, "out of memory");
     }
 out:
     buf_free(&cols);
@@ -612,19 +669,28 @@ out:
     return rc;
 }
 
-err store_open(const char *path, bool create, store **out)
+static void sqlite_close(store *s);
+
+err sqlite_store_open(const char *path, bool create, store **out)
 {
     err rc = ERR_OK;
     store *s = calloc(1, sizeof *s);
-    ENSURE(s != NULL, ERR_INTERNAL, "out of memory");
-    s->path = strdup(path);
-    pthread_mutex_init(&s->lock, NULL);
-    pthread_key_create(&s->key, conn_release);
+    sq_db *d = calloc(1, sizeof *d);
+    if (!s || !d) {
+        free(s);
+        free(d);
+        BAIL(ERR_INTERNAL, "out of memory");
+    }
+    s->ops = &SQLITE_OPS;
+    s->impl = d;
+    d->path = strdup(path);
+    pthread_mutex_init(&d->lock, NULL);
+    pthread_key_create(&d->key, conn_release);
     pthread_mutex_lock(&gen_lock);
-    s->generation = next_generation++;
+    d->generation = next_generation++;
     pthread_mutex_unlock(&gen_lock);
-    CHECK(s->path != NULL, ERR_INTERNAL, "out of memory");
-    GUARD(build_sql(s));
+    CHECK(d->path != NULL, ERR_INTERNAL, "out of memory");
+    GUARD(build_sql(d));
     if (create) {
         CHECK(access(path, F_OK) != 0, ERR_CONFLICT, "store: database file exists already");
         sqlite3 *db = NULL;
@@ -642,7 +708,7 @@ err store_open(const char *path, bool create, store **out)
         CHECK(access(path, R_OK | W_OK) == 0, ERR_IO, "store: cannot open the database file");
         buf v;
         buf_init(&v, 64);
-        rc = store_meta_get(s, "schema_version", &v);
+        rc = sqlite_meta_get(s, "schema_version", &v);
         bool v1 = rc == ERR_OK && strcmp(buf_cstr(&v), "1") == 0;
         bool ok = rc == ERR_OK && (v1 || strcmp(buf_cstr(&v), STORE_SCHEMA_VERSION) == 0);
         buf_free(&v);
@@ -659,21 +725,22 @@ err store_open(const char *path, bool create, store **out)
     *out = s;
     return ERR_OK;
 out:
-    store_close(s);
+    sqlite_close(s);
     return rc;
 }
 
-void store_close(store *s)
+static void sqlite_close(store *s)
 {
-    if (!s) {
+    if (!s || s->tx) {
         return;
     }
+    sq_db *d = DB(s);
     /* This thread's key value would otherwise be released later by the destructor. */
-    pthread_setspecific(s->key, NULL);
-    pthread_mutex_lock(&s->lock);
-    conn *c = s->all;
-    s->all = NULL;
-    pthread_mutex_unlock(&s->lock);
+    pthread_setspecific(d->key, NULL);
+    pthread_mutex_lock(&d->lock);
+    conn *c = d->all;
+    d->all = NULL;
+    pthread_mutex_unlock(&d->lock);
     /* A clean close leaves no WAL behind: checkpointed and cut to nothing. */
     if (c && c->db) {
         sqlite3_exec(c->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
@@ -683,128 +750,96 @@ void store_close(store *s)
         conn_close(c);
         c = n;
     }
-    pthread_key_delete(s->key);
-    pthread_mutex_destroy(&s->lock);
+    pthread_key_delete(d->key);
+    pthread_mutex_destroy(&d->lock);
     for (int i = 0; i < S__COUNT; i++) {
-        free(s->sql[i]);
+        free(d->sql[i]);
     }
-    free(s->path);
+    free(d->path);
+    free(d);
     free(s);
 }
 
-err store_snapshot(store *s, const char *path)
+/* ---- sqlite_int.h: for sqlite_backup.c ---- */
+
+err sq_conn(store *s, sqlite3 **db)
 {
     conn *c;
     TRY(get_conn(s, &c));
-    sqlite3 *dst = NULL;
-    err rc = ERR_OK;
-    GUARD(file_create_private(path));
-    if (sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
-        FAIL(ERR_IO, "store: cannot create the snapshot file");
-    }
-    sqlite3_backup *b = sqlite3_backup_init(dst, "main", c->db, "main");
-    CHECK(b != NULL, ERR_IO, "store: snapshot failed to start");
-    int r = sqlite3_backup_step(b, -1);
-    sqlite3_backup_finish(b);
-    CHECK(r == SQLITE_DONE, ERR_IO, "store: snapshot failed");
-    GUARD(exec(dst, "PRAGMA journal_mode=DELETE;"));
-out:
-    if (dst) {
-        sqlite3_close_v2(dst);
-    }
-    return rc;
+    *db = c->db;
+    return ERR_OK;
 }
 
-err store_copy_file(const char *from, const char *to)
+err sq_exec(sqlite3 *db, const char *sql)
 {
-    sqlite3 *src = NULL, *dst = NULL;
-    err rc = ERR_OK;
-    if (sqlite3_open_v2(from, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        FAIL(ERR_IO, "store: cannot open %s", from);
-    }
-    sqlite3_busy_timeout(src, 5000);
-    GUARD(file_create_private(to));
-    if (sqlite3_open_v2(to, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
-        FAIL(ERR_IO, "store: cannot create %s", to);
-    }
-    sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
-    CHECK(b != NULL, ERR_IO, "store: copy failed to start");
-    int r = sqlite3_backup_step(b, -1);
-    sqlite3_backup_finish(b);
-    CHECK(r == SQLITE_DONE, ERR_IO, "store: copy failed");
-    GUARD(exec(dst, "PRAGMA journal_mode=WAL;"));
-out:
-    sqlite3_close_v2(src);
-    sqlite3_close_v2(dst);
-    return rc;
+    return exec(db, sql);
 }
 
-err store_check_file(const char *path)
-{
-    sqlite3 *db = NULL;
-    err rc = ERR_OK;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        FAIL(ERR_IO, "store: cannot open the database file");
-    }
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) != SQLITE_OK) {
-        FAIL(ERR_IO, "store: the database file is damaged");
-    }
-    int r = sqlite3_step(st);
-    bool ok = r == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0;
-    sqlite3_finalize(st);
-    CHECK(ok, ERR_IO, "store: the database file failed its integrity check");
-out:
-    sqlite3_close_v2(db);
-    return rc;
-}
+/* ---- transactions ---- */
 
-err store_begin(store *s)
+/* BEGIN IMMEDIATE on this thread's connection, which the transaction then holds. */
+static err sqlite_begin(store *s, store_tx **out)
 {
+    conn *c;
+    TRY(get_conn(s, &c)); /* refuses a thread that holds a transaction already */
+    sq_tx *t = calloc(1, sizeof *t);
+    ENSURE(t != NULL, ERR_INTERNAL, "out of memory");
+    t->base.view = (store){.ops = s->ops, .impl = s->impl, .tx = &t->base};
+    t->c = c;
+    t->thread = pthread_self();
     sqlite3_stmt *st;
-    TRY(stmt(s, S_BEGIN, &st));
-    return step_done(s, st, "begin");
+    err e = stmt(s, S_BEGIN, &st);
+    if (e == ERR_OK) {
+        e = step_done(s, st, "begin");
+    }
+    if (e != ERR_OK) {
+        free(t);
+        return e;
+    }
+    c->tx = t;
+    *out = &t->base;
+    return ERR_OK;
 }
 
-err store_commit(store *s)
+static void tx_end(sq_tx *t)
 {
-    sqlite3_stmt *st;
-    TRY(stmt(s, S_COMMIT, &st));
-    return step_done(s, st, "commit");
+    t->c->tx = NULL;
+    free(t);
 }
 
-void store_rollback(store *s)
+static void sqlite_rollback(store_tx *tx)
 {
-    sqlite3 *db = conn_db(s);
-    if (db && !sqlite3_get_autocommit(db)) {
+    sq_tx *t = (sq_tx *)tx;
+    sqlite3 *db = t->c->db;
+    if (pthread_equal(t->thread, pthread_self()) && !sqlite3_get_autocommit(db)) {
         sqlite3_stmt *st;
-        if (stmt(s, S_ROLLBACK, &st) != ERR_OK || step_done(s, st, "rollback") != ERR_OK) {
+        if (stmt(&tx->view, S_ROLLBACK, &st) != ERR_OK ||
+            step_done(&tx->view, st, "rollback") != ERR_OK) {
             /* Never leave the connection inside a transaction: it would keep the write
              * lock and every other writer would fail with "database is locked". */
             sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
         }
     }
+    tx_end(t);
+}
+
+static err sqlite_commit(store_tx *tx)
+{
+    sq_tx *t = (sq_tx *)tx;
+    sqlite3_stmt *st;
+    err e = stmt(&tx->view, S_COMMIT, &st);
+    if (e == ERR_OK) {
+        e = step_done(&tx->view, st, "commit");
+    }
+    if (e != ERR_OK) {
+        sqlite_rollback(tx); /* a failed commit leaves nothing behind */
+        return e;
+    }
+    tx_end(t);
+    return ERR_OK;
 }
 
 /* ---- customers ---- */
-
-void sealed_customer_init(sealed_customer *c)
-{
-    memset(c, 0, sizeof *c);
-    buf_init(&c->wrapped_dek, 4096);
-    for (int i = 0; i < CF__COUNT; i++) {
-        buf_init(&c->field[i], 65536);
-    }
-}
-
-void sealed_customer_free(sealed_customer *c)
-{
-    buf_free(&c->wrapped_dek);
-    for (int i = 0; i < CF__COUNT; i++) {
-        buf_free(&c->field[i]);
-    }
-}
 
 static void bind_customer(sqlite3_stmt *st, const sealed_customer *c)
 {
@@ -830,7 +865,7 @@ static void bind_customer(sqlite3_stmt *st, const sealed_customer *c)
     sqlite3_bind_int64(st, 50, (sqlite3_int64)c->version);
 }
 
-err store_customer_insert(store *s, const sealed_customer *c)
+err sqlite_customer_insert(store *s, const sealed_customer *c)
 {
     sqlite3_stmt *st;
     TRY(stmt(s, S_CUST_INSERT, &st));
@@ -838,7 +873,7 @@ err store_customer_insert(store *s, const sealed_customer *c)
     return step_done(s, st, "customer insert");
 }
 
-err store_customer_update(store *s, const sealed_customer *c)
+err sqlite_customer_update(store *s, const sealed_customer *c)
 {
     sqlite3_stmt *st;
     TRY(stmt(s, S_CUST_UPDATE, &st));
@@ -850,7 +885,7 @@ err store_customer_update(store *s, const sealed_customer *c)
     /* Nothing changed: gone, or someone else wrote the row since c was read. */
     sealed_customer now;
     sealed_customer_init(&now);
-    err e = store_customer_get(s, c->id, &now);
+    err e = sqlite_customer_get(s, c->id, &now);
     bool live = e == ERR_OK && !now.erased;
     sealed_customer_free(&now);
     if (e != ERR_OK && e != ERR_NOT_FOUND) {
@@ -860,7 +895,31 @@ err store_customer_update(store *s, const sealed_customer *c)
     BAIL(ERR_CONFLICT, "the customer was changed by someone else meanwhile: read it again");
 }
 
-err store_customer_get(store *s, const char *id, sealed_customer *out)
+/* The columns of S_CUST_GET / S_CUST_GET_MANY (build_sql) into out. */
+static err read_customer(sqlite3_stmt *st, sealed_customer *out)
+{
+    col_text(st, 0, out->id, sizeof out->id);
+    col_text(st, 1, out->department, sizeof out->department);
+    out->created_us = sqlite3_column_int64(st, 2);
+    out->updated_us = sqlite3_column_int64(st, 3);
+    out->dek_version = (uint32_t)sqlite3_column_int64(st, 4);
+    out->kek_version = (uint32_t)sqlite3_column_int64(st, 5);
+    out->erased = sqlite3_column_int(st, 6) != 0;
+    out->honeytoken = sqlite3_column_int(st, 7) != 0;
+    TRY(col_buf(st, 8, &out->wrapped_dek));
+    for (int i = 0; i < CF__COUNT; i++) {
+        TRY(col_buf(st, 9 + i, &out->field[i]));
+    }
+    for (int k = 0; k < BI__COUNT; k++) {
+        int col = 9 + CF__COUNT + k;
+        out->has_blind[k] = sqlite3_column_type(st, col) != SQLITE_NULL;
+        out->blind[k] = out->has_blind[k] ? (uint64_t)sqlite3_column_int64(st, col) : 0;
+    }
+    out->version = (uint64_t)sqlite3_column_int64(st, 9 + CF__COUNT + BI__COUNT);
+    return ERR_OK;
+}
+
+err sqlite_customer_get(store *s, const char *id, sealed_customer *out)
 {
     sqlite3_stmt *st;
     TRY(stmt(s, S_CUST_GET, &st));
@@ -875,31 +934,59 @@ err store_customer_get(store *s, const char *id, sealed_customer *out)
         sqlite3_reset(st);
         return e;
     }
-    err rc = ERR_OK;
-    col_text(st, 0, out->id, sizeof out->id);
-    col_text(st, 1, out->department, sizeof out->department);
-    out->created_us = sqlite3_column_int64(st, 2);
-    out->updated_us = sqlite3_column_int64(st, 3);
-    out->dek_version = (uint32_t)sqlite3_column_int64(st, 4);
-    out->kek_version = (uint32_t)sqlite3_column_int64(st, 5);
-    out->erased = sqlite3_column_int(st, 6) != 0;
-    out->honeytoken = sqlite3_column_int(st, 7) != 0;
-    GUARD(col_buf(st, 8, &out->wrapped_dek));
-    for (int i = 0; i < CF__COUNT; i++) {
-        GUARD(col_buf(st, 9 + i, &out->field[i]));
-    }
-    for (int k = 0; k < BI__COUNT; k++) {
-        int col = 9 + CF__COUNT + k;
-        out->has_blind[k] = sqlite3_column_type(st, col) != SQLITE_NULL;
-        out->blind[k] = out->has_blind[k] ? (uint64_t)sqlite3_column_int64(st, col) : 0;
-    }
-    out->version = (uint64_t)sqlite3_column_int64(st, 9 + CF__COUNT + BI__COUNT);
-out:
+    err rc = read_customer(st, out);
     sqlite3_reset(st);
     return rc;
 }
 
-err store_customer_erase(store *s, const char *id, int64_t at_us)
+/* One statement per SQ_MANY ids (unused parameters stay NULL and match nothing); each row is
+ * copied to every position that asked for its id. */
+err sqlite_customer_get_many(store *s, const char (*ids)[ID_LEN + 1], size_t n,
+                             sealed_customer *out, bool *found)
+{
+    for (size_t i = 0; i < n; i++) {
+        found[i] = false;
+    }
+    for (size_t base = 0; base < n; base += SQ_MANY) {
+        size_t m = n - base < SQ_MANY ? n - base : SQ_MANY;
+        if (m == 1) {
+            /* One id (a search's usual lone candidate): the point read, no IN list to build. */
+            err e = sqlite_customer_get(s, ids[base], &out[base]);
+            if (e != ERR_OK && e != ERR_NOT_FOUND) {
+                return e;
+            }
+            found[base] = e == ERR_OK;
+            continue;
+        }
+        sqlite3_stmt *st;
+        TRY(stmt(s, S_CUST_GET_MANY, &st));
+        for (size_t i = 0; i < m; i++) {
+            bind_text(st, (int)i + 1, ids[base + i]);
+        }
+        err rc = ERR_OK;
+        int r;
+        while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+            const unsigned char *id = sqlite3_column_text(st, 0);
+            for (size_t i = 0; id && i < m && rc == ERR_OK; i++) {
+                if (!found[base + i] && strcmp(ids[base + i], (const char *)id) == 0) {
+                    rc = read_customer(st, &out[base + i]);
+                    found[base + i] = rc == ERR_OK;
+                }
+            }
+            if (rc != ERR_OK) {
+                break;
+            }
+        }
+        if (rc == ERR_OK && r != SQLITE_ROW && r != SQLITE_DONE) {
+            rc = db_error(conn_db(s), "customer read");
+        }
+        sqlite3_reset(st);
+        TRY(rc);
+    }
+    return ERR_OK;
+}
+
+err sqlite_customer_erase(store *s, const char *id, int64_t at_us)
 {
     sqlite3_stmt *st;
     TRY(stmt(s, S_CUST_ERASE, &st));
@@ -934,8 +1021,8 @@ static err collect_ids(store *s, sqlite3_stmt *st, size_t max, char (*ids)[ID_LE
     return ERR_OK;
 }
 
-err store_customer_find(store *s, blind_kind k, uint64_t v, const char *dept, const char *after,
-                        size_t max, char (*ids)[ID_LEN + 1], size_t *n)
+err sqlite_customer_find(store *s, blind_kind k, uint64_t v, const char *dept, const char *after,
+                         size_t max, char (*ids)[ID_LEN + 1], size_t *n)
 {
     ENSURE(k >= 0 && k < BI__COUNT, ERR_INTERNAL, "bad blind kind");
     sqlite3_stmt *st;
@@ -949,8 +1036,8 @@ err store_customer_find(store *s, blind_kind k, uint64_t v, const char *dept, co
     return collect_ids(s, st, max, ids, n);
 }
 
-err store_customer_list(store *s, const char *dept, bool with_honeytokens, const char *after,
-                        size_t max, char (*ids)[ID_LEN + 1], size_t *n)
+err sqlite_customer_list(store *s, const char *dept, bool with_honeytokens, const char *after,
+                         size_t max, char (*ids)[ID_LEN + 1], size_t *n)
 {
     sqlite3_stmt *st;
     TRY(stmt(s, dept ? S_CUST_LIST_DEPT : S_CUST_LIST_ALL, &st));
@@ -963,7 +1050,7 @@ err store_customer_list(store *s, const char *dept, bool with_honeytokens, const
     return collect_ids(s, st, max, ids, n);
 }
 
-err store_customer_count(store *s, int64_t *n)
+err sqlite_customer_count(store *s, int64_t *n)
 {
     sqlite3_stmt *st;
     TRY(stmt(s, S_CUST_COUNT, &st));
@@ -974,9 +1061,10 @@ err store_customer_count(store *s, int64_t *n)
     return ERR_OK;
 }
 
-err store_customer_rewrap_all(store *s, uint32_t v, store_rewrap_fn fn, void *ctx, size_t *done,
-                              size_t *failed)
+err sqlite_customer_rewrap_all(store *s, uint32_t v, store_rewrap_fn fn, void *ctx, size_t *done,
+                               size_t *failed)
 {
+    ENSURE(s->tx == NULL, ERR_INTERNAL, "store: this sweep runs its own transactions");
     conn *c;
     TRY(get_conn(s, &c));
     *done = 0;
@@ -1045,17 +1133,17 @@ out:
 
 /* ---- master-key versions ---- */
 
-err store_kek_floor(store *s, uint32_t *floor)
+err sqlite_kek_floor(store *s, uint32_t *floor)
 {
     buf v;
     buf_init(&v, 64);
-    err e = store_meta_get(s, "kek_floor", &v);
+    err e = sqlite_meta_get(s, "kek_floor", &v);
     *floor = e == ERR_OK ? (uint32_t)strtoul(buf_cstr(&v), NULL, 10) : 0;
     buf_free(&v);
     return e == ERR_NOT_FOUND ? ERR_OK : e;
 }
 
-err store_customer_check_keys(store *s, store_key_fn fn, void *ctx, size_t *n, size_t *failed)
+err sqlite_customer_check_keys(store *s, store_key_fn fn, void *ctx, size_t *n, size_t *failed)
 {
     conn *c;
     TRY(get_conn(s, &c));
@@ -1098,8 +1186,10 @@ out:
     "erased=0 AND wrapped_dek IS NOT NULL AND (kek_version<?1 OR "                                 \
     "hex(substr(wrapped_dek, 3, 4))<printf('%08X', ?1))"
 
-err store_customer_retire_kek(store *s, uint32_t floor, store_rewrap_fn fn, void *ctx, size_t *done)
+err sqlite_customer_retire_kek(store *s, uint32_t floor, store_rewrap_fn fn, void *ctx,
+                               size_t *done)
 {
+    ENSURE(s->tx == NULL, ERR_INTERNAL, "store: this sweep runs its own transactions");
     conn *c;
     TRY(get_conn(s, &c));
     *done = 0;
@@ -1173,7 +1263,7 @@ out:
     return rc;
 }
 
-err store_customer_count_kek(store *s, uint32_t version, int64_t *n)
+err sqlite_customer_count_kek(store *s, uint32_t version, int64_t *n)
 {
     conn *c;
     TRY(get_conn(s, &c));
@@ -1195,22 +1285,6 @@ err store_customer_count_kek(store *s, uint32_t version, int64_t *n)
 
 /* ---- records ---- */
 
-void sealed_record_init(sealed_record *r, rectype t)
-{
-    memset(r, 0, sizeof *r);
-    r->type = t;
-    for (int i = 0; i < REC_MAX_FIELDS; i++) {
-        buf_init(&r->field[i], 65536);
-    }
-}
-
-void sealed_record_free(sealed_record *r)
-{
-    for (int i = 0; i < REC_MAX_FIELDS; i++) {
-        buf_free(&r->field[i]);
-    }
-}
-
 static void bind_record(sqlite3_stmt *st, const sealed_record *r)
 {
     sqlite3_bind_int(st, 1, (int)r->type);
@@ -1223,7 +1297,7 @@ static void bind_record(sqlite3_stmt *st, const sealed_record *r)
     }
 }
 
-err store_record_insert(store *s, const sealed_record *r)
+err sqlite_record_insert(store *s, const sealed_record *r)
 {
     sqlite3_stmt *st;
     TRY(stmt(s, S_REC_INSERT, &st));
@@ -1231,7 +1305,7 @@ err store_record_insert(store *s, const sealed_record *r)
     return step_done(s, st, "record insert");
 }
 
-err store_record_update(store *s, const sealed_record *r)
+err sqlite_record_update(store *s, const sealed_record *r)
 {
     sqlite3_stmt *st;
     TRY(stmt(s, S_REC_UPDATE, &st));
@@ -1239,8 +1313,8 @@ err store_record_update(store *s, const sealed_record *r)
     return step_done(s, st, "record update");
 }
 
-err store_record_list(store *s, rectype t, const char *customer_id, const char *after, size_t max,
-                      store_record_fn fn, void *ctx, size_t *n)
+err sqlite_record_list(store *s, rectype t, const char *customer_id, const char *after, size_t max,
+                       store_record_fn fn, void *ctx, size_t *n)
 {
     sqlite3_stmt *st;
     TRY(stmt(s, S_REC_LIST, &st));
@@ -1314,7 +1388,7 @@ static void read_account(sqlite3_stmt *st, account *a)
     a->pw_changed_us = sqlite3_column_int64(st, 14);
 }
 
-err store_account_insert(store *s, const account *a)
+err sqlite_account_insert(store *s, const account *a)
 {
     sqlite3_stmt *st;
     TRY(stmt(s, S_ACC_INSERT, &st));
@@ -1326,7 +1400,7 @@ err store_account_insert(store *s, const account *a)
     return e;
 }
 
-err store_account_update(store *s, const account *a)
+err sqlite_account_update(store *s, const account *a)
 {
     sqlite3_stmt *st;
     TRY(stmt(s, S_ACC_UPDATE, &st));
@@ -1350,17 +1424,17 @@ static err account_one(store *s, int id, const char *key, account *out)
     BAIL(ERR_NOT_FOUND, "no such account");
 }
 
-err store_account_by_name(store *s, const char *username, account *out)
+err sqlite_account_by_name(store *s, const char *username, account *out)
 {
     return account_one(s, S_ACC_BY_NAME, username, out);
 }
 
-err store_account_by_id(store *s, const char *id, account *out)
+err sqlite_account_by_id(store *s, const char *id, account *out)
 {
     return account_one(s, S_ACC_BY_ID, id, out);
 }
 
-err store_account_list(store *s, account *out, size_t max, size_t *n)
+err sqlite_account_list(store *s, account *out, size_t max, size_t *n)
 {
     sqlite3_stmt *st;
     TRY(stmt(s, S_ACC_LIST, &st));
@@ -1377,7 +1451,7 @@ err store_account_list(store *s, account *out, size_t max, size_t *n)
 
 /* ---- sessions ---- */
 
-err store_session_insert(store *s, const uint8_t hash[SESSION_HASH_LEN], const session_row *r)
+err sqlite_session_insert(store *s, const uint8_t hash[SESSION_HASH_LEN], const session_row *r)
 {
     sqlite3_stmt *st;
     TRY(stmt(s, S_SES_INSERT, &st));
@@ -1390,7 +1464,7 @@ err store_session_insert(store *s, const uint8_t hash[SESSION_HASH_LEN], const s
     return step_done(s, st, "session insert");
 }
 
-err store_session_get(store *s, const uint8_t hash[SESSION_HASH_LEN], session_row *out)
+err sqlite_session_get(store *s, const uint8_t hash[SESSION_HASH_LEN], session_row *out)
 {
     sqlite3_stmt *st;
     TRY(stmt(s, S_SES_GET, &st));
@@ -1410,8 +1484,8 @@ err store_session_get(store *s, const uint8_t hash[SESSION_HASH_LEN], session_ro
     return ERR_OK;
 }
 
-err store_session_touch(store *s, const uint8_t hash[SESSION_HASH_LEN], int64_t last_seen_us,
-                        uint32_t flags)
+err sqlite_session_touch(store *s, const uint8_t hash[SESSION_HASH_LEN], int64_t last_seen_us,
+                         uint32_t flags)
 {
     sqlite3_stmt *st;
     TRY(stmt(s, S_SES_TOUCH, &st));
@@ -1421,7 +1495,7 @@ err store_session_touch(store *s, const uint8_t hash[SESSION_HASH_LEN], int64_t 
     return step_done(s, st, "session update");
 }
 
-err store_session_delete(store *s, const uint8_t hash[SESSION_HASH_LEN])
+err sqlite_session_delete(store *s, const uint8_t hash[SESSION_HASH_LEN])
 {
     sqlite3_stmt *st;
     TRY(stmt(s, S_SES_DELETE, &st));
@@ -1429,7 +1503,7 @@ err store_session_delete(store *s, const uint8_t hash[SESSION_HASH_LEN])
     return step_done(s, st, "session delete");
 }
 
-err store_session_delete_account(store *s, const char *account_id, size_t *n)
+err sqlite_session_delete_account(store *s, const char *account_id, size_t *n)
 {
     sqlite3_stmt *st;
     TRY(stmt(s, S_SES_DELETE_ACCOUNT, &st));
@@ -1441,7 +1515,7 @@ err store_session_delete_account(store *s, const char *account_id, size_t *n)
     return ERR_OK;
 }
 
-err store_sessions_purge(store *s, int64_t before_us, int64_t *n)
+err sqlite_sessions_purge(store *s, int64_t before_us, int64_t *n)
 {
     sqlite3_stmt *st;
     TRY(sq_stmt(s, SQ_SLOT_SESSION_PURGE, "DELETE FROM sessions WHERE expires<?1", &st));
@@ -1453,8 +1527,8 @@ err store_sessions_purge(store *s, int64_t before_us, int64_t *n)
 
 /* ---- idempotency ---- */
 
-err store_idem_get(store *s, const uint8_t key[32], int64_t since_us, uint8_t req_hash[32],
-                   int *status, buf *body)
+err sqlite_idem_get(store *s, const uint8_t key[32], int64_t since_us, uint8_t req_hash[32],
+                    int *status, buf *body)
 {
     sqlite3_stmt *st;
     TRY(stmt(s, S_IDEM_GET, &st));
@@ -1477,8 +1551,8 @@ out:
     return rc;
 }
 
-err store_idem_claim(store *s, const uint8_t key[32], const uint8_t req_hash[32], int64_t at_us,
-                     int64_t since_us)
+err sqlite_idem_claim(store *s, const uint8_t key[32], const uint8_t req_hash[32], int64_t at_us,
+                      int64_t since_us)
 {
     sqlite3_stmt *st;
     TRY(stmt(s, S_IDEM_CLAIM, &st));
@@ -1491,7 +1565,7 @@ err store_idem_claim(store *s, const uint8_t key[32], const uint8_t req_hash[32]
     return ERR_OK;
 }
 
-err store_idem_put(store *s, const uint8_t key[32], int status, slice body)
+err sqlite_idem_put(store *s, const uint8_t key[32], int status, slice body)
 {
     sqlite3_stmt *st;
     TRY(stmt(s, S_IDEM_PUT, &st));
@@ -1501,7 +1575,7 @@ err store_idem_put(store *s, const uint8_t key[32], int status, slice body)
     return step_done(s, st, "idempotency answer");
 }
 
-err store_idem_drop(store *s, const uint8_t key[32])
+err sqlite_idem_drop(store *s, const uint8_t key[32])
 {
     sqlite3_stmt *st;
     TRY(stmt(s, S_IDEM_DROP, &st));
@@ -1509,7 +1583,7 @@ err store_idem_drop(store *s, const uint8_t key[32])
     return step_done(s, st, "idempotency drop");
 }
 
-err store_idem_purge(store *s, int64_t before_us, size_t *n)
+err sqlite_idem_purge(store *s, int64_t before_us, size_t *n)
 {
     sqlite3_stmt *st;
     TRY(stmt(s, S_IDEM_PURGE, &st));
@@ -1523,7 +1597,7 @@ err store_idem_purge(store *s, int64_t before_us, size_t *n)
 
 /* ---- erasures, meta ---- */
 
-err store_erasures(store *s, store_erasure_fn fn, void *ctx)
+err sqlite_erasures(store *s, store_erasure_fn fn, void *ctx)
 {
     sqlite3_stmt *st;
     TRY(stmt(s, S_ERASURES, &st));
@@ -1540,7 +1614,7 @@ out:
     return rc;
 }
 
-err store_meta_get(store *s, const char *key, buf *out)
+err sqlite_meta_get(store *s, const char *key, buf *out)
 {
     sqlite3_stmt *st;
     TRY(stmt(s, S_META_GET, &st));
@@ -1558,7 +1632,7 @@ err store_meta_get(store *s, const char *key, buf *out)
     return rc;
 }
 
-err store_meta_set(store *s, const char *key, const char *value)
+err sqlite_meta_set(store *s, const char *key, const char *value)
 {
     sqlite3_stmt *st;
     TRY(stmt(s, S_META_SET, &st));
@@ -1566,3 +1640,15 @@ err store_meta_set(store *s, const char *key, const char *value)
     bind_text(st, 2, value);
     return step_done(s, st, "meta write");
 }
+
+/* ---- the backend's table ---- */
+
+#define SQ_OP(name, params, args) .name = sqlite_##name,
+static const store_ops SQLITE_OPS = {.name = "sqlite",
+                                     .close = sqlite_close,
+                                     .begin = sqlite_begin,
+                                     .commit = sqlite_commit,
+                                     .rollback = sqlite_rollback,
+                                     .backup = &sqlite_backup_ops,
+                                     STORE_OPS(SQ_OP)};
+#undef SQ_OP

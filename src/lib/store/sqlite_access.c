@@ -37,6 +37,8 @@ enum {
     Q_DEPT_EXISTS,
     Q_NOTICE_INS,
     Q_NOTICE_LIST,
+    Q_REC_LEFT_MANY,
+    Q_REQ_LATEST_MANY,
 };
 
 /* Tables added after schema version 2, created when missing on every open. */
@@ -47,7 +49,7 @@ const char SQ_ACCESS_SCHEMA[] =
     "CREATE INDEX IF NOT EXISTS notices_recipient ON notices(recipient, id);"
     "CREATE INDEX IF NOT EXISTS requests_subject ON requests(customer_id, kind, created);";
 
-err store_customer_honeytokens(store *s, char (*ids)[ID_LEN + 1], size_t max, size_t *n)
+err sqlite_customer_honeytokens(store *s, char (*ids)[ID_LEN + 1], size_t max, size_t *n)
 {
     sqlite3_stmt *st;
     TRY(sq_stmt(s, Q_HONEY,
@@ -68,8 +70,8 @@ err store_customer_honeytokens(store *s, char (*ids)[ID_LEN + 1], size_t max, si
 
 /* ---- recovery codes ---- */
 
-err store_recovery_replace(store *s, const char *account_id,
-                           const uint8_t (*hashes)[RECOVERY_HASH_LEN], size_t n)
+err sqlite_recovery_replace(store *s, const char *account_id,
+                            const uint8_t (*hashes)[RECOVERY_HASH_LEN], size_t n)
 {
     sqlite3_stmt *st;
     TRY(sq_stmt(s, Q_REC_DEL, "DELETE FROM recovery_codes WHERE account_id=?1", &st));
@@ -85,7 +87,7 @@ err store_recovery_replace(store *s, const char *account_id,
     return ERR_OK;
 }
 
-err store_recovery_use(store *s, const char *account_id, const uint8_t hash[RECOVERY_HASH_LEN])
+err sqlite_recovery_use(store *s, const char *account_id, const uint8_t hash[RECOVERY_HASH_LEN])
 {
     sqlite3_stmt *st;
     TRY(sq_stmt(s, Q_REC_USE,
@@ -98,7 +100,7 @@ err store_recovery_use(store *s, const char *account_id, const uint8_t hash[RECO
     return ERR_OK;
 }
 
-err store_recovery_left(store *s, const char *account_id, int64_t *n)
+err sqlite_recovery_left(store *s, const char *account_id, int64_t *n)
 {
     sqlite3_stmt *st;
     TRY(sq_stmt(s, Q_REC_LEFT, "SELECT count(*) FROM recovery_codes WHERE account_id=?1 AND used=0",
@@ -108,6 +110,41 @@ err store_recovery_left(store *s, const char *account_id, int64_t *n)
     *n = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
     ENSURE(r == SQLITE_ROW, ERR_IO, "store: recovery code count failed");
+    return ERR_OK;
+}
+
+/* Positions of ids[base, base+m) equal to id (ids may repeat). */
+#define EACH_MATCH(i, ids, base, m, id)                                                            \
+    for (size_t i = 0; (id) != NULL && i < (m); i++)                                               \
+        if (strcmp((ids)[(base) + i], (const char *)(id)) == 0)
+
+err sqlite_recovery_left_many(store *s, const char (*account_ids)[ID_LEN + 1], size_t n,
+                              int64_t *left)
+{
+    for (size_t i = 0; i < n; i++) {
+        left[i] = 0;
+    }
+    for (size_t base = 0; base < n; base += SQ_MANY) {
+        size_t m = n - base < SQ_MANY ? n - base : SQ_MANY;
+        sqlite3_stmt *st;
+        TRY(sq_stmt(s, Q_REC_LEFT_MANY,
+                    "SELECT account_id, count(*) FROM recovery_codes WHERE used=0 AND account_id "
+                    "IN (" SQ_IN_LIST ") GROUP BY account_id",
+                    &st));
+        for (size_t i = 0; i < m; i++) {
+            sq_text(st, (int)i + 1, account_ids[base + i]);
+        }
+        int r;
+        while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+            const unsigned char *id = sqlite3_column_text(st, 0);
+            EACH_MATCH(i, account_ids, base, m, id)
+            {
+                left[base + i] = sqlite3_column_int64(st, 1);
+            }
+        }
+        sqlite3_reset(st);
+        ENSURE(r == SQLITE_DONE, ERR_IO, "store: recovery code count failed");
+    }
     return ERR_OK;
 }
 
@@ -139,7 +176,7 @@ static void read_key(sqlite3_stmt *st, apikey *k)
     k->rotated_us = sqlite3_column_int64(st, 13);
 }
 
-err store_apikey_insert(store *s, const apikey *k)
+err sqlite_apikey_insert(store *s, const apikey *k)
 {
     sqlite3_stmt *st;
     TRY(sq_stmt(s, Q_KEY_INS,
@@ -161,7 +198,7 @@ err store_apikey_insert(store *s, const apikey *k)
     return e;
 }
 
-err store_apikey_update(store *s, const apikey *k)
+err sqlite_apikey_update(store *s, const apikey *k)
 {
     sqlite3_stmt *st;
     TRY(sq_stmt(s, Q_KEY_UPD,
@@ -190,7 +227,7 @@ static err key_one(store *s, sqlite3_stmt *st, apikey *out)
     return ERR_OK;
 }
 
-err store_apikey_by_hash(store *s, const uint8_t hash[32], apikey *out)
+err sqlite_apikey_by_hash(store *s, const uint8_t hash[32], apikey *out)
 {
     sqlite3_stmt *st;
     TRY(sq_stmt(s, Q_KEY_BY_HASH, "SELECT " KEY_COLS " FROM api_keys WHERE hash=?1", &st));
@@ -198,7 +235,7 @@ err store_apikey_by_hash(store *s, const uint8_t hash[32], apikey *out)
     return key_one(s, st, out);
 }
 
-err store_apikey_by_id(store *s, const char *id, apikey *out)
+err sqlite_apikey_by_id(store *s, const char *id, apikey *out)
 {
     sqlite3_stmt *st;
     TRY(sq_stmt(s, Q_KEY_BY_ID, "SELECT " KEY_COLS " FROM api_keys WHERE id=?1", &st));
@@ -206,7 +243,7 @@ err store_apikey_by_id(store *s, const char *id, apikey *out)
     return key_one(s, st, out);
 }
 
-err store_apikey_by_name(store *s, const char *name, apikey *out)
+err sqlite_apikey_by_name(store *s, const char *name, apikey *out)
 {
     sqlite3_stmt *st;
     TRY(sq_stmt(s, Q_KEY_BY_NAME, "SELECT " KEY_COLS " FROM api_keys WHERE name=?1", &st));
@@ -214,7 +251,7 @@ err store_apikey_by_name(store *s, const char *name, apikey *out)
     return key_one(s, st, out);
 }
 
-err store_apikey_list(store *s, apikey *out, size_t max, size_t *n)
+err sqlite_apikey_list(store *s, apikey *out, size_t max, size_t *n)
 {
     sqlite3_stmt *st;
     TRY(sq_stmt(s, Q_KEY_LIST, "SELECT " KEY_COLS " FROM api_keys ORDER BY name LIMIT ?1", &st));
@@ -230,7 +267,7 @@ err store_apikey_list(store *s, apikey *out, size_t max, size_t *n)
     return ERR_OK;
 }
 
-err store_apikey_used(store *s, const char *id, int64_t at_us, const char *source)
+err sqlite_apikey_used(store *s, const char *id, int64_t at_us, const char *source)
 {
     sqlite3_stmt *st;
     TRY(sq_stmt(s, Q_KEY_USED, "UPDATE api_keys SET last_used=?2, last_source=?3 WHERE id=?1",
@@ -242,17 +279,6 @@ err store_apikey_used(store *s, const char *id, int64_t at_us, const char *sourc
 }
 
 /* ---- requests ---- */
-
-void change_request_init(change_request *r)
-{
-    memset(r, 0, sizeof *r);
-    buf_init(&r->payload, 1 << 20);
-}
-
-void change_request_free(change_request *r)
-{
-    buf_free(&r->payload);
-}
 
 #define REQ_COLS                                                                                   \
     "id, kind, customer_id, department, requester_id, requester, status, decided_by, fields, "     \
@@ -277,7 +303,7 @@ static err read_request(sqlite3_stmt *st, change_request *r)
     return sq_col_buf(st, 14, &r->payload);
 }
 
-err store_request_insert(store *s, const change_request *r)
+err sqlite_request_insert(store *s, const change_request *r)
 {
     sqlite3_stmt *st;
     TRY(sq_stmt(s, Q_REQ_INS,
@@ -302,7 +328,7 @@ err store_request_insert(store *s, const change_request *r)
     return sq_done(s, st, "request insert");
 }
 
-err store_request_decide(store *s, const change_request *r, const char *from)
+err sqlite_request_decide(store *s, const change_request *r, const char *from)
 {
     sqlite3_stmt *st;
     TRY(sq_stmt(s, Q_REQ_DECIDE,
@@ -322,7 +348,7 @@ err store_request_decide(store *s, const change_request *r, const char *from)
     return ERR_OK;
 }
 
-err store_request_get(store *s, const char *id, change_request *out)
+err sqlite_request_get(store *s, const char *id, change_request *out)
 {
     sqlite3_stmt *st;
     TRY(sq_stmt(s, Q_REQ_GET, "SELECT " REQ_COLS " FROM requests WHERE id=?1", &st));
@@ -339,8 +365,8 @@ err store_request_get(store *s, const char *id, change_request *out)
     return ERR_OK;
 }
 
-err store_request_list(store *s, const char *status, const char *department, size_t max,
-                       store_request_fn fn, void *ctx)
+err sqlite_request_list(store *s, const char *status, const char *department, size_t max,
+                        store_request_fn fn, void *ctx)
 {
     sqlite3_stmt *st;
     TRY(sq_stmt(
@@ -370,7 +396,7 @@ out:
     return rc;
 }
 
-err store_request_latest(store *s, const char *kind, const char *subject, change_request *out)
+err sqlite_request_latest(store *s, const char *kind, const char *subject, change_request *out)
 {
     sqlite3_stmt *st;
     TRY(sq_stmt(s, Q_REQ_LATEST,
@@ -391,7 +417,41 @@ err store_request_latest(store *s, const char *kind, const char *subject, change
     return ERR_OK;
 }
 
-err store_department_exists(store *s, const char *department, bool *yes)
+err sqlite_request_latest_many(store *s, const char *kind, const char (*subjects)[ID_LEN + 1],
+                               size_t n, char (*status)[16])
+{
+    for (size_t i = 0; i < n; i++) {
+        status[i][0] = '\0';
+    }
+    for (size_t base = 0; base < n; base += SQ_MANY) {
+        size_t m = n - base < SQ_MANY ? n - base : SQ_MANY;
+        sqlite3_stmt *st;
+        /* The same row store_request_latest picks, per subject. */
+        TRY(sq_stmt(s, Q_REQ_LATEST_MANY,
+                    "SELECT r.customer_id, r.status FROM requests r WHERE r.kind=?33 AND "
+                    "r.customer_id IN (" SQ_IN_LIST ") AND r.rowid=(SELECT q.rowid FROM requests "
+                    "q WHERE q.kind=?33 AND q.customer_id=r.customer_id ORDER BY q.created DESC, "
+                    "q.rowid DESC LIMIT 1)",
+                    &st));
+        for (size_t i = 0; i < m; i++) {
+            sq_text(st, (int)i + 1, subjects[base + i]);
+        }
+        sq_text(st, SQ_MANY + 1, kind);
+        int r;
+        while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+            const unsigned char *id = sqlite3_column_text(st, 0);
+            EACH_MATCH(i, subjects, base, m, id)
+            {
+                sq_col_text(st, 1, status[base + i], 16);
+            }
+        }
+        sqlite3_reset(st);
+        ENSURE(r == SQLITE_DONE, ERR_IO, "store: request read failed");
+    }
+    return ERR_OK;
+}
+
+err sqlite_department_exists(store *s, const char *department, bool *yes)
 {
     sqlite3_stmt *st;
     TRY(sq_stmt(s, Q_DEPT_EXISTS,
@@ -408,7 +468,7 @@ err store_department_exists(store *s, const char *department, bool *yes)
 
 /* ---- notices ---- */
 
-err store_notice_add(store *s, const notice *n)
+err sqlite_notice_add(store *s, const notice *n)
 {
     sqlite3_stmt *st;
     TRY(sq_stmt(s, Q_NOTICE_INS,
@@ -422,8 +482,8 @@ err store_notice_add(store *s, const notice *n)
     return sq_done(s, st, "notice insert");
 }
 
-err store_notice_list(store *s, const char *const recipients[STORE_NOTICE_TO_MAX], int64_t after,
-                      notice *out, size_t max, size_t *n)
+err sqlite_notice_list(store *s, const char *const recipients[STORE_NOTICE_TO_MAX], int64_t after,
+                       notice *out, size_t max, size_t *n)
 {
     sqlite3_stmt *st;
     TRY(sq_stmt(s, Q_NOTICE_LIST,
@@ -492,7 +552,7 @@ static void bind_bg(sqlite3_stmt *st, const breakglass *b)
     sq_text(st, 11, b->review_note);
 }
 
-err store_breakglass_insert(store *s, const breakglass *b)
+err sqlite_breakglass_insert(store *s, const breakglass *b)
 {
     sqlite3_stmt *st;
     TRY(sq_stmt(s, Q_BG_INS,
@@ -502,7 +562,7 @@ err store_breakglass_insert(store *s, const breakglass *b)
     return sq_done(s, st, "break-glass insert");
 }
 
-err store_breakglass_update(store *s, const breakglass *b)
+err sqlite_breakglass_update(store *s, const breakglass *b)
 {
     sqlite3_stmt *st;
     TRY(sq_stmt(s, Q_BG_UPD,
@@ -526,7 +586,7 @@ static err bg_one(store *s, sqlite3_stmt *st, breakglass *out)
     return ERR_OK;
 }
 
-err store_breakglass_get(store *s, const char *id, breakglass *out)
+err sqlite_breakglass_get(store *s, const char *id, breakglass *out)
 {
     sqlite3_stmt *st;
     TRY(sq_stmt(s, Q_BG_GET, "SELECT " BG_COLS " FROM breakglass WHERE id=?1", &st));
@@ -534,7 +594,7 @@ err store_breakglass_get(store *s, const char *id, breakglass *out)
     return bg_one(s, st, out);
 }
 
-err store_breakglass_active(store *s, const char *account_id, int64_t now_us, breakglass *out)
+err sqlite_breakglass_active(store *s, const char *account_id, int64_t now_us, breakglass *out)
 {
     sqlite3_stmt *st;
     TRY(sq_stmt(s, Q_BG_ACTIVE,
@@ -546,7 +606,7 @@ err store_breakglass_active(store *s, const char *account_id, int64_t now_us, br
     return bg_one(s, st, out);
 }
 
-err store_breakglass_count_read(store *s, const char *id)
+err sqlite_breakglass_count_read(store *s, const char *id)
 {
     sqlite3_stmt *st;
     TRY(sq_stmt(s, Q_BG_READ, "UPDATE breakglass SET reads=reads+1 WHERE id=?1", &st));
@@ -554,7 +614,7 @@ err store_breakglass_count_read(store *s, const char *id)
     return sq_done(s, st, "break-glass read count");
 }
 
-err store_breakglass_list(store *s, bool unreviewed_only, breakglass *out, size_t max, size_t *n)
+err sqlite_breakglass_list(store *s, bool unreviewed_only, breakglass *out, size_t max, size_t *n)
 {
     sqlite3_stmt *st;
     if (unreviewed_only) {

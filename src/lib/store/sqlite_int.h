@@ -1,7 +1,8 @@
 /*
  * sqlite_int.h - what the SQLite store's files share; not for callers of store.h.
  *
- * sqlite.c owns connections and the statements of the customer path; the other
+ * sqlite.c owns connections, transactions and the statements of the customer path and
+ * fills the backend's table (store_backend.h); the other
  * files (sqlite_access.c: recovery codes, API keys, requests, break-glass) keep
  * their SQL beside their code and prepare it through sq_stmt() into a per-thread
  * slot, so every statement is still parsed once per connection.
@@ -12,8 +13,16 @@
 #include <sqlite3.h>
 
 #include "store/store.h"
+#include "store/store_backend.h"
+#include "store/store_backup.h"
 
 #define SQ_EXT_MAX 64
+/* Ids per statement of a batch read (*_many): one statement with this many parameters. */
+#define SQ_MANY 32
+/* "?1,...,?32": the parameters of a batch read's IN list (SQ_MANY of them). */
+#define SQ_IN_LIST                                                                                 \
+    "?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?" \
+    "26,?27,?28,?29,?30,?31,?32"
 /* Slots taken from the top, apart from sqlite_access.c's (which count up from 0). */
 #define SQ_SLOT_SESSION_PURGE (SQ_EXT_MAX - 1)
 
@@ -28,6 +37,10 @@ MUST_USE err sq_stmt(store *s, int slot, const char *sql, sqlite3_stmt **out);
 MUST_USE err sq_done(store *s, sqlite3_stmt *st, const char *what);
 /* The connection's error as an err (constraint -> ERR_CONFLICT). */
 MUST_USE err sq_error(store *s, const char *what);
+/* The connection operations on handle s run on (sqlite_backup.c's snapshot). */
+MUST_USE err sq_conn(store *s, sqlite3 **db);
+/* Runs sql (no rows) on db. */
+MUST_USE err sq_exec(sqlite3 *db, const char *sql);
 /* Rows changed by the last statement of this thread's connection. */
 int sq_changes(store *s);
 void sq_text(sqlite3_stmt *st, int i, const char *v);
@@ -36,5 +49,10 @@ void sq_col_text(sqlite3_stmt *st, int i, char *out, size_t max);
 MUST_USE err sq_col_buf(sqlite3_stmt *st, int i, buf *b);
 /* DDL of sqlite_access.c's tables added after schema version 2 (idempotent). */
 extern const char SQ_ACCESS_SCHEMA[];
+
+/* The SQLite backend's operations (sqlite.c, sqlite_access.c), one per STORE_OPS entry. */
+#define SQ_OP_DECL(name, params, args) err sqlite_##name params;
+STORE_OPS(SQ_OP_DECL)
+#undef SQ_OP_DECL
 
 #endif

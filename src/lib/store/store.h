@@ -7,9 +7,11 @@
  * envelopes (crypto.h) and blind-index values; the only clear columns are ids,
  * the owning department, timestamps and key versions.
  *
- * Concurrency: one `store` is shared by all threads; each thread transparently
- * gets its own SQLite connection (WAL mode: readers never block the writer),
- * with its prepared statements cached.
+ * Concurrency: one `store` is shared by all threads (the SQLite backend gives each thread its
+ * own connection, WAL mode: readers never block the writer, with its prepared statements
+ * cached). A write transaction is an explicit handle (store_begin); the operations that belong
+ * to it run on its view, store_tx_store(tx). store_backend.h says how backends plug in;
+ * store_backup.h holds snapshots, file copies and integrity checks.
  */
 #ifndef CUSTOS_STORE_H
 #define CUSTOS_STORE_H
@@ -23,26 +25,33 @@
 #include "model/model.h"
 
 typedef struct store store;
+typedef struct store_tx store_tx;
 
 #define STORE_SCHEMA_VERSION "2"
 #define DEPT_MAX 64
 #define USERNAME_MAX 64
 #define ROLE_MAX 24
 
-/* Opens (create=true: creates and migrates a new file; refuses an existing one). */
-MUST_USE err store_open(const char *path, bool create, store **out);
+/* Opens the store at location, whose form names the backend: a file path is SQLite (create=true:
+ * creates and migrates a new file; refuses an existing one); "postgres://..." or
+ * "postgresql://..." is refused with ERR_INPUT (no such backend yet). */
+MUST_USE err store_open(const char *location, bool create, store **out);
+/* Closes the shared store (not a transaction's view). */
 void store_close(store *s);
-/* Writes a consistent snapshot of the database to path (SQLite online backup). */
-MUST_USE err store_snapshot(store *s, const char *path);
-/* Consistent copy of any SQLite database file (online backup API), e.g. the audit log. */
-MUST_USE err store_copy_file(const char *from, const char *to);
-/* PRAGMA integrity_check on a database file: ERR_CRYPTO-free, ERR_IO when damaged. */
-MUST_USE err store_check_file(const char *path);
 
-/* Explicit transactions on this thread's connection (nested calls are not allowed). */
-MUST_USE err store_begin(store *s);
-MUST_USE err store_commit(store *s);
-void store_rollback(store *s);
+/* ---- explicit transactions ----
+ * store_begin starts a write transaction on the shared store s and gives its handle; the
+ * operations of the transaction run on store_tx_store(tx), a view of s bound to it (pass it to
+ * the usual store_* functions). Not nested: begin on a view, or on s while this thread holds a
+ * transaction, is refused (ERR_INTERNAL), and so is any operation of this thread on the shared
+ * store meanwhile. store_commit and store_rollback end the transaction and set *tx to NULL (the
+ * view ends with it): a second commit is refused (ERR_INTERNAL), a rollback of a NULL handle
+ * does nothing, a failed commit has rolled back. A transaction belongs to the thread that
+ * began it. */
+MUST_USE err store_begin(store *s, store_tx **tx);
+MUST_USE err store_commit(store_tx **tx);
+void store_rollback(store_tx **tx);
+store *store_tx_store(store_tx *tx);
 
 /* ---- customers ---- */
 typedef struct sealed_customer {
@@ -70,10 +79,14 @@ MUST_USE err store_customer_insert(store *s, const sealed_customer *c);
  * the row changed since c was read (nothing written), ERR_NOT_FOUND when it is gone. The store
  * also refuses (ERR_CONFLICT) a data key wrapped under a retired master-key version or under a
  * version other than kek_version, and a data-key generation older than the row's. A writer that
- * must not lose a concurrent change reads and writes inside one store_begin/store_commit. */
+ * must not lose a concurrent change reads and writes inside one transaction (store_begin). */
 MUST_USE err store_customer_update(store *s, const sealed_customer *c);
 /* ERR_NOT_FOUND when there is no such row. Erased rows are returned with erased=true. */
 MUST_USE err store_customer_get(store *s, const char *id, sealed_customer *out);
+/* Batch of store_customer_get: out[i] (initialised by the caller) receives the row of ids[i]
+ * and found[i] says whether there is one (erased rows are found, with erased=true). */
+MUST_USE err store_customer_get_many(store *s, const char (*ids)[ID_LEN + 1], size_t n,
+                                     sealed_customer *out, bool *found);
 /* Destroys the wrapped DEK, every envelope and blind value, the customer's transactions and
  * communications, and journals the erasure. */
 MUST_USE err store_customer_erase(store *s, const char *id, int64_t at_us);
@@ -185,6 +198,9 @@ MUST_USE err store_recovery_replace(store *s, const char *account_id,
 MUST_USE err store_recovery_use(store *s, const char *account_id,
                                 const uint8_t hash[RECOVERY_HASH_LEN]);
 MUST_USE err store_recovery_left(store *s, const char *account_id, int64_t *n);
+/* Batch of store_recovery_left: left[i] for account_ids[i] (0 for an unknown account). */
+MUST_USE err store_recovery_left_many(store *s, const char (*account_ids)[ID_LEN + 1], size_t n,
+                                      int64_t *left);
 
 /* ---- API keys for business systems ---- */
 #define APIKEY_NAME_MAX 64
@@ -243,6 +259,11 @@ MUST_USE err store_request_list(store *s, const char *status, const char *depart
  * an account) is subject; ERR_NOT_FOUND when none. */
 MUST_USE err store_request_latest(store *s, const char *kind, const char *subject,
                                   change_request *out);
+/* Batch of store_request_latest giving the status only: status[i] is the status of the newest
+ * request of kind about subjects[i], "" when there is none. */
+MUST_USE err store_request_latest_many(store *s, const char *kind,
+                                       const char (*subjects)[ID_LEN + 1], size_t n,
+                                       char (*status)[16]);
 /* True when some account or live customer belongs to department. */
 MUST_USE err store_department_exists(store *s, const char *department, bool *yes);
 
