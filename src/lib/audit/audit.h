@@ -47,6 +47,9 @@ typedef struct audit_entry {
 
 MUST_USE err audit_create(const char *path);
 MUST_USE err audit_open(const char *path, audit **out);
+/* The log for reading only (offline tools, replays): no writer, nothing written; appends
+ * and checkpoints are ERR_UNAVAILABLE. ERR_IO when path cannot be opened or is not a log. */
+MUST_USE err audit_open_readonly(const char *path, audit **out);
 void audit_close(audit *a);
 /* Durable before it returns; index receives the entry's leaf index (may be NULL).
  * ERR_UNAVAILABLE when the entry could not be made durable: the caller must refuse. */
@@ -125,6 +128,17 @@ typedef err (*audit_row_fn)(void *ctx, uint64_t index, slice entry, const uint8_
 /* Entries in index order matching every given criterion; uses the actor, customer and time
  * indexes (never a scan of the whole log for actor or customer queries). */
 MUST_USE err audit_search(audit *a, const audit_query *q, audit_row_fn fn, void *ctx, size_t *n);
+
+/* ---- reading entries in order (the guard's replay, exports) ---- */
+typedef struct audit_iter audit_iter;
+/* An iterator over the entries from index `from` on, on a read handle of its own (it holds no
+ * lock between calls). */
+MUST_USE err audit_iter_open(audit *a, uint64_t from, audit_iter **out);
+/* The next entry in index order: *got is false at the end of the log as it is at this call
+ * (entries appended later are handed out by later calls). entry stays valid until the next
+ * call or audit_iter_close. */
+MUST_USE err audit_iter_next(audit_iter *it, uint64_t *index, slice *entry, bool *got);
+void audit_iter_close(audit_iter *it);
 
 /* ---- offline verification (no keys, no server) ---- */
 typedef struct audit_verify_report {
