@@ -56,6 +56,11 @@ void audit_close(audit *a);
 MUST_USE err audit_append(audit *a, const audit_entry *e, uint64_t *index);
 /* Many entries, durable together (imports). */
 MUST_USE err audit_append_many(audit *a, const audit_entry *e, size_t n);
+/* The actions an entry may name: the table in audit/actions.def, in its order. An append
+ * naming an action not in it is refused in test builds (ERR_INTERNAL) and logged in release
+ * builds, where it is still written (the entry is the evidence; its name is the code's bug). */
+const char *const *audit_actions(size_t *n);
+bool audit_action_known(const char *name);
 /* Canonical encoding of an entry with its index (exposed for tests and verifiers). */
 MUST_USE err audit_encode(const audit_entry *e, uint64_t index, buf *out);
 /* Number of entries durable so far (this process's view). */

@@ -12,7 +12,49 @@
 #include "audit/audit.h"
 #include "audit/audit_int.h"
 #include "core/clock.h"
+#include "core/log.h"
 #include "core/utf8.h"
+
+/* ---- the actions (audit/actions.def) ---- */
+
+static const char *const ACTIONS[] = {
+#define AUDIT_ACTION(name, records) name,
+#include "audit/actions.def"
+#undef AUDIT_ACTION
+};
+#define NACTIONS (sizeof ACTIONS / sizeof ACTIONS[0])
+
+const char *const *audit_actions(size_t *n)
+{
+    *n = NACTIONS;
+    return ACTIONS;
+}
+
+bool audit_action_known(const char *name)
+{
+    if (!name) {
+        return false;
+    }
+    for (size_t i = 0; i < NACTIONS; i++) {
+        if (ACTIONS[i][0] == name[0] && strcmp(ACTIONS[i], name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+err audit_action_check(const audit_entry *e)
+{
+    if (audit_action_known(e->action)) {
+        return ERR_OK;
+    }
+#ifdef CUSTOS_TESTING
+    BAIL(ERR_INTERNAL, "audit: the action is not in audit/actions.def");
+#else
+    log_warn("audit.unknown_action", "an entry names an action that is not in the table");
+    return ERR_OK;
+#endif
+}
 
 /* ---- encoding ---- */
 

@@ -74,4 +74,7 @@ merkle_src audit_src(audit_tree *t);
 MUST_USE err audit_encode_template(const audit_entry *e, buf *out, size_t *at);
 MUST_USE err audit_encode_splice(slice tmpl, size_t at, uint64_t index, buf *out);
 
+/* ERR_OK when e's action is in the table (audit_actions); see audit.h for the other case. */
+MUST_USE err audit_action_check(const audit_entry *e);
+
 #endif

@@ -567,7 +567,10 @@ err audit_append_many(audit *a, const audit_entry *e, size_t n)
         ps[i].e = &e[i];
         ps[i].ts_us = e[i].ts_us ? e[i].ts_us : now;
         ps[i].next = i + 1 < n ? &ps[i + 1] : NULL;
-        rc = pending_encode(&ps[i]);
+        rc = audit_action_check(&e[i]);
+        if (rc == ERR_OK) {
+            rc = pending_encode(&ps[i]);
+        }
     }
     if (rc == ERR_OK) {
         rc = enqueue_wait(a, &ps[0], &ps[n - 1]);
@@ -588,7 +591,10 @@ err audit_append(audit *a, const audit_entry *e, uint64_t *index)
     p.ts_us = e->ts_us ? e->ts_us : clock_now_us();
     p.last = true;
     sem_init(&p.done, 0, 0);
-    err rc = pending_encode(&p);
+    err rc = audit_action_check(e);
+    if (rc == ERR_OK) {
+        rc = pending_encode(&p);
+    }
     if (rc == ERR_OK) {
         rc = enqueue_wait(a, &p, &p);
     }
