@@ -36,6 +36,7 @@ typedef struct audit_row {
 typedef err (*audit_cp_fn)(void *ctx, uint64_t size, const uint8_t root[32], slice note);
 
 enum { AUDIT_BE_READ = 0, AUDIT_BE_WRITE = 1 };
+enum { AUDIT_WAL_PASSIVE = 0, AUDIT_WAL_FULL = 1, AUDIT_WAL_TRUNCATE = 2 };
 
 typedef struct audit_backend_ops {
     const char *name;
@@ -73,9 +74,13 @@ typedef struct audit_backend_ops {
     /* Entries matching every criterion of q, in index order, at most limit of them. */
     MUST_USE err (*search)(audit_backend *b, const audit_query *q, size_t limit, audit_row_fn fn,
                            void *ctx, size_t *n);
-    /* Moves what the write-ahead log holds into the main file (truncate: and empties it);
-     * outside a transaction. A backend without one returns ERR_OK. */
-    MUST_USE err (*checkpoint_wal)(audit_backend *b, bool truncate);
+    /* Moves what the write-ahead log holds into the main file, outside a transaction:
+     * AUDIT_WAL_PASSIVE as far as it can without waiting for anyone, AUDIT_WAL_FULL all of it
+     * (waiting for other checkpoints and readers), AUDIT_WAL_TRUNCATE all of it and empties the
+     * file. wal_pages is the write-ahead log's length after this handle's last commit. A
+     * backend without a write-ahead log returns ERR_OK and 0. */
+    MUST_USE err (*checkpoint_wal)(audit_backend *b, int mode);
+    int (*wal_pages)(audit_backend *b);
     /* Whether the write lock of the log at path can be taken within wait_ms (readiness). */
     MUST_USE err (*probe_writable)(const char *path, int wait_ms);
     /* The backend's last error in words, for logs (no entry content). */

@@ -24,8 +24,9 @@ typedef struct audit_tree {
 struct audit {
     char *path;
     const audit_backend_ops *ops;
-    audit_tree w; /* writer thread only; w.b is NULL for a log opened read-only */
-    audit_tree r; /* readers, under rmu */
+    audit_tree w;  /* writer thread only; w.b is NULL for a log opened read-only */
+    audit_tree r;  /* readers, under rmu */
+    audit_tree ck; /* the WAL checkpointer thread only */
     pthread_mutex_t rmu;
     /* mu guards the queue, the counters and the checkpoint state below; the writer thread
      * releases it while it writes a batch or signs. work wakes the writer (entries queued, a
@@ -42,6 +43,12 @@ struct audit {
     _Atomic int fail; /* set by audit_fail_next (tests), read by the writer */
     bool writer_started;
     pthread_t writer;
+    /* the WAL checkpointer: ck_want (under mu) asks it for a pass, ck_cv wakes it */
+    bool ck_started;
+    pthread_t ck_thread;
+    pthread_cond_t ck_cv;
+    bool ck_want;
+    int ck_stop;
     audit_row *rows; /* writer thread only: a batch's rows, and their bytes in enc */
     size_t rows_cap;
     buf enc, tmp;

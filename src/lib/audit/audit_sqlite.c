@@ -22,9 +22,12 @@
  * outgrows a flush: touched leads with the bucket (index >> BUCKET_BITS), which
  * makes a flush an append, and a data-subject report seeks once per bucket.
  *
- * The WAL: synchronous=FULL (a commit is durable when it returns), checkpointed
- * at 1,024 pages (4 MiB) and cut back to 4 MiB when the checkpoint restarts it;
- * a clean close leaves none (docs/OPERATIONS.md).
+ * The WAL: synchronous=FULL (a commit is durable when it returns), cut back to
+ * 4 MiB when a checkpoint restarts it; a clean close leaves none
+ * (docs/OPERATIONS.md). A handle opened for writing does not checkpoint on
+ * commit (SQLite's autocheckpoint would run it inside the commit that crosses
+ * the mark, on the writer's thread): it counts the WAL's pages (wal_pages) and
+ * the writer decides when checkpoint_wal runs, and on which handle.
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -58,6 +61,7 @@ struct audit_backend {
     uint64_t index_retry; /* no bulk index before this size */
     uint64_t known;       /* the size after our last commit (someone else wrote when it differs) */
     uint64_t saved_indexed, saved_known;
+    _Atomic int wal_pages; /* the WAL's pages after this handle's last commit */
 };
 
 static const char *SCHEMA =
@@ -115,6 +119,15 @@ static void sq_close(audit_backend *b)
 static bool prep(sqlite3 *db, const char *sql, sqlite3_stmt **st)
 {
     return sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) == SQLITE_OK;
+}
+
+/* Replaces SQLite's autocheckpoint (which is a WAL hook too) on a write handle. */
+static int wal_hook(void *ctx, sqlite3 *db, const char *name, int pages)
+{
+    (void)db;
+    (void)name;
+    ((audit_backend *)ctx)->wal_pages = pages;
+    return SQLITE_OK;
 }
 
 static bool has_table(sqlite3 *db, const char *name)
@@ -248,6 +261,7 @@ static err sq_open(const char *path, int mode, audit_backend **out)
     if (mode == AUDIT_BE_WRITE) {
         CHECK(sqlite3_exec(db, SCHEMA, NULL, NULL, NULL) == SQLITE_OK, ERR_UNAVAILABLE,
               "audit: cannot open the log");
+        sqlite3_wal_hook(db, wal_hook, b);
     }
     CHECK(prep(db, "SELECT leaf FROM entries WHERE idx=?1", &b->leaf) &&
               prep(db, "SELECT leaf FROM entries WHERE idx>=?1 AND idx<?2 ORDER BY idx",
@@ -657,12 +671,18 @@ out:
     return rc;
 }
 
-static err sq_checkpoint_wal(audit_backend *b, bool truncate)
+static int sq_wal_pages(audit_backend *b)
+{
+    return b->wal_pages;
+}
+
+static err sq_checkpoint_wal(audit_backend *b, int mode)
 {
     int logn = 0, done = 0;
-    int r = sqlite3_wal_checkpoint_v2(
-        b->db, NULL, truncate ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE, &logn,
-        &done);
+    int m = mode == AUDIT_WAL_TRUNCATE ? SQLITE_CHECKPOINT_TRUNCATE
+            : mode == AUDIT_WAL_FULL   ? SQLITE_CHECKPOINT_FULL
+                                       : SQLITE_CHECKPOINT_PASSIVE;
+    int r = sqlite3_wal_checkpoint_v2(b->db, NULL, m, &logn, &done);
     ENSURE(r == SQLITE_OK, ERR_UNAVAILABLE, "audit: cannot checkpoint the WAL (%s)",
            sqlite3_errmsg(b->db));
     return ERR_OK;
@@ -701,6 +721,7 @@ const audit_backend_ops audit_sqlite_ops = {
     .checkpoints = sq_checkpoints,
     .search = sq_search,
     .checkpoint_wal = sq_checkpoint_wal,
+    .wal_pages = sq_wal_pages,
     .probe_writable = sq_probe_writable,
     .errmsg = sq_errmsg,
 };
