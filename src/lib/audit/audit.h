@@ -69,6 +69,8 @@ MUST_USE err audit_size(audit *a, uint64_t *n);
 /* For tests in this process: every following append fails as if the disk were full.
  * Compiled only into test builds (CUSTOS_TESTING), never into the release binary. */
 void audit_fail_next(audit *a, int on);
+/* WAL checkpoint passes so far: by the checkpointer thread, and by the writer itself. */
+void audit_wal_passes(audit *a, uint64_t *background, uint64_t *writer);
 #endif
 
 /* ---- decoding (verifiers, queries, fuzzed) ---- */

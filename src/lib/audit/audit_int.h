@@ -49,6 +49,7 @@ struct audit {
     pthread_cond_t ck_cv;
     bool ck_want;
     int ck_stop;
+    _Atomic uint64_t ck_passes, ck_writer_passes; /* WAL checkpoint passes, for tests */
     audit_row *rows; /* writer thread only: a batch's rows, and their bytes in enc */
     size_t rows_cap;
     buf enc, tmp;

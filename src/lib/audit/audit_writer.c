@@ -416,6 +416,7 @@ static void *writer_main(void *arg)
                  * moves every page the checkpointer has not, and the next batch restarts the
                  * WAL. Busy (the checkpointer is in a pass): tried after the next batch. */
                 IGNORE(a->ops->checkpoint_wal(a->w.b, AUDIT_WAL_PASSIVE));
+                a->ck_writer_passes++;
             }
             pthread_mutex_lock(&a->mu);
             if (pages >= WAL_EARLY_PAGES && pages < WAL_BOUND_PAGES && a->ck_started) {
@@ -450,6 +451,7 @@ static void *checkpointer_main(void *arg)
         a->ck_want = false;
         pthread_mutex_unlock(&a->mu);
         IGNORE(a->ops->checkpoint_wal(a->ck.b, AUDIT_WAL_PASSIVE));
+        a->ck_passes++;
         pthread_mutex_lock(&a->mu);
     }
     pthread_mutex_unlock(&a->mu);
@@ -587,6 +589,12 @@ void audit_fail_next(audit *a, int on)
     pthread_mutex_lock(&a->mu);
     a->fail = on;
     pthread_mutex_unlock(&a->mu);
+}
+
+void audit_wal_passes(audit *a, uint64_t *background, uint64_t *writer)
+{
+    *background = a->ck_passes;
+    *writer = a->ck_writer_passes;
 }
 #endif
 
