@@ -12,8 +12,13 @@
  * dropped since.
  *
  * Durability uses group commit: callers enqueue and wait; one writer thread
- * writes everything queued in one SQLite transaction with a single fsync and
- * wakes them all, so concurrent requests share the cost of one fsync.
+ * writes everything queued in one transaction with a single fsync and wakes
+ * them all, so concurrent requests share the cost of one fsync.
+ *
+ * Files: audit_entry.c (encoding), audit_writer.c (open/close, group commit,
+ * checkpoints), audit_query.c (proofs, searches, the iterator), verify.c (the
+ * offline verifier); storage only through audit_backend.h, whose one
+ * implementation, audit_sqlite.c, is the only file here that speaks SQL.
  */
 #ifndef CUSTOS_AUDIT_H
 #define CUSTOS_AUDIT_H
