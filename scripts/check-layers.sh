@@ -51,5 +51,6 @@ for o in $objs; do
     done < <(nm -u "$o" | awk '{print $2}' | grep -E "$FORBIDDEN")
     ok=$((ok + 1))
 done
+for f in $(git grep -l sqlite3 -- src/lib/audit ':!src/lib/audit/audit_sqlite.c'); do echo "  FAIL $f speaks SQL: only audit/audit_sqlite.c may"; bad=$((bad + 1)); done
 echo "check_layers: $ok passed, $bad failed"
 [ "$bad" -eq 0 ]

@@ -62,6 +62,7 @@ for t in ${INTEG:-}; do run_counted "$t"; done
 run_counted bash tests/build_check.sh
 run_counted bash scripts/check-layers.sh
 run_counted bash scripts/check-format.sh
+run_counted bash tests/audit_actions_test.sh
 run_counted bash tests/valgrind_smoke.sh "${RELEASE_BIN:-build/custos}"
 run_counted bash tests/release_hooks.sh "${RELEASE_BIN:-build/custos}" "$CUSTOS_BIN"
 echo "full log: $log"

@@ -12,8 +12,13 @@
  * dropped since.
  *
  * Durability uses group commit: callers enqueue and wait; one writer thread
- * writes everything queued in one SQLite transaction with a single fsync and
- * wakes them all, so concurrent requests share the cost of one fsync.
+ * writes everything queued in one transaction with a single fsync and wakes
+ * them all, so concurrent requests share the cost of one fsync.
+ *
+ * Files: audit_entry.c (encoding), audit_writer.c (open/close, group commit,
+ * checkpoints), audit_query.c (proofs, searches, the iterator), verify.c (the
+ * offline verifier); storage only through audit_backend.h, whose one
+ * implementation, audit_sqlite.c, is the only file here that speaks SQL.
  */
 #ifndef CUSTOS_AUDIT_H
 #define CUSTOS_AUDIT_H
@@ -47,12 +52,20 @@ typedef struct audit_entry {
 
 MUST_USE err audit_create(const char *path);
 MUST_USE err audit_open(const char *path, audit **out);
+/* The log for reading only (offline tools, replays): no writer, nothing written; appends
+ * and checkpoints are ERR_UNAVAILABLE. ERR_IO when path cannot be opened or is not a log. */
+MUST_USE err audit_open_readonly(const char *path, audit **out);
 void audit_close(audit *a);
 /* Durable before it returns; index receives the entry's leaf index (may be NULL).
  * ERR_UNAVAILABLE when the entry could not be made durable: the caller must refuse. */
 MUST_USE err audit_append(audit *a, const audit_entry *e, uint64_t *index);
 /* Many entries, durable together (imports). */
 MUST_USE err audit_append_many(audit *a, const audit_entry *e, size_t n);
+/* The actions an entry may name: the table in audit/actions.def, in its order. An append
+ * naming an action not in it is refused in test builds (ERR_INTERNAL) and logged in release
+ * builds, where it is still written (the entry is the evidence; its name is the code's bug). */
+const char *const *audit_actions(size_t *n);
+bool audit_action_known(const char *name);
 /* Canonical encoding of an entry with its index (exposed for tests and verifiers). */
 MUST_USE err audit_encode(const audit_entry *e, uint64_t index, buf *out);
 /* Number of entries durable so far (this process's view). */
@@ -61,6 +74,8 @@ MUST_USE err audit_size(audit *a, uint64_t *n);
 /* For tests in this process: every following append fails as if the disk were full.
  * Compiled only into test builds (CUSTOS_TESTING), never into the release binary. */
 void audit_fail_next(audit *a, int on);
+/* WAL checkpoint passes so far: by the checkpointer thread, and by the writer itself. */
+void audit_wal_passes(audit *a, uint64_t *background, uint64_t *writer);
 #endif
 
 /* ---- decoding (verifiers, queries, fuzzed) ---- */
@@ -125,6 +140,17 @@ typedef err (*audit_row_fn)(void *ctx, uint64_t index, slice entry, const uint8_
 /* Entries in index order matching every given criterion; uses the actor, customer and time
  * indexes (never a scan of the whole log for actor or customer queries). */
 MUST_USE err audit_search(audit *a, const audit_query *q, audit_row_fn fn, void *ctx, size_t *n);
+
+/* ---- reading entries in order (the guard's replay, exports) ---- */
+typedef struct audit_iter audit_iter;
+/* An iterator over the entries from index `from` on, on a read handle of its own (it holds no
+ * lock between calls). */
+MUST_USE err audit_iter_open(audit *a, uint64_t from, audit_iter **out);
+/* The next entry in index order: *got is false at the end of the log as it is at this call
+ * (entries appended later are handed out by later calls). entry stays valid until the next
+ * call or audit_iter_close. */
+MUST_USE err audit_iter_next(audit_iter *it, uint64_t *index, slice *entry, bool *got);
+void audit_iter_close(audit_iter *it);
 
 /* ---- offline verification (no keys, no server) ---- */
 typedef struct audit_verify_report {

@@ -10,13 +10,13 @@
  * catches a rewrite that recomputed the leaves, a cut tail, or a roll-back to
  * an older state). The first problem is reported with the index where it lies.
  */
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "audit/audit.h"
+#include "audit/audit_backend.h"
 #include "audit/checkpoint.h"
 #include "audit/merkle.h"
 
@@ -93,50 +93,109 @@ static err no_emit(void *ctx, unsigned level, uint64_t index, const uint8_t h[32
     return ERR_OK;
 }
 
+/* The pass over the log's checkpoints and entries. */
+typedef struct vctx {
+    audit_verify_report *r;
+    const char *key_name;
+    const uint8_t *pk;
+    want *w;
+    size_t nw, cap, next_w;
+    merkle_frontier f;
+    uint64_t expect, last_good;
+} vctx;
+
+static err one_checkpoint(void *ctx, uint64_t size, const uint8_t root[32], slice note)
+{
+    (void)root;
+    vctx *v = ctx;
+    checkpoint c;
+    if (checkpoint_open(note, v->key_name, v->pk, &c) != ERR_OK) {
+        return problem(v->r, (int64_t)size,
+                       "the checkpoint stored for size %llu does not verify with the log's "
+                       "public key (forged or altered)",
+                       (unsigned long long)size);
+    }
+    if (c.size != size) {
+        return problem(v->r, (int64_t)size,
+                       "the checkpoint row for size %llu holds a note for %llu",
+                       (unsigned long long)size, (unsigned long long)c.size);
+    }
+    TRY(want_add(&v->w, &v->nw, &v->cap, &c, false));
+    v->r->checkpoints++;
+    return ERR_OK;
+}
+
+static err one_entry(void *ctx, uint64_t idx, slice entry, const uint8_t stored[32])
+{
+    vctx *v = ctx;
+    audit_verify_report *r = v->r;
+    const uint8_t *ent = entry.len > 0 ? entry.p : NULL;
+    size_t n = entry.len;
+    if (idx != v->expect) {
+        return problem(r, (int64_t)v->expect,
+                       "entry %llu is missing: the next one stored is %llu (deleted)",
+                       (unsigned long long)v->expect, (unsigned long long)idx);
+    }
+    uint64_t named;
+    if (!ent || !entry_index(ent, n, &named)) {
+        return problem(r, (int64_t)idx, "entry %llu is not a valid entry (modified)",
+                       (unsigned long long)idx);
+    }
+    if (named != idx) {
+        return problem(r, (int64_t)idx,
+                       "position %llu holds entry %llu (entries were inserted, deleted or "
+                       "reordered)",
+                       (unsigned long long)idx, (unsigned long long)named);
+    }
+    uint8_t leaf[32];
+    merkle_leaf_hash(ent, n, leaf);
+    if (memcmp(leaf, stored, 32) != 0) {
+        return problem(r, (int64_t)idx, "entry %llu was modified (its leaf hash does not match)",
+                       (unsigned long long)idx);
+    }
+    TRY(merkle_frontier_append(&v->f, leaf, no_emit, NULL));
+    v->expect++;
+    while (v->next_w < v->nw && v->w[v->next_w].size == v->f.size) {
+        uint8_t root[32];
+        merkle_frontier_root(&v->f, root);
+        const want *w = &v->w[v->next_w];
+        if (memcmp(root, w->root, 32) != 0) {
+            return problem(r, (int64_t)v->last_good,
+                           "the log disagrees with %s checkpoint for %llu entries: something "
+                           "in entries %llu to %llu was rewritten",
+                           w->held_apart ? "the saved" : "its own signed",
+                           (unsigned long long)w->size, (unsigned long long)v->last_good,
+                           (unsigned long long)(w->size - 1));
+        }
+        v->last_good = w->size;
+        v->next_w++;
+    }
+    return ERR_OK;
+}
+
 err audit_verify_file(const char *path, const char *key_name, const uint8_t pk[32],
                       const slice *notes, size_t nnotes, audit_verify_report *r)
 {
     memset(r, 0, sizeof *r);
     r->bad_index = -1;
     r->ok = true;
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    want *w = NULL;
-    size_t nw = 0, cap = 0;
+    const audit_backend_ops *ops = AUDIT_BACKEND;
+    audit_backend *b = NULL;
+    vctx v;
+    memset(&v, 0, sizeof v);
+    v.r = r;
+    v.key_name = key_name;
+    v.pk = pk;
     err rc = ERR_OK;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        rc = problem(r, -1, "cannot open the audit log %s", path);
+    if (ops->open(path, AUDIT_BE_READ, &b) != ERR_OK) {
+        rc = problem(r, -1, "%s", err_message());
         goto out;
     }
-    sqlite3_busy_timeout(db, 5000);
     /* Checkpoints signed into the log, then those held apart. */
-    if (sqlite3_prepare_v2(db, "SELECT size, root, note FROM checkpoints ORDER BY size", -1, &st,
-                           NULL) != SQLITE_OK) {
-        rc = problem(r, -1, "the file is not an audit log (%s)", sqlite3_errmsg(db));
+    if (ops->checkpoints(b, one_checkpoint, &v) != ERR_OK) {
+        rc = r->ok ? problem(r, -1, "%s", err_message()) : ERR_CRYPTO;
         goto out;
     }
-    int s;
-    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-        checkpoint c;
-        slice note = slice_of(sqlite3_column_text(st, 2), (size_t)sqlite3_column_bytes(st, 2));
-        uint64_t size = (uint64_t)sqlite3_column_int64(st, 0);
-        if (checkpoint_open(note, key_name, pk, &c) != ERR_OK) {
-            rc = problem(r, (int64_t)size,
-                         "the checkpoint stored for size %llu does not verify with the log's "
-                         "public key (forged or altered)",
-                         (unsigned long long)size);
-            goto out;
-        }
-        if (c.size != size) {
-            rc = problem(r, (int64_t)size, "the checkpoint row for size %llu holds a note for %llu",
-                         (unsigned long long)size, (unsigned long long)c.size);
-            goto out;
-        }
-        GUARD(want_add(&w, &nw, &cap, &c, false));
-        r->checkpoints++;
-    }
-    sqlite3_finalize(st);
-    st = NULL;
     for (size_t i = 0; i < nnotes; i++) {
         checkpoint c;
         if (checkpoint_open(notes[i], key_name, pk, &c) != ERR_OK) {
@@ -146,99 +205,42 @@ err audit_verify_file(const char *path, const char *key_name, const uint8_t pk[3
                          i + 1);
             goto out;
         }
-        GUARD(want_add(&w, &nw, &cap, &c, true));
+        GUARD(want_add(&v.w, &v.nw, &v.cap, &c, true));
         r->checkpoints++;
     }
-    if (nw > 1) {
-        qsort(w, nw, sizeof *w, want_cmp);
+    if (v.nw > 1) {
+        qsort(v.w, v.nw, sizeof *v.w, want_cmp);
     }
-    merkle_frontier f;
-    merkle_frontier_init(&f);
-    size_t next_w = 0;
-    uint64_t last_good = 0; /* size of the last checkpoint that matched */
+    merkle_frontier_init(&v.f);
     /* Size-0 checkpoints: the empty tree. */
-    while (next_w < nw && w[next_w].size == 0) {
+    while (v.next_w < v.nw && v.w[v.next_w].size == 0) {
         uint8_t empty[32];
         merkle_empty_root(empty);
-        if (memcmp(empty, w[next_w].root, 32) != 0) {
+        if (memcmp(empty, v.w[v.next_w].root, 32) != 0) {
             rc = problem(r, 0, "a checkpoint of the empty log has a wrong root");
             goto out;
         }
-        next_w++;
+        v.next_w++;
     }
-    if (sqlite3_prepare_v2(db, "SELECT idx, entry, leaf FROM entries ORDER BY idx", -1, &st,
-                           NULL) != SQLITE_OK) {
-        rc = problem(r, -1, "the file is not an audit log (%s)", sqlite3_errmsg(db));
+    if (ops->read_range(b, 0, UINT64_MAX, one_entry, &v) != ERR_OK) {
+        rc = r->ok ? problem(r, (int64_t)v.expect, "cannot read entry %llu (%s)",
+                             (unsigned long long)v.expect, err_message())
+                   : ERR_CRYPTO;
         goto out;
     }
-    uint64_t expect = 0;
-    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-        uint64_t idx = (uint64_t)sqlite3_column_int64(st, 0);
-        const uint8_t *ent = sqlite3_column_blob(st, 1);
-        size_t n = (size_t)sqlite3_column_bytes(st, 1);
-        if (idx != expect) {
-            rc = problem(r, (int64_t)expect,
-                         "entry %llu is missing: the next one stored is %llu (deleted)",
-                         (unsigned long long)expect, (unsigned long long)idx);
-            goto out;
-        }
-        uint64_t named;
-        if (!ent || !entry_index(ent, n, &named)) {
-            rc = problem(r, (int64_t)idx, "entry %llu is not a valid entry (modified)",
-                         (unsigned long long)idx);
-            goto out;
-        }
-        if (named != idx) {
-            rc = problem(r, (int64_t)idx,
-                         "position %llu holds entry %llu (entries were inserted, deleted or "
-                         "reordered)",
-                         (unsigned long long)idx, (unsigned long long)named);
-            goto out;
-        }
-        uint8_t leaf[32];
-        merkle_leaf_hash(ent, n, leaf);
-        if (sqlite3_column_bytes(st, 2) != 32 || memcmp(leaf, sqlite3_column_blob(st, 2), 32)) {
-            rc = problem(r, (int64_t)idx, "entry %llu was modified (its leaf hash does not match)",
-                         (unsigned long long)idx);
-            goto out;
-        }
-        GUARD(merkle_frontier_append(&f, leaf, no_emit, NULL));
-        expect++;
-        while (next_w < nw && w[next_w].size == f.size) {
-            uint8_t root[32];
-            merkle_frontier_root(&f, root);
-            if (memcmp(root, w[next_w].root, 32) != 0) {
-                rc = problem(r, (int64_t)last_good,
-                             "the log disagrees with %s checkpoint for %llu entries: something "
-                             "in entries %llu to %llu was rewritten",
-                             w[next_w].held_apart ? "the saved" : "its own signed",
-                             (unsigned long long)w[next_w].size, (unsigned long long)last_good,
-                             (unsigned long long)(w[next_w].size - 1));
-                goto out;
-            }
-            last_good = w[next_w].size;
-            next_w++;
-        }
-    }
-    if (s != SQLITE_DONE) {
-        rc = problem(r, (int64_t)expect, "cannot read entry %llu (%s)", (unsigned long long)expect,
-                     sqlite3_errmsg(db));
-        goto out;
-    }
-    r->entries = expect;
-    if (next_w < nw) {
-        rc = problem(r, (int64_t)expect,
+    r->entries = v.expect;
+    if (v.next_w < v.nw) {
+        rc = problem(r, (int64_t)v.expect,
                      "the log has %llu entries but %s checkpoint covers %llu: it was truncated or "
                      "rolled back",
-                     (unsigned long long)expect, w[next_w].held_apart ? "a saved" : "its own",
-                     (unsigned long long)w[next_w].size);
+                     (unsigned long long)v.expect, v.w[v.next_w].held_apart ? "a saved" : "its own",
+                     (unsigned long long)v.w[v.next_w].size);
         goto out;
     }
 out:
-    if (st) {
-        sqlite3_finalize(st);
+    if (b) {
+        ops->close(b);
     }
-    sqlite3_close_v2(db);
-    free(w);
+    free(v.w);
     return rc;
 }

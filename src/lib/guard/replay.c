@@ -160,7 +160,22 @@ err guard_replay_audit(guard *g, const char *audit_db, guard_replay_stats *st)
 {
     memset(st, 0, sizeof *st);
     replay_ctx c = {g, st};
-    err rc = guard_store_audit_entries(audit_db, replay_row, &c);
+    audit *a = NULL;
+    audit_iter *it = NULL;
+    err rc = audit_open_readonly(audit_db, &a);
+    if (rc == ERR_OK) {
+        rc = audit_iter_open(a, 0, &it);
+    }
+    for (bool got = true; rc == ERR_OK && got;) {
+        uint64_t index = 0;
+        slice entry;
+        rc = audit_iter_next(it, &index, &entry, &got);
+        if (rc == ERR_OK && got) {
+            rc = replay_row(&c, index, entry);
+        }
+    }
+    audit_iter_close(it);
+    audit_close(a);
     guard_sync(g);
     return rc;
 }

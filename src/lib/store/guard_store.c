@@ -807,41 +807,6 @@ err guard_store_baseline_put(guard_store *s, const char *username, int slot, dou
     return done(s, st, "baseline");
 }
 
-/* ---- audit log, read-only ---- */
-
-err guard_store_audit_entries(const char *audit_db, gs_entry_fn fn, void *ctx)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    err rc = ERR_OK;
-    if (sqlite3_open_v2(audit_db, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        rc = err_set(ERR_IO, __FILE__, __LINE__, "cannot open the audit log %s", audit_db);
-        goto out;
-    }
-    sqlite3_busy_timeout(db, 5000);
-    if (sqlite3_prepare_v2(db, "SELECT idx, entry FROM entries ORDER BY idx", -1, &st, NULL) !=
-        SQLITE_OK) {
-        rc = err_set(ERR_IO, __FILE__, __LINE__, "%s is not an audit log (%s)", audit_db,
-                     sqlite3_errmsg(db));
-        goto out;
-    }
-    int r;
-    while (rc == ERR_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
-        const void *p = sqlite3_column_blob(st, 1);
-        int n = sqlite3_column_bytes(st, 1);
-        rc =
-            fn(ctx, (uint64_t)sqlite3_column_int64(st, 0), slice_of(p ? p : "", p ? (size_t)n : 0));
-    }
-    if (rc == ERR_OK && r != SQLITE_DONE) {
-        rc = err_set(ERR_IO, __FILE__, __LINE__, "reading the audit log failed (%s)",
-                     sqlite3_errmsg(db));
-    }
-out:
-    sqlite3_finalize(st);
-    sqlite3_close_v2(db);
-    return rc;
-}
-
 /* ---- retention ---- */
 
 static err purge_one(guard_store *s, int id, int64_t arg, const char *what, int64_t *n)

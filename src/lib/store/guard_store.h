@@ -2,9 +2,8 @@
  * guard_store.h - the guard's own SQLite file (VAULT/guard.db, separate from
  * custos.db so the guard's writes never contend with the vault's): sanctions
  * (blocks, throttles and recorded locks, with expiry), alerts, the violation
- * register, known addresses per account and per-account baselines. A read-only
- * reader of audit.db entries for offline replay lives here too, since only
- * store/ speaks SQL.
+ * register, known addresses per account and per-account baselines. (The guard
+ * reads the audit log through the audit module's iterator, audit_iter_*.)
  *
  * One connection, not locked here: the guard serialises every call with its own
  * mutex (the guard thread writes in batches inside one transaction).
@@ -138,9 +137,5 @@ typedef struct gs_purged {
 } gs_purged;
 MUST_USE err guard_store_purge(guard_store *s, const gs_retention *r, int64_t now_us,
                                gs_purged *out);
-
-/* ---- reading an audit log offline (read-only, in index order) ---- */
-typedef err (*gs_entry_fn)(void *ctx, uint64_t index, slice entry);
-MUST_USE err guard_store_audit_entries(const char *audit_db, gs_entry_fn fn, void *ctx);
 
 #endif
