@@ -338,9 +338,8 @@ err stmt_allow_deny(ps *p, char **tok, int ntok)
         if (strchr(it.v[i], ' ')) {
             return perr(p, "'%s' is not one address or prefix (separate with commas)", it.v[i]);
         }
-        char m[200];
-        if (granges_add_cidr(g, it.v[i], m, sizeof m) != ERR_OK) {
-            return perr(p, "%s", m);
+        if (granges_add_cidr(g, it.v[i]) != ERR_OK) {
+            return perr(p, "%s", err_message());
         }
     }
     return ERR_OK;
