@@ -243,11 +243,30 @@ static int entries(const char *dir)
     return n;
 }
 
+/* A fresh folder with a file name f in it; removed at the end. */
+typedef struct ftmp {
+    char *dir;
+    char p[600];
+} ftmp;
+
+static void ftmp_init(ftmp *t)
+{
+    t->dir = test_tmpdir("file");
+    snprintf(t->p, sizeof t->p, "%s/f", t->dir);
+}
+
+static void ftmp_done(ftmp *t)
+{
+    unlink(t->p);
+    rmdir(t->dir);
+    free(t->dir);
+}
+
 TEST(t_file_atomic_modes)
 {
-    char *dir = test_tmpdir("file");
-    char p[600];
-    snprintf(p, sizeof p, "%s/f", dir);
+    ftmp t;
+    ftmp_init(&t);
+    const char *dir = t.dir, *p = t.p;
     mode_t old = umask(0);
     /* new: 0600 even with an empty umask */
     EXPECT_OK(file_write_atomic(p, slice_cstr("one"), false));
@@ -288,16 +307,14 @@ TEST(t_file_atomic_modes)
     EXPECT_INT(mode_of(q), 0600);
     umask(old);
     unlink(q);
-    unlink(p);
-    rmdir(dir);
-    free(dir);
+    ftmp_done(&t);
 }
 
 TEST(t_file_failed_write_keeps_old)
 {
-    char *dir = test_tmpdir("file");
-    char p[600];
-    snprintf(p, sizeof p, "%s/f", dir);
+    ftmp t;
+    ftmp_init(&t);
+    const char *dir = t.dir, *p = t.p;
     EXPECT_OK(file_write_atomic(p, slice_cstr("old contents"), false));
     /* A real failed write(2): files may not grow past 1 KiB (EFBIG instead of SIGXFSZ). */
     struct rlimit lim, small = {1024, 1024};
@@ -321,9 +338,7 @@ TEST(t_file_failed_write_keeps_old)
     EXPECT_ERR(file_sync_dir(q, false), ERR_IO);
     EXPECT_OK(file_sync_dir(dir, true));
     EXPECT_OK(file_sync_dir(p, false));
-    unlink(p);
-    rmdir(dir);
-    free(dir);
+    ftmp_done(&t);
 }
 
 typedef struct writer_arg {
@@ -352,17 +367,17 @@ TEST(t_file_concurrent_writers)
 {
     /* Four writers replace one file while the test reads it: every read is one whole
      * version (one letter, full length), never a mix or a part; no temporary file is left. */
-    char *dir = test_tmpdir("file");
-    char p[600];
-    snprintf(p, sizeof p, "%s/f", dir);
+    ftmp t;
+    ftmp_init(&t);
+    const char *dir = t.dir, *p = t.p;
     static char first[VERSION_LEN + 1];
     memset(first, 'z', VERSION_LEN);
     EXPECT_OK(file_write_atomic(p, slice_of(first, VERSION_LEN), false));
-    pthread_t t[4];
+    pthread_t th[4];
     writer_arg a[4];
     for (int i = 0; i < 4; i++) {
         a[i] = (writer_arg){p, i, 0};
-        EXPECT(pthread_create(&t[i], NULL, writer_main, &a[i]) == 0);
+        EXPECT(pthread_create(&th[i], NULL, writer_main, &a[i]) == 0);
     }
     int reads = 0, torn = 0;
     for (int i = 0; i < 200; i++) {
@@ -381,23 +396,21 @@ TEST(t_file_concurrent_writers)
         free(s);
     }
     for (int i = 0; i < 4; i++) {
-        pthread_join(t[i], NULL);
+        pthread_join(th[i], NULL);
         EXPECT_INT(a[i].failures, 0);
     }
     EXPECT_INT(torn, 0);
     EXPECT(reads > 0);
     EXPECT_INT(entries(dir), 1);
     EXPECT_INT(mode_of(p), 0600);
-    unlink(p);
-    rmdir(dir);
-    free(dir);
+    ftmp_done(&t);
 }
 
 TEST(t_file_read_and_private)
 {
-    char *dir = test_tmpdir("file");
-    char p[600];
-    snprintf(p, sizeof p, "%s/f", dir);
+    ftmp t;
+    ftmp_init(&t);
+    const char *dir = t.dir, *p = t.p;
     buf b;
     buf_init(&b, 1 << 16);
     EXPECT_ERR(file_read_bounded(p, 100, &b), ERR_NOT_FOUND);
@@ -420,9 +433,7 @@ TEST(t_file_read_and_private)
     EXPECT(fchmod(fd, 0400) == 0);
     EXPECT_OK(file_check_private(fd, "the file", p));
     close(fd);
-    unlink(p);
-    rmdir(dir);
-    free(dir);
+    ftmp_done(&t);
 }
 
 int main(void)

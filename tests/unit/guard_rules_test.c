@@ -326,18 +326,25 @@ TEST(t_schedules)
     guard_rules_free(r);
 }
 
+/* The whole of a file (at most max - 1 bytes) as a string; 0 when it cannot be read. */
+static size_t read_text(const char *path, char *out, size_t max)
+{
+    out[0] = '\0';
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        return 0;
+    }
+    size_t n = fread(out, 1, max - 1, f);
+    fclose(f);
+    out[n] = '\0';
+    return n;
+}
+
 TEST(t_builtin_rules_match_the_file)
 {
     /* The rules compiled into the binary are etc/guard.rules, byte for byte. */
-    FILE *f = fopen("etc/guard.rules", "rb");
-    EXPECT(f != NULL);
-    if (!f) {
-        return;
-    }
     static char text[1 << 16];
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = '\0';
+    EXPECT(read_text("etc/guard.rules", text, sizeof text) > 0);
     EXPECT_STR(GUARD_DEFAULT_RULES, text);
     guard_rules *r = NULL;
     EXPECT_OK(guard_rules_parse(slice_cstr(GUARD_DEFAULT_RULES), "built-in", &r));
@@ -377,15 +384,8 @@ static bool documented(const char *doc, const char *kw)
 
 TEST(t_keywords_documented)
 {
-    FILE *f = fopen("docs/GUARD.md", "rb");
-    EXPECT(f != NULL);
-    if (!f) {
-        return;
-    }
     static char doc[1 << 18];
-    size_t n = fread(doc, 1, sizeof doc - 1, f);
-    fclose(f);
-    doc[n] = '\0';
+    size_t n = read_text("docs/GUARD.md", doc, sizeof doc);
     EXPECT(n > 0 && n < sizeof doc - 1);
     EXPECT(RULES_NSTMTS >= 30);
     for (size_t i = 0; i < RULES_NSTMTS; i++) {
