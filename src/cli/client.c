@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/file.h"
 #include "core/mem.h"
 
 static void config_path(char *out, size_t max, bool mkdirs)
@@ -67,25 +68,19 @@ err client_load(client *c)
 
 err client_save_token(const client *c)
 {
-    char p[PATH_MAX], tmp[PATH_MAX];
+    char p[PATH_MAX];
     config_path(p, sizeof p, true);
-    snprintf(tmp, sizeof tmp, "%s.tmp", p);
     json_t *o =
         json_pack("{s:s, s:s, s:s}", "addr", c->addr, "token", c->token, "cacert", c->cacert);
     ENSURE(o != NULL, ERR_INTERNAL, "out of memory");
     char *s = json_dumps(o, JSON_INDENT(2));
     json_decref(o);
     ENSURE(s != NULL, ERR_INTERNAL, "out of memory");
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     size_t n = strlen(s);
-    bool ok = fd >= 0 && write(fd, s, n) == (ssize_t)n && fsync(fd) == 0;
-    if (fd >= 0) {
-        close(fd);
-    }
+    err rc = file_write_atomic(p, slice_of(s, n), false);
     mem_wipe(s, n);
     free(s);
-    ENSURE(ok && rename(tmp, p) == 0, ERR_IO, "cannot write %s", p);
-    return ERR_OK;
+    return rc;
 }
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)

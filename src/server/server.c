@@ -48,6 +48,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/file.h"
 #include "core/forwarded.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -1009,16 +1010,10 @@ err server_run(const server_opts *o, const kek_source *src)
           "cannot start a thread");
     accepting = true;
     if (o->port_file) {
-        char tmp[PATH_MAX];
-        snprintf(tmp, sizeof tmp, "%s.tmp", o->port_file);
-        FILE *f = fopen(tmp, "w");
-        CHECK(f != NULL, ERR_IO, "cannot write the port file");
-        fprintf(f, "%u\n", port);
-        if (md) {
-            fprintf(f, "%u\n", mport); /* the metrics listener's, on the second line */
-        }
-        fclose(f);
-        CHECK(rename(tmp, o->port_file) == 0, ERR_IO, "cannot write the port file");
+        char text[32]; /* the metrics listener's port on the second line */
+        int tn = md ? snprintf(text, sizeof text, "%u\n%u\n", port, mport)
+                    : snprintf(text, sizeof text, "%u\n", port);
+        GUARD(file_write_atomic(o->port_file, slice_of(text, (size_t)tn), false));
     }
     log_info("server.listening",
              "listening on https://%s (port %u, %u threads, at most %u connections)", o->listen,

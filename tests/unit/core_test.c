@@ -1,11 +1,21 @@
 /*
- * core_test.c - buffers, cursors, ids, clocks and error records.
+ * core_test.c - buffers, cursors, ids, clocks and error records; files: private modes,
+ * atomic replacement (a failed write or a refused commit leaves the old file and no
+ * temporary file, concurrent writers and readers see whole versions only), bounded reads.
  */
+#include <dirent.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/file.h"
 #include "core/mem.h"
 #include "core/utf8.h"
 #include "test.h"
@@ -179,6 +189,253 @@ TEST(t_utf8)
     EXPECT(!utf8_valid(NULL, 1));
 }
 
+/* ---- files ---- */
+
+static int mode_of(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (int)(st.st_mode & 07777) : -1;
+}
+
+static void put(const char *path, const char *text, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+    EXPECT(fd >= 0);
+    if (fd >= 0) {
+        EXPECT(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+        EXPECT(fchmod(fd, mode) == 0);
+        close(fd);
+    }
+}
+
+static char *contents(const char *path)
+{
+    buf b;
+    buf_init(&b, 1 << 20);
+    if (file_read_bounded(path, 1 << 20, &b) != ERR_OK) {
+        buf_free(&b);
+        return NULL;
+    }
+    char *s = buf_take_cstr(&b);
+    buf_free(&b);
+    return s;
+}
+
+static bool contents_are(const char *path, const char *want)
+{
+    char *s = contents(path);
+    bool ok = s != NULL && strcmp(s, want) == 0;
+    free(s);
+    return ok;
+}
+
+/* Entries of dir other than . and .. */
+static int entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    }
+    if (d) {
+        closedir(d);
+    }
+    return n;
+}
+
+/* A fresh folder with a file name f in it; removed at the end. */
+typedef struct ftmp {
+    char *dir;
+    char p[600];
+} ftmp;
+
+static void ftmp_init(ftmp *t)
+{
+    t->dir = test_tmpdir("file");
+    snprintf(t->p, sizeof t->p, "%s/f", t->dir);
+}
+
+static void ftmp_done(ftmp *t)
+{
+    unlink(t->p);
+    rmdir(t->dir);
+    free(t->dir);
+}
+
+TEST(t_file_atomic_modes)
+{
+    ftmp t;
+    ftmp_init(&t);
+    const char *dir = t.dir, *p = t.p;
+    mode_t old = umask(0);
+    /* new: 0600 even with an empty umask */
+    EXPECT_OK(file_write_atomic(p, slice_cstr("one"), false));
+    EXPECT_INT(mode_of(p), 0600);
+    EXPECT(contents_are(p, "one"));
+    /* replacing a file that others could read: the new one is 0600 */
+    put(p, "loose", 0644);
+    EXPECT_OK(file_write_atomic(p, slice_cstr("two"), false));
+    EXPECT_INT(mode_of(p), 0600);
+    EXPECT(contents_are(p, "two"));
+    /* no_replace: refused when the file exists, the old file stays, no temporary file */
+    EXPECT_ERR(file_write_atomic(p, slice_cstr("three"), true), ERR_CONFLICT);
+    EXPECT(contents_are(p, "two"));
+    EXPECT_INT(entries(dir), 1);
+    /* an aborted replacement leaves the old file */
+    file_atomic f;
+    EXPECT_OK(file_atomic_open(&f, p));
+    EXPECT_OK(file_atomic_write(&f, "four", 4));
+    EXPECT_INT(entries(dir), 2);
+    file_atomic_abort(&f);
+    file_atomic_abort(&f);
+    EXPECT(contents_are(p, "two"));
+    EXPECT_INT(entries(dir), 1);
+    /* exclusive creation: exact mode, never over an existing file */
+    char q[600];
+    snprintf(q, sizeof q, "%s/g", dir);
+    int fd = -1;
+    EXPECT_OK(file_create_exclusive(q, 0600, &fd));
+    EXPECT_OK(file_write_all(fd, "gg", 2, q));
+    close(fd);
+    EXPECT_INT(mode_of(q), 0600);
+    EXPECT_ERR(file_create_exclusive(q, 0600, &fd), ERR_CONFLICT);
+    EXPECT(contents_are(q, "gg"));
+    EXPECT_OK(file_create_private(q)); /* exists: left alone */
+    EXPECT(contents_are(q, "gg"));
+    unlink(q);
+    EXPECT_OK(file_create_private(q));
+    EXPECT_INT(mode_of(q), 0600);
+    umask(old);
+    unlink(q);
+    ftmp_done(&t);
+}
+
+TEST(t_file_failed_write_keeps_old)
+{
+    ftmp t;
+    ftmp_init(&t);
+    const char *dir = t.dir, *p = t.p;
+    EXPECT_OK(file_write_atomic(p, slice_cstr("old contents"), false));
+    /* A real failed write(2): files may not grow past 1 KiB (EFBIG instead of SIGXFSZ). */
+    struct rlimit lim, small = {1024, 1024};
+    EXPECT(getrlimit(RLIMIT_FSIZE, &lim) == 0);
+    small.rlim_max = lim.rlim_max;
+    void (*was)(int) = signal(SIGXFSZ, SIG_IGN);
+    EXPECT(setrlimit(RLIMIT_FSIZE, &small) == 0);
+    static char big[8192];
+    memset(big, 'x', sizeof big);
+    err e = file_write_atomic(p, slice_of(big, sizeof big), false);
+    EXPECT(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+    signal(SIGXFSZ, was);
+    EXPECT_INT(e, ERR_IO);
+    EXPECT(contents_are(p, "old contents"));
+    EXPECT_INT(entries(dir), 1); /* the temporary file is gone */
+    EXPECT_INT(mode_of(p), 0600);
+    /* a folder that does not exist: nothing is created */
+    char q[700];
+    snprintf(q, sizeof q, "%s/no/such/f", dir);
+    EXPECT_ERR(file_write_atomic(q, slice_cstr("x"), false), ERR_IO);
+    EXPECT_ERR(file_sync_dir(q, false), ERR_IO);
+    EXPECT_OK(file_sync_dir(dir, true));
+    EXPECT_OK(file_sync_dir(p, false));
+    ftmp_done(&t);
+}
+
+typedef struct writer_arg {
+    const char *path;
+    int id;
+    int failures;
+} writer_arg;
+
+#define VERSION_LEN 65536
+
+static void *writer_main(void *v)
+{
+    writer_arg *a = v;
+    char *data = malloc(VERSION_LEN);
+    for (int i = 0; data && i < 40; i++) {
+        memset(data, 'a' + (a->id * 40 + i) % 26, VERSION_LEN);
+        if (file_write_atomic(a->path, slice_of(data, VERSION_LEN), false) != ERR_OK) {
+            a->failures++;
+        }
+    }
+    free(data);
+    return NULL;
+}
+
+TEST(t_file_concurrent_writers)
+{
+    /* Four writers replace one file while the test reads it: every read is one whole
+     * version (one letter, full length), never a mix or a part; no temporary file is left. */
+    ftmp t;
+    ftmp_init(&t);
+    const char *dir = t.dir, *p = t.p;
+    static char first[VERSION_LEN + 1];
+    memset(first, 'z', VERSION_LEN);
+    EXPECT_OK(file_write_atomic(p, slice_of(first, VERSION_LEN), false));
+    pthread_t th[4];
+    writer_arg a[4];
+    for (int i = 0; i < 4; i++) {
+        a[i] = (writer_arg){p, i, 0};
+        EXPECT(pthread_create(&th[i], NULL, writer_main, &a[i]) == 0);
+    }
+    int reads = 0, torn = 0;
+    for (int i = 0; i < 200; i++) {
+        char *s = contents(p);
+        if (s == NULL) {
+            torn++;
+            continue;
+        }
+        size_t n = strlen(s);
+        bool whole = n == VERSION_LEN;
+        for (size_t j = 1; whole && j < n; j++) {
+            whole = s[j] == s[0];
+        }
+        torn += !whole;
+        reads++;
+        free(s);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        EXPECT_INT(a[i].failures, 0);
+    }
+    EXPECT_INT(torn, 0);
+    EXPECT(reads > 0);
+    EXPECT_INT(entries(dir), 1);
+    EXPECT_INT(mode_of(p), 0600);
+    ftmp_done(&t);
+}
+
+TEST(t_file_read_and_private)
+{
+    ftmp t;
+    ftmp_init(&t);
+    const char *dir = t.dir, *p = t.p;
+    buf b;
+    buf_init(&b, 1 << 16);
+    EXPECT_ERR(file_read_bounded(p, 100, &b), ERR_NOT_FOUND);
+    put(p, "0123456789", 0600);
+    EXPECT_OK(file_read_bounded(p, 10, &b));
+    EXPECT_INT(b.len, 10);
+    EXPECT(memcmp(b.p, "0123456789", 10) == 0);
+    EXPECT_ERR(file_read_bounded(p, 9, &b), ERR_TOO_LARGE);
+    EXPECT_ERR(file_read_bounded(dir, 100, &b), ERR_INPUT);
+    buf_free(&b);
+    int fd = open(p, O_RDONLY);
+    EXPECT(fd >= 0);
+    EXPECT_OK(file_check_private(fd, "the file", p));
+    EXPECT(fchmod(fd, 0640) == 0);
+    EXPECT_ERR(file_check_private(fd, "the file", p), ERR_DENIED);
+    EXPECT(strstr(err_message(), "read by group or others (mode 640)") != NULL);
+    EXPECT(fchmod(fd, 0602) == 0);
+    EXPECT_ERR(file_check_private(fd, "the file", p), ERR_DENIED);
+    EXPECT(strstr(err_message(), "written by group or others") != NULL);
+    EXPECT(fchmod(fd, 0400) == 0);
+    EXPECT_OK(file_check_private(fd, "the file", p));
+    close(fd);
+    ftmp_done(&t);
+}
+
 int main(void)
 {
     test_init();
@@ -190,5 +447,9 @@ int main(void)
     RUN(t_errors);
     RUN(t_wipe_block);
     RUN(t_utf8);
+    RUN(t_file_atomic_modes);
+    RUN(t_file_failed_write_keeps_old);
+    RUN(t_file_concurrent_writers);
+    RUN(t_file_read_and_private);
     return test_done("core_test");
 }

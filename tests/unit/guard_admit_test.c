@@ -101,10 +101,9 @@ static granges ranges(const char *const *cidrs)
 {
     granges g;
     memset(&g, 0, sizeof g);
-    char m[200];
     for (size_t i = 0; cidrs[i]; i++) {
-        if (granges_add_cidr(&g, cidrs[i], m, sizeof m) != ERR_OK) {
-            printf("  cidr %s: %s\n", cidrs[i], m);
+        if (granges_add_cidr(&g, cidrs[i]) != ERR_OK) {
+            printf("  cidr %s: %s\n", cidrs[i], err_message());
         }
     }
     granges_finish(&g);

@@ -2,11 +2,13 @@
  * guard_rules_test.c - the guard's rules parser: the shipped file parses, every
  * setting and detector key lands where it should, and a table of bad inputs is
  * refused with "FILE:LINE: message" naming the right line, returning nothing.
- * Also the schedule and holiday arithmetic the off-hours detector relies on.
+ * Also the schedule and holiday arithmetic the off-hours detector relies on, and
+ * that every keyword of the parser's statement table is documented in docs/GUARD.md.
  */
 #include "core/clock.h"
 #include "guard/guard.h"
 #include "guard/guard_int.h"
+#include "guard/rules_int.h"
 #include "test.h"
 
 static guard_rules *parse(const char *text)
@@ -324,22 +326,80 @@ TEST(t_schedules)
     guard_rules_free(r);
 }
 
+/* The whole of a file (at most max - 1 bytes) as a string; 0 when it cannot be read. */
+static size_t read_text(const char *path, char *out, size_t max)
+{
+    out[0] = '\0';
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        return 0;
+    }
+    size_t n = fread(out, 1, max - 1, f);
+    fclose(f);
+    out[n] = '\0';
+    return n;
+}
+
 TEST(t_builtin_rules_match_the_file)
 {
     /* The rules compiled into the binary are etc/guard.rules, byte for byte. */
-    FILE *f = fopen("etc/guard.rules", "rb");
-    EXPECT(f != NULL);
-    if (!f) {
-        return;
-    }
     static char text[1 << 16];
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = '\0';
+    EXPECT(read_text("etc/guard.rules", text, sizeof text) > 0);
     EXPECT_STR(GUARD_DEFAULT_RULES, text);
     guard_rules *r = NULL;
     EXPECT_OK(guard_rules_parse(slice_cstr(GUARD_DEFAULT_RULES), "built-in", &r));
     guard_rules_free(r);
+}
+
+/* A keyword is documented when the text shows it in code: `KW ...` or `KW` in prose, or
+ * as the first word of a line in a fenced example. */
+static bool documented(const char *doc, const char *kw)
+{
+    size_t n = strlen(kw);
+    bool fenced = false;
+    for (const char *l = doc; *l;) {
+        const char *e = strchr(l, '\n');
+        size_t len = e ? (size_t)(e - l) : strlen(l);
+        if (len >= 3 && memcmp(l, "```", 3) == 0) {
+            fenced = !fenced;
+        } else if (fenced) {
+            const char *w = l;
+            while (w < l + len && *w == ' ') {
+                w++;
+            }
+            if ((size_t)(l + len - w) >= n && memcmp(w, kw, n) == 0 &&
+                (w + n == l + len || w[n] == ' ')) {
+                return true;
+            }
+        }
+        for (const char *q = l; q + n + 1 < l + len; q++) {
+            if (q[0] == '`' && memcmp(q + 1, kw, n) == 0 && (q[n + 1] == ' ' || q[n + 1] == '`')) {
+                return true;
+            }
+        }
+        l = e ? e + 1 : l + len;
+    }
+    return false;
+}
+
+TEST(t_keywords_documented)
+{
+    static char doc[1 << 18];
+    size_t n = read_text("docs/GUARD.md", doc, sizeof doc);
+    EXPECT(n > 0 && n < sizeof doc - 1);
+    EXPECT(RULES_NSTMTS >= 30);
+    for (size_t i = 0; i < RULES_NSTMTS; i++) {
+        if (!documented(doc, RULES_STMTS[i].keyword)) {
+            printf("  keyword '%s' is not documented in docs/GUARD.md\n", RULES_STMTS[i].keyword);
+            EXPECT(false);
+        }
+    }
+    /* The check can fail: a keyword missing from a text is found missing. */
+    EXPECT(documented("- `nftables FAMILY`\n", "nftables"));
+    EXPECT(documented("```\nrule x\n  detect reads\nend\n```\n", "detect"));
+    EXPECT(!documented("- `nftables FAMILY`\n", "notify"));
+    EXPECT(!documented("detect reads outside a code block\n", "detect"));
+    EXPECT(!documented("```\nrule x\n  detector reads\n```\n", "detect"));
 }
 
 int main(void)
@@ -353,5 +413,6 @@ int main(void)
     RUN(t_nul_byte_refused);
     RUN(t_load_missing_file);
     RUN(t_schedules);
+    RUN(t_keywords_documented);
     return test_done("guard_rules_test");
 }

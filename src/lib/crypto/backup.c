@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/file.h"
 #include "core/mem.h"
 #include "crypto/crypto.h"
 #include "crypto/crypto_int.h"
@@ -82,7 +83,7 @@ static uint64_t get_be(const uint8_t *p, int n)
 /* ============================== create ============================== */
 
 typedef struct writer {
-    afile f;
+    file_atomic f;
     crypto_secretstream_xchacha20poly1305_state st;
     uint8_t *frame; /* 4 + FRAME_MAX */
 } writer;
@@ -96,7 +97,7 @@ static err push(writer *w, const uint8_t *m, size_t n, const uint8_t *ad, size_t
                                                       tag) == 0,
            ERR_CRYPTO, "backup encryption failed");
     put_be(w->frame, clen, 4);
-    return afile_write(&w->f, w->frame, 4 + (size_t)clen);
+    return file_atomic_write(&w->f, w->frame, 4 + (size_t)clen);
 }
 
 static err read_full(int fd, uint8_t *p, size_t n, size_t *got)
@@ -166,7 +167,7 @@ err backup_create(keyring *kr, const char *keyring_path, const char *out_path,
                   "backup member %s appears twice", members[i].name);
         }
     }
-    GUARD(read_file_bounded(keyring_path, KEYRING_FILE_MAX, &ring));
+    GUARD(file_read_bounded(keyring_path, KEYRING_FILE_MAX, &ring));
     GUARD(keyring_matches_file(kr, buf_slice(&ring)));
     randombytes_buf(salt, sizeof salt);
     keyring_backup_key(kr, salt, key);
@@ -187,9 +188,9 @@ err backup_create(keyring *kr, const char *keyring_path, const char *out_path,
     w.frame = malloc(4 + FRAME_MAX);
     msg = malloc(MSG_MAX);
     CHECK(w.frame != NULL && msg != NULL, ERR_INTERNAL, "out of memory");
-    GUARD(afile_open(&w.f, out_path));
+    GUARD(file_atomic_open(&w.f, out_path));
     opened = true;
-    GUARD(afile_write(&w.f, hdr.p, hdr.len));
+    GUARD(file_atomic_write(&w.f, hdr.p, hdr.len));
     msg[0] = MSG_BEGIN;
     put_be(msg + 1, n, 4);
     GUARD(push(&w, msg, 5, hdr.p, hdr.len, crypto_secretstream_xchacha20poly1305_TAG_MESSAGE));
@@ -200,10 +201,10 @@ err backup_create(keyring *kr, const char *keyring_path, const char *out_path,
     put_be(msg + 1, n, 4);
     GUARD(push(&w, msg, 5, NULL, 0, crypto_secretstream_xchacha20poly1305_TAG_FINAL));
     opened = false;
-    GUARD(afile_commit(&w.f, false));
+    GUARD(file_atomic_commit(&w.f, false));
 out:
     if (opened) {
-        afile_abort(&w.f);
+        file_atomic_abort(&w.f);
     }
     if (msg != NULL) {
         sodium_memzero(msg, MSG_MAX);

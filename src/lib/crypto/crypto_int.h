@@ -29,26 +29,6 @@ MUST_USE err seal_with(seal_alg a, const uint8_t key[KEY_LEN], uint32_t key_vers
 MUST_USE err unseal_into(const uint8_t key[KEY_LEN], const char *owner, const char *field,
                          slice envelope, uint8_t *out, size_t max, size_t *out_len);
 
-/* ---- keyring.c: files ---- */
-typedef struct afile {
-    int fd;
-    char tmp[4096];
-    char path[4096];
-} afile;
-
-/* Creates a temporary file (mode 0600) next to path. */
-MUST_USE err afile_open(afile *f, const char *path);
-MUST_USE err afile_write(afile *f, const void *p, size_t n);
-/* fsync, then rename over path (replace) or link to path (no_replace: ERR_CONFLICT when
- * path exists), then fsync the directory. The temporary file is gone afterwards. */
-MUST_USE err afile_commit(afile *f, bool no_replace);
-/* Closes and removes the temporary file; safe to call after a failed commit. */
-void afile_abort(afile *f);
-/* fsync of the directory holding path (or of path itself when it is a directory). */
-MUST_USE err fsync_dir_of(const char *path, bool is_dir);
-/* Reads a whole regular file of at most max bytes into out (wiped on free). */
-MUST_USE err read_file_bounded(const char *path, size_t max, buf *out);
-
 /* ---- keyring.c: for backup.c ---- */
 #define KEYRING_FILE_MAX ((size_t)1 << 20)
 

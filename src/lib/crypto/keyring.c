@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "core/mem.h"
 #include "crypto/crypto.h"
 #include "crypto/crypto_int.h"
@@ -92,146 +93,6 @@ struct keyring {
     bool sealed; /* keyring_seal: WK and every KEK wiped until keyring_unseal */
 };
 
-/* ============================== files ============================== */
-
-err fsync_dir_of(const char *path, bool is_dir)
-{
-    char dir[PATH_MAX];
-    if (is_dir) {
-        ENSURE(strlen(path) < sizeof dir, ERR_INPUT, "path too long");
-        strcpy(dir, path);
-    } else {
-        const char *slash = strrchr(path, '/');
-        if (slash == NULL) {
-            strcpy(dir, ".");
-        } else if (slash == path) {
-            strcpy(dir, "/");
-        } else {
-            size_t n = (size_t)(slash - path);
-            ENSURE(n < sizeof dir, ERR_INPUT, "path too long");
-            memcpy(dir, path, n);
-            dir[n] = '\0';
-        }
-    }
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    ENSURE(fd >= 0, ERR_IO, "cannot open directory %s: %s", dir, strerror(errno));
-    int r = fsync(fd);
-    int e = errno;
-    close(fd);
-    ENSURE(r == 0, ERR_IO, "cannot sync directory %s: %s", dir, strerror(e));
-    return ERR_OK;
-}
-
-err afile_open(afile *f, const char *path)
-{
-    f->fd = -1;
-    f->tmp[0] = '\0';
-    ENSURE(strlen(path) + 16 < sizeof f->tmp, ERR_INPUT, "path too long");
-    strcpy(f->path, path);
-    snprintf(f->tmp, sizeof f->tmp, "%s.tmp-XXXXXX", path);
-    f->fd = mkostemp(f->tmp, O_CLOEXEC);
-    if (f->fd < 0) {
-        int e = errno;
-        f->tmp[0] = '\0';
-        BAIL(ERR_IO, "cannot create a file next to %s: %s", path, strerror(e));
-    }
-    if (fchmod(f->fd, 0600) != 0) {
-        int e = errno;
-        afile_abort(f);
-        BAIL(ERR_IO, "cannot set the mode of %s: %s", path, strerror(e));
-    }
-    return ERR_OK;
-}
-
-err afile_write(afile *f, const void *p, size_t n)
-{
-    const uint8_t *q = p;
-    while (n > 0) {
-        ssize_t w = write(f->fd, q, n);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        ENSURE(w > 0, ERR_IO, "cannot write %s: %s", f->path, w < 0 ? strerror(errno) : "short");
-        q += w;
-        n -= (size_t)w;
-    }
-    return ERR_OK;
-}
-
-err afile_commit(afile *f, bool no_replace)
-{
-    err rc = ERR_OK;
-    CHECK(fsync(f->fd) == 0, ERR_IO, "cannot sync %s: %s", f->path, strerror(errno));
-    int r = close(f->fd);
-    f->fd = -1;
-    CHECK(r == 0, ERR_IO, "cannot close %s: %s", f->path, strerror(errno));
-    if (no_replace) {
-        if (link(f->tmp, f->path) != 0) {
-            int e = errno;
-            if (e == EEXIST) {
-                FAIL(ERR_CONFLICT, "%s exists already", f->path);
-            }
-            FAIL(ERR_IO, "cannot create %s: %s", f->path, strerror(e));
-        }
-        (void)unlink(f->tmp);
-    } else {
-        CHECK(rename(f->tmp, f->path) == 0, ERR_IO, "cannot replace %s: %s", f->path,
-              strerror(errno));
-    }
-    f->tmp[0] = '\0';
-    GUARD(fsync_dir_of(f->path, false));
-out:
-    if (rc != ERR_OK) {
-        afile_abort(f);
-    }
-    return rc;
-}
-
-void afile_abort(afile *f)
-{
-    if (f->fd >= 0) {
-        close(f->fd);
-        f->fd = -1;
-    }
-    if (f->tmp[0] != '\0') {
-        (void)unlink(f->tmp);
-        f->tmp[0] = '\0';
-    }
-}
-
-err read_file_bounded(const char *path, size_t max, buf *out)
-{
-    err rc = ERR_OK;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        BAIL(e == ENOENT ? ERR_NOT_FOUND : ERR_IO, "cannot open %s: %s", path, strerror(e));
-    }
-    struct stat st;
-    CHECK(fstat(fd, &st) == 0, ERR_IO, "cannot stat %s: %s", path, strerror(errno));
-    CHECK(S_ISREG(st.st_mode), ERR_INPUT, "%s is not a regular file", path);
-    CHECK((uint64_t)st.st_size <= max, ERR_TOO_LARGE, "%s is larger than %zu bytes", path, max);
-    buf_reset(out);
-    GUARD(buf_reserve(out, (size_t)st.st_size + 1));
-    for (;;) {
-        GUARD(buf_reserve(out, 1));
-        size_t room = out->cap - out->len - 1;
-        ssize_t r = read(fd, out->p + out->len, room);
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
-        CHECK(r >= 0, ERR_IO, "cannot read %s: %s", path, strerror(errno));
-        if (r == 0) {
-            break;
-        }
-        out->len += (size_t)r;
-        CHECK(out->len <= max, ERR_TOO_LARGE, "%s is larger than %zu bytes", path, max);
-    }
-out:
-    close(fd);
-    return rc;
-}
-
 /* ============================== key sources ============================== */
 
 err kek_source_from_env(const char *key_file, kek_source *out)
@@ -254,31 +115,19 @@ err key_file_generate(const char *path)
     err rc = ERR_OK;
     uint8_t k[KEY_LEN];
     char hex[HEX_LEN(KEY_LEN) + 1];
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        int e = errno;
-        BAIL(e == EEXIST ? ERR_CONFLICT : ERR_IO, "cannot create the key file %s: %s", path,
-             e == EEXIST ? "it exists already" : strerror(e));
-    }
+    int fd;
+    TRY(file_create_exclusive(path, FILE_MODE_PRIVATE, &fd));
     randombytes_buf(k, sizeof k);
     hex_encode(hex, k, sizeof k);
     hex[2 * KEY_LEN] = '\n';
-    size_t n = 2 * KEY_LEN + 1, off = 0;
-    while (off < n) {
-        ssize_t w = write(fd, hex + off, n - off);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        CHECK(w > 0, ERR_IO, "cannot write the key file %s", path);
-        off += (size_t)w;
-    }
+    GUARD(file_write_all(fd, hex, 2 * KEY_LEN + 1, path));
     CHECK(fsync(fd) == 0, ERR_IO, "cannot sync the key file %s", path);
 out:
     close(fd);
     if (rc != ERR_OK) {
         (void)unlink(path);
     } else {
-        rc = fsync_dir_of(path, false);
+        rc = file_sync_dir(path, false);
     }
     sodium_memzero(k, sizeof k);
     sodium_memzero(hex, sizeof hex);
@@ -297,12 +146,7 @@ static err key_file_read(const char *path, uint8_t wk[KEY_LEN])
         BAIL(e == ENOENT ? ERR_NOT_FOUND : ERR_IO, "cannot open the key file %s: %s", path,
              strerror(e));
     }
-    struct stat st;
-    CHECK(fstat(fd, &st) == 0, ERR_IO, "cannot read the key file %s", path);
-    CHECK((st.st_mode & 077) == 0, ERR_DENIED,
-          "the key file %s can be %s by group or others (mode %03o): refused; run chmod 600 "
-          "'%s' and consider the key exposed",
-          path, (st.st_mode & 022) ? "written" : "read", (unsigned)(st.st_mode & 0777), path);
+    GUARD(file_check_private(fd, "the key file", path));
     for (;;) {
         ssize_t r = read(fd, text + len, sizeof text - len);
         if (r < 0 && errno == EINTR) {
@@ -506,7 +350,7 @@ static keys *keys_new(void)
 }
 
 /* Opens the sealed file bytes with wk into a new keys block. */
-static err file_open(slice file, const uint8_t wk[KEY_LEN], kr_header *h, keys **out)
+static err kr_file_open(slice file, const uint8_t wk[KEY_LEN], kr_header *h, keys **out)
 {
     err rc = ERR_OK;
     uint8_t *plain = NULL;
@@ -537,7 +381,7 @@ out:
 }
 
 /* Seals k under wk with header h into out (the whole file). */
-static err file_seal(const kr_header *h, const keys *k, const uint8_t wk[KEY_LEN], buf *out)
+static err kr_file_seal(const kr_header *h, const keys *k, const uint8_t wk[KEY_LEN], buf *out)
 {
     err rc = ERR_OK;
     uint8_t *plain = secret_alloc(PAYLOAD_MAX);
@@ -556,18 +400,6 @@ static err file_seal(const kr_header *h, const keys *k, const uint8_t wk[KEY_LEN
 out:
     secret_free(plain);
     return rc;
-}
-
-static err file_write(const char *path, slice bytes, bool no_replace)
-{
-    afile f;
-    TRY(afile_open(&f, path));
-    err rc = afile_write(&f, bytes.p, bytes.len);
-    if (rc != ERR_OK) {
-        afile_abort(&f);
-        return rc;
-    }
-    return afile_commit(&f, no_replace);
 }
 
 /* ============================== create / open ============================== */
@@ -605,8 +437,8 @@ err keyring_create(const char *path, const kek_source *src, kdf_strength s)
     randombytes_buf(k->backup_root, KEY_LEN);
     uint8_t pk[crypto_sign_PUBLICKEYBYTES];
     crypto_sign_keypair(pk, k->sign_sk);
-    GUARD(file_seal(&h, k, wk, &file));
-    GUARD(file_write(path, buf_slice(&file), true));
+    GUARD(kr_file_seal(&h, k, wk, &file));
+    GUARD(file_write_atomic(path, buf_slice(&file), true));
 out:
     buf_free(&file);
     secret_free(wk);
@@ -627,7 +459,7 @@ static err kr_open_bytes(slice bytes, const kek_source *src, const char *path, k
     CHECK(kr->wk != NULL, ERR_INTERNAL, "out of secure memory");
     GUARD(header_decode(bytes, &kr->hdr));
     GUARD(wk_derive(src, &kr->hdr, kr->wk));
-    GUARD(file_open(bytes, kr->wk, &kr->hdr, &kr->k));
+    GUARD(kr_file_open(bytes, kr->wk, &kr->hdr, &kr->k));
     if (path != NULL) {
         kr->path = strdup(path);
         CHECK(kr->path != NULL, ERR_INTERNAL, "out of memory");
@@ -651,7 +483,7 @@ err keyring_open(const char *path, const kek_source *src, keyring **out)
 {
     buf file;
     buf_init(&file, KEYRING_FILE_MAX);
-    err rc = read_file_bounded(path, KEYRING_FILE_MAX, &file);
+    err rc = file_read_bounded(path, KEYRING_FILE_MAX, &file);
     if (rc == ERR_OK) {
         rc = kr_open_bytes(buf_slice(&file), src, path, out);
     }
@@ -726,9 +558,9 @@ static err kr_read(keyring *kr, keys **out)
     buf file;
     kr_header h;
     buf_init(&file, KEYRING_FILE_MAX);
-    err rc = read_file_bounded(kr->path, KEYRING_FILE_MAX, &file);
+    err rc = file_read_bounded(kr->path, KEYRING_FILE_MAX, &file);
     if (rc == ERR_OK) {
-        rc = file_open(buf_slice(&file), kr->wk, &h, out);
+        rc = kr_file_open(buf_slice(&file), kr->wk, &h, out);
     }
     if (rc == ERR_OK && memcmp(h.raw, kr->hdr.raw, KR_HEADER_LEN) != 0) {
         secret_free(*out);
@@ -776,8 +608,8 @@ static err kr_edit(keyring *kr, kr_edit_fn fn, uint32_t arg, uint32_t *result)
     }
     GUARD(kr_read(kr, &k));
     GUARD(fn(k, arg, result));
-    GUARD(file_seal(&kr->hdr, k, kr->wk, &file));
-    GUARD(file_write(kr->path, buf_slice(&file), false));
+    GUARD(kr_file_seal(&kr->hdr, k, kr->wk, &file));
+    GUARD(file_write_atomic(kr->path, buf_slice(&file), false));
     keys *old = kr->k;
     kr->k = k;
     k = NULL;
@@ -1065,7 +897,7 @@ err keyring_matches_file(keyring *kr, slice file)
 {
     kr_header h;
     keys *k = NULL;
-    err rc = file_open(file, kr->wk, &h, &k);
+    err rc = kr_file_open(file, kr->wk, &h, &k);
     ENSURE(rc != ERR_AUTH, ERR_CRYPTO, "the keyring file is not the open keyring");
     TRY(rc);
     pthread_rwlock_rdlock(&kr->lock);

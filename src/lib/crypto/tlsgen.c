@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/file.h"
 #include "core/mem.h"
 #include "crypto/crypto.h"
 
@@ -32,35 +33,8 @@
 /* Writes all of d to fd and makes it durable. */
 static err write_all(int fd, const gnutls_datum_t *d, const char *path)
 {
-    size_t done = 0;
-    while (done < d->size) {
-        ssize_t n = write(fd, d->data + done, d->size - done);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        ENSURE(n > 0, ERR_IO, "cannot write %s: %s", path, strerror(n < 0 ? errno : EIO));
-        done += (size_t)n;
-    }
+    TRY(file_write_all(fd, d->data, d->size, path));
     ENSURE(fsync(fd) == 0, ERR_IO, "cannot sync %s: %s", path, strerror(errno));
-    return ERR_OK;
-}
-
-/* Creates path exclusively with exactly `mode` (whatever the umask); ERR_CONFLICT when
- * it exists. */
-static err create_exclusive(const char *path, mode_t mode, int *fd)
-{
-    *fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, mode);
-    if (*fd < 0) {
-        ENSURE(errno != EEXIST, ERR_CONFLICT, "%s exists already; refusing to overwrite it", path);
-        BAIL(ERR_IO, "cannot create %s: %s", path, strerror(errno));
-    }
-    if (fchmod(*fd, mode) != 0) {
-        int e = errno;
-        close(*fd);
-        *fd = -1;
-        (void)unlink(path);
-        BAIL(ERR_IO, "cannot set the mode of %s: %s", path, strerror(e));
-    }
     return ERR_OK;
 }
 
@@ -183,9 +157,9 @@ err tls_generate_self_signed(const char *key_path, const char *cert_path)
     g = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &cert_pem);
     CHECK(g >= 0, ERR_CRYPTO, "cannot export the TLS certificate: %s", gnutls_strerror(g));
 
-    GUARD(create_exclusive(key_path, 0600, &key_fd));
+    GUARD(file_create_exclusive(key_path, 0600, &key_fd));
     key_made = true;
-    GUARD(create_exclusive(cert_path, 0600, &cert_fd));
+    GUARD(file_create_exclusive(cert_path, 0600, &cert_fd));
     cert_made = true;
     GUARD(write_all(key_fd, &key_pem, key_path));
     GUARD(write_all(cert_fd, &cert_pem, cert_path));

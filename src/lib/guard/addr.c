@@ -130,21 +130,19 @@ uint64_t ghash(const void *p, size_t n, uint64_t seed)
 
 /* ---- CIDR ranges ---- */
 
-err granges_add_cidr(granges *g, const char *cidr, char *msg, size_t msg_max)
+err granges_add_cidr(granges *g, const char *cidr)
 {
     char host[GUARD_ADDR_TEXT];
     const char *slash = strchr(cidr, '/');
     size_t hn = slash ? (size_t)(slash - cidr) : strlen(cidr);
     if (hn == 0 || hn >= sizeof host) {
-        snprintf(msg, msg_max, "'%.60s' is not an address or CIDR prefix", cidr);
-        return ERR_INPUT;
+        BAIL(ERR_INPUT, "'%.60s' is not an address or CIDR prefix", cidr);
     }
     memcpy(host, cidr, hn);
     host[hn] = '\0';
     guard_addr a;
     if (guard_addr_parse(host, &a) != ERR_OK) {
-        snprintf(msg, msg_max, "'%.60s' is not an IP address", host);
-        return ERR_INPUT;
+        BAIL(ERR_INPUT, "'%.60s' is not an IP address", host);
     }
     bool v4 = guard_addr_is_v4(&a) && strchr(host, ':') == NULL;
     int maxlen = v4 ? 32 : 128;
@@ -153,20 +151,17 @@ err granges_add_cidr(granges *g, const char *cidr, char *msg, size_t msg_max)
         const char *d = slash + 1;
         size_t dn = strlen(d);
         if (dn == 0 || dn > 3 || d[0] < '0' || d[0] > '9' || (dn > 1 && d[0] == '0')) {
-            snprintf(msg, msg_max, "bad prefix length in '%.60s'", cidr);
-            return ERR_INPUT;
+            BAIL(ERR_INPUT, "bad prefix length in '%.60s'", cidr);
         }
         len = 0;
         for (size_t i = 0; i < dn; i++) {
             if (d[i] < '0' || d[i] > '9') {
-                snprintf(msg, msg_max, "bad prefix length in '%.60s'", cidr);
-                return ERR_INPUT;
+                BAIL(ERR_INPUT, "bad prefix length in '%.60s'", cidr);
             }
             len = len * 10 + (d[i] - '0');
         }
         if (len > maxlen) {
-            snprintf(msg, msg_max, "prefix length %d is over %d in '%.60s'", len, maxlen, cidr);
-            return ERR_INPUT;
+            BAIL(ERR_INPUT, "prefix length %d is over %d in '%.60s'", len, maxlen, cidr);
         }
     }
     int bits = v4 ? 96 + len : len; /* over the 128-bit (mapped) space */
@@ -177,16 +172,14 @@ err granges_add_cidr(granges *g, const char *cidr, char *msg, size_t msg_max)
         char t[GUARD_ADDR_TEXT];
         from_u128(v & ~hostmask, &net);
         guard_addr_format(&net, t);
-        snprintf(msg, msg_max, "'%.60s' has bits set after the prefix (the network is %s/%d)", cidr,
-                 t, len);
-        return ERR_INPUT;
+        BAIL(ERR_INPUT, "'%.60s' has bits set after the prefix (the network is %s/%d)", cidr, t,
+             len);
     }
     if (g->n == g->cap) {
         size_t nc = g->cap ? g->cap * 2 : 16;
         grange *p = realloc(g->r, nc * sizeof *p);
         if (!p) {
-            snprintf(msg, msg_max, "out of memory");
-            return ERR_INTERNAL;
+            BAIL(ERR_INTERNAL, "out of memory");
         }
         g->r = p;
         g->cap = nc;

@@ -53,8 +53,8 @@ typedef struct granges {
     grange *r;
     size_t n, cap;
 } granges;
-/* "a.b.c.d[/n]" or "v6[/n]"; ERR_INPUT with the reason in msg. */
-MUST_USE err granges_add_cidr(granges *g, const char *cidr, char *msg, size_t msg_max);
+/* "a.b.c.d[/n]" or "v6[/n]"; ERR_INPUT with the reason as the error's message. */
+MUST_USE err granges_add_cidr(granges *g, const char *cidr);
 void granges_finish(granges *g); /* sort and merge */
 bool granges_has(const granges *g, const guard_addr *a);
 void granges_free(granges *g);
