@@ -84,3 +84,8 @@ export function toRfc3339(v) {
     const d = new Date(v);
     return isNaN(d.getTime()) ? '' : d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
+
+// node.replaceChildren without the empty parts (replaceChildren would print "null").
+export function put(node, ...kids) {
+    node.replaceChildren(...kids.flat().filter((k) => k !== null && k !== undefined && k !== false));
+}

@@ -252,9 +252,11 @@ function utf8(s) {
     return new TextEncoder().encode(s);
 }
 
-/* A verifier key: NAME+HASH8+base64(0x01 || 32-byte key). The hash must match. */
+/* A verifier key: NAME+HASH8+base64(0x01 || 32-byte key). The hash must match. The whole
+ * text of a vault's audit.pub is accepted too: its `vkey` line is used. */
 export async function parseVkey(text) {
-    const s = String(text || '').trim();
+    const line = /^vkey[ \t]+(\S+)[ \t]*$/m.exec(String(text || ''));
+    const s = line ? line[1] : String(text || '').trim();
     const a = s.indexOf('+');
     const b = a < 0 ? -1 : s.indexOf('+', a + 1);
     const parts = b < 0 ? [] : [s.slice(0, a), s.slice(a + 1, b), s.slice(b + 1)];

@@ -4,7 +4,7 @@
 // points to (for roles that may read the audit log). Security also sees the sanctions in force
 // (blocks, throttles, locks) with their lift buttons, blocks an address, and the honeytokens.
 // Data stewards and HR see only the alerts routed to them (the server filters), and no control.
-import { table, errorNote, poll, qs, values, labelled, useWatchStyles } from '../lib/chart_ui.js';
+import { put, table, errorNote, poll, qs, values, labelled, useWatchStyles } from '../lib/chart_ui.js';
 
 const REFRESH_MS = 4000;
 const ROLES = ['security', 'data_steward', 'hr'];
@@ -192,7 +192,7 @@ export default {
                 { key: 'evidence', label: t('alerts.c.evidence'), cell: (a) => evidence(ctx, a) },
             ];
             if (security) cols.push({ key: 'actions', label: t('alerts.c.actions'), cell: (a) => actions(a) });
-            listBox.replaceChildren(
+            put(listBox, 
                 rows.length === 0 ? el('p', { class: 'empty', 'data-state': 'empty' }, t('alerts.none'))
                     : table(el, cols, rows, { label: t('alerts.list'), rowClass: (a) => (state.fresh && state.fresh.has(a.id) ? 'fresh' : null) }),
                 state.next ? el('div', { class: 'pager' }, el('button', { type: 'button', 'data-action': 'more', 'on:click': more }, t('alerts.more'))) : null);
@@ -207,7 +207,7 @@ export default {
         async function load(reset) {
             try {
                 const res = await fetchPage();
-                errBox.replaceChildren();
+                put(errBox);
                 const list = res.alerts || [];
                 const sig = JSON.stringify(list.map((a) => [a.id, a.status, a.count, a.last_seen]));
                 const known = state.seen || new Set(list.map((a) => a.id));
@@ -227,7 +227,7 @@ export default {
                 showStatus(fresh.size ? t('alerts.new', { n: fresh.size }) : '');
             } catch (e) {
                 if (e && e.status === 401) { poller.stop(); return; }
-                errBox.replaceChildren(errorNote(ctx, e));
+                put(errBox, errorNote(ctx, e));
                 showStatus();
             }
         }
@@ -240,7 +240,7 @@ export default {
                 state.pages = (state.pages || 1) + 1;
                 draw();
             } catch (e) {
-                errBox.replaceChildren(errorNote(ctx, e));
+                put(errBox, errorNote(ctx, e));
             }
         }
 
@@ -275,7 +275,7 @@ function sanctionsSection(ctx, root) {
             form.reset();
             await load();
         } catch (e) {
-            err.replaceChildren(errorNote(ctx, e));
+            put(err, errorNote(ctx, e));
         }
     });
     root.appendChild(el('section', { class: 'card', 'aria-labelledby': 'sanctions-h', 'data-section': 'sanctions' },
@@ -293,16 +293,16 @@ function sanctionsSection(ctx, root) {
             await load();
         } catch (e) {
             btn.disabled = false;
-            err.replaceChildren(errorNote(ctx, e));
+            put(err, errorNote(ctx, e));
         }
     }
 
     async function load() {
         try {
             const res = await ctx.api('GET', '/v1/guard/sanctions');
-            err.replaceChildren();
+            put(err);
             const rows = (res.sanctions || []).map((s, i) => ({ ...s, id: s.kind + ':' + s.subject + ':' + i }));
-            box.replaceChildren(rows.length === 0 ? el('p', { class: 'empty', 'data-state': 'empty' }, t('alerts.no_sanctions')) :
+            put(box, rows.length === 0 ? el('p', { class: 'empty', 'data-state': 'empty' }, t('alerts.no_sanctions')) :
                 table(el, [
                     { key: 'kind', label: t('alerts.s.kind'), cell: (s) => el('span', { class: 'badge' }, t('alerts.kind.' + s.kind)) },
                     { key: 'subject', label: t('alerts.s.subject'), cell: (s) => el('span', { class: 'mono' }, s.subject) },
@@ -312,7 +312,7 @@ function sanctionsSection(ctx, root) {
                     { key: 'lift', label: t('alerts.c.actions'), cell: (s) => sanctionLift(s) ? el('button', { type: 'button', 'data-action': 'lift', 'aria-label': t('alerts.lift_what', { subject: s.subject }), 'on:click': (ev) => lift(s, ev.currentTarget) }, t('alerts.lift')) : '' },
                 ], rows, { label: t('alerts.sanctions'), idOf: (s) => s.subject }));
         } catch (e) {
-            err.replaceChildren(errorNote(ctx, e));
+            put(err, errorNote(ctx, e));
         }
     }
     return { load };
@@ -334,7 +334,7 @@ async function honeytokensSection(ctx, root) {
             form.reset();
             await load();
         } catch (e) {
-            err.replaceChildren(errorNote(ctx, e));
+            put(err, errorNote(ctx, e));
         }
     });
     root.appendChild(el('section', { class: 'card', 'aria-labelledby': 'ht-h', 'data-section': 'honeytokens' },
@@ -343,14 +343,14 @@ async function honeytokensSection(ctx, root) {
         try {
             const res = await ctx.api('GET', '/v1/honeytokens');
             const rows = res.honeytokens || [];
-            box.replaceChildren(rows.length === 0 ? el('p', { class: 'empty', 'data-state': 'empty' }, t('alerts.ht_none')) :
+            put(box, rows.length === 0 ? el('p', { class: 'empty', 'data-state': 'empty' }, t('alerts.ht_none')) :
                 table(el, [
                     { key: 'id', label: t('alerts.ht_id'), cell: (h) => el('span', { class: 'mono' }, h.id) },
                     { key: 'department', label: t('alerts.ht_department') },
                     { key: 'created_at', label: t('alerts.ht_created'), cell: (h) => ctx.fmt.dateTime(h.created_at) },
                 ], rows, { label: t('alerts.honeytokens') }));
         } catch (e) {
-            err.replaceChildren(errorNote(ctx, e));
+            put(err, errorNote(ctx, e));
         }
     }
     await load();

@@ -6,7 +6,7 @@
 // and an inclusion proof, hashed here with WebCrypto (console/lib/verify.js), its signature
 // checked with the verifier key the operator gave (audit.pub) where the browser has Ed25519.
 // The server's own claims (its roots, its leaf hashes) are shown beside what the page computed.
-import { table, errorNote, qs, values, labelled, toRfc3339, useWatchStyles } from '../lib/chart_ui.js';
+import { put, table, errorNote, qs, values, labelled, toRfc3339, useWatchStyles } from '../lib/chart_ui.js';
 import * as V from '../lib/verify.js';
 
 const ROLES = ['auditor', 'legal', 'security'];
@@ -135,7 +135,7 @@ function checkpointSection(ctx) {
 
     function showSaved() {
         const note = store(SAVED);
-        saved.replaceChildren();
+        put(saved);
         if (!note) {
             saved.appendChild(el('p', { class: 'muted', 'data-state': 'none-saved' }, t('audit.none_saved')));
             return null;
@@ -166,7 +166,7 @@ function checkpointSection(ctx) {
     async function fetchCurrent() {
         const res = await ctx.api('GET', '/v1/audit/checkpoint');
         latest = res;
-        current.replaceChildren(
+        put(current, 
             el('p', {}, t('audit.current_size', { size: res.size })),
             el('pre', { class: 'raw', 'data-checkpoint': 'current' }, res.checkpoint));
         return res;
@@ -175,7 +175,7 @@ function checkpointSection(ctx) {
     const getBtn = el('button', { type: 'button', 'data-action': 'checkpoint', 'on:click': async (ev) => {
         const b = ev.currentTarget;
         b.disabled = true;
-        try { await fetchCurrent(); err.replaceChildren(); } catch (e) { err.replaceChildren(errorNote(ctx, e)); }
+        try { await fetchCurrent(); put(err); } catch (e) { put(err, errorNote(ctx, e)); }
         b.disabled = false;
     } }, t('audit.get_current'));
     const saveBtn = el('button', { type: 'button', class: 'primary', 'data-action': 'save-checkpoint', 'on:click': async (ev) => {
@@ -186,8 +186,8 @@ function checkpointSection(ctx) {
             save(res.checkpoint);
             latest = null;
             ctx.toast(t('audit.saved'), 'ok');
-            err.replaceChildren();
-        } catch (e) { err.replaceChildren(e instanceof V.VerifyError ? el('div', { class: 'notice error', role: 'alert' }, t('audit.vfy.' + e.code)) : errorNote(ctx, e)); }
+            put(err);
+        } catch (e) { put(err, e instanceof V.VerifyError ? el('div', { class: 'notice error', role: 'alert' }, t('audit.vfy.' + e.code)) : errorNote(ctx, e)); }
         b.disabled = false;
     } }, t('audit.save_current'));
     const pasteForm = el('form', { 'data-form': 'paste-checkpoint' },
@@ -201,9 +201,9 @@ function checkpointSection(ctx) {
             save(note);
             paste.value = '';
             ctx.toast(t('audit.saved'), 'ok');
-            err.replaceChildren();
+            put(err);
         } catch (e) {
-            err.replaceChildren(el('div', { class: 'notice error', role: 'alert' }, t('audit.vfy.' + (e.code || 'bad_note'))));
+            put(err, el('div', { class: 'notice error', role: 'alert' }, t('audit.vfy.' + (e.code || 'bad_note'))));
         }
     });
     vkey.addEventListener('change', () => store(VKEY, vkey.value.trim() || null));
@@ -218,11 +218,11 @@ function checkpointSection(ctx) {
         const btn = verifyForm.querySelector('[data-action="verify"]');
         btn.disabled = true;
         verifyForm.setAttribute('aria-busy', 'true');
-        result.replaceChildren(el('p', { class: 'muted', role: 'status' }, t('audit.verifying')));
+        put(result, el('p', { class: 'muted', role: 'status' }, t('audit.verifying')));
         try {
-            result.replaceChildren(await verify(ctx, showSaved(), vkey.value.trim(), index.value, (res) => { latest = null; current.replaceChildren(el('p', {}, t('audit.current_size', { size: res.size })), el('pre', { class: 'raw', 'data-checkpoint': 'current' }, res.checkpoint)); }));
+            put(result, await verify(ctx, showSaved(), vkey.value.trim(), index.value, (res) => { latest = null; put(current, el('p', {}, t('audit.current_size', { size: res.size })), el('pre', { class: 'raw', 'data-checkpoint': 'current' }, res.checkpoint)); }));
         } catch (e) {
-            result.replaceChildren(errorNote(ctx, e));
+            put(result, errorNote(ctx, e));
         }
         btn.disabled = false;
         verifyForm.removeAttribute('aria-busy');
@@ -355,12 +355,12 @@ function searchSection(ctx) {
             const res = await ctx.api('GET', '/v1/audit/entries' + qs(q));
             const rows = after !== undefined && last ? last.concat(res.entries || []) : res.entries || [];
             last = rows;
-            out.replaceChildren(
+            put(out, 
                 el('p', { class: 'muted', role: 'status' }, t('audit.found', { n: rows.length })),
                 rows.length ? entryTable(ctx, rows, t('audit.results')) : el('p', { class: 'empty', 'data-state': 'empty' }, t('audit.nothing')),
                 res.next !== null && res.next !== undefined ? el('div', { class: 'pager' }, el('button', { type: 'button', 'data-action': 'more', 'on:click': () => run(res.next) }, t('audit.more'))) : null);
         } catch (e) {
-            out.replaceChildren(errorNote(ctx, e));
+            put(out, errorNote(ctx, e));
         }
         form.removeAttribute('aria-busy');
     }
@@ -387,10 +387,10 @@ function subjectSection(ctx) {
         try {
             const r = await ctx.api('GET', '/v1/audit/reports/subject' + qs({ customer: (v.customer || '').trim() }));
             const acc = r.accesses || [];
-            out.replaceChildren(listLine(ctx, t('audit.r.actors'), r.actors), listLine(ctx, t('audit.r.fields'), r.fields),
+            put(out, listLine(ctx, t('audit.r.actors'), r.actors), listLine(ctx, t('audit.r.fields'), r.fields),
                 acc.length ? entryTable(ctx, acc, t('audit.subject_title')) : el('p', { class: 'empty', 'data-state': 'empty' }, t('audit.nothing')));
         } catch (e) {
-            out.replaceChildren(errorNote(ctx, e));
+            put(out, errorNote(ctx, e));
         }
         form.removeAttribute('aria-busy');
     });
@@ -413,12 +413,12 @@ function actorSection(ctx) {
         try {
             const r = await ctx.api('GET', '/v1/audit/reports/actor' + qs({ actor: (v.actor || '').trim(), from: toRfc3339(v.from), to: toRfc3339(v.to) }));
             const ents = r.entries || [];
-            out.replaceChildren(
+            put(out, 
                 el('p', { class: 'muted' }, t('audit.window', { from: ctx.fmt.dateTime(r.from), to: ctx.fmt.dateTime(r.to) })),
                 listLine(ctx, t('audit.r.customers'), r.customers), listLine(ctx, t('audit.r.fields'), r.fields),
                 ents.length ? entryTable(ctx, ents, t('audit.actor_title')) : el('p', { class: 'empty', 'data-state': 'empty' }, t('audit.nothing')));
         } catch (e) {
-            out.replaceChildren(errorNote(ctx, e));
+            put(out, errorNote(ctx, e));
         }
         form.removeAttribute('aria-busy');
     });

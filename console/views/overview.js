@@ -4,7 +4,7 @@
 // over time by severity (GET /v1/alerts, as routed to the role), the violation trend (HR), open
 // requests (GET /v1/requests), and training coverage by department where the account list is
 // readable (admin). A panel whose route the role may not use is left out, never shown empty.
-import { errorNote, qs, useWatchStyles } from '../lib/chart_ui.js';
+import { put, errorNote, qs, useWatchStyles } from '../lib/chart_ui.js';
 import { lineChart, barChart, dayBuckets, PALETTE } from '../lib/chart.js';
 
 const DAYS = 14;

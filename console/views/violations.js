@@ -2,7 +2,7 @@
 // every finding about a person's conduct, counted per person (and per department, where the
 // server names it), with the trend over the last weeks as a chart and each row's evidence
 // opening the audit entry it points to (for roles that may read the audit log).
-import { table, errorNote, qs, values, labelled, useWatchStyles } from '../lib/chart_ui.js';
+import { put, table, errorNote, qs, values, labelled, useWatchStyles } from '../lib/chart_ui.js';
 import { lineChart, barChart, dayBuckets } from '../lib/chart.js';
 
 const ROLES = ['hr', 'security'];
@@ -39,12 +39,12 @@ export default {
             el('section', { class: 'card' }, form), out);
 
         async function load(username) {
-            out.replaceChildren(el('p', { class: 'muted', role: 'status' }, t('violations.loading')));
+            put(out, el('p', { class: 'muted', role: 'status' }, t('violations.loading')));
             try {
                 const res = await ctx.api('GET', '/v1/violations' + qs({ username }));
-                out.replaceChildren(...draw(res.violations || [], username));
+                put(out, ...draw(res.violations || [], username));
             } catch (e) {
-                out.replaceChildren(errorNote(ctx, e));
+                put(out, errorNote(ctx, e));
             }
         }
 

@@ -135,6 +135,9 @@ test('the C-signed checkpoint opens with its vkey; the Go note package example t
     // cosigned by a witness: the trusted key's line decides, the other is ignored
     const c = await V.openCheckpoint(read(join(corpus, 'cosigned')), read(join(corpus, 'vkey-fuzz-key')));
     assert.equal(c.signature, 'valid');
+    // the whole of a vault's audit.pub is accepted: its vkey line is used
+    const pub = `ed25519 00\nkey_name custos.audit.fuzz\nvkey ${read(join(corpus, 'vkey-fuzz-key')).trim()}\n`;
+    assert.equal((await V.openCheckpoint(read(join(corpus, 'signed-1234')), pub)).signature, 'valid');
     const vk = await V.parseVkey(read(join(corpus, 'vkey-go-example')));
     assert.equal(vk.name, 'PeterNeumann');
     assert.equal(V.hex(vk.keyHash), 'c74f20a3');
