@@ -123,7 +123,7 @@ function figure(opts, svg) {
     const cap = document.createElement('figcaption');
     cap.textContent = opts.title;
     f.append(cap, svg);
-    if (opts.series.length > 1) f.appendChild(legend(opts.series));
+    if (opts.series.length > 1 || opts.legend) f.appendChild(legend(opts.series));
     f.appendChild(dataTable(opts, opts.tableLabel));
     return f;
 }

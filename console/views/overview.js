@@ -48,7 +48,7 @@ export default {
                     const total = depts.reduce((a, d) => a + s.accesses[d].reduce((x, y) => x + y, 0), 0);
                     tiles.appendChild(tile(ctx, 'accesses', total));
                     grid.appendChild(card('accesses', barChart({
-                        title: t('overview.accesses', { days: labels.length }), desc: t('overview.accesses_desc'), labels, stacked: true,
+                        title: t('overview.accesses', { days: labels.length }), desc: t('overview.accesses_desc'), labels, stacked: true, legend: true,
                         xName: t('chart.day'), tableLabel: t('chart.show_numbers'),
                         series: depts.length ? depts.map((d, i) => ({ name: d, values: s.accesses[d], color: PALETTE[i % PALETTE.length] })) : [{ name: t('overview.none'), values: labels.map(() => 0) }],
                     }), s.truncated ? el('p', { class: 'notice warn small' }, t('overview.truncated')) : null));
