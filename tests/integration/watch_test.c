@@ -6,6 +6,7 @@
  * roles nothing (403); bad parameters are 400; every read is audited. The violation register
  * names each person's department.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,6 +198,73 @@ TEST(t_violations_name_departments)
     EXPECT(seen);
 }
 
+/* Readers of the figures and writers of the log at the same time: every answer is whole, and
+ * the counts afterwards are exact (each read counted once, none lost or counted twice). */
+enum { READERS = 3, WRITERS = 3, READS = 15 };
+static char ids[3][64];
+static int bad_status;
+static pthread_mutex_t bad_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void *writer(void *arg)
+{
+    long w = (long)arg;
+    for (int k = 0; k < READS; k++) {
+        char path[128];
+        snprintf(path, sizeof path, "/v1/customers/%s", ids[(w + k) % 3]);
+        int st = h_json(&S, "GET", path, T[SALES1], NULL, NULL);
+        if (st != 200) {
+            pthread_mutex_lock(&bad_mu);
+            bad_status = st;
+            pthread_mutex_unlock(&bad_mu);
+        }
+    }
+    return NULL;
+}
+
+static void *reader(void *arg)
+{
+    (void)arg;
+    for (int k = 0; k < 5; k++) {
+        json_t *j = NULL;
+        int st = h_json(&S, "GET", "/v1/stats/activity?days=2", T[AUDITOR1], NULL, &j);
+        if (st != 200 || json_array_size(json_object_get(j, "denied")) != 2) {
+            pthread_mutex_lock(&bad_mu);
+            bad_status = st;
+            pthread_mutex_unlock(&bad_mu);
+        }
+        json_decref(j);
+    }
+    return NULL;
+}
+
+TEST(t_concurrent_readers_and_writers)
+{
+    json_t *list = NULL;
+    EXPECT_INT(h_json(&S, "GET", "/v1/customers?limit=3", T[SALES1], NULL, &list), 200);
+    for (int i = 0; i < 3; i++) {
+        snprintf(ids[i], sizeof ids[i], "%s",
+                 jstr(json_array_get(json_object_get(list, "customers"), (size_t)i), "id"));
+    }
+    json_decref(list);
+    json_t *before = stats(AUDITOR1, "?days=2", 200);
+    long long a0 = sum_of(before, DEPT[SALES1]);
+    pthread_t th[READERS + WRITERS];
+    for (long i = 0; i < WRITERS; i++) {
+        pthread_create(&th[i], NULL, writer, (void *)i);
+    }
+    for (long i = 0; i < READERS; i++) {
+        pthread_create(&th[WRITERS + i], NULL, reader, NULL);
+    }
+    for (int i = 0; i < READERS + WRITERS; i++) {
+        pthread_join(th[i], NULL);
+    }
+    EXPECT_INT(bad_status, 0);
+    json_t *after = stats(AUDITOR1, "?days=2", 200);
+    EXPECT_INT(sum_of(after, DEPT[SALES1]) - a0, WRITERS * READS);
+    json_decref(before);
+    json_decref(after);
+}
+
 int main(void)
 {
     test_init();
@@ -206,6 +274,7 @@ int main(void)
         RUN(t_counts_are_exact);
         RUN(t_who_sees_what);
         RUN(t_violations_name_departments);
+        RUN(t_concurrent_readers_and_writers);
     }
     if (S.pid) {
         EXPECT_INT(h_stop(&S), 0);
