@@ -32,11 +32,15 @@ function evidence(ctx, a) {
         ev.length > shown.length ? ctx.el('span', { class: 'muted' }, ctx.t('alerts.evidence_more', { n: ev.length - shown.length })) : null);
 }
 
-function sanctionLift(s) {
-    const acct = s.subject && s.subject.startsWith('account:') ? s.subject.slice(8) : null;
-    if (s.kind === 'block') return ['/v1/guard/unblock', { address: s.subject }];
-    if (s.kind === 'throttle') return ['/v1/guard/unthrottle', acct ? { account: acct } : { address: s.subject }];
-    if (s.kind === 'lock' || s.kind === 'lock-login') return ['/v1/guard/unlock', { account: acct || s.subject }];
+// The route and body that lift a sanction. Subjects read "address:A" (an IPv6 client as its
+// prefix, "address:P/N": any address inside names it) or "account:NAME".
+export function sanctionLift(s) {
+    const subj = String(s.subject || '');
+    const acct = subj.startsWith('account:') ? subj.slice(8) : null;
+    const addr = subj.startsWith('address:') ? subj.slice(8).replace(/\/\d+$/, '') : acct ? null : subj;
+    if (s.kind === 'block' && addr) return ['/v1/guard/unblock', { address: addr }];
+    if (s.kind === 'throttle') return ['/v1/guard/unthrottle', acct ? { account: acct } : { address: addr }];
+    if ((s.kind === 'lock' || s.kind === 'lock-login') && acct) return ['/v1/guard/unlock', { account: acct }];
     return null;
 }
 
@@ -49,7 +53,7 @@ export default {
         const { el, t } = ctx;
         const security = ctx.me.role === 'security';
         const state = { filters: { status: '', severity: '', rule: '', account: '' }, alerts: [], next: null, seen: null, sig: '' };
-        const status = el('p', { class: 'muted small live-status', role: 'status', 'aria-live': 'polite' });
+        const status = el('p', { class: 'muted small live-status', role: 'status', 'aria-live': 'polite', tabindex: '-1' });
         const listBox = el('div', { class: 'alerts-list' });
         const errBox = el('div');
 
@@ -113,7 +117,9 @@ export default {
                 await ctx.api('POST', `/v1/alerts/${encodeURIComponent(a.id)}/ack`, {});
                 ctx.toast(t('alerts.acked', { id: a.id }), 'ok');
                 state.sig = '';
+                document.activeElement && document.activeElement.blur();
                 await load(false);
+                refocus(a.id);
             } catch (e) {
                 box.querySelectorAll('button').forEach((b) => (b.disabled = false));
                 box.appendChild(errorNote(ctx, e));
@@ -140,6 +146,7 @@ export default {
                     f.remove();
                     state.sig = '';
                     await load(false);
+                    refocus(a.id);
                 } catch (e) {
                     f.querySelectorAll('button').forEach((b) => (b.disabled = false));
                     f.removeAttribute('aria-busy');
@@ -176,6 +183,13 @@ export default {
             });
             box.appendChild(f);
             secs.focus();
+        }
+
+        // After an action the list is drawn anew: keep the keyboard where it was.
+        function refocus(id) {
+            const row = listBox.querySelector(`tr[data-id="${CSS.escape(String(id))}"]`);
+            const target = row && (row.querySelector('[data-action]') || row.querySelector('a'));
+            if (target) target.focus(); else status.focus();
         }
 
         function draw() {

@@ -52,8 +52,14 @@ function entryCols(ctx) {
     ];
 }
 
+const SHOW_MAX = 500;
+
+// Long reports are shown in part (the whole answer stays available to search page by page).
 function entryTable(ctx, entries, label) {
-    return table(ctx.el, entryCols(ctx), entries, { label, idOf: (e) => e.index });
+    const shown = entries.length > SHOW_MAX ? entries.slice(0, SHOW_MAX) : entries;
+    const tbl = table(ctx.el, entryCols(ctx), shown, { label, idOf: (e) => e.index });
+    if (shown === entries) return tbl;
+    return ctx.el('div', {}, ctx.el('p', { class: 'notice warn', role: 'status' }, ctx.t('audit.shown_part', { shown: SHOW_MAX, n: entries.length })), tbl);
 }
 
 function hashLine(ctx, label, bytes, cls) {

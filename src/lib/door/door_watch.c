@@ -6,8 +6,11 @@
  * it needs audit.read (or, for one's own department, a data steward's requests.approve) and
  * is itself audited. The work is bounded: at most 31 days and DOOR_STATS_SCAN_MAX entries.
  */
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/clock.h"
 #include "core/mem.h"
@@ -114,6 +117,11 @@ static err count_row(void *vctx, uint64_t index, slice entry, const uint8_t leaf
     return ERR_OK;
 }
 
+/* One count at a time: a count reads up to DOOR_STATS_SCAN_MAX entries (seconds of one core),
+ * so many at once from one dashboard-happy role must not tie up every server thread. Others
+ * wait up to 5 s, then get 503 and retry. */
+static pthread_mutex_t scan_mu = PTHREAD_MUTEX_INITIALIZER;
+
 err door_stats_activity(vault *v, const actor *a, int days, int64_t now_us, json_t **out)
 {
     *out = NULL;
@@ -157,6 +165,14 @@ err door_stats_activity(vault *v, const actor *a, int days, int64_t now_us, json
     q.after = UINT64_MAX;
     q.limit = 1000;
     bool truncated = false;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 5;
+    int lk = rc == ERR_OK ? pthread_mutex_timedlock(&scan_mu, &until) : EINVAL;
+    if (rc == ERR_OK && lk != 0) {
+        rc = err_set(ERR_UNAVAILABLE, __FILE__, __LINE__,
+                     "another count is under way; try again in a few seconds");
+    }
     while (rc == ERR_OK) {
         size_t n = 0;
         rc = audit_search(v->au, &q, count_row, &c, &n);
@@ -168,6 +184,9 @@ err door_stats_activity(vault *v, const actor *a, int days, int64_t now_us, json
             break;
         }
         q.after = c.last;
+    }
+    if (lk == 0) {
+        pthread_mutex_unlock(&scan_mu);
     }
     for (int i = 0; rc == ERR_OK && i < days; i++) {
         char ts[40];
