@@ -159,11 +159,6 @@ err door_stats_activity(vault *v, const actor *a, int days, int64_t now_us, json
     err rc = (c.depts && c.accesses && dates && denied)
                  ? ERR_OK
                  : err_set(ERR_INTERNAL, __FILE__, __LINE__, "out of memory");
-    audit_query q;
-    memset(&q, 0, sizeof q);
-    q.from_us = c.first_day * DAY_US - ZONE_OFFSET_US;
-    q.after = UINT64_MAX;
-    q.limit = 1000;
     bool truncated = false;
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
@@ -173,17 +168,27 @@ err door_stats_activity(vault *v, const actor *a, int days, int64_t now_us, json
         rc = err_set(ERR_UNAVAILABLE, __FILE__, __LINE__,
                      "another count is under way; try again in a few seconds");
     }
-    while (rc == ERR_OK) {
-        size_t n = 0;
-        rc = audit_search(v->au, &q, count_row, &c, &n);
-        if (rc != ERR_OK || n < q.limit) {
-            break;
+    /* Day by day from today backwards, so that a log too long to read whole loses its oldest
+     * days, never today. ts is in [from, to). */
+    for (int i = days - 1; rc == ERR_OK && i >= 0 && !truncated; i--) {
+        audit_query q;
+        memset(&q, 0, sizeof q);
+        q.from_us = (c.first_day + i) * DAY_US - ZONE_OFFSET_US;
+        q.to_us = q.from_us + DAY_US;
+        q.after = UINT64_MAX;
+        q.limit = 1000;
+        for (;;) {
+            size_t n = 0;
+            rc = audit_search(v->au, &q, count_row, &c, &n);
+            if (rc != ERR_OK || n < q.limit) {
+                break;
+            }
+            if (c.scanned >= DOOR_STATS_SCAN_MAX) {
+                truncated = true;
+                break;
+            }
+            q.after = c.last;
         }
-        if (c.scanned >= DOOR_STATS_SCAN_MAX) {
-            truncated = true;
-            break;
-        }
-        q.after = c.last;
     }
     if (lk == 0) {
         pthread_mutex_unlock(&scan_mu);
