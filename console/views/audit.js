@@ -234,7 +234,7 @@ function checkpointSection(ctx) {
         verifyForm.removeAttribute('aria-busy');
     });
 
-    sec.append(el('h2', { id: 'cp-h' }, t('audit.checkpoint_title')), el('p', { class: 'muted' }, t('audit.checkpoint_intro')), edNote, err,
+    sec.append(el('h2', { id: 'cp-h' }, t('audit.checkpoint_title')), el('p', { class: 'muted' }, t('audit.checkpoint_intro')), edNote, el('p', { class: 'small muted' }, t('audit.independent')), err,
         el('div', { class: 'grid2 cp-grid' },
             el('div', {}, el('h3', {}, t('audit.current')), el('div', { class: 'actions' }, getBtn, saveBtn), current),
             el('div', {}, el('h3', {}, t('audit.saved_title')), saved, pasteForm)),
