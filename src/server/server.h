@@ -146,6 +146,7 @@ void handle_probe(server *s, request *r, response *out);
 void server_refuse(response *out, const guard_decision *d, char *retry, size_t max);
 /* handlers_guard.c: /v1/alerts, /v1/violations, /v1/guard/... (false: not its route) */
 bool handle_guard(server *s, request *r, response *out);
+bool handle_watch(server *s, request *r, response *out);
 void response_error(response *out, err code, const char *message);
 void response_json(response *out, int status, json_t *body);
 /* handlers_audit.c: /v1/audit/<sub> */

@@ -17,6 +17,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "door/door_watch.h"
 #include "door_int.h"
 
 static _Thread_local bool observed;
@@ -321,7 +322,9 @@ err door_violations(vault *v, const actor *a, const char *username, json_t **out
     TRY(need_guard(v));
     TRY(door_need(v, a, CAP_VIOLATIONS_READ, "violation.list"));
     TRY(read_audited(v, a, "violation.list", "violations.read"));
-    return guard_violations(v->guard, username && username[0] ? username : NULL, 0, 500, out);
+    TRY(guard_violations(v->guard, username && username[0] ? username : NULL, 0, 500, out));
+    door_watch_departments(v, *out);
+    return ERR_OK;
 }
 
 err door_guard_sanctions(vault *v, const actor *a, json_t **out)

@@ -1,0 +1,91 @@
+// chart_ui.js - small helpers shared by the watch-and-check views (alerts, violations, audit,
+// overview): their stylesheet, tables built from rows with textContent only, a poller that
+// stops when its view leaves the page, and the API's error shown where it happened.
+
+let cssLoaded = false;
+// The views' own styles (console/views/watch.css), added once beside the shell's.
+export function useWatchStyles() {
+    if (cssLoaded || typeof document === 'undefined') return;
+    cssLoaded = true;
+    const link = document.createElement('link');
+    link.rel = 'stylesheet';
+    link.href = new URL('../views/watch.css', import.meta.url).pathname;
+    document.head.appendChild(link);
+}
+
+// A table: columns [{key, label, cell?(row) -> Node|string, class?}], rows with an id.
+export function table(el, columns, rows, opts = {}) {
+    const head = el('tr', {}, columns.map((c) => el('th', { scope: 'col', class: c.class }, c.label)));
+    const body = rows.map((r) => el('tr', { 'data-id': opts.idOf ? opts.idOf(r) : r.id, class: opts.rowClass ? opts.rowClass(r) : null },
+        columns.map((c) => el('td', { class: c.class }, c.cell ? c.cell(r) : (r[c.key] ?? '')))));
+    return el('div', { class: 'table-wrap' },
+        el('table', { 'aria-label': opts.label || null },
+            opts.caption ? el('caption', { class: 'sr-only' }, opts.caption) : null,
+            el('thead', {}, head), el('tbody', {}, body)));
+}
+
+// An error from the API where it happened: role="alert", the code for tests.
+export function errorNote(ctx, e) {
+    const known = e && e.code ? ctx.t('error.' + e.code) : '';
+    const text = known && !known.startsWith('\u27e6') ? `${known} (${e.message || e.code})` : (e && (e.message || e.code)) || String(e);
+    return ctx.el('div', { class: 'notice error', role: 'alert', 'data-error-code': e && e.code }, text);
+}
+
+// Calls fn every `ms` while `root` is on the page; skips ticks while the tab is hidden.
+// Answers {stop, now} (now runs fn at once and restarts the timer).
+export function poll(root, ms, fn) {
+    let timer = null;
+    let stopped = false;
+    const tick = async () => {
+        timer = null;
+        if (stopped) return;
+        if (!root.isConnected) { stopped = true; return; }
+        if (typeof document === 'undefined' || !document.hidden) {
+            try { await fn(); } catch (_) { /* fn shows its own errors */ }
+        }
+        if (!stopped && root.isConnected) timer = setTimeout(tick, ms);
+    };
+    timer = setTimeout(tick, ms);
+    return {
+        stop() { stopped = true; if (timer) clearTimeout(timer); timer = null; },
+        start() { if (stopped) { stopped = false; timer = setTimeout(tick, ms); } },
+        get running() { return !stopped; },
+        async now() { if (timer) clearTimeout(timer); timer = null; await tick(); },
+    };
+}
+
+export function qs(o) {
+    const p = new URLSearchParams();
+    for (const [k, v] of Object.entries(o || {})) if (v !== undefined && v !== null && v !== '') p.set(k, String(v));
+    const s = p.toString();
+    return s ? '?' + s : '';
+}
+
+// Form values by name, empty ones left out.
+export function values(form) {
+    const out = {};
+    for (const e of form.elements) {
+        if (e.name && e.value !== '') out[e.name] = e.value;
+    }
+    return out;
+}
+
+// A labelled input (the label's for= names the input's id).
+let fid = 0;
+export function labelled(el, label, input, hint) {
+    const id = input.id || 'w-' + ++fid;
+    input.id = id;
+    return el('div', { class: 'field' }, el('label', { for: id }, label), input, hint ? el('div', { class: 'hint' }, hint) : null);
+}
+
+// A local datetime input's value (vault zone not known to the input) as RFC 3339 in UTC.
+export function toRfc3339(v) {
+    if (!v) return '';
+    const d = new Date(v);
+    return isNaN(d.getTime()) ? '' : d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+// node.replaceChildren without the empty parts (replaceChildren would print "null").
+export function put(node, ...kids) {
+    node.replaceChildren(...kids.flat().filter((k) => k !== null && k !== undefined && k !== false));
+}
