@@ -1,0 +1,104 @@
+// tour.mjs - every view every role can open, in zh-CN (the default) and in English: no
+// missing translation, English words only in the English console's own text, no serious or
+// critical axe-core finding, and a screenshot of each under build/test-output/console/.
+import assert from 'node:assert/strict';
+import { pollUntil } from '../lib/vault.mjs';
+import { signIn, go, waitView, navNames, setLang, assertTranslated, assertEnglishChrome, axe, shot } from '../lib/console.mjs';
+
+// The views every role is expected to have (more may be offered; each is visited).
+// (The issue: customers for sales, customer service and stewards; requests for customer service
+// and stewards; alerts for security, stewards and HR; violations for HR; audit for auditors,
+// legal and security; administration for admin; an overview for every role.)
+const ROLES = {
+  sales1: ['customers', 'overview'],
+  service1: ['customers', 'requests', 'overview'],
+  steward1: ['customers', 'requests', 'alerts', 'overview'],
+  security1: ['alerts', 'audit', 'overview'],
+  hr1: ['alerts', 'violations', 'overview'],
+  legal1: ['audit', 'overview'],
+  auditor1: ['audit', 'overview'],
+  admin: ['admin', 'overview'],
+};
+
+// A view has settled when nothing in it is busy (aria-busy) and no request is in flight.
+async function settle(page) {
+  await page.waitForLoadState('networkidle', { timeout: 3000 }).catch(() => {});
+  await pollUntil(async () => (await page.locator('[aria-busy="true"]').count()) === 0,
+    { timeout: 10000, what: 'the view to finish loading' });
+}
+
+async function visit(t, page, user, name, lang) {
+  await go(page, name);
+  await settle(page);
+  const where = `${name} (${user}, ${lang})`;
+  await assertTranslated(page, where);
+  if (lang === 'en') await assertEnglishChrome(page, where);
+  await shot(page, t.out, `${name}-${user}-${lang}`);
+  await axe(page, where, t.axe);
+}
+
+// The first customer of the list, opened: the card.
+async function card(t, page, user, lang) {
+  const v = await go(page, 'customers');
+  const first = v.locator('[data-id]').first();
+  await first.waitFor({ state: 'visible', timeout: 15000 });
+  const id = await first.getAttribute('data-id');
+  await first.click();
+  await pollUntil(() => page.url().includes(id), { what: `the card of ${id}` });
+  await settle(page);
+  const where = `customer card (${user}, ${lang})`;
+  await assertTranslated(page, where);
+  if (lang === 'en') await assertEnglishChrome(page, where);
+  await shot(page, t.out, `customer-card-${user}-${lang}`);
+  await axe(page, where, t.axe);
+}
+
+function tourOf(user) {
+  return {
+    name: `every view of ${user} in zh-CN and English: translated, axe-clean, screenshots`,
+    timeout: 240000,
+    async run(t) {
+      const page = await t.page();
+      await signIn(page, t.demo.url, user);
+      assert.match(await page.evaluate(() => document.documentElement.lang), /^zh/i, 'zh-CN by default');
+      const names = (await navNames(page)).filter((n, i, a) => a.indexOf(n) === i);
+      const missing = ROLES[user].filter((n) => !names.includes(n));
+      assert.deepEqual(missing, [], `${user}'s navigation lacks views of its job (has ${names.join(', ')})`);
+      const errors = [];
+      for (const lang of ['zh-CN', 'en']) {
+        if (lang === 'en') await setLang(page, 'en');
+        for (const n of names) {
+          try { await visit(t, page, user, n, lang); } catch (e) { errors.push(String(e.message).split('\n')[0]); }
+        }
+        if (names.includes('customers')) {
+          try { await card(t, page, user, lang); } catch (e) { errors.push(String(e.message).split('\n')[0]); }
+        }
+      }
+      // The choice is remembered.
+      await page.reload();
+      await page.locator('[data-nav]').first().waitFor({ state: 'visible', timeout: 15000 });
+      assert.match(await page.evaluate(() => document.documentElement.lang), /^en/i, 'English is remembered after a reload');
+      await setLang(page, 'zh');
+      assert.deepEqual(errors, [], errors.join('\n'));
+    },
+  };
+}
+
+export const scenarios = [
+  {
+    name: 'the sign-in view in zh-CN and English: translated, axe-clean, screenshots',
+    async run(t) {
+      for (const [lang, size] of [['zh-CN', { width: 1280, height: 800 }], ['en', { width: 768, height: 1024 }]]) {
+        const page = await t.page({ viewport: size });
+        await page.goto(`${t.demo.url}/`);
+        await waitView(page, 'signin');
+        if (lang === 'en') await setLang(page, 'en');
+        await assertTranslated(page, `signin (${lang})`);
+        if (lang === 'en') await assertEnglishChrome(page, 'signin (en)');
+        await shot(page, t.out, `signin-${lang}${size.width === 768 ? '-tablet' : ''}`);
+        await axe(page, `signin (${lang})`, t.axe);
+      }
+    },
+  },
+  ...Object.keys(ROLES).map(tourOf),
+];
