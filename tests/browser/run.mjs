@@ -112,7 +112,7 @@ async function main() {
       args: [
         `--ignore-certificate-errors-spki-list=${vaults.map((v) => v.spkiHash()).join(',')}`,
         // No name resolves but localhost: Chromium's own background traffic cannot leave either.
-        '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost',
+        '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
         '--disable-background-networking', '--disable-component-update', '--disable-sync',
         '--disable-domain-reliability', '--no-first-run', '--no-default-browser-check',
         '--disable-features=Translate,OptimizationHints,MediaRouter',

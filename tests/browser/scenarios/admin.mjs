@@ -3,7 +3,7 @@
 // new account's enrolment is completed from the otpauth URI its QR code carries.
 import assert from 'node:assert/strict';
 import { pollUntil } from '../lib/vault.mjs';
-import { signIn, signedIn, signOut, go, waitView, click, fill, shot, axe, field } from '../lib/console.mjs';
+import { signIn, signedIn, signOut, go, waitView, click, fill, shot, axe } from '../lib/console.mjs';
 import { parseOtpauth, totp } from '../lib/totp.mjs';
 
 // On the enrolment view: the QR code is shown, the URI it encodes is the one the API gave the
@@ -22,31 +22,31 @@ async function enrol(t, page, who, uris) {
   const v = await waitView(page, 'enrol');
   const uri = await pollUntil(() => uris.at(-1), { what: 'the answer of POST /v1/me/totp/enrol' });
   assert.match(uri, /^otpauth:\/\/totp\//);
-  // The QR code: an image (or SVG or canvas) on the view, of a size a phone can read.
-  const qr = v.locator('img, svg, canvas').filter({ hasNot: page.locator('[data-nav]') });
-  await pollUntil(async () => {
-    for (const el of await qr.all()) {
-      const b = await el.boundingBox();
-      if (b && b.width >= 120 && b.height >= 120) return true;
-    }
-    return false;
-  }, { what: 'the QR code on the enrolment view' });
-  // The URI is also given as text for people who cannot scan (or a secret to type).
+  // The QR code: an image of a size a phone can read, loaded, carrying the URI the API gave.
+  const qr = v.locator('img.qr, img[data-otpauth-uri], svg[data-otpauth-uri], canvas[data-otpauth-uri]').first();
+  await qr.waitFor({ state: 'visible', timeout: 15000 });
+  const box = await qr.boundingBox();
+  assert.ok(box.width >= 120 && box.height >= 120, `the QR code is large enough to scan (${box.width}×${box.height})`);
+  assert.equal(await qr.getAttribute('data-otpauth-uri'), uri, 'the QR code is of the URI the API gave');
+  if (await qr.evaluate((e) => e.tagName === 'IMG')) {
+    await pollUntil(() => qr.evaluate((i) => i.complete && i.naturalWidth > 0), { what: 'the QR image to load' });
+  }
+  // The secret is also given as text, for people who cannot scan.
   const secret = new URL(uri).searchParams.get('secret');
-  assert.ok((await v.innerText()).replace(/\s/g, '').includes(secret), 'the secret is shown as text too');
+  assert.ok((await v.textContent()).replace(/\s/g, '').includes(secret), 'the secret is shown as text too');
   await shot(page, t.out, `enrol-${who}`);
   await axe(page, `enrol (${who})`, t.axe);
-  const p = parseOtpauth(uri);
+  const p = parseOtpauth(await qr.getAttribute('data-otpauth-uri'));
   await fill(v, { code: totp(p) });
-  await v.locator(field('code')).first().press('Enter');
-  // Ten recovery codes, shown once.
-  const codes = await pollUntil(async () => {
-    const txt = await v.innerText();
-    const m = txt.match(/\b[a-z0-9]{4,}(?:-[a-z0-9]{4,})+\b/gi) || [];
-    return m.length >= 10 ? m : false;
-  }, { what: 'the recovery codes' });
-  assert.ok(codes.length >= 10, `recovery codes shown: ${codes.length}`);
-  await click(v, 'continue');
+  await click(v, 'confirm');
+  // Ten recovery codes, shown once; going on needs the person to say they kept them.
+  const codes = page.locator('[data-recovery-codes] li');
+  await pollUntil(async () => (await codes.count()) >= 10, { what: 'the recovery codes' });
+  const list = await codes.allInnerTexts();
+  assert.equal(new Set(list).size, list.length, 'ten different recovery codes');
+  await shot(page, t.out, `recovery-codes-${who}`);
+  await page.locator('[name="saved"]').check();
+  await click(page, 'continue');
   await signedIn(page);
   return p;
 }
