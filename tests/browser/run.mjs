@@ -81,7 +81,8 @@ const results = [];
 const env = {
   out: OUT,
   root,
-  routes: documentedRoutes(path.join(root, 'docs', 'API.md')),
+  // The tree under test's docs/API.md (API_MD names another, e.g. a merge being tried).
+  routes: documentedRoutes(path.resolve(process.env.API_MD || path.join(root, 'docs', 'API.md'))),
   requests: [], // every request the console made: {scenario, method, url, status, cacheControl}
   offLoopback: [], // requests that tried to leave loopback (refused)
   axe: [],
@@ -192,6 +193,7 @@ async function runOne(s) {
   try {
     await withTimeout(s.run(t), s.timeout || 120000, s.name);
     if (pageErrors.length && !s.allowPageErrors) throw new Error(`uncaught errors in the page: ${pageErrors.slice(0, 3).join(' | ')}`);
+    if (t.dialogs?.length) throw new Error(`a page opened a dialog: ${t.dialogs.join(' | ')}`);
   } catch (e) {
     ok = false;
     error = e.stack || String(e);

@@ -5,6 +5,27 @@ import assert from 'node:assert/strict';
 import { pollUntil } from '../lib/vault.mjs';
 import { signIn, signedIn, signOut, go, waitView, click, fill, shot, axe } from '../lib/console.mjs';
 import { parseOtpauth, totp } from '../lib/totp.mjs';
+import jsQR from 'jsqr';
+
+// Reads the QR code as a phone would: the image's pixels (drawn at 400×400 on a white
+// canvas in the page), decoded in node by jsQR.
+async function decodeQr(qr) {
+  const img = await qr.evaluate((el) => {
+    const size = 400;
+    const c = document.createElement('canvas');
+    c.width = size;
+    c.height = size;
+    const g = c.getContext('2d');
+    g.fillStyle = '#fff';
+    g.fillRect(0, 0, size, size);
+    g.imageSmoothingEnabled = false;
+    g.drawImage(el, 0, 0, size, size);
+    return { w: size, h: size, data: Array.from(g.getImageData(0, 0, size, size).data) };
+  });
+  const code = jsQR(Uint8ClampedArray.from(img.data), img.w, img.h);
+  if (!code) throw new Error('the QR code on the enrolment view could not be decoded');
+  return code.data;
+}
 
 // On the enrolment view: the QR code is shown, the URI it encodes is the one the API gave the
 // page (POST /v1/me/totp/enrol), a code made from it confirms, and recovery codes show once.
@@ -36,7 +57,10 @@ async function enrol(t, page, who, uris) {
   assert.ok((await v.textContent()).replace(/\s/g, '').includes(secret), 'the secret is shown as text too');
   await shot(page, t.out, `enrol-${who}`);
   await axe(page, `enrol (${who})`, t.axe);
-  const p = parseOtpauth(await qr.getAttribute('data-otpauth-uri'));
+  // The enrolment is completed from what the QR code itself encodes.
+  const scanned = await decodeQr(qr);
+  assert.equal(scanned, uri, 'the QR code encodes the otpauth URI the API gave');
+  const p = parseOtpauth(scanned);
   await fill(v, { code: totp(p) });
   await click(v, 'confirm');
   // Ten recovery codes, shown once; going on needs the person to say they kept them.
