@@ -101,7 +101,10 @@ async function main() {
   });
   // A vault as `custos init` makes it: the second factor required (admin must enrol).
   const enrol = new Vault({ bin: BIN, tag: 'enrol', customers: 0, config: { access: { second_factor: 'customer-roles' } } });
-  const vaults = [demo, enrol];
+  // Sessions that end 14.4 s after sign-in (access.session_hours 0.004): a real expiry.
+  const expiry = new Vault({ bin: BIN, tag: 'expiry', customers: 2,
+    config: { access: { second_factor: 'off', session_hours: 0.004 } } });
+  const vaults = [demo, enrol, expiry];
   let browser;
   let attacker;
   try {
@@ -119,10 +122,12 @@ async function main() {
         '--disable-features=Translate,OptimizationHints,MediaRouter',
       ],
     });
-    console.log(`# servers ${demo.url} (demo, ${demo.customers} customers) and ${enrol.url} (second factor required); ` +
+    console.log(`# servers ${demo.url} (demo, ${demo.customers} customers), ${enrol.url} (second factor required), ` +
+      `${expiry.url} (sessions of 14.4 s); ` +
       `chromium ${browser.version()}; playwright-core; ready in ${Date.now() - t0} ms`);
     env.demo = demo;
     env.enrol = enrol;
+    env.expiry = expiry;
     env.attacker = attacker;
     env.browser = browser;
     for (const s of chosen) await runOne(s);

@@ -6,8 +6,8 @@ import { signIn, go, waitView, click, fill, actions, navNames, view, row, field 
 const digits = (s) => String(s || '').replace(/\D/g, '');
 
 // A fresh Beijing customer made by steward1 through the API, with a phone of its own.
-export async function newCustomer(t, extra = {}) {
-  const st = t.state.steward1 ||= await t.demo.as('steward1');
+export async function newCustomer(t, extra = {}, vault = t.demo) {
+  const st = vault === t.demo ? (t.state.steward1 ||= await t.demo.as('steward1')) : await vault.as('steward1');
   const n = (t.state.seq = (t.state.seq || 0) + 1);
   const phone = `139${String(Date.now() % 1e6).padStart(6, '0')}${String(n).padStart(2, '0')}`;
   const body = { name: `测试客户${n}号`, phone, preferences: ['porcelain'], department: 'beijing', ...extra };
@@ -22,8 +22,8 @@ export async function search(page, by, value) {
   const selector = v.locator(field('by'));
   if (await selector.count()) {
     await selector.first().selectOption(by);
-    await fill(v, { q: value });
-    await v.locator(field('q')).first().press('Enter');
+    await fill(v, { term: value });
+    await v.locator(field('term')).first().press('Enter');
   } else {
     await fill(v, { [by]: value });
     await v.locator(field(by)).first().press('Enter');
@@ -34,8 +34,10 @@ export async function search(page, by, value) {
 // Opens a customer's card from the list: the row, then the card naming the customer.
 export async function openCard(page, c) {
   const v = await waitView(page, 'customers');
-  await v.locator(row(c.id)).first().waitFor({ state: 'visible', timeout: 15000 });
-  await v.locator(row(c.id)).first().click();
+  const r = v.locator(row(c.id)).first();
+  await r.waitFor({ state: 'visible', timeout: 15000 });
+  const open = r.locator('[data-action="open"]').first();
+  await ((await open.count()) ? open : r).click();
   await pollUntil(async () => page.url().includes(c.id) &&
     (await page.locator('[data-view]').first().innerText()).includes(c.name), { timeout: 15000, what: `the card of ${c.id}` });
   return page.locator('[data-view]').first();
@@ -49,6 +51,15 @@ export async function pendingChange(t) {
   const r = await sv.patch(`/v1/customers/${c.id}`, { phone });
   assert.equal(r.status, 202, `service1's phone change must wait for a steward: ${r.status} ${r.text}`);
   return { customer: c, phone, request: r.json.request.id };
+}
+
+// Approves or rejects one request in its own entry of the list, with a note.
+async function decide(entry, verb, note) {
+  const n = entry.locator(field('note')).first();
+  if (await n.count()) await n.fill(note);
+  await click(entry, verb);
+  const confirm = entry.locator('[data-action="confirm"]').first();
+  if (await confirm.count() && await confirm.isVisible()) await confirm.click();
 }
 
 export const scenarios = [
@@ -65,9 +76,8 @@ export const scenarios = [
       assert.ok(digits(await card.innerText()).includes(c.phone), 'the card shows the phone customer service may read');
 
       const summary = `电话回访：客户询问清代青花瓷拍卖预展 ${Date.now()}`;
-      await click(card, 'add-communication');
       await fill(card, { channel: 'phone', summary });
-      await click(card, 'save-communication');
+      await click(card, 'add-communication');
       const sv = await t.demo.as('service1');
       await pollUntil(async () => {
         const r = await sv.get(`/v1/customers/${c.id}/communications`);
@@ -78,7 +88,7 @@ export const scenarios = [
       const newPhone = `136${String(Date.now() % 1e8).padStart(8, '0')}`;
       await click(card, 'request-correction');
       await fill(card, { phone: newPhone });
-      await click(card, 'submit-correction');
+      await click(card, 'submit-request');
       const req = await pollUntil(async () => {
         const r = await sv.get('/v1/requests?status=pending');
         return (r.json?.requests || []).find((q) => JSON.stringify(q).includes(c.id));
@@ -98,19 +108,12 @@ export const scenarios = [
       const v = await go(page, 'requests');
       const r = v.locator(row(ch.request)).first();
       await r.waitFor({ state: 'visible', timeout: 15000 });
-      await r.click();
-      // The diff: the number before and the number after, both on screen.
+      // The diff, in the request's own entry: the number before and the number after.
       await pollUntil(async () => {
-        const txt = digits(await page.locator('[data-view]').first().innerText());
+        const txt = digits(await r.innerText());
         return txt.includes(ch.customer.phone) && txt.includes(ch.phone);
       }, { what: 'the before/after diff of the phone' });
-      const scope = page.locator('[data-view]').first();
-      await click(scope, 'approve');
-      const note = scope.locator(field('note'));
-      if (await note.count() && await note.first().isVisible()) {
-        await note.first().fill('核对身份证后同意');
-        await click(scope, 'confirm');
-      }
+      await decide(r, 'approve', '核对身份证后同意');
       const st = t.state.steward1 ||= await t.demo.as('steward1');
       await pollUntil(async () => (await st.get(`/v1/requests/${ch.request}`)).json?.status === 'applied',
         { what: 'the request applied' });
@@ -132,14 +135,7 @@ export const scenarios = [
       const v = await go(page, 'requests');
       const r = v.locator(row(ch.request)).first();
       await r.waitFor({ state: 'visible', timeout: 15000 });
-      await r.click();
-      const scope = page.locator('[data-view]').first();
-      await click(scope, 'reject');
-      const note = scope.locator(field('note'));
-      if (await note.count() && await note.first().isVisible()) {
-        await note.first().fill('号码与登记不符');
-        await click(scope, 'confirm');
-      }
+      await decide(r, 'reject', '号码与登记不符');
       const st = await t.demo.as('steward3');
       await pollUntil(async () => (await st.get(`/v1/requests/${ch.request}`)).json?.status === 'rejected',
         { what: 'the request rejected' });
@@ -207,7 +203,8 @@ export const scenarios = [
           new MutationObserver(check).observe(document.body, { subtree: true, childList: true, characterData: true });
           document.addEventListener('click', () => { if (window.__card.click === null) window.__card.click = performance.now(); }, { capture: true, once: true });
         }, { id: c.id, name: c.name });
-        await r.click();
+        const open = r.locator('[data-action="open"]').first();
+        await ((await open.count()) ? open : r).click();
         const m = await pollUntil(() => page.evaluate(() => window.__card.shown !== null && window.__card), { what: 'the card' });
         const api = await page.evaluate((id) => performance.getEntriesByType('resource')
           .filter((e) => e.name.includes(`/v1/customers/${id}`)).map((e) => e.duration), c.id);

@@ -129,6 +129,31 @@ export const scenarios = [
     },
   },
   {
+    name: 'an expired session returns to sign-in without data',
+    async run(t) {
+      // The expiry vault's sessions end 14.4 s after sign-in (access.session_hours 0.004).
+      const v = t.expiry;
+      const c = await newCustomer(t, { name: `到期测试${Date.now() % 10000}` }, v);
+      const page = await t.page();
+      await signIn(page, v.url, 'service1');
+      const signedAt = Date.now();
+      await go(page, 'customers');
+      await search(page, 'phone', c.phone);
+      await openCard(page, c);
+      // Wait for the expiry itself, asked of the server with a cookie-less probe: a fresh
+      // session signed in at the same moment as the page's (so the page's session is never touched).
+      const probe = await v.login('sales1');
+      await pollUntil(async () => (await v.request('GET', '/v1/me', { token: probe })).status === 401,
+        { timeout: 40000, every: 250, what: 'the probe session to expire' });
+      t.log(`sessions expired ${((Date.now() - signedAt) / 1000).toFixed(1)} s after the page's sign-in`);
+      // The page's session is older than the probe's: it has expired too. The next step in the console:
+      await go(page, 'customers').catch(() => {});
+      await waitView(page, 'signin');
+      const html = await page.content();
+      assert.ok(!html.includes(c.name) && !html.includes(c.phone), 'no customer data after the session expired');
+    },
+  },
+  {
     name: 'a session that ends under the page returns to sign-in without data',
     async run(t) {
       const c = await newCustomer(t, { name: `过期测试${Date.now() % 10000}` });
