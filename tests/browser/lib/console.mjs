@@ -136,14 +136,20 @@ export async function assertTranslated(page, where) {
 export async function assertEnglishChrome(page, where) {
   const bad = await page.evaluate((src) => {
     const han = new RegExp(src);
-    const sel = '[data-nav],[data-action],label,h1,h2,h3,h4,th,button,legend,[role="alert"],[placeholder]';
+    // Data: table cells, definitions, fields, outputs, code, and what is marked Chinese.
+    const DATA = 'td,dd,[data-field],[data-value],output,pre,code,[lang^="zh"]';
+    const data = new Set([...document.querySelectorAll(DATA)].map((e) => e.textContent.trim()).filter(Boolean));
+    const sel = '[data-nav],[data-action],label,h1,h2,h3,h4,th,button,legend,caption,[role="alert"],[role="status"],[placeholder]';
     const out = [];
     for (const el of document.querySelectorAll(sel)) {
       if (!el.getClientRects().length) continue;
-      if (el.closest('[data-id],[data-value],td,dd,output,pre,code,[lang^="zh"]') && !el.matches('th,button,[data-action]')) continue;
-      const t = (el.matches('[placeholder]') ? el.getAttribute('placeholder') : el.textContent) || '';
       if (el.closest('[data-action="lang"]')) continue; // the switch names the other language in its own script
-      if (han.test(t)) out.push(`${el.tagName.toLowerCase()}: ${t.trim().slice(0, 40)}`);
+      if (el.tagName !== 'BUTTON' && el.closest(DATA)) continue;
+      const t = ((el.matches('[placeholder]') && !el.textContent.trim() ? el.getAttribute('placeholder') : el.textContent) || '').trim();
+      if (!han.test(t) || data.has(t)) continue;
+      // A heading or link that names a datum shown in the page (a customer's name) is data too.
+      if (el.matches('h1,h2,h3,h4,a') && [...data].some((d) => d && t.includes(d) && han.test(d))) continue;
+      out.push(`${el.tagName.toLowerCase()}: ${t.slice(0, 40)}`);
     }
     return out.slice(0, 10);
   }, HAN.source);

@@ -43,7 +43,8 @@ async function card(t, page, user, lang) {
   const first = v.locator('[data-id]').first();
   await first.waitFor({ state: 'visible', timeout: 15000 });
   const id = await first.getAttribute('data-id');
-  await first.click();
+  const open = first.locator('[data-action="open"]').first();
+  await ((await open.count()) ? open : first).click();
   await pollUntil(() => page.url().includes(id), { what: `the card of ${id}` });
   await settle(page);
   const where = `customer card (${user}, ${lang})`;
@@ -63,8 +64,8 @@ function tourOf(user) {
       assert.match(await page.evaluate(() => document.documentElement.lang), /^zh/i, 'zh-CN by default');
       const names = (await navNames(page)).filter((n, i, a) => a.indexOf(n) === i);
       const missing = ROLES[user].filter((n) => !names.includes(n));
-      assert.deepEqual(missing, [], `${user}'s navigation lacks views of its job (has ${names.join(', ')})`);
       const errors = [];
+      if (missing.length) errors.push(`${user}'s navigation lacks views of its job: ${missing.join(', ')} (has ${names.join(', ')})`);
       for (const lang of ['zh-CN', 'en']) {
         if (lang === 'en') await setLang(page, 'en');
         for (const n of names) {
