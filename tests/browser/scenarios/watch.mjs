@@ -1,35 +1,38 @@
 // watch.mjs - the watch-and-check views: security's live alerts, HR's violations, the
 // auditor's in-browser verification.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { pollUntil } from '../lib/vault.mjs';
-import { signIn, go, waitView, click, fill, row, field } from '../lib/console.mjs';
+import { signIn, go, click, fill, row, field, shot } from '../lib/console.mjs';
 
 // The honeytoken reader's address: a documentation address (RFC 5737) that no packet goes to;
 // it reaches the server only as X-Forwarded-For from 127.0.0.1, a trusted proxy in the test vault.
 const READER_ADDR = '198.51.100.7';
 
-// Clicks `verb` in the row, then confirms a dialog form when the console asks for one.
+// Clicks `verb` in the row; when the console asks for details (an inline form), fills them in
+// the row and confirms with "confirm-<verb>" (or "confirm").
 async function rowAction(page, scope, verb, formValues = {}) {
   await click(scope, verb);
-  const v = page.locator('[data-view]').first();
   for (const [k, val] of Object.entries(formValues)) {
-    const el = v.locator(field(k)).first();
-    if (await el.count() && await el.isVisible()) await fill(v, { [k]: val });
+    const el = scope.locator(field(k)).first();
+    if (await el.count() && await el.isVisible()) await fill(scope, { [k]: val });
   }
-  const confirm = page.locator('[data-action="confirm"]').first();
+  const confirm = scope.locator(`[data-action="confirm-${verb}"], [data-action="confirm"]`).first();
   if (await confirm.count() && await confirm.isVisible()) await confirm.click();
 }
 
-// The auditor's result of a verification: [data-result] "ok" or "fail" in the audit view.
+// The result of a verification in the audit view: [data-result] "ok" or "fail".
 async function verifyResult(page) {
   const v = page.locator('[data-view="audit"]').first();
   return pollUntil(async () => {
-    const r = v.locator('[data-result]').first();
+    const r = v.locator('[data-result="ok"], [data-result="fail"]').first();
     if (!(await r.count())) return false;
-    const val = await r.getAttribute('data-result');
-    return val === 'ok' || val === 'fail' ? { val, text: await r.innerText() } : false;
+    return { val: await r.getAttribute('data-result'), text: await r.innerText() };
   }, { timeout: 20000, what: 'the verification result' });
 }
+
+const SAVED_KEY = 'custos.audit.checkpoint'; // where the audit view keeps the saved checkpoint
 
 export const scenarios = [
   {
@@ -98,14 +101,18 @@ export const scenarios = [
       const page = await t.page();
       await signIn(page, t.demo.url, 'auditor1');
       const v = await go(page, 'audit');
+      // The verifier key, given by the operator out of band (the "vkey" line of the vault's audit.pub).
+      const pub = fs.readFileSync(path.join(t.demo.dir, 'audit.pub'), 'utf8');
+      const vkey = (pub.match(/^vkey (\S+)$/m) || [])[1];
+      assert.ok(vkey, 'audit.pub names the verifier key');
+      await fill(v, { vkey });
       await click(v, 'save-checkpoint');
       const saved = await pollUntil(async () => {
-        const box = v.locator(field('checkpoint')).first();
-        if (!(await box.count())) return false;
-        const txt = await box.inputValue().catch(() => box.innerText());
-        return txt && txt.includes('\n') ? txt : false;
+        const rec = await page.evaluate((k) => localStorage.getItem(k), SAVED_KEY);
+        return rec ? JSON.parse(rec).note : false;
       }, { what: 'the saved checkpoint' });
       const size0 = parseInt(saved.split('\n')[1], 10);
+      const root0 = Buffer.from(saved.split('\n')[2], 'base64');
       // More entries: steward1 works.
       const st = await t.demo.as('steward1');
       const cs = (await st.get('/v1/customers?limit=5')).json.customers;
@@ -115,19 +122,32 @@ export const scenarios = [
       await click(v, 'verify');
       const ok = await verifyResult(page);
       assert.equal(ok.val, 'ok', `verification against the saved checkpoint: ${ok.text}`);
-      assert.match(ok.text, /[A-Za-z0-9+/]{43}=/, 'the result shows the hashes');
-      // The same checkpoint with its root replaced: signed text no longer matches the signature.
+      assert.ok(ok.text.includes(root0.toString('hex')) || ok.text.includes(root0.toString('base64')),
+        'the result shows the saved root hash');
+      await shot(page, t.out, 'audit-verify-ok-auditor1');
+      // The same checkpoint with one bit of its root changed, kept as if saved earlier.
       const lines = saved.split('\n');
-      const root = Buffer.from(lines[2], 'base64');
-      root[0] ^= 0x01;
-      lines[2] = root.toString('base64');
+      const forgedRoot = Buffer.from(root0);
+      forgedRoot[0] ^= 0x01;
+      lines[2] = forgedRoot.toString('base64');
       const forged = lines.join('\n');
-      await v.locator(field('checkpoint')).first().fill(forged);
-      await page.evaluate(() => { const r = document.querySelector('[data-view="audit"] [data-result]'); if (r) r.remove(); });
+      await fill(v, { checkpoint_note: forged });
+      await click(v, 'save-pasted');
+      await pollUntil(async () => {
+        const rec = await page.evaluate((k) => localStorage.getItem(k), SAVED_KEY);
+        return rec && JSON.parse(rec).note.includes(lines[2]);
+      }, { what: 'the forged checkpoint kept' });
+      await page.evaluate(() => document.querySelectorAll('[data-view="audit"] [data-result]').forEach((r) => r.remove()));
       await click(v, 'verify');
       const bad = await verifyResult(page);
       assert.equal(bad.val, 'fail', `verification against a forged checkpoint must fail: ${bad.text}`);
-      await waitView(page, 'audit');
+      await shot(page, t.out, 'audit-verify-forged-auditor1');
+      // And without the verifier key (signatures not checked), the proof alone still refuses it.
+      await fill(v, { vkey: '' });
+      await page.evaluate(() => document.querySelectorAll('[data-view="audit"] [data-result]').forEach((r) => r.remove()));
+      await click(v, 'verify');
+      const bad2 = await verifyResult(page);
+      assert.equal(bad2.val, 'fail', `without the key, the consistency proof refuses the forged root: ${bad2.text}`);
     },
   },
 ];
