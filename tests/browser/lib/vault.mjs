@@ -32,7 +32,8 @@ function run(bin, args, env) {
 }
 
 export class Vault {
-  constructor({ bin, tag, customers = 40, config = {}, seed = 13 }) {
+  constructor({ bin, tag, customers = 40, config = {}, seed = 13, guardRules = null }) {
+    this.guardRules = guardRules;
     this.bin = bin;
     this.tag = tag;
     this.customers = customers;
@@ -52,6 +53,11 @@ export class Vault {
     fs.mkdirSync(this.dir, { mode: 0o700 });
     fs.writeFileSync(path.join(this.dir, 'custos.json'), JSON.stringify(this.config, null, 2) + '\n', { mode: 0o600 });
     run(this.bin, ['demo', this.dir, '--key-file', this.key, '--customers', String(this.customers)], env);
+    if (this.guardRules) {
+      const rules = path.join(this.dir, 'guard.rules');
+      fs.writeFileSync(rules, this.guardRules, { mode: 0o600 });
+      run(this.bin, ['guard', 'check', rules], env);
+    }
     const log = fs.openSync(this.logFile, 'a', 0o600);
     this.proc = spawn(
       this.bin,

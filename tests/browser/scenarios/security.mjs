@@ -66,6 +66,7 @@ export const scenarios = [
   },
   {
     name: 'a forged cross-site POST fails for want of the CSRF token',
+    refusals: true,
     async run(t) {
       const page = await t.page();
       await signIn(page, t.demo.url, 'steward1');

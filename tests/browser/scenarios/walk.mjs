@@ -23,6 +23,18 @@ export const scenarios = [
     },
   },
   {
+    name: 'the console asks for nothing the role may not have (no 403 in ordinary work)',
+    always: true,
+    async run(t) {
+      // Each refusal is a "denied" event against the person: counted in the violation register
+      // HR reads and by the guard's probing rules. The console must not cause them by itself.
+      const refused = t.requests.filter((q) => q.status === 403 && !t.refusing.has(q.scenario));
+      const distinct = [...new Set(refused.map((q) => `${q.method} ${new URL(q.url).pathname
+        .replace(/\/(cus|req|txn|com)_[A-Za-z0-9_-]+/g, '/$1_…')}`))];
+      assert.deepEqual(distinct, [], `the console's own requests refused with 403 (${refused.length}): ${distinct.join(', ')}`);
+    },
+  },
+  {
     name: 'no request of the browser left loopback',
     always: true,
     async run(t) {
