@@ -80,6 +80,17 @@ function tourOf(user) {
       await page.locator('[data-nav]').first().waitFor({ state: 'visible', timeout: 15000 });
       assert.match(await page.evaluate(() => document.documentElement.lang), /^en/i, 'English is remembered after a reload');
       await setLang(page, 'zh');
+      // A 768-pixel tablet: every view fits the width (wide tables scroll inside their box).
+      await page.setViewportSize({ width: 768, height: 1024 });
+      for (const n of names) {
+        try {
+          await go(page, n);
+          await settle(page);
+          await shot(page, t.out, `${n}-${user}-zh-CN-tablet`);
+          const w = await page.evaluate(() => document.documentElement.scrollWidth);
+          if (w > 768) errors.push(`${n} (${user}, tablet): the page is ${w} px wide on a 768 px screen`);
+        } catch (e) { errors.push(String(e.message).split('\n')[0]); }
+      }
       assert.deepEqual(errors, [], errors.join('\n'));
     },
   };
