@@ -147,7 +147,7 @@ async function main() {
     if (attacker) attacker.close();
     for (const v of vaults) {
       const st = await v.stop().catch((e) => ({ error: String(e) }));
-      if (st && (st.code !== 0 && st.code !== null)) {
+      if (!st || st.error || st.code !== 0) { // a signal (code null) or a sanitizer's exit status fails too
         results.push({ name: `server ${v.tag} exit`, ok: false, error: `exit ${JSON.stringify(st)}; log ${v.logFile}` });
         console.log(`not ok - server ${v.tag} exited with ${JSON.stringify(st)} (log ${v.logFile})`);
       }
