@@ -171,6 +171,13 @@ export const scenarios = [
         address: c.address, wechat: c.wechat, notes: c.notes })) {
         assert.ok(!text.includes(val) && !html.includes(val), `sales1 must not see ${k}`);
       }
+      // The card's fields, where the console marks them (dd[data-field]): names and preferences.
+      const shown = await card.locator('[data-field]').evaluateAll((els) => els.map((e) => e.getAttribute('data-field')));
+      if (shown.length) {
+        const extra = shown.filter((f) => !['name', 'preferences', 'department'].includes(f));
+        assert.deepEqual(extra, [], `sales1's card shows only name and preferences (fields: ${shown})`);
+        assert.ok(shown.includes('preferences'), `sales1 sees the preferences (fields: ${shown})`);
+      }
       const acts = await actions(page);
       const forbidden = acts.filter((a) =>
         /(^|-)(erase|delete|export|import|request|correction|communication|approve|reject|edit|new|create|account|apikey|key|block|ack|close|policy|break|seal|unseal|honeytoken|plant|lift)($|-)/i.test(a) &&
