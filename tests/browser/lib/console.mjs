@@ -172,6 +172,17 @@ export async function axe(page, where, results) {
   }
 }
 
+// axe-core on the view; a serious or critical finding is kept (t.state.axeFailures) for the
+// scenario that judges every view at once.
+export async function axeInto(t, page, where) {
+  (t.state.axeChecked ||= []).push(where);
+  try {
+    await axe(page, where, t.axe);
+  } catch (e) {
+    (t.state.axeFailures ||= []).push(String(e.message).split('\n')[0]);
+  }
+}
+
 export async function shot(page, dir, name) {
   fs.mkdirSync(dir, { recursive: true });
   await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true });

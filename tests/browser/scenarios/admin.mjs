@@ -3,7 +3,7 @@
 // new account's enrolment is completed from the otpauth URI its QR code carries.
 import assert from 'node:assert/strict';
 import { pollUntil } from '../lib/vault.mjs';
-import { signIn, signedIn, signOut, go, waitView, click, fill, shot, axe } from '../lib/console.mjs';
+import { signIn, signedIn, signOut, go, waitView, click, fill, shot, axeInto } from '../lib/console.mjs';
 import { parseOtpauth, totp } from '../lib/totp.mjs';
 import jsQR from 'jsqr';
 
@@ -62,7 +62,7 @@ async function enrol(t, page, who, uris, seen) {
   const secret = new URL(uri).searchParams.get('secret');
   assert.ok((await v.textContent()).replace(/\s/g, '').includes(secret), 'the secret is shown as text too');
   await shot(page, t.out, `enrol-${who}`);
-  await axe(page, `enrol (${who})`, t.axe);
+  await axeInto(t, page, `enrol (${who})`);
   // The enrolment is completed from what the QR code itself encodes.
   const scanned = await decodeQr(qr);
   assert.equal(scanned, uri, 'the QR code encodes the otpauth URI the API gave');
