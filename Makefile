@@ -18,11 +18,11 @@
 
 CC      ?= gcc
 FUZZCC  ?= clang
-PKGS    := libsodium sqlite3 libmicrohttpd jansson gnutls libcurl liboath nettle
+PKGS    := libsodium sqlite3 libmicrohttpd jansson gnutls libcurl liboath nettle libqrencode
 # To build and run: the compiler, pkg-config, the libraries' development packages, and curl
 # (with its CA list) for the demo's examples.
 BUILD_DEB := build-essential pkg-config curl ca-certificates libsodium-dev libsqlite3-dev libmicrohttpd-dev \
-             libjansson-dev libgnutls28-dev nettle-dev libcurl4-gnutls-dev liboath-dev
+             libjansson-dev libgnutls28-dev nettle-dev libcurl4-gnutls-dev liboath-dev libqrencode-dev
 # To test and measure: libFuzzer (clang), clang-format (the format check), the load generator,
 # valgrind, python3 for the shell tests, the sqlite3 shell (a second process holding the audit
 # log's lock), Go and golang.org/x/mod for the reference proof checker.
@@ -45,7 +45,10 @@ LDFLAGS_REL := -pie -Wl,-z,relro,-z,now,-z,noexecstack
 LDFLAGS_SAN := -fsanitize=address,undefined
 
 LIB_SRC  := $(sort $(wildcard src/lib/*.c src/lib/*/*.c))
-APP_SRC  := $(sort $(wildcard src/server/*.c src/cli/*.c))
+# The web console's files (console/) are built into the server as a generated C file.
+CONSOLE_FILES := $(sort $(shell find console -type f ! -name '.*' 2>/dev/null))
+CONSOLE_GEN   := build/gen/console_assets.c
+APP_SRC  := $(sort $(wildcard src/server/*.c src/cli/*.c)) $(CONSOLE_GEN)
 UNIT_SRC := $(sort $(wildcard tests/unit/*_test.c))
 INT_SRC  := $(sort $(wildcard tests/integration/*_test.c))
 INT_HELP := $(filter-out $(INT_SRC),$(sort $(wildcard tests/integration/*.c)))
@@ -95,6 +98,11 @@ $(SAN)/%.o: %.c | build-deps
 	@mkdir -p $(dir $@)
 	@echo "  CC san  $<"
 	@$(CC) $(CFLAGS_SAN) -c $< -o $@
+
+$(CONSOLE_GEN): scripts/console-embed.sh $(CONSOLE_FILES)
+	@mkdir -p $(dir $@)
+	@echo "  GEN     $@"
+	@sh scripts/console-embed.sh $@ console
 
 $(REL)/libcustos.a: $(call rel_obj,$(LIB_SRC))
 	@rm -f $@; ar rcs $@ $^

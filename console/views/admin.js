@@ -1,0 +1,1 @@
+export default { name: 'admin', titleKey: 'nav.admin', visible: () => false, async render() {} };

@@ -1,0 +1,1 @@
+export default { name: 'customers', titleKey: 'nav.customers', visible: () => false, async render() {} };

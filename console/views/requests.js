@@ -1,0 +1,1 @@
+export default { name: 'requests', titleKey: 'nav.requests', visible: () => false, async render() {} };

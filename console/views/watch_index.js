@@ -1,0 +1,2 @@
+// The watch-and-check views (alerts, violations, audit, overview) register here.
+export default [];
