@@ -5,6 +5,8 @@
  *                            enrolled, so a phone can scan it; never of one in use
  *   GET /v1/me/session       the session's limits (idle expiry) and, for a browser session,
  *                            its CSRF token again (a reloaded page lost it)
+ *   GET /v1/requests/{id}/diff  a change request's before and after, as the caller may read
+ *                            them (for the steward who decides it, and its requester)
  */
 #include <qrencode.h>
 #include <stdio.h>
@@ -92,9 +94,35 @@ static void h_session(server *s, request *r, response *out)
     response_json(out, 200, res);
 }
 
+static void h_request_diff(server *s, request *r, response *out, const char *id)
+{
+    json_t *res = NULL;
+    err e = door_request_diff(s->v, &r->who, id, &res);
+    if (e != ERR_OK) {
+        return response_fail(out, e);
+    }
+    response_json(out, 200, res);
+}
+
 bool handle_console(server *s, request *r, response *out)
 {
     const char *u = r->url;
+    static const char rq[] = "/v1/requests/", diff[] = "/diff";
+    size_t ul = strlen(u);
+    if (strncmp(u, rq, sizeof rq - 1) == 0 && ul > sizeof rq - 1 + sizeof diff - 1 &&
+        strcmp(u + ul - (sizeof diff - 1), diff) == 0) {
+        char id[ID_LEN + 1];
+        size_t n = ul - (sizeof rq - 1) - (sizeof diff - 1);
+        if (n > ID_LEN || memchr(u + sizeof rq - 1, '/', n)) {
+            response_error(out, ERR_NOT_FOUND, "no such request");
+            return true;
+        }
+        memcpy(id, u + sizeof rq - 1, n);
+        id[n] = '\0';
+        req_method(r, "GET") ? h_request_diff(s, r, out, id)
+                             : response_error(out, ERR_INPUT, "method not allowed");
+        return true;
+    }
     if (strcmp(u, "/v1/me/totp/qr") == 0) {
         req_method(r, "GET") ? h_totp_qr(s, r, out)
                              : response_error(out, ERR_INPUT, "method not allowed");

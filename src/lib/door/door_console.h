@@ -18,4 +18,11 @@ MUST_USE err door_totp_pending_uri(vault *v, const actor *a, buf *uri);
  * has no session (ERR_INPUT). */
 MUST_USE err door_session_info(vault *v, const actor *a, json_t **out);
 
+/* The before/after of a pending change request, each side shaped by the caller's read rights
+ * (masked where the policy masks, absent where it hides): {"request","customer","status",
+ * "fields":[{"field","before"?,"after"?}]}. For the requester and for those who may decide it
+ * (a data steward of its department); anyone else gets ERR_NOT_FOUND like a request that does
+ * not exist. Audited as customer.read with rule request-diff:<id>. */
+MUST_USE err door_request_diff(vault *v, const actor *a, const char *id, json_t **out);
+
 #endif
