@@ -99,7 +99,7 @@ $(SAN)/%.o: %.c | build-deps
 	@echo "  CC san  $<"
 	@$(CC) $(CFLAGS_SAN) -c $< -o $@
 
-$(CONSOLE_GEN): scripts/console-embed.sh $(CONSOLE_FILES)
+$(CONSOLE_GEN): scripts/console-embed.sh $(CONSOLE_FILES) $(sort $(shell find console -type d 2>/dev/null))
 	@mkdir -p $(dir $@)
 	@echo "  GEN     $@"
 	@sh scripts/console-embed.sh $@ console
