@@ -170,7 +170,20 @@ function checkIdle() {
 }
 
 on('activity', () => { state.lastActivity = Date.now(); });
-on('unauthenticated', () => { if (state.me) signedOut('expired'); });
+// A 401 ends the console's session only when the session is gone: a wrong old password in
+// "change password" is a 401 too, and must not sign anyone out.
+let checking = false;
+on('unauthenticated', async () => {
+  if (!state.me || checking) return;
+  checking = true;
+  try {
+    await api('GET', '/v1/me/session');
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) signedOut('expired');
+  } finally {
+    checking = false;
+  }
+});
 window.addEventListener('hashchange', () => { if (state.me) route(); });
 setInterval(checkIdle, 5000);
 
