@@ -8,7 +8,7 @@ export default {
   titleKey: 'signin.title',
   visible: () => false,
   hidden: true,
-  render(root, c) { passwordStep(root, c, {}); },
+  render(root, c) { passwordStep(root, c); },
 };
 
 function frame(root, c, ...body) {
@@ -30,23 +30,29 @@ function busy(btn, on) {
   btn.setAttribute('aria-busy', on ? 'true' : 'false');
 }
 
-function passwordStep(root, c, keep) {
+function passwordStep(root, c) {
   const el = c.el;
   const errSlot = el('div');
-  const second = el('div', { hidden: !keep.needSecond });
+  const second = el('div', { hidden: true, 'data-state': 'second-factor' });
   const form = el('form', { novalidate: true },
     el('h1', {}, c.t('signin.title')),
     c.reason ? el('div', { class: 'notice', role: 'status', 'data-state': c.reason }, c.t('signin.reason.' + c.reason)) : null,
     errSlot,
-    field(c.t('signin.username'), el('input', { name: 'username', autocomplete: 'username', required: true, value: keep.username || '', autocapitalize: 'none', spellcheck: 'false' })),
+    field(c.t('signin.username'), el('input', { name: 'username', autocomplete: 'username', required: true, autocapitalize: 'none', spellcheck: 'false' })),
     field(c.t('signin.password'), el('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true })),
     second,
     el('button', { type: 'submit', class: 'primary', 'data-action': 'signin' }, c.t('signin.submit')));
-  if (keep.needSecond) {
+  // The second factor's fields appear in place when the account needs them (the password
+  // stays where it was typed).
+  const askSecond = () => {
+    if (!second.hidden) return;
     second.append(
-      field(c.t('signin.otp'), el('input', { name: 'otp', inputmode: 'numeric', autocomplete: 'one-time-code', pattern: '[0-9]*', maxlength: '8' }), c.t('signin.otp_hint')),
+      el('div', { class: 'notice', role: 'status' }, c.t('signin.second_needed')),
+      field(c.t('signin.otp'), el('input', { name: 'otp', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: '8' }), c.t('signin.otp_hint')),
       field(c.t('signin.recovery'), el('input', { name: 'recovery_code', autocomplete: 'off' }), c.t('signin.recovery_hint')));
-  }
+    second.hidden = false;
+    second.querySelector('input[name=otp]').focus();
+  };
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const v = formValues(form);
@@ -69,18 +75,14 @@ function passwordStep(root, c, keep) {
       await c.done();
     } catch (e) {
       busy(btn, false);
-      if (e.code === 'second_factor_required' && !keep.needSecond) {
-        return passwordStep(root, c, { username: v.username, needSecond: true, note: true });
-      }
+      if (e.code === 'second_factor_required' && second.hidden) return askSecond();
       form.querySelector('input[name=password]').value = '';
+      for (const i of second.querySelectorAll('input')) i.value = '';
       errSlot.appendChild(c.errorBox(e));
+      form.querySelector('input[name=password]').focus();
     }
   });
   frame(root, c, form);
-  if (keep.needSecond) {
-    errSlot.appendChild(el('div', { class: 'notice', role: 'status' }, c.t('signin.second_needed')));
-    form.querySelector('input[name=password]').focus();
-  }
 }
 
 // A session that waits for its second factor (an enrolled account signed in with its
