@@ -69,7 +69,8 @@ function item(c, r) {
       r.note ? [el('dt', {}, c.t('common.note')), el('dd', {}, r.note)] : null,
       r.valid_until ? [el('dt', {}, c.t('req.valid_until')), el('dd', {}, c.fmt.dateTime(r.valid_until))] : null),
     detail);
-  if (r.kind === 'change') diff(c, r, detail);
+  // The before/after is shown while the change waits: once decided, "before" is history.
+  if (r.kind === 'change' && r.status === 'pending') diff(c, r, detail);
   if (r.kind === 'export' && r.status === 'approved' && mine) {
     detail.appendChild(el('p', {}, el('a', { href: '/v1/export' + qs({ format: r.format || 'csv', request: r.id }), download: '', 'data-action': 'download' }, c.t('cust.export_download'))));
   }
