@@ -63,7 +63,12 @@ function shell() {
       el('button', { type: 'button', 'data-action': 'logout' , 'on:click': logout }, t('nav.logout'))));
   header.querySelector('[data-action="lang"]').addEventListener('click', () => { setLang(other); shell(); });
   const main = el('main', { id: 'main', tabindex: '-1' });
-  app.append(header, main);
+  app.append(header);
+  if (state.me.break_glass) {
+    // Every read under the grant is audited and alerted: the holder always sees it is open.
+    app.append(el('div', { class: 'notice warn banner', role: 'status', 'data-state': 'break-glass' }, t('session.break_glass', { id: state.me.break_glass })));
+  }
+  app.append(main);
   document.title = t('app.name');
   route();
 }
