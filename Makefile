@@ -52,7 +52,10 @@ LDFLAGS_REL := -pie -Wl,-z,relro,-z,now,-z,noexecstack
 LDFLAGS_SAN := -fsanitize=address,undefined
 
 LIB_SRC  := $(sort $(wildcard src/lib/*.c src/lib/*/*.c))
-APP_SRC  := $(sort $(wildcard src/server/*.c src/cli/*.c))
+# The web console's files (console/) are built into the server as a generated C file.
+CONSOLE_FILES := $(sort $(shell find console -type f ! -name '.*' 2>/dev/null))
+CONSOLE_GEN   := build/gen/console_assets.c
+APP_SRC  := $(sort $(wildcard src/server/*.c src/cli/*.c)) $(CONSOLE_GEN)
 UNIT_SRC := $(sort $(wildcard tests/unit/*_test.c))
 INT_SRC  := $(sort $(wildcard tests/integration/*_test.c))
 INT_HELP := $(filter-out $(INT_SRC),$(sort $(wildcard tests/integration/*.c)))
@@ -111,6 +114,11 @@ $(SAN)/%.o: %.c | build-deps
 	@mkdir -p $(dir $@)
 	@echo "  CC san  $<"
 	@$(CC) $(CFLAGS_SAN) -c $< -o $@
+
+$(CONSOLE_GEN): scripts/console-embed.sh $(CONSOLE_FILES) $(sort $(shell find console -type d 2>/dev/null))
+	@mkdir -p $(dir $@)
+	@echo "  GEN     $@"
+	@sh scripts/console-embed.sh $@ console
 
 $(REL)/libcustos.a: $(call rel_obj,$(LIB_SRC))
 	@rm -f $@; ar rcs $@ $^

@@ -43,6 +43,9 @@ URL="https://$LISTEN"
 cat <<TXT
 
 Custos (demo) on $URL  — self-signed certificate: $DIR/tls/cert.pem
+
+  web console: $URL/   (sign in as service1, steward1, sales1, security1, admin ...
+                        with the demo password below; accept the self-signed certificate)
 DEMO ONLY: master key $KEY, password for every demo account in $PWF: $PW
 accounts: sales1 service1 steward1 steward3 (beijing), sales2 steward2 (shanghai),
           security1 legal1 hr1 auditor1 admin

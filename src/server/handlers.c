@@ -13,6 +13,7 @@
 #include "core/etag.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "server/console.h"
 #include "server/server.h"
 
 void response_json(response *out, int status, json_t *body)
@@ -757,6 +758,9 @@ static void route(server *s, request *r, response *out)
     if (strcmp(u, "/v1/handover") == 0) {
         return handle_handover(s, r, out);
     }
+    if (console_route(r, out)) {
+        return;
+    }
     if (strncmp(u, "/v1/", 4) != 0) {
         return response_error(out, ERR_NOT_FOUND, "no such route");
     }
@@ -774,7 +778,8 @@ static void route(server *s, request *r, response *out)
                                        "message",
                                        "complete the second factor first (/v1/me/totp/...)"));
     }
-    if (handle_access(s, r, out) || handle_guard(s, r, out) || handle_watch(s, r, out)) {
+    if (handle_console(s, r, out) || handle_access(s, r, out) || handle_guard(s, r, out) ||
+        handle_watch(s, r, out)) {
         return;
     }
     if (strcmp(u, "/v1/logout") == 0) {

@@ -71,15 +71,16 @@ static char *read_file(const char *path, size_t max)
     return p;
 }
 
-static void add_security_headers(struct MHD_Response *resp)
+static void add_security_headers(struct MHD_Response *resp, const response *out)
 {
     MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000");
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(resp, "X-Frame-Options", "DENY");
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    MHD_add_response_header(resp, "Cache-Control",
+                            out->cache_control ? out->cache_control : "no-store");
     MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
     MHD_add_response_header(resp, "Content-Security-Policy",
-                            "default-src 'none'; frame-ancestors 'none'");
+                            out->csp ? out->csp : "default-src 'none'; frame-ancestors 'none'");
 }
 
 static enum MHD_Result queue(request *r, response *out)
@@ -103,7 +104,7 @@ static enum MHD_Result queue(request *r, response *out)
         }
         MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
     }
-    add_security_headers(resp);
+    add_security_headers(resp, out);
     if (atomic_load(&g_srv->draining)) {
         /* Shutting down: this connection's last answer (keep-alive ends here). */
         MHD_add_response_header(resp, "Connection", "close");

@@ -70,6 +70,10 @@ typedef struct response {
     const char *retry_after;
     char set_cookie[160];
     char etag[32]; /* ETag header when set (customer resources) */
+    /* The console's page and files (console.c): their own policy and caching instead of the
+     * API's (default-src 'none', no-store). NULL for every API answer. */
+    const char *csp;
+    const char *cache_control;
 } response;
 
 typedef struct metrics {

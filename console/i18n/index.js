@@ -1,0 +1,9 @@
+// Every dictionary of the console: each module exports { 'zh-CN': {...}, en: {...} }.
+import core from './core.js';
+import signin from './signin.js';
+import customers from './customers.js';
+import requests from './requests.js';
+import admin from './admin.js';
+import watch from './watch_index.js';
+
+export default [core, signin, customers, requests, admin, ...watch];
