@@ -91,6 +91,8 @@ const env = {
   results,
   // Scenarios that provoke refusals on purpose (their 403s are not the console's doing).
   refusing: new Set(all.filter((s) => s.refusals).map((s) => s.name)),
+  // Scenarios that use the console's API (the route walk wants their requests).
+  usingApi: new Set(all.filter((s) => !s.always && !s.noApi).map((s) => s.name)),
 };
 
 async function main() {
@@ -113,6 +115,7 @@ async function main() {
   const expiry = new Vault({ bin: BIN, tag: 'expiry', customers: 2,
     config: { access: { second_factor: 'off', session_hours: 0.004 } } });
   const vaults = [demo, enrol, expiry];
+  Object.assign(env, { demo, enrol, expiry });
   let browser;
   let attacker;
   try {
@@ -133,9 +136,6 @@ async function main() {
     console.log(`# servers ${demo.url} (demo, ${demo.customers} customers), ${enrol.url} (second factor required), ` +
       `${expiry.url} (sessions of 14.4 s); ` +
       `chromium ${browser.version()}; playwright-core; ready in ${Date.now() - t0} ms`);
-    env.demo = demo;
-    env.enrol = enrol;
-    env.expiry = expiry;
     env.attacker = attacker;
     env.browser = browser;
     for (const s of chosen) await runOne(s);
@@ -161,6 +161,12 @@ async function main() {
   }
   const passed = results.filter((r) => r.ok).length;
   const failed = results.length - passed;
+  // The vaults' folders (server logs included) stay for a failed run, and go after a green one.
+  for (const v of [env.demo, env.enrol, env.expiry]) {
+    if (!v?.root) continue;
+    if (failed) console.log(`# ${v.tag} vault and server log kept in ${v.root}`);
+    else fs.rmSync(v.root, { recursive: true, force: true });
+  }
   fs.writeFileSync(path.join(OUT, 'results.json'), JSON.stringify(results, null, 2) + '\n');
   console.log(`# output in ${path.relative(root, OUT)}/ (screenshots, axe.json, routes.json, timings.json)`);
   console.log(`browser: ${passed} passed, ${failed} failed`);

@@ -39,6 +39,7 @@ export const scenarios = [
   },
   {
     name: 'the console refuses to be framed (headers, and a framing page gets nothing)',
+    noApi: true,
     async run(t) {
       const r = await t.demo.request('GET', '/', { raw: true });
       assert.equal(r.status, 200, 'the console is served at /');
