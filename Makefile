@@ -34,6 +34,9 @@ BUILD_DEB := build-essential pkg-config curl ca-certificates libsodium-dev libsq
 TEST_DEB  := clang clang-format wrk valgrind python3 sqlite3 golang-go golang-golang-x-mod-dev \
              python3-aiosmtpd chromium poppler-utils
 NODE_DEB  := nodejs npm
+NPM_CI = npm ci --prefix tests/browser --cache $(CURDIR)/build/npm-cache --prefer-offline \
+         --no-audit --no-fund --loglevel=error
+BROWSER_MODULES := tests/browser/node_modules/.package-lock.json
 GOX_MOD   := /usr/share/gocode/src/golang.org/x/mod
 
 # Recursive and memoised: evaluated at the first recipe that needs them, after build-deps.
@@ -86,7 +89,7 @@ test-deps: build-deps
 	  && [ -d $(GOX_MOD) ] && python3 -c 'import aiosmtpd' 2>/dev/null \
 	  && command -v chromium >/dev/null && command -v node >/dev/null && command -v npm >/dev/null \
 	  && command -v pdftotext >/dev/null \
-	  && { [ ! -f tests/browser/package-lock.json ] || [ -d tests/browser/node_modules ]; } \
+	  && [ -d tests/browser/node_modules ] \
 	  || $(MAKE) --no-print-directory deps-test
 
 APT = if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
@@ -101,9 +104,8 @@ deps-test:
 	@$(APT) $(BUILD_DEB) $(TEST_DEB) >/dev/null
 	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
 	  echo "installing $(NODE_DEB)"; $(APT) $(NODE_DEB) >/dev/null; fi
-	@if [ -f tests/browser/package-lock.json ]; then \
-	  echo "installing the browser tests' npm packages (tests/browser/package-lock.json)"; \
-	  npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error >/dev/null; fi
+	@echo "installing the browser tests' npm packages (tests/browser/package-lock.json)"
+	@mkdir -p build && $(NPM_CI) >/dev/null
 
 $(REL)/%.o: %.c | build-deps
 	@mkdir -p $(dir $@)
@@ -215,16 +217,26 @@ $(TSAN)/tests/%: $(TSAN)/tests/unit/%.o $(TSAN)/libcustos.a
 tsan: $(TSAN_BIN)
 	@TSAN_TESTS="$(TSAN_BIN)" ONLY_TSAN=1 bash tests/run.sh
 
-test: test-deps $(UNIT_BIN) $(FUZZ_BIN) $(INT_BIN) $(SAN)/custos build/custos build/notecheck build/bundlecheck $(TSAN_BIN)
+# The console's browser tests' npm packages (playwright-core, axe-core, jsqr), pinned.
+$(BROWSER_MODULES): tests/browser/package.json tests/browser/package-lock.json | test-deps
+	@mkdir -p build
+	@echo "  NPM     tests/browser (package-lock.json)"
+	@$(NPM_CI)
+
+test: test-deps $(UNIT_BIN) $(FUZZ_BIN) $(INT_BIN) $(SAN)/custos build/custos build/notecheck build/bundlecheck $(TSAN_BIN) \
+      $(BROWSER_MODULES)
 	@UNIT="$(UNIT_BIN)" FUZZ="$(FUZZ_BIN)" INTEG="$(INT_BIN)" CUSTOS_BIN=$(SAN)/custos \
-	  TSAN_TESTS="$(TSAN_BIN)" \
+	  TSAN_TESTS="$(TSAN_BIN)" BROWSER=1 \
 	  NOTECHECK_BIN=build/notecheck BUNDLECHECK_BIN=$(CURDIR)/build/bundlecheck bash tests/run.sh
 
 run: build/custos
 	@bash scripts/run-demo.sh
 
-bench: test-deps $(RELT)/custos $(BENCH_BIN)
+bench: test-deps $(RELT)/custos $(BENCH_BIN) $(BROWSER_MODULES)
 	@CUSTOS_BIN=$(RELT)/custos $(BENCH_BIN)
+	@CUSTOS_BIN=$(RELT)/custos CONSOLE_TEST_OUTPUT=build/bench-output/console \
+	  node tests/browser/run.mjs --only 'customer-card time' | grep -E '^#   customer card|^not ok' || true
+	@cat build/bench-output/console/timings.json 2>/dev/null || echo "console card time: not measured"
 
 FUZZ_SECONDS ?= 20
 FUZZ_CFLAGS = -std=c17 -D_GNU_SOURCE -Isrc/lib -Isrc $(PKG_CFLAGS) -g -O1 \
