@@ -23,8 +23,10 @@
  *     thread's).
  *
  * Adding a backend: a file that fills a `store_ops` (every STORE_OPS entry, begin/commit/
- * rollback/close and its store_backup_ops), an open function, and a line in store.c's table
- * of location prefixes.
+ * rollback/close and its store_backup_ops) and an open function, and store.c's store_open
+ * and backup_for sending its locations to it (today they refuse "postgres://").
+ * Functions of store.h outside STORE_OPS (the row helpers: sealed_customer_init ...) are
+ * backend-neutral and live in store.c.
  */
 #ifndef CUSTOS_STORE_BACKEND_H
 #define CUSTOS_STORE_BACKEND_H
