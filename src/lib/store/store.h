@@ -25,9 +25,7 @@
 typedef struct store store;
 
 #define STORE_SCHEMA_VERSION "2"
-#define DEPT_MAX 64
-#define USERNAME_MAX 64
-#define ROLE_MAX 24
+/* DEPT_MAX, USERNAME_MAX, ROLE_MAX: model/model.h */
 
 /* Opens (create=true: creates and migrates a new file; refuses an existing one). */
 MUST_USE err store_open(const char *path, bool create, store **out);
