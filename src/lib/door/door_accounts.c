@@ -1,6 +1,8 @@
 /*
- * door_accounts.c - managing people and systems: accounts, passwords, the
- * second factor, training validity and API keys.
+ * door_accounts.c - managing people and systems at the door: accounts,
+ * passwords, the second factor, training validity, API keys and the hand-over
+ * of credentials. Who may do what, the audit entry, the requests and notices
+ * are decided here; the credentials themselves are identity's (identity.h).
  *
  * Separation of duties: account management is the admin's (accounts.manage),
  * who reads no customer; training dates are HR's (training.manage); nobody

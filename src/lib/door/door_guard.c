@@ -2,12 +2,12 @@
  * door_guard.c - the door and the guard (DESIGN §4: guard.observe after the
  * vault; guard responses carried out on accounts, sessions, keys and the vault).
  *
- * The door reports what it decided, with the index of the audit entry that
- * records it, so every alert carries its evidence: logins, refusals beyond a
- * person's rights, and customer data leaving the vault (how many customers,
- * how many bytes, whether one was a honeytoken). The guard's responses come
- * back through the hooks below; each is audited by the guard through the
- * audit hook, as the system actor "system:guard".
+ * Starting and stopping the guard, the alerts, violations and sanctions that
+ * people with the right read and act on, and the guard's responses: they come
+ * back through the hooks below (locks and revocations carried out by identity),
+ * each audited by the guard through the audit hook, as the system actor
+ * "system:guard". What the door reports to the guard (door_observe_*: logins,
+ * refusals, customer data leaving, with the audit index) is in door_core.c.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -133,7 +133,7 @@ static void housekeeping(void *ctx, int64_t now_us)
     vault *v = ctx;
     int64_t keep = v->cfg.keep_sessions_us > 0 ? v->cfg.keep_sessions_us : DOOR_KEEP_SESSIONS_US;
     int64_t n = 0;
-    if (store_sessions_purge(v->st, now_us - keep, &n) != ERR_OK) {
+    if (identity_sessions_purge(&v->id, now_us - keep, &n) != ERR_OK) {
         log_warn("vault.retention", "could not remove expired sessions: %s", err_message());
     } else if (n > 0) {
         log_info("vault.retention", "%lld expired session(s) removed", (long long)n);

@@ -119,6 +119,8 @@ MUST_USE err identity_session_complete(identity *id, const char *token);
 MUST_USE err identity_session_end(identity *id, const char *token);
 /* Every session of an account; n (may be NULL) receives how many. */
 MUST_USE err identity_sessions_revoke(identity *id, const char *account_id, size_t *n);
+/* Retention: sessions that expired before before_us leave the store; n receives how many. */
+MUST_USE err identity_sessions_purge(identity *id, int64_t before_us, int64_t *n);
 /* The CSRF token derived from a session token, and the constant-time check of one sent. */
 void identity_csrf_of(const char *token, char out[IDENTITY_CSRF_MAX]);
 bool identity_csrf_ok(const char *token, const char *got);

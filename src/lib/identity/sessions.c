@@ -120,3 +120,8 @@ err identity_sessions_revoke(identity *id, const char *account_id, size_t *n)
 {
     return store_session_delete_account(id->st, account_id, n);
 }
+
+err identity_sessions_purge(identity *id, int64_t before_us, int64_t *n)
+{
+    return store_sessions_purge(id->st, before_us, n);
+}
