@@ -16,6 +16,9 @@ if [ -z "$objs" ]; then
     exit 2
 fi
 for o in $objs; do
+    src=${o#build/rel/}
+    src=${src#build/san/}
+    [ "$src" = "$o" ] || [ -f "${src%.o}.c" ] || continue # an object left from a removed file
     f=$(basename "$o" .o)
     nm --defined-only "$o" | awk -v f="$f" '$2 ~ /^[TDBR]$/ {print "D", f, $3}'
     nm -u "$o" | awk -v f="$f" '{print "U", f, $2}'

@@ -161,8 +161,7 @@ MUST_USE err door_idem_begin(vault *v, const actor *a, const char *key, const ch
 /* After the request: a 2xx JSON answer is remembered (sealed), anything else frees the key. */
 void door_idem_end(vault *v, door_idem *t, int status, const json_t *answer);
 
-/* ---- accounts and sessions (door_auth.c, door_accounts.c; credentials: identity/) ----
- */
+/* ---- accounts and sessions (door_auth.c, door_accounts.c; credentials: identity/) ---- */
 MUST_USE err door_account_create(vault *v, const actor *by, const char *username,
                                  const char *password, role r, const char *department);
 #define TOKEN_TEXT_MAX 64
