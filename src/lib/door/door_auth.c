@@ -3,11 +3,13 @@
  * factor at login, sessions and API keys turned into an actor, CSRF, logout.
  *
  * The credentials themselves (tokens, hashes, guess limits) are identity's
- * (src/lib/identity/); this file decides, audits, and tells the guard. A failed login costs the
- * same work whether or not the username exists (a dummy Argon2id verification, one audit entry, one
- * database write) and always answers the same words. Failures lock out the (account, address) pair
- * and throttle the account across addresses (door_logins.c), never the account as a whole and never
- * a session already open; every lockout is audited and alerted.
+ * (src/lib/identity/); this file decides, audits, and tells the guard. A
+ * failed login costs the same work whether or not the username exists (a
+ * dummy Argon2id verification, one audit entry, one database write) and always
+ * answers the same words. Failures lock out the (account, address) pair and
+ * throttle the account across addresses (identity/logins.c), never the account
+ * as a whole and never a session already open; every lockout is audited and
+ * alerted.
  *
  * Sessions end at an absolute limit and after an idle period; cookie sessions
  * (browsers) must echo a CSRF token derived from the session token on every
