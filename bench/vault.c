@@ -342,8 +342,8 @@ void bench_vault(void)
     mkvault(dir, sizeof dir);
     snprintf(vdir, sizeof vdir, "%s/vault", dir);
     snprintf(key, sizeof key, "%s/master.key", dir);
-    kek_source src = {NULL, 0, key};
-    vault_init_opts o = {&src, KDF_FAST, NULL, NULL};
+    vault_key src = {NULL, 0, key};
+    vault_init_opts o = {&src, VAULT_KDF_FAST, NULL, NULL};
     vault *v = NULL;
     if (key_file_generate(key) != ERR_OK || vault_init(vdir, &o) != ERR_OK ||
         vault_open(vdir, &src, &v) != ERR_OK) {

@@ -10,7 +10,6 @@
 
 #include "core/buf.h"
 #include "core/err.h"
-#include "crypto/crypto.h"
 
 /* Parsed "--name value" options after the positional arguments. */
 typedef struct args {

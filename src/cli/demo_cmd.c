@@ -131,19 +131,19 @@ int cmd_demo(args *a)
         fputs("custos: --customers must be 0 to 10,000,000\n", stderr);
         return 2;
     }
-    kek_source src;
-    err e = kek_source_from_env(args_opt(a, "--key-file"), &src);
+    vault_key src;
+    err e = vault_key_from_env(args_opt(a, "--key-file"), &src);
     if (e != ERR_OK) {
         return cli_fail(e);
     }
     char p[PATH_MAX];
     vault_path_in(dir, VAULT_KEYRING, p, sizeof p);
     if (access(p, F_OK) != 0) {
-        vault_init_opts o = {&src, KDF_MODERATE, NULL, NULL};
+        vault_init_opts o = {&src, VAULT_KDF_MODERATE, NULL, NULL};
 #ifdef CUSTOS_TESTING /* CUSTOS_TEST_KDF=fast lowers the keyring's cost in test builds only */
         const char *f = getenv("CUSTOS_TEST_KDF");
         if (f && !strcmp(f, "fast")) {
-            o.kdf = KDF_FAST;
+            o.kdf = VAULT_KDF_FAST;
         }
 #endif
         if ((e = vault_init(dir, &o)) != ERR_OK) {

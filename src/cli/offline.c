@@ -48,21 +48,21 @@ int cli_fail(err e)
     return e == ERR_INPUT ? 2 : 1;
 }
 
-static err key_source(const args *a, kek_source *src)
+static err key_source(const args *a, vault_key *src)
 {
-    return kek_source_from_env(args_opt(a, "--key-file"), src);
+    return vault_key_from_env(args_opt(a, "--key-file"), src);
 }
 
 /* CUSTOS_TEST_KDF=fast lowers the keyring's Argon2id cost in test builds only. */
-static kdf_strength kdf_from_env(void)
+static vault_kdf kdf_from_env(void)
 {
 #ifdef CUSTOS_TESTING
     const char *f = getenv("CUSTOS_TEST_KDF");
     if (f && strcmp(f, "fast") == 0) {
-        return KDF_FAST;
+        return VAULT_KDF_FAST;
     }
 #endif
-    return KDF_MODERATE;
+    return VAULT_KDF_MODERATE;
 }
 
 /* Wipes CUSTOS_PASSPHRASE from the environment once the keyring is open. */
@@ -81,7 +81,7 @@ int cmd_init(args *a)
         fputs("usage: custos init DIR [--key-file F] [--tls-cert C --tls-key K]\n", stderr);
         return 2;
     }
-    kek_source src;
+    vault_key src;
     err e = key_source(a, &src);
     if (e != ERR_OK) {
         return cli_fail(e);
@@ -146,7 +146,7 @@ int cmd_serve(args *a)
               stderr);
         return 2;
     }
-    kek_source src;
+    vault_key src;
     err e = key_source(a, &src);
     if (e == ERR_OK && access(a->pos[0], F_OK) == 0) {
         e = check_headroom(a->pos[0], args_opt(a, "--min-free"));
@@ -200,7 +200,7 @@ int cmd_serve(args *a)
 
 static err open_vault(const args *a, const char *dir, vault **v)
 {
-    kek_source src;
+    vault_key src;
     TRY(key_source(a, &src));
     err e = vault_open(dir, &src, v);
     forget_passphrase();
@@ -210,7 +210,7 @@ static err open_vault(const args *a, const char *dir, vault **v)
 int cmd_keys(args *a)
 {
     if (a->npos == 2 && strcmp(a->pos[0], "generate") == 0) {
-        err ge = key_file_generate(a->pos[1]);
+        err ge = vault_key_file_generate(a->pos[1]);
         if (ge != ERR_OK) {
             return cli_fail(ge);
         }
@@ -274,7 +274,7 @@ int cmd_restore(args *a)
         return 2;
     }
     const char *backup = a->pos[0], *dir = a->pos[1];
-    kek_source src;
+    vault_key src;
     err e = key_source(a, &src);
     if (e != ERR_OK) {
         return cli_fail(e);

@@ -407,7 +407,7 @@ static void h_vault(server *s, request *r, response *out, const char *rest)
     }
     if (strcmp(rest, "/unseal") == 0) {
         const char *pass = jstr(j, "passphrase");
-        kek_source src = {pass, pass ? strlen(pass) : 0, jstr(j, "key_file")};
+        vault_key src = {pass, pass ? strlen(pass) : 0, jstr(j, "key_file")};
         e = door_vault_unseal(s->v, &r->who, &src);
         wipe_body(r, j, "passphrase");
         json_decref(j);

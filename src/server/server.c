@@ -896,7 +896,7 @@ static void raise_nofile(void)
     }
 }
 
-err server_run(const server_opts *o, const kek_source *src)
+err server_run(const server_opts *o, const vault_key *src)
 {
     prctl(PR_SET_DUMPABLE, 0);
     raise_nofile();

@@ -128,7 +128,7 @@ typedef struct server {
     bool mon_stop;
 } server;
 
-MUST_USE err server_run(const server_opts *o, const kek_source *src);
+MUST_USE err server_run(const server_opts *o, const vault_key *src);
 
 /* handlers.c: request helpers shared by the handler files */
 const char *req_arg(request *r, const char *name);

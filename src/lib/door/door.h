@@ -25,11 +25,10 @@
 #include "audit/witness.h"
 #include "core/buf.h"
 #include "core/err.h"
-#include "crypto/crypto.h"
+#include "core/mem.h"
 #include "guard/guard.h"
 #include "model/ingest.h"
 #include "model/model.h"
-#include "store/store.h"
 
 /* ---- the vault folder ---- */
 /* The open vault: its folder, keys, store, audit log and guard. Opaque: only the door's
@@ -46,9 +45,25 @@ typedef struct vault vault;
 /* Sessions are kept this long after they expire (custos.json retention.sessions_days). */
 #define DOOR_KEEP_SESSIONS_US ((int64_t)30 * 86400 * 1000000)
 
+/* What opens a vault: the operator's passphrase or key file (the door's own type: the fronts
+ * see no key material beyond this). */
+typedef struct vault_key {
+    const char *passphrase; /* UTF-8, or NULL */
+    size_t passphrase_len;
+    const char *key_file; /* a file holding 32 random bytes as 64 hex digits, or NULL */
+} vault_key;
+/* The Argon2id cost of the wrapping key: moderate, or fast for tests only. */
+typedef enum vault_kdf { VAULT_KDF_MODERATE, VAULT_KDF_FAST } vault_kdf;
+/* CUSTOS_PASSPHRASE from the environment, or key_file when given; ERR_INPUT when neither is
+ * set. The result borrows getenv()'s memory. */
+MUST_USE err vault_key_from_env(const char *key_file, vault_key *out);
+/* Writes a new random key file (mode 0600, 64 hex digits and a newline); refuses to
+ * overwrite. */
+MUST_USE err vault_key_file_generate(const char *path);
+
 typedef struct vault_init_opts {
-    const kek_source *src;
-    kdf_strength kdf;
+    const vault_key *src;
+    vault_kdf kdf;
     const char *tls_cert; /* copy these instead of generating (both or neither) */
     const char *tls_key;
 } vault_init_opts;
@@ -56,14 +71,14 @@ typedef struct vault_init_opts {
 /* Creates DIR (must not exist or be empty): database, keyring, audit log, TLS material,
  * the audit public key. Refuses an existing vault (ERR_CONFLICT). */
 MUST_USE err vault_init(const char *dir, const vault_init_opts *o);
-MUST_USE err vault_open(const char *dir, const kek_source *src, vault **out);
+MUST_USE err vault_open(const char *dir, const vault_key *src, vault **out);
 typedef struct vault_open_opts {
     /* Starts although the audit anchor is missing, does not verify with the master key, or
      * is older than the file witness's last checkpoint (after an operator checked the log
      * against a witness); the override is itself audited and a new anchor written. */
     bool accept_audit_anchor;
 } vault_open_opts;
-MUST_USE err vault_open_with(const char *dir, const kek_source *src, const vault_open_opts *o,
+MUST_USE err vault_open_with(const char *dir, const vault_key *src, const vault_open_opts *o,
                              vault **out);
 /* True when at least one audit witness (file, syslog, webhook) is configured. */
 bool vault_has_witness(const vault *v);
@@ -84,7 +99,7 @@ void vault_erasure_journal(const char *dir, const vault_config *c, char *out, si
 /* An online backup of the open vault into OUT (sealed under the keyring; audited). */
 MUST_USE err vault_backup(vault *v, const char *out);
 typedef struct vault_restore_opts {
-    const kek_source *src;
+    const vault_key *src;
     const char *erasure_journal;  /* a journal to honour besides the configured ones, or NULL */
     bool without_erasure_journal; /* restore even with none (audited in the restored log) */
 } vault_restore_opts;
@@ -128,10 +143,6 @@ typedef struct actor {
 /* A system actor for offline tools (CLI init, demo, restore): no role grants, audited. */
 void actor_system(actor *a, const char *what);
 
-/* Fills an audit entry with the actor's part (who, role, from where, request id). */
-void door_entry(audit_entry *e, const actor *a, const char *action, const char *decision,
-                const char *rule);
-
 /* ---- idempotency (door_idem.c) ---- */
 #define DOOR_IDEM_TTL_US ((int64_t)24 * 3600 * 1000000)
 typedef struct door_idem {
@@ -150,7 +161,7 @@ MUST_USE err door_idem_begin(vault *v, const actor *a, const char *key, const ch
 /* After the request: a 2xx JSON answer is remembered (sealed), anything else frees the key. */
 void door_idem_end(vault *v, door_idem *t, int status, const json_t *answer);
 
-/* ---- accounts and sessions (door_auth.c, door_accounts.c) ---- */
+/* ---- accounts and sessions (door_auth.c, door_accounts.c; credentials: identity/) ---- */
 MUST_USE err door_account_create(vault *v, const actor *by, const char *username,
                                  const char *password, role r, const char *department);
 #define TOKEN_TEXT_MAX 64
@@ -260,7 +271,7 @@ MUST_USE err door_request_approve(vault *v, const actor *a, const char *id, cons
 MUST_USE err door_request_reject(vault *v, const actor *a, const char *id, const char *note,
                                  json_t **out);
 MUST_USE err door_export_request(vault *v, const actor *a, const char *format, char id[ID_LEN + 1]);
-/* The notices addressed to the caller (their account, their role, their department's
+/* The notices addressed to the caller (door_notify.c; their account, their role, their department's
  * stewards), id > after: {"notices":[{"id","at","recipient","rule","subject","detail"}]}. */
 MUST_USE err door_notices(vault *v, const actor *a, int64_t after, json_t **out);
 
@@ -309,7 +320,7 @@ MUST_USE err door_guard_act(vault *v, const actor *a, const char *what, const ch
 bool door_sealed(vault *v);
 /* Security staff (guard.manage), or the guard as the system actor. */
 MUST_USE err door_vault_seal(vault *v, const actor *a, const char *reason);
-MUST_USE err door_vault_unseal(vault *v, const actor *a, const kek_source *src);
+MUST_USE err door_vault_unseal(vault *v, const actor *a, const vault_key *src);
 
 /* ---- readiness (door_health.c) ---- */
 typedef struct door_ready {

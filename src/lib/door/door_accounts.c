@@ -1,6 +1,8 @@
 /*
- * door_accounts.c - managing people and systems: accounts, passwords, the
- * second factor, training validity and API keys.
+ * door_accounts.c - managing people and systems at the door: accounts,
+ * passwords, the second factor, training validity, API keys and the hand-over
+ * of credentials. Who may do what, the audit entry, the requests and notices
+ * are decided here; the credentials themselves are identity's (identity.h).
  *
  * Separation of duties: account management is the admin's (accounts.manage),
  * who reads no customer; training dates are HR's (training.manage); nobody
@@ -21,7 +23,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "access/totp.h"
 #include "core/clock.h"
 #include "core/mem.h"
 #include "core/net.h"
@@ -29,128 +30,12 @@
 
 #define TOTP_ISSUER "Custos"
 #define HANDOVER_VALID_US ((int64_t)24 * 3600 * 1000000)
-#define CODE_HASH_HEX 65
 
-/* ---- hand-over codes ---- */
-
-/* A fresh one-time code (shown once) and the hex of its hash (stored). */
-static void code_new(char text[TOKEN_TEXT_MAX], char hash_hex[CODE_HASH_HEX])
-{
-    uint8_t raw[32], h[32];
-    rand_bytes(raw, sizeof raw);
-    memcpy(text, "cho_", 4);
-    b64url_encode(text + 4, TOKEN_TEXT_MAX - 4, raw, sizeof raw);
-    mem_wipe(raw, sizeof raw);
-    hash_blake2b(h, sizeof h, (const uint8_t *)text, strlen(text), NULL, 0);
-    hex_encode(hash_hex, h, sizeof h);
-}
-
-static bool code_matches(const char *text, const char *hash_hex)
-{
-    if (!text || !hash_hex || strlen(hash_hex) != CODE_HASH_HEX - 1 ||
-        strlen(text) >= TOKEN_TEXT_MAX) {
-        return false;
-    }
-    uint8_t h[32];
-    char hex[CODE_HASH_HEX];
-    hash_blake2b(h, sizeof h, (const uint8_t *)text, strlen(text), NULL, 0);
-    hex_encode(hex, h, sizeof h);
-    return mem_eq_ct(hex, hash_hex, CODE_HASH_HEX - 1);
-}
-
-/* A password nobody knows (the account cannot sign in until its holder takes it over). */
-err door_unknown_password_hash(char out[PASSWORD_HASH_MAX])
-{
-    uint8_t raw[32];
-    char pw[64];
-    rand_bytes(raw, sizeof raw);
-    memcpy(pw, "nx-", 3);
-    b64url_encode(pw + 3, sizeof pw - 3, raw, sizeof raw);
-    mem_wipe(raw, sizeof raw);
-    err e = password_hash(pw, strlen(pw), out);
-    mem_wipe(pw, sizeof pw);
-    return e;
-}
-
-/* ---- password policy ---- */
-
-/* The most common passwords of 12 characters or more (breach corpora) and the words that
- * most common short passwords are built from; compared case-insensitively, and a password
- * that is one of the words followed or preceded by digits and symbols is refused too. */
-static const char *const COMMON[] = {
-    "123456789012",     "1234567890123",    "12345678901234", "123456789123",  "1234567890qwe",
-    "qwertyuiop123",    "qwerty123456",     "1q2w3e4r5t6y",   "1qaz2wsx3edc",  "zaq12wsxcde3",
-    "1qaz2wsx3edc4rfv", "qwertyuiopasdfgh", "asdfghjkl123",   "password1234",  "password123!",
-    "passwordpassword", "iloveyou1234",     "a1b2c3d4e5f6",   "abcdefghijkl",  "abc123abc123",
-    "qwerty123qwerty",  "welcome12345",     "letmein12345",   "000000000000",  "111111111111",
-    "123123123123",     "123321123321",     "147258369147",   "987654321987",  "qazwsxedcrfv",
-    "1234qwerasdf",     "asdf1234asdf",     "changeme1234",   "administrator", "superman1234",
-    "football1234",     "baseball1234",     "princess1234",   "sunshine1234",  "trustno11234",
-    "woaini1314520",    "5201314520",       "woaini123456",   "aini1314aini",
-};
-static const char *const WORDS[] = {
-    "password", "passw0rd",      "p@ssw0rd", "qwerty",   "qwertyuiop", "letmein",  "welcome",
-    "admin",    "administrator", "iloveyou", "woaini",   "monkey",     "dragon",   "sunshine",
-    "princess", "football",      "baseball", "superman", "trustno1",   "changeme", "custos",
-    "company",  "abc",           "asdf",     "zxcvbnm",  "1qaz2wsx",   "qazwsx",   "secret",
-    "master",   "login",         "default",
-};
-
-static bool ieq(const char *a, size_t an, const char *b)
-{
-    size_t bn = strlen(b);
-    if (an != bn) {
-        return false;
-    }
-    for (size_t i = 0; i < an; i++) {
-        char x = a[i], y = b[i];
-        x = (char)(x >= 'A' && x <= 'Z' ? x - 'A' + 'a' : x);
-        if (x != y) {
-            return false;
-        }
-    }
-    return true;
-}
-
-static bool filler(char c)
-{
-    return (c >= '0' && c <= '9') || c == '!' || c == '@' || c == '#' || c == '$' || c == '.' ||
-           c == '_' || c == '-' || c == '*' || c == '?';
-}
+/* ---- password policy (identity's) ---- */
 
 err door_password_acceptable(const char *username, const char *pw)
 {
-    size_t n = strlen(pw);
-    ENSURE(n >= 12, ERR_INPUT, "the password must be at least 12 characters long");
-    ENSURE(n <= 1024, ERR_INPUT, "the password must be at most 1024 bytes long");
-    for (size_t i = 0; i < sizeof COMMON / sizeof COMMON[0]; i++) {
-        ENSURE(!ieq(pw, n, COMMON[i]), ERR_INPUT,
-               "that password is one of the most common ones: choose another");
-    }
-    /* Strip digits and symbols on both ends; what is left must not be a common word. */
-    size_t b = 0, e = n;
-    while (b < e && filler(pw[b])) {
-        b++;
-    }
-    while (e > b && filler(pw[e - 1])) {
-        e--;
-    }
-    ENSURE(e > b, ERR_INPUT, "the password must not be only digits and symbols");
-    for (size_t i = 0; i < sizeof WORDS / sizeof WORDS[0]; i++) {
-        ENSURE(!ieq(pw + b, e - b, WORDS[i]), ERR_INPUT,
-               "that password is a common word with digits or symbols: choose another");
-    }
-    if (username && username[0]) {
-        ENSURE(!ieq(pw + b, e - b, username), ERR_INPUT, "the password must not be the username");
-    }
-    /* One character repeated, or a run like abcdef... */
-    bool same = true, run = true;
-    for (size_t i = 1; i < n; i++) {
-        same = same && pw[i] == pw[0];
-        run = run && pw[i] == pw[i - 1] + 1;
-    }
-    ENSURE(!same && !run, ERR_INPUT, "the password is too easy to guess");
-    return ERR_OK;
+    return identity_password_acceptable(username, pw);
 }
 
 /* ---- accounts ---- */
@@ -184,12 +69,20 @@ static json_t *account_json_with(const account *a, const int64_t *left)
     return o;
 }
 
-/* The account as shown, read through st (the shared store or a transaction's view). */
-static json_t *account_json(store *st, const account *a)
+/* The account as shown, read through id (whose store is the shared one or a transaction's
+ * view). */
+static json_t *account_json(identity *id, const account *a)
 {
-    int64_t left = 0;
-    bool known = a->totp_enabled && store_recovery_left(st, a->id, &left) == ERR_OK;
-    return account_json_with(a, known ? &left : NULL);
+    int64_t left = a->totp_enabled ? identity_recovery_left(id, a) : 0;
+    return account_json_with(a, a->totp_enabled && left >= 0 ? &left : NULL);
+}
+
+/* The vault's identity, its store replaced by a transaction's view st. */
+static identity identity_in(const vault *v, store *st)
+{
+    identity id = v->id;
+    id.st = st;
+    return id;
 }
 
 static err audit_account(vault *v, const actor *a, const char *action, const char *rule,
@@ -206,23 +99,23 @@ err door_account_training_offline(vault *v, const actor *by, const char *usernam
     account acc;
     err rc = ERR_OK;
     memset(&acc, 0, sizeof acc);
-    GUARD(store_account_by_name(v->st, username, &acc));
+    GUARD(identity_account_by_name(&v->id, username, &acc));
     char ts[40], what[80];
     clock_rfc3339(until_us, ts);
     snprintf(what, sizeof what, "%s training_valid_until=%.10s", acc.username, ts);
     GUARD(audit_account(v, by, "account.training", "offline", what));
     acc.training_until_us = until_us;
-    GUARD(store_account_update(v->st, &acc));
+    GUARD(identity_account_update(&v->id, &acc));
 out:
-    mem_wipe(acc.pwhash, sizeof acc.pwhash);
+    identity_account_wipe(&acc);
     return rc;
 }
 
 bool door_account_exists(vault *v, const char *username)
 {
     account acc;
-    bool found = store_account_by_name(v->st, username, &acc) == ERR_OK;
-    mem_wipe(acc.pwhash, sizeof acc.pwhash);
+    bool found = identity_account_by_name(&v->id, username, &acc) == ERR_OK;
+    identity_account_wipe(&acc);
     return found;
 }
 
@@ -230,12 +123,12 @@ err door_actor_of(vault *v, const char *username, actor *out)
 {
     memset(out, 0, sizeof *out);
     account acc;
-    TRY(store_account_by_name(v->st, username, &acc));
+    TRY(identity_account_by_name(&v->id, username, &acc));
     snprintf(out->account_id, sizeof out->account_id, "%s", acc.id);
     snprintf(out->username, sizeof out->username, "%s", acc.username);
     snprintf(out->department, sizeof out->department, "%s", acc.department);
     err e = role_parse(acc.role, &out->role);
-    mem_wipe(acc.pwhash, sizeof acc.pwhash);
+    identity_account_wipe(&acc);
     TRY(e);
     out->training_until_us = INT64_MAX;
     return ERR_OK;
@@ -258,7 +151,7 @@ err door_accounts_list(vault *v, const actor *a, json_t **out)
     int64_t *left = calloc(MAX, sizeof *left);
     CHECK(ids && left, ERR_INTERNAL, "out of memory");
     GUARD(audit_account(v, a, "account.list", "accounts.manage", NULL));
-    GUARD(store_account_list(v->st, rows, MAX, &n));
+    GUARD(identity_account_list(&v->id, rows, MAX, &n));
     for (size_t i = 0; i < n; i++) {
         memcpy(ids[i], rows[i].id, sizeof ids[i]);
     }
@@ -283,8 +176,8 @@ out:
 static err handover_file(vault *v, store *st, const actor *a, const account *acc, const char *kind,
                          const char *new_role, const char *new_dept, const char *what, json_t *res)
 {
-    char code[TOKEN_TEXT_MAX], hash[CODE_HASH_HEX];
-    code_new(code, hash);
+    char code[IDENTITY_TOKEN_MAX], hash[IDENTITY_CODE_HASH_HEX];
+    identity_code_new(code, hash);
     json_t *p = json_pack("{s:s,s:s,s:s,s:s}", "op", kind, "role", new_role, "department", new_dept,
                           "a", hash);
     char *text = p ? json_dumps(p, JSON_COMPACT) : NULL;
@@ -332,11 +225,7 @@ err door_account_add(vault *v, const actor *a, const char *username, const char 
     ENSURE(handover || password, ERR_INPUT, "username, password, role and department are required");
     char tmp[64];
     if (handover) {
-        uint8_t raw[24];
-        rand_bytes(raw, sizeof raw);
-        memcpy(tmp, "nx-", 3);
-        b64url_encode(tmp + 3, sizeof tmp - 3, raw, sizeof raw);
-        mem_wipe(raw, sizeof raw);
+        identity_unknown_password(tmp);
         password = tmp;
     }
     err rc = door_password_acceptable(username, password);
@@ -346,9 +235,9 @@ err door_account_add(vault *v, const actor *a, const char *username, const char 
     mem_wipe(tmp, sizeof tmp);
     TRY(rc);
     account acc;
-    TRY(store_account_by_name(v->st, username, &acc));
-    mem_wipe(acc.pwhash, sizeof acc.pwhash);
-    *out = account_json(v->st, &acc);
+    TRY(identity_account_by_name(&v->id, username, &acc));
+    identity_account_wipe(&acc);
+    *out = account_json(&v->id, &acc);
     if (handover) {
         char what[USERNAME_MAX + ROLE_MAX + DEPT_MAX + 48];
         snprintf(what, sizeof what, "account=%s create role=%s department=%s", acc.username,
@@ -365,6 +254,7 @@ err door_account_add(vault *v, const actor *a, const char *username, const char 
 static err account_change_in(vault *v, store *st, const actor *a, const char *username,
                              const account_change *c, const char *pre_hash, json_t **out)
 {
+    identity tid = identity_in(v, st);
     bool admin_part =
         c->role || c->department || c->disabled >= 0 || c->password || c->reset_second_factor;
     bool hr_part = c->training_until_us >= 0;
@@ -377,7 +267,7 @@ static err account_change_in(vault *v, store *st, const actor *a, const char *us
         TRY(door_need(v, a, CAP_TRAINING_MANAGE, action));
     }
     account acc;
-    err e = store_account_by_name(st, username ? username : "", &acc);
+    err e = identity_account_by_name(&tid, username, &acc);
     ENSURE(e != ERR_NOT_FOUND, ERR_NOT_FOUND, "no such account");
     TRY(e);
     err rc = ERR_OK;
@@ -397,7 +287,7 @@ static err account_change_in(vault *v, store *st, const actor *a, const char *us
             CHECK(role_parse(c->role, &nr) == ERR_OK, ERR_INPUT, "unknown role");
         }
         if (c->department) {
-            CHECK(door_token_ok(c->department), ERR_INPUT, "department must be a token");
+            CHECK(identity_name_ok(c->department), ERR_INPUT, "department must be a token");
         }
         bool moves = (c->role && strcmp(c->role, acc.role) != 0) ||
                      (c->department && strcmp(c->department, acc.department) != 0);
@@ -419,9 +309,9 @@ static err account_change_in(vault *v, store *st, const actor *a, const char *us
             }
             GUARD(buf_append_str(&what, " password second-factor"));
             GUARD(buf_reserve(&what, 0));
-            mem_wipe(acc.pwhash, sizeof acc.pwhash);
+            identity_account_wipe(&acc);
             account shown = acc;
-            json_t *res = account_json(st, &shown);
+            json_t *res = account_json(&tid, &shown);
             rc = handover_file(v, st, a, &acc, grants ? "change" : "reset", nrn, nd,
                                buf_cstr(&what), res);
             if (rc != ERR_OK) {
@@ -439,7 +329,7 @@ static err account_change_in(vault *v, store *st, const actor *a, const char *us
         snprintf(acc.role, sizeof acc.role, "%s", c->role);
     }
     if (c->department) {
-        CHECK(door_token_ok(c->department), ERR_INPUT, "department must be a token");
+        CHECK(identity_name_ok(c->department), ERR_INPUT, "department must be a token");
         GUARD(buf_appendf(&what, " department=%s->%s", acc.department, c->department));
         snprintf(acc.department, sizeof acc.department, "%s", c->department);
     }
@@ -461,10 +351,7 @@ static err account_change_in(vault *v, store *st, const actor *a, const char *us
         GUARD(buf_append_str(&what, " password-reset"));
     }
     if (c->reset_second_factor) {
-        acc.totp[0] = '\0';
-        acc.totp_enabled = false;
-        acc.totp_step = 0;
-        GUARD(store_recovery_replace(st, acc.id, NULL, 0));
+        GUARD(identity_second_factor_reset(&tid, &acc));
         GUARD(buf_append_str(&what, " second-factor-reset"));
     }
     if (hr_part) {
@@ -477,14 +364,14 @@ static err account_change_in(vault *v, store *st, const actor *a, const char *us
     GUARD(audit_account(v, a, action,
                         hr_part && !admin_part ? "training.manage" : "accounts.manage",
                         buf_cstr(&what)));
-    GUARD(store_account_update(st, &acc));
+    GUARD(identity_account_update(&tid, &acc));
     /* A disabled account, a new role or password, a reset factor: its sessions end now. */
     if (acc.disabled || c->role || c->department || c->password || c->reset_second_factor) {
-        GUARD(store_session_delete_account(st, acc.id, NULL));
+        GUARD(identity_sessions_revoke(&tid, acc.id, NULL));
     }
-    *out = account_json(st, &acc);
+    *out = account_json(&tid, &acc);
 out:
-    mem_wipe(acc.pwhash, sizeof acc.pwhash);
+    identity_account_wipe(&acc);
     buf_free(&what);
     return rc;
 }
@@ -498,7 +385,7 @@ err door_account_change(vault *v, const actor *a, const char *username, const ac
     /* Argon2id before the write transaction, which must stay short. */
     char pre[PASSWORD_HASH_MAX] = "";
     if (c->password && door_password_acceptable(username ? username : "", c->password) == ERR_OK) {
-        TRY(password_hash(c->password, strlen(c->password), pre));
+        TRY(identity_password_hash(c->password, pre));
     }
     store_tx *tx = NULL;
     err rc = store_begin(v->st, &tx);
@@ -521,9 +408,9 @@ err door_account_self(vault *v, const actor *a, json_t **out)
 {
     ENSURE(!a->via_key, ERR_INPUT, "an API key is not an account");
     account acc;
-    TRY(store_account_by_id(v->st, a->account_id, &acc));
-    mem_wipe(acc.pwhash, sizeof acc.pwhash);
-    *out = account_json(v->st, &acc);
+    TRY(identity_account_by_id(&v->id, a->account_id, &acc));
+    identity_account_wipe(&acc);
+    *out = account_json(&v->id, &acc);
     json_object_set_new(*out, "second_factor_pending",
                         json_boolean((a->session_flags & SESSION_MFA_PENDING) != 0));
     if (a->breakglass[0]) {
@@ -537,24 +424,24 @@ err door_password_change(vault *v, const actor *a, const char *old_pw, const cha
     ENSURE(!a->via_key, ERR_INPUT, "an API key has no password");
     ENSURE(old_pw && new_pw, ERR_INPUT, "the old and the new password are required");
     account acc;
-    TRY(store_account_by_id(v->st, a->account_id, &acc));
+    TRY(identity_account_by_id(&v->id, a->account_id, &acc));
     err rc = ERR_OK;
     /* The old password is a guess like a login's: the same lockout, throttle and guard. */
     login_check lc;
     GUARD(door_password_attempt_begin(v, a, &lc));
-    bool old_ok = password_verify(acc.pwhash, old_pw, strlen(old_pw));
+    bool old_ok = identity_password_check(&acc, old_pw);
     GUARD(door_password_attempt_end(v, a, &lc, old_ok)); /* a failure is audited there */
     CHECK(old_ok, ERR_AUTH, "the old password is wrong");
     GUARD(door_password_acceptable(acc.username, new_pw));
-    GUARD(password_hash(new_pw, strlen(new_pw), acc.pwhash));
+    GUARD(identity_password_hash(new_pw, acc.pwhash));
     acc.pw_changed_us = clock_now_us();
     GUARD(audit_account(v, a, "account.password", "self", acc.username));
-    GUARD(store_account_update(v->st, &acc));
+    GUARD(identity_account_update(&v->id, &acc));
     /* Whoever else holds a session of this account (a stolen token) is out; so is the caller,
      * who signs in again with the new password. */
-    GUARD(store_session_delete_account(v->st, acc.id, NULL));
+    GUARD(identity_sessions_revoke(&v->id, acc.id, NULL));
 out:
-    mem_wipe(acc.pwhash, sizeof acc.pwhash);
+    identity_account_wipe(&acc);
     return rc;
 }
 
@@ -563,18 +450,19 @@ out:
 err door_account_request_apply(vault *v, store *st, const actor *a, change_request *r, json_t *res,
                                const char *unknown_hash)
 {
+    identity tid = identity_in(v, st);
     json_t *p = json_loadb((const char *)r->payload.p, r->payload.len, 0, NULL);
     account acc;
     memset(&acc, 0, sizeof acc);
     err rc = ERR_OK;
-    char code[TOKEN_TEXT_MAX] = "", hash[CODE_HASH_HEX];
+    char code[IDENTITY_TOKEN_MAX] = "", hash[IDENTITY_CODE_HASH_HEX];
     CHECK(json_is_object(p), ERR_INTERNAL, "an account request's payload is damaged");
     const char *nr = json_string_value(json_object_get(p, "role"));
     const char *nd = json_string_value(json_object_get(p, "department"));
     role rr;
-    CHECK(nr && nd && role_parse(nr, &rr) == ERR_OK && door_token_ok(nd), ERR_INTERNAL,
+    CHECK(nr && nd && role_parse(nr, &rr) == ERR_OK && identity_name_ok(nd), ERR_INTERNAL,
           "an account request's payload is damaged");
-    err e = store_account_by_id(st, r->customer_id, &acc);
+    err e = identity_account_by_id(&tid, r->customer_id, &acc);
     CHECK(e != ERR_NOT_FOUND, ERR_CONFLICT, "the account no longer exists");
     GUARD(e);
     /* The holder starts again: a password nobody knows, no second factor, no session. */
@@ -585,17 +473,14 @@ err door_account_request_apply(vault *v, store *st, const actor *a, change_reque
     acc.pw_changed_us = clock_now_us();
     acc.locked_until_us = 0;
     acc.failed_logins = 0;
-    acc.totp[0] = '\0';
-    acc.totp_enabled = false;
-    acc.totp_step = 0;
-    GUARD(store_recovery_replace(st, acc.id, NULL, 0));
+    GUARD(identity_second_factor_reset(&tid, &acc));
     char what[USERNAME_MAX + ROLE_MAX + DEPT_MAX + 64];
     snprintf(what, sizeof what, "account=%s handover-approved role=%s department=%s request=%s",
              acc.username, acc.role, acc.department, r->id);
     GUARD(audit_account(v, a, "account.update", "requests.approve", what));
-    GUARD(store_account_update(st, &acc));
-    GUARD(store_session_delete_account(st, acc.id, NULL));
-    code_new(code, hash);
+    GUARD(identity_account_update(&tid, &acc));
+    GUARD(identity_sessions_revoke(&tid, acc.id, NULL));
+    identity_code_new(code, hash);
     json_object_set_new(p, "b", json_string(hash));
     char *text = json_dumps(p, JSON_COMPACT);
     CHECK(text != NULL, ERR_INTERNAL, "out of memory");
@@ -617,7 +502,7 @@ err door_account_request_apply(vault *v, store *st, const actor *a, change_reque
     door_notify_in(v, st, to, "account-handover-approved", acc.username, d);
 out:
     mem_wipe(code, sizeof code);
-    mem_wipe(acc.pwhash, sizeof acc.pwhash);
+    identity_account_wipe(&acc);
     json_decref(p);
     return rc;
 }
@@ -642,8 +527,8 @@ err door_handover(vault *v, const handover_request *h)
     if (e != ERR_OK && e != ERR_NOT_FOUND) {
         GUARD(e);
     }
-    err ea = h->username && door_token_ok(h->username)
-                 ? store_account_by_name(v->st, h->username, &acc)
+    err ea = h->username && identity_name_ok(h->username)
+                 ? identity_account_by_name(&v->id, h->username, &acc)
                  : ERR_NOT_FOUND;
     if (ea != ERR_OK && ea != ERR_NOT_FOUND) {
         GUARD(ea);
@@ -655,8 +540,8 @@ err door_handover(vault *v, const handover_request *h)
           : strcmp(r.customer_id, acc.id) != 0                          ? "no-such-handover"
           : strcmp(r.status, "approved") != 0                           ? "handover-not-approved"
           : r.expires_us <= clock_now_us()                              ? "handover-expired"
-          : !code_matches(h->code_a, json_string_value(json_object_get(p, "a"))) ||
-                  !code_matches(h->code_b, json_string_value(json_object_get(p, "b")))
+          : !identity_code_matches(h->code_a, json_string_value(json_object_get(p, "a"))) ||
+                  !identity_code_matches(h->code_b, json_string_value(json_object_get(p, "b")))
               ? "handover-bad-code"
               : NULL;
     if (ea == ERR_OK) {
@@ -669,7 +554,7 @@ err door_handover(vault *v, const handover_request *h)
     }
     GUARD(door_password_acceptable(acc.username, h->password ? h->password : ""));
     char nh[PASSWORD_HASH_MAX];
-    GUARD(password_hash(h->password, strlen(h->password), nh));
+    GUARD(identity_password_hash(h->password, nh));
     snprintf(r.status, sizeof r.status, "used");
     rc = audit_account(v, &a, "account.handover", "handover", acc.username);
     if (rc != ERR_OK) {
@@ -682,17 +567,17 @@ err door_handover(vault *v, const handover_request *h)
         mem_wipe(nh, sizeof nh);
         goto out;
     }
-    store *ts = store_tx_store(tx);
-    e = store_request_decide(ts, &r, "approved"); /* one holder wins a race */
+    identity tid = identity_in(v, store_tx_store(tx));
+    e = store_request_decide(tid.st, &r, "approved"); /* one holder wins a race */
     if (e == ERR_OK) {
-        e = store_account_by_id(ts, r.customer_id, &acc); /* fresh, inside the txn */
+        e = identity_account_by_id(&tid, r.customer_id, &acc); /* fresh, inside the txn */
     }
     if (e == ERR_OK) {
         snprintf(acc.pwhash, sizeof acc.pwhash, "%s", nh);
         acc.pw_changed_us = clock_now_us();
         acc.locked_until_us = 0;
         acc.failed_logins = 0;
-        e = store_account_update(ts, &acc);
+        e = identity_account_update(&tid, &acc);
     }
     mem_wipe(nh, sizeof nh);
     if (e == ERR_OK) {
@@ -711,7 +596,7 @@ err door_handover(vault *v, const handover_request *h)
     door_notify(v, to, "account-handover-done", acc.username, d);
 out:
     json_decref(p);
-    mem_wipe(acc.pwhash, sizeof acc.pwhash);
+    identity_account_wipe(&acc);
     change_request_free(&r);
     return rc;
 }
@@ -722,64 +607,34 @@ err door_totp_enrol(vault *v, const actor *a, json_t **out)
 {
     ENSURE(!a->via_key, ERR_INPUT, "an API key has no second factor");
     account acc;
-    TRY(store_account_by_id(v->st, a->account_id, &acc));
+    TRY(identity_account_by_id(&v->id, a->account_id, &acc));
     err rc = ERR_OK;
+    buf uri;
+    buf_init(&uri, 4096);
     if (acc.totp_enabled) {
         GUARD(door_deny(v, a, "account.totp_enrol", NULL, NULL, "already-enrolled", ERR_CONFLICT,
                         "a second factor is enrolled already (an admin can reset it)"));
     }
-    uint8_t *key = secret_alloc(KEY_LEN);
-    CHECK(key != NULL, ERR_INTERNAL, "cannot lock memory for a key");
-    buf wrapped, uri;
-    buf_init(&wrapped, 4096);
-    buf_init(&uri, 4096);
-    char owner[ID_LEN + 8];
-    snprintf(owner, sizeof owner, "totp:%s", acc.id);
-    rand_bytes(key, KEY_LEN);
-    rc = keyring_dek_wrap(v->kr, owner, key, &wrapped);
-    if (rc == ERR_OK) {
-        rc = totp_uri(key, TOTP_ISSUER, acc.username, &uri);
-    }
-    if (rc == ERR_OK && B64_LEN(wrapped.len) <= sizeof acc.totp) {
-        b64_encode(acc.totp, sizeof acc.totp, wrapped.p, wrapped.len);
-        acc.totp_enabled = false;
-        acc.totp_step = 0;
-        rc = audit_account(v, a, "account.totp_enrol", "self", acc.username);
-    } else if (rc == ERR_OK) {
-        rc = err_set(ERR_INTERNAL, __FILE__, __LINE__, "wrapped secret too large");
-    }
-    if (rc == ERR_OK) {
-        rc = store_account_update(v->st, &acc);
-    }
-    if (rc == ERR_OK) {
-        *out = json_pack("{s:s,s:s,s:i,s:i}", "otpauth_uri", buf_cstr(&uri), "issuer", TOTP_ISSUER,
-                         "digits", TOTP_DIGITS, "period", TOTP_STEP_S);
-    }
-    secret_free(key);
-    buf_free(&wrapped);
-    buf_free(&uri); /* buf_free wipes */
+    GUARD(identity_totp_enrol(&v->id, &acc, TOTP_ISSUER, &uri));
+    GUARD(audit_account(v, a, "account.totp_enrol", "self", acc.username));
+    GUARD(identity_account_update(&v->id, &acc));
+    *out = json_pack("{s:s,s:s,s:i,s:i}", "otpauth_uri", buf_cstr(&uri), "issuer", TOTP_ISSUER,
+                     "digits", TOTP_DIGITS, "period", TOTP_STEP_S);
 out:
-    mem_wipe(acc.pwhash, sizeof acc.pwhash);
+    buf_free(&uri); /* buf_free wipes */
+    identity_account_wipe(&acc);
     return rc;
 }
 
 static err new_recovery_codes(vault *v, const account *acc, json_t **codes)
 {
-    uint8_t h[RECOVERY_CODES][RECOVERY_HASH_LEN];
+    char c[RECOVERY_CODES][RECOVERY_TEXT_MAX];
+    TRY(identity_recovery_codes_new(&v->id, acc, c));
     json_t *arr = json_array();
     for (int i = 0; i < RECOVERY_CODES; i++) {
-        char c[RECOVERY_TEXT_MAX];
-        recovery_code_new(c);
-        recovery_code_hash(acc->id, c, h[i]);
-        json_array_append_new(arr, json_string(c));
-        mem_wipe(c, sizeof c);
+        json_array_append_new(arr, json_string(c[i]));
     }
-    err e = store_recovery_replace(v->st, acc->id, (const uint8_t(*)[RECOVERY_HASH_LEN])h,
-                                   RECOVERY_CODES);
-    if (e != ERR_OK) {
-        json_decref(arr);
-        return e;
-    }
+    mem_wipe(c, sizeof c);
     *codes = arr;
     return ERR_OK;
 }
@@ -788,24 +643,24 @@ err door_totp_confirm(vault *v, const actor *a, const char *token, const char *c
 {
     ENSURE(!a->via_key, ERR_INPUT, "an API key has no second factor");
     account acc;
-    TRY(store_account_by_id(v->st, a->account_id, &acc));
+    TRY(identity_account_by_id(&v->id, a->account_id, &acc));
     err rc = ERR_OK;
     json_t *codes = NULL;
     CHECK(acc.totp[0] && !acc.totp_enabled, ERR_CONFLICT,
           "start enrolment first (POST /v1/me/totp/enrol)");
-    if (!door_second_factor_ok(v, &acc, code, NULL)) {
+    if (!identity_second_factor_ok(&v->id, &acc, code, NULL)) {
         GUARD(door_deny(v, a, "account.totp_confirm", NULL, NULL, "bad-second-factor", ERR_AUTH,
                         "the code is wrong or was used already"));
     }
     acc.totp_enabled = true;
     GUARD(audit_account(v, a, "account.totp_confirm", "self", acc.username));
-    GUARD(store_account_update(v->st, &acc));
+    GUARD(identity_account_update(&v->id, &acc));
     GUARD(new_recovery_codes(v, &acc, &codes));
 out:
-    mem_wipe(acc.pwhash, sizeof acc.pwhash);
+    identity_account_wipe(&acc);
     TRY(rc);
     if (token && (a->session_flags & SESSION_MFA_PENDING)) {
-        err e = door_session_complete(v, a, token);
+        err e = identity_session_complete(&v->id, token);
         if (e != ERR_OK) {
             json_decref(codes);
             return e;
@@ -820,19 +675,19 @@ err door_totp_verify(vault *v, const actor *a, const char *token, const char *co
 {
     ENSURE(!a->via_key, ERR_INPUT, "an API key has no second factor");
     account acc;
-    TRY(store_account_by_id(v->st, a->account_id, &acc));
+    TRY(identity_account_by_id(&v->id, a->account_id, &acc));
     err rc = ERR_OK;
     CHECK(acc.totp_enabled, ERR_CONFLICT, "no second factor enrolled");
-    if (!door_second_factor_ok(v, &acc, code, recovery)) {
+    if (!identity_second_factor_ok(&v->id, &acc, code, recovery)) {
         GUARD(door_deny(v, a, "account.totp_verify", NULL, NULL, "bad-second-factor", ERR_AUTH,
                         "the code is wrong or was used already"));
     }
     GUARD(audit_account(v, a, "account.totp_verify", recovery ? "recovery-code" : "totp",
                         acc.username));
-    GUARD(store_account_update(v->st, &acc));
-    GUARD(door_session_complete(v, a, token));
+    GUARD(identity_account_update(&v->id, &acc));
+    GUARD(identity_session_complete(&v->id, token));
 out:
-    mem_wipe(acc.pwhash, sizeof acc.pwhash);
+    identity_account_wipe(&acc);
     return rc;
 }
 
@@ -856,18 +711,6 @@ static json_t *key_json(const apikey *k)
     }
     json_object_set_new(o, "revoked", json_boolean(k->revoked_us != 0));
     return o;
-}
-
-/* A fresh key text into out (shown once) and its hash and prefix into k. */
-static void key_new(apikey *k, char out[TOKEN_TEXT_MAX])
-{
-    uint8_t raw[32];
-    rand_bytes(raw, sizeof raw);
-    memcpy(out, "csk_", 4);
-    b64url_encode(out + 4, TOKEN_TEXT_MAX - 4, raw, sizeof raw);
-    mem_wipe(raw, sizeof raw);
-    hash_blake2b(k->hash, 32, (const uint8_t *)out, strlen(out), NULL, 0);
-    snprintf(k->prefix, sizeof k->prefix, "%.12s", out);
 }
 
 /* A key that reads customer data waits for a steward of its department: files the request,
@@ -895,53 +738,19 @@ static err key_approval(vault *v, const actor *a, const apikey *k, const char *a
     return rc;
 }
 
-err door_apikey_usable(vault *v, const apikey *k, const actor *a)
-{
-    role r;
-    uint16_t ops[CAT__COUNT + 1];
-    if (role_parse(k->role, &r) != ERR_OK || door_scope_parse(k->scope, ops) != ERR_OK) {
-        BAIL(ERR_AUTH, "invalid or expired session");
-    }
-    if (door_reads_customers(r, ops)) {
-        change_request q;
-        change_request_init(&q);
-        err e = store_request_latest(v->st, "apikey", k->id, &q);
-        bool ok = e == ERR_OK && strcmp(q.status, "applied") == 0;
-        change_request_free(&q);
-        if (e != ERR_OK && e != ERR_NOT_FOUND) {
-            return e;
-        }
-        if (!ok) {
-            return door_deny(v, a, "apikey.use", NULL, NULL, "apikey-not-approved", ERR_DENIED,
-                             "this API key waits for the approval of a data steward of its "
-                             "department");
-        }
-    }
-    if (k->last_used_us == 0) {
-        char d[160], to[DEPT_MAX + 16];
-        snprintf(d, sizeof d, "key=%s first use from %s role=%s department=%s", k->name, a->source,
-                 k->role, k->department);
-        snprintf(to, sizeof to, "data_steward:%s", k->department);
-        door_notify(v, to, "apikey-first-use", k->name, d);
-        door_notify(v, "role:security", "apikey-first-use", k->name, d);
-        door_alert(v, "medium", "apikey-first-use", a, d);
-    }
-    return ERR_OK;
-}
-
 err door_apikey_create(vault *v, const actor *a, const char *name, const char *role_n,
                        const char *department, const char *scope, const char *addresses,
                        json_t **out)
 {
     TRY(door_need(v, a, CAP_APIKEYS_MANAGE, "apikey.create"));
-    ENSURE(name && door_token_ok(name), ERR_INPUT,
+    ENSURE(name && identity_name_ok(name), ERR_INPUT,
            "name must be 2-64 characters of a-z, 0-9, '_', '.', '-'");
     role r;
     ENSURE(role_n && role_parse(role_n, &r) == ERR_OK, ERR_INPUT, "unknown role");
-    ENSURE(department && door_token_ok(department), ERR_INPUT, "department must be a token");
+    ENSURE(department && identity_name_ok(department), ERR_INPUT, "department must be a token");
     ENSURE(scope && strlen(scope) < APIKEY_SCOPE_MAX, ERR_INPUT, "scope is required");
     uint16_t ops[CAT__COUNT + 1];
-    TRY(door_scope_parse(scope, ops));
+    TRY(identity_scope_parse(scope, ops));
     addresses = addresses ? addresses : "";
     ENSURE(strlen(addresses) < APIKEY_SCOPE_MAX, ERR_INPUT, "too many addresses");
     TRY(net_list_check(addresses));
@@ -961,13 +770,13 @@ err door_apikey_create(vault *v, const actor *a, const char *name, const char *r
     snprintf(k.created_by, sizeof k.created_by, "%s", a->username);
     k.created_us = clock_now_us();
     char text[TOKEN_TEXT_MAX];
-    key_new(&k, text);
+    identity_apikey_mint(&k, text);
     char what[APIKEY_SCOPE_MAX * 2 + 160];
     snprintf(what, sizeof what, "key=%s role=%s department=%s scope=%s addresses=%s", k.name,
              k.role, k.department, k.scope, k.addresses[0] ? k.addresses : "any");
     err rc = audit_account(v, a, "apikey.create", "apikeys.manage", what);
     if (rc == ERR_OK) {
-        rc = store_apikey_insert(v->st, &k);
+        rc = identity_apikey_insert(&v->id, &k);
     }
     json_t *res = rc == ERR_OK ? key_json(&k) : NULL;
     if (rc == ERR_OK && reads) {
@@ -987,25 +796,25 @@ err door_apikey_rotate(vault *v, const actor *a, const char *id, json_t **out)
 {
     TRY(door_need(v, a, CAP_APIKEYS_MANAGE, "apikey.rotate"));
     apikey k;
-    err e = store_apikey_by_id(v->st, id ? id : "", &k);
+    err e = identity_apikey_by_id(&v->id, id, &k);
     ENSURE(e != ERR_NOT_FOUND, ERR_NOT_FOUND, "no such API key");
     TRY(e);
     ENSURE(k.revoked_us == 0, ERR_CONFLICT, "the key is revoked");
     char text[TOKEN_TEXT_MAX];
-    key_new(&k, text);
+    identity_apikey_mint(&k, text);
     k.rotated_us = clock_now_us();
     char what[128];
     snprintf(what, sizeof what, "key=%s", k.name);
     err rc = audit_account(v, a, "apikey.rotate", "apikeys.manage", what);
     if (rc == ERR_OK) {
-        rc = store_apikey_update(v->st, &k); /* the old text stops working now */
+        rc = identity_apikey_update(&v->id, &k); /* the old text stops working now */
     }
     json_t *res = rc == ERR_OK ? key_json(&k) : NULL;
     role r;
     uint16_t ops[CAT__COUNT + 1];
     /* The admin holds the new text: a key that reads customer data waits for approval again. */
     if (rc == ERR_OK && role_parse(k.role, &r) == ERR_OK &&
-        door_scope_parse(k.scope, ops) == ERR_OK && door_reads_customers(r, ops)) {
+        identity_scope_parse(k.scope, ops) == ERR_OK && door_reads_customers(r, ops)) {
         rc = key_approval(v, a, &k, "rotate", res);
     }
     if (rc == ERR_OK) {
@@ -1022,7 +831,7 @@ err door_apikey_revoke(vault *v, const actor *a, const char *id)
 {
     TRY(door_need(v, a, CAP_APIKEYS_MANAGE, "apikey.revoke"));
     apikey k;
-    err e = store_apikey_by_id(v->st, id ? id : "", &k);
+    err e = identity_apikey_by_id(&v->id, id, &k);
     ENSURE(e != ERR_NOT_FOUND, ERR_NOT_FOUND, "no such API key");
     TRY(e);
     char what[128];
@@ -1031,7 +840,7 @@ err door_apikey_revoke(vault *v, const actor *a, const char *id)
     if (k.revoked_us == 0) {
         k.revoked_us = clock_now_us();
     }
-    return store_apikey_update(v->st, &k);
+    return identity_apikey_update(&v->id, &k);
 }
 
 err door_apikeys_list(vault *v, const actor *a, json_t **out)
@@ -1046,7 +855,7 @@ err door_apikeys_list(vault *v, const actor *a, json_t **out)
     char(*status)[16] = calloc(MAX, sizeof *status);
     CHECK(ids && status, ERR_INTERNAL, "out of memory");
     GUARD(audit_account(v, a, "apikey.list", "apikeys.manage", NULL));
-    GUARD(store_apikey_list(v->st, rows, MAX, &n));
+    GUARD(identity_apikey_list(&v->id, rows, MAX, &n));
     for (size_t i = 0; i < n; i++) {
         memcpy(ids[i], rows[i].id, sizeof ids[i]);
     }
@@ -1059,7 +868,7 @@ err door_apikeys_list(vault *v, const actor *a, json_t **out)
         uint16_t ops[CAT__COUNT + 1];
         const char *approval = "not-needed";
         if (role_parse(rows[i].role, &r) == ERR_OK &&
-            door_scope_parse(rows[i].scope, ops) == ERR_OK && door_reads_customers(r, ops)) {
+            identity_scope_parse(rows[i].scope, ops) == ERR_OK && door_reads_customers(r, ops)) {
             approval = strcmp(status[i], "applied") == 0    ? "approved"
                        : strcmp(status[i], "rejected") == 0 ? "rejected"
                                                             : "pending";

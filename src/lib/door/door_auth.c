@@ -1,12 +1,15 @@
 /*
- * door_auth.c - login, second factor, sessions and API keys at the door.
+ * door_auth.c - signing in and authenticating at the door: login, the second
+ * factor at login, sessions and API keys turned into an actor, CSRF, logout.
  *
- * Tokens are 256 random bits shown once; the store keeps only their BLAKE2b
- * hash. A failed login costs the same work whether or not the username exists
- * (a dummy Argon2id verification, one audit entry, one database write) and
- * always answers the same words. Failures lock out the (account, address) pair and
- * throttle the account across addresses (door_logins.c), never the account as a
- * whole and never a session already open; every lockout is audited and alerted.
+ * The credentials themselves (tokens, hashes, guess limits) are identity's
+ * (src/lib/identity/); this file decides, audits, and tells the guard. A
+ * failed login costs the same work whether or not the username exists (a
+ * dummy Argon2id verification, one audit entry, one database write) and always
+ * answers the same words. Failures lock out the (account, address) pair and
+ * throttle the account across addresses (identity/logins.c), never the account
+ * as a whole and never a session already open; every lockout is audited and
+ * alerted.
  *
  * Sessions end at an absolute limit and after an idle period; cookie sessions
  * (browsers) must echo a CSRF token derived from the session token on every
@@ -18,149 +21,48 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "access/totp.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/net.h"
 #include "door_int.h"
 
-#define API_KEY_PREFIX "csk_"
-#define SESSION_PREFIX "cst_"
-
-void actor_system(actor *a, const char *what)
-{
-    memset(a, 0, sizeof *a);
-    snprintf(a->username, sizeof a->username, "system:%s", what);
-    a->role = ROLE__COUNT; /* no grants */
-    snprintf(a->source, sizeof a->source, "local");
-    snprintf(a->request_id, sizeof a->request_id, "-");
-}
-
-bool door_token_ok(const char *u)
-{
-    size_t n = strlen(u);
-    if (n < 2 || n > USERNAME_MAX) {
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        char c = u[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-              c == '-')) {
-            return false;
-        }
-    }
-    return true;
-}
-
 err door_account_create(vault *v, const actor *by, const char *username, const char *password,
                         role r, const char *department)
 {
-    ENSURE(door_token_ok(username), ERR_INPUT,
-           "username must be 2-64 characters of a-z, 0-9, '_', '.', '-'");
-    size_t plen = strlen(password);
-    TRY(door_password_acceptable(username, password));
-    ENSURE(department && door_token_ok(department), ERR_INPUT, "department must be a token");
     account acc;
-    memset(&acc, 0, sizeof acc);
-    id_new(acc.id, "acc");
-    snprintf(acc.username, sizeof acc.username, "%s", username);
-    snprintf(acc.role, sizeof acc.role, "%s", role_name(r));
-    snprintf(acc.department, sizeof acc.department, "%s", department);
-    acc.created_us = acc.pw_changed_us = clock_now_us();
-    TRY(password_hash(password, plen, acc.pwhash));
-    audit_entry e;
-    char what[USERNAME_MAX + ROLE_MAX + DEPT_MAX + 40];
-    snprintf(what, sizeof what, "account=%s role=%s department=%s", acc.username, acc.role,
-             acc.department);
-    door_entry(&e, by, "account.create", "allow",
-               by->role == ROLE__COUNT ? "setup" : "accounts.manage");
-    e.reason = what; /* usernames, roles, departments: not customer data */
-    TRY(audit_append(v->au, &e, NULL));
-    err rc = store_account_insert(v->st, &acc);
-    mem_wipe(acc.pwhash, sizeof acc.pwhash);
+    err rc = identity_account_new(username, password, r, department, &acc);
+    if (rc == ERR_OK) {
+        audit_entry e;
+        char what[USERNAME_MAX + ROLE_MAX + DEPT_MAX + 40];
+        snprintf(what, sizeof what, "account=%s role=%s department=%s", acc.username, acc.role,
+                 acc.department);
+        door_entry(&e, by, "account.create", "allow",
+                   by->role == ROLE__COUNT ? "setup" : "accounts.manage");
+        e.reason = what; /* usernames, roles, departments: not customer data */
+        rc = audit_append(v->au, &e, NULL);
+    }
+    if (rc == ERR_OK) {
+        rc = identity_account_insert(&v->id, &acc);
+    }
+    identity_account_wipe(&acc);
     return rc;
-}
-
-static void token_hash(const char *token, uint8_t h[SESSION_HASH_LEN])
-{
-    hash_blake2b(h, SESSION_HASH_LEN, (const uint8_t *)token, strlen(token), NULL, 0);
 }
 
 void door_csrf_of(const char *token, char out[CSRF_TEXT_MAX])
 {
-    static const uint8_t k[] = "custos-csrf-token-v1";
-    uint8_t h[24];
-    hash_blake2b(h, sizeof h, (const uint8_t *)token, strlen(token), k, sizeof k - 1);
-    b64url_encode(out, CSRF_TEXT_MAX, h, sizeof h);
-    mem_wipe(h, sizeof h);
+    identity_csrf_of(token, out);
 }
 
 err door_csrf_check(vault *v, const actor *a, const char *token, const char *got)
 {
-    char want[CSRF_TEXT_MAX];
-    door_csrf_of(token, want);
-    bool ok = got && strlen(got) == strlen(want) && mem_eq_ct(got, want, strlen(want));
-    mem_wipe(want, sizeof want);
-    if (ok) {
+    if (identity_csrf_ok(token, got)) {
         return ERR_OK;
     }
     audit_entry e;
     door_entry(&e, a, "request.csrf", "deny", "csrf-token");
     TRY(audit_append(v->au, &e, NULL));
     BAIL(ERR_DENIED, "missing or wrong X-CSRF-Token");
-}
-
-/* A real Argon2id hash of a random password, made once, so that unknown usernames cost the
- * same verification work as known ones. */
-static char dummy_hash_text[PASSWORD_HASH_MAX];
-
-static void make_dummy(void)
-{
-    uint8_t r[16];
-    char pw[HEX_LEN(16)];
-    rand_bytes(r, sizeof r);
-    hex_encode(pw, r, sizeof r);
-    if (password_hash(pw, strlen(pw), dummy_hash_text) != ERR_OK) {
-        dummy_hash_text[0] = '\0';
-    }
-}
-
-static const char *dummy_hash(void)
-{
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, make_dummy);
-    return dummy_hash_text;
-}
-
-/* Does this account need a second factor under the vault's configuration? */
-static bool needs_second_factor(const vault *v, role r)
-{
-    if (v->cfg.totp == VAULT_TOTP_OFF) {
-        return false;
-    }
-    if (v->cfg.totp == VAULT_TOTP_ALL) {
-        return true;
-    }
-    /* The roles that administer accounts, keys, policy, sanctions or training, and open
-     * break-glass, hold the doors to customer data: a password alone is not enough. */
-    static const capability DOORS[] = {
-        CAP_ACCOUNTS_MANAGE, CAP_APIKEYS_MANAGE,   CAP_POLICY_MANAGE, CAP_GUARD_MANAGE,
-        CAP_TRAINING_MANAGE, CAP_BREAK_GLASS_OPEN, CAP_KEYS_MANAGE};
-    for (size_t i = 0; i < sizeof DOORS / sizeof DOORS[0]; i++) {
-        if (policy_can(r, DOORS[i])) {
-            return true;
-        }
-    }
-    for (int t = 0; t < REC__COUNT; t++) {
-        for (size_t f = 0; f < model_nfields((rectype)t); f++) {
-            if (policy_read_in(r, (rectype)t, (int)f, true) != READ_NONE ||
-                policy_read_in(r, (rectype)t, (int)f, false) != READ_NONE) {
-                return true;
-            }
-        }
-    }
-    return false;
 }
 
 static void actor_of_account(actor *a, const account *acc, const char *source,
@@ -177,74 +79,19 @@ static void actor_of_account(actor *a, const account *acc, const char *source,
     snprintf(a->request_id, sizeof a->request_id, "%s", request_id);
 }
 
-/* The TOTP secret of an account, unwrapped into secret (TOTP_SECRET_LEN). */
-static err totp_secret_of(vault *v, const account *acc, uint8_t *secret)
-{
-    ENSURE(acc->totp[0], ERR_NOT_FOUND, "no second factor enrolled");
-    uint8_t raw[1024];
-    size_t n = 0;
-    ENSURE(b64_decode(raw, sizeof raw, &n, acc->totp, strlen(acc->totp)) == ERR_OK, ERR_CRYPTO,
-           "the stored second factor is damaged");
-    char owner[ID_LEN + 8];
-    snprintf(owner, sizeof owner, "totp:%s", acc->id);
-    uint8_t *k = secret_alloc(KEY_LEN);
-    ENSURE(k != NULL, ERR_INTERNAL, "cannot lock memory for a key");
-    err rc = keyring_dek_unwrap(v->kr, owner, (slice){raw, n}, k);
-    if (rc == ERR_OK) {
-        memcpy(secret, k, TOTP_SECRET_LEN);
-    }
-    secret_free(k);
-    return rc;
-}
-
-/* Checks a TOTP code (replay refused) or a recovery code; updates the account. */
-static bool second_factor_ok(vault *v, account *acc, const char *otp, const char *recovery)
-{
-    if (otp && otp[0]) {
-        uint8_t *sec = secret_alloc(KEY_LEN);
-        if (!sec || totp_secret_of(v, acc, sec) != ERR_OK) {
-            secret_free(sec);
-            return false;
-        }
-        int64_t step = 0;
-        bool ok = totp_verify(sec, clock_now_us() / 1000000, otp, acc->totp_step, &step);
-        secret_free(sec);
-        if (ok) {
-            acc->totp_step = step;
-        }
-        return ok;
-    }
-    if (recovery && recovery[0]) {
-        uint8_t h[RECOVERY_HASH_LEN];
-        recovery_code_hash(acc->id, recovery, h);
-        return store_recovery_use(v->st, acc->id, h) == ERR_OK;
-    }
-    return false;
-}
-
 static err new_session(vault *v, actor *a, const account *acc, uint32_t flags, login_result *out)
 {
-    int64_t now = clock_now_us();
-    uint8_t raw[32];
-    rand_bytes(raw, sizeof raw);
-    memcpy(out->token, SESSION_PREFIX, 4);
-    b64url_encode(out->token + 4, TOKEN_TEXT_MAX - 4, raw, sizeof raw);
-    mem_wipe(raw, sizeof raw);
-    uint8_t h[SESSION_HASH_LEN];
-    token_hash(out->token, h);
-    hex_encode(a->session, h, 8);
-    if (flags & SESSION_COOKIE) {
-        door_csrf_of(out->token, out->csrf);
+    identity_session s;
+    err rc = identity_session_issue(&v->id, acc->id, flags, &s);
+    if (rc == ERR_OK) {
+        memcpy(out->token, s.token, sizeof out->token);
+        memcpy(out->csrf, s.csrf, sizeof out->csrf);
+        memcpy(a->session, s.short_hash, sizeof a->session);
+        out->expires_us = s.expires_us;
+        out->mfa_pending = (flags & SESSION_MFA_PENDING) != 0;
     }
-    session_row r;
-    memset(&r, 0, sizeof r);
-    snprintf(r.account_id, sizeof r.account_id, "%s", acc->id);
-    r.created_us = r.last_seen_us = now;
-    r.expires_us = now + v->session_ttl_us;
-    r.flags = flags;
-    out->expires_us = r.expires_us;
-    out->mfa_pending = (flags & SESSION_MFA_PENDING) != 0;
-    return store_session_insert(v->st, h, &r);
+    mem_wipe(&s, sizeof s);
+    return rc;
 }
 
 /* A failed attempt (login or own password change): counted for the pair, audited, told to
@@ -252,7 +99,7 @@ static err new_session(vault *v, actor *a, const account *acc, uint32_t flags, l
 static err attempt_failed(vault *v, actor *a, bool known, login_check *lc, const char *action,
                           const char *why)
 {
-    bool lock_now = door_logins_failed(v, a->username, lc);
+    bool lock_now = identity_logins_failed(&v->id, a->username, lc);
     audit_entry e;
     door_entry(&e, a, action, "deny", why);
     uint64_t idx = 0;
@@ -277,7 +124,7 @@ err door_login(vault *v, const login_request *rq, login_result *out)
     memset(&acc, 0, sizeof acc);
     int64_t now = clock_now_us();
     const char *password = rq->password ? rq->password : "";
-    err found = store_account_by_name(v->st, rq->username ? rq->username : "", &acc);
+    err found = identity_account_by_name(&v->id, rq->username, &acc);
     actor a;
     if (found == ERR_OK) {
         actor_of_account(&a, &acc, rq->source, rq->request_id);
@@ -296,7 +143,7 @@ err door_login(vault *v, const login_request *rq, login_result *out)
     /* Lockout by (account, address) and the account's throttle across addresses. A throttled
      * attempt is refused before any password work: no guess is checked. */
     login_check lc;
-    door_logins_check(v, found == ERR_OK ? acc.id : NULL, a.username, rq->source, &lc);
+    identity_logins_check(&v->id, found == ERR_OK ? acc.id : NULL, a.username, rq->source, &lc);
     if (lc.gate == LOGIN_THROTTLED) {
         audit_entry e;
         door_entry(&e, &a, "login", "deny", "throttled");
@@ -305,13 +152,12 @@ err door_login(vault *v, const login_request *rq, login_result *out)
         if (rc == ERR_OK) {
             door_observe_login(v, &a, false, (int64_t)idx);
         }
-        mem_wipe(acc.pwhash, sizeof acc.pwhash);
+        identity_account_wipe(&acc);
         TRY(rc);
         out->retry_after_s = (uint32_t)((lc.retry_after_us + 999999) / 1000000);
         BAIL(ERR_RATE, "too many sign-in attempts for this account: try again later");
     }
-    bool ok =
-        password_verify(found == ERR_OK ? acc.pwhash : dummy_hash(), password, strlen(password));
+    bool ok = identity_password_check(found == ERR_OK ? &acc : NULL, password);
     /* A lock set on the account itself (the guard for what the account did, an operator). */
     bool locked = found == ERR_OK && acc.locked_until_us > now;
     /* A locked pair opens only at a familiar address, with the second factor in the same
@@ -326,11 +172,11 @@ err door_login(vault *v, const login_request *rq, login_result *out)
         audit_entry e;
         door_entry(&e, &a, "login", "deny", "second-factor-required");
         TRY(audit_append(v->au, &e, NULL));
-        mem_wipe(acc.pwhash, sizeof acc.pwhash);
+        identity_account_wipe(&acc);
         out->code_due = true;
         BAIL(ERR_AUTH, "second factor required");
     }
-    bool code_ok = !want_code || second_factor_ok(v, &acc, rq->otp, rq->recovery);
+    bool code_ok = !want_code || identity_second_factor_ok(&v->id, &acc, rq->otp, rq->recovery);
     if (!usable || !code_ok) {
         const char *why = found != ERR_OK ? "unknown-user"
                           : acc.disabled  ? "disabled"
@@ -341,31 +187,31 @@ err door_login(vault *v, const login_request *rq, login_result *out)
         /* One write whether or not the name exists, so that timing does not tell them apart
          * (and no write to the account row, which others may be changing). */
         IGNORE(store_meta_set(v->st, "login.last_failed", a.username));
-        mem_wipe(acc.pwhash, sizeof acc.pwhash);
+        identity_account_wipe(&acc);
         TRY(attempt_failed(v, &a, found == ERR_OK, &lc, "login", why));
         BAIL(ERR_AUTH, "invalid username or password");
     }
     /* Success: upgrade an old password hash, remember the TOTP step and the address. */
-    bool rehash = password_needs_rehash(acc.pwhash);
+    bool rehash = identity_password_needs_rehash(&acc);
     if (rehash) {
         char nh[PASSWORD_HASH_MAX];
-        if (password_hash(password, strlen(password), nh) == ERR_OK) {
+        if (identity_password_hash(password, nh) == ERR_OK) {
             snprintf(acc.pwhash, sizeof acc.pwhash, "%s", nh);
         }
         mem_wipe(nh, sizeof nh);
     }
     acc.failed_logins = 0;
     acc.lock_level = 0;
-    TRY(store_account_update(v->st, &acc));
-    mem_wipe(acc.pwhash, sizeof acc.pwhash);
+    TRY(identity_account_update(&v->id, &acc));
+    identity_account_wipe(&acc);
     uint32_t flags = rq->cookie ? SESSION_COOKIE : 0;
-    if (!acc.totp_enabled && needs_second_factor(v, a.role)) {
+    if (!acc.totp_enabled && identity_needs_second_factor(&v->id, a.role)) {
         flags |= SESSION_MFA_PENDING; /* enrol first: the session can do nothing else */
         out->enrol = true;
     }
     /* An address becomes familiar only once every factor the account needs was given. */
     if (!(flags & SESSION_MFA_PENDING)) {
-        door_logins_succeeded(v, acc.id, a.username, &lc);
+        identity_logins_succeeded(&v->id, acc.id, a.username, &lc);
     }
     a.session_flags = flags;
     audit_entry e;
@@ -383,7 +229,7 @@ err door_login(vault *v, const login_request *rq, login_result *out)
 
 err door_password_attempt_begin(vault *v, const actor *a, login_check *lc)
 {
-    door_logins_check(v, a->account_id, a->username, a->source, lc);
+    identity_logins_check(&v->id, a->account_id, a->username, a->source, lc);
     if (lc->gate == LOGIN_GO) {
         return ERR_OK;
     }
@@ -404,65 +250,11 @@ err door_password_attempt_end(vault *v, const actor *a, login_check *lc, bool ok
         /* nothing to learn: the address is already the session's */
         login_check c = *lc;
         c.familiar = true;
-        door_logins_succeeded(v, a->account_id, a->username, &c);
+        identity_logins_succeeded(&v->id, a->account_id, a->username, &c);
         return ERR_OK;
     }
     actor x = *a;
     return attempt_failed(v, &x, true, lc, "account.password", "bad-old-password");
-}
-
-/* Fills the op bits of an API key's scope: "transactions:read,create;preferences:read". */
-err door_scope_parse(const char *scope, uint16_t ops[CAT__COUNT + 1])
-{
-    memset(ops, 0, sizeof(uint16_t) * (CAT__COUNT + 1));
-    const char *p = scope;
-    ENSURE(p && *p, ERR_INPUT, "an API key needs a scope");
-    while (*p) {
-        const char *semi = strchr(p, ';');
-        size_t n = semi ? (size_t)(semi - p) : strlen(p);
-        char item[128];
-        ENSURE(n > 0 && n < sizeof item, ERR_INPUT, "bad scope item");
-        memcpy(item, p, n);
-        item[n] = '\0';
-        char *colon = strchr(item, ':');
-        ENSURE(colon != NULL, ERR_INPUT, "scope items are category:op,op");
-        *colon = '\0';
-        int cat = -1;
-        if (strcmp(item, "customers") == 0) {
-            cat = CAT__COUNT;
-        } else {
-            for (int c = 0; c < CAT__COUNT; c++) {
-                if (strcmp(item, category_name((category)c)) == 0) {
-                    cat = c;
-                }
-            }
-        }
-        ENSURE(cat >= 0, ERR_INPUT, "unknown scope category %s", item);
-        char *q = colon + 1;
-        while (*q) {
-            char *comma = strchr(q, ',');
-            if (comma) {
-                *comma = '\0';
-            }
-            int o = -1;
-            for (int k = 0; k < OP__COUNT; k++) {
-                if (strcmp(q, op_name((op)k)) == 0 || (k == OP_UPDATE && strcmp(q, "write") == 0)) {
-                    o = k;
-                }
-            }
-            ENSURE(o >= 0, ERR_INPUT, "unknown scope operation %s", q);
-            ops[cat] |= (uint16_t)(1u << o);
-            if (!comma) {
-                break;
-            }
-            q = comma + 1;
-        }
-        if (!semi) {
-            break;
-        }
-        p = semi + 1;
-    }
-    return ERR_OK;
 }
 
 /* ---- tokens that are no session or key: audited, rate-limited, told to the guard ---- */
@@ -541,18 +333,52 @@ static void bad_token(vault *v, const char *source, const char *request_id, cons
     door_observe_bad_token(v, source, idx);
 }
 
+/* May this API key act now? A key that reads customer data needs its department steward's
+ * approval (latest request applied); the first use is noticed. */
+static err apikey_usable(vault *v, const apikey *k, const actor *a)
+{
+    role r;
+    uint16_t ops[CAT__COUNT + 1];
+    if (role_parse(k->role, &r) != ERR_OK || identity_scope_parse(k->scope, ops) != ERR_OK) {
+        BAIL(ERR_AUTH, "invalid or expired session");
+    }
+    if (door_reads_customers(r, ops)) {
+        change_request q;
+        change_request_init(&q);
+        err e = store_request_latest(v->st, "apikey", k->id, &q);
+        bool ok = e == ERR_OK && strcmp(q.status, "applied") == 0;
+        change_request_free(&q);
+        if (e != ERR_OK && e != ERR_NOT_FOUND) {
+            return e;
+        }
+        if (!ok) {
+            return door_deny(v, a, "apikey.use", NULL, NULL, "apikey-not-approved", ERR_DENIED,
+                             "this API key waits for the approval of a data steward of its "
+                             "department");
+        }
+    }
+    if (k->last_used_us == 0) {
+        char d[160], to[DEPT_MAX + 16];
+        snprintf(d, sizeof d, "key=%s first use from %s role=%s department=%s", k->name, a->source,
+                 k->role, k->department);
+        snprintf(to, sizeof to, "data_steward:%s", k->department);
+        door_notify(v, to, "apikey-first-use", k->name, d);
+        door_notify(v, "role:security", "apikey-first-use", k->name, d);
+        door_alert(v, "medium", "apikey-first-use", a, d);
+    }
+    return ERR_OK;
+}
+
 static err authenticate_key(vault *v, const char *token, const char *source, const char *request_id,
                             actor *out)
 {
-    uint8_t h[32];
-    token_hash(token, h);
     apikey k;
-    err e = store_apikey_by_hash(v->st, h, &k);
-    ENSURE(e == ERR_OK || e == ERR_NOT_FOUND, e, "%s", err_message());
-    if (!(e == ERR_OK && k.revoked_us == 0 && mem_eq_ct(k.hash, h, 32))) {
-        bad_token(v, source, request_id, e == ERR_OK ? "revoked-api-key" : "unknown-token");
-        BAIL(ERR_AUTH, "invalid or expired session");
+    bool known = false;
+    err e = identity_apikey_check(&v->id, token, &k, &known);
+    if (e == ERR_AUTH) {
+        bad_token(v, source, request_id, known ? "revoked-api-key" : "unknown-token");
     }
+    TRY(e);
     memset(out, 0, sizeof *out);
     snprintf(out->account_id, sizeof out->account_id, "%s", k.id);
     snprintf(out->username, sizeof out->username, "key:%s", k.name);
@@ -560,10 +386,10 @@ static err authenticate_key(vault *v, const char *token, const char *source, con
     snprintf(out->source, sizeof out->source, "%s", source);
     snprintf(out->request_id, sizeof out->request_id, "%s", request_id);
     snprintf(out->key_id, sizeof out->key_id, "%s", k.id);
-    hex_encode(out->session, h, 8);
+    identity_token_short(token, out->session);
     out->via_key = true;
     ENSURE(role_parse(k.role, &out->role) == ERR_OK, ERR_AUTH, "invalid or expired session");
-    ENSURE(door_scope_parse(k.scope, out->key_ops) == ERR_OK, ERR_AUTH,
+    ENSURE(identity_scope_parse(k.scope, out->key_ops) == ERR_OK, ERR_AUTH,
            "invalid or expired session");
     if (!net_list_allows(k.addresses, source)) {
         audit_entry en;
@@ -571,12 +397,8 @@ static err authenticate_key(vault *v, const char *token, const char *source, con
         TRY(audit_append(v->au, &en, NULL));
         BAIL(ERR_AUTH, "this API key may not be used from this address");
     }
-    TRY(door_apikey_usable(v, &k, out)); /* approved when it reads customers; first use */
-    int64_t now = clock_now_us();
-    /* last-used is kept to the second, not written on every request. */
-    if (now - k.last_used_us > 1000000 || strcmp(k.last_source, source) != 0) {
-        IGNORE(store_apikey_used(v->st, k.id, now, source));
-    }
+    TRY(apikey_usable(v, &k, out)); /* approved when it reads customers; first use */
+    identity_apikey_used(&v->id, &k, source);
     return ERR_OK;
 }
 
@@ -584,39 +406,28 @@ err door_authenticate(vault *v, const char *token, const char *source, const cha
                       actor *out)
 {
     if (!token || strlen(token) >= TOKEN_TEXT_MAX ||
-        (strncmp(token, API_KEY_PREFIX, 4) != 0 && strncmp(token, SESSION_PREFIX, 4) != 0)) {
+        (strncmp(token, IDENTITY_APIKEY_PREFIX, 4) != 0 &&
+         strncmp(token, IDENTITY_SESSION_PREFIX, 4) != 0)) {
         bad_token(v, source, request_id, "unknown-token");
         BAIL(ERR_AUTH, "invalid or expired session");
     }
-    if (strncmp(token, API_KEY_PREFIX, 4) == 0) {
+    if (strncmp(token, IDENTITY_APIKEY_PREFIX, 4) == 0) {
         return authenticate_key(v, token, source, request_id, out);
     }
-    uint8_t h[SESSION_HASH_LEN];
-    token_hash(token, h);
-    session_row r;
-    err ge = store_session_get(v->st, h, &r);
-    if (ge == ERR_AUTH) {
+    identity_check state;
+    account acc;
+    uint32_t flags = 0;
+    TRY(identity_session_check(&v->id, token, &state, &acc, &flags));
+    if (state == IDENTITY_UNKNOWN) {
         bad_token(v, source, request_id, "unknown-token");
     }
-    TRY(ge);
-    int64_t now = clock_now_us();
-    if (now >= r.expires_us || now - r.last_seen_us >= v->session_idle_us) {
-        IGNORE(store_session_delete(v->st, h));
-        BAIL(ERR_AUTH, "invalid or expired session");
-    }
-    account acc;
-    TRY(store_account_by_id(v->st, r.account_id, &acc));
-    mem_wipe(acc.pwhash, sizeof acc.pwhash);
-    ENSURE(!acc.disabled && acc.locked_until_us <= now, ERR_AUTH, "invalid or expired session");
+    ENSURE(state == IDENTITY_LIVE, ERR_AUTH, "invalid or expired session");
     actor_of_account(out, &acc, source, request_id);
     ENSURE(out->role != ROLE__COUNT, ERR_AUTH, "invalid or expired session");
-    hex_encode(out->session, h, 8);
-    out->session_flags = r.flags;
-    /* Idle time is kept to the second; a busy session writes at most once a second. */
-    if (now - r.last_seen_us >= 1000000) {
-        IGNORE(store_session_touch(v->st, h, now, r.flags));
-    }
-    if (policy_can(out->role, CAP_BREAK_GLASS_OPEN) && !(r.flags & SESSION_MFA_PENDING)) {
+    identity_token_short(token, out->session);
+    out->session_flags = flags;
+    int64_t now = clock_now_us();
+    if (policy_can(out->role, CAP_BREAK_GLASS_OPEN) && !(flags & SESSION_MFA_PENDING)) {
         breakglass bg;
         if (store_breakglass_active(v->st, acc.id, now, &bg) == ERR_OK) {
             snprintf(out->breakglass, sizeof out->breakglass, "%s", bg.id);
@@ -629,12 +440,10 @@ err door_authenticate(vault *v, const char *token, const char *source, const cha
 err door_logout(vault *v, const actor *a, const char *token)
 {
     ENSURE(!a->via_key, ERR_INPUT, "API keys are revoked, not logged out");
-    uint8_t h[SESSION_HASH_LEN];
-    token_hash(token, h);
     audit_entry e;
     door_entry(&e, a, "logout", "allow", "session");
     TRY(audit_append(v->au, &e, NULL));
-    return store_session_delete(v->st, h);
+    return identity_session_end(&v->id, token);
 }
 
 err door_revoke_sessions(vault *v, const actor *by, const char *username, const char *why,
@@ -645,8 +454,8 @@ err door_revoke_sessions(vault *v, const actor *by, const char *username, const 
         TRY(door_need(v, by, CAP_ACCOUNTS_MANAGE, "account.revoke_sessions"));
     }
     account acc;
-    err e = store_account_by_name(v->st, username, &acc);
-    mem_wipe(acc.pwhash, sizeof acc.pwhash);
+    err e = identity_account_by_name(&v->id, username, &acc);
+    identity_account_wipe(&acc);
     if (e == ERR_NOT_FOUND) {
         BAIL(ERR_NOT_FOUND, "no such account");
     }
@@ -655,24 +464,5 @@ err door_revoke_sessions(vault *v, const actor *by, const char *username, const 
     door_entry(&en, by, "account.revoke_sessions", "allow", why);
     en.reason = acc.username;
     TRY(audit_append(v->au, &en, NULL));
-    return store_session_delete_account(v->st, acc.id, n);
-}
-
-err door_session_complete(vault *v, const actor *a, const char *token)
-{
-    uint8_t h[SESSION_HASH_LEN];
-    token_hash(token, h);
-    session_row r;
-    TRY(store_session_get(v->st, h, &r));
-    return store_session_touch(v->st, h, clock_now_us(), r.flags & ~SESSION_MFA_PENDING);
-}
-
-err door_totp_secret(vault *v, const account *acc, uint8_t *secret)
-{
-    return totp_secret_of(v, acc, secret);
-}
-
-bool door_second_factor_ok(vault *v, account *acc, const char *otp, const char *recovery)
-{
-    return second_factor_ok(v, acc, otp, recovery);
+    return identity_sessions_revoke(&v->id, acc.id, n);
 }

@@ -2,12 +2,12 @@
  * door_guard.c - the door and the guard (DESIGN §4: guard.observe after the
  * vault; guard responses carried out on accounts, sessions, keys and the vault).
  *
- * The door reports what it decided, with the index of the audit entry that
- * records it, so every alert carries its evidence: logins, refusals beyond a
- * person's rights, and customer data leaving the vault (how many customers,
- * how many bytes, whether one was a honeytoken). The guard's responses come
- * back through the hooks below; each is audited by the guard through the
- * audit hook, as the system actor "system:guard".
+ * Starting and stopping the guard, the alerts, violations and sanctions that
+ * people with the right read and act on, and the guard's responses: they come
+ * back through the hooks below (locks and revocations carried out by identity),
+ * each audited by the guard through the audit hook, as the system actor
+ * "system:guard". What the door reports to the guard (door_observe_*: logins,
+ * refusals, customer data leaving, with the audit index) is in door_core.c.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -20,89 +20,6 @@
 #include "door/door_watch.h"
 #include "door_int.h"
 
-static _Thread_local bool observed;
-
-bool door_observed_take(void)
-{
-    bool o = observed;
-    observed = false;
-    return o;
-}
-
-static void observe(vault *v, const actor *a, guard_event *ev)
-{
-    observed = true;
-    if (!v->guard) {
-        return;
-    }
-    ev->username = a->username;
-    ev->role = a->role == ROLE__COUNT ? "" : role_name(a->role);
-    ev->department = a->department;
-    ev->source = a->source;
-    guard_observe(v->guard, ev);
-}
-
-void door_observe_login(vault *v, const actor *a, bool ok, int64_t index)
-{
-    guard_event ev = {.kind = ok ? GUARD_EV_LOGIN_OK : GUARD_EV_LOGIN_FAIL, .audit_index = index};
-    observe(v, a, &ev);
-}
-
-void door_observe_denied(vault *v, const actor *a, const char *what, int64_t index)
-{
-    guard_event ev = {.kind = GUARD_EV_DENIED, .categories = what, .audit_index = index};
-    observe(v, a, &ev);
-}
-
-void door_observe_read(vault *v, const actor *a, const char *customer, const char *cdept,
-                       bool honeytoken, uint32_t customers, uint64_t bytes, int64_t index)
-{
-    guard_event ev = {.kind = GUARD_EV_CUSTOMER_READ,
-                      .customer = customer,
-                      .customer_department = cdept,
-                      .honeytoken = honeytoken,
-                      .customers = customers,
-                      .bytes = bytes,
-                      .audit_index = index};
-    observe(v, a, &ev);
-}
-
-void door_observe_write(vault *v, const actor *a, const char *action, const char *customer,
-                        const char *cdept, bool honeytoken, int64_t index)
-{
-    if (honeytoken) {
-        door_honeytoken_touched(v, a, action, customer);
-    }
-    guard_event ev = {.kind = GUARD_EV_CUSTOMER_WRITE,
-                      .customer = customer,
-                      .customer_department = cdept,
-                      .honeytoken = honeytoken,
-                      .customers = 1,
-                      .audit_index = index};
-    observe(v, a, &ev);
-}
-
-void door_observe_search_miss(vault *v, const actor *a, const char *field, int64_t index)
-{
-    guard_event ev = {.kind = GUARD_EV_SEARCH_MISS, .categories = field, .audit_index = index};
-    observe(v, a, &ev);
-}
-
-void door_observe_bad_token(vault *v, const char *source, int64_t index)
-{
-    observed = true;
-    if (v->guard) {
-        guard_event ev = {.kind = GUARD_EV_BAD_TOKEN, .source = source, .audit_index = index};
-        guard_observe(v->guard, &ev);
-    }
-}
-
-uint64_t door_json_bytes(const vault *v, const json_t *j)
-{
-    /* Only the guard needs the size (egress rules): no guard, no second serialisation. */
-    return v->guard && j ? (uint64_t)json_dumpb(j, NULL, 0, JSON_COMPACT) : 0;
-}
-
 /* ---- the guard's hooks ---- */
 
 static void guard_actor(actor *a)
@@ -114,7 +31,7 @@ static err hook_lock(void *ctx, const char *username, int64_t until_us, const ch
 {
     vault *v = ctx;
     account acc;
-    err e = store_account_by_name(v->st, username, &acc);
+    err e = identity_account_by_name(&v->id, username, &acc);
     if (e == ERR_NOT_FOUND) {
         return ERR_OK; /* an unknown name, or an API key: nothing to lock */
     }
@@ -122,33 +39,34 @@ static err hook_lock(void *ctx, const char *username, int64_t until_us, const ch
     if (acc.locked_until_us < until_us) {
         acc.locked_until_us = until_us;
     }
-    e = store_account_update(v->st, &acc);
-    mem_wipe(acc.pwhash, sizeof acc.pwhash);
+    e = identity_account_update(&v->id, &acc);
+    identity_account_wipe(&acc);
     TRY(e);
-    return store_session_delete_account(v->st, acc.id, NULL);
+    return identity_sessions_revoke(&v->id, acc.id, NULL);
 }
 
 static err hook_lock_login(void *ctx, const char *username, const char *address, int64_t until_us,
                            const char *rule)
 {
-    door_logins_lock(ctx, username, address, until_us);
+    vault *v = ctx;
+    identity_logins_lock(&v->id, username, address, until_us);
     return ERR_OK;
 }
 
 static err hook_unlock(void *ctx, const char *username, const char *rule)
 {
     vault *v = ctx;
-    door_logins_forget(v, username);
+    identity_logins_forget(&v->id, username);
     account acc;
-    err e = store_account_by_name(v->st, username, &acc);
+    err e = identity_account_by_name(&v->id, username, &acc);
     if (e == ERR_NOT_FOUND) {
         return ERR_OK;
     }
     TRY(e);
     acc.locked_until_us = 0;
     acc.failed_logins = 0;
-    e = store_account_update(v->st, &acc);
-    mem_wipe(acc.pwhash, sizeof acc.pwhash);
+    e = identity_account_update(&v->id, &acc);
+    identity_account_wipe(&acc);
     return e;
 }
 
@@ -158,22 +76,22 @@ static err hook_revoke(void *ctx, const char *username, const char *rule)
     if (strncmp(username, "key:", 4) == 0) {
         /* an API key acts as "key:NAME": revoke it */
         apikey k;
-        err e = store_apikey_by_name(v->st, username + 4, &k);
+        err e = identity_apikey_by_name(&v->id, username + 4, &k);
         if (e == ERR_NOT_FOUND || (e == ERR_OK && k.revoked_us != 0)) {
             return ERR_OK;
         }
         TRY(e);
         k.revoked_us = clock_now_us();
-        return store_apikey_update(v->st, &k);
+        return identity_apikey_update(&v->id, &k);
     }
     account acc;
-    err e = store_account_by_name(v->st, username, &acc);
-    mem_wipe(acc.pwhash, sizeof acc.pwhash);
+    err e = identity_account_by_name(&v->id, username, &acc);
+    identity_account_wipe(&acc);
     if (e == ERR_NOT_FOUND) {
         return ERR_OK;
     }
     TRY(e);
-    return store_session_delete_account(v->st, acc.id, NULL);
+    return identity_sessions_revoke(&v->id, acc.id, NULL);
 }
 
 static err hook_reauth(void *ctx, const char *username, const char *rule)
@@ -216,7 +134,7 @@ static void housekeeping(void *ctx, int64_t now_us)
     vault *v = ctx;
     int64_t keep = v->cfg.keep_sessions_us > 0 ? v->cfg.keep_sessions_us : DOOR_KEEP_SESSIONS_US;
     int64_t n = 0;
-    if (store_sessions_purge(v->st, now_us - keep, &n) != ERR_OK) {
+    if (identity_sessions_purge(&v->id, now_us - keep, &n) != ERR_OK) {
         log_warn("vault.retention", "could not remove expired sessions: %s", err_message());
     } else if (n > 0) {
         log_info("vault.retention", "%lld expired session(s) removed", (long long)n);

@@ -124,10 +124,3 @@ out:
     free(ids);
     return rc;
 }
-
-void door_honeytoken_touched(vault *v, const actor *a, const char *action, const char *customer)
-{
-    char d[160];
-    snprintf(d, sizeof d, "action=%s customer=%s", action, customer);
-    door_alert(v, "critical", "honeytoken-read", a, d);
-}

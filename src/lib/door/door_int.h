@@ -4,20 +4,42 @@
 #ifndef CUSTOS_DOOR_INT_H
 #define CUSTOS_DOOR_INT_H
 
+#include "crypto/crypto.h"
 #include "door.h"
+#include "identity/identity.h"
+#include "store/store.h"
 
 struct vault {
     char *dir;
     keyring *kr;
     store *st;
     audit *au;
-    int64_t session_ttl_us;  /* absolute session lifetime */
-    int64_t session_idle_us; /* a session unused this long ends */
+    identity id; /* accounts, sessions, keys, second factor (its st and kr are the above) */
     vault_config cfg;
     witness *witness;
     guard *guard;       /* the server's (door_guard_start); NULL for offline tools */
     char *audit_origin; /* the log's key name: what the audit anchor is bound to */
 };
+
+/* Fills an audit entry with the actor's part (who, role, from where, request id). */
+void door_entry(audit_entry *e, const actor *a, const char *action, const char *decision,
+                const char *rule);
+
+/* The crypto layer's key source and cost for the door's vault_key and vault_kdf. */
+static inline kek_source door_kek(const vault_key *k)
+{
+    return (kek_source){k->passphrase, k->passphrase_len, k->key_file};
+}
+static inline kdf_strength door_kdf(vault_kdf k)
+{
+    return k == VAULT_KDF_FAST ? KDF_FAST : KDF_MODERATE;
+}
+
+/* Session flags: the door's names for identity's. */
+_Static_assert(SESSION_MFA_PENDING == IDENTITY_SESSION_PENDING, "session flags");
+_Static_assert(SESSION_COOKIE == IDENTITY_SESSION_COOKIE, "session flags");
+_Static_assert(TOKEN_TEXT_MAX == IDENTITY_TOKEN_MAX && CSRF_TEXT_MAX == IDENTITY_CSRF_MAX,
+               "token sizes");
 
 /* Blind-index widths: see docs/FORMATS.md (what they leak, why these numbers). */
 extern const unsigned DOOR_BLIND_BITS[BI__COUNT];
@@ -81,7 +103,7 @@ MUST_USE err door_export_take(vault *v, const actor *a, const char *request, exp
 
 /* ---- two-person controls on the roads to customer data ---- */
 /* Stores a notice for recipient ("account:NAME", "role:ROLE", "data_steward:DEPT" or
- * "data_steward:*" for every department's stewards); door_requests.c. Never fails the act:
+ * "data_steward:*" for every department's stewards); door_notify.c. Never fails the act:
  * a notice that cannot be stored is logged. */
 void door_notify(vault *v, const char *recipient, const char *rule, const char *subject,
                  const char *detail);
@@ -90,21 +112,19 @@ void door_notify_in(vault *v, store *st, const char *recipient, const char *rule
                     const char *subject, const char *detail);
 /* Can a role (narrowed by a key's scope when ops is not NULL) read any customer data? */
 bool door_reads_customers(role r, const uint16_t *ops);
+/* Audits an act on a request (action, decision, rule); door_notify.c. */
+MUST_USE err door_request_audit(vault *v, const actor *a, const char *action, const char *decision,
+                                const change_request *r, const char *rule);
 /* Files a request of kind ("apikey", "account", "breakglass") about subject for a second
- * person (door_requests.c), written through st (v->st or a transaction's view); payload is
+ * person (door_notify.c), written through st (v->st or a transaction's view); payload is
  * stored as it is (no personal values). */
 MUST_USE err door_request_file(vault *v, store *st, const actor *a, const char *kind,
                                const char *subject, const char *department, const char *what,
                                const char *payload, change_request *out);
-/* May this API key act now? A key that reads customer data needs its department steward's
- * approval (latest request applied); the first use is noticed (door_accounts.c). */
-MUST_USE err door_apikey_usable(vault *v, const apikey *k, const actor *a);
-/* Carry out an approved request inside the decider's transaction; res receives what the
- * decider is shown (a hand-over code half). door_accounts.c, door_breakglass.c. */
+/* Carry out an approved request inside the decider's transaction (st, its view); res receives
+ * what the decider is shown (a hand-over code half). door_accounts.c, door_breakglass.c. */
 MUST_USE err door_account_request_apply(vault *v, store *st, const actor *a, change_request *r,
                                         json_t *res, const char *unknown_hash);
-/* The Argon2id hash of a random password nobody knows (made before a write transaction). */
-MUST_USE err door_unknown_password_hash(char out[PASSWORD_HASH_MAX]);
 MUST_USE err door_breakglass_request_apply(vault *v, store *st, const actor *a, change_request *r,
                                            json_t *res);
 
@@ -128,40 +148,6 @@ void door_observe_bad_token(vault *v, const char *source, int64_t index);
 uint64_t door_json_bytes(const vault *v, const json_t *j);
 
 /* ---- door_auth.c, for door_accounts.c ---- */
-/* Usernames, departments, key names: 2-64 characters of a-z, 0-9, '_', '.', '-'. */
-bool door_token_ok(const char *u);
-MUST_USE err door_scope_parse(const char *scope, uint16_t ops[CAT__COUNT + 1]);
-/* Clears SESSION_MFA_PENDING of the session of token. */
-MUST_USE err door_session_complete(vault *v, const actor *a, const char *token);
-MUST_USE err door_totp_secret(vault *v, const account *acc, uint8_t *secret);
-bool door_second_factor_ok(vault *v, account *acc, const char *otp, const char *recovery);
-
-/* ---- door_logins.c: lockout by (account, address), throttling by account ---- */
-#define LOGINS_BURST 10     /* attempts from unfamiliar addresses an account may take at once */
-#define LOGINS_REFILL_S 120 /* ... and one more every this many seconds */
-typedef enum login_gate { LOGIN_GO, LOGIN_LOCKED, LOGIN_THROTTLED } login_gate;
-typedef struct login_check {
-    login_gate gate;
-    bool familiar;          /* the account has signed in from this address before */
-    bool reserved;          /* an attempt was taken from the account's bucket */
-    int64_t retry_after_us; /* LOCKED or THROTTLED: until when */
-    int lock_level;         /* after door_logins_failed */
-    int64_t locked_until_us;
-    uint8_t addr[16];
-} login_check;
-/* Before the password is checked: the pair's lock, familiarity, the account's bucket.
- * account_id may be NULL (unknown name); name is the audited name (unknown:... for those). */
-void door_logins_check(vault *v, const char *account_id, const char *name, const char *source,
-                       login_check *out);
-/* A failed attempt of the pair; true when it starts a lockout (c->locked_until_us). */
-bool door_logins_failed(vault *v, const char *name, login_check *c);
-/* Success: the pair starts afresh, the attempt goes back to the bucket, the address is learnt. */
-void door_logins_succeeded(vault *v, const char *account_id, const char *name,
-                           const login_check *c);
-/* The guard's lock for failed logins: the (account, address) pair, never the account. */
-void door_logins_lock(vault *v, const char *name, const char *source, int64_t until_us);
-/* Lifts every pair lock and refills the bucket of an account (an operator's unlock). */
-void door_logins_forget(vault *v, const char *name);
 /* Own password change (door_accounts.c): the same limits as a login. ERR_RATE or ERR_AUTH
  * (audited) when the caller may not try now. */
 MUST_USE err door_password_attempt_begin(vault *v, const actor *a, login_check *lc);

@@ -208,24 +208,6 @@ err door_need(vault *v, const actor *a, capability c, const char *action)
     return ERR_OK;
 }
 
-void door_alert(vault *v, const char *severity, const char *rule, const actor *a,
-                const char *detail)
-{
-    log_warn("alert", "severity=%s rule=%s account=%s source=%s %s", severity, rule,
-             a ? a->username : "-", a ? a->source : "-", detail ? detail : "");
-    if (v->guard && a) {
-        /* The guard's `notice` rules turn these into stored, routed, delivered alerts. */
-        guard_event ev = {.kind = GUARD_EV_NOTICE,
-                          .username = a->username,
-                          .role = a->role == ROLE__COUNT ? "" : role_name(a->role),
-                          .department = a->department,
-                          .source = a->source,
-                          .categories = rule,
-                          .audit_index = -1};
-        guard_observe(v->guard, &ev);
-    }
-}
-
 void door_breakglass_read(vault *v, const actor *a, const char *action, const char *customer)
 {
     if (!a->breakglass[0]) {

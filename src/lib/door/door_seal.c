@@ -28,11 +28,12 @@ err door_vault_seal(vault *v, const actor *a, const char *reason)
     return ERR_OK;
 }
 
-err door_vault_unseal(vault *v, const actor *a, const kek_source *src)
+err door_vault_unseal(vault *v, const actor *a, const vault_key *key)
 {
     TRY(door_need(v, a, CAP_GUARD_MANAGE, "vault.unseal"));
     ENSURE(keyring_sealed(v->kr), ERR_CONFLICT, "the vault is not sealed");
-    err e = keyring_unseal(v->kr, src);
+    kek_source src = door_kek(key);
+    err e = keyring_unseal(v->kr, &src);
     if (e != ERR_OK) {
         char msg[160];
         snprintf(msg, sizeof msg, "%s", err_message());

@@ -17,16 +17,6 @@
 #include "core/log.h"
 #include "door_int.h"
 
-void vault_path_in(const char *dir, const char *name, char *out, size_t max)
-{
-    snprintf(out, max, "%s/%s", dir, name);
-}
-
-void vault_path(const vault *v, const char *name, char *out, size_t max)
-{
-    vault_path_in(v->dir, name, out, max);
-}
-
 void vault_erasure_journal(const char *dir, const vault_config *c, char *out, size_t max)
 {
     if (c->erasure_journal[0]) {
@@ -208,9 +198,10 @@ err vault_init(const char *dir, const vault_init_opts *o)
     vault_path_in(dir, "tls", p, sizeof p);
     ENSURE(mkdir(p, 0700) == 0 || errno == EEXIST, ERR_IO, "cannot create %s", p);
     vault_path_in(dir, VAULT_KEYRING, p, sizeof p);
-    TRY(keyring_create(p, o->src, o->kdf));
+    kek_source src = door_kek(o->src);
+    TRY(keyring_create(p, &src, door_kdf(o->kdf)));
     keyring *kr = NULL;
-    TRY(keyring_open(p, o->src, &kr));
+    TRY(keyring_open(p, &src, &kr));
     uint8_t pk[32];
     keyring_public_key(kr, pk);
     /* The vault's name in checkpoints: random, so that two vaults never share an origin. */
@@ -475,19 +466,31 @@ out:
     return rc;
 }
 
-err vault_open(const char *dir, const kek_source *src, vault **out)
+err vault_key_from_env(const char *key_file, vault_key *out)
 {
-    return vault_open_with(dir, src, NULL, out);
+    kek_source s;
+    TRY(kek_source_from_env(key_file, &s));
+    *out = (vault_key){s.passphrase, s.passphrase_len, s.key_file};
+    return ERR_OK;
 }
 
-err vault_open_with(const char *dir, const kek_source *src, const vault_open_opts *o, vault **out)
+err vault_key_file_generate(const char *path)
+{
+    return key_file_generate(path);
+}
+
+err vault_open(const char *dir, const vault_key *key, vault **out)
+{
+    return vault_open_with(dir, key, NULL, out);
+}
+
+err vault_open_with(const char *dir, const vault_key *key, const vault_open_opts *o, vault **out)
 {
     vault *v = calloc(1, sizeof *v);
     ENSURE(v != NULL, ERR_INTERNAL, "out of memory");
     err rc = ERR_OK;
     char p[PATH_MAX];
     v->dir = strdup(dir);
-    v->session_ttl_us = (int64_t)8 * 3600 * 1000000;
     CHECK(v->dir != NULL, ERR_INTERNAL, "out of memory");
     /* Fields are sealed with AES-256-GCM where the CPU has AES-NI (about twice as fast here,
      * see make bench); every customer has its own data key, so GCM's random-nonce limit of
@@ -500,12 +503,23 @@ err vault_open_with(const char *dir, const kek_source *src, const vault_open_opt
     CHECK(access(p, F_OK) == 0, ERR_NOT_FOUND, "no vault in %s (run custos init first)", dir);
     GUARD(vault_check_folder(dir, NULL));
     GUARD(vault_config_load(dir, &v->cfg));
-    v->session_ttl_us = v->cfg.session_us ? v->cfg.session_us : v->session_ttl_us;
-    v->session_idle_us = v->cfg.session_idle_us ? v->cfg.session_idle_us : (int64_t)30 * 60000000;
     GUARD(vault_policy_load(dir));
-    GUARD(keyring_open(p, src, &v->kr));
+    kek_source src = door_kek(key);
+    GUARD(keyring_open(p, &src, &v->kr));
     vault_path_in(dir, VAULT_DB, p, sizeof p);
     GUARD(store_open(p, false, &v->st));
+    v->id = (identity){
+        .st = v->st,
+        .kr = v->kr,
+        .scope = v->dir,
+        .session_ttl_us = v->cfg.session_us ? v->cfg.session_us : (int64_t)8 * 3600 * 1000000,
+        .session_idle_us = v->cfg.session_idle_us ? v->cfg.session_idle_us : (int64_t)30 * 60000000,
+        .lockout_after = v->cfg.lockout_after ? v->cfg.lockout_after : 5,
+        .lockout_us = v->cfg.lockout_us ? v->cfg.lockout_us : (int64_t)60 * 1000000,
+        .second_factor = v->cfg.totp == VAULT_TOTP_ALL   ? IDENTITY_2FA_ALL
+                         : v->cfg.totp == VAULT_TOTP_OFF ? IDENTITY_2FA_OFF
+                                                         : IDENTITY_2FA_DOORS,
+    };
     GUARD(door_idem_init(v));
     vault_path_in(dir, VAULT_AUDIT, p, sizeof p);
     GUARD(audit_open(p, &v->au));

@@ -351,7 +351,8 @@ err vault_restore(const char *backup, const char *dir, const vault_restore_opts 
     bool existed = access(dir, F_OK) == 0, overridden = false;
     /* 1. Verify the whole backup and unpack it into the staging folder; nothing else is
      *    touched until every byte has been authenticated. */
-    err e = backup_extract(backup, o->src, staging, &names, &nn);
+    kek_source src = door_kek(o->src);
+    err e = backup_extract(backup, &src, staging, &names, &nn);
     for (size_t i = 0; i < nn; i++) {
         free(names[i]);
     }

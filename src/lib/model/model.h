@@ -23,6 +23,12 @@
 #include "core/err.h"
 #include "core/utf8.h"
 
+/* Lengths of the names that people and systems go by (usernames, departments, roles), shared by
+ * the store's rows, the door's actor and the fronts' messages. */
+#define USERNAME_MAX 64
+#define DEPT_MAX 64
+#define ROLE_MAX 24
+
 typedef enum category {
     CAT_IDENTITY,
     CAT_CONTACT,

@@ -28,9 +28,7 @@ typedef struct store store;
 typedef struct store_tx store_tx;
 
 #define STORE_SCHEMA_VERSION "2"
-#define DEPT_MAX 64
-#define USERNAME_MAX 64
-#define ROLE_MAX 24
+/* DEPT_MAX, USERNAME_MAX, ROLE_MAX: model/model.h */
 
 /* Opens the store at location, whose form names the backend: a file path is SQLite (create=true:
  * creates and migrates a new file; refuses an existing one); "postgres://..." or

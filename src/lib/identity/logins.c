@@ -1,5 +1,5 @@
 /*
- * door_logins.c - who may try a password, from where, and how often.
+ * logins.c - who may try a password, from where, and how often.
  *
  * Failed logins never lock an account as a whole: a stranger who can reach the
  * server could otherwise lock any employee out. Instead:
@@ -32,7 +32,8 @@
 
 #include "core/clock.h"
 #include "core/mem.h"
-#include "door_int.h"
+#include "core/net.h"
+#include "identity/identity.h"
 
 #define PAIR_SLOTS 8192
 #define ACCT_SLOTS 4096
@@ -66,7 +67,7 @@ static void init_key(void)
 }
 
 /* Keyed by the vault too: offline tools and tests may open several in one process. */
-static uint64_t key_of(const vault *v, const char *name, const uint8_t addr[16])
+static uint64_t key_of(const identity *id, const char *name, const uint8_t addr[16])
 {
     pthread_once(&once, init_key);
     uint8_t in[2 * USERNAME_MAX + 64 + 16];
@@ -78,7 +79,7 @@ static uint64_t key_of(const vault *v, const char *name, const uint8_t addr[16])
         n += 16;
     }
     uint8_t d[16];
-    hash_blake2b(d, sizeof d, (const uint8_t *)v->dir, strlen(v->dir), NULL, 0);
+    hash_blake2b(d, sizeof d, (const uint8_t *)id->scope, strlen(id->scope), NULL, 0);
     memcpy(in + n, d, sizeof d);
     n += sizeof d;
     uint8_t h[8];
@@ -94,15 +95,15 @@ static uint64_t key_of(const vault *v, const char *name, const uint8_t addr[16])
  * change). An unparsable source is hashed as text. */
 static void addr_bytes(const char *source, uint8_t out[16])
 {
-    guard_addr a;
+    static const uint8_t MAPPED[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     memset(out, 0, 16);
-    if (source && guard_addr_parse(source, &a) == ERR_OK) {
-        memcpy(out, a.b, 16);
-        if (!guard_addr_is_v4(&a)) {
+    if (source && strnlen(source, 48) < 48 && net_addr_parse(source, out) == ERR_OK) {
+        if (memcmp(out, MAPPED, sizeof MAPPED) != 0) {
             memset(out + 8, 0, 8);
         }
         return;
     }
+    memset(out, 0, 16);
     uint8_t h[16];
     const char *s = source ? source : "";
     hash_blake2b(h, sizeof h, (const uint8_t *)s, strlen(s), NULL, 0);
@@ -195,25 +196,25 @@ static void familiar_key(const char *account_id, char *out, size_t max)
     snprintf(out, max, "login.familiar.%s", account_id);
 }
 
-static void familiar_tag(vault *v, const uint8_t addr[16], char out[FAMILIAR_HEX + 1])
+static void familiar_tag(identity *id, const uint8_t addr[16], char out[FAMILIAR_HEX + 1])
 {
     uint8_t h[32];
-    keyring_audit_hash(v->kr, (slice){addr, 16}, h);
+    keyring_audit_hash(id->kr, (slice){addr, 16}, h);
     hex_encode(out, h, FAMILIAR_HEX / 2);
 }
 
-static bool familiar_has(vault *v, const char *account_id, const uint8_t addr[16])
+static bool familiar_has(identity *id, const char *account_id, const uint8_t addr[16])
 {
     if (!account_id || !account_id[0]) {
         return false;
     }
     char k[ID_LEN + 32], tag[FAMILIAR_HEX + 1];
     familiar_key(account_id, k, sizeof k);
-    familiar_tag(v, addr, tag);
+    familiar_tag(id, addr, tag);
     buf b;
     buf_init(&b, 4096);
     bool has = false;
-    if (store_meta_get(v->st, k, &b) == ERR_OK) {
+    if (store_meta_get(id->st, k, &b) == ERR_OK) {
         const char *p = buf_cstr(&b);
         while (*p && !has) {
             has =
@@ -229,18 +230,18 @@ static bool familiar_has(vault *v, const char *account_id, const uint8_t addr[16
 /* Read, add, write: serialised, so that two sign-ins from new addresses at once both stay. */
 static pthread_mutex_t familiar_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static void familiar_learn(vault *v, const char *account_id, const uint8_t addr[16])
+static void familiar_learn(identity *id, const char *account_id, const uint8_t addr[16])
 {
     pthread_mutex_lock(&familiar_mu);
     char k[ID_LEN + 32], tag[FAMILIAR_HEX + 1];
     familiar_key(account_id, k, sizeof k);
-    familiar_tag(v, addr, tag);
+    familiar_tag(id, addr, tag);
     buf b;
     buf_init(&b, 4096);
     char list[FAMILIAR_MAX * (FAMILIAR_HEX + 1) + 1];
     int len = snprintf(list, sizeof list, "%s", tag);
     int kept = 1;
-    if (store_meta_get(v->st, k, &b) == ERR_OK) {
+    if (store_meta_get(id->st, k, &b) == ERR_OK) {
         const char *p = buf_cstr(&b);
         while (*p && kept < FAMILIAR_MAX) {
             const char *c = strchr(p, ',');
@@ -253,29 +254,29 @@ static void familiar_learn(vault *v, const char *account_id, const uint8_t addr[
         }
     }
     buf_free(&b);
-    IGNORE(store_meta_set(v->st, k, list));
+    IGNORE(store_meta_set(id->st, k, list));
     pthread_mutex_unlock(&familiar_mu);
 }
 
-/* ---- the door's side ---- */
+/* ---- checks and outcomes ---- */
 
-static int64_t lock_period(const vault *v, int level)
+static int64_t lock_period(const identity *id, int level)
 {
-    int64_t p = v->cfg.lockout_us ? v->cfg.lockout_us : (int64_t)60 * 1000000;
+    int64_t p = id->lockout_us ? id->lockout_us : (int64_t)60 * 1000000;
     for (int i = 0; i < level && p < LOCK_CAP_US; i++) {
         p *= 2;
     }
     return p < LOCK_CAP_US ? p : LOCK_CAP_US;
 }
 
-void door_logins_check(vault *v, const char *account_id, const char *name, const char *source,
-                       login_check *out)
+void identity_logins_check(identity *id, const char *account_id, const char *name,
+                           const char *source, login_check *out)
 {
     memset(out, 0, sizeof *out);
     int64_t now = clock_now_us();
     addr_bytes(source, out->addr);
-    out->familiar = familiar_has(v, account_id, out->addr);
-    uint64_t ak = key_of(v, name, NULL), pk = key_of(v, name, out->addr);
+    out->familiar = familiar_has(id, account_id, out->addr);
+    uint64_t ak = key_of(id, name, NULL), pk = key_of(id, name, out->addr);
     pthread_mutex_lock(&mu);
     pair_slot *p = pair_find(pk, ak, false, now);
     if (p && p->locked_until_us > now) {
@@ -295,17 +296,17 @@ void door_logins_check(vault *v, const char *account_id, const char *name, const
     pthread_mutex_unlock(&mu);
 }
 
-bool door_logins_failed(vault *v, const char *name, login_check *c)
+bool identity_logins_failed(identity *id, const char *name, login_check *c)
 {
     int64_t now = clock_now_us();
-    int after = v->cfg.lockout_after ? v->cfg.lockout_after : 5;
-    uint64_t ak = key_of(v, name, NULL), pk = key_of(v, name, c->addr);
+    int after = id->lockout_after ? id->lockout_after : 5;
+    uint64_t ak = key_of(id, name, NULL), pk = key_of(id, name, c->addr);
     bool locked = false;
     pthread_mutex_lock(&mu);
     pair_slot *p = pair_find(pk, ak, true, now);
     p->touched_us = now;
     if (p->locked_until_us <= now && ++p->fails >= after) {
-        p->locked_until_us = now + lock_period(v, p->level);
+        p->locked_until_us = now + lock_period(id, p->level);
         p->level++;
         p->fails = 0;
         locked = true;
@@ -316,10 +317,11 @@ bool door_logins_failed(vault *v, const char *name, login_check *c)
     return locked;
 }
 
-void door_logins_succeeded(vault *v, const char *account_id, const char *name, const login_check *c)
+void identity_logins_succeeded(identity *id, const char *account_id, const char *name,
+                               const login_check *c)
 {
     int64_t now = clock_now_us();
-    uint64_t ak = key_of(v, name, NULL), pk = key_of(v, name, c->addr);
+    uint64_t ak = key_of(id, name, NULL), pk = key_of(id, name, c->addr);
     pthread_mutex_lock(&mu);
     pair_slot *p = pair_find(pk, ak, false, now);
     if (p) {
@@ -332,16 +334,16 @@ void door_logins_succeeded(vault *v, const char *account_id, const char *name, c
     }
     pthread_mutex_unlock(&mu);
     if (!c->familiar) {
-        familiar_learn(v, account_id, c->addr);
+        familiar_learn(id, account_id, c->addr);
     }
 }
 
-void door_logins_lock(vault *v, const char *name, const char *source, int64_t until_us)
+void identity_logins_lock(identity *id, const char *name, const char *source, int64_t until_us)
 {
     int64_t now = clock_now_us();
     uint8_t addr[16];
     addr_bytes(source, addr);
-    uint64_t ak = key_of(v, name, NULL), pk = key_of(v, name, addr);
+    uint64_t ak = key_of(id, name, NULL), pk = key_of(id, name, addr);
     pthread_mutex_lock(&mu);
     pair_slot *p = pair_find(pk, ak, true, now);
     p->touched_us = now;
@@ -351,9 +353,9 @@ void door_logins_lock(vault *v, const char *name, const char *source, int64_t un
     pthread_mutex_unlock(&mu);
 }
 
-void door_logins_forget(vault *v, const char *name)
+void identity_logins_forget(identity *id, const char *name)
 {
-    uint64_t ak = key_of(v, name, NULL);
+    uint64_t ak = key_of(id, name, NULL);
     pthread_mutex_lock(&mu);
     for (size_t i = 0; i < PAIR_SLOTS; i++) {
         if (pairs[i].key && pairs[i].acct == ak) {
