@@ -18,15 +18,15 @@
 
 CC      ?= gcc
 FUZZCC  ?= clang
-PKGS    := libsodium sqlite3 libmicrohttpd jansson gnutls libcurl liboath nettle
+PKGS    := libsodium sqlite3 libmicrohttpd jansson gnutls libcurl liboath nettle libcmark
 # To build and run: the compiler, pkg-config, the libraries' development packages, and curl
 # (with its CA list) for the demo's examples.
 BUILD_DEB := build-essential pkg-config curl ca-certificates libsodium-dev libsqlite3-dev libmicrohttpd-dev \
-             libjansson-dev libgnutls28-dev nettle-dev libcurl4-gnutls-dev liboath-dev
+             libjansson-dev libgnutls28-dev nettle-dev libcurl4-gnutls-dev liboath-dev libcmark-dev
 # To test and measure: libFuzzer (clang), clang-format (the format check), the load generator,
 # valgrind, python3 for the shell tests, the sqlite3 shell (a second process holding the audit
 # log's lock), Go and golang.org/x/mod for the reference proof checker.
-TEST_DEB  := clang clang-format wrk valgrind python3 sqlite3 golang-go golang-golang-x-mod-dev
+TEST_DEB  := clang clang-format wrk valgrind python3 python3-aiosmtpd sqlite3 golang-go golang-golang-x-mod-dev
 GOX_MOD   := /usr/share/gocode/src/golang.org/x/mod
 
 # Recursive and memoised: evaluated at the first recipe that needs them, after build-deps.
