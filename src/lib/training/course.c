@@ -5,6 +5,7 @@
  * kept. See docs/TRAINING.md for the format.
  */
 #include <cmark.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -422,4 +423,100 @@ err course_render(slice md, buf *html)
     err e = buf_set(html, h, strlen(h));
     free(h);
     return e;
+}
+
+/* ---- course folders ---- */
+
+err course_read(const char *dir, const char *rel, buf *out)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/%s", dir, rel);
+    FILE *f = fopen(p, "rb");
+    ENSURE(f != NULL, ERR_INPUT, "%s: missing", rel);
+    buf_reset(out);
+    err rc = ERR_OK;
+    uint8_t chunk[16384];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (out->len + n > out->limit) {
+            FAIL(ERR_TOO_LARGE, "%s: larger than %zu bytes", rel, out->limit);
+        }
+        GUARD(buf_append(out, chunk, n));
+    }
+    CHECK(!ferror(f), ERR_IO, "%s: cannot read", rel);
+out:
+    fclose(f);
+    return rc;
+}
+
+/* SVG drawings are served as images, but a browser opened on one directly would run its
+ * scripts: a course's SVG carries none. */
+err course_svg_check(const char *rel, slice b)
+{
+    static const char *const BAD[] = {"<script", "javascript:", "<foreignobject", "<iframe",
+                                      "<embed", "<object", "xlink:href=\"http",
+                                      "href=\"http"};
+    char *low = malloc(b.len + 1);
+    ENSURE(low != NULL, ERR_INTERNAL, "out of memory");
+    for (size_t i = 0; i < b.len; i++) {
+        uint8_t c = b.p[i];
+        low[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
+    low[b.len] = '\0';
+    err rc = ERR_OK;
+    for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
+        CHECK(memmem(low, b.len, BAD[i], strlen(BAD[i])) == NULL, ERR_INPUT,
+              "%s: an SVG may not carry %s", rel, BAD[i]);
+    }
+    /* Event handler attributes: on...= */
+    for (size_t i = 0; i + 3 < b.len; i++) {
+        if ((low[i] == ' ' || low[i] == '\n' || low[i] == '\t') && low[i + 1] == 'o' &&
+            low[i + 2] == 'n') {
+            size_t k = i + 3;
+            while (k < b.len && low[k] >= 'a' && low[k] <= 'z') {
+                k++;
+            }
+            CHECK(!(k > i + 3 && k < b.len && low[k] == '='), ERR_INPUT,
+                  "%s: an SVG may not carry event handlers (on...=)", rel);
+        }
+    }
+out:
+    free(low);
+    return rc;
+}
+
+err course_check_dir(const char *dir, course **out)
+{
+    *out = NULL;
+    buf m, f, html;
+    buf_init(&m, COURSE_MANIFEST_MAX);
+    buf_init(&f, COURSE_FILE_MAX);
+    buf_init(&html, (size_t)8 << 20);
+    course *c = NULL;
+    err rc = ERR_OK;
+    GUARD(course_read(dir, COURSE_MANIFEST, &m));
+    GUARD(course_parse(buf_slice(&m), COURSE_MANIFEST, &c));
+    char rel[COURSE_PATH_MAX + 32];
+    for (size_t l = 0; l < c->nlangs; l++) {
+        for (size_t i = 0; i < c->nlessons; i++) {
+            course_lesson_path(c, i, c->langs[l], rel, sizeof rel);
+            GUARD(course_read(dir, rel, &f));
+            err e = course_render(buf_slice(&f), &html);
+            CHECK(e == ERR_OK, e, "%s: %s", rel, err_message());
+        }
+    }
+    for (size_t i = 0; i < c->nassets; i++) {
+        GUARD(course_read(dir, c->assets[i], &f));
+        if (strcmp(course_asset_type(c->assets[i]), "image/svg+xml") == 0) {
+            GUARD(course_svg_check(c->assets[i], buf_slice(&f)));
+        }
+    }
+    *out = c;
+    c = NULL;
+out:
+    course_free(c);
+    buf_free(&m);
+    buf_free(&f);
+    buf_free(&html);
+    return rc;
 }

@@ -67,6 +67,14 @@ bool course_has_lang(const course *c, const char *lang);
 bool course_path_ok(const char *p);
 /* Content type of an asset by its extension (NULL: not a kind a course may carry). */
 const char *course_asset_type(const char *path);
+/* DIR/REL into out (at most out->limit bytes): ERR_INPUT "REL: missing" when absent. */
+MUST_USE err course_read(const char *dir, const char *rel, buf *out);
+/* SVG drawings are served as images, but a browser opened on one directly would run its
+ * scripts: a course's SVG carries no script, event handler, foreign object or outside link. */
+MUST_USE err course_svg_check(const char *rel, slice svg);
+/* Reads and checks a whole course folder: the manifest, every lesson in every language
+ * (rendered once), every asset. out: the parsed manifest. */
+MUST_USE err course_check_dir(const char *dir, course **out);
 /* Markdown to HTML with cmark; raw HTML and unsafe links (javascript:, data: other than
  * images) are dropped. */
 MUST_USE err course_render(slice md, buf *html);
