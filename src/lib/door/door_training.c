@@ -121,6 +121,9 @@ err door_training_import(vault *v, const actor *a, const char *dir, json_t **out
     }
     for (size_t i = 0; i < c->nassets; i++) {
         GUARD(course_read(dir, c->assets[i], &f));
+        if (strcmp(course_asset_type(c->assets[i]), "image/svg+xml") == 0) {
+            GUARD(course_svg_check(c->assets[i], buf_slice(&f))); /* as stored, not as checked */
+        }
         GUARD(store_training_file_put(v->st, c->id, c->version, c->assets[i], buf_slice(&f)));
     }
     GUARD(store_commit(v->st));
