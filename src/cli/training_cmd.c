@@ -15,11 +15,11 @@
 
 #define TRAINING_USAGE                                                                             \
     "custos training check COURSE_DIR\n"                                                           \
-    "       custos training import VAULT_DIR COURSE_DIR [--key-file F]   (offline)\n"             \
-    "       custos training courses | status [--user U] | results [--user U | --all]\n"          \
-    "       custos training assign COURSE (--role R | --department D | --user U) "                \
+    "       custos training import VAULT_DIR COURSE_DIR [--key-file F]   (offline)\n"              \
+    "       custos training courses | status [--user U] | results [--user U | --all]\n"            \
+    "       custos training assign COURSE (--role R | --department D | --user U) "                 \
     "[--starts YYYY-MM-DD]\n"                                                                      \
-    "       custos training assignments | unassign ID | remind | report COURSE\n"                \
+    "       custos training assignments | unassign ID | remind | report COURSE\n"                  \
     "       custos training valid-until USER YYYY-MM-DD --reason TEXT\n"
 
 static int usage_fail(void)
@@ -57,8 +57,8 @@ static int check(const char *dir)
     if (e != ERR_OK) {
         return cli_fail(e);
     }
-    printf("course %s version %s: %zu lessons in %zu languages, %zu questions, %zu assets\n",
-           c->id, c->version, c->nlessons, c->nlangs, c->nquestions, c->nassets);
+    printf("course %s version %s: %zu lessons in %zu languages, %zu questions, %zu assets\n", c->id,
+           c->version, c->nlessons, c->nlangs, c->nquestions, c->nassets);
     course_free(c);
     return 0;
 }
@@ -129,8 +129,7 @@ int cmd_training(args *a)
         const char *target = args_opt(a, strcmp(kind, "role") == 0         ? "--role"
                                          : strcmp(kind, "department") == 0 ? "--department"
                                                                            : "--user");
-        json_t *o = json_pack("{s:s,s:s,s:s}", "course", a->pos[1], "kind", kind, "target",
-                              target);
+        json_t *o = json_pack("{s:s,s:s,s:s}", "course", a->pos[1], "kind", kind, "target", target);
         if (args_opt(a, "--starts")) {
             json_object_set_new(o, "starts_at", json_string(args_opt(a, "--starts")));
         }
@@ -150,9 +149,9 @@ int cmd_training(args *a)
     if (strcmp(sub, "valid-until") == 0 && a->npos == 3 && seg_ok(a->pos[1], 80) &&
         args_opt(a, "--reason")) {
         snprintf(path, sizeof path, "/v1/training/accounts/%s/valid-until", a->pos[1]);
-        return cli_send_json(a, "POST", path,
-                             json_pack("{s:s,s:s}", "valid_until", a->pos[2], "reason",
-                                       args_opt(a, "--reason")));
+        return cli_send_json(
+            a, "POST", path,
+            json_pack("{s:s,s:s}", "valid_until", a->pos[2], "reason", args_opt(a, "--reason")));
     }
     return usage_fail();
 }

@@ -103,8 +103,8 @@ static void h_course(server *s, request *r, response *out, const char *rest)
     if (strcmp(sub, "attempts") == 0 && !r3 && req_method(r, "POST")) {
         e = body_json(r, &j);
         if (e == ERR_OK) {
-            e = door_training_attempt_start(s->v, &r->who, id, jstr(j, "lang") ? jstr(j, "lang") : lang,
-                                            &res);
+            e = door_training_attempt_start(s->v, &r->who, id,
+                                            jstr(j, "lang") ? jstr(j, "lang") : lang, &res);
         }
         json_decref(j);
         return done(out, e, 201, res);

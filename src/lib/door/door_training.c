@@ -170,11 +170,11 @@ static err list_one(void *ctx, const char *id, const char *version, int64_t at_u
     }
     char ts[40];
     clock_rfc3339(at_us, ts);
-    json_array_append_new(
-        x->arr, json_pack("{s:s,s:s,s:s,s:o,s:o,s:i,s:s}", "id", c->id, "version", c->version,
-                          "title", course_text(json_object_get(c->m, "title"), lang), "languages",
-                          langs, "lessons", lessons, "pass_mark", (int)c->pass_mark, "imported_at",
-                          ts));
+    json_array_append_new(x->arr, json_pack("{s:s,s:s,s:s,s:o,s:o,s:i,s:s}", "id", c->id, "version",
+                                            c->version, "title",
+                                            course_text(json_object_get(c->m, "title"), lang),
+                                            "languages", langs, "lessons", lessons, "pass_mark",
+                                            (int)c->pass_mark, "imported_at", ts));
     course_free(c);
     return ERR_OK;
 }
@@ -240,8 +240,8 @@ err door_training_lesson(vault *v, const actor *a, const char *course_id, const 
              c->lesson_id[i], lg);
     GUARD(audit_tr(v, a, "training.lesson", "allow", "training.self", what, -1));
     json_t *ls = json_array_get(json_object_get(c->m, "lessons"), i);
-    *out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s%}", "course", c->id, "version", c->version,
-                     "lesson", c->lesson_id[i], "lang", lg, "title",
+    *out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s%}", "course", c->id, "version", c->version, "lesson",
+                     c->lesson_id[i], "lang", lg, "title",
                      course_text(json_object_get(ls, "title"), lg), "html", (const char *)fixed.p,
                      fixed.len);
 out:
@@ -369,10 +369,10 @@ static size_t courses_of(const assign_set *s, const account *acc, acc_course *ou
     size_t n = 0;
     for (size_t i = 0; i < s->n; i++) {
         const training_assignment *x = &s->a[i];
-        bool hit = (strcmp(x->kind, "role") == 0 && strcmp(x->target, acc->role) == 0) ||
-                   (strcmp(x->kind, "department") == 0 &&
-                    strcmp(x->target, acc->department) == 0) ||
-                   (strcmp(x->kind, "account") == 0 && strcmp(x->target, acc->id) == 0);
+        bool hit =
+            (strcmp(x->kind, "role") == 0 && strcmp(x->target, acc->role) == 0) ||
+            (strcmp(x->kind, "department") == 0 && strcmp(x->target, acc->department) == 0) ||
+            (strcmp(x->kind, "account") == 0 && strcmp(x->target, acc->id) == 0);
         if (!hit) {
             continue;
         }
@@ -443,8 +443,8 @@ err door_training_attempt_submit(vault *v, const actor *a, const char *attempt, 
     err ge = attempt ? store_training_attempt_get(v->st, attempt, &t) : ERR_NOT_FOUND;
     if (ge == ERR_NOT_FOUND || (ge == ERR_OK && strcmp(t.account_id, a->account_id) != 0)) {
         /* Someone else's attempt looks like none. */
-        rc = door_deny(v, a, "training.attempt.submit", NULL, NULL, "training.self",
-                       ERR_NOT_FOUND, "no such attempt");
+        rc = door_deny(v, a, "training.attempt.submit", NULL, NULL, "training.self", ERR_NOT_FOUND,
+                       "no such attempt");
         goto out;
     }
     GUARD(ge);
@@ -529,8 +529,8 @@ static err resp_one(void *ctx, const char *phase, const char *item, int likert, 
     return ERR_OK;
 }
 
-err door_training_questionnaire(vault *v, const actor *a, const char *course_id,
-                                const char *phase, const char *lang, json_t **out)
+err door_training_questionnaire(vault *v, const actor *a, const char *course_id, const char *phase,
+                                const char *lang, json_t **out)
 {
     TRY(need_person(v, a, "training.questionnaire"));
     ENSURE(phase && (strcmp(phase, "pre") == 0 || strcmp(phase, "post") == 0), ERR_INPUT,
@@ -548,10 +548,9 @@ err door_training_questionnaire(vault *v, const actor *a, const char *course_id,
     json_t *it;
     json_array_foreach(src, i, it)
     {
-        json_array_append_new(items,
-                              json_pack("{s:O,s:O,s:s}", "id", json_object_get(it, "id"), "kind",
-                                        json_object_get(it, "kind"), "prompt",
-                                        course_text(json_object_get(it, "prompt"), lg)));
+        json_array_append_new(items, json_pack("{s:O,s:O,s:s}", "id", json_object_get(it, "id"),
+                                               "kind", json_object_get(it, "kind"), "prompt",
+                                               course_text(json_object_get(it, "prompt"), lg)));
     }
     *out = json_pack("{s:s,s:s,s:s,s:o,s:O}", "course", c->id, "version", c->version, "phase",
                      phase, "items", items, "answers", x.answers);
@@ -582,10 +581,9 @@ err door_training_questionnaire_answer(vault *v, const actor *a, const char *cou
     json_t *val;
     json_object_foreach(answers, k, val)
     {
-        GUARD(store_training_response_put(
-            v->st, a->account_id, c->id, c->version, phase, k,
-            json_is_integer(val) ? (int)json_integer_value(val) : 0,
-            json_is_string(val) ? json_string_value(val) : "", now));
+        GUARD(store_training_response_put(v->st, a->account_id, c->id, c->version, phase, k,
+                                          json_is_integer(val) ? (int)json_integer_value(val) : 0,
+                                          json_is_string(val) ? json_string_value(val) : "", now));
     }
     GUARD(store_commit(v->st));
     in_tx = false;
@@ -668,8 +666,7 @@ err door_training_assignments(vault *v, const actor *a, json_t **out)
     assign_set s;
     TRY(assign_load(v, &s));
     err rc = ERR_OK;
-    GUARD(audit_tr(v, a, "training.assignments", "allow", "training.manage", NULL,
-                   (int64_t)s.n));
+    GUARD(audit_tr(v, a, "training.assignments", "allow", "training.manage", NULL, (int64_t)s.n));
     json_t *arr = json_array();
     for (size_t i = 0; i < s.n; i++) {
         char name[USERNAME_MAX + 1];
@@ -770,8 +767,8 @@ typedef struct res_ctx {
 static err result_one(void *ctx, const training_attempt *t)
 {
     res_ctx *x = ctx;
-    json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:b}", "attempt", t->id, "course", t->course,
-                          "version", t->version, "score", t->score, "passed", t->passed);
+    json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:b}", "attempt", t->id, "course", t->course, "version",
+                          t->version, "score", t->score, "passed", t->passed);
     account acc;
     if (store_account_by_id(x->v->st, t->account_id, &acc) == ERR_OK) {
         json_object_set_new(o, "username", json_string(acc.username));
@@ -869,8 +866,9 @@ static err remind_one(vault *v, const tr_config *cfg, const account *acc, const 
     local_date(&cfg->rules, cyc->due_us, due);
     local_date(&cfg->rules, cyc->grace_us - 1, grace);
     bool over = strcmp(kind, "overdue") == 0;
-    snprintf(subject, sizeof subject, over ? "安全培训已逾期 / Security training overdue (%s)"
-                                           : "安全培训即将到期 / Security training due (%s)",
+    snprintf(subject, sizeof subject,
+             over ? "安全培训已逾期 / Security training overdue (%s)"
+                  : "安全培训即将到期 / Security training due (%s)",
              cyc->name);
     char text[2048];
     snprintf(text, sizeof text,
@@ -881,10 +879,9 @@ static err remind_one(vault *v, const tr_config *cfg, const account *acc, const 
              "This quarter's (%s) security-awareness training (course %s) %s %s. %s\n"
              "Please sign in to Custos and complete the course and quiz%s%s.\n\n"
              "-- Custos\n",
-             acc->username, cyc->name, course_id, over ? "已于" : "应在", due,
-             over ? "" : "",
-             cfg->console_url[0] ? "：" : "", cfg->console_url, acc->username, cyc->name,
-             course_id, over ? "was due on" : "is due on", due,
+             acc->username, cyc->name, course_id, over ? "已于" : "应在", due, over ? "" : "",
+             cfg->console_url[0] ? "：" : "", cfg->console_url, acc->username, cyc->name, course_id,
+             over ? "was due on" : "is due on", due,
              over ? "Customer access stops after the grace period." : "",
              cfg->console_url[0] ? ": " : "", cfg->console_url);
     (void)grace;
@@ -986,19 +983,20 @@ static err rep_attempt(void *ctx, const training_attempt *t)
     }
     json_object_set_new(d, "attempts",
                         json_integer(json_integer_value(json_object_get(d, "attempts")) + 1));
+    json_object_set_new(d, "passed",
+                        json_integer(json_integer_value(json_object_get(d, "passed")) + t->passed));
     json_object_set_new(
-        d, "passed", json_integer(json_integer_value(json_object_get(d, "passed")) + t->passed));
-    json_object_set_new(d, "score_sum", json_integer(json_integer_value(json_object_get(
-                                                         d, "score_sum")) + t->score));
+        d, "score_sum",
+        json_integer(json_integer_value(json_object_get(d, "score_sum")) + t->score));
     return ERR_OK;
 }
 
 static err rep_topic(void *ctx, const char *q, const char *lesson, int64_t answered, int64_t wrong)
 {
     rep_ctx *x = ctx;
-    json_array_append_new(x->topics, json_pack("{s:s,s:s,s:I,s:I}", "question", q, "lesson",
-                                               lesson, "answered", (json_int_t)answered, "wrong",
-                                               (json_int_t)wrong));
+    json_array_append_new(x->topics,
+                          json_pack("{s:s,s:s,s:I,s:I}", "question", q, "lesson", lesson,
+                                    "answered", (json_int_t)answered, "wrong", (json_int_t)wrong));
     return ERR_OK;
 }
 
@@ -1054,8 +1052,8 @@ err door_training_report(vault *v, const actor *a, const char *course_id, json_t
                           "passed", 0, "score_sum", 0);
             json_object_set_new(x.depts, rows[i].department, d);
         }
-        json_object_set_new(
-            d, "accounts", json_integer(json_integer_value(json_object_get(d, "accounts")) + 1));
+        json_object_set_new(d, "accounts",
+                            json_integer(json_integer_value(json_object_get(d, "accounts")) + 1));
         json_object_set_new(d, "certified",
                             json_integer(json_integer_value(json_object_get(d, "certified")) +
                                          (st == TR_CERTIFIED)));
@@ -1068,12 +1066,12 @@ err door_training_report(vault *v, const actor *a, const char *course_id, json_t
         json_int_t at = json_integer_value(json_object_get(d, "attempts"));
         json_int_t ps = json_integer_value(json_object_get(d, "passed"));
         json_int_t sum = json_integer_value(json_object_get(d, "score_sum"));
-        json_array_append_new(
-            arr, json_pack("{s:s,s:O,s:O,s:I,s:I,s:f,s:f}", "department", dn, "accounts",
-                           json_object_get(d, "accounts"), "certified",
-                           json_object_get(d, "certified"), "attempts", at, "passed", ps,
-                           "pass_rate", at ? (double)ps / (double)at : 0.0, "average_score",
-                           at ? (double)sum / (double)at : 0.0));
+        json_array_append_new(arr,
+                              json_pack("{s:s,s:O,s:O,s:I,s:I,s:f,s:f}", "department", dn,
+                                        "accounts", json_object_get(d, "accounts"), "certified",
+                                        json_object_get(d, "certified"), "attempts", at, "passed",
+                                        ps, "pass_rate", at ? (double)ps / (double)at : 0.0,
+                                        "average_score", at ? (double)sum / (double)at : 0.0));
     }
     *out = json_pack("{s:s,s:o,s:O,s:O}", "course", course_id, "departments", arr,
                      "weakest_questions", x.topics, "questionnaire", x.likert);

@@ -19,12 +19,11 @@ MUST_USE err door_training_import(vault *v, const actor *a, const char *dir, jso
 /* {"courses":[{"id","version","title","languages","lessons":[{"id","title"}]}]} */
 MUST_USE err door_training_courses(vault *v, const actor *a, const char *lang, json_t **out);
 /* One lesson as HTML (cmark, raw HTML dropped; images point at the files route). */
-MUST_USE err door_training_lesson(vault *v, const actor *a, const char *course,
-                                  const char *lesson, const char *lang, json_t **out);
+MUST_USE err door_training_lesson(vault *v, const actor *a, const char *course, const char *lesson,
+                                  const char *lang, json_t **out);
 /* An asset of a course version: body and content type (a static string). */
-MUST_USE err door_training_file(vault *v, const actor *a, const char *course,
-                                const char *version, const char *path, buf *body,
-                                const char **ctype);
+MUST_USE err door_training_file(vault *v, const actor *a, const char *course, const char *version,
+                                const char *path, buf *body, const char **ctype);
 /* Starts an attempt: a paper drawn with a fresh random seed kept server side.
  * out: {"attempt","course","version","lang","questions":[...]} */
 #define TRAINING_ATTEMPTS_PER_DAY 5

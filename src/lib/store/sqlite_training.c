@@ -65,9 +65,10 @@ static const char SCHEMA[] =
 err store_training_ready(store *s)
 {
     sqlite3_stmt *st;
-    TRY(sq_stmt(s, Q_READY,
-                "SELECT count(*) FROM sqlite_schema WHERE type='table' AND name='training_reminders'",
-                &st));
+    TRY(sq_stmt(
+        s, Q_READY,
+        "SELECT count(*) FROM sqlite_schema WHERE type='table' AND name='training_reminders'",
+        &st));
     int r = sqlite3_step(st);
     bool have = r == SQLITE_ROW && sqlite3_column_int(st, 0) == 1;
     sqlite3 *db = sqlite3_db_handle(st);
@@ -118,8 +119,7 @@ err store_training_file_put(store *s, const char *course, const char *version, c
     sq_text(st, 1, course);
     sq_text(st, 2, version);
     sq_text(st, 3, path);
-    sqlite3_bind_blob(st, 4, body.len ? body.p : (const void *)"", (int)body.len,
-                      SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 4, body.len ? body.p : (const void *)"", (int)body.len, SQLITE_TRANSIENT);
     return sq_done(s, st, "training file insert");
 }
 
@@ -324,9 +324,9 @@ err store_training_attempt_submit(store *s, const char *id, int64_t at_us, int s
 {
     sqlite3_stmt *st;
     TRY(sq_stmt(s, Q_ATT_SUBMIT,
-                  "UPDATE training_attempts SET submitted=?2, score=?3, passed=?4 WHERE id=?1 AND "
-                  "submitted=0",
-                  &st));
+                "UPDATE training_attempts SET submitted=?2, score=?3, passed=?4 WHERE id=?1 AND "
+                "submitted=0",
+                &st));
     sq_text(st, 1, id);
     sqlite3_bind_int64(st, 2, at_us);
     sqlite3_bind_int(st, 3, score);
@@ -335,9 +335,9 @@ err store_training_attempt_submit(store *s, const char *id, int64_t at_us, int s
     ENSURE(sq_changes(s) == 1, ERR_CONFLICT, "the attempt was submitted already");
     for (size_t i = 0; i < n; i++) {
         TRY(sq_stmt(s, Q_ANS_INS,
-                      "INSERT INTO training_answers(attempt, question, lesson, correct) "
-                      "VALUES(?1,?2,?3,?4)",
-                      &st));
+                    "INSERT INTO training_answers(attempt, question, lesson, correct) "
+                    "VALUES(?1,?2,?3,?4)",
+                    &st));
         sq_text(st, 1, id);
         sq_text(st, 2, ans[i].question);
         sq_text(st, 3, ans[i].lesson);

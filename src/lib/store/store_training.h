@@ -36,8 +36,8 @@ MUST_USE err store_training_course_list(store *s, store_training_course_fn fn, v
 typedef struct training_assignment {
     char id[ID_LEN + 1];
     char course[TRAINING_ID_MAX + 1];
-    char kind[16];                     /* "role" | "department" | "account" */
-    char target[USERNAME_MAX + 1];     /* role name, department, account id */
+    char kind[16];                 /* "role" | "department" | "account" */
+    char target[USERNAME_MAX + 1]; /* role name, department, account id */
     int64_t starts_us, created_us;
     char created_by[USERNAME_MAX + 8]; /* "system:demo" fits */
 } training_assignment;
@@ -87,21 +87,20 @@ MUST_USE err store_training_last_pass(store *s, const char *account_id, const ch
  * attempts are counted (account_id NULL: everyone), most failed first. */
 typedef err (*store_training_topic_fn)(void *ctx, const char *question, const char *lesson,
                                        int64_t answered, int64_t wrong);
-MUST_USE err store_training_topics(store *s, const char *course, const char *account_id,
-                                   size_t max, store_training_topic_fn fn, void *ctx);
+MUST_USE err store_training_topics(store *s, const char *course, const char *account_id, size_t max,
+                                   store_training_topic_fn fn, void *ctx);
 
 /* ---- questionnaires (the employee's own answers) ---- */
 MUST_USE err store_training_response_put(store *s, const char *account_id, const char *course,
-                                         const char *version, const char *phase,
-                                         const char *item, int likert, const char *text,
-                                         int64_t at_us);
+                                         const char *version, const char *phase, const char *item,
+                                         int likert, const char *text, int64_t at_us);
 typedef err (*store_training_response_fn)(void *ctx, const char *phase, const char *item,
                                           int likert, const char *text, int64_t at_us);
 MUST_USE err store_training_responses(store *s, const char *account_id, const char *course,
                                       store_training_response_fn fn, void *ctx);
 /* Average Likert answer per (phase, item) over every account (the course's movement). */
-typedef err (*store_training_likert_fn)(void *ctx, const char *phase, const char *item,
-                                        double mean, int64_t n);
+typedef err (*store_training_likert_fn)(void *ctx, const char *phase, const char *item, double mean,
+                                        int64_t n);
 MUST_USE err store_training_likert(store *s, const char *course, store_training_likert_fn fn,
                                    void *ctx);
 

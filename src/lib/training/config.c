@@ -48,9 +48,8 @@ err tr_config_parse(slice text, tr_config *c)
     json_t *o = json_loadb((const char *)text.p, text.len, JSON_REJECT_DUPLICATES, &je);
     ENSURE(o != NULL, ERR_INPUT, "training.json:%d: %s", je.line, je.text);
     err rc = ERR_OK;
-    static const char *const KEYS[] = {"zone",        "due_days", "grace_days", "remind_days",
-                                       "smtp",        "from",     "mail_domain",
-                                       "console_url"};
+    static const char *const KEYS[] = {"zone", "due_days", "grace_days",  "remind_days",
+                                       "smtp", "from",     "mail_domain", "console_url"};
     const char *k;
     json_t *v;
     CHECK(json_is_object(o), ERR_INPUT, "training.json: must be an object");
@@ -68,7 +67,8 @@ err tr_config_parse(slice text, tr_config *c)
     GUARD(int_field(o, "grace_days", 0, 91, &c->rules.grace_days));
     GUARD(int_field(o, "remind_days", 0, 60, &c->rules.remind_days));
     GUARD(str_field(o, "smtp", c->smtp, sizeof c->smtp));
-    CHECK(!c->smtp[0] || strncmp(c->smtp, "smtp://", 7) == 0 || strncmp(c->smtp, "smtps://", 8) == 0,
+    CHECK(!c->smtp[0] || strncmp(c->smtp, "smtp://", 7) == 0 ||
+              strncmp(c->smtp, "smtps://", 8) == 0,
           ERR_INPUT, "training.json: smtp must be an smtp:// or smtps:// address");
     GUARD(str_field(o, "from", c->from, sizeof c->from));
     GUARD(str_field(o, "mail_domain", c->mail_domain, sizeof c->mail_domain));

@@ -89,8 +89,8 @@ const char *course_asset_type(const char *path)
 {
     static const struct {
         const char *ext, *type;
-    } T[] = {{".svg", "image/svg+xml"}, {".png", "image/png"},   {".jpg", "image/jpeg"},
-             {".webp", "image/webp"},   {".mp4", "video/mp4"},   {".webm", "video/webm"},
+    } T[] = {{".svg", "image/svg+xml"},  {".png", "image/png"}, {".jpg", "image/jpeg"},
+             {".webp", "image/webp"},    {".mp4", "video/mp4"}, {".webm", "video/webm"},
              {".pdf", "application/pdf"}};
     size_t n = strlen(path);
     for (size_t i = 0; i < sizeof T / sizeof T[0]; i++) {
@@ -215,8 +215,7 @@ static err parse_question(const pctx *p, course *c, json_t *q, size_t at)
         TRY(check_text(p, c, json_object_get(mail, "body"), id, "quiz[].mail.body", 8000));
     }
     json_t *ch = json_object_get(q, "choices");
-    if (!json_is_array(ch) || json_array_size(ch) < 2 ||
-        json_array_size(ch) > COURSE_CHOICES_MAX) {
+    if (!json_is_array(ch) || json_array_size(ch) < 2 || json_array_size(ch) > COURSE_CHOICES_MAX) {
         return perr(p, id, "quiz[].choices", "must be an array of 2 to 8 choices");
     }
     cq->nchoices = json_array_size(ch);
@@ -453,9 +452,8 @@ out:
  * scripts: a course's SVG carries none. */
 err course_svg_check(const char *rel, slice b)
 {
-    static const char *const BAD[] = {"<script", "javascript:", "<foreignobject", "<iframe",
-                                      "<embed", "<object", "xlink:href=\"http",
-                                      "href=\"http"};
+    static const char *const BAD[] = {"<script", "javascript:", "<foreignobject",    "<iframe",
+                                      "<embed",  "<object",     "xlink:href=\"http", "href=\"http"};
     char *low = malloc(b.len + 1);
     ENSURE(low != NULL, ERR_INTERNAL, "out of memory");
     for (size_t i = 0; i < b.len; i++) {

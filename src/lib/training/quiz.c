@@ -138,10 +138,10 @@ err quiz_render(const course *c, json_t *paper, const char *lang, json_t **out)
             json_array_append_new(choices,
                                   json_string(course_text(json_array_get(src, order[k]), lang)));
         }
-        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o}", "id", q->id, "lesson", q->lesson, "kind",
-                              q->multiple ? "multiple" : "single", "prompt",
-                              course_text(json_object_get(q->q, "prompt"), lang), "choices",
-                              choices);
+        json_t *o =
+            json_pack("{s:s,s:s,s:s,s:s,s:o}", "id", q->id, "lesson", q->lesson, "kind",
+                      q->multiple ? "multiple" : "single", "prompt",
+                      course_text(json_object_get(q->q, "prompt"), lang), "choices", choices);
         json_t *mail = json_object_get(q->q, "mail");
         if (mail) {
             json_object_set_new(
@@ -214,10 +214,10 @@ err quiz_mark(const course *c, json_t *paper, json_t *answers, const char *lang,
                 json_array_append_new(right, json_integer((json_int_t)shown));
             }
         }
-        json_array_append_new(
-            res, json_pack("{s:s,s:s,s:b,s:o,s:s}", "q", q->id, "lesson", q->lesson, "correct", ok,
-                           "right", right, "explanation",
-                           course_text(json_object_get(q->q, "explanation"), lang)));
+        json_array_append_new(res,
+                              json_pack("{s:s,s:s,s:b,s:o,s:s}", "q", q->id, "lesson", q->lesson,
+                                        "correct", ok, "right", right, "explanation",
+                                        course_text(json_object_get(q->q, "explanation"), lang)));
     }
     if (e != ERR_OK) {
         json_decref(res);

@@ -118,8 +118,8 @@ static void cycle_of_quarter(const tr_rules *r, int year, int quarter, tr_cycle 
     c->quarter = quarter;
     unsigned m = (unsigned)(3 * (quarter - 1) + 1);
     int64_t d0 = tr_days_from_civil(year, m, 1);
-    int64_t d1 = quarter == 4 ? tr_days_from_civil(year + 1, 1, 1)
-                              : tr_days_from_civil(year, m + 3, 1);
+    int64_t d1 =
+        quarter == 4 ? tr_days_from_civil(year + 1, 1, 1) : tr_days_from_civil(year, m + 3, 1);
     c->opens_us = local_midnight_us(r, d0);
     c->due_us = local_midnight_us(r, d0 + r->due_days);
     c->grace_us = local_midnight_us(r, d0 + r->due_days + r->grace_days);

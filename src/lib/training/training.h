@@ -50,7 +50,7 @@ typedef struct course {
     const char *assets[COURSE_ASSETS_MAX];
     size_t nquestions;
     course_question *qs;
-    unsigned pass_mark; /* percent */
+    unsigned pass_mark;  /* percent */
     unsigned per_lesson; /* questions per lesson on a paper */
 } course;
 
@@ -122,12 +122,12 @@ typedef enum tr_state { TR_FUTURE, TR_PENDING, TR_OVERDUE, TR_CERTIFIED, TR_EXPI
 const char *tr_state_name(tr_state s);
 
 typedef struct tr_cycle {
-    int year, quarter;  /* in the zone */
-    int64_t opens_us;   /* the window opens (the quarter's start, or the assignment's) */
-    int64_t due_us;     /* due date */
-    int64_t grace_us;   /* end of grace: the previous certification lapses */
-    int64_t closes_us;  /* the quarter ends */
-    char name[16];      /* "2026Q4" */
+    int year, quarter; /* in the zone */
+    int64_t opens_us;  /* the window opens (the quarter's start, or the assignment's) */
+    int64_t due_us;    /* due date */
+    int64_t grace_us;  /* end of grace: the previous certification lapses */
+    int64_t closes_us; /* the quarter ends */
+    char name[16];     /* "2026Q4" */
 } tr_cycle;
 /* The quarter containing t (in the zone), with its due date and grace end. */
 void tr_cycle_at(const tr_rules *r, int64_t t_us, tr_cycle *out);
