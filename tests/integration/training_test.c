@@ -399,7 +399,7 @@ TEST(t_quarter_moves_on_and_reminders)
     EXPECT(strstr(m, "To: <hr1@staff.example>") == NULL); /* not assigned */
     EXPECT(strstr(m, "Subject: =?UTF-8?B?") != NULL);
     EXPECT(strstr(m, "Security training overdue") == NULL); /* the subject is encoded... */
-    EXPECT(strstr(m, "security-awareness training (course security-basics) was due on") !=
+    EXPECT(strstr(m, "security-awareness training (course security-basics) was due by") !=
            NULL); /* ...the body is plain */
     EXPECT(strstr(m, "https://custos.example/") != NULL);
     /* once per account, course, cycle and kind */

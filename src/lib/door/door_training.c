@@ -863,28 +863,36 @@ static err remind_one(vault *v, const tr_config *cfg, const account *acc, const 
     TRY(e);
     char to[USERNAME_MAX + 140], subject[200], due[16], grace[16];
     snprintf(to, sizeof to, "%s@%s", acc->username, cfg->mail_domain);
-    local_date(&cfg->rules, cyc->due_us, due);
+    local_date(&cfg->rules, cyc->due_us - 1, due); /* the last day to complete it */
     local_date(&cfg->rules, cyc->grace_us - 1, grace);
     bool over = strcmp(kind, "overdue") == 0;
     snprintf(subject, sizeof subject,
              over ? "安全培训已逾期 / Security training overdue (%s)"
                   : "安全培训即将到期 / Security training due (%s)",
              cyc->name);
-    char text[2048];
-    snprintf(text, sizeof text,
-             "%s：\n\n"
-             "%s 季度的安全意识培训（课程 %s）%s %s。%s\n"
-             "请登录 Custos 完成课程和测验%s%s。\n\n"
-             "Hello %s,\n\n"
-             "This quarter's (%s) security-awareness training (course %s) %s %s. %s\n"
-             "Please sign in to Custos and complete the course and quiz%s%s.\n\n"
-             "-- Custos\n",
-             acc->username, cyc->name, course_id, over ? "已于" : "应在", due, over ? "" : "",
-             cfg->console_url[0] ? "：" : "", cfg->console_url, acc->username, cyc->name, course_id,
-             over ? "was due on" : "is due on", due,
-             over ? "Customer access stops after the grace period." : "",
-             cfg->console_url[0] ? ": " : "", cfg->console_url);
-    (void)grace;
+    char text[2048], link_zh[300], link_en[300];
+    snprintf(link_zh, sizeof link_zh, "%s%s", cfg->console_url[0] ? "：" : "", cfg->console_url);
+    snprintf(link_en, sizeof link_en, "%s%s", cfg->console_url[0] ? ": " : "", cfg->console_url);
+    if (over) {
+        snprintf(text, sizeof text,
+                 "%s：\n\n本季度（%s）的安全意识培训（课程 %s）已于 %s 到期。宽限期到 %s 为止，"
+                 "之后客户数据访问将暂停，直到你通过测验。\n请登录 Custos 完成课程和测验%s。\n\n"
+                 "Hello %s,\n\nThis quarter's (%s) security-awareness training (course %s) was due "
+                 "by %s. The grace period ends on %s; after that, customer access stops until you "
+                 "pass the quiz.\nPlease sign in to Custos and complete the course and quiz%s.\n\n"
+                 "-- Custos\n",
+                 acc->username, cyc->name, course_id, due, grace, link_zh, acc->username, cyc->name,
+                 course_id, due, grace, link_en);
+    } else {
+        snprintf(text, sizeof text,
+                 "%s：\n\n本季度（%s）的安全意识培训（课程 %s）最迟应在 %s 完成。\n"
+                 "请登录 Custos 完成课程和测验%s。\n\n"
+                 "Hello %s,\n\nThis quarter's (%s) security-awareness training (course %s) is due "
+                 "by %s.\nPlease sign in to Custos and complete the course and quiz%s.\n\n"
+                 "-- Custos\n",
+                 acc->username, cyc->name, course_id, due, link_zh, acc->username, cyc->name,
+                 course_id, due, link_en);
+    }
     e = tr_mail_send(cfg->smtp, cfg->from, to, subject, text);
     if (e != ERR_OK) {
         (*failed)++;
