@@ -712,6 +712,111 @@ TEST(t_door_assign_status_valid_until)
     EXPECT_ERR(door_training_remind(V, &HR, clock_now_us(), &out), ERR_INPUT);
 }
 
+/* ---- concurrent writers on the same rows ---- */
+
+typedef struct crowd {
+    int kind; /* 0: submit an attempt, 1: answer the questionnaire, 2: claim a reminder */
+    const char *attempt;
+    json_t *answers;
+    const char *account_id;
+    err e;
+} crowd;
+
+static void *crowd_thread(void *arg)
+{
+    crowd *c = arg;
+    json_t *out = NULL;
+    if (c->kind == 0) {
+        c->e = door_training_attempt_submit(V, &SALES2, c->attempt, c->answers, &out);
+    } else if (c->kind == 1) {
+        c->e =
+            door_training_questionnaire_answer(V, &SALES2, "security-basics", "post", c->answers);
+    } else {
+        c->e = store_training_reminder_claim(V->st, c->account_id, "security-basics", "2027Q1",
+                                             "due", clock_now_us());
+    }
+    json_decref(out);
+    return NULL;
+}
+
+TEST(t_door_concurrent_writers)
+{
+    /* two passing attempts of one person at once: both marked, the account row right */
+    json_t *a1 = NULL, *a2 = NULL;
+    EXPECT_OK(door_training_attempt_start(V, &SALES2, "security-basics", "en", &a1));
+    EXPECT_OK(door_training_attempt_start(V, &SALES2, "security-basics", "zh-CN", &a2));
+    crowd c[4] = {{0, json_string_value(json_object_get(a1, "attempt")), NULL, NULL, ERR_INTERNAL},
+                  {0, json_string_value(json_object_get(a2, "attempt")), NULL, NULL, ERR_INTERNAL},
+                  {1, NULL, json_pack("{s:i}", "recognise-phishing", 4), NULL, ERR_INTERNAL},
+                  {1, NULL, json_pack("{s:i}", "recognise-phishing", 5), NULL, ERR_INTERNAL}};
+    c[0].answers = answers_for(c[0].attempt, true);
+    c[1].answers = answers_for(c[1].attempt, true);
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        pthread_create(&th[i], NULL, crowd_thread, &c[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        EXPECT_OK(c[i].e);
+        json_decref(c[i].answers);
+    }
+    json_decref(a1);
+    json_decref(a2);
+    account acc;
+    EXPECT_OK(store_account_by_name(V->st, "sales2", &acc));
+    tr_rules rules;
+    tr_rules_default(&rules);
+    int64_t last = 0;
+    EXPECT_OK(store_training_last_pass(V->st, acc.id, "security-basics", &last));
+    EXPECT_INT(acc.training_until_us, tr_valid_until(&rules, last));
+    /* one of the two answers stands, whole */
+    json_t *q = NULL;
+    EXPECT_OK(door_training_questionnaire(V, &SALES2, "security-basics", "post", "en", &q));
+    json_int_t v =
+        json_integer_value(json_object_get(json_object_get(q, "answers"), "recognise-phishing"));
+    EXPECT(v == 4 || v == 5);
+    json_decref(q);
+    /* a reminder claimed by four runs at once is claimed once */
+    crowd r[4];
+    int ok = 0, conflict = 0;
+    for (int i = 0; i < 4; i++) {
+        r[i] = (crowd){2, NULL, NULL, acc.id, ERR_INTERNAL};
+        pthread_create(&th[i], NULL, crowd_thread, &r[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        ok += r[i].e == ERR_OK;
+        conflict += r[i].e == ERR_CONFLICT;
+    }
+    EXPECT_INT(ok, 1);
+    EXPECT_INT(conflict, 3);
+}
+
+TEST(t_door_attempt_limits)
+{
+    /* every marked paper shows its right answers: five a day per person and course */
+    json_t *none = json_object();
+    for (int i = 0; i < 3; i++) { /* sales1 has two marked already */
+        json_t *a = NULL, *out = NULL;
+        EXPECT_OK(door_training_attempt_start(V, &SALES, "security-basics", "en", &a));
+        EXPECT_OK(door_training_attempt_submit(
+            V, &SALES, json_string_value(json_object_get(a, "attempt")), none, &out));
+        json_decref(out);
+        json_decref(a);
+    }
+    json_decref(none);
+    json_t *a = NULL;
+    EXPECT_ERR(door_training_attempt_start(V, &SALES, "security-basics", "en", &a), ERR_RATE);
+    /* and twenty papers drawn (sales2 drew two in the concurrency test) */
+    for (int i = 0; i < TRAINING_STARTS_PER_DAY - 2; i++) {
+        EXPECT_OK(door_training_attempt_start(V, &SALES2, "security-basics", "en", &a));
+        json_decref(a);
+        a = NULL;
+    }
+    EXPECT_ERR(door_training_attempt_start(V, &SALES2, "security-basics", "en", &a), ERR_RATE);
+    EXPECT(a == NULL);
+}
+
 TEST(t_door_teardown)
 {
     vault_close(V);
@@ -735,6 +840,8 @@ int main(void)
     RUN(t_door_lesson_and_files);
     RUN(t_door_attempts_and_certification);
     RUN(t_door_assign_status_valid_until);
+    RUN(t_door_concurrent_writers);
+    RUN(t_door_attempt_limits);
     RUN(t_door_teardown);
     return test_done("training_test");
 }

@@ -242,8 +242,8 @@ err door_training_lesson(vault *v, const actor *a, const char *course_id, const 
     json_t *ls = json_array_get(json_object_get(c->m, "lessons"), i);
     *out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s%}", "course", c->id, "version", c->version, "lesson",
                      c->lesson_id[i], "lang", lg, "title",
-                     course_text(json_object_get(ls, "title"), lg), "html", (const char *)fixed.p,
-                     fixed.len);
+                     course_text(json_object_get(ls, "title"), lg), "html",
+                     fixed.len ? (const char *)fixed.p : "", fixed.len);
 out:
     course_free(c);
     buf_free(&md);
@@ -296,7 +296,9 @@ err door_training_attempt_start(vault *v, const actor *a, const char *course_id,
     /* A bounded number of papers a day: every marked paper shows its right answers. */
     count_ctx cc = {c->id, clock_now_us() - (int64_t)86400 * 1000000, 0};
     GUARD(store_training_attempts(v->st, a->account_id, 50, count_recent, &cc));
-    if (cc.n >= TRAINING_ATTEMPTS_PER_DAY) {
+    int64_t started = 0;
+    GUARD(store_training_attempts_started(v->st, a->account_id, c->id, cc.since_us, &started));
+    if (cc.n >= TRAINING_ATTEMPTS_PER_DAY || started >= TRAINING_STARTS_PER_DAY) {
         rc = door_deny(v, a, "training.attempt.start", NULL, NULL, "training.attempts-per-day",
                        ERR_RATE, "enough attempts for today: read the lessons and try tomorrow");
         goto out;

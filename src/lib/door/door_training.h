@@ -26,7 +26,8 @@ MUST_USE err door_training_file(vault *v, const actor *a, const char *course, co
                                 const char *path, buf *body, const char **ctype);
 /* Starts an attempt: a paper drawn with a fresh random seed kept server side.
  * out: {"attempt","course","version","lang","questions":[...]} */
-#define TRAINING_ATTEMPTS_PER_DAY 5
+#define TRAINING_ATTEMPTS_PER_DAY 5 /* marked papers per person, course and day */
+#define TRAINING_STARTS_PER_DAY 20  /* papers drawn */
 MUST_USE err door_training_attempt_start(vault *v, const actor *a, const char *course,
                                          const char *lang, json_t **out);
 /* Marks the caller's own attempt (once). A pass certifies: the account's training validity

@@ -35,6 +35,7 @@ enum {
     Q_LIKERT = Q_READY - 20,
     Q_REM_CLAIM = Q_READY - 21,
     Q_REM_DROP = Q_READY - 22,
+    Q_ATT_STARTED = Q_READY - 23,
 };
 
 static const char SCHEMA[] =
@@ -378,6 +379,24 @@ err store_training_attempts(store *s, const char *account_id, size_t max,
     }
     sqlite3_reset(st);
     return e != ERR_OK ? e : rows_done(r, "attempt list");
+}
+
+err store_training_attempts_started(store *s, const char *account_id, const char *course,
+                                    int64_t since_us, int64_t *n)
+{
+    TRY(store_training_ready(s));
+    sqlite3_stmt *st;
+    TRY(sq_stmt(s, Q_ATT_STARTED,
+                "SELECT count(*) FROM training_attempts WHERE account_id=?1 AND course=?2 AND "
+                "started>=?3",
+                &st));
+    sq_text(st, 1, account_id);
+    sq_text(st, 2, course);
+    sqlite3_bind_int64(st, 3, since_us);
+    int r = sqlite3_step(st);
+    *n = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return rows_done(r, "attempts started");
 }
 
 err store_training_last_pass(store *s, const char *account_id, const char *course, int64_t *at_us)

@@ -80,6 +80,9 @@ typedef err (*store_training_attempt_fn)(void *ctx, const training_attempt *a);
  * paper is not filled. */
 MUST_USE err store_training_attempts(store *s, const char *account_id, size_t max,
                                      store_training_attempt_fn fn, void *ctx);
+/* How many attempts at a course an account started since since_us (submitted or not). */
+MUST_USE err store_training_attempts_started(store *s, const char *account_id, const char *course,
+                                             int64_t since_us, int64_t *n);
 /* The latest pass of a course by an account (0 when none). */
 MUST_USE err store_training_last_pass(store *s, const char *account_id, const char *course,
                                       int64_t *at_us);
