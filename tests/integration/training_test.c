@@ -18,9 +18,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../unit/test.h"
 #include "core/clock.h"
 #include "harness.h"
-#include "../unit/test.h"
 
 #define COURSE "security-basics"
 #define STARTER "training/security-basics/course.json"
