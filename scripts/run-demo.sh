@@ -20,7 +20,7 @@ if [ ! -f "$PWF" ]; then
 fi
 PW=$(cat "$PWF")
 # The marker names the demo's layout; a vault made by an older layout is made again.
-DEMO_LAYOUT=3
+DEMO_LAYOUT=4 # 4: the starter training curriculum
 if [ ! -f "$DIR/keyring" ] || [ "$(cat "$DIR/.demo-complete" 2>/dev/null)" != "$DEMO_LAYOUT" ]; then
     rm -rf "$DIR" "$WITNESS"/checkpoints.log
     echo "creating the demo vault in $DIR (${DEMO_CUSTOMERS:-1000} customers)..."

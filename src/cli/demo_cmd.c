@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "core/mem.h"
 #include "door/door.h"
+#include "door/door_training.h"
 #include "model/demo.h"
 
 static const struct {
@@ -65,6 +66,33 @@ static err demo_access(vault *v, const char *dir)
     int ok = fputs("{\n  \"access\": {\"second_factor\": \"off\"}\n}\n", f) >= 0;
     ok = fclose(f) == 0 && ok;
     ENSURE(ok, ERR_IO, "cannot write %s", p);
+    return ERR_OK;
+}
+
+/* The starter curriculum (training/security-basics, or --training DIR), assigned to every
+ * role that reads customer data; skipped when the folder is not there. */
+static err demo_training(vault *v, const args *a)
+{
+    const char *dir = args_opt(a, "--training");
+    dir = dir ? dir : getenv("CUSTOS_TRAINING_DIR");
+    dir = dir ? dir : "training/security-basics";
+    char p[PATH_MAX];
+    vault_path_in(dir, "course.json", p, sizeof p);
+    if (access(p, R_OK) != 0) {
+        return ERR_OK;
+    }
+    actor sys;
+    actor_system(&sys, "demo");
+    json_t *res = NULL;
+    TRY(door_training_import(v, &sys, dir, &res));
+    char id[80];
+    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(res, "course")));
+    json_decref(res);
+    static const char *const ROLES[] = {"sales", "customer_service", "data_steward"};
+    for (size_t i = 0; i < 3; i++) {
+        TRY(door_training_assign(v, &sys, id, "role", ROLES[i], 0, &res));
+        json_decref(res);
+    }
     return ERR_OK;
 }
 
@@ -178,6 +206,9 @@ int cmd_demo(args *a)
     }
     if (e == ERR_OK) {
         e = demo_access(v, dir);
+    }
+    if (e == ERR_OK) {
+        e = demo_training(v, a);
     }
     /* Two honeytokens per department: nobody's job opens them. */
     for (int i = 0; i < 4 && e == ERR_OK; i++) {

@@ -153,6 +153,8 @@ bool handle_guard(server *s, request *r, response *out);
 bool handle_watch(server *s, request *r, response *out);
 void response_error(response *out, err code, const char *message);
 void response_json(response *out, int status, json_t *body);
+/* handlers_training.c: /v1/training/... (false: not its route) */
+bool handle_training(server *s, request *r, response *out);
 /* handlers_audit.c: /v1/audit/<sub> */
 void handle_audit(server *s, request *r, response *out, const char *sub);
 

@@ -1,0 +1,101 @@
+/*
+ * config.c - VAULT/training.json: the zone, the cycle's days, and where reminders
+ * go. Absent means the defaults (Asia/Shanghai, due after 30 days, 14 days'
+ * grace, first reminder 7 days before, no mail). Unknown keys are refused.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "training/training.h"
+
+static err str_field(json_t *o, const char *k, char *out, size_t max)
+{
+    json_t *v = json_object_get(o, k);
+    if (!v) {
+        return ERR_OK;
+    }
+    ENSURE(json_is_string(v) && json_string_length(v) < max, ERR_INPUT,
+           "training.json: %s must be a text of at most %zu bytes", k, max - 1);
+    const char *s = json_string_value(v);
+    for (const char *p = s; *p; p++) {
+        ENSURE((unsigned char)*p >= 0x20 && *p != 0x7f, ERR_INPUT,
+               "training.json: %s has a control character", k);
+    }
+    snprintf(out, max, "%s", s);
+    return ERR_OK;
+}
+
+static err int_field(json_t *o, const char *k, int lo, int hi, int *out)
+{
+    json_t *v = json_object_get(o, k);
+    if (!v) {
+        return ERR_OK;
+    }
+    ENSURE(json_is_integer(v) && json_integer_value(v) >= lo && json_integer_value(v) <= hi,
+           ERR_INPUT, "training.json: %s must be a whole number from %d to %d", k, lo, hi);
+    *out = (int)json_integer_value(v);
+    return ERR_OK;
+}
+
+err tr_config_parse(slice text, tr_config *c)
+{
+    memset(c, 0, sizeof *c);
+    tr_rules_default(&c->rules);
+    snprintf(c->zone, sizeof c->zone, "%s", TR_DEFAULT_ZONE);
+    snprintf(c->from, sizeof c->from, "custos-training@localhost");
+    json_error_t je;
+    json_t *o = json_loadb((const char *)text.p, text.len, JSON_REJECT_DUPLICATES, &je);
+    ENSURE(o != NULL, ERR_INPUT, "training.json:%d: %s", je.line, je.text);
+    err rc = ERR_OK;
+    static const char *const KEYS[] = {"zone", "due_days", "grace_days",  "remind_days",
+                                       "smtp", "from",     "mail_domain", "console_url"};
+    const char *k;
+    json_t *v;
+    CHECK(json_is_object(o), ERR_INPUT, "training.json: must be an object");
+    json_object_foreach(o, k, v)
+    {
+        bool known = false;
+        for (size_t i = 0; i < sizeof KEYS / sizeof KEYS[0]; i++) {
+            known = known || strcmp(k, KEYS[i]) == 0;
+        }
+        CHECK(known, ERR_INPUT, "training.json: unknown key %.40s", k);
+    }
+    GUARD(str_field(o, "zone", c->zone, sizeof c->zone));
+    GUARD(tr_zone_parse(c->zone, &c->rules.zone_off_s));
+    GUARD(int_field(o, "due_days", 1, 91, &c->rules.due_days));
+    GUARD(int_field(o, "grace_days", 0, 91, &c->rules.grace_days));
+    GUARD(int_field(o, "remind_days", 0, 60, &c->rules.remind_days));
+    GUARD(str_field(o, "smtp", c->smtp, sizeof c->smtp));
+    CHECK(!c->smtp[0] || strncmp(c->smtp, "smtp://", 7) == 0 ||
+              strncmp(c->smtp, "smtps://", 8) == 0,
+          ERR_INPUT, "training.json: smtp must be an smtp:// or smtps:// address");
+    GUARD(str_field(o, "from", c->from, sizeof c->from));
+    GUARD(str_field(o, "mail_domain", c->mail_domain, sizeof c->mail_domain));
+    GUARD(str_field(o, "console_url", c->console_url, sizeof c->console_url));
+    for (const char *p = c->mail_domain; *p; p++) {
+        CHECK((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '.' || *p == '-',
+              ERR_INPUT, "training.json: mail_domain must be a domain name");
+    }
+    CHECK(strchr(c->from, '@') && !strpbrk(c->from, "<>\r\n,"), ERR_INPUT,
+          "training.json: from must be one address");
+out:
+    json_decref(o);
+    return rc;
+}
+
+err tr_config_load(const char *dir, tr_config *c)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/training.json", dir);
+    FILE *f = fopen(p, "rb");
+    if (!f) {
+        return tr_config_parse((slice){(const uint8_t *)"{}", 2}, c);
+    }
+    char text[8192];
+    size_t n = fread(text, 1, sizeof text, f);
+    bool more = fgetc(f) != EOF;
+    fclose(f);
+    ENSURE(!more, ERR_TOO_LARGE, "training.json: larger than 8 KiB");
+    return tr_config_parse((slice){(const uint8_t *)text, n}, c);
+}

@@ -1,0 +1,220 @@
+/*
+ * handlers_training.c - /v1/training/...: courses, lessons and their pictures,
+ * quiz attempts, questionnaires, assignments, recertification status, results,
+ * HR's validity with a reason, reminders and the course report. Each route
+ * parses HTTP and JSON and calls one door function, which authorizes and audits.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "door/door_training.h"
+#include "server/server.h"
+
+#define TR "/v1/training/"
+
+static void done(response *out, err e, int status, json_t *j)
+{
+    if (e != ERR_OK) {
+        json_decref(j);
+        return response_fail(out, e);
+    }
+    response_json(out, status, j ? j : json_object());
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+/* Splits "a/b/rest" at the first '/': seg receives "a" (at most max-1 bytes), *rest "b/rest"
+ * or "" (NULL when there was no '/'). False when the segment is empty or too long. */
+static bool seg(const char *u, char *out, size_t max, const char **rest)
+{
+    const char *slash = strchr(u, '/');
+    size_t n = slash ? (size_t)(slash - u) : strlen(u);
+    if (n == 0 || n >= max) {
+        return false;
+    }
+    memcpy(out, u, n);
+    out[n] = '\0';
+    *rest = slash ? slash + 1 : NULL;
+    return true;
+}
+
+static err body_json(request *r, json_t **j)
+{
+    *j = NULL;
+    return r->body.len ? req_json_body(r, j) : ERR_OK;
+}
+
+/* A date (YYYY-MM-DD, the end of that day UTC) or an RFC 3339 time. */
+static err time_arg(const char *txt, int64_t *out)
+{
+    ENSURE(txt, ERR_INPUT, "a date (YYYY-MM-DD) or a time is required");
+    char full[40];
+    if (strlen(txt) == 10) {
+        snprintf(full, sizeof full, "%sT23:59:59Z", txt);
+        txt = full;
+    }
+    return clock_parse_rfc3339(txt, out);
+}
+
+static void h_file(server *s, request *r, response *out, const char *rest)
+{
+    char course[80], ver[48];
+    const char *r2 = NULL, *path = NULL;
+    if (!req_method(r, "GET") || !seg(rest, course, sizeof course, &r2) || !r2 ||
+        !seg(r2, ver, sizeof ver, &path) || !path) {
+        return response_error(out, ERR_NOT_FOUND, "no such route");
+    }
+    buf b;
+    buf_init(&b, (size_t)1 << 20);
+    const char *ctype = NULL;
+    err e = door_training_file(s->v, &r->who, course, ver, path, &b, &ctype);
+    if (e != ERR_OK) {
+        buf_free(&b);
+        return response_fail(out, e);
+    }
+    out->raw = MHD_create_response_from_buffer(b.len, b.p, MHD_RESPMEM_MUST_COPY);
+    buf_free(&b);
+    if (!out->raw) {
+        return response_error(out, ERR_INTERNAL, "out of memory");
+    }
+    MHD_add_response_header(out->raw, "Content-Type", ctype);
+    out->status = 200;
+}
+
+static void h_course(server *s, request *r, response *out, const char *rest)
+{
+    char id[80], sub[48], arg[80];
+    const char *r2 = NULL, *r3 = NULL;
+    json_t *res = NULL, *j = NULL;
+    const char *lang = req_arg(r, "lang");
+    if (!seg(rest, id, sizeof id, &r2) || !r2 || !seg(r2, sub, sizeof sub, &r3)) {
+        return response_error(out, ERR_NOT_FOUND, "no such route");
+    }
+    err e;
+    if (strcmp(sub, "lessons") == 0 && r3 && seg(r3, arg, sizeof arg, &r2) && !r2 &&
+        req_method(r, "GET")) {
+        e = door_training_lesson(s->v, &r->who, id, arg, lang, &res);
+        return done(out, e, 200, res);
+    }
+    if (strcmp(sub, "attempts") == 0 && !r3 && req_method(r, "POST")) {
+        e = body_json(r, &j);
+        if (e == ERR_OK) {
+            e = door_training_attempt_start(s->v, &r->who, id,
+                                            jstr(j, "lang") ? jstr(j, "lang") : lang, &res);
+        }
+        json_decref(j);
+        return done(out, e, 201, res);
+    }
+    if (strcmp(sub, "questionnaires") == 0 && r3 && seg(r3, arg, sizeof arg, &r2) && !r2) {
+        if (req_method(r, "GET")) {
+            e = door_training_questionnaire(s->v, &r->who, id, arg, lang, &res);
+            return done(out, e, 200, res);
+        }
+        if (req_method(r, "POST")) {
+            e = req_json_body(r, &j);
+            if (e == ERR_OK) {
+                e = door_training_questionnaire_answer(s->v, &r->who, id, arg,
+                                                       json_object_get(j, "answers"));
+            }
+            json_decref(j);
+            return done(out, e, 200, e == ERR_OK ? json_pack("{s:b}", "saved", 1) : NULL);
+        }
+    }
+    if (strcmp(sub, "report") == 0 && !r3 && req_method(r, "GET")) {
+        e = door_training_report(s->v, &r->who, id, &res);
+        return done(out, e, 200, res);
+    }
+    response_error(out, ERR_NOT_FOUND, "no such route");
+}
+
+static void h_assignments(server *s, request *r, response *out, const char *rest)
+{
+    json_t *res = NULL, *j = NULL;
+    err e;
+    if (!rest && req_method(r, "GET")) {
+        e = door_training_assignments(s->v, &r->who, &res);
+        return done(out, e, 200, res);
+    }
+    if (!rest && req_method(r, "POST")) {
+        e = req_json_body(r, &j);
+        int64_t starts = 0;
+        if (e == ERR_OK && jstr(j, "starts_at")) {
+            e = time_arg(jstr(j, "starts_at"), &starts);
+        }
+        if (e == ERR_OK) {
+            e = door_training_assign(s->v, &r->who, jstr(j, "course"), jstr(j, "kind"),
+                                     jstr(j, "target"), starts, &res);
+        }
+        json_decref(j);
+        return done(out, e, 201, res);
+    }
+    if (rest && !strchr(rest, '/') && req_method(r, "DELETE")) {
+        e = door_training_unassign(s->v, &r->who, rest);
+        return done(out, e, 200, e == ERR_OK ? json_pack("{s:b}", "removed", 1) : NULL);
+    }
+    response_error(out, ERR_NOT_FOUND, "no such route");
+}
+
+bool handle_training(server *s, request *r, response *out)
+{
+    const char *u = r->url;
+    if (strncmp(u, TR, sizeof TR - 1) != 0) {
+        return false;
+    }
+    u += sizeof TR - 1;
+    json_t *res = NULL, *j = NULL;
+    err e;
+    char head[32], arg[80];
+    const char *rest = NULL, *r2 = NULL;
+    if (!seg(u, head, sizeof head, &rest)) {
+        response_error(out, ERR_NOT_FOUND, "no such route");
+        return true;
+    }
+    if (strcmp(head, "courses") == 0 && !rest && req_method(r, "GET")) {
+        e = door_training_courses(s->v, &r->who, req_arg(r, "lang"), &res);
+        done(out, e, 200, res);
+    } else if (strcmp(head, "courses") == 0 && rest) {
+        h_course(s, r, out, rest);
+    } else if (strcmp(head, "files") == 0 && rest) {
+        h_file(s, r, out, rest);
+    } else if (strcmp(head, "attempts") == 0 && rest && seg(rest, arg, sizeof arg, &r2) && r2 &&
+               strcmp(r2, "submit") == 0 && req_method(r, "POST")) {
+        e = req_json_body(r, &j);
+        if (e == ERR_OK) {
+            e = door_training_attempt_submit(s->v, &r->who, arg, json_object_get(j, "answers"),
+                                             &res);
+        }
+        json_decref(j);
+        done(out, e, 200, res);
+    } else if (strcmp(head, "assignments") == 0) {
+        h_assignments(s, r, out, rest);
+    } else if ((strcmp(head, "status") == 0 || strcmp(head, "results") == 0) && !rest &&
+               req_method(r, "GET")) {
+        const char *who = req_arg(r, "username");
+        e = head[0] == 's' ? door_training_status(s->v, &r->who, who, &res)
+                           : door_training_results(s->v, &r->who, who, &res);
+        done(out, e, 200, res);
+    } else if (strcmp(head, "accounts") == 0 && rest && seg(rest, arg, sizeof arg, &r2) && r2 &&
+               strcmp(r2, "valid-until") == 0 && req_method(r, "POST")) {
+        e = req_json_body(r, &j);
+        int64_t until = 0;
+        if (e == ERR_OK) {
+            e = time_arg(jstr(j, "valid_until"), &until);
+        }
+        if (e == ERR_OK) {
+            e = door_training_set_valid_until(s->v, &r->who, arg, until, jstr(j, "reason"), &res);
+        }
+        json_decref(j);
+        done(out, e, 200, res);
+    } else if (strcmp(head, "reminders") == 0 && !rest && req_method(r, "POST")) {
+        e = door_training_remind(s->v, &r->who, clock_now_us(), &res);
+        done(out, e, 200, res);
+    } else {
+        response_error(out, ERR_NOT_FOUND, "no such route");
+    }
+    return true;
+}

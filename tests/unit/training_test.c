@@ -1,0 +1,847 @@
+/*
+ * training_test.c - the course format (malformed manifests refused with file, line and field),
+ * safe lesson rendering, quiz papers and marking, the recertification schedule across quarter
+ * ends, leap years and zones (tables), training.json, and the door's training calls on a real
+ * vault: import, attempts (one submission even when two race), certification, who may read what.
+ */
+#include <pthread.h>
+#include <sys/stat.h>
+
+#include "core/clock.h"
+#include "door/door_int.h" /* white-box: the vault's store */
+#include "door/door_training.h"
+#include "store/store_training.h"
+#include "test.h"
+#include "training/training.h"
+
+#define STARTER "training/security-basics"
+
+static int64_t T(const char *s)
+{
+    int64_t us = 0;
+    if (clock_parse_rfc3339(s, &us) != ERR_OK) {
+        printf("bad time %s\n", s);
+        exit(2);
+    }
+    return us;
+}
+
+static char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        return NULL;
+    }
+    char *p = malloc(4 << 20);
+    *n = fread(p, 1, (4 << 20) - 1, f);
+    p[*n] = '\0';
+    fclose(f);
+    return p;
+}
+
+/* ---- the format ---- */
+
+static const char GOOD[] =
+    "{\n"
+    "  \"format\": 1,\n"
+    "  \"id\": \"mini\",\n"
+    "  \"version\": \"1\",\n"
+    "  \"languages\": [\"en\"],\n"
+    "  \"title\": {\"en\": \"Mini\"},\n"
+    "  \"pass_mark\": 50,\n"
+    "  \"questions_per_lesson\": 1,\n"
+    "  \"lessons\": [{\"id\": \"l1\", \"file\": \"01.md\", \"title\": {\"en\": \"One\"}}],\n"
+    "  \"quiz\": [\n"
+    "    {\"id\": \"q1\", \"lesson\": \"l1\", \"kind\": \"single\",\n"
+    "     \"prompt\": {\"en\": \"P\"}, \"choices\": [{\"en\": \"a\"}, {\"en\": \"b\"}],\n"
+    "     \"answer\": [1], \"explanation\": {\"en\": \"E\"}},\n"
+    "    {\"id\": \"q2\", \"lesson\": \"l1\", \"kind\": \"multiple\",\n"
+    "     \"prompt\": {\"en\": \"P\"}, \"choices\": [{\"en\": \"a\"}, {\"en\": \"b\"}, {\"en\": "
+    "\"c\"}],\n"
+    "     \"answer\": [0, 2], \"explanation\": {\"en\": \"E\"}}\n"
+    "  ],\n"
+    "  \"questionnaires\": {\"pre\": [{\"id\": \"c\", \"kind\": \"likert\", \"prompt\": {\"en\": "
+    "\"x\"}}],\n"
+    "                     \"post\": [{\"id\": \"t\", \"kind\": \"text\", \"prompt\": {\"en\": "
+    "\"y\"}}]}\n"
+    "}\n";
+
+/* Replaces the first occurrence of from in GOOD with to. */
+static char *variant(const char *from, const char *to)
+{
+    const char *hit = strstr(GOOD, from);
+    if (!hit) {
+        printf("variant: '%s' not in GOOD\n", from);
+        exit(2);
+    }
+    char *out = malloc(sizeof GOOD + strlen(to) + 1);
+    size_t k = (size_t)(hit - GOOD);
+    memcpy(out, GOOD, k);
+    strcpy(out + k, to);
+    strcat(out, hit + strlen(from));
+    return out;
+}
+
+TEST(t_course_good)
+{
+    course *c = NULL;
+    EXPECT_OK(course_parse(slice_of(GOOD, strlen(GOOD)), "course.json", &c));
+    EXPECT(c != NULL);
+    if (c) {
+        EXPECT_STR(c->id, "mini");
+        EXPECT_INT(c->nquestions, 2);
+        EXPECT_INT(c->qs[1].answer, 5);
+        EXPECT(c->qs[1].multiple);
+        course_free(c);
+    }
+}
+
+TEST(t_course_malformed_names_file_line_field)
+{
+    static const struct {
+        const char *from, *to, *want;
+    } CASES[] = {
+        {"\"format\": 1", "\"format\": 2", "course.json:2: format: must be 1"},
+        {"\"id\": \"mini\"", "\"id\": \"Mini!\"", "course.json:3: id:"},
+        {"\"pass_mark\": 50", "\"pass_mark\": 0", "course.json:7: pass_mark:"},
+        {"\"languages\": [\"en\"]", "\"languages\": [\"fr\"]", "course.json:5: languages:"},
+        {"\"file\": \"01.md\"", "\"file\": \"../01.md\"", "course.json:9: lessons[].file:"},
+        {"\"answer\": [1]", "\"answer\": [7]", "course.json:11: quiz[].answer:"},
+        {"\"answer\": [0, 2]", "\"answer\": [0, 0]", "course.json:14: quiz[].answer:"},
+        {"\"lesson\": \"l1\", \"kind\": \"multiple\"", "\"lesson\": \"l9\", \"kind\": \"multiple\"",
+         "course.json:14: quiz[].lesson:"},
+        {"\"answer\": [1]", "\"answer\": [0, 1]", "course.json:11: quiz[].answer: a single"},
+        {"\"id\": \"q2\"", "\"id\": \"q1\"", "course.json:11: quiz[].id: appears twice"},
+        {"\"kind\": \"text\"", "\"kind\": \"essay\"", "course.json:19: questionnaires.post:"},
+        {"\"explanation\": {\"en\": \"E\"}}\n  ]", "\"explanation\": {\"en\": \"\"}}\n  ]",
+         "course.json:14: quiz[].explanation:"},
+        {"\"title\": {\"en\": \"Mini\"}", "\"title\": {\"en\": \"Mini\", \"en\": \"x\"}",
+         "course.json:6: (json):"},
+        {"\"questions_per_lesson\": 1", "\"questions_per_lesson\": 3", "course.json:9: quiz:"},
+    };
+    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
+        char *m = variant(CASES[i].from, CASES[i].to);
+        course *c = NULL;
+        err e = course_parse(slice_of(m, strlen(m)), "course.json", &c);
+        EXPECT_INT(e, ERR_INPUT);
+        EXPECT(c == NULL);
+        if (strncmp(err_message(), CASES[i].want, strlen(CASES[i].want)) != 0) {
+            printf("  case %zu: got \"%s\", wanted \"%s...\"\n", i, err_message(), CASES[i].want);
+            EXPECT(0);
+        }
+        free(m);
+    }
+    course *c = NULL;
+    EXPECT_ERR(course_parse(slice_of("\xff", 1), "course.json", &c), ERR_INPUT);
+    EXPECT_ERR(course_parse(slice_of("[]", 2), "course.json", &c), ERR_INPUT);
+}
+
+TEST(t_course_paths)
+{
+    EXPECT(course_path_ok("img/a.svg"));
+    EXPECT(!course_path_ok("../a.svg"));
+    EXPECT(!course_path_ok("img/../../a.svg"));
+    EXPECT(!course_path_ok("/etc/passwd"));
+    EXPECT(!course_path_ok("img//a.svg"));
+    EXPECT(!course_path_ok("img/.hidden.svg"));
+    EXPECT(!course_path_ok("img/A.svg"));
+    EXPECT(course_asset_type("img/a.svg") != NULL);
+    EXPECT(course_asset_type("img/a.html") == NULL);
+}
+
+TEST(t_render_drops_raw_html_and_scripts)
+{
+    const char *md = "# T\n\n<script>alert(1)</script>\n\n[x](javascript:alert(1)) "
+                     "<img src=x onerror=alert(1)>\n\n![p](../../img/a.svg)\n";
+    buf h;
+    buf_init(&h, 1 << 20);
+    EXPECT_OK(course_render(slice_of(md, strlen(md)), &h));
+    EXPECT_OK(buf_append_byte(&h, 0));
+    const char *s = (const char *)h.p;
+    EXPECT(strstr(s, "<h1>T</h1>") != NULL);
+    EXPECT(strstr(s, "<script") == NULL);
+    EXPECT(strstr(s, "onerror") == NULL);
+    EXPECT(strstr(s, "javascript:") == NULL);
+    EXPECT(strstr(s, "<img src=\"../../img/a.svg\"") != NULL);
+    buf_free(&h);
+    EXPECT_ERR(course_render(slice_of("\xc3", 1), &h), ERR_INPUT);
+}
+
+TEST(t_svg_check)
+{
+    const char *ok = "<svg xmlns=\"http://www.w3.org/2000/svg\"><text>on=1</text></svg>";
+    EXPECT_OK(course_svg_check("a.svg", slice_of(ok, strlen(ok))));
+    static const char *const BAD[] = {"<svg><script>alert(1)</script></svg>",
+                                      "<svg><SCRIPT>x</SCRIPT></svg>",
+                                      "<svg onload=\"x()\"></svg>",
+                                      "<svg><a href=\"javascript:x\">a</a></svg>",
+                                      "<svg><foreignObject><iframe/></foreignObject></svg>",
+                                      "<svg><image href=\"http://evil.example/x.png\"/></svg>"};
+    for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
+        EXPECT_ERR(course_svg_check("a.svg", slice_of(BAD[i], strlen(BAD[i]))), ERR_INPUT);
+    }
+}
+
+TEST(t_starter_course_checks)
+{
+    course *c = NULL;
+    EXPECT_OK(course_check_dir(STARTER, &c));
+    if (c) {
+        EXPECT_INT(c->nlessons, 5);
+        EXPECT_INT(c->nlangs, 2);
+        EXPECT(c->nquestions >= 15);
+        /* every lesson has a comic and a phishing lesson has scenario mails */
+        EXPECT_INT(c->nassets, 5);
+        int mails = 0;
+        for (size_t i = 0; i < c->nquestions; i++) {
+            mails += json_object_get(c->qs[i].q, "mail") != NULL;
+        }
+        EXPECT(mails >= 2);
+        course_free(c);
+    }
+}
+
+/* ---- quizzes ---- */
+
+static course *starter(void)
+{
+    size_t n = 0;
+    char *m = slurp(STARTER "/course.json", &n);
+    course *c = NULL;
+    if (!m || course_parse(slice_of(m, n), "course.json", &c) != ERR_OK) {
+        printf("cannot read the starter course\n");
+        exit(2);
+    }
+    free(m);
+    return c;
+}
+
+/* The right answers of a paper, as the shown indexes. */
+static json_t *right_answers(const course *c, json_t *paper, bool wrong_first)
+{
+    json_t *ans = json_object();
+    size_t i;
+    json_t *it;
+    json_array_foreach(paper, i, it)
+    {
+        const char *qid = json_string_value(json_object_get(it, "q"));
+        const course_question *q = NULL;
+        for (size_t k = 0; k < c->nquestions; k++) {
+            q = strcmp(c->qs[k].id, qid) == 0 ? &c->qs[k] : q;
+        }
+        json_t *order = json_object_get(it, "order"), *a = json_array();
+        for (size_t shown = 0; shown < json_array_size(order); shown++) {
+            size_t orig = (size_t)json_integer_value(json_array_get(order, shown));
+            bool right = (q->answer >> orig) & 1u;
+            if (wrong_first && i == 0) {
+                if (!right) { /* one wrong choice alone: wrong for either kind */
+                    json_array_append_new(a, json_integer((json_int_t)shown));
+                    break;
+                }
+            } else if (right) {
+                json_array_append_new(a, json_integer((json_int_t)shown));
+            }
+        }
+        json_object_set_new(ans, qid, a);
+    }
+    return ans;
+}
+
+TEST(t_quiz_papers)
+{
+    course *c = starter();
+    uint8_t seed[QUIZ_SEED_LEN] = {1};
+    json_t *p1 = NULL, *p2 = NULL;
+    EXPECT_OK(quiz_draw(c, seed, &p1));
+    EXPECT_OK(quiz_draw(c, seed, &p2));
+    EXPECT(json_equal(p1, p2)); /* the seed gives the paper back */
+    EXPECT_INT(json_array_size(p1), c->nlessons * c->per_lesson);
+    /* per lesson exactly per_lesson questions, no question twice */
+    for (size_t l = 0; l < c->nlessons; l++) {
+        unsigned n = 0;
+        for (size_t i = 0; i < json_array_size(p1); i++) {
+            const char *qid = json_string_value(json_object_get(json_array_get(p1, i), "q"));
+            for (size_t k = 0; k < c->nquestions; k++) {
+                n += strcmp(c->qs[k].id, qid) == 0 && strcmp(c->qs[k].lesson, c->lesson_id[l]) == 0;
+            }
+        }
+        EXPECT_INT(n, c->per_lesson);
+    }
+    /* 200 random seeds: papers (questions, order, choice order) are practically all different */
+    json_t *seen = json_object();
+    for (int i = 0; i < 200; i++) {
+        uint8_t s[QUIZ_SEED_LEN];
+        rand_bytes(s, sizeof s);
+        json_t *p = NULL;
+        EXPECT_OK(quiz_draw(c, s, &p));
+        char *txt = json_dumps(p, JSON_COMPACT);
+        json_object_set_new(seen, txt, json_true());
+        free(txt);
+        json_decref(p);
+    }
+    EXPECT_INT(json_object_size(seen), 200);
+    json_decref(seen);
+    /* the shown paper carries no answers */
+    json_t *shown = NULL;
+    EXPECT_OK(quiz_render(c, p1, "zh-CN", &shown));
+    char *txt = json_dumps(shown, JSON_COMPACT);
+    EXPECT(txt && strstr(txt, "answer") == NULL && strstr(txt, "explanation") == NULL);
+    free(txt);
+    json_decref(shown);
+    /* marking */
+    json_t *res = NULL, *ans = right_answers(c, p1, false);
+    quiz_score sc;
+    EXPECT_OK(quiz_mark(c, p1, ans, "en", &res, &sc));
+    EXPECT_INT(sc.percent, 100);
+    EXPECT(sc.passed);
+    json_decref(res);
+    json_decref(ans);
+    ans = right_answers(c, p1, true);
+    EXPECT_OK(quiz_mark(c, p1, ans, "en", &res, &sc));
+    EXPECT_INT(sc.right, sc.total - 1);
+    EXPECT_INT(sc.percent, 90);
+    EXPECT(sc.passed);
+    EXPECT(!json_is_true(json_object_get(json_array_get(res, 0), "correct")));
+    EXPECT(json_string_length(json_object_get(json_array_get(res, 0), "explanation")) > 0);
+    json_decref(res);
+    json_decref(ans);
+    /* unanswered counts as wrong; a question not on the paper is refused */
+    json_t *empty = json_object();
+    EXPECT_OK(quiz_mark(c, p1, empty, "en", &res, &sc));
+    EXPECT_INT(sc.right, 0);
+    EXPECT(!sc.passed);
+    json_decref(res);
+    json_object_set_new(empty, "no-such-question", json_pack("[i]", 0));
+    EXPECT_ERR(quiz_mark(c, p1, empty, "en", &res, &sc), ERR_INPUT);
+    json_decref(empty);
+    json_t *bad =
+        json_pack("{s:[i]}", json_string_value(json_object_get(json_array_get(p1, 0), "q")), 9);
+    EXPECT_ERR(quiz_mark(c, p1, bad, "en", &res, &sc), ERR_INPUT);
+    json_decref(bad);
+    /* questionnaires */
+    json_t *qa = json_pack("{s:i,s:s}", "recognise-phishing", 4, "expect", "more cases");
+    EXPECT_OK(quiz_questionnaire_check(c, "pre", qa));
+    json_decref(qa);
+    qa = json_pack("{s:i}", "recognise-phishing", 6);
+    EXPECT_ERR(quiz_questionnaire_check(c, "pre", qa), ERR_INPUT);
+    json_decref(qa);
+    qa = json_pack("{s:i}", "nope", 3);
+    EXPECT_ERR(quiz_questionnaire_check(c, "post", qa), ERR_INPUT);
+    json_decref(qa);
+    json_decref(p1);
+    json_decref(p2);
+    course_free(c);
+}
+
+/* ---- the schedule ---- */
+
+TEST(t_schedule_cycles)
+{
+    static const struct {
+        const char *zone;
+        int due;
+        const char *at, *name, *opens, *due_at, *grace, *closes;
+    } CASES[] = {
+        /* the last second of the year in Shanghai, and the first of the next */
+        {"Asia/Shanghai", 30, "2026-12-31T15:59:59Z", "2026Q4", "2026-09-30T16:00:00Z",
+         "2026-10-30T16:00:00Z", "2026-11-13T16:00:00Z", "2026-12-31T16:00:00Z"},
+        {"Asia/Shanghai", 30, "2026-12-31T16:00:00Z", "2027Q1", "2026-12-31T16:00:00Z",
+         "2027-01-30T16:00:00Z", "2027-02-13T16:00:00Z", "2027-03-31T16:00:00Z"},
+        /* the same instant is still the old year in UTC */
+        {"UTC", 30, "2026-12-31T16:00:00Z", "2026Q4", "2026-10-01T00:00:00Z",
+         "2026-10-31T00:00:00Z", "2026-11-14T00:00:00Z", "2027-01-01T00:00:00Z"},
+        /* leap year: 60 days after 1 January is 1 March in 2024, 2 March in 2025 */
+        {"Asia/Shanghai", 60, "2024-02-29T15:00:00Z", "2024Q1", "2023-12-31T16:00:00Z",
+         "2024-02-29T16:00:00Z", "2024-03-14T16:00:00Z", "2024-03-31T16:00:00Z"},
+        {"Asia/Shanghai", 60, "2025-02-28T15:00:00Z", "2025Q1", "2024-12-31T16:00:00Z",
+         "2025-03-01T16:00:00Z", "2025-03-15T16:00:00Z", "2025-03-31T16:00:00Z"},
+        /* quarter ends inside the year */
+        {"Asia/Shanghai", 30, "2024-03-31T15:59:59Z", "2024Q1", "2023-12-31T16:00:00Z",
+         "2024-01-30T16:00:00Z", "2024-02-13T16:00:00Z", "2024-03-31T16:00:00Z"},
+        {"Asia/Shanghai", 30, "2024-03-31T16:00:00Z", "2024Q2", "2024-03-31T16:00:00Z",
+         "2024-04-30T16:00:00Z", "2024-05-14T16:00:00Z", "2024-06-30T16:00:00Z"},
+        {"Asia/Shanghai", 30, "2026-06-30T16:00:00Z", "2026Q3", "2026-06-30T16:00:00Z",
+         "2026-07-30T16:00:00Z", "2026-08-13T16:00:00Z", "2026-09-30T16:00:00Z"},
+        /* a zone west of UTC, and a century leap year (2000) */
+        {"UTC-05:00", 60, "2000-03-01T04:59:59Z", "2000Q1", "2000-01-01T05:00:00Z",
+         "2000-03-01T05:00:00Z", "2000-03-15T05:00:00Z", "2000-04-01T05:00:00Z"},
+        /* 2100 is not a leap year */
+        {"UTC", 60, "2100-02-28T12:00:00Z", "2100Q1", "2100-01-01T00:00:00Z",
+         "2100-03-02T00:00:00Z", "2100-03-16T00:00:00Z", "2100-04-01T00:00:00Z"},
+    };
+    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
+        tr_rules r;
+        tr_rules_default(&r);
+        EXPECT_OK(tr_zone_parse(CASES[i].zone, &r.zone_off_s));
+        r.due_days = CASES[i].due;
+        tr_cycle c;
+        tr_cycle_at(&r, T(CASES[i].at), &c);
+        bool ok = strcmp(c.name, CASES[i].name) == 0 && c.opens_us == T(CASES[i].opens) &&
+                  c.due_us == T(CASES[i].due_at) && c.grace_us == T(CASES[i].grace) &&
+                  c.closes_us == T(CASES[i].closes);
+        if (!ok) {
+            char a[40], b[40], d[40], e[40];
+            clock_rfc3339(c.opens_us, a);
+            clock_rfc3339(c.due_us, b);
+            clock_rfc3339(c.grace_us, d);
+            clock_rfc3339(c.closes_us, e);
+            printf("  case %zu: %s %s %s %s %s\n", i, c.name, a, b, d, e);
+        }
+        EXPECT(ok);
+    }
+}
+
+TEST(t_schedule_states)
+{
+    tr_rules r;
+    tr_rules_default(&r); /* Asia/Shanghai, 30 days, 14 days' grace */
+    static const struct {
+        const char *starts, *pass, *now, *state, *due;
+    } CASES[] = {
+        {"2026-01-01T00:00:00Z", "2026-11-15T00:00:00Z", "2027-01-10T00:00:00Z", "pending",
+         "2027-01-30T16:00:00Z"},
+        {"2026-01-01T00:00:00Z", "2026-11-15T00:00:00Z", "2027-02-05T00:00:00Z", "overdue",
+         "2027-01-30T16:00:00Z"},
+        {"2026-01-01T00:00:00Z", "2026-11-15T00:00:00Z", "2027-02-20T00:00:00Z", "expired",
+         "2027-01-30T16:00:00Z"},
+        {"2026-01-01T00:00:00Z", "2027-02-19T00:00:00Z", "2027-02-20T00:00:00Z", "certified",
+         "2027-01-30T16:00:00Z"},
+        /* a pass on the last local day of the old quarter does not certify the new one */
+        {"2026-01-01T00:00:00Z", "2026-12-31T15:59:59Z", "2027-01-02T00:00:00Z", "pending",
+         "2027-01-30T16:00:00Z"},
+        {"2026-01-01T00:00:00Z", "2026-12-31T16:00:00Z", "2027-01-02T00:00:00Z", "certified",
+         "2027-01-30T16:00:00Z"},
+        {"2027-03-01T00:00:00Z", NULL, "2027-02-20T00:00:00Z", "future", "2027-03-30T16:00:00Z"},
+        /* assigned mid-quarter: due 30 local days after the day it was assigned */
+        {"2027-02-10T00:00:00Z", NULL, "2027-02-20T00:00:00Z", "pending", "2027-03-11T16:00:00Z"},
+        {"2027-02-10T00:00:00Z", NULL, "2027-03-20T00:00:00Z", "overdue", "2027-03-11T16:00:00Z"},
+    };
+    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
+        tr_cycle c;
+        tr_state s = tr_state_at(&r, T(CASES[i].starts), CASES[i].pass ? T(CASES[i].pass) : 0,
+                                 T(CASES[i].now), &c);
+        if (strcmp(tr_state_name(s), CASES[i].state) != 0 || c.due_us != T(CASES[i].due)) {
+            char d[40];
+            clock_rfc3339(c.due_us, d);
+            printf("  case %zu: %s due %s\n", i, tr_state_name(s), d);
+            EXPECT(0);
+        }
+    }
+    /* a pass certifies until the end of the next quarter's grace, in the zone */
+    EXPECT_INT(tr_valid_until(&r, T("2026-11-15T00:00:00Z")), T("2027-02-13T16:00:00Z"));
+    EXPECT_INT(tr_valid_until(&r, T("2026-12-31T15:59:59Z")), T("2027-02-13T16:00:00Z"));
+    EXPECT_INT(tr_valid_until(&r, T("2026-12-31T16:00:00Z")), T("2027-05-14T16:00:00Z"));
+    EXPECT_INT(tr_valid_until(&r, 0), 0);
+}
+
+TEST(t_zones_and_config)
+{
+    int32_t off = 0;
+    EXPECT_OK(tr_zone_parse("Asia/Shanghai", &off));
+    EXPECT_INT(off, 8 * 3600);
+    EXPECT_OK(tr_zone_parse("UTC+05:30", &off));
+    EXPECT_INT(off, 5 * 3600 + 1800);
+    EXPECT_ERR(tr_zone_parse("Europe/London", &off), ERR_INPUT); /* daylight saving time */
+    EXPECT_ERR(tr_zone_parse("UTC+25:00", &off), ERR_INPUT);
+    tr_config c;
+    const char *j = "{\"zone\":\"UTC\",\"due_days\":45,\"smtp\":\"smtp://127.0.0.1:2525\","
+                    "\"mail_domain\":\"example.com\",\"from\":\"t@example.com\"}";
+    EXPECT_OK(tr_config_parse(slice_of(j, strlen(j)), &c));
+    EXPECT_INT(c.rules.zone_off_s, 0);
+    EXPECT_INT(c.rules.due_days, 45);
+    EXPECT_INT(c.rules.grace_days, TR_DEFAULT_GRACE_DAYS);
+    static const char *const BAD[] = {"{\"zone\":\"Mars/Base\"}",
+                                      "{\"due_days\":0}",
+                                      "{\"smtp\":\"http://x\"}",
+                                      "{\"from\":\"a@b>\\r\\nBcc: x\"}",
+                                      "{\"mail_domain\":\"ex ample.com\"}",
+                                      "{\"colour\":1}",
+                                      "["};
+    for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
+        EXPECT_ERR(tr_config_parse(slice_of(BAD[i], strlen(BAD[i])), &c), ERR_INPUT);
+    }
+}
+
+/* ---- the door, on a real vault ---- */
+
+static vault *V;
+static actor SYS, SALES, SALES2, HR;
+
+static actor person(const char *user, role r, const char *dept)
+{
+    actor a;
+    EXPECT_OK(door_account_create(V, &SYS, user, "a-long-enough-password-1", r, dept));
+    EXPECT_OK(door_actor_of(V, user, &a));
+    snprintf(a.source, sizeof a.source, "127.0.0.1");
+    snprintf(a.request_id, sizeof a.request_id, "t");
+    return a;
+}
+
+TEST(t_door_setup)
+{
+    char *d = test_tmpdir("training");
+    char dir[600], key[700];
+    snprintf(dir, sizeof dir, "%s/vault", d);
+    snprintf(key, sizeof key, "%s/key", d);
+    free(d);
+    EXPECT_OK(key_file_generate(key));
+    kek_source src = {NULL, 0, key};
+    vault_init_opts o = {&src, KDF_FAST, NULL, NULL};
+    EXPECT_OK(vault_init(dir, &o));
+    EXPECT_OK(vault_open(dir, &src, &V));
+    actor_system(&SYS, "test");
+    SALES = person("sales1", ROLE_SALES, "beijing");
+    SALES2 = person("sales2", ROLE_SALES, "shanghai");
+    HR = person("hr1", ROLE_HR, "hr");
+}
+
+TEST(t_door_import)
+{
+    json_t *out = NULL;
+    EXPECT_ERR(door_training_import(V, &SALES, STARTER, &out), ERR_DENIED);
+    EXPECT_OK(door_training_import(V, &SYS, STARTER, &out));
+    EXPECT_STR(json_string_value(json_object_get(out, "course")), "security-basics");
+    json_decref(out);
+    out = NULL;
+    EXPECT_ERR(door_training_import(V, &SYS, STARTER, &out), ERR_CONFLICT); /* same version */
+    /* a malformed course is refused with the file and line, and nothing is stored */
+    char *d = test_tmpdir("course");
+    char p[700];
+    snprintf(p, sizeof p, "%s/course.json", d);
+    FILE *f = fopen(p, "w");
+    char *m = variant("\"answer\": [1]", "\"answer\": [5]");
+    fputs(m, f);
+    fclose(f);
+    free(m);
+    EXPECT_ERR(door_training_import(V, &SYS, d, &out), ERR_INPUT);
+    EXPECT(strstr(err_message(), "course.json:11: quiz[].answer") != NULL);
+    /* a manifest that parses but a lesson file is missing */
+    f = fopen(p, "w");
+    fputs(GOOD, f);
+    fclose(f);
+    EXPECT_ERR(door_training_import(V, &SYS, d, &out), ERR_INPUT);
+    EXPECT(strstr(err_message(), "lessons/en/01.md: missing") != NULL);
+    json_t *list = NULL;
+    EXPECT_OK(door_training_courses(V, &SALES, "en", &list));
+    EXPECT_INT(json_array_size(json_object_get(list, "courses")), 1);
+    json_decref(list);
+    free(d);
+}
+
+TEST(t_door_lesson_and_files)
+{
+    json_t *out = NULL;
+    EXPECT_OK(door_training_lesson(V, &SALES, "security-basics", "phishing", "zh-CN", &out));
+    const char *html = json_string_value(json_object_get(out, "html"));
+    EXPECT(html && strstr(html, "src=\"/v1/training/files/security-basics/2026.4/img/"
+                                "03-phishing-comic.svg\"") != NULL);
+    EXPECT(html && strstr(html, "钓鱼") != NULL);
+    json_decref(out);
+    out = NULL;
+    EXPECT_ERR(door_training_lesson(V, &SALES, "security-basics", "nope", "en", &out),
+               ERR_NOT_FOUND);
+    EXPECT_ERR(door_training_lesson(V, &SALES, "security-basics", "pipl", "fr", &out), ERR_INPUT);
+    buf b;
+    buf_init(&b, 1 << 20);
+    const char *ct = NULL;
+    EXPECT_OK(door_training_file(V, &SALES, "security-basics", "2026.4", "img/01-pipl-comic.svg",
+                                 &b, &ct));
+    EXPECT_STR(ct, "image/svg+xml");
+    EXPECT(b.len > 1000);
+    EXPECT_ERR(door_training_file(V, &SALES, "security-basics", "2026.4", "../custos.db", &b, &ct),
+               ERR_NOT_FOUND);
+    EXPECT_ERR(door_training_file(V, &SALES, "security-basics", "2026.4", "course.json", &b, &ct),
+               ERR_NOT_FOUND);
+    buf_free(&b);
+    /* an API key is no person */
+    actor key = SALES;
+    key.via_key = true;
+    EXPECT_ERR(door_training_lesson(V, &key, "security-basics", "pipl", "en", &out), ERR_DENIED);
+}
+
+/* Answers every question of the attempt right (white-box: the stored paper). */
+static json_t *answers_for(const char *attempt, bool right)
+{
+    training_attempt t;
+    training_attempt_init(&t);
+    EXPECT_OK(store_training_attempt_get(V->st, attempt, &t));
+    json_t *paper = json_loadb((const char *)t.paper.p, t.paper.len, 0, NULL);
+    training_attempt_free(&t);
+    course *c = starter();
+    json_t *ans = right ? right_answers(c, paper, false) : json_object();
+    course_free(c);
+    json_decref(paper);
+    return ans;
+}
+
+typedef struct race {
+    const char *attempt;
+    json_t *answers;
+    err e;
+} race;
+
+static void *submit_thread(void *arg)
+{
+    race *r = arg;
+    json_t *out = NULL;
+    r->e = door_training_attempt_submit(V, &SALES, r->attempt, r->answers, &out);
+    json_decref(out);
+    return NULL;
+}
+
+TEST(t_door_attempts_and_certification)
+{
+    json_t *a1 = NULL, *out = NULL;
+    EXPECT_OK(door_training_attempt_start(V, &SALES, "security-basics", "en", &a1));
+    EXPECT_INT(json_array_size(json_object_get(a1, "questions")), 10);
+    const char *id = json_string_value(json_object_get(a1, "attempt"));
+    /* someone else's attempt looks like none */
+    json_t *ans = answers_for(id, true);
+    EXPECT_ERR(door_training_attempt_submit(V, &SALES2, id, ans, &out), ERR_NOT_FOUND);
+    /* a failed attempt certifies nothing */
+    json_t *none = json_object();
+    EXPECT_OK(door_training_attempt_submit(V, &SALES, id, none, &out));
+    EXPECT(!json_is_true(json_object_get(out, "passed")));
+    EXPECT(json_is_null(json_object_get(out, "training_valid_until")));
+    json_decref(out);
+    out = NULL;
+    json_decref(none);
+    /* once only */
+    EXPECT_ERR(door_training_attempt_submit(V, &SALES, id, ans, &out), ERR_CONFLICT);
+    json_decref(ans);
+    json_decref(a1);
+    /* two submissions of one attempt at once: exactly one is marked */
+    json_t *a2 = NULL;
+    EXPECT_OK(door_training_attempt_start(V, &SALES, "security-basics", "zh-CN", &a2));
+    const char *id2 = json_string_value(json_object_get(a2, "attempt"));
+    race r[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        r[i] = (race){id2, answers_for(id2, true), ERR_INTERNAL};
+        pthread_create(&th[i], NULL, submit_thread, &r[i]);
+    }
+    int ok = 0, conflict = 0;
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        ok += r[i].e == ERR_OK;
+        conflict += r[i].e == ERR_CONFLICT;
+        json_decref(r[i].answers);
+    }
+    EXPECT_INT(ok, 1);
+    EXPECT_INT(conflict, 3);
+    json_decref(a2);
+    /* the pass set the account's validity: the end of next quarter's grace */
+    account acc;
+    EXPECT_OK(store_account_by_name(V->st, "sales1", &acc));
+    tr_rules rules;
+    tr_rules_default(&rules);
+    int64_t last = 0;
+    EXPECT_OK(store_training_last_pass(V->st, acc.id, "security-basics", &last));
+    EXPECT(last > 0);
+    EXPECT_INT(acc.training_until_us, tr_valid_until(&rules, last));
+    /* at least the next quarter's due date and grace (44 days) away */
+    EXPECT(acc.training_until_us > clock_now_us() + (int64_t)44 * 86400 * 1000000);
+    /* results: own yes, another's no, HR anyone's */
+    EXPECT_OK(door_training_results(V, &SALES, NULL, &out));
+    EXPECT_INT(json_array_size(json_object_get(out, "attempts")), 2);
+    json_decref(out);
+    out = NULL;
+    EXPECT_ERR(door_training_results(V, &SALES2, "sales1", &out), ERR_DENIED);
+    EXPECT_ERR(door_training_status(V, &SALES2, "sales1", &out), ERR_DENIED);
+    EXPECT_OK(door_training_results(V, &HR, "sales1", &out));
+    EXPECT_INT(json_array_size(json_object_get(out, "attempts")), 2);
+    json_decref(out);
+    out = NULL;
+}
+
+TEST(t_door_assign_status_valid_until)
+{
+    json_t *out = NULL;
+    EXPECT_ERR(door_training_assign(V, &SALES, "security-basics", "role", "sales", 0, &out),
+               ERR_DENIED);
+    EXPECT_ERR(door_training_assign(V, &HR, "security-basics", "role", "nobody", 0, &out),
+               ERR_INPUT);
+    EXPECT_ERR(door_training_assign(V, &HR, "no-course", "role", "sales", 0, &out), ERR_NOT_FOUND);
+    EXPECT_OK(door_training_assign(V, &HR, "security-basics", "role", "sales", 0, &out));
+    json_decref(out);
+    out = NULL;
+    EXPECT_OK(door_training_assign(V, &HR, "security-basics", "account", "hr1", 0, &out));
+    json_decref(out);
+    out = NULL;
+    EXPECT_OK(door_training_status(V, &SALES, NULL, &out));
+    json_t *c0 = json_array_get(json_object_get(out, "courses"), 0);
+    EXPECT_STR(json_string_value(json_object_get(c0, "state")), "certified");
+    json_decref(out);
+    out = NULL;
+    EXPECT_OK(door_training_status(V, &HR, "sales2", &out));
+    c0 = json_array_get(json_object_get(out, "courses"), 0);
+    EXPECT_STR(json_string_value(json_object_get(c0, "state")), "pending");
+    EXPECT(!json_is_true(json_object_get(out, "training_current")));
+    json_decref(out);
+    out = NULL;
+    /* HR's hand-set date needs a reason and is audited with it */
+    EXPECT_ERR(
+        door_training_set_valid_until(V, &HR, "sales2", clock_now_us() + 86400000000, "", &out),
+        ERR_INPUT);
+    EXPECT_ERR(door_training_set_valid_until(V, &SALES, "sales2", clock_now_us(), "because", &out),
+               ERR_DENIED);
+    EXPECT_OK(door_training_set_valid_until(V, &HR, "sales2", clock_now_us() + 86400000000,
+                                            "on leave during the window", &out));
+    json_decref(out);
+    out = NULL;
+    account acc;
+    EXPECT_OK(store_account_by_name(V->st, "sales2", &acc));
+    EXPECT(acc.training_until_us > clock_now_us());
+    /* questionnaires: own answers kept, read back */
+    json_t *qa = json_pack("{s:i,s:s}", "recognise-phishing", 2, "expect", "how to spot fakes");
+    EXPECT_OK(door_training_questionnaire_answer(V, &SALES2, "security-basics", "pre", qa));
+    json_decref(qa);
+    EXPECT_OK(door_training_questionnaire(V, &SALES2, "security-basics", "pre", "en", &out));
+    EXPECT_INT(
+        json_integer_value(json_object_get(json_object_get(out, "answers"), "recognise-phishing")),
+        2);
+    json_decref(out);
+    out = NULL;
+    EXPECT_OK(door_training_report(V, &HR, "security-basics", &out));
+    EXPECT(json_array_size(json_object_get(out, "departments")) >= 1);
+    EXPECT(json_array_size(json_object_get(out, "weakest_questions")) >= 1);
+    json_decref(out);
+    out = NULL;
+    EXPECT_ERR(door_training_report(V, &SALES, "security-basics", &out), ERR_DENIED);
+    /* reminders need a mail server in training.json */
+    EXPECT_ERR(door_training_remind(V, &HR, clock_now_us(), &out), ERR_INPUT);
+}
+
+/* ---- concurrent writers on the same rows ---- */
+
+typedef struct crowd {
+    int kind; /* 0: submit an attempt, 1: answer the questionnaire, 2: claim a reminder */
+    const char *attempt;
+    json_t *answers;
+    const char *account_id;
+    err e;
+} crowd;
+
+static void *crowd_thread(void *arg)
+{
+    crowd *c = arg;
+    json_t *out = NULL;
+    if (c->kind == 0) {
+        c->e = door_training_attempt_submit(V, &SALES2, c->attempt, c->answers, &out);
+    } else if (c->kind == 1) {
+        c->e =
+            door_training_questionnaire_answer(V, &SALES2, "security-basics", "post", c->answers);
+    } else {
+        c->e = store_training_reminder_claim(V->st, c->account_id, "security-basics", "2027Q1",
+                                             "due", clock_now_us());
+    }
+    json_decref(out);
+    return NULL;
+}
+
+TEST(t_door_concurrent_writers)
+{
+    /* two passing attempts of one person at once: both marked, the account row right */
+    json_t *a1 = NULL, *a2 = NULL;
+    EXPECT_OK(door_training_attempt_start(V, &SALES2, "security-basics", "en", &a1));
+    EXPECT_OK(door_training_attempt_start(V, &SALES2, "security-basics", "zh-CN", &a2));
+    crowd c[4] = {{0, json_string_value(json_object_get(a1, "attempt")), NULL, NULL, ERR_INTERNAL},
+                  {0, json_string_value(json_object_get(a2, "attempt")), NULL, NULL, ERR_INTERNAL},
+                  {1, NULL, json_pack("{s:i}", "recognise-phishing", 4), NULL, ERR_INTERNAL},
+                  {1, NULL, json_pack("{s:i}", "recognise-phishing", 5), NULL, ERR_INTERNAL}};
+    c[0].answers = answers_for(c[0].attempt, true);
+    c[1].answers = answers_for(c[1].attempt, true);
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        pthread_create(&th[i], NULL, crowd_thread, &c[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        EXPECT_OK(c[i].e);
+        json_decref(c[i].answers);
+    }
+    json_decref(a1);
+    json_decref(a2);
+    account acc;
+    EXPECT_OK(store_account_by_name(V->st, "sales2", &acc));
+    tr_rules rules;
+    tr_rules_default(&rules);
+    int64_t last = 0;
+    EXPECT_OK(store_training_last_pass(V->st, acc.id, "security-basics", &last));
+    EXPECT_INT(acc.training_until_us, tr_valid_until(&rules, last));
+    /* one of the two answers stands, whole */
+    json_t *q = NULL;
+    EXPECT_OK(door_training_questionnaire(V, &SALES2, "security-basics", "post", "en", &q));
+    json_int_t v =
+        json_integer_value(json_object_get(json_object_get(q, "answers"), "recognise-phishing"));
+    EXPECT(v == 4 || v == 5);
+    json_decref(q);
+    /* a reminder claimed by four runs at once is claimed once */
+    crowd r[4];
+    int ok = 0, conflict = 0;
+    for (int i = 0; i < 4; i++) {
+        r[i] = (crowd){2, NULL, NULL, acc.id, ERR_INTERNAL};
+        pthread_create(&th[i], NULL, crowd_thread, &r[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        ok += r[i].e == ERR_OK;
+        conflict += r[i].e == ERR_CONFLICT;
+    }
+    EXPECT_INT(ok, 1);
+    EXPECT_INT(conflict, 3);
+}
+
+TEST(t_door_attempt_limits)
+{
+    /* every marked paper shows its right answers: five a day per person and course */
+    json_t *none = json_object();
+    for (int i = 0; i < 3; i++) { /* sales1 has two marked already */
+        json_t *a = NULL, *out = NULL;
+        EXPECT_OK(door_training_attempt_start(V, &SALES, "security-basics", "en", &a));
+        EXPECT_OK(door_training_attempt_submit(
+            V, &SALES, json_string_value(json_object_get(a, "attempt")), none, &out));
+        json_decref(out);
+        json_decref(a);
+    }
+    json_decref(none);
+    json_t *a = NULL;
+    EXPECT_ERR(door_training_attempt_start(V, &SALES, "security-basics", "en", &a), ERR_RATE);
+    /* and twenty papers drawn (sales2 drew two in the concurrency test) */
+    for (int i = 0; i < TRAINING_STARTS_PER_DAY - 2; i++) {
+        EXPECT_OK(door_training_attempt_start(V, &SALES2, "security-basics", "en", &a));
+        json_decref(a);
+        a = NULL;
+    }
+    EXPECT_ERR(door_training_attempt_start(V, &SALES2, "security-basics", "en", &a), ERR_RATE);
+    EXPECT(a == NULL);
+}
+
+TEST(t_door_teardown)
+{
+    vault_close(V);
+}
+
+int main(void)
+{
+    test_init();
+    RUN(t_course_good);
+    RUN(t_course_malformed_names_file_line_field);
+    RUN(t_course_paths);
+    RUN(t_render_drops_raw_html_and_scripts);
+    RUN(t_svg_check);
+    RUN(t_starter_course_checks);
+    RUN(t_quiz_papers);
+    RUN(t_schedule_cycles);
+    RUN(t_schedule_states);
+    RUN(t_zones_and_config);
+    RUN(t_door_setup);
+    RUN(t_door_import);
+    RUN(t_door_lesson_and_files);
+    RUN(t_door_attempts_and_certification);
+    RUN(t_door_assign_status_valid_until);
+    RUN(t_door_concurrent_writers);
+    RUN(t_door_attempt_limits);
+    RUN(t_door_teardown);
+    return test_done("training_test");
+}
