@@ -485,8 +485,8 @@ TEST(t_door_setup)
     snprintf(key, sizeof key, "%s/key", d);
     free(d);
     EXPECT_OK(key_file_generate(key));
-    kek_source src = {NULL, 0, key};
-    vault_init_opts o = {&src, KDF_FAST, NULL, NULL};
+    vault_key src = {NULL, 0, key};
+    vault_init_opts o = {&src, VAULT_KDF_FAST, NULL, NULL};
     EXPECT_OK(vault_init(dir, &o));
     EXPECT_OK(vault_open(dir, &src, &V));
     actor_system(&SYS, "test");
