@@ -59,7 +59,7 @@ function shell() {
     el('div', { class: 'who' },
       el('a', { href: '#/account', 'data-nav': 'account', class: 'who-name' }, el('span', {}, state.me.username)),
       el('span', { class: 'role' }, t('role.' + state.me.role) + (state.me.department ? ' · ' + state.me.department : '')),
-      el('button', { type: 'button', 'data-action': 'lang', lang: other, 'aria-label': t('lang.switch') }, t('lang.other')),
+      el('button', { type: 'button', 'data-action': 'lang', lang: other, title: t('lang.switch') }, t('lang.other')),
       el('button', { type: 'button', 'data-action': 'logout' , 'on:click': logout }, t('nav.logout'))));
   header.querySelector('[data-action="lang"]').addEventListener('click', () => { setLang(other); shell(); });
   const main = el('main', { id: 'main', tabindex: '-1' });

@@ -59,6 +59,7 @@ for t in ${FUZZ:-}; do
     fi
 done
 for t in ${INTEG:-}; do run_counted "$t"; done
+run_counted bash tests/console_unit.sh
 if [ "${BROWSER:-0}" = 1 ]; then run_counted node tests/browser/run.mjs; fi
 run_counted bash tests/build_check.sh
 run_counted bash scripts/check-layers.sh
