@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make check-layers: the layering the compiler cannot see.
 #  1. Includes go downward only: core < {crypto, model} < {store, access, audit}
-#     < {guard, identity, incident} < door (src/lib/door/, vault) < server < cli (the binary's entry,
+#     < {guard, identity, incident, training} < door (src/lib/door/, vault) < server < cli (the binary's entry,
 #     which starts the server). A module may include itself and any module of a lower level,
 #     never one of its own level or above (so identity/ includes no door header, and guard/,
 #     identity/ and incident/ know nothing of each other).
@@ -22,7 +22,7 @@ cd "$(dirname "$0")/.."
 level() {
     case $1 in
     core) echo 0 ;; crypto | model) echo 1 ;; store | access | audit) echo 2 ;;
-    guard | identity | incident) echo 3 ;; door) echo 4 ;; server) echo 5 ;; cli) echo 6 ;; *) echo 9 ;;
+    guard | identity | incident | training) echo 3 ;; door) echo 4 ;; server) echo 5 ;; cli) echo 6 ;; *) echo 9 ;;
     esac
 }
 module_of() { # path -> module
