@@ -11,6 +11,10 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as V from '../../console/lib/verify.js';
+import { webcrypto } from 'node:crypto';
+
+// Node 18 (Debian 12's) has WebCrypto but not yet as the global the browser offers.
+if (!globalThis.crypto) globalThis.crypto = webcrypto;
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');

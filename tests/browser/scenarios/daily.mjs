@@ -19,6 +19,8 @@ export async function newCustomer(t, extra = {}, vault = t.demo) {
 // Customers view: search by one field (phone, email, id_number, name), as the form offers it.
 export async function search(page, by, value) {
   const v = await waitView(page, 'customers');
+  // The view renders its form after its root appears: wait for the form, then choose the path.
+  await v.locator(`${field('by')}, ${field(by)}`).first().waitFor({ state: 'visible', timeout: 15000 });
   const selector = v.locator(field('by'));
   if (await selector.count()) {
     await selector.first().selectOption(by);
@@ -123,7 +125,8 @@ export const scenarios = [
       await go(p2, 'customers');
       await search(p2, 'phone', ch.phone);
       const card = await openCard(p2, ch.customer);
-      assert.ok(digits(await card.innerText()).includes(ch.phone), 'service1 sees the new number');
+      await pollUntil(async () => digits(await card.innerText()).includes(ch.phone),
+        { what: 'service1 sees the new number' });
     },
   },
   {
