@@ -75,7 +75,8 @@ export const scenarios = [
       // The phone as people type it: spaces and a country code.
       await search(page, 'phone', `+86 ${c.phone.slice(0, 3)} ${c.phone.slice(3, 7)} ${c.phone.slice(7)}`);
       const card = await openCard(page, c);
-      assert.ok(digits(await card.innerText()).includes(c.phone), 'the card shows the phone customer service may read');
+      await pollUntil(async () => digits(await card.innerText()).includes(c.phone),
+        { what: 'the card shows the phone customer service may read' });
 
       const summary = `电话回访：客户询问清代青花瓷拍卖预展 ${Date.now()}`;
       await fill(card, { channel: 'phone', summary });
