@@ -21,8 +21,8 @@ export const scenarios = [
         await go(page, 'customers');
         await search(page, 'name', c.name);
         const card = await openCard(page, c);
-        const text = await card.innerText();
-        assert.ok(text.includes(c.name), `the name is shown exactly, as text: ${c.name}`);
+        await pollUntil(async () => (await card.innerText()).includes(c.name),
+          { what: `the name shown exactly, as text: ${c.name}` });
         const injected = await page.evaluate(() => [...document.querySelectorAll('img')]
           .filter((i) => i.getAttribute('src') === 'x').length);
         assert.equal(injected, 0, 'no <img src=x> element was made from the name');
