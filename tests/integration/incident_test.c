@@ -666,6 +666,49 @@ TEST(t_concurrent)
     json_decref(inc);
 }
 
+/* The command line speaks to the server like the other client commands. */
+TEST(t_cli)
+{
+    char addr[64];
+    snprintf(addr, sizeof addr, "https://127.0.0.1:%u", S.port);
+    setenv("CUSTOS_ADDR", addr, 1);
+    setenv("CUSTOS_CACERT", S.cacert, 1);
+    setenv("CUSTOS_TOKEN", T[LEGAL], 1);
+    buf out;
+    buf_init(&out, 1 << 22);
+    const char *list[] = {"incident", "list", "--state", "all", "--json", NULL};
+    EXPECT_INT(h_cli(&S, &out, list), 0);
+    EXPECT(strstr(buf_cstr(&out), INCID) != NULL);
+    buf_reset(&out);
+    const char *show[] = {"incident", "show", INCID, "--json", NULL};
+    EXPECT_INT(h_cli(&S, &out, show), 0);
+    EXPECT(strstr(buf_cstr(&out), "\"custody\"") != NULL);
+    buf_reset(&out);
+    const char *open[] = {"incident", "open", "credentials-stolen", "--note", "from the CLI",
+                          "--json",   NULL};
+    EXPECT_INT(h_cli(&S, &out, open), 0);
+    json_error_t je;
+    json_t *j = json_loads(buf_cstr(&out), 0, &je);
+    char id[64];
+    snprintf(id, sizeof id, "%s", jstr(j, "id") ?: "");
+    json_decref(j);
+    EXPECT(id[0] != '\0');
+    buf_reset(&out);
+    const char *task[] = {"incident", "task", id, "contain", "start", "--json", NULL};
+    EXPECT(h_cli(&S, &out, task) != 0); /* legal is not the containment team */
+    buf_reset(&out);
+    char file[700];
+    snprintf(file, sizeof file, "%s/../cli-evidence.json", S.dir);
+    const char *ev[] = {"incident",      "evidence", INCID, "--reason",
+                        "counsel asked", "--out",    file,  NULL};
+    EXPECT_INT(h_cli(&S, &out, ev), 0);
+    const char *verify[] = {"audit", "verify-bundle", file, NULL};
+    EXPECT_INT(h_cli(&S, NULL, verify), 0);
+    const char *bad[] = {"incident", "evidence", INCID, "--out", file, NULL};
+    EXPECT(h_cli(&S, NULL, bad) != 0); /* no reason */
+    buf_free(&out);
+}
+
 TEST(t_stop)
 {
     EXPECT_INT(h_stop(&S), 0);
@@ -684,6 +727,7 @@ int main(void)
     RUN(t_close);
     RUN(t_reminders);
     RUN(t_concurrent);
+    RUN(t_cli);
     RUN(t_stop);
     return test_done("incident_test");
 }
