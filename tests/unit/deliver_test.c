@@ -330,13 +330,37 @@ TEST(t_send_and_records)
     /* the records survive the store */
     notice_outbox *o2 = NULL;
     EXPECT_OK(notice_outbox_new(&o2));
-    EXPECT_OK(notice_outbox_from_json(o2, j));
+    EXPECT_OK(notice_outbox_from_json(o2, j, 1772421000LL * 1000000));
     EXPECT(notice_outbox_get(o2, "cus_yoshino", &r));
     EXPECT_INT(r.outcome, NO_SENT);
     EXPECT_STR(r.by, "service1");
     EXPECT_OK(notice_outbox_send(o2, &q, &st));
     EXPECT_INT(st.sent, 0);
     json_decref(j);
+    /* a send claimed by another sender: left alone while fresh, retried once stale */
+    notice_outbox *o3 = NULL;
+    EXPECT_OK(notice_outbox_new(&o3));
+    bool go[3] = {false, false, false};
+    EXPECT_OK(notice_outbox_claim(o3, &q, go, &st));
+    EXPECT(go[0] && go[1] && !go[2]);
+    EXPECT_OK(notice_outbox_to_json(o3, &j));
+    notice_outbox *o4 = NULL;
+    EXPECT_OK(notice_outbox_new(&o4));
+    EXPECT_OK(notice_outbox_from_json(o4, j, now + 60 * 1000000LL));
+    EXPECT_OK(notice_outbox_send(o4, &q, &st));
+    EXPECT_INT(st.sent, 0); /* being sent by the other */
+    notice_outbox_free(o4);
+    EXPECT_OK(notice_outbox_new(&o4));
+    EXPECT_OK(notice_outbox_from_json(o4, j, now + (NOTICE_CLAIM_STALE_S + 1) * 1000000LL));
+    EXPECT(notice_outbox_get(o4, "cus_chen", &r));
+    EXPECT_INT(r.outcome, NO_FAILED);
+    q.now_us = now + (NOTICE_CLAIM_STALE_S + 1) * 1000000LL;
+    EXPECT_OK(notice_outbox_send(o4, &q, &st));
+    EXPECT_INT(st.sent, 2);
+    q.now_us = now;
+    json_decref(j);
+    notice_outbox_free(o4);
+    notice_outbox_free(o3);
     notice_outbox_free(o2);
     notice_outbox_free(o);
     rx_stop(&s);

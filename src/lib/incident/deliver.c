@@ -370,6 +370,7 @@ err notice_outbox_to_json(notice_outbox *o, json_t **out)
         if (!j) {
             continue;
         }
+        json_object_set_new(j, "claimed_us", json_integer((json_int_t)r->claimed_us));
         put_time(j, "first_at", r->first_us);
         put_time(j, "last_at", r->last_us);
         put_time(j, "next_at", r->outcome == NO_FAILED ? r->next_us : 0);
@@ -391,7 +392,7 @@ static int outcome_parse(const char *s)
     return -1;
 }
 
-err notice_outbox_from_json(notice_outbox *o, const json_t *records)
+err notice_outbox_from_json(notice_outbox *o, const json_t *records, int64_t now_us)
 {
     ENSURE(json_is_array(records), ERR_INPUT, "the notice records are not a list");
     err rc = ERR_OK;
@@ -401,7 +402,7 @@ err notice_outbox_from_json(notice_outbox *o, const json_t *records)
     json_array_foreach(records, i, j)
     {
         const char *cust = NULL, *ch = NULL, *lang = NULL, *oc = NULL, *by = NULL;
-        json_int_t att = 0, first = 0, last = 0, next = 0;
+        json_int_t att = 0, first = 0, last = 0, next = 0, claimed = 0;
         const json_t *e = json_object_get(j, "error");
         CHECK(json_unpack((json_t *)j, "{s:s,s:s,s:s,s:s,s:I,s:s,s:I,s:I,s:I}", "customer", &cust,
                           "channel", &ch, "lang", &lang, "outcome", &oc, "attempts", &att, "by",
@@ -414,9 +415,12 @@ err notice_outbox_from_json(notice_outbox *o, const json_t *records)
         GUARD(record_of(o, cust, &r));
         r->channel = (notice_channel)c;
         r->lang = (pb_lang)l;
-        /* a send that was under way when the record was stored is not known to have
+        claimed = json_integer_value(json_object_get(j, "claimed_us"));
+        /* a send claimed long ago whose outcome never came back is not known to have
          * happened: it is retried (the receiver may see it twice, never not at all) */
-        r->outcome = out == NO_SENDING ? NO_FAILED : (notice_outcome)out;
+        bool stale = out == NO_SENDING && claimed < now_us - NOTICE_CLAIM_STALE_S * 1000000LL;
+        r->outcome = stale ? NO_FAILED : (notice_outcome)out;
+        r->claimed_us = stale ? 0 : claimed;
         r->attempts = (int)att;
         r->first_us = first;
         r->last_us = last;
@@ -528,9 +532,8 @@ out:
     return rc;
 }
 
-err notice_outbox_send(notice_outbox *o, const notice_send_req *q, notice_send_stats *st)
+static err check_req(const notice_send_req *q)
 {
-    memset(st, 0, sizeof *st);
     ENSURE(q && q->mailer && q->by && q->by[0] && strlen(q->by) < NOTICE_ID_MAX &&
                (q->n == 0 || q->r),
            ERR_INPUT, "a send needs the mailer, the sender and the recipients");
@@ -544,78 +547,122 @@ err notice_outbox_send(notice_outbox *o, const notice_send_req *q, notice_send_s
             ENSURE(smtp_addr_ok(m->drill_rcpt[i]), ERR_INPUT, "a drill recipient is malformed");
         }
     }
-    TRY(check_approvals(q));
     for (size_t i = 0; i < q->n; i++) {
         const notice_recipient *r = &q->r[i];
         ENSURE(r->customer && r->name && (r->fields || r->categories), ERR_INPUT,
                "a recipient lacks the customer or what was exposed");
-        /* claim */
-        pthread_mutex_lock(&o->mu);
-        notice_record *rec = NULL;
-        err e = record_of(o, r->customer, &rec);
-        if (e != ERR_OK) {
-            pthread_mutex_unlock(&o->mu);
-            return e;
-        }
-        bool has_addr = m->drill || (r->email && smtp_addr_ok(r->email));
-        bool go;
-        switch (rec->outcome) {
-        case NO_PENDING:
-        case NO_NO_ADDRESS:
-            go = !q->retry_only;
-            break;
-        case NO_FAILED:
-            go = q->force || rec->next_us <= q->now_us;
-            break;
-        case NO_GAVE_UP:
-            go = q->force;
-            break;
-        default: /* sent, or being sent by another call */
-            go = false;
-        }
-        if (go && !has_addr) {
-            rec->outcome = NO_NO_ADDRESS;
-            rec->channel = NCH_EMAIL;
-            rec->lang = r->lang;
-            st->no_address++;
-            go = false;
-        } else if (!go) {
-            st->skipped++;
-        } else {
-            rec->outcome = NO_SENDING;
-        }
+    }
+    return check_approvals(q);
+}
+
+/* Claims recipient i under the lock: true when this caller is to send it now. */
+static err claim_one(notice_outbox *o, const notice_send_req *q, size_t i, bool *go,
+                     notice_send_stats *st)
+{
+    const notice_recipient *r = &q->r[i];
+    notice_record *rec = NULL;
+    TRY(record_of(o, r->customer, &rec));
+    bool has_addr = q->mailer->drill || (r->email && smtp_addr_ok(r->email));
+    switch (rec->outcome) {
+    case NO_PENDING:
+    case NO_NO_ADDRESS:
+        *go = !q->retry_only;
+        break;
+    case NO_FAILED:
+        *go = q->force || rec->next_us <= q->now_us;
+        break;
+    case NO_GAVE_UP:
+        *go = q->force;
+        break;
+    default: /* sent, or being sent by another call */
+        *go = false;
+    }
+    if (*go && !has_addr) {
+        rec->outcome = NO_NO_ADDRESS;
+        rec->channel = NCH_EMAIL;
+        rec->lang = r->lang;
+        st->no_address++;
+        *go = false;
+    } else if (!*go) {
+        st->skipped++;
+    } else {
+        rec->outcome = NO_SENDING;
+        rec->claimed_us = q->now_us;
+    }
+    return ERR_OK;
+}
+
+err notice_outbox_claim(notice_outbox *o, const notice_send_req *q, bool *go, notice_send_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    TRY(check_req(q));
+    err e = ERR_OK;
+    pthread_mutex_lock(&o->mu);
+    for (size_t i = 0; i < q->n && e == ERR_OK; i++) {
+        e = claim_one(o, q, i, &go[i], st);
+    }
+    pthread_mutex_unlock(&o->mu);
+    return e;
+}
+
+err notice_deliver(const notice_send_req *q, size_t i, char *why, size_t cap)
+{
+    why[0] = 0;
+    return send_one(q, &q->r[i], why, cap);
+}
+
+void notice_outbox_settle(notice_outbox *o, const notice_send_req *q, size_t i, err result,
+                          const char *why, notice_send_stats *st)
+{
+    pthread_mutex_lock(&o->mu);
+    notice_record *rec = NULL;
+    if (record_of(o, q->r[i].customer, &rec) != ERR_OK) {
         pthread_mutex_unlock(&o->mu);
+        return;
+    }
+    rec->channel = NCH_EMAIL;
+    rec->lang = q->r[i].lang;
+    rec->attempts++;
+    if (rec->first_us == 0) {
+        rec->first_us = q->now_us;
+    }
+    rec->last_us = q->now_us;
+    rec->claimed_us = 0;
+    snprintf(rec->by, sizeof rec->by, "%s", q->by);
+    if (result == ERR_OK) {
+        rec->outcome = NO_SENT;
+        rec->next_us = 0;
+        rec->error[0] = 0;
+        st->sent++;
+    } else {
+        rec->outcome = rec->attempts >= NOTICE_ATTEMPTS_MAX ? NO_GAVE_UP : NO_FAILED;
+        rec->next_us = rec->outcome == NO_FAILED ? q->now_us + backoff_us(rec->attempts) : 0;
+        snprintf(rec->error, sizeof rec->error, "%s", why ? why : "");
+        st->failed++;
+        if (rec->outcome == NO_FAILED &&
+            (st->next_retry_us == 0 || rec->next_us < st->next_retry_us)) {
+            st->next_retry_us = rec->next_us;
+        }
+    }
+    pthread_mutex_unlock(&o->mu);
+}
+
+err notice_outbox_send(notice_outbox *o, const notice_send_req *q, notice_send_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    TRY(check_req(q));
+    for (size_t i = 0; i < q->n; i++) {
+        bool go = false;
+        pthread_mutex_lock(&o->mu);
+        err e = claim_one(o, q, i, &go, st);
+        pthread_mutex_unlock(&o->mu);
+        TRY(e);
         if (!go) {
             continue;
         }
-        char why[120] = "";
-        e = send_one(q, r, why, sizeof why);
-        pthread_mutex_lock(&o->mu);
-        rec = find(o, r->customer); /* the array may have moved */
-        rec->channel = NCH_EMAIL;
-        rec->lang = r->lang;
-        rec->attempts++;
-        if (rec->first_us == 0) {
-            rec->first_us = q->now_us;
-        }
-        rec->last_us = q->now_us;
-        snprintf(rec->by, sizeof rec->by, "%s", q->by);
-        if (e == ERR_OK) {
-            rec->outcome = NO_SENT;
-            rec->next_us = 0;
-            rec->error[0] = 0;
-            st->sent++;
-        } else {
-            rec->outcome = rec->attempts >= NOTICE_ATTEMPTS_MAX ? NO_GAVE_UP : NO_FAILED;
-            rec->next_us = rec->outcome == NO_FAILED ? q->now_us + backoff_us(rec->attempts) : 0;
-            snprintf(rec->error, sizeof rec->error, "%s", why);
-            st->failed++;
-            if (rec->outcome == NO_FAILED &&
-                (st->next_retry_us == 0 || rec->next_us < st->next_retry_us)) {
-                st->next_retry_us = rec->next_us;
-            }
-        }
-        pthread_mutex_unlock(&o->mu);
+        char why[120];
+        e = notice_deliver(q, i, why, sizeof why);
+        notice_outbox_settle(o, q, i, e, why, st);
     }
     return ERR_OK;
 }

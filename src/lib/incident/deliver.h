@@ -30,6 +30,7 @@
 #define NOTICE_BACKOFF_MAX_S 3600
 #define NOTICE_ID_MAX 64
 #define NOTICE_RECIPIENTS_MAX 100000
+#define NOTICE_CLAIM_STALE_S 900 /* a claimed send with no outcome after this is retried */
 
 /* ---- documents in each format ---- */
 
@@ -98,6 +99,7 @@ typedef struct notice_record {
     notice_outcome outcome;
     int attempts;
     int64_t first_us, last_us, next_us; /* first and last attempt; the next retry */
+    int64_t claimed_us;                 /* while NO_SENDING: when it was claimed */
     char by[NOTICE_ID_MAX];             /* who sent (the last attempt) */
     char error[120];                    /* the mail server's reason, never an address */
 } notice_record;
@@ -107,7 +109,7 @@ MUST_USE err notice_outbox_new(notice_outbox **out);
 void notice_outbox_free(notice_outbox *o);
 /* The records as JSON (an array; no personal value), and back (for the store). */
 MUST_USE err notice_outbox_to_json(notice_outbox *o, json_t **out);
-MUST_USE err notice_outbox_from_json(notice_outbox *o, const json_t *records);
+MUST_USE err notice_outbox_from_json(notice_outbox *o, const json_t *records, int64_t now_us);
 /* A copy of the record of customer, false when none. */
 bool notice_outbox_get(notice_outbox *o, const char *customer, notice_record *out);
 
@@ -146,6 +148,16 @@ typedef struct notice_send_stats {
  * mail, when a language needed has no approval that holds for its template and facts. */
 MUST_USE err notice_outbox_send(notice_outbox *o, const notice_send_req *req,
                                 notice_send_stats *st);
+
+/* The same in three steps, for a caller that keeps the records in a store under a
+ * compare-and-set: claim (go[i] true for each recipient this caller is to send; the claimed
+ * records are NO_SENDING and no other claim takes them until settled or stale), deliver each
+ * claimed one (no lock, no record), then settle each outcome. */
+MUST_USE err notice_outbox_claim(notice_outbox *o, const notice_send_req *req, bool *go,
+                                 notice_send_stats *st);
+MUST_USE err notice_deliver(const notice_send_req *req, size_t i, char *why, size_t cap);
+void notice_outbox_settle(notice_outbox *o, const notice_send_req *req, size_t i, err result,
+                          const char *why, notice_send_stats *st);
 
 /* ---- export for SMS or post ---- */
 
