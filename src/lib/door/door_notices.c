@@ -864,6 +864,8 @@ static err claim_fn(void *ctx, const incident *inc, const json_t *scope, const j
         GUARD(notice_outbox_from_json(o, recs, c->x->q.now_us));
     }
     if (c->settle) {
+        /* counted afresh each time: the change may be applied again on a fresher copy */
+        memset(&c->st, 0, sizeof c->st);
         for (size_t i = 0; i < c->x->n; i++) {
             if (c->go[i]) {
                 notice_outbox_settle(o, &c->x->q, i, c->result[i], c->why[i], &c->st);
