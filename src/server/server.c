@@ -1076,6 +1076,7 @@ out:
         }
     }
     conntab_free(&srv.ct);
+    drill_server_stop();
     door_guard_stop(srv.v);
     if (key) {
         mem_wipe(key, strlen(key));

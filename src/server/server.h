@@ -155,6 +155,10 @@ void response_error(response *out, err code, const char *message);
 void response_json(response *out, int status, json_t *body);
 /* handlers_training.c: /v1/training/... (false: not its route) */
 bool handle_training(server *s, request *r, response *out);
+/* handlers_drill.c: /v1/drills... (false: not its route); drill_server_stop ends a running
+ * drill's injection (server shutdown, before the guard stops). */
+bool handle_drill(server *s, request *r, response *out);
+void drill_server_stop(void);
 /* handlers_audit.c: /v1/audit/<sub> */
 void handle_audit(server *s, request *r, response *out, const char *sub);
 
