@@ -5,8 +5,8 @@
  *   drill list                         the drills with their timings, oldest first
  *   drill show ID                      one drill: requests, alert, containment, scope
  *   drill report ID [--lang zh-CN|en] [--format text|pdf] [--out FILE]
- *   drill task ID TASK start|done [--note TEXT]
- *   drill filed ID REPORT              cac-initial | gdpr-33 | cac-summary
+ *
+ * The people's part (tasks, evidence, notices, reports) is done on the drill's incident.
  */
 #include <stdio.h>
 #include <string.h>
@@ -19,9 +19,7 @@ static void usage(void)
 {
     fputs("usage: custos drill start PLAYBOOK [--wait]\n"
           "       custos drill list | show ID\n"
-          "       custos drill report ID [--lang zh-CN|en] [--format text|pdf] [--out FILE]\n"
-          "       custos drill task ID TASK start|done [--note TEXT]\n"
-          "       custos drill filed ID cac-initial|gdpr-33|cac-summary\n",
+          "       custos drill report ID [--lang zh-CN|en] [--format text|pdf] [--out FILE]\n",
           stderr);
 }
 
@@ -131,16 +129,6 @@ int cmd_drill(args *a)
         }
         buf_free(&b);
         return e == ERR_OK ? 0 : cli_fail(e);
-    }
-    if (strcmp(sub, "task") == 0 && a->npos == 4) {
-        snprintf(path, sizeof path, "/v1/drills/%s/tasks/%s/%s", a->pos[1], a->pos[2], a->pos[3]);
-        const char *note = args_opt(a, "--note");
-        return cli_send_json(a, "POST", path,
-                             note ? json_pack("{s:s}", "note", note) : json_object());
-    }
-    if (strcmp(sub, "filed") == 0 && a->npos == 3) {
-        snprintf(path, sizeof path, "/v1/drills/%s/filed", a->pos[1]);
-        return cli_send_json(a, "POST", path, json_pack("{s:s}", "report", a->pos[2]));
     }
     usage();
     return 2;

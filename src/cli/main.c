@@ -57,7 +57,7 @@ static void usage(void)
         "        unthrottle address|account X\n"
         "  guard check RULES | replay --rules RULES DIR      (offline)\n"
         "  drill start PLAYBOOK [--wait] | list | show ID | report ID [--lang L] [--format F]\n"
-        "        [--out FILE] | task ID TASK start|done [--note T] | filed ID REPORT\n"
+        "        [--out FILE]\n"
         "  training check COURSE_DIR | import DIR COURSE_DIR (offline) | courses | status |\n"
         "           results | assign | assignments | unassign | remind | report | valid-until\n"
         "  transactions add CUSTOMER FIELD=VALUE... | list CUSTOMER\n"
