@@ -892,7 +892,7 @@ err door_drill_report(vault *v, const actor *a, const char *id, const char *lang
                      "个；防护规则锁定了该账户、撤销其会话并封禁了来源地址，演练结束后账户已停用。"
                      "演练事件：%s。\n"
                    : "\nThe drill account %s read from %s: %zu customers (all synthetic, of the "
-                     "drill department), %zu honeytokens; the guard's rules locked the account, "
+                     "drill department), honeytokens: %zu; the guard's rules locked the account, "
                      "revoked its sessions and blocked the address, and the account was disabled "
                      "when the drill ended. Drill incident: %s.\n",
         json_string_value(json_object_get(rec, "account")),
