@@ -161,6 +161,8 @@ bool handle_drill(server *s, request *r, response *out);
 void drill_server_stop(void);
 /* handlers_incident.c: /v1/incidents... (false: not its route) */
 bool handle_incident(server *s, request *r, response *out);
+/* handlers_notices.c: /v1/incidents/{id}/documents..., /v1/incidents/{id}/notices... */
+bool handle_notices(server *s, request *r, response *out);
 /* handlers_audit.c: /v1/audit/<sub> */
 void handle_audit(server *s, request *r, response *out, const char *sub);
 
