@@ -67,6 +67,8 @@ int cmd_drill(args *a);
 /* The demo's past drill: a real drill on the demo vault DIR through a server started for it,
  * its people's steps done by the demo staff (password pw), its incident closed. 0 when done. */
 int drill_demo_seed(const char *dir, const char *key_file, const char *pw);
+/* incident_cmd.c */
+int cmd_incident(args *a);
 
 /* ---- HTTPS client ---- */
 typedef struct client {
