@@ -8,6 +8,7 @@
  * The timings of each step are printed.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -472,6 +473,52 @@ TEST(t_second_drill_compares)
     json_decref(j);
 }
 
+static void *start_one(void *arg)
+{
+    json_t *j = NULL;
+    *(int *)arg =
+        h_json(&S, "POST", "/v1/drills", TSEC, "{\"playbook\":\"customer-data-misread\"}", &j);
+    json_decref(j);
+    return NULL;
+}
+
+/* Starts at the same moment: one drill runs, the others are refused while it does. */
+TEST(t_concurrent_starts)
+{
+    enum { N = 4 };
+    pthread_t th[N];
+    int st[N] = {0};
+    for (int i = 0; i < N; i++) {
+        EXPECT(pthread_create(&th[i], NULL, start_one, &st[i]) == 0);
+    }
+    int started = 0, refused = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(th[i], NULL);
+        started += st[i] == 202;
+        refused += st[i] == 409;
+    }
+    EXPECT_INT(started, 1);
+    EXPECT_INT(refused, N - 1);
+    /* It ends contained like the others. */
+    int64_t dl = h_deadline(120000);
+    bool done = false;
+    while (!done) {
+        json_t *j = NULL;
+        EXPECT_INT(h_json(&S, "GET", "/v1/drills", TSEC, NULL, &j), 200);
+        json_t *arr = json_object_get(j, "drills");
+        const char *last = jstr(json_array_get(arr, json_array_size(arr) - 1), "state");
+        done = json_array_size(arr) == 3 && last && strcmp(last, "running") != 0;
+        if (done) {
+            EXPECT_STR(last, "contained");
+        }
+        json_decref(j);
+        if (!done && !h_poll(dl)) {
+            break;
+        }
+    }
+    EXPECT(done);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -515,6 +562,7 @@ int main(void)
     RUN(t_drill_end_to_end);
     RUN(t_drill_notices_and_mail);
     RUN(t_second_drill_compares);
+    RUN(t_concurrent_starts);
     if (S.pid) {
         EXPECT_INT(h_stop(&S), 0);
     }
