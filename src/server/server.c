@@ -1079,6 +1079,7 @@ out:
         }
     }
     conntab_free(&srv.ct);
+    drill_server_stop();
     door_incident_timer_stop(incident_timer);
     door_guard_stop(srv.v);
     if (key) {
