@@ -1,0 +1,89 @@
+// incidents_drills.js - the drill button (security: a synthetic breach on the live system, marked
+// as a drill everywhere, confirmed first) and the drill history: each drill's timings (to detect,
+// acknowledge, decide, contain, the evidence, notices and report ready) and hand-offs, compared
+// over time as a table and a chart, with the after-action report in both languages.
+import { put, table, errorNote } from '../lib/chart_ui.js';
+import { lineChart } from '../lib/chart.js';
+import * as M from './incidents_model.js';
+import { confirmBox } from './incidents_detail.js';
+
+export function timingLabel(t, key) {
+    const s = t('inc.timing.' + key);
+    return s.startsWith('\u27e6') ? key : s;
+}
+
+export async function drillsSection(ctx, root) {
+    const { el, t, me } = ctx;
+    const err = el('div');
+    const box = el('div');
+    const startBox = el('div');
+    const sec = el('section', { class: 'card', 'aria-labelledby': 'inc-drills-h', 'data-section': 'drills' },
+        el('h2', { id: 'inc-drills-h' }, t('inc.drills')), el('p', { class: 'muted small' }, t('inc.drills_intro')), startBox, err, box);
+    root.appendChild(sec);
+
+    if (M.can(me, 'drill')) {
+        startBox.appendChild(el('button', { type: 'button', class: 'primary', 'data-action': 'drill', 'on:click': () => {
+            const pb = el('select', { name: 'playbook' }, M.PLAYBOOKS.map((p) => el('option', { value: p }, t('inc.playbook.' + p))));
+            confirmBox(ctx, startBox, {
+                name: 'drill', question: t('inc.drill_q'), yes: t('inc.drill_yes'), fields: [[t('inc.f.playbook'), pb, t('inc.drill_hint')]],
+                run: async (v) => {
+                    const r = await ctx.api('POST', '/v1/drills', { playbook: v.playbook });
+                    ctx.toast(t('inc.drill_started', { id: (r && (r.drill && (r.drill.id || r.drill))) || '' }), 'ok');
+                    await load();
+                },
+            });
+        } }, t('inc.drill_start')));
+    }
+
+    function reportLinks(d) {
+        return el('div', { class: 'downloads' }, M.LANGS.map((l) => el('div', { class: 'dl-lang' },
+            el('span', { class: 'muted small' }, t('inc.lang.' + l) + ': '),
+            ['text', 'pdf'].map((f) => el('a', {
+                href: `/v1/drills/${encodeURIComponent(d.id)}/report?lang=${encodeURIComponent(l)}&format=${f}`,
+                download: `drill-${d.id}-${l}.${f === 'text' ? 'txt' : 'pdf'}`, 'data-action': 'drill-report', 'data-lang': l, 'data-format': f,
+                'aria-label': t('inc.drill_report_what', { id: d.id, lang: t('inc.lang.' + l), format: t('inc.format.' + f) }),
+            }, t('inc.format.' + f))))));
+    }
+
+    function draw(drills) {
+        if (drills.length === 0) { put(box, el('p', { class: 'empty', 'data-state': 'no-drills' }, t('inc.no_drills'))); return; }
+        const rows = M.timingRows(drills);
+        const cols = [
+            { key: 'id', label: t('inc.c.drill'), cell: (d) => el('span', {},
+                d.incident ? el('a', { href: '#/incidents/' + encodeURIComponent(d.incident), 'data-action': 'open-incident' }, d.id) : d.id,
+                el('div', { class: 'muted small' }, ctx.fmt.dateTime(M.field(d, 'started')))) },
+            ...rows.map((r) => ({ key: r.key, label: timingLabel(t, r.key), class: 'num', cell: (d) => {
+                const v = d.timings && d.timings[r.key];
+                return typeof v === 'number' ? M.fmtDuration(v, t) : el('span', { class: 'muted' }, '—');
+            } })),
+            { key: 'handoffs', label: t('inc.c.handoffs'), cell: (d) => {
+                const hs = Array.isArray(d.handoffs) ? d.handoffs : [];
+                return hs.length ? el('ul', { class: 'handoffs' }, hs.map((h) => el('li', {},
+                    t('inc.handoff', { from: h.from || h.from_task || '', to: h.to || h.to_task || '', d: M.fmtDuration(h.wait_s ?? h.seconds ?? 0, t) })))) : el('span', { class: 'muted' }, '—');
+            } },
+            { key: 'report', label: t('inc.c.report'), cell: (d) => reportLinks(d) },
+        ];
+        // The chart compares drills over time: oldest on the left, minutes per timing.
+        const chrono = drills.slice().reverse();
+        const chartRows = M.timingRows(chrono);
+        put(box,
+            table(el, cols, drills, { label: t('inc.drills') }),
+            chrono.length > 0 && chartRows.length ? el('div', { class: 'chart-card', 'data-chart': 'drills' }, lineChart({
+                title: t('inc.drill_chart'), desc: t('inc.drill_chart_desc'),
+                labels: chrono.map((d) => ctx.fmt.date(M.field(d, 'started')) || d.id), xName: t('inc.c.drill'), yLabel: t('inc.minutes'),
+                tableLabel: t('chart.show_numbers'), legend: true,
+                series: chartRows.map((r) => ({ name: timingLabel(t, r.key), values: r.values.map((v) => (v === null ? 0 : Math.round((v / 60) * 10) / 10)) })),
+            })) : null);
+    }
+
+    async function load() {
+        try {
+            draw(M.drillList(await ctx.api('GET', '/v1/drills')));
+            put(err);
+        } catch (e) {
+            put(err, errorNote(ctx, e));
+        }
+    }
+    await load();
+    return { load };
+}
