@@ -37,8 +37,7 @@ export function documentsSection(ctx, host, inc) {
             M.DOC_FORMATS.map((f) => el('a', {
                 href: M.docPath(inc.id, kind, l, f, cust(kind)), download: `${inc.id}-${kind}-${l}.${f === 'text' ? 'txt' : f}`,
                 'data-action': 'download', 'data-kind': kind, 'data-lang': l, 'data-format': f,
-                'aria-label': t('inc.download_what', { doc: kindLabel(t, kind), lang: t('inc.lang.' + l), format: t('inc.format.' + f) }),
-            }, t('inc.format.' + f))))));
+            }, t('inc.format.' + f), el('span', { class: 'sr-only' }, t('inc.download_what', { doc: kindLabel(t, kind), lang: t('inc.lang.' + l) })))))));
     }
 
     async function show(kind, btn) {

@@ -41,8 +41,7 @@ export async function drillsSection(ctx, root) {
             ['text', 'pdf'].map((f) => el('a', {
                 href: `/v1/drills/${encodeURIComponent(d.id)}/report?lang=${encodeURIComponent(l)}&format=${f}`,
                 download: `drill-${d.id}-${l}.${f === 'text' ? 'txt' : 'pdf'}`, 'data-action': 'drill-report', 'data-lang': l, 'data-format': f,
-                'aria-label': t('inc.drill_report_what', { id: d.id, lang: t('inc.lang.' + l), format: t('inc.format.' + f) }),
-            }, t('inc.format.' + f))))));
+            }, t('inc.format.' + f), el('span', { class: 'sr-only' }, t('inc.drill_report_what', { id: d.id, lang: t('inc.lang.' + l) })))))));
     }
 
     function draw(drills) {
