@@ -52,6 +52,7 @@
 #include "core/forwarded.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "door/door_incident.h"
 
 static server *g_srv;
 
@@ -961,6 +962,7 @@ err server_run(const server_opts *o, const vault_key *src)
     err rc = ERR_OK;
     struct MHD_Daemon *d = NULL, *md = NULL;
     bool accepting = false, monitoring = false;
+    door_incident_timer *incident_timer = NULL;
     CHECK(key && cert, ERR_IO, "cannot read the TLS key or certificate in %s/tls", o->dir);
     /* Handlers block while their audit entry is made durable (group commit): many threads
      * per core let many requests share one fsync instead of queueing behind it. */
@@ -1007,6 +1009,7 @@ err server_run(const server_opts *o, const vault_key *src)
     CHECK(pthread_create(&srv.monitor, NULL, monitor_main, &srv) == 0, ERR_INTERNAL,
           "cannot start a thread");
     monitoring = true;
+    GUARD(door_incident_timer_start(srv.v, 0, &incident_timer)); /* incident reminders */
     CHECK(pthread_create(&srv.acceptor, NULL, accept_main, &srv) == 0, ERR_INTERNAL,
           "cannot start a thread");
     accepting = true;
@@ -1076,6 +1079,7 @@ out:
         }
     }
     conntab_free(&srv.ct);
+    door_incident_timer_stop(incident_timer);
     door_guard_stop(srv.v);
     if (key) {
         mem_wipe(key, strlen(key));

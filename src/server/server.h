@@ -155,6 +155,8 @@ void response_error(response *out, err code, const char *message);
 void response_json(response *out, int status, json_t *body);
 /* handlers_training.c: /v1/training/... (false: not its route) */
 bool handle_training(server *s, request *r, response *out);
+/* handlers_incident.c: /v1/incidents... (false: not its route) */
+bool handle_incident(server *s, request *r, response *out);
 /* handlers_audit.c: /v1/audit/<sub> */
 void handle_audit(server *s, request *r, response *out, const char *sub);
 

@@ -28,6 +28,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/smtp.h"
 #include "guard/guard_int.h"
 
 #define JOBS_MAX 10000
@@ -232,73 +233,30 @@ static bool deliver_webhook(const gsink *s, const job *j)
     return r == CURLE_OK && code >= 200 && code < 300;
 }
 
-typedef struct mailbody {
-    const char *p;
-    size_t len, pos;
-} mailbody;
-
-static size_t mail_read(char *out, size_t sz, size_t n, void *ud)
-{
-    mailbody *m = ud;
-    size_t want = sz * n, left = m->len - m->pos;
-    size_t k = want < left ? want : left;
-    memcpy(out, m->p + m->pos, k);
-    m->pos += k;
-    return k;
-}
-
 static bool deliver_email(const gsink *s, const job *j)
 {
-    buf msg;
-    buf_init(&msg, 1 << 20);
-    char date[64], id[ID_LEN + 1];
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-    id_new(id, "msg");
-    bool ok = buf_appendf(&msg,
-                          "Date: %s\r\nFrom: <%s>\r\nTo: %s\r\nMessage-ID: <%s@custos-guard>\r\n"
-                          "Subject: [custos guard] %s alert %lld: %s\r\nMIME-Version: 1.0\r\n"
-                          "Content-Type: application/json; charset=utf-8\r\n"
-                          "Content-Transfer-Encoding: 8bit\r\n\r\n%s\r\n",
-                          date, s->from, s->to, id, gsev_name(j->sev), (long long)j->alert_id,
-                          j->rule, j->body) == ERR_OK;
-    CURL *h = ok ? curl_easy_init() : NULL;
-    struct curl_slist *rcpt = NULL;
-    if (h) {
-        char to[sizeof s->to];
-        snprintf(to, sizeof to, "%s", s->to);
-        char *save = NULL;
-        for (char *t = strtok_r(to, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-            char one[300];
-            snprintf(one, sizeof one, "<%s>", t);
-            rcpt = curl_slist_append(rcpt, one);
-        }
-        char from[sizeof s->from + 2];
-        snprintf(from, sizeof from, "<%s>", s->from);
-        mailbody mb = {(const char *)msg.p, msg.len, 0};
-        curl_easy_setopt(h, CURLOPT_URL, s->target);
-        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-        curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
-        curl_easy_setopt(h, CURLOPT_MAIL_FROM, from);
-        curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
-        curl_easy_setopt(h, CURLOPT_READFUNCTION, mail_read);
-        curl_easy_setopt(h, CURLOPT_READDATA, &mb);
-        curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-        curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        ok = curl_easy_perform(h) == CURLE_OK;
-        curl_slist_free_all(rcpt);
-        curl_easy_cleanup(h);
-    } else {
-        ok = false;
+    char to[sizeof s->to];
+    snprintf(to, sizeof to, "%s", s->to);
+    const char *rcpt[SMTP_RCPT_MAX];
+    size_t n = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(to, ",", &save); t && n < SMTP_RCPT_MAX;
+         t = strtok_r(NULL, ",", &save)) {
+        rcpt[n++] = t;
     }
-    buf_free(&msg);
-    return ok;
+    char subject[SMTP_SUBJECT_MAX + 1];
+    snprintf(subject, sizeof subject, "[custos guard] %s alert %lld: %s", gsev_name(j->sev),
+             (long long)j->alert_id, j->rule);
+    smtp_msg m = {.url = s->target,
+                  .from = s->from,
+                  .to = rcpt,
+                  .nto = n,
+                  .subject = subject,
+                  .content_type = "application/json; charset=utf-8",
+                  .msgid_host = "custos-guard",
+                  .body = j->body};
+    return smtp_send(&m) == ERR_OK;
 }
-
-/* ---- nftables ---- */
 
 static bool deliver_nft(gdeliver *d, const job *j)
 {

@@ -21,12 +21,27 @@
 
 #define NAME_SHOWN 120
 
-static const char *const KIND_NAMES[NK__COUNT] = {"customer-notice", "cac-initial", "cac-summary",
-                                                  "pipl-57",         "gdpr-33",     "statement"};
+static const char *const KIND_NAMES[NK__COUNT] = {
+    "customer-notice", "cac-initial", "cac-summary", "pipl-57", "gdpr-33", "statement", "gdpr-34"};
 
 const char *notice_kind_name(notice_kind k)
 {
     return k < NK__COUNT ? KIND_NAMES[k] : "none";
+}
+
+int notice_kind_parse(const char *name)
+{
+    for (int k = 0; name && k < NK__COUNT; k++) {
+        if (strcmp(name, KIND_NAMES[k]) == 0) {
+            return k;
+        }
+    }
+    return -1;
+}
+
+bool notice_kind_personal(notice_kind k)
+{
+    return k == NK_CUSTOMER || k == NK_GDPR_34;
 }
 
 /* ---- the items each kind must carry ---- */
@@ -83,6 +98,16 @@ static const notice_item REQ_STATEMENT[] = {{"headline", "the statement's headli
                                             {"contact", "where to ask"},
                                             {NULL, NULL}};
 
+static const notice_item REQ_GDPR34[] = {
+    {"subject", "the letter's subject"},
+    {"nature", "Art. 34(2): the nature of the breach, in clear and plain language"},
+    {"your-data", "Art. 34(2), 33(3)(a): the personal data of this person concerned"},
+    {"consequences", "Art. 34(2), 33(3)(c): the likely consequences"},
+    {"measures-taken", "Art. 34(2), 33(3)(d): the measures taken or proposed"},
+    {"what-you-can-do", "Art. 34(2): what the person can do to protect themselves"},
+    {"contact", "Art. 34(2), 33(3)(b): the contact point (data protection officer)"},
+    {NULL, NULL}};
+
 const notice_item *notice_required(notice_kind k)
 {
     switch (k) {
@@ -98,6 +123,8 @@ const notice_item *notice_required(notice_kind k)
         return REQ_GDPR33;
     case NK_STATEMENT:
         return REQ_STATEMENT;
+    case NK_GDPR_34:
+        return REQ_GDPR34;
     default:
         return NULL;
     }
@@ -315,7 +342,8 @@ static err check_placeholders(const tstate *s, const char *p, size_t n)
             return terr(s, s->lineno, "unknown placeholder '{%.*s}'",
                         (int)(e - i - 1 > 40 ? 40 : e - i - 1), p + i + 1);
         }
-        if ((v == V_CUSTOMER_NAME || v == V_CUSTOMER_EXPOSED) && s->t->kind != NK_CUSTOMER) {
+        if ((v == V_CUSTOMER_NAME || v == V_CUSTOMER_EXPOSED) &&
+            !notice_kind_personal(s->t->kind)) {
             return terr(s, s->lineno, "{%s} belongs in a customer notice only", VAR_NAMES[v]);
         }
         i = e;
@@ -365,7 +393,7 @@ static err header_line(tstate *s, const char *line, size_t n)
         }
         return terr(s, s->lineno,
                     "unknown kind '%.*s' (customer-notice, cac-initial, cac-summary, pipl-57, "
-                    "gdpr-33, statement)",
+                    "gdpr-33, statement, gdpr-34)",
                     (int)(wl[1] > 32 ? 32 : wl[1]), w[1]);
     }
     if (word_eq(w[0], wl[0], "lang")) {
@@ -432,7 +460,7 @@ static err section_line(tstate *s, const char *line, size_t n)
     buf_init(&sec->body, NOTICE_MAX_BYTES);
     t->n++;
     if (k == 4) {
-        if (t->kind != NK_CUSTOMER) {
+        if (!notice_kind_personal(t->kind)) {
             return terr(s, s->lineno, "'when' belongs in a customer notice only");
         }
         int f = model_field_index(REC_CUSTOMER, w[3], wl[3]);
@@ -700,7 +728,7 @@ static err render_body(buf *out, const buf *body, const notice_tpl *t, const not
 
 err notice_render(const notice_tpl *t, const notice_facts *f, const notice_person *p, buf *out)
 {
-    if (t->kind == NK_CUSTOMER &&
+    if (notice_kind_personal(t->kind) &&
         (p == NULL || p->name == NULL || (p->fields == 0 && p->categories == 0))) {
         BAIL(ERR_INPUT, "a customer notice needs the customer and what of theirs was exposed");
     }
@@ -720,4 +748,94 @@ err notice_render(const notice_tpl *t, const notice_facts *f, const notice_perso
         TRY(render_body(out, &sec->body, t, f, p));
     }
     return buf_append_byte(out, '\n');
+}
+
+err notice_render_section(const notice_tpl *t, const char *name, const notice_facts *f,
+                          const notice_person *p, buf *out)
+{
+    if (notice_kind_personal(t->kind) &&
+        (p == NULL || p->name == NULL || (p->fields == 0 && p->categories == 0))) {
+        BAIL(ERR_INPUT, "a customer notice needs the customer and what of theirs was exposed");
+    }
+    for (size_t i = 0; i < t->n; i++) {
+        const section *sec = &t->s[i];
+        if (strcmp(sec->name, name) != 0) {
+            continue;
+        }
+        if ((sec->when_field >= 0 && !(p->fields & (1u << sec->when_field))) ||
+            (sec->when_cat >= 0 && !(p->categories & (1u << sec->when_cat)))) {
+            break;
+        }
+        return render_body(out, &sec->body, t, f, p);
+    }
+    BAIL(ERR_NOT_FOUND, "no section '%s'", name);
+}
+
+/* ---- HTML ---- */
+
+static err put_escaped(buf *out, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        switch (s[i]) {
+        case '&':
+            TRY(buf_append_str(out, "&amp;"));
+            break;
+        case '<':
+            TRY(buf_append_str(out, "&lt;"));
+            break;
+        case '>':
+            TRY(buf_append_str(out, "&gt;"));
+            break;
+        case '"':
+            TRY(buf_append_str(out, "&quot;"));
+            break;
+        case '\'':
+            TRY(buf_append_str(out, "&#39;"));
+            break;
+        case '\r':
+            break;
+        case '\n':
+            TRY(buf_append_str(out, "<br>\n"));
+            break;
+        default:
+            TRY(buf_append_byte(out, (uint8_t)s[i]));
+        }
+    }
+    return ERR_OK;
+}
+
+err notice_html(const char *title, const char *lang, const char *text, buf *out)
+{
+    ENSURE(lang && (strcmp(lang, "zh-CN") == 0 || strcmp(lang, "en") == 0), ERR_INPUT,
+           "unknown language");
+    ENSURE(title && text && utf8_valid((const uint8_t *)title, strlen(title)) &&
+               utf8_valid((const uint8_t *)text, strlen(text)),
+           ERR_INPUT, "a document is UTF-8 text");
+    TRY(buf_appendf(out,
+                    "<!DOCTYPE html>\n<html lang=\"%s\">\n<head>\n<meta charset=\"utf-8\">\n"
+                    "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+                    "base-uri 'none'; form-action 'none'\">\n<title>",
+                    lang));
+    TRY(put_escaped(out, title, strlen(title)));
+    TRY(buf_append_str(out, "</title>\n</head>\n<body>\n<article>\n"));
+    bool first = true;
+    for (const char *p = text; *p;) {
+        while (*p == '\n' || *p == '\r') {
+            p++;
+        }
+        if (!*p) {
+            break;
+        }
+        const char *e = strstr(p, "\n\n");
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r')) {
+            n--;
+        }
+        TRY(buf_append_str(out, first ? "<h1>" : "<p>"));
+        TRY(put_escaped(out, p, n));
+        TRY(buf_append_str(out, first ? "</h1>\n" : "</p>\n"));
+        first = false;
+        p = e ? e + 2 : p + strlen(p);
+    }
+    return buf_append_str(out, "</article>\n</body>\n</html>\n");
 }

@@ -31,10 +31,16 @@ typedef enum notice_kind {
     NK_PIPL_57,     /* the report to the personal-information protection authority */
     NK_GDPR_33,     /* the report to the supervisory authority: within 72 hours */
     NK_STATEMENT,   /* the public statement */
+    NK_GDPR_34,     /* the letter to one person in Europe (GDPR Art. 34): like NK_CUSTOMER */
     NK__COUNT
 } notice_kind;
 
 const char *notice_kind_name(notice_kind k);
+/* By name ("customer-notice", ...); -1 when unknown. */
+int notice_kind_parse(const char *name);
+/* True for the letters to one person (customer notice, GDPR Art. 34): they name the person and
+ * what of theirs was exposed, and may have sections kept only for some fields. */
+bool notice_kind_personal(notice_kind k);
 
 /* The sections a kind must have, NULL-terminated, and for each the item of the law it carries
  * (for the docs and the tests' table of items per law). */
@@ -81,6 +87,18 @@ typedef struct notice_person {
  * and ignored otherwise. */
 MUST_USE err notice_render(const notice_tpl *t, const notice_facts *f, const notice_person *person,
                            buf *out);
+
+/* Renders one section alone (for checking that a required item is carried, and for the short
+ * text of an SMS). ERR_NOT_FOUND when the template has no such section, or the section is kept
+ * only for fields this person did not have exposed. */
+MUST_USE err notice_render_section(const notice_tpl *t, const char *section, const notice_facts *f,
+                                   const notice_person *person, buf *out);
+
+/* The document as HTML: a whole page (UTF-8, lang, a Content-Security-Policy that allows no
+ * script, style or other source; nothing inline), every character of title and text escaped;
+ * the first paragraph a heading, the others paragraphs, single line breaks kept as <br>.
+ * lang is "zh-CN" or "en" (ERR_INPUT otherwise). */
+MUST_USE err notice_html(const char *title, const char *lang, const char *text, buf *out);
 
 /* The CAC grade (网络安全事件分级指南) by the number of people whose personal information leaked:
  * 0 general, 1 relatively major (≥1,000,000), 2 major (≥10,000,000), 3 especially major

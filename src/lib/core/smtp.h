@@ -1,0 +1,46 @@
+/*
+ * smtp.h - one message out through SMTP with libcurl: the single sender of Custos's mail
+ * (the guard's alerts, training reminders, breach notices). STARTTLS when the server offers it
+ * (smtps:// for implicit TLS), only the smtp and smtps protocols, a bounded time, no signals.
+ *
+ * Addresses, the subject and extra headers are checked so that nothing can add a header or a
+ * recipient: no CR, LF, angle brackets or NUL, bounded lengths. A subject that is not plain
+ * ASCII is sent as an RFC 2047 encoded word (UTF-8, base64). Body lines end in CRLF; curl
+ * doubles a leading dot itself.
+ */
+#ifndef CUSTOS_CORE_SMTP_H
+#define CUSTOS_CORE_SMTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+
+#define SMTP_ADDR_MAX 254
+#define SMTP_SUBJECT_MAX 300
+#define SMTP_RCPT_MAX 32
+
+typedef struct smtp_msg {
+    const char *url;  /* smtp://host:port or smtps://host:port */
+    const char *from; /* one bare address */
+    const char *const *to;
+    size_t nto;               /* 1..SMTP_RCPT_MAX bare addresses */
+    const char *subject;      /* UTF-8 */
+    const char *content_type; /* NULL: "text/plain; charset=utf-8" */
+    const char *msgid_host;   /* the Message-ID's right side, e.g. "custos-guard" */
+    const char *body;         /* UTF-8; LF or CRLF */
+} smtp_msg;
+
+/* True when s is one address fit for an envelope and a header. */
+bool smtp_addr_ok(const char *s);
+
+/* Builds the message (headers and body, CRLF) into out; the sender's own formatting, kept
+ * apart so it can be checked without a server. ERR_INPUT for a malformed address or subject. */
+MUST_USE err smtp_format(const smtp_msg *m, buf *out);
+
+/* Formats and sends the message. ERR_INPUT as smtp_format; ERR_IO when the server refuses or
+ * cannot be reached (the message names curl's reason, never an address). */
+MUST_USE err smtp_send(const smtp_msg *m);
+
+#endif

@@ -1,0 +1,1619 @@
+/*
+ * door_incident.c - incidents through the door (door_incident.h). The rules of an incident
+ * live in incident/ (pure functions on a value); this file decides who may, audits, keeps the
+ * incident sealed in the store, carries out one-click containment through the door's existing
+ * audited actions, computes the breach scope from the audit log, builds the evidence bundle
+ * and sends the reminders of late tasks.
+ *
+ * Storage: one row per incident (store_incident.h). The incident's JSON and its scope are
+ * envelopes (crypto.h seal) under a key derived from the vault's keys for this purpose and
+ * this incident (keyring_mac, "incident.seal.v1"), bound to the incident id and the part
+ * ("incident", "scope"). That key stays usable while the vault is sealed (the response goes on
+ * while customer data is locked away) and does not change with a master-key rotation.
+ *
+ * Changes: read the row, apply the change to the incident value, write the row only if its
+ * version is still the one read; when another change came first, read again and apply the
+ * change again (the rules are checked again on the newer state).
+ */
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit/checkpoint.h"
+#include "core/clock.h"
+#include "core/file.h"
+#include "core/log.h"
+#include "door/door_incident.h"
+#include "door_int.h"
+#include "incident/bundle.h"
+#include "incident/incident.h"
+#include "incident/playbook.h"
+#include "incident/scope.h"
+#include "store/store_incident.h"
+
+#define KEY_PURPOSE "incident.seal.v1"
+#define KEY_MARK "derived:" KEY_PURPOSE
+#define MUTATE_TRIES 64
+#define LIST_MAX 500
+#define BLOCK_SECONDS ((int64_t)30 * 86400)       /* a containment block: 30 days, lifted by hand */
+#define LOCK_US ((int64_t)3650 * 86400 * 1000000) /* a containment lock: until unlocked */
+
+/* ---- who may ---- */
+
+static bool reader_role(role r)
+{
+    return r == ROLE_SECURITY || r == ROLE_LEGAL || r == ROLE_CUSTOMER_SERVICE ||
+           r == ROLE_DATA_STEWARD || r == ROLE_AUDITOR;
+}
+
+static bool is_system(const actor *a)
+{
+    return a->role == ROLE__COUNT && a->account_id[0] == '\0' &&
+           strncmp(a->username, "system:", 7) == 0;
+}
+
+/* A person of a role that takes part in incident response (or the system: timer, drills). */
+static err need_reader(vault *v, const actor *a, const char *action)
+{
+    if (is_system(a)) {
+        return ERR_OK;
+    }
+    if (a->session_flags & SESSION_MFA_PENDING) {
+        return door_deny(v, a, action, NULL, NULL, "second-factor-pending", ERR_AUTH,
+                         "second factor required");
+    }
+    if (a->via_key || !reader_role(a->role)) {
+        return door_deny(v, a, action, NULL, NULL, "incident.roles", ERR_DENIED,
+                         "incidents are for security, legal, customer service, data stewards "
+                         "and auditors");
+    }
+    return ERR_OK;
+}
+
+/* Opening, phases, owners, closing: security and legal. */
+static err need_lead(vault *v, const actor *a, const char *action)
+{
+    TRY(need_reader(v, a, action));
+    if (is_system(a) || a->role == ROLE_SECURITY || a->role == ROLE_LEGAL) {
+        return ERR_OK;
+    }
+    return door_deny(v, a, action, NULL, NULL, "incident.lead", ERR_DENIED,
+                     "only security and legal lead an incident");
+}
+
+static err audit_inc(vault *v, const actor *a, const char *action, const char *decision,
+                     const char *rule, const char *id, const char *what, int64_t count)
+{
+    audit_entry e;
+    door_entry(&e, a, action, decision, rule);
+    char reason[600];
+    snprintf(reason, sizeof reason, "incident=%s%s%s", id ? id : "-", what && what[0] ? " " : "",
+             what ? what : "");
+    e.reason = reason; /* ids, task names, phases, roles: never a customer value or a note */
+    e.count = count;
+    return audit_append(v->au, &e, NULL);
+}
+
+static inc_actor who_of(const actor *a)
+{
+    return (inc_actor){a->username, a->role == ROLE__COUNT ? -1 : (int)a->role};
+}
+
+/* ---- playbooks ---- */
+
+static bool playbook_id_ok(const char *id)
+{
+    size_t n = id ? strlen(id) : 0;
+    if (n == 0 || n > PLAYBOOK_ID_MAX) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = id[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c == '-' && i > 0))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* VAULT/playbooks/ID.playbook, else the shipped ones next to the binary (etc/playbooks of the
+ * source tree, share/custos/playbooks of an installation) or /etc/custos/playbooks. */
+static err playbook_text(vault *v, const char *id, buf *out)
+{
+    ENSURE(playbook_id_ok(id), ERR_INPUT, "a playbook id is lower-case letters, digits and '-'");
+    char p[PATH_MAX], exe[PATH_MAX];
+    snprintf(p, sizeof p, "%s/playbooks/%s.playbook", vault_dir(v), id);
+    if (access(p, R_OK) == 0) {
+        return file_read_bounded(p, PLAYBOOK_MAX_BYTES, out);
+    }
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash) {
+        *slash = '\0';
+    }
+    static const char *const rel[] = {"../etc/playbooks", "../../etc/playbooks",
+                                      "../share/custos/playbooks"};
+    for (size_t i = 0; i < sizeof rel / sizeof rel[0] && exe[0]; i++) {
+        snprintf(p, sizeof p, "%s/%s/%s.playbook", exe, rel[i], id);
+        if (access(p, R_OK) == 0) {
+            return file_read_bounded(p, PLAYBOOK_MAX_BYTES, out);
+        }
+    }
+    snprintf(p, sizeof p, "/etc/custos/playbooks/%s.playbook", id);
+    if (access(p, R_OK) == 0) {
+        return file_read_bounded(p, PLAYBOOK_MAX_BYTES, out);
+    }
+    BAIL(ERR_NOT_FOUND, "no such playbook");
+}
+
+/* ---- the sealed row ---- */
+
+typedef struct loaded {
+    incident_row row;
+    playbook *pb;
+    incident inc;
+    bool have_inc;
+    json_t *extra; /* the rest of the sealed body: alert, custody, options */
+} loaded;
+
+static loaded *loaded_new(void)
+{
+    loaded *l = calloc(1, sizeof *l);
+    if (l) {
+        incident_row_init(&l->row);
+    }
+    return l;
+}
+
+static void loaded_free(loaded *l)
+{
+    if (!l) {
+        return;
+    }
+    if (l->have_inc) {
+        incident_free(&l->inc);
+    }
+    playbook_free(l->pb);
+    json_decref(l->extra);
+    incident_row_free(&l->row);
+    free(l);
+}
+
+static void inc_key(vault *v, const char *id, uint8_t key[KEY_LEN])
+{
+    keyring_mac(v->kr, KEY_PURPOSE, slice_cstr(id), key);
+}
+
+static err seal_json(vault *v, const char *id, const char *part, const json_t *j, buf *out)
+{
+    char *txt = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+    ENSURE(txt != NULL, ERR_INTERNAL, "out of memory");
+    uint8_t *key = door_dek_buf();
+    inc_key(v, id, key);
+    buf_reset(out);
+    err e = seal(key, 1, id, part, slice_cstr(txt), out);
+    mem_wipe(key, KEY_LEN);
+    mem_wipe(txt, strlen(txt));
+    free(txt);
+    return e;
+}
+
+static err unseal_json(vault *v, const char *id, const char *part, const buf *env, json_t **out)
+{
+    uint8_t *key = door_dek_buf();
+    inc_key(v, id, key);
+    buf plain;
+    buf_init(&plain, (size_t)32 << 20);
+    err e = unseal(key, id, part, buf_slice(env), &plain);
+    mem_wipe(key, KEY_LEN);
+    if (e == ERR_OK) {
+        json_error_t je;
+        *out = json_loadb((const char *)plain.p, plain.len, JSON_REJECT_DUPLICATES, &je);
+        if (!*out) {
+            e = err_set(ERR_INTERNAL, __FILE__, __LINE__, "a stored incident does not read back");
+        }
+    }
+    buf_free(&plain);
+    return e;
+}
+
+static int late_tasks(const incident *inc, int64_t now)
+{
+    int n = 0;
+    for (size_t i = 0; i < inc->pb.ntasks; i++) {
+        n += inc->phase != PHASE_CLOSED && inc->task[i].state != TASK_DONE &&
+             inc->task[i].due_us <= now;
+    }
+    return n;
+}
+
+/* The next moment the timer has something to send for this incident (0: nothing). */
+static int64_t next_due(const incident *inc)
+{
+    int64_t best = 0;
+    if (inc->phase == PHASE_CLOSED) {
+        return 0;
+    }
+    for (size_t i = 0; i < inc->pb.ntasks; i++) {
+        const inc_task *t = &inc->task[i];
+        int64_t at = 0;
+        if (t->state == TASK_DONE) {
+            continue;
+        }
+        if (t->reminded_us == 0) {
+            at = t->due_us - inc->pb.remind_s * 1000000;
+        } else if (t->escalated_us == 0) {
+            at = t->due_us;
+        }
+        if (at && (!best || at < best)) {
+            best = at;
+        }
+    }
+    return best;
+}
+
+/* Fills the row's clear columns and envelopes from l->inc and l->extra. */
+static err pack(vault *v, loaded *l, int64_t now)
+{
+    incident_row *r = &l->row;
+    const incident *inc = &l->inc;
+    snprintf(r->id, sizeof r->id, "%s", inc->id);
+    r->drill = inc->drill;
+    r->closed = inc->phase == PHASE_CLOSED;
+    snprintf(r->phase, sizeof r->phase, "%s", inc_phase_name(inc->phase));
+    snprintf(r->playbook, sizeof r->playbook, "%s", inc->pb.id);
+    snprintf(r->title, sizeof r->title, "%s", inc->pb.title[PB_EN]);
+    snprintf(r->severity, sizeof r->severity, "%s", pb_severity_name(inc->severity));
+    snprintf(r->owner, sizeof r->owner, "%s", inc->owner);
+    snprintf(r->source_alert, sizeof r->source_alert, "%s", inc->source_alert);
+    r->aware_us = inc->aware_us;
+    r->opened_us = inc->opened_us;
+    r->closed_us = inc->closed_us;
+    r->late_tasks = late_tasks(inc, now);
+    r->next_due_us = next_due(inc);
+    r->kek_version = 0;
+    TRY(buf_set(&r->wrapped_dek, KEY_MARK, sizeof KEY_MARK - 1));
+    json_t *body = json_deep_copy(l->extra);
+    ENSURE(body != NULL, ERR_INTERNAL, "out of memory");
+    json_object_set_new(body, "incident", incident_to_json(inc));
+    err e = seal_json(v, inc->id, "incident", body, &r->body);
+    json_decref(body);
+    return e;
+}
+
+static bool id_ok(const char *id)
+{
+    return id && id[0] && strlen(id) <= STORE_INCIDENT_ID_MAX && id_valid(id);
+}
+
+/* Reads and opens incident id. ERR_NOT_FOUND when there is none. */
+static err load(vault *v, const char *id, loaded **out)
+{
+    ENSURE(id_ok(id), ERR_NOT_FOUND, "no such incident");
+    loaded *l = loaded_new();
+    ENSURE(l != NULL, ERR_INTERNAL, "out of memory");
+    err rc = ERR_OK;
+    json_t *body = NULL;
+    GUARD(store_incident_get(v->st, id, &l->row));
+    CHECK(l->row.wrapped_dek.len == sizeof KEY_MARK - 1 &&
+              memcmp(l->row.wrapped_dek.p, KEY_MARK, sizeof KEY_MARK - 1) == 0,
+          ERR_INTERNAL, "a stored incident names a key this version does not know");
+    rc = playbook_parse(l->row.playbook, (const char *)l->row.playbook_text.p,
+                        l->row.playbook_text.len, &l->pb);
+    CHECK(rc == ERR_OK, ERR_INTERNAL, "a stored incident's playbook no longer parses");
+    GUARD(unseal_json(v, id, "incident", &l->row.body, &body));
+    GUARD(incident_from_json(json_object_get(body, "incident"), l->pb, &l->inc));
+    l->have_inc = true;
+    json_object_del(body, "incident");
+    l->extra = body;
+    body = NULL;
+    *out = l;
+    return ERR_OK;
+out:
+    json_decref(body);
+    loaded_free(l);
+    return rc;
+}
+
+/* A change: fn applies it to l (fn may refuse with an error: nothing is written). fn is called
+ * again on a fresher copy when another change was written in between. */
+typedef err (*change_fn)(vault *v, const actor *a, loaded *l, void *ctx);
+
+static err mutate(vault *v, const actor *a, const char *id, change_fn fn, void *ctx, loaded **keep)
+{
+    for (int attempt = 0; attempt < MUTATE_TRIES; attempt++) {
+        loaded *l = NULL;
+        TRY(load(v, id, &l));
+        uint64_t version = l->row.version;
+        err e = fn(v, a, l, ctx);
+        if (e == ERR_OK) {
+            e = pack(v, l, clock_now_us());
+        }
+        if (e == ERR_OK) {
+            e = store_incident_update(v->st, &l->row, version);
+        }
+        if (e == ERR_PRECONDITION) {
+            loaded_free(l);
+            continue;
+        }
+        if (e == ERR_OK && keep) {
+            l->row.version = version + 1;
+            *keep = l;
+        } else {
+            loaded_free(l);
+        }
+        return e;
+    }
+    BAIL(ERR_CONFLICT, "the incident is changing too fast; try again");
+}
+
+/* ---- the API's view ---- */
+
+static json_t *time_json(int64_t us)
+{
+    if (!us) {
+        return json_null();
+    }
+    char t[40];
+    clock_rfc3339(us, t);
+    return json_string(t);
+}
+
+static json_t *roles_json(uint32_t bits)
+{
+    json_t *a = json_array();
+    for (int r = 0; r < ROLE__COUNT; r++) {
+        if (bits & (1u << r)) {
+            json_array_append_new(a, json_string(role_name((role)r)));
+        }
+    }
+    return a;
+}
+
+static inc_deadline_opts deadline_opts(const loaded *l)
+{
+    return (inc_deadline_opts){.critical_infrastructure = json_is_true(
+                                   json_object_get(l->extra, "critical_infrastructure")),
+                               .eu_people = json_is_true(json_object_get(l->extra, "eu_people"))};
+}
+
+static json_t *view(const loaded *l, int64_t now)
+{
+    const incident *inc = &l->inc;
+    json_t *j = incident_to_json(inc);
+    if (!j) {
+        return NULL;
+    }
+    json_object_set_new(j, "title", json_string(inc->pb.title[PB_EN]));
+    json_object_set_new(j, "title_zh", json_string(inc->pb.title[PB_ZH]));
+    json_object_set_new(j, "classification", json_string(inc->pb.classification));
+    json_object_set_new(j, "aware_at", time_json(inc->aware_us));
+    json_object_set_new(j, "opened_at", time_json(inc->opened_us));
+    json_object_set_new(j, "closed_at", time_json(inc->closed_us));
+    json_object_set_new(j, "late_tasks", json_integer(late_tasks(inc, now)));
+    json_object_set_new(j, "version", json_integer((json_int_t)l->row.version));
+    json_object_set_new(j, "escalate_to", json_string(role_name((role)inc->pb.escalate_to)));
+    json_t *tasks = json_object_get(j, "tasks");
+    for (size_t i = 0; i < inc->pb.ntasks && i < json_array_size(tasks); i++) {
+        json_t *t = json_array_get(tasks, i);
+        const pb_task *p = &inc->pb.task[i];
+        json_t *acts = json_array(), *after = json_array();
+        for (int k = 0; k < PBA__COUNT; k++) {
+            if (p->actions & (1u << k)) {
+                json_array_append_new(acts, json_string(pb_action_name((pb_action)k)));
+            }
+        }
+        for (size_t k = 0; k < inc->pb.ntasks; k++) {
+            if (p->after & (1ull << k)) {
+                json_array_append_new(after, json_string(inc->pb.task[k].id));
+            }
+        }
+        json_object_set_new(t, "roles", roles_json(p->roles));
+        json_object_set_new(t, "actions", acts);
+        json_object_set_new(t, "after", after);
+        json_object_set_new(t, "title", json_string(p->title[PB_EN]));
+        json_object_set_new(t, "title_zh", json_string(p->title[PB_ZH]));
+        json_object_set_new(t, "due_at", time_json(inc->task[i].due_us));
+        json_object_set_new(t, "started_at", time_json(inc->task[i].started_us));
+        json_object_set_new(t, "done_at", time_json(inc->task[i].done_us));
+        json_object_set_new(t, "late",
+                            json_boolean(inc->phase != PHASE_CLOSED &&
+                                         inc->task[i].state != TASK_DONE &&
+                                         inc->task[i].due_us <= now));
+    }
+    json_t *tl = json_object_get(j, "timeline");
+    for (size_t i = 0; i < json_array_size(tl) && i < inc->nevents; i++) {
+        json_object_set_new(json_array_get(tl, i), "at", time_json(inc->events[i].at_us));
+    }
+    inc_deadline d[REPORT__COUNT];
+    inc_deadline_opts o = deadline_opts(l);
+    incident_deadlines(inc, &o, now, d);
+    json_t *dl = json_array();
+    for (int r = 0; r < REPORT__COUNT; r++) {
+        json_array_append_new(dl, json_pack("{s:s, s:b, s:o, s:o, s:I}", "report",
+                                            inc_report_name(d[r].report), "applies", d[r].applies,
+                                            "due_at", time_json(d[r].due_us), "filed_at",
+                                            time_json(d[r].filed_us), "left_s",
+                                            (json_int_t)(d[r].left_us / 1000000)));
+    }
+    json_object_set_new(j, "deadlines", dl);
+    inc_handoff h[PLAYBOOK_MAX_TASKS];
+    size_t nh = incident_handoffs(inc, h, PLAYBOOK_MAX_TASKS);
+    json_t *hj = json_array();
+    for (size_t i = 0; i < nh && i < PLAYBOOK_MAX_TASKS; i++) {
+        json_array_append_new(hj,
+                              json_pack("{s:s, s:s, s:I}", "from", inc->pb.task[h[i].from_task].id,
+                                        "to", inc->pb.task[h[i].to_task].id, "wait_s",
+                                        (json_int_t)(h[i].wait_us / 1000000)));
+    }
+    json_object_set_new(j, "handoffs", hj);
+    json_t *alert = json_object_get(l->extra, "alert");
+    json_object_set(j, "alert", alert ? alert : json_null());
+    json_t *custody = json_object_get(l->extra, "custody");
+    json_object_set(j, "custody", custody ? custody : json_array());
+    json_object_set_new(j, "has_scope", json_boolean(l->row.scope.len > 0));
+    return j;
+}
+
+static err answer(const loaded *l, json_t **out)
+{
+    if (!out) {
+        return ERR_OK;
+    }
+    *out = view(l, clock_now_us());
+    ENSURE(*out != NULL, ERR_INTERNAL, "out of memory");
+    return ERR_OK;
+}
+
+/* ---- open ---- */
+
+static err alert_of(vault *v, int64_t id, json_t **out)
+{
+    ENSURE(v->guard != NULL, ERR_UNAVAILABLE, "the guard is not running");
+    return guard_alert_get(v->guard, id, out);
+}
+
+err door_incident_open(vault *v, const actor *a, const door_incident_open_opts *o, json_t **out)
+{
+    const char *act = "incident.open";
+    TRY(need_lead(v, a, act));
+    if (o->alert > 0 && !is_system(a)) {
+        TRY(door_need(v, a, CAP_GUARD_MANAGE, act)); /* the alert's evidence is security's */
+    }
+    int64_t now = clock_now_us();
+    buf text;
+    buf_init(&text, PLAYBOOK_MAX_BYTES);
+    loaded *l = loaded_new();
+    json_t *alert = NULL;
+    err rc = ERR_OK;
+    CHECK(l != NULL, ERR_INTERNAL, "out of memory");
+    GUARD(playbook_text(v, o->playbook, &text));
+    GUARD(playbook_parse(o->playbook, (const char *)text.p, text.len, &l->pb));
+    char alert_id[24] = "";
+    int64_t aware = o->aware_us;
+    if (o->alert > 0) {
+        GUARD(alert_of(v, o->alert, &alert));
+        snprintf(alert_id, sizeof alert_id, "%lld", (long long)o->alert);
+        const char *first = json_string_value(json_object_get(alert, "first_seen"));
+        int64_t seen = 0;
+        if (!aware && first && clock_parse_rfc3339(first, &seen) == ERR_OK) {
+            aware = seen;
+        }
+    }
+    if (!aware) {
+        aware = now;
+    }
+    CHECK(aware <= now, ERR_INPUT, "the moment of awareness may not be in the future");
+    CHECK(aware > now - (int64_t)365 * 86400 * 1000000, ERR_INPUT,
+          "the moment of awareness is more than a year ago");
+    char id[ID_LEN + 1];
+    id_new(id, "inc");
+    inc_actor who = who_of(a);
+    GUARD(incident_open(&l->inc, id, l->pb, aware, now, &who, o->drill,
+                        alert_id[0] ? alert_id : NULL));
+    l->have_inc = true;
+    if (o->severity && o->severity[0]) {
+        int s = pb_name_index(o->severity,
+                              (const char *const[]){"low", "medium", "high", "critical"}, 4);
+        CHECK(s >= 0, ERR_INPUT, "unknown severity (low, medium, high, critical)");
+        l->inc.severity = (pb_severity)s;
+    }
+    if (o->note && o->note[0]) {
+        GUARD(incident_note(&l->inc, &who, o->note, now));
+    }
+    l->extra = json_pack("{s:b, s:b, s:[]}", "critical_infrastructure", o->critical_infrastructure,
+                         "eu_people", o->eu_people, "custody");
+    CHECK(l->extra != NULL, ERR_INTERNAL, "out of memory");
+    if (alert) {
+        json_object_set(l->extra, "alert", alert);
+    }
+    char what[200];
+    snprintf(what, sizeof what, "playbook=%s%s%s%s", l->pb->id, alert_id[0] ? " alert=" : "",
+             alert_id, o->drill ? " drill" : "");
+    GUARD(audit_inc(v, a, act, "allow", is_system(a) ? "system" : "incident.lead", id, what, -1));
+    GUARD(buf_set(&l->row.playbook_text, text.p, text.len));
+    GUARD(pack(v, l, now));
+    GUARD(store_incident_insert(v->st, &l->row));
+    l->row.version = 1;
+    if (alert && !is_system(a) && v->guard &&
+        strcmp(json_string_value(json_object_get(alert, "status")) ?: "", "open") == 0) {
+        /* One click: the alert is taken up by the incident. */
+        if (guard_alert_ack(v->guard, o->alert, a->username) != ERR_OK) {
+            log_warn("incident.open", "alert %s could not be acknowledged", alert_id);
+        }
+    }
+    rc = answer(l, out);
+out:
+    json_decref(alert);
+    buf_free(&text);
+    loaded_free(l);
+    return rc;
+}
+
+/* ---- list and read ---- */
+
+typedef struct list_ctx {
+    json_t *arr;
+    int64_t now;
+} list_ctx;
+
+static err list_row(void *vctx, const incident_row *r)
+{
+    list_ctx *c = vctx;
+    json_t *o =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:I, s:o}", "id", r->id,
+                  "title", r->title, "playbook", r->playbook, "severity", r->severity, "phase",
+                  r->phase, "owner", r->owner, "drill", r->drill, "aware_at",
+                  time_json(r->aware_us), "opened_at", time_json(r->opened_us), "closed_at",
+                  time_json(r->closed_us), "late_tasks", (json_int_t)r->late_tasks, "source_alert",
+                  r->source_alert[0] ? json_string(r->source_alert) : json_null());
+    ENSURE(o != NULL, ERR_INTERNAL, "out of memory");
+    json_array_append_new(c->arr, o);
+    return ERR_OK;
+}
+
+err door_incidents_list(vault *v, const actor *a, const char *state, int drill, json_t **out)
+{
+    const char *act = "incident.list";
+    TRY(need_reader(v, a, act));
+    incident_state_filter f = INCIDENT_LIST_OPEN;
+    if (state && strcmp(state, "closed") == 0) {
+        f = INCIDENT_LIST_CLOSED;
+    } else if (state && strcmp(state, "all") == 0) {
+        f = INCIDENT_LIST_ALL;
+    } else {
+        ENSURE(!state || !state[0] || strcmp(state, "open") == 0, ERR_INPUT,
+               "state is open, closed or all");
+    }
+    char what[64];
+    snprintf(what, sizeof what, "state=%s drill=%d", state && state[0] ? state : "open",
+             drill ? 1 : 0);
+    TRY(audit_inc(v, a, act, "allow", "incident.read", NULL, what, -1));
+    list_ctx c = {json_array(), clock_now_us()};
+    ENSURE(c.arr != NULL, ERR_INTERNAL, "out of memory");
+    err e = store_incident_list(v->st, f, drill ? 1 : 0, LIST_MAX, list_row, &c);
+    if (e != ERR_OK) {
+        json_decref(c.arr);
+        return e;
+    }
+    *out = json_pack("{s:o}", "incidents", c.arr);
+    return ERR_OK;
+}
+
+err door_incident_get(vault *v, const actor *a, const char *id, json_t **out)
+{
+    const char *act = "incident.read";
+    TRY(need_reader(v, a, act));
+    loaded *l = NULL;
+    TRY(load(v, id, &l));
+    err e = audit_inc(v, a, act, "allow", "incident.read", id, NULL, -1);
+    if (e == ERR_OK) {
+        e = answer(l, out);
+    }
+    loaded_free(l);
+    return e;
+}
+
+/* ---- changes ---- */
+
+/* A refusal by the incident's rules is audited as a denial with the rule's words. */
+static err refuse_audited(vault *v, const actor *a, const char *act, const char *id,
+                          const char *what, err e)
+{
+    if (e == ERR_DENIED || e == ERR_CONFLICT || e == ERR_INPUT) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "%s", err_message());
+        const char *rule = e == ERR_DENIED ? "incident.task-roles" : "incident.rules";
+        if (audit_inc(v, a, act, "deny", rule, id, what, -1) != ERR_OK) {
+            return ERR_UNAVAILABLE;
+        }
+        return err_set(e, __FILE__, __LINE__, "%s", msg);
+    }
+    return e;
+}
+
+typedef struct task_arg {
+    const char *task, *note;
+    bool done;
+    bool audited;
+} task_arg;
+
+static err ch_task(vault *v, const actor *a, loaded *l, void *ctx)
+{
+    task_arg *t = ctx;
+    inc_actor who = who_of(a);
+    int64_t now = clock_now_us();
+    err e = t->done ? incident_task_done(&l->inc, t->task, &who, t->note, now)
+                    : incident_task_start(&l->inc, t->task, &who, now);
+    char what[120];
+    snprintf(what, sizeof what, "task=%s %s", t->task, t->done ? "done" : "start");
+    if (e != ERR_OK) {
+        return refuse_audited(v, a, "incident.task", l->inc.id, what, e);
+    }
+    if (!t->audited) {
+        TRY(audit_inc(v, a, "incident.task", "allow", "incident.task-roles", l->inc.id, what, -1));
+        t->audited = true;
+    }
+    return ERR_OK;
+}
+
+static err run_change(vault *v, const actor *a, const char *id, change_fn fn, void *ctx,
+                      json_t **out)
+{
+    loaded *l = NULL;
+    TRY(mutate(v, a, id, fn, ctx, &l));
+    err e = answer(l, out);
+    loaded_free(l);
+    return e;
+}
+
+err door_incident_task(vault *v, const actor *a, const char *id, const char *task, bool done,
+                       const char *note, json_t **out)
+{
+    TRY(need_reader(v, a, "incident.task"));
+    ENSURE(task && task[0], ERR_INPUT, "which task?");
+    task_arg t = {task, note, done, false};
+    return run_change(v, a, id, ch_task, &t, out);
+}
+
+typedef struct str_arg {
+    const char *s;
+    bool audited;
+} str_arg;
+
+static err ch_phase(vault *v, const actor *a, loaded *l, void *ctx)
+{
+    str_arg *s = ctx;
+    inc_phase p;
+    TRY(inc_phase_parse(s->s, &p));
+    inc_actor who = who_of(a);
+    char what[80];
+    snprintf(what, sizeof what, "phase=%s", s->s);
+    err e = incident_set_phase(&l->inc, p, &who, clock_now_us());
+    if (e != ERR_OK) {
+        return refuse_audited(v, a, "incident.phase", l->inc.id, what, e);
+    }
+    if (!s->audited) {
+        TRY(audit_inc(v, a, "incident.phase", "allow", "incident.lead", l->inc.id, what, -1));
+        s->audited = true;
+    }
+    return ERR_OK;
+}
+
+err door_incident_phase(vault *v, const actor *a, const char *id, const char *phase, json_t **out)
+{
+    TRY(need_lead(v, a, "incident.phase"));
+    str_arg s = {phase, false};
+    return run_change(v, a, id, ch_phase, &s, out);
+}
+
+static err ch_owner(vault *v, const actor *a, loaded *l, void *ctx)
+{
+    str_arg *s = ctx;
+    inc_actor who = who_of(a);
+    char what[120];
+    snprintf(what, sizeof what, "owner=%.64s", s->s ? s->s : "");
+    err e = incident_set_owner(&l->inc, s->s, &who, clock_now_us());
+    if (e != ERR_OK) {
+        return refuse_audited(v, a, "incident.owner", l->inc.id, what, e);
+    }
+    if (!s->audited) {
+        TRY(audit_inc(v, a, "incident.owner", "allow", "incident.lead", l->inc.id, what, -1));
+        s->audited = true;
+    }
+    return ERR_OK;
+}
+
+err door_incident_owner(vault *v, const actor *a, const char *id, const char *owner, json_t **out)
+{
+    TRY(need_lead(v, a, "incident.owner"));
+    ENSURE(owner && owner[0], ERR_INPUT, "who is the new owner?");
+    /* The owner leads: an account of security or legal. */
+    actor o;
+    err e = door_actor_of(v, owner, &o);
+    ENSURE(e != ERR_NOT_FOUND, ERR_INPUT, "no such account");
+    TRY(e);
+    ENSURE(o.role == ROLE_SECURITY || o.role == ROLE_LEGAL, ERR_INPUT,
+           "the owner of an incident is someone of security or legal");
+    str_arg s = {owner, false};
+    return run_change(v, a, id, ch_owner, &s, out);
+}
+
+static err ch_note(vault *v, const actor *a, loaded *l, void *ctx)
+{
+    str_arg *s = ctx;
+    inc_actor who = who_of(a);
+    err e = incident_note(&l->inc, &who, s->s, clock_now_us());
+    if (e != ERR_OK) {
+        return refuse_audited(v, a, "incident.note", l->inc.id, NULL, e);
+    }
+    ENSURE(l->inc.phase != PHASE_CLOSED, ERR_CONFLICT, "the incident is closed");
+    if (!s->audited) {
+        TRY(audit_inc(v, a, "incident.note", "allow", "incident.read", l->inc.id, NULL, -1));
+        s->audited = true;
+    }
+    return ERR_OK;
+}
+
+err door_incident_note(vault *v, const actor *a, const char *id, const char *note, json_t **out)
+{
+    TRY(need_reader(v, a, "incident.note"));
+    if (a->role == ROLE_AUDITOR) {
+        return door_deny(v, a, "incident.note", NULL, NULL, "incident.auditor-reads", ERR_DENIED,
+                         "auditors read incidents; they do not write in them");
+    }
+    str_arg s = {note, false};
+    return run_change(v, a, id, ch_note, &s, out);
+}
+
+static err ch_close(vault *v, const actor *a, loaded *l, void *ctx)
+{
+    str_arg *s = ctx;
+    inc_closing c;
+    TRY(inc_closing_parse(s->s, &c));
+    inc_actor who = who_of(a);
+    char what[80];
+    snprintf(what, sizeof what, "closing=%s", s->s);
+    err e = incident_close(&l->inc, c, &who, clock_now_us());
+    if (e != ERR_OK) {
+        return refuse_audited(v, a, "incident.close", l->inc.id, what, e);
+    }
+    if (!s->audited) {
+        TRY(audit_inc(v, a, "incident.close", "allow", "incident.lead", l->inc.id, what, -1));
+        s->audited = true;
+    }
+    return ERR_OK;
+}
+
+err door_incident_close(vault *v, const actor *a, const char *id, const char *closing, json_t **out)
+{
+    TRY(need_lead(v, a, "incident.close"));
+    str_arg s = {closing, false};
+    return run_change(v, a, id, ch_close, &s, out);
+}
+
+/* ---- regulator reports ---- */
+
+typedef struct filed_arg {
+    inc_report r;
+    bool audited;
+} filed_arg;
+
+static err ch_filed(vault *v, const actor *a, loaded *l, void *ctx)
+{
+    filed_arg *f = ctx;
+    inc_actor who = who_of(a);
+    char what[64];
+    snprintf(what, sizeof what, "report=%s", inc_report_name(f->r));
+    err e = incident_filed(&l->inc, f->r, &who, clock_now_us());
+    if (e != ERR_OK) {
+        return refuse_audited(v, a, "incident.filed", l->inc.id, what, e);
+    }
+    if (!f->audited) {
+        TRY(audit_inc(v, a, "incident.filed", "allow", "incident.legal", l->inc.id, what, -1));
+        f->audited = true;
+    }
+    return ERR_OK;
+}
+
+err door_incident_filed(vault *v, const actor *a, const char *id, const char *report, json_t **out)
+{
+    TRY(need_reader(v, a, "incident.filed"));
+    if (!is_system(a) && a->role != ROLE_LEGAL) {
+        return door_deny(v, a, "incident.filed", NULL, NULL, "incident.legal", ERR_DENIED,
+                         "regulator reports are filed by legal");
+    }
+    filed_arg f = {0};
+    TRY(inc_report_parse(report, &f.r));
+    return run_change(v, a, id, ch_filed, &f, out);
+}
+
+/* ---- one-click containment ---- */
+
+typedef struct action_arg {
+    const char *task, *target;
+    pb_action act;
+    bool check_only;
+} action_arg;
+
+static err ch_action(vault *v, const actor *a, loaded *l, void *ctx)
+{
+    (void)v;
+    action_arg *x = ctx;
+    inc_actor who = who_of(a);
+    return incident_action(&l->inc, x->task, x->act, x->target, &who, clock_now_us());
+}
+
+/* Locks an account as the guard's lock does (sessions ended, sign-in refused) until someone
+ * of security unlocks it (guard.unlock); recorded as a sanction nowhere else. */
+static err contain_lock(vault *v, const actor *a, const char *username, const char *why)
+{
+    ENSURE(strcmp(username, a->username) != 0, ERR_INPUT, "you cannot lock your own account");
+    account acc;
+    err e = identity_account_by_name(&v->id, username, &acc);
+    ENSURE(e != ERR_NOT_FOUND, ERR_NOT_FOUND, "no such account");
+    TRY(e);
+    audit_entry en;
+    door_entry(&en, a, "account.lock", "allow", "incident.contain");
+    char reason[200];
+    snprintf(reason, sizeof reason, "%s %s", acc.username, why);
+    en.reason = reason;
+    e = audit_append(v->au, &en, NULL);
+    if (e == ERR_OK) {
+        int64_t until = clock_now_us() + LOCK_US;
+        if (acc.locked_until_us < until) {
+            acc.locked_until_us = until;
+        }
+        e = identity_account_update(&v->id, &acc);
+    }
+    char id[ID_LEN + 1];
+    snprintf(id, sizeof id, "%s", acc.id);
+    identity_account_wipe(&acc);
+    TRY(e);
+    return identity_sessions_revoke(&v->id, id, NULL);
+}
+
+/* Revokes an API key (by name or id) as the guard's revoke does. */
+static err contain_key(vault *v, const actor *a, const char *key, const char *why)
+{
+    apikey k;
+    const char *name = strncmp(key, "key:", 4) == 0 ? key + 4 : key;
+    err e = identity_apikey_by_name(&v->id, name, &k);
+    if (e == ERR_NOT_FOUND) {
+        e = identity_apikey_by_id(&v->id, key, &k);
+    }
+    ENSURE(e != ERR_NOT_FOUND, ERR_NOT_FOUND, "no such API key");
+    TRY(e);
+    audit_entry en;
+    door_entry(&en, a, "apikey.revoke", "allow", "incident.contain");
+    char reason[200];
+    snprintf(reason, sizeof reason, "key=%s %s", k.name, why);
+    en.reason = reason;
+    TRY(audit_append(v->au, &en, NULL));
+    if (k.revoked_us == 0) {
+        k.revoked_us = clock_now_us();
+    }
+    return identity_apikey_update(&v->id, &k);
+}
+
+err door_incident_action(vault *v, const actor *a, const char *id, const char *task,
+                         const char *action, const char *target, json_t **out)
+{
+    const char *act = "incident.contain";
+    TRY(need_reader(v, a, act));
+    int k = pb_name_index(action ? action : "",
+                          (const char *const[]){"lock-account", "revoke-sessions", "revoke-api-key",
+                                                "block-address", "seal-vault"},
+                          5);
+    /* Only these five: nothing here lifts a lock, a block or a seal. */
+    ENSURE(k >= 0, ERR_INPUT,
+           "action is lock-account, revoke-sessions, revoke-api-key, block-address or "
+           "seal-vault");
+    pb_action pa = (pb_action)k; /* the first five of pb_action, in this order */
+    _Static_assert(PBA_LOCK_ACCOUNT == 0 && PBA_REVOKE_SESSIONS == 1 && PBA_REVOKE_API_KEY == 2 &&
+                       PBA_BLOCK_ADDRESS == 3 && PBA_SEAL_VAULT == 4,
+                   "containment actions");
+    ENSURE(pa == PBA_SEAL_VAULT || (target && target[0] && strlen(target) <= 120), ERR_INPUT,
+           "the action needs a target (account, API key or address)");
+    ENSURE(task && task[0], ERR_INPUT, "which task offers the action?");
+    /* The incident's rules first, on a copy: the task offers it and is for the actor's role. */
+    loaded *l = NULL;
+    TRY(load(v, id, &l));
+    inc_actor who = who_of(a);
+    char what[300];
+    snprintf(what, sizeof what, "task=%s action=%s target=%s", task, action,
+             pa == PBA_SEAL_VAULT ? "vault" : target);
+    err e = incident_action(&l->inc, task, pa, target, &who, clock_now_us());
+    bool drill = l->inc.drill;
+    loaded_free(l);
+    if (e != ERR_OK) {
+        return refuse_audited(v, a, act, id, what, e);
+    }
+    TRY(audit_inc(v, a, act, "allow", "incident.task-roles", id, what, -1));
+    /* The act itself, as the actor, through the door's audited path (which checks its own
+     * capability: security's guard.manage). */
+    char why[120];
+    snprintf(why, sizeof why, "incident %s%s", id, drill ? " (drill)" : "");
+    switch (pa) {
+    case PBA_LOCK_ACCOUNT:
+        TRY(door_need(v, a, CAP_GUARD_MANAGE, "account.lock"));
+        TRY(contain_lock(v, a, target, why));
+        break;
+    case PBA_REVOKE_SESSIONS: {
+        size_t n = 0;
+        TRY(door_revoke_sessions(v, a, target, "incident.contain", &n));
+        break;
+    }
+    case PBA_REVOKE_API_KEY:
+        TRY(door_need(v, a, CAP_GUARD_MANAGE, "apikey.revoke"));
+        TRY(contain_key(v, a, target, why));
+        break;
+    case PBA_BLOCK_ADDRESS:
+        TRY(door_guard_act(v, a, "block", target, BLOCK_SECONDS, why));
+        break;
+    case PBA_SEAL_VAULT:
+        break; /* after the timeline is written: a sealed vault still keeps incidents */
+    default:
+        BAIL(ERR_INPUT, "not a containment action");
+    }
+    action_arg x = {task, pa == PBA_SEAL_VAULT ? "vault" : target, pa, false};
+    loaded *done = NULL;
+    e = mutate(v, a, id, ch_action, &x, &done);
+    if (e == ERR_OK && pa == PBA_SEAL_VAULT) {
+        e = door_vault_seal(v, a, why);
+    }
+    if (e == ERR_OK) {
+        e = answer(done, out);
+    }
+    loaded_free(done);
+    return e;
+}
+
+/* ---- the breach scope ---- */
+
+static err scope_customer(void *ctx, const char *id, char *department, size_t cap, bool *honeytoken,
+                          bool *erased)
+{
+    vault *v = ctx;
+    sealed_customer c;
+    sealed_customer_init(&c);
+    err e = store_customer_get(v->st, id, &c);
+    if (e == ERR_OK) {
+        snprintf(department, cap, "%s", c.department);
+        *honeytoken = c.honeytoken;
+        *erased = c.erased;
+    } else if (e == ERR_NOT_FOUND) {
+        snprintf(department, cap, "%s", "");
+        *honeytoken = false;
+        *erased = true;
+        e = ERR_OK;
+    }
+    sealed_customer_free(&c);
+    return e;
+}
+
+static bool short_hash(const char *s)
+{
+    if (strlen(s) != 16) {
+        return false;
+    }
+    for (const char *p = s; *p; p++) {
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+typedef struct scope_arg {
+    json_t *stored; /* sealed into the row */
+} scope_arg;
+
+static err ch_scope(vault *v, const actor *a, loaded *l, void *ctx)
+{
+    scope_arg *s = ctx;
+    ENSURE(l->inc.phase != PHASE_CLOSED, ERR_CONFLICT, "the incident is closed");
+    inc_actor who = who_of(a);
+    json_t *res = json_object_get(s->stored, "scope");
+    json_t *counts = json_object_get(res, "counts");
+    char note[200];
+    snprintf(note, sizeof note, "scope computed: %lld customers at checkpoint %lld",
+             (long long)json_integer_value(json_object_get(counts, "customers")),
+             (long long)json_integer_value(json_object_get(s->stored, "size")));
+    TRY(incident_note(&l->inc, &who, note, clock_now_us()));
+    return seal_json(v, l->inc.id, "scope", s->stored, &l->row.scope);
+}
+
+static err add_term(const char **arr, size_t *n, const char *s)
+{
+    ENSURE(*n < SCOPE_MAX_TERMS, ERR_INPUT, "scope: too many terms");
+    arr[(*n)++] = s;
+    return ERR_OK;
+}
+
+err door_incident_scope_compute(vault *v, const actor *a, const char *id, const door_scope_query *q,
+                                json_t **out)
+{
+    const char *act = "incident.scope";
+    TRY(need_reader(v, a, act));
+    if (!is_system(a)) {
+        TRY(door_need(v, a, CAP_AUDIT_READ, act));
+    }
+    loaded *l = NULL;
+    TRY(load(v, id, &l));
+    scope_query sq;
+    memset(&sq, 0, sizeof sq);
+    char keynames[16][USERNAME_MAX + 8];
+    err rc = ERR_OK;
+    scope *sc = NULL;
+    audit_iter *it = NULL;
+    json_t *res = NULL, *stored = NULL;
+    buf note;
+    buf_init(&note, CHECKPOINT_MAX_NOTE);
+    char alert_acct[USERNAME_MAX + 1] = "", alert_addr[64] = "";
+    if (q) {
+        CHECK(q->nactors <= 16 && q->napi_keys <= 16 && q->naddresses <= 16 && q->nwindows <= 16,
+              ERR_INPUT, "scope: at most 16 of each");
+        for (size_t i = 0; i < q->nactors; i++) {
+            GUARD(add_term(sq.actors, &sq.nactors, q->actors[i]));
+        }
+        for (size_t i = 0; i < q->napi_keys; i++) {
+            const char *k = q->api_keys[i];
+            if (short_hash(k)) {
+                GUARD(add_term(sq.sessions, &sq.nsessions, k));
+            } else {
+                snprintf(keynames[i], sizeof keynames[i], "%s%s",
+                         strncmp(k, "key:", 4) == 0 ? "" : "key:", k);
+                GUARD(add_term(sq.actors, &sq.nactors, keynames[i]));
+            }
+        }
+        for (size_t i = 0; i < q->naddresses; i++) {
+            GUARD(add_term(sq.sources, &sq.nsources, q->addresses[i]));
+        }
+        for (size_t i = 0; i < q->nwindows; i++) {
+            sq.windows[i] = (scope_window){q->from_us[i], q->to_us[i]};
+        }
+        sq.nwindows = q->nwindows;
+    }
+    if (sq.nactors + sq.nsessions + sq.nsources == 0) {
+        /* The alert's account and address, from its first sighting on. */
+        json_t *al = json_object_get(l->extra, "alert");
+        snprintf(alert_acct, sizeof alert_acct, "%s",
+                 json_string_value(json_object_get(al, "account")) ?: "");
+        snprintf(alert_addr, sizeof alert_addr, "%s",
+                 json_string_value(json_object_get(al, "address")) ?: "");
+        if (alert_acct[0]) {
+            sq.actors[sq.nactors++] = alert_acct;
+        }
+        if (alert_addr[0]) {
+            sq.sources[sq.nsources++] = alert_addr;
+        }
+    }
+    CHECK(sq.nactors + sq.nsessions + sq.nsources > 0, ERR_INPUT,
+          "name at least one actor, API key or address (the incident has no alert to take them "
+          "from)");
+    GUARD(scope_new(&sq, &sc));
+    char what[120];
+    snprintf(what, sizeof what, "actors=%zu keys=%zu addresses=%zu windows=%zu", sq.nactors,
+             sq.nsessions, sq.nsources, sq.nwindows);
+    GUARD(audit_inc(v, a, act, "allow", is_system(a) ? "system" : "audit.read", id, what, -1));
+    /* A checkpoint that covers everything up to now, then the log up to its size. */
+    uint64_t size = 0;
+    GUARD(audit_checkpoint_now(v->au, NULL));
+    GUARD(audit_latest_checkpoint(v->au, &note, &size));
+    GUARD(audit_iter_open(v->au, 0, &it));
+    for (;;) {
+        uint64_t idx;
+        slice entry;
+        bool got = false;
+        GUARD(audit_iter_next(it, &idx, &entry, &got));
+        if (!got || idx >= size) {
+            break;
+        }
+        GUARD(scope_add(sc, idx, entry));
+    }
+    scope_facts facts = {v, scope_customer};
+    GUARD(scope_result(sc, &facts, buf_slice(&note), size, &res));
+    char at[40];
+    clock_rfc3339(clock_now_us(), at);
+    json_t *qj = json_object();
+    stored =
+        json_pack("{s:O, s:s%, s:I, s:s, s:s, s:o}", "scope", res, "note", note.p, note.len, "size",
+                  (json_int_t)size, "computed_at", at, "computed_by", a->username, "query", qj);
+    CHECK(stored != NULL, ERR_INTERNAL, "out of memory");
+    {
+        json_t *acts = json_array(), *srcs = json_array(), *sess = json_array(),
+               *wins = json_array();
+        for (size_t i = 0; i < sq.nactors; i++) {
+            json_array_append_new(acts, json_string(sq.actors[i]));
+        }
+        for (size_t i = 0; i < sq.nsessions; i++) {
+            json_array_append_new(sess, json_string(sq.sessions[i]));
+        }
+        for (size_t i = 0; i < sq.nsources; i++) {
+            json_array_append_new(srcs, json_string(sq.sources[i]));
+        }
+        for (size_t i = 0; i < sq.nwindows; i++) {
+            json_array_append_new(wins,
+                                  json_pack("{s:o, s:o}", "from", time_json(sq.windows[i].from_us),
+                                            "to", time_json(sq.windows[i].to_us)));
+        }
+        json_object_set_new(qj, "actors", acts);
+        json_object_set_new(qj, "sessions", sess);
+        json_object_set_new(qj, "addresses", srcs);
+        json_object_set_new(qj, "windows", wins);
+    }
+    scope_arg sa = {stored};
+    GUARD(mutate(v, a, id, ch_scope, &sa, NULL));
+    if (out) {
+        rc = door_incident_scope(v, a, id, out);
+    }
+out:
+    audit_iter_close(it);
+    scope_free(sc);
+    json_decref(res);
+    json_decref(stored);
+    buf_free(&note);
+    loaded_free(l);
+    return rc;
+}
+
+/* The stored scope as the API shows it; a steward's view holds their department only. */
+static json_t *scope_view(const json_t *stored, const actor *a)
+{
+    const json_t *res = json_object_get(stored, "scope");
+    bool dept_only = !is_system(a) && a->role == ROLE_DATA_STEWARD;
+    json_t *customers = json_array(), *bycat = json_object(), *bydept = json_object(),
+           *honey = json_array();
+    size_t people = 0;
+    const json_t *c;
+    size_t i;
+    json_array_foreach(json_object_get(res, "customers"), i, c)
+    {
+        const char *dept = json_string_value(json_object_get(c, "department")) ?: "";
+        if (dept_only && strcmp(dept, a->department) != 0) {
+            continue;
+        }
+        bool ht = json_is_true(json_object_get(c, "honeytoken"));
+        if (ht) {
+            json_array_append(honey, json_object_get(c, "id"));
+            continue;
+        }
+        people++;
+        json_array_append_new(
+            customers,
+            json_pack("{s:O, s:s, s:O, s:O, s:O, s:O}", "id", json_object_get(c, "id"),
+                      "department", dept, "fields", json_object_get(c, "fields"), "categories",
+                      json_object_get(c, "categories"), "entries", json_object_get(c, "entries"),
+                      "erased", json_object_get(c, "erased") ?: json_false()));
+        json_object_set_new(bydept, dept,
+                            json_integer(json_integer_value(json_object_get(bydept, dept)) + 1));
+        const json_t *cat;
+        size_t k;
+        json_array_foreach(json_object_get(c, "categories"), k, cat)
+        {
+            const char *cn = json_string_value(cat);
+            if (cn) {
+                json_object_set_new(
+                    bycat, cn, json_integer(json_integer_value(json_object_get(bycat, cn)) + 1));
+            }
+        }
+    }
+    /* The root from the signed note's third line. */
+    const char *note = json_string_value(json_object_get(stored, "note")) ?: "";
+    char root[64] = "";
+    const char *l2 = strchr(note, '\n');
+    const char *l3 = l2 ? strchr(l2 + 1, '\n') : NULL;
+    if (l3) {
+        const char *end = strchr(l3 + 1, '\n');
+        size_t n = end ? (size_t)(end - l3 - 1) : 0;
+        if (n < sizeof root) {
+            memcpy(root, l3 + 1, n);
+            root[n] = '\0';
+        }
+    }
+    return json_pack("{s:{s:O, s:s, s:s}, s:o, s:o, s:o, s:o, s:I, s:I, s:O, s:O, s:O, s:b}",
+                     "checkpoint", "size", json_object_get(stored, "size"), "root", root, "note",
+                     note, "customers", customers, "by_category", bycat, "by_department", bydept,
+                     "honeytokens", honey, "people", (json_int_t)people, "records",
+                     (json_int_t)json_array_size(json_object_get(res, "entries")), "computed_at",
+                     json_object_get(stored, "computed_at"), "computed_by",
+                     json_object_get(stored, "computed_by"), "query",
+                     json_object_get(stored, "query"), "department_only", dept_only);
+}
+
+static err stored_scope(vault *v, const loaded *l, json_t **out)
+{
+    ENSURE(l->row.scope.len > 0, ERR_NOT_FOUND, "the scope has not been computed yet");
+    return unseal_json(v, l->inc.id, "scope", &l->row.scope, out);
+}
+
+err door_incident_scope(vault *v, const actor *a, const char *id, json_t **out)
+{
+    const char *act = "incident.scope";
+    TRY(need_reader(v, a, act));
+    loaded *l = NULL;
+    TRY(load(v, id, &l));
+    json_t *stored = NULL;
+    err e = stored_scope(v, l, &stored);
+    if (e == ERR_OK) {
+        e = audit_inc(v, a, act, "allow", "incident.read", id, "read", -1);
+    }
+    if (e == ERR_OK) {
+        *out = scope_view(stored, a);
+        e = *out ? ERR_OK : err_set(ERR_INTERNAL, __FILE__, __LINE__, "out of memory");
+    }
+    json_decref(stored);
+    loaded_free(l);
+    return e;
+}
+
+/* ---- the evidence bundle ---- */
+
+static err read_vkey(vault *v, char *out, size_t cap)
+{
+    char p[PATH_MAX];
+    vault_path(v, VAULT_AUDIT_PUB, p, sizeof p);
+    buf b;
+    buf_init(&b, 8192);
+    err e = file_read_bounded(p, 8192, &b);
+    if (e == ERR_OK) {
+        e = err_set(ERR_INTERNAL, __FILE__, __LINE__, "audit.pub has no vkey line");
+        const char *s = buf_cstr(&b);
+        const char *k = strstr(s, "vkey ");
+        while (k && k != s && k[-1] != '\n') {
+            k = strstr(k + 1, "vkey ");
+        }
+        if (k) {
+            k += 5;
+            size_t n = strcspn(k, "\n");
+            if (n > 0 && n < cap) {
+                memcpy(out, k, n);
+                out[n] = '\0';
+                e = ERR_OK;
+            }
+        }
+    }
+    buf_free(&b);
+    return e;
+}
+
+typedef struct custody_arg {
+    json_t *crec;
+} custody_arg;
+
+static err ch_custody(vault *v, const actor *a, loaded *l, void *ctx)
+{
+    (void)v;
+    custody_arg *c = ctx;
+    json_t *arr = json_object_get(l->extra, "custody");
+    if (!json_is_array(arr)) {
+        arr = json_array();
+        json_object_set_new(l->extra, "custody", arr);
+    }
+    json_array_append(arr, c->crec);
+    inc_actor who = who_of(a);
+    char what[200];
+    snprintf(what, sizeof what, "evidence bundle exported (manifest %.16s...)",
+             json_string_value(json_object_get(c->crec, "manifest_sha256")) ?: "");
+    return incident_note(&l->inc, &who, what, clock_now_us());
+}
+
+static char *dump(const json_t *j)
+{
+    return json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+}
+
+err door_incident_evidence(vault *v, const actor *a, const char *id, const char *reason, buf *out)
+{
+    const char *act = "evidence.export";
+    TRY(need_reader(v, a, act));
+    if (!is_system(a)) {
+        TRY(door_need(v, a, CAP_AUDIT_READ, act));
+    }
+    ENSURE(reason && reason[0] && strlen(reason) <= 300, ERR_INPUT,
+           "say why the evidence is exported (at most 300 bytes)");
+    loaded *l = NULL;
+    TRY(load(v, id, &l));
+    err rc = ERR_OK;
+    json_t *stored = NULL, *alerts = NULL, *timeline = NULL, *custody = NULL, *scopej = NULL;
+    char *t_alerts = NULL, *t_timeline = NULL, *t_scope = NULL, *t_custody = NULL,
+         *t_incident = NULL;
+    char vkey[1024];
+    GUARD(read_vkey(v, vkey, sizeof vkey));
+    GUARD(stored_scope(v, l, &stored));
+    size_t nidx = 0;
+    json_t *entries = json_object_get(json_object_get(stored, "scope"), "entries");
+    nidx = json_array_size(entries);
+    CHECK(nidx <= BUNDLE_MAX_ENTRIES, ERR_TOO_LARGE, "too many entries for one bundle");
+    uint64_t *idx = calloc(nidx ? nidx : 1, sizeof *idx);
+    CHECK(idx != NULL, ERR_INTERNAL, "out of memory");
+    for (size_t i = 0; i < nidx; i++) {
+        idx[i] = (uint64_t)json_integer_value(json_array_get(entries, i));
+    }
+    /* Add the alert's own evidence entries that the scope checkpoint covers. */
+    json_t *al = json_object_get(l->extra, "alert");
+    alerts = json_pack("{s:[]}", "alerts");
+    if (al) {
+        json_array_append(json_object_get(alerts, "alerts"), al);
+    }
+    json_t *inc_json = view(l, clock_now_us());
+    timeline = json_pack("{s:s, s:O}", "incident", l->inc.id, "timeline",
+                         json_object_get(inc_json, "timeline"));
+    json_decref(inc_json);
+    char at[40];
+    clock_rfc3339(clock_now_us(), at);
+    json_t *crec = json_pack("{s:s, s:s, s:s, s:s, s:s}", "by", a->username, "role",
+                             a->role == ROLE__COUNT ? "-" : role_name(a->role), "at", at, "source",
+                             a->source, "reason", reason);
+    custody = json_pack("{s:s, s:O, s:[O]}", "incident", l->inc.id, "earlier",
+                        json_object_get(l->extra, "custody") ?: json_array(), "this", crec);
+    scopej = scope_view(stored, a);
+    t_alerts = dump(alerts);
+    t_timeline = dump(timeline);
+    t_scope = dump(scopej);
+    t_custody = dump(custody);
+    if (!t_alerts || !t_timeline || !t_scope || !t_custody) {
+        free(idx);
+        json_decref(crec);
+        FAIL(ERR_INTERNAL, "out of memory");
+    }
+    bundle_doc docs[] = {{"alerts.json", t_alerts},
+                         {"timeline.json", t_timeline},
+                         {"scope.json", t_scope},
+                         {"custody.json", t_custody}};
+    const char *note = json_string_value(json_object_get(stored, "note")) ?: "";
+    bundle_input in = {.incident = l->inc.id,
+                       .vkey = vkey,
+                       .scope_checkpoint = slice_cstr(note),
+                       .indexes = idx,
+                       .nindexes = nidx,
+                       .docs = docs,
+                       .ndocs = sizeof docs / sizeof docs[0],
+                       .actor = a->username,
+                       .role = a->role == ROLE__COUNT ? "-" : role_name(a->role),
+                       .source = a->source,
+                       .reason = reason};
+    buf_reset(out);
+    rc = bundle_build(v->au, &in, out);
+    free(idx);
+    if (rc != ERR_OK) {
+        json_decref(crec);
+        goto out;
+    }
+    /* Checked before it leaves; the manifest's hash goes into the custody record. */
+    {
+        bundle_report br;
+        memset(&br, 0, sizeof br);
+        rc = bundle_verify(buf_slice(out), vkey, &br);
+        if (rc != ERR_OK) {
+            json_decref(crec);
+            buf_reset(out);
+            log_error("incident.evidence", "a bundle just built does not verify: %s", br.problem);
+            FAIL(ERR_INTERNAL, "the evidence bundle did not verify; nothing was handed out");
+        }
+        json_object_set_new(crec, "manifest_sha256", json_string(br.manifest_sha256));
+        json_object_set_new(crec, "entries", json_integer((json_int_t)br.entries));
+        json_object_set_new(crec, "bytes", json_integer((json_int_t)out->len));
+    }
+    custody_arg ca = {crec};
+    rc = mutate(v, a, id, ch_custody, &ca, NULL);
+    json_decref(crec);
+out:
+    free(t_alerts);
+    free(t_timeline);
+    free(t_scope);
+    free(t_custody);
+    free(t_incident);
+    json_decref(stored);
+    json_decref(alerts);
+    json_decref(timeline);
+    json_decref(custody);
+    json_decref(scopej);
+    loaded_free(l);
+    return rc;
+}
+
+/* ---- reminders ---- */
+
+typedef struct late_item {
+    size_t task;
+    bool escalate;
+} late_item;
+
+typedef struct tick_arg {
+    late_item items[PLAYBOOK_MAX_TASKS * 2];
+    size_t n;
+    int64_t now;
+} tick_arg;
+
+static err collect_late(void *ctx, const incident *inc, size_t task, bool escalate)
+{
+    (void)inc;
+    tick_arg *t = ctx;
+    if (t->n < sizeof t->items / sizeof t->items[0]) {
+        t->items[t->n++] = (late_item){task, escalate};
+    }
+    return ERR_OK;
+}
+
+static err ch_tick(vault *v, const actor *a, loaded *l, void *ctx)
+{
+    (void)v;
+    (void)a;
+    tick_arg *t = ctx;
+    t->n = 0;
+    size_t n = 0;
+    return incident_tick(&l->inc, t->now, collect_late, t, &n);
+}
+
+static void send_late(vault *v, const actor *sys, const incident *inc, const late_item *it)
+{
+    const pb_task *p = &inc->pb.task[it->task];
+    char due[40], subject[120], detail[400];
+    clock_rfc3339(inc->task[it->task].due_us, due);
+    snprintf(subject, sizeof subject, "%sincident %s: task %s %s", inc->drill ? "[drill] " : "",
+             inc->id, p->id, it->escalate ? "is late" : "is due soon");
+    snprintf(detail, sizeof detail, "%s (team %s) due at %s; %s", p->title[PB_EN],
+             pb_team_name(p->team), due, inc->pb.title[PB_EN]);
+    const char *rule = it->escalate ? "incident-task-late" : "incident-task-due";
+    for (int r = 0; r < ROLE__COUNT; r++) {
+        if (p->roles & (1u << r)) {
+            char to[ROLE_MAX + 8];
+            snprintf(to, sizeof to, "role:%s", role_name((role)r));
+            door_notify(v, to, rule, subject, detail);
+        }
+    }
+    if (it->escalate) {
+        int er = inc->pb.escalate_to;
+        if (er >= 0 && er < ROLE__COUNT && !(p->roles & (1u << er))) {
+            char to[ROLE_MAX + 8];
+            snprintf(to, sizeof to, "role:%s", role_name((role)er));
+            door_notify(v, to, rule, subject, detail);
+        }
+        if (!inc->drill) {
+            /* The guard's channels (syslog, webhooks, e-mail) through its notice rules. */
+            char d[300];
+            snprintf(d, sizeof d, "incident=%s task=%s team=%s due=%s", inc->id, p->id,
+                     pb_team_name(p->team), due);
+            door_alert(v, "high", "incident-task-late", sys, d);
+        }
+    }
+}
+
+typedef struct pick_ctx {
+    char (*ids)[STORE_INCIDENT_ID_MAX + 1];
+    size_t n, max;
+    int64_t now;
+} pick_ctx;
+
+static err pick_due(void *vctx, const incident_row *r)
+{
+    pick_ctx *p = vctx;
+    if (r->next_due_us && r->next_due_us <= p->now && p->n < p->max) {
+        snprintf(p->ids[p->n++], STORE_INCIDENT_ID_MAX + 1, "%s", r->id);
+    }
+    return ERR_OK;
+}
+
+err door_incident_tick(vault *v, int64_t now_us, size_t *sent)
+{
+    *sent = 0;
+    actor sys;
+    actor_system(&sys, "incidents");
+    pick_ctx pk = {calloc(LIST_MAX, STORE_INCIDENT_ID_MAX + 1), 0, LIST_MAX, now_us};
+    ENSURE(pk.ids != NULL, ERR_INTERNAL, "out of memory");
+    err e = store_incident_list(v->st, INCIDENT_LIST_OPEN, -1, LIST_MAX, pick_due, &pk);
+    tick_arg *t = calloc(1, sizeof *t);
+    if (!t) {
+        e = err_set(ERR_INTERNAL, __FILE__, __LINE__, "out of memory");
+    }
+    for (size_t i = 0; e == ERR_OK && i < pk.n; i++) {
+        t->now = now_us;
+        t->n = 0;
+        loaded *l = NULL;
+        err me = mutate(v, &sys, pk.ids[i], ch_tick, t, &l);
+        if (me != ERR_OK) {
+            log_warn("incident.remind", "incident %s: reminders not sent: %s", pk.ids[i],
+                     err_message());
+            continue;
+        }
+        if (t->n > 0) {
+            char what[80];
+            snprintf(what, sizeof what, "reminders=%zu", t->n);
+            if (audit_inc(v, &sys, "incident.remind", "allow", "system", pk.ids[i], what,
+                          (int64_t)t->n) != ERR_OK) {
+                log_error("incident.remind", "reminders could not be audited: %s", err_message());
+            }
+            for (size_t k = 0; k < t->n; k++) {
+                send_late(v, &sys, &l->inc, &t->items[k]);
+            }
+            *sent += t->n;
+        }
+        loaded_free(l);
+    }
+    free(t);
+    free(pk.ids);
+    return e;
+}
+
+struct door_incident_timer {
+    vault *v;
+    int64_t interval_ms;
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+};
+
+static void *timer_main(void *arg)
+{
+    door_incident_timer *t = arg;
+    pthread_mutex_lock(&t->mu);
+    while (!t->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t ns = ts.tv_nsec + (t->interval_ms % 1000) * 1000000;
+        ts.tv_sec += t->interval_ms / 1000 + ns / 1000000000;
+        ts.tv_nsec = ns % 1000000000;
+        pthread_cond_timedwait(&t->cv, &t->mu, &ts);
+        if (t->stop) {
+            break;
+        }
+        pthread_mutex_unlock(&t->mu);
+        size_t n = 0;
+        if (door_incident_tick(t->v, clock_now_us(), &n) != ERR_OK) {
+            log_warn("incident.timer", "incident reminders failed: %s", err_message());
+        } else if (n > 0) {
+            log_info("incident.timer", "%zu incident reminder(s) sent", n);
+        }
+        pthread_mutex_lock(&t->mu);
+    }
+    pthread_mutex_unlock(&t->mu);
+    return NULL;
+}
+
+err door_incident_timer_start(vault *v, int64_t interval_ms, door_incident_timer **out)
+{
+    door_incident_timer *t = calloc(1, sizeof *t);
+    ENSURE(t != NULL, ERR_INTERNAL, "out of memory");
+    t->v = v;
+    t->interval_ms = interval_ms > 0 ? interval_ms : 15000;
+#ifdef CUSTOS_TESTING
+    /* Test builds: tests shorten the wait (the release binary ignores the variable). */
+    const char *ms = getenv("CUSTOS_INCIDENT_TICK_MS");
+    if (ms && atoll(ms) > 0) {
+        t->interval_ms = atoll(ms);
+    }
+#endif
+    pthread_mutex_init(&t->mu, NULL);
+    pthread_cond_init(&t->cv, NULL);
+    if (pthread_create(&t->th, NULL, timer_main, t) != 0) {
+        pthread_mutex_destroy(&t->mu);
+        pthread_cond_destroy(&t->cv);
+        free(t);
+        BAIL(ERR_INTERNAL, "cannot start the incident timer");
+    }
+    *out = t;
+    return ERR_OK;
+}
+
+void door_incident_timer_stop(door_incident_timer *t)
+{
+    if (!t) {
+        return;
+    }
+    pthread_mutex_lock(&t->mu);
+    t->stop = true;
+    pthread_cond_signal(&t->cv);
+    pthread_mutex_unlock(&t->mu);
+    pthread_join(t->th, NULL);
+    pthread_mutex_destroy(&t->mu);
+    pthread_cond_destroy(&t->cv);
+    free(t);
+}
