@@ -23,6 +23,11 @@ export default {
     },
 };
 
+// The list names an incident by its playbook, in the language shown (its stored title is one).
+function playbookTitle(ctx, i) {
+    return M.PLAYBOOKS.includes(i.playbook) ? ctx.t('inc.playbook.' + i.playbook) : M.titleOf(i, document.documentElement.lang, i.id);
+}
+
 async function renderBoard(root, ctx, fromAlert) {
     const { el, t, me } = ctx;
     const state = { filter: { state: 'open', drill: '0' }, sig: '', list: [] };
@@ -61,7 +66,7 @@ async function renderBoard(root, ctx, fromAlert) {
         const rows = state.list;
         put(listBox, rows.length === 0 ? el('p', { class: 'empty', 'data-state': 'empty' }, t('inc.none')) : table(el, [
             { key: 'title', label: t('inc.c.incident'), cell: (i) => el('span', {},
-                el('a', { href: '#/incidents/' + encodeURIComponent(i.id), 'data-action': 'open-incident' }, i.title || i.id),
+                el('a', { href: '#/incidents/' + encodeURIComponent(i.id), 'data-action': 'open-incident' }, playbookTitle(ctx, i)),
                 i.drill ? el('span', { class: 'badge warn drill-mark', 'data-drill': '1' }, t('inc.drill_mark')) : null,
                 el('div', { class: 'muted small mono' }, i.id)) },
             { key: 'severity', label: t('inc.c.severity'), cell: (i) => sevBadge(ctx, i.severity) },

@@ -103,7 +103,7 @@ export async function renderDetail(root, ctx, id) {
     const busy = (box) => box.querySelector('form') || (box.contains(document.activeElement) && document.activeElement !== document.body);
 
     function drawHead(inc) {
-        const title = M.textIn(inc.title, lang(), inc.id);
+        const title = M.titleOf(inc, lang(), inc.id);
         put(head,
             el('div', { class: 'row view-head' }, el('h1', {}, title), inc.drill ? el('span', { class: 'badge warn drill-mark', 'data-drill': '1' }, t('inc.drill_mark')) : null),
             el('dl', { class: 'inc-facts' },
@@ -205,7 +205,7 @@ export async function renderDetail(root, ctx, id) {
     }
 
     function taskTitle(tk) {
-        return M.textIn(tk.title, lang(), tk.id);
+        return M.titleOf(tk, lang(), tk.id);
     }
 
     function drawTasks(inc) {
@@ -349,7 +349,9 @@ export async function renderDetail(root, ctx, id) {
         part(controlsBox, drawControls);
         state.sig = complete ? sig : '';
         if (first) {
-            if (inc.source_alert && me.role === 'security') state.alert = await sourceAlert(ctx, inc.source_alert);
+            // The alert the incident came from (the API carries it; else security reads it).
+            state.alert = inc.alert && typeof inc.alert === 'object' ? inc.alert
+                : inc.source_alert && me.role === 'security' ? await sourceAlert(ctx, inc.source_alert) : null;
             if (M.can(me, 'readScope')) scope = scopeSection(ctx, scopeHost, inc, state);
             if (M.can(me, 'documents')) docs = documentsSection(ctx, docsHost, inc);
             if (scope) await scope.load();
@@ -464,6 +466,7 @@ function scopeSection(ctx, host, inc, state) {
     }
 
     async function load() {
+        if (inc.has_scope === false) { draw(null); return; }
         try {
             draw(await ctx.api('GET', base + '/scope'));
             put(err);

@@ -114,6 +114,14 @@ export function textIn(v, lang, fallback) {
     return fallback || '';
 }
 
+// An incident's or task's title in the language shown: the API gives "title" (English) and
+// "title_zh"; a title may also be one string or {"zh-CN": …, en: …}.
+export function titleOf(o, lang, fallback) {
+    if (!o) return fallback || '';
+    if (String(lang || '').startsWith('zh') && typeof o.title_zh === 'string' && o.title_zh) return o.title_zh;
+    return textIn(o.title, lang, fallback || o.id);
+}
+
 // A regulator's clock at `now`: {state, left_s}. state: 'filed', 'na' (does not apply),
 // 'unknown' (no due time yet: the summary before the incident ends), 'late' or 'running'.
 // The server's left_s is from when it answered; the page counts down from due_at itself.

@@ -89,6 +89,15 @@ test('tasks are grouped by team in the response order', () => {
     assert.deepEqual(g[1].tasks.map((x) => x.id), ['a', 'c']);
 });
 
+test('titles in the language shown: title_zh for Chinese, title for English', () => {
+    const o = { id: 'contain', title: 'Cut the source', title_zh: '切断来源' };
+    assert.equal(M.titleOf(o, 'zh-CN'), '切断来源');
+    assert.equal(M.titleOf(o, 'en'), 'Cut the source');
+    assert.equal(M.titleOf({ id: 'x', title: { 'zh-CN': '甲', en: 'A' } }, 'en'), 'A');
+    assert.equal(M.titleOf({ id: 'x' }, 'zh-CN'), 'x');
+    assert.equal(M.titleOf(null, 'en', 'f'), 'f');
+});
+
 test('regulator clocks: time left, late, filed, not applying, not yet known', () => {
     const due = new Date(T0 + 4 * 3600e3).toISOString();
     assert.deepEqual(M.clock({ report: 'cac-initial', applies: true, due_at: due }, T0), { state: 'running', left_s: 14400 });

@@ -54,13 +54,18 @@ async function honeytokenAlert(t) {
   const hts = (await sec.get('/v1/honeytokens')).json.honeytokens || [];
   const ht = hts.find((h) => h.department === 'shanghai');
   assert.ok(ht, 'the demo vault plants shanghai honeytokens');
+  // A real customer first (the scope counts people without the decoys), then the decoy: the
+  // guard alerts, locks the reader and ends its sessions.
   const reader = await t.demo.as(READER, { headers: { 'X-Forwarded-For': READER_ADDR } });
+  const mine = ((await reader.get('/v1/customers?limit=5')).json?.customers || []).find((c) => String(c.id) !== String(ht.id));
+  assert.ok(mine, `${READER} reads customers of its department`);
+  assert.equal((await reader.get(`/v1/customers/${mine.id}`)).status, 200);
   await reader.get(`/v1/customers/${ht.id}`);
   const alert = await pollUntil(async () => {
     const r = await sec.get('/v1/alerts?rule=honeytoken&limit=200');
     return (r.json?.alerts || []).find((a) => a.address === READER_ADDR || a.account === READER);
   }, { what: 'the honeytoken alert in the API' });
-  return { alert, ht, sec };
+  return { alert, ht, sec, read: mine };
 }
 
 export const scenarios = [
@@ -68,7 +73,7 @@ export const scenarios = [
     name: 'incidents: security1 opens an incident from an alert, blocks the address with one click and computes the scope (chart drawn)',
     timeout: 180000,
     async run(t) {
-      const { alert, ht, sec } = await honeytokenAlert(t);
+      const { alert, ht, sec, read } = await honeytokenAlert(t);
       const page = await t.page();
       await signIn(page, t.demo.url, 'security1');
       assert.ok((await navNames(page)).includes('incidents'), 'security has the incident board');
@@ -115,6 +120,7 @@ export const scenarios = [
       const s = (await sec.get(`/v1/incidents/${encodeURIComponent(id)}/scope`)).json;
       assert.ok(Object.keys(s.by_department || {}).includes('shanghai'), `the scope names shanghai: ${JSON.stringify(s.by_department)}`);
       assert.ok(JSON.stringify(s.honeytokens || []).includes(String(ht.id)), 'the honeytoken read is in the scope');
+      assert.ok((s.customers || []).some((c) => String(c.id) === String(read.id)), 'the customer read is in the scope');
       assert.equal(await scope.locator('[data-tile="people"] .tile-value').innerText(), String(s.people ?? (s.customers || []).length));
       await checked(t, page, 'incident page (security1, zh-CN)', 'incident-security1-zh-CN');
       await setLang(page, 'en');
