@@ -123,6 +123,8 @@ export const scenarios = [
       assert.ok((s.customers || []).some((c) => String(c.id) === String(read.id)), 'the customer read is in the scope');
       assert.equal(await scope.locator('[data-tile="people"] .tile-value').innerText(), String(s.people ?? (s.customers || []).length));
       await checked(t, page, 'incident page (security1, zh-CN)', 'incident-security1-zh-CN');
+      // The Chinese toasts of the actions go before the page turns English.
+      await pollUntil(async () => (await page.locator('.toast').count()) === 0, { timeout: 15000, what: 'the toasts to go' });
       await setLang(page, 'en');
       await incidentPage(page, id);
       await page.locator('[data-chart="departments"] svg').first().waitFor({ state: 'visible', timeout: 15000 });
@@ -170,6 +172,7 @@ export const scenarios = [
         await click(notice, 'confirm-approve');
         await docs.locator(row('customer-notice') + ' [data-approved="1"]').first().waitFor({ state: 'visible', timeout: 15000 });
       }
+      await pollUntil(async () => (await page.locator('.toast').count()) === 0, { timeout: 15000, what: 'the toasts to go' });
       await setLang(page, 'en');
       const v2 = await incidentPage(page, id);
       await click(v2.locator('[data-section="documents"] ' + row('customer-notice')).first(), 'preview');
