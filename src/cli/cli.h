@@ -62,6 +62,8 @@ void cli_read_secret(char *out, size_t max, const char *prompt, const char *env_
 int cmd_guard(args *a);
 /* training_cmd.c */
 int cmd_training(args *a);
+/* incident_cmd.c */
+int cmd_incident(args *a);
 
 /* ---- HTTPS client ---- */
 typedef struct client {

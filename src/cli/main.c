@@ -58,6 +58,8 @@ static void usage(void)
         "  guard check RULES | replay --rules RULES DIR      (offline)\n"
         "  training check COURSE_DIR | import DIR COURSE_DIR (offline) | courses | status |\n"
         "           results | assign | assignments | unassign | remind | report | valid-until\n"
+        "  incident list | show | open | task | phase | owner | note | close | contain |\n"
+        "           scope | evidence | filed                  (custos incident for details)\n"
         "  transactions add CUSTOMER FIELD=VALUE... | list CUSTOMER\n"
         "  communications add CUSTOMER FIELD=VALUE... | list CUSTOMER\n"
         "\n"
@@ -101,7 +103,8 @@ int main(int argc, char **argv)
             bool flag = strcmp(a.argv[i], "--dry-run") == 0 ||
                         strcmp(a.argv[i], "--unreviewed") == 0 ||
                         strcmp(a.argv[i], "--other-department") == 0 ||
-                        strcmp(a.argv[i], "--accept-audit-anchor") == 0;
+                        strcmp(a.argv[i], "--accept-audit-anchor") == 0 ||
+                        strcmp(a.argv[i], "--drill") == 0 || strcmp(a.argv[i], "--compute") == 0;
             if (i + 1 < a.argc && strncmp(a.argv[i + 1], "--", 2) != 0 && !flag) {
                 i++;
             }
@@ -185,6 +188,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(c, "training") == 0) {
         return cmd_training(&a);
+    }
+    if (strcmp(c, "incident") == 0) {
+        return cmd_incident(&a);
     }
     if (strcmp(c, "violations") == 0) {
         return cmd_violations(&a);
