@@ -157,6 +157,8 @@ void response_json(response *out, int status, json_t *body);
 bool handle_training(server *s, request *r, response *out);
 /* handlers_incident.c: /v1/incidents... (false: not its route) */
 bool handle_incident(server *s, request *r, response *out);
+/* handlers_notices.c: /v1/incidents/{id}/documents..., /v1/incidents/{id}/notices... */
+bool handle_notices(server *s, request *r, response *out);
 /* handlers_audit.c: /v1/audit/<sub> */
 void handle_audit(server *s, request *r, response *out, const char *sub);
 

@@ -29,6 +29,7 @@
 #include "core/log.h"
 #include "door/door_incident.h"
 #include "door_int.h"
+#include "door_notices_int.h"
 #include "incident/bundle.h"
 #include "incident/incident.h"
 #include "incident/playbook.h"
@@ -1616,4 +1617,42 @@ void door_incident_timer_stop(door_incident_timer *t)
     pthread_mutex_destroy(&t->mu);
     pthread_cond_destroy(&t->cv);
     free(t);
+}
+
+/* ---- the notices' member of the sealed body (door_notices_int.h) ---- */
+
+typedef struct notices_ctx {
+    door_notices_fn fn;
+    void *ctx;
+} notices_ctx;
+
+static err ch_notices(vault *v, const actor *a, loaded *l, void *vctx)
+{
+    (void)a;
+    notices_ctx *c = vctx;
+    json_t *stored = NULL, *next = NULL;
+    if (l->row.scope.len > 0) {
+        TRY(stored_scope(v, l, &stored));
+    }
+    err e = c->fn(c->ctx, &l->inc, stored, json_object_get(l->extra, "notices"), &next);
+    json_decref(stored);
+    if (e == ERR_OK && next) {
+        json_object_set_new(l->extra, "notices", next);
+    } else {
+        json_decref(next);
+    }
+    return e;
+}
+
+err door_incident_notices(vault *v, const char *id, bool write, door_notices_fn fn, void *ctx)
+{
+    notices_ctx c = {fn, ctx};
+    if (write) {
+        return mutate(v, NULL, id, ch_notices, &c, NULL);
+    }
+    loaded *l = NULL;
+    TRY(load(v, id, &l));
+    err e = ch_notices(v, NULL, l, &c);
+    loaded_free(l);
+    return e;
 }
