@@ -64,6 +64,8 @@ int cmd_guard(args *a);
 int cmd_training(args *a);
 /* incident_cmd.c */
 int cmd_incident(args *a);
+/* drill_cmd.c */
+int cmd_drill(args *a);
 
 /* ---- HTTPS client ---- */
 typedef struct client {

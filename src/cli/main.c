@@ -56,6 +56,8 @@ static void usage(void)
         "  guard sanctions | block ADDRESS [--seconds N] | unblock ADDRESS | unlock USER |\n"
         "        unthrottle address|account X\n"
         "  guard check RULES | replay --rules RULES DIR      (offline)\n"
+        "  drill start PLAYBOOK [--wait] | list | show ID | report ID [--lang L] [--format F]\n"
+        "        [--out FILE] | task ID TASK start|done [--note T] | filed ID REPORT\n"
         "  training check COURSE_DIR | import DIR COURSE_DIR (offline) | courses | status |\n"
         "           results | assign | assignments | unassign | remind | report | valid-until\n"
         "  incident list | show | open | task | phase | owner | note | close | contain |\n"
@@ -191,6 +193,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(c, "incident") == 0) {
         return cmd_incident(&a);
+    }
+    if (strcmp(c, "drill") == 0) {
+        return cmd_drill(&a);
     }
     if (strcmp(c, "violations") == 0) {
         return cmd_violations(&a);

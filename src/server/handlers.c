@@ -780,7 +780,7 @@ static void route(server *s, request *r, response *out)
     }
     if (handle_console(s, r, out) || handle_access(s, r, out) || handle_guard(s, r, out) ||
         handle_watch(s, r, out) || handle_training(s, r, out) || handle_incident(s, r, out) ||
-        handle_notices(s, r, out)) {
+        handle_notices(s, r, out) || handle_drill(s, r, out)) {
         return;
     }
     if (strcmp(u, "/v1/logout") == 0) {

@@ -1080,6 +1080,7 @@ out:
     }
     conntab_free(&srv.ct);
     door_incident_timer_stop(incident_timer);
+    drill_server_stop();
     door_guard_stop(srv.v);
     if (key) {
         mem_wipe(key, strlen(key));

@@ -159,6 +159,10 @@ bool handle_training(server *s, request *r, response *out);
 bool handle_incident(server *s, request *r, response *out);
 /* handlers_notices.c: /v1/incidents/{id}/documents..., /v1/incidents/{id}/notices... */
 bool handle_notices(server *s, request *r, response *out);
+/* handlers_drill.c: /v1/drills... (false: not its route); drill_server_stop ends a running
+ * drill's injection (server shutdown, before the guard stops). */
+bool handle_drill(server *s, request *r, response *out);
+void drill_server_stop(void);
 /* handlers_audit.c: /v1/audit/<sub> */
 void handle_audit(server *s, request *r, response *out, const char *sub);
 

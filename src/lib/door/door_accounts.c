@@ -219,6 +219,9 @@ err door_account_add(vault *v, const actor *a, const char *username, const char 
     role r;
     ENSURE(role_n && role_parse(role_n, &r) == ERR_OK, ERR_INPUT, "unknown role");
     ENSURE(username && department, ERR_INPUT, "username, role and department are required");
+    /* Drill accounts and the drill department are the drills' own (door_drill.c). */
+    ENSURE(strncmp(username, "drill-", 6) != 0 && strcmp(department, "drill") != 0, ERR_INPUT,
+           "names starting with drill- and the department drill are reserved for drills");
     /* An account that reads customer data gets its password from its holder, never from the
      * admin: it starts with a password nobody knows, behind a steward's approval. */
     bool handover = door_reads_customers(r, NULL);

@@ -1,0 +1,354 @@
+/*
+ * drill_test.c - a breach-response drill on a demo vault, end to end, through the real
+ * server: security starts it, the server reads as the drill account from a new loopback
+ * address, the guard's shipped rules detect the honeytoken read and contain it (account
+ * locked and revoked, address blocked) within a minute, the scope computed from the audit log
+ * is exactly what the drill's requests got back, the people's tasks give the remaining
+ * timings, and the after-action report shows every timing in both languages and as PDF.
+ * The timings of each step are printed.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../unit/test.h"
+#include "core/clock.h"
+#include "harness.h"
+
+static srv S;
+static char TSEC[80], TLEG[80], TAUD[80], TSALES[80], TSERV[80], TADM[80];
+
+static const char *jstr(json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+static int64_t jtime(json_t *o, const char *k)
+{
+    int64_t us = 0;
+    const char *s = jstr(o, k);
+    return s && clock_parse_rfc3339(s, &us) == ERR_OK ? us : 0;
+}
+
+/* Starts a drill and waits (deadline) until it is no longer running; the drill's record. */
+static json_t *run_drill(char *id, size_t max)
+{
+    json_t *j = NULL;
+    EXPECT_INT(
+        h_json(&S, "POST", "/v1/drills", TSEC, "{\"playbook\":\"customer-data-misread\"}", &j),
+        202);
+    const char *d = jstr(j, "drill");
+    EXPECT(d != NULL);
+    snprintf(id, max, "%s", d ? d : "");
+    EXPECT(jstr(j, "address") && strncmp(jstr(j, "address"), "127.0.0.", 8) == 0);
+    EXPECT(json_object_get(j, "token") == NULL); /* the drill session never leaves the server */
+    json_decref(j);
+    char path[128];
+    snprintf(path, sizeof path, "/v1/drills/%s", id);
+    int64_t dl = h_deadline(120000);
+    json_t *rec = NULL;
+    for (;;) {
+        json_decref(rec);
+        rec = NULL;
+        EXPECT_INT(h_json(&S, "GET", path, TSEC, NULL, &rec), 200);
+        const char *st = jstr(rec, "state");
+        if ((st && strcmp(st, "running") != 0) || !h_poll(dl)) {
+            break;
+        }
+    }
+    return rec;
+}
+
+static bool in_array(json_t *arr, const char *s)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach(arr, i, x)
+    {
+        if (json_is_string(x) && strcmp(json_string_value(x), s) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+TEST(t_only_security_starts_and_reserved_names)
+{
+    json_t *j = NULL;
+    EXPECT_INT(
+        h_json(&S, "POST", "/v1/drills", TSALES, "{\"playbook\":\"customer-data-misread\"}", &j),
+        403);
+    json_decref(j);
+    EXPECT_INT(
+        h_json(&S, "POST", "/v1/drills", TADM, "{\"playbook\":\"customer-data-misread\"}", &j),
+        403);
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "POST", "/v1/drills", TSEC, "{\"playbook\":\"../../etc/passwd\"}", &j),
+               400);
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "POST", "/v1/drills", TSEC, "{\"playbook\":\"no-such-playbook\"}", &j),
+               404);
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "GET", "/v1/drills", TSALES, NULL, &j), 403);
+    json_decref(j);
+    /* Nobody else may take a drill account's name or the drill department. */
+    EXPECT_INT(h_json(&S, "POST", "/v1/accounts", TADM,
+                      "{\"username\":\"drill-00000000\",\"role\":\"sales\","
+                      "\"department\":\"beijing\"}",
+                      &j),
+               400);
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "POST", "/v1/accounts", TADM,
+                      "{\"username\":\"mole1\",\"role\":\"sales\",\"department\":\"drill\"}", &j),
+               400);
+    json_decref(j);
+}
+
+static const char *const STEPS[] = {"detect",   "acknowledge", "decide", "contain",
+                                    "evidence", "notices",     "report"};
+
+TEST(t_drill_end_to_end)
+{
+    char id[64];
+    int64_t t0 = clock_now_us();
+    json_t *rec = run_drill(id, sizeof id);
+    EXPECT_STR(jstr(rec, "state"), "contained");
+    EXPECT(json_is_true(json_object_get(rec, "drill")));
+    const char *account = jstr(rec, "account"), *address = jstr(rec, "address");
+    EXPECT(account && strncmp(account, "drill-", 6) == 0);
+
+    /* Detection and automatic containment within a minute of the first honeytoken read. */
+    json_t *cont = json_object_get(rec, "containment");
+    int64_t inj = jtime(rec, "injected_at"), locked = jtime(cont, "locked_at"),
+            blocked = jtime(cont, "blocked_at");
+    json_t *alert = json_object_get(rec, "alert");
+    int64_t alerted = jtime(alert, "first_seen");
+    EXPECT(inj >= t0);
+    EXPECT(alerted >= inj && alerted - inj < 60 * 1000000LL);
+    EXPECT(locked >= inj && locked - inj < 60 * 1000000LL);
+    EXPECT(blocked >= inj && blocked - inj < 60 * 1000000LL);
+    EXPECT_STR(jstr(cont, "lock_rule"), "honeytoken");
+    EXPECT_STR(jstr(cont, "block_rule"), "honeytoken");
+    EXPECT_STR(jstr(alert, "rule"), "honeytoken");
+    EXPECT_STR(jstr(alert, "account"), account);
+
+    /* What the drill's requests got back, and the refusal that ended them. */
+    json_t *reqs = json_object_get(rec, "requests"), *read = json_array(),
+           *honey_read = json_array();
+    json_t *honeytokens = json_object_get(rec, "honeytokens");
+    size_t i;
+    json_t *rq;
+    int refused = 0;
+    json_array_foreach(reqs, i, rq)
+    {
+        int st = (int)json_integer_value(json_object_get(rq, "status"));
+        if (st != 200) {
+            refused++;
+            EXPECT(st == 401 || st == 403);
+            continue;
+        }
+        size_t k;
+        json_t *c;
+        json_array_foreach(json_object_get(rq, "customers"), k, c)
+        {
+            if (!in_array(read, json_string_value(c))) {
+                json_array_append(read, c);
+            }
+            if (in_array(honeytokens, json_string_value(c)) &&
+                !in_array(honey_read, json_string_value(c))) {
+                json_array_append(honey_read, c);
+            }
+        }
+    }
+    EXPECT(refused >= 1);
+    EXPECT(json_array_size(read) >= 2);
+    EXPECT(json_array_size(honey_read) >= 1);
+
+    /* The scope from the audit log is exactly what was read: the same customers, all of the
+     * drill department, the same honeytokens. */
+    json_t *scope = json_object_get(rec, "scope");
+    json_t *sc = json_object_get(scope, "customers");
+    EXPECT_INT(json_array_size(sc), json_array_size(read));
+    json_t *c;
+    json_array_foreach(sc, i, c)
+    {
+        EXPECT(in_array(read, jstr(c, "id")));
+        EXPECT_STR(jstr(c, "department"), "drill");
+    }
+    EXPECT_INT(json_array_size(json_object_get(scope, "honeytokens")), json_array_size(honey_read));
+    json_array_foreach(json_object_get(scope, "honeytokens"), i, c)
+    {
+        EXPECT(in_array(honey_read, json_string_value(c)));
+    }
+    EXPECT(jstr(scope, "checkpoint") != NULL);
+
+    /* The drill account is locked and disabled; the address is blocked. */
+    json_t *j = NULL;
+    EXPECT_INT(h_json(&S, "GET", "/v1/guard/sanctions", TSEC, NULL, &j), 200);
+    bool lock = false, block = false;
+    json_array_foreach(json_object_get(j, "sanctions"), i, c)
+    {
+        const char *sub = jstr(c, "subject");
+        lock |= strcmp(jstr(c, "kind"), "lock") == 0 && sub && strstr(sub, account);
+        block |= strcmp(jstr(c, "kind"), "block") == 0 && sub && strstr(sub, address);
+    }
+    EXPECT(lock);
+    EXPECT(block);
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "GET", "/v1/accounts", TADM, NULL, &j), 200);
+    bool disabled = false;
+    json_array_foreach(json_object_get(j, "accounts"), i, c)
+    {
+        if (strcmp(jstr(c, "username"), account) == 0) {
+            disabled = json_is_true(json_object_get(c, "disabled"));
+        }
+    }
+    EXPECT(disabled);
+    json_decref(j);
+
+    /* The people's part: security acknowledges the alert and computes the scope, legal the
+     * evidence, the assessment and the initial report, customer service the notices. */
+    char path[256];
+    snprintf(path, sizeof path, "/v1/alerts/%lld/ack",
+             (long long)json_integer_value(json_object_get(alert, "id")));
+    EXPECT_INT(h_json(&S, "POST", path, TSEC, NULL, &j), 200);
+    json_decref(j);
+    static const struct {
+        const char *task;
+        char *tok;
+        int want;
+    } steps[] = {
+        {"evidence", TLEG, 409},          {"contain", TSEC, 200},  {"scope", TSEC, 200},
+        {"evidence", TSALES, 403},        {"evidence", TLEG, 200}, {"legal-risk", TLEG, 200},
+        {"regulator-initial", TLEG, 200}, {"notices", TSERV, 200}};
+    for (size_t s = 0; s < sizeof steps / sizeof steps[0]; s++) {
+        snprintf(path, sizeof path, "/v1/drills/%s/tasks/%s/done", id, steps[s].task);
+        int got = h_json(&S, "POST", path, steps[s].tok, "{\"note\":\"drill\"}", &j);
+        if (got != steps[s].want) {
+            printf("  task %s: %d, expected %d\n", steps[s].task, got, steps[s].want);
+        }
+        EXPECT_INT(got, steps[s].want);
+        json_decref(j);
+    }
+    snprintf(path, sizeof path, "/v1/drills/%s/filed", id);
+    EXPECT_INT(h_json(&S, "POST", path, TLEG, "{\"report\":\"cac-initial\"}", &j), 200);
+    json_decref(j);
+
+    /* The history shows every timing; print them. */
+    EXPECT_INT(h_json(&S, "GET", "/v1/drills", TLEG, NULL, &j), 200);
+    json_t *mine = NULL;
+    json_array_foreach(json_object_get(j, "drills"), i, c)
+    {
+        if (strcmp(jstr(c, "id"), id) == 0) {
+            mine = c;
+        }
+    }
+    EXPECT(mine != NULL);
+    json_t *tm = json_object_get(mine, "timings");
+    printf("  drill %s timings (seconds):", id);
+    for (size_t s = 0; s < sizeof STEPS / sizeof STEPS[0]; s++) {
+        char k[32];
+        snprintf(k, sizeof k, "%s_s", STEPS[s]);
+        json_t *v = json_object_get(tm, k);
+        EXPECT(json_is_number(v));
+        printf(" %s=%.3f", STEPS[s], json_number_value(v));
+    }
+    printf("\n  hand-offs:");
+    json_array_foreach(json_object_get(mine, "handoffs"), i, c)
+    {
+        printf(" %s(%s)->%s(%s)=%.3fs", jstr(c, "from"), jstr(c, "from_team"), jstr(c, "to"),
+               jstr(c, "to_team"), json_number_value(json_object_get(c, "wait_s")));
+    }
+    printf("\n");
+    EXPECT(json_array_size(json_object_get(mine, "handoffs")) >= 1);
+    EXPECT(json_number_value(json_object_get(tm, "detect_s")) < 60.0);
+    EXPECT(json_number_value(json_object_get(tm, "contain_s")) < 60.0);
+    json_decref(j);
+
+    /* The after-action report shows every timing, in both languages; the PDF is a PDF. */
+    buf b;
+    buf_init(&b, 0);
+    snprintf(path, sizeof path, "/v1/drills/%s/report?lang=en&format=text", id);
+    EXPECT_INT(h_req(&S, "GET", path, TAUD, NULL, NULL, 0, &b, NULL), 200);
+    EXPECT_OK(buf_append_byte(&b, 0));
+    const char *en[] = {
+        "detection (injection to alert)", "acknowledging the alert", "the containment decision",
+        "the containment action",         "evidence bundle ready",   "customer notices ready",
+        "regulator report ready",         "Hand-offs between teams", "Recommendations"};
+    for (size_t s = 0; s < sizeof en / sizeof en[0]; s++) {
+        EXPECT(strstr((const char *)b.p, en[s]) != NULL);
+    }
+    EXPECT(strstr((const char *)b.p, "not reached") == NULL);
+    EXPECT(strstr((const char *)b.p, account) != NULL);
+    buf_reset(&b);
+    snprintf(path, sizeof path, "/v1/drills/%s/report?lang=zh-CN", id);
+    EXPECT_INT(h_req(&S, "GET", path, TLEG, NULL, NULL, 0, &b, NULL), 200);
+    EXPECT_OK(buf_append_byte(&b, 0));
+    EXPECT(strstr((const char *)b.p, "演练事后评估报告") != NULL);
+    EXPECT(strstr((const char *)b.p, "监管报告就绪") != NULL);
+    EXPECT(strstr((const char *)b.p, "未完成") == NULL);
+    buf_reset(&b);
+    snprintf(path, sizeof path, "/v1/drills/%s/report?lang=zh-CN&format=pdf", id);
+    EXPECT_INT(h_req(&S, "GET", path, TSEC, NULL, NULL, 0, &b, NULL), 200);
+    EXPECT(b.len > 1000 && memcmp(b.p, "%PDF-", 5) == 0);
+    buf_reset(&b);
+    snprintf(path, sizeof path, "/v1/drills/%s/report?lang=fr", id);
+    EXPECT_INT(h_req(&S, "GET", path, TSEC, NULL, NULL, 0, &b, NULL), 400);
+    snprintf(path, sizeof path, "/v1/drills/%s/report", id);
+    EXPECT_INT(h_req(&S, "GET", path, TSALES, NULL, NULL, 0, &b, NULL), 403);
+    buf_free(&b);
+
+    json_decref(read);
+    json_decref(honey_read);
+    json_decref(rec);
+}
+
+TEST(t_second_drill_compares)
+{
+    char id[64];
+    json_t *rec = run_drill(id, sizeof id);
+    EXPECT_STR(jstr(rec, "state"), "contained");
+    json_decref(rec);
+    buf b;
+    buf_init(&b, 0);
+    char path[160];
+    snprintf(path, sizeof path, "/v1/drills/%s/report?lang=en", id);
+    EXPECT_INT(h_req(&S, "GET", path, TSEC, NULL, NULL, 0, &b, NULL), 200);
+    EXPECT_OK(buf_append_byte(&b, 0));
+    EXPECT(strstr((const char *)b.p, "Compared with the earlier drills (1") != NULL);
+    buf_free(&b);
+    json_t *j = NULL;
+    EXPECT_INT(h_json(&S, "GET", "/v1/drills", TAUD, NULL, &j), 200);
+    EXPECT_INT(json_array_size(json_object_get(j, "drills")), 2);
+    json_decref(j);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    /* The server draws PDFs: fontconfig's and cairo's caches are theirs (the file says). */
+    setenv("LSAN_OPTIONS", "suppressions=tests/integration/drill_lsan.supp", 1);
+    h_setup(&S, "drill");
+    setenv("CUSTOS_DEMO_PASSWORD", DEMO_PW, 1);
+    setenv("CUSTOS_DEMO_SEED", "11", 1);
+    const char *demo[] = {"demo", S.dir, "--customers", "40", NULL};
+    buf out;
+    buf_init(&out, 0);
+    EXPECT_INT(h_cli(&S, &out, demo), 0);
+    buf_free(&out);
+    EXPECT(h_start(&S));
+    EXPECT(h_login(&S, "security1", DEMO_PW, TSEC));
+    EXPECT(h_login(&S, "legal1", DEMO_PW, TLEG));
+    EXPECT(h_login(&S, "auditor1", DEMO_PW, TAUD));
+    EXPECT(h_login(&S, "sales1", DEMO_PW, TSALES));
+    EXPECT(h_login(&S, "service1", DEMO_PW, TSERV));
+    EXPECT(h_login(&S, "admin", DEMO_PW, TADM));
+    RUN(t_only_security_starts_and_reserved_names);
+    RUN(t_drill_end_to_end);
+    RUN(t_second_drill_compares);
+    if (S.pid) {
+        EXPECT_INT(h_stop(&S), 0);
+    }
+    return test_done("drill_test");
+}
