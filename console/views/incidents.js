@@ -3,9 +3,9 @@
 // from an alert (#/incidents/new/<alert id>), the drill button and the drill history with its
 // timings; #/incidents/<id> is one incident (incidents_detail.js). Shown to security, legal,
 // data stewards, customer service and auditors (read-only); sales, admin and HR never see it.
-import { put, table, errorNote, poll, qs, values, labelled, useWatchStyles } from '../lib/chart_ui.js';
+import { put, errorNote, poll, qs, values, labelled, useWatchStyles } from '../lib/chart_ui.js';
 import * as M from './incidents_model.js';
-import { renderDetail, useIncidentStyles, phaseBadge, sevBadge } from './incidents_detail.js';
+import { renderDetail, useIncidentStyles, phaseBadge, sevBadge, itable } from './incidents_detail.js';
 import { drillsSection } from './incidents_drills.js';
 
 export const REFRESH_MS = 5000;
@@ -64,7 +64,7 @@ async function renderBoard(root, ctx, fromAlert) {
         if (listBox.contains(document.activeElement) && document.activeElement !== document.body) return false;
         const now = Date.now();
         const rows = state.list;
-        put(listBox, rows.length === 0 ? el('p', { class: 'empty', 'data-state': 'empty' }, t('inc.none')) : table(el, [
+        put(listBox, rows.length === 0 ? el('p', { class: 'empty', 'data-state': 'empty' }, t('inc.none')) : itable(el, [
             { key: 'title', label: t('inc.c.incident'), cell: (i) => el('span', {},
                 el('a', { href: '#/incidents/' + encodeURIComponent(i.id), 'data-action': 'open-incident' }, playbookTitle(ctx, i)),
                 i.drill ? el('span', { class: 'badge warn drill-mark', 'data-drill': '1' }, t('inc.drill_mark')) : null,

@@ -22,6 +22,15 @@ export function useIncidentStyles() {
     document.head.appendChild(link);
 }
 
+// A table whose wrapper scrolls sideways on a narrow screen: reachable by keyboard, named.
+export function itable(el, columns, rows, opts = {}) {
+    const w = table(el, columns, rows, opts);
+    w.setAttribute('tabindex', '0');
+    w.setAttribute('role', 'region');
+    if (opts.label) w.setAttribute('aria-label', opts.label);
+    return w;
+}
+
 export function sevBadge(ctx, sev) {
     const cls = sev === 'critical' || sev === 'high' ? 'danger' : sev === 'medium' ? 'warn' : '';
     return ctx.el('span', { class: 'badge ' + cls, 'data-severity': sev }, M.SEVERITIES.includes(sev) ? ctx.t('inc.severity.' + sev) : String(sev || '—'));
@@ -214,7 +223,7 @@ export async function renderDetail(root, ctx, id) {
         if (groups.length === 0) { put(tasksBox, el('p', { class: 'empty' }, t('inc.no_tasks'))); return; }
         put(tasksBox, groups.map((g) => el('div', { class: 'team', 'data-team': g.team },
             el('h3', {}, t('inc.team.' + g.team)),
-            table(el, [
+            itable(el, [
                 { key: 'task', label: t('inc.c.task'), cell: (tk) => el('span', {}, el('strong', {}, taskTitle(tk)), tk.mandatory === false ? el('span', { class: 'muted small' }, ' ' + t('inc.optional')) : null, el('div', { class: 'muted small mono' }, tk.id)) },
                 { key: 'roles', label: t('inc.c.roles'), cell: (tk) => (tk.roles || []).map((r) => t('role.' + M.normRole(r))).join('、') || '—' },
                 { key: 'due', label: t('inc.c.due'), cell: (tk) => {
@@ -451,13 +460,13 @@ function scopeSection(ctx, host, inc, state) {
                 xName: t('inc.department'), tableLabel: t('chart.show_numbers'),
                 series: ser.series.map((x, i) => ({ name: t('inc.scope_' + x.key), values: x.values, color: PALETTE[i % PALETTE.length] })),
             })) : el('p', { class: 'empty' }, t('inc.scope_no_departments')),
-            cats.length ? table(el, [
+            cats.length ? itable(el, [
                 { key: 'category', label: t('inc.c.category') },
                 { key: 'count', label: t('inc.c.people'), class: 'num' },
             ], cats, { label: t('inc.scope_categories') }) : null,
             (s.honeytokens || []).length ? el('p', { class: 'notice warn', 'data-state': 'honeytokens' }, t('inc.scope_ht_touched', { ids: s.honeytokens.map((h) => (typeof h === 'object' ? h.id : h)).join(', ') })) : null,
             customers.length ? el('details', { class: 'scope-customers' }, el('summary', {}, t('inc.scope_customers', { n: customers.length })),
-                table(el, [
+                itable(el, [
                     { key: 'id', label: t('inc.c.customer'), cell: (c) => el('span', { class: 'mono small' }, c.id) },
                     { key: 'department', label: t('inc.department') },
                     { key: 'categories', label: t('inc.c.categories'), cell: (c) => (c.categories || []).join(', ') },

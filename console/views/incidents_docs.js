@@ -3,11 +3,14 @@
 // as text), downloaded as text, HTML or PDF, approved by legal before anything is sent; the
 // notices sent by e-mail (customer service or legal, once approved), their delivery records with
 // a retry of failures, and the SMS/post export.
-import { put, table, errorNote, labelled } from '../lib/chart_ui.js';
+import { put, errorNote, labelled } from '../lib/chart_ui.js';
 import * as M from './incidents_model.js';
-import { confirmBox } from './incidents_detail.js';
+import { confirmBox, itable } from './incidents_detail.js';
 
 const NOTICE_KINDS = /^(customer-notice|gdpr-34)$/;
+const OUTCOMES = ['pending', 'sending', 'sent', 'failed', 'gave-up', 'no-address'];
+const FAILED = ['failed', 'gave-up', 'no-address'];
+const outcome = (r) => r.outcome || r.state || r.status || '';
 
 export function kindLabel(t, kind) {
     const s = t('inc.doc.' + kind);
@@ -60,7 +63,7 @@ export function documentsSection(ctx, host, inc) {
     function rowActions(d) {
         const box = el('div', { class: 'actions' });
         box.appendChild(el('button', { type: 'button', 'data-action': 'preview', 'on:click': (ev) => show(d.kind, ev.currentTarget) }, t('inc.preview')));
-        if (M.can(me, 'approve') && !d.approved_by && inc.phase !== 'closed') {
+        if (M.can(me, 'approve') && !d.approved && inc.phase !== 'closed') {
             box.appendChild(el('button', { type: 'button', class: 'primary', 'data-action': 'approve', 'on:click': () => confirmBox(ctx, box, {
                 name: 'approve', question: t('inc.approve_q', { doc: kindLabel(t, d.kind) }),
                 run: async () => { await ctx.api('POST', `${base}/documents/${encodeURIComponent(d.kind)}/approve`, {}); ctx.toast(t('inc.approved_ok'), 'ok'); await load(); },
@@ -71,7 +74,7 @@ export function documentsSection(ctx, host, inc) {
 
     function drawRecords(recs, canSend) {
         const list = Array.isArray(recs) ? recs : (recs && (recs.notices || recs.records)) || [];
-        const failed = list.filter((r) => r.state === 'failed' || r.status === 'failed' || r.error).length;
+        const failed = list.filter((r) => FAILED.includes(outcome(r))).length;
         put(recordsBox,
             el('h3', {}, t('inc.notices')),
             canSend ? el('div', { class: 'actions' },
@@ -84,21 +87,23 @@ export function documentsSection(ctx, host, inc) {
                     try { await ctx.api('POST', base + '/notices/retry', {}); ctx.toast(t('inc.retried'), 'ok'); await loadRecords(); } catch (e) { put(err, errorNote(ctx, e)); }
                 } }, t('inc.retry', { n: failed })) : null,
                 ['sms', 'post'].map((ch) => el('a', { href: `${base}/notices/export?channel=${ch}`, download: `${inc.id}-notices-${ch}.csv`, 'data-action': 'export-' + ch }, t('inc.export.' + ch)))) : null,
-            list.length === 0 ? el('p', { class: 'empty', 'data-state': 'no-notices' }, t('inc.no_notices')) : table(el, [
+            list.length === 0 ? el('p', { class: 'empty', 'data-state': 'no-notices' }, t('inc.no_notices')) : itable(el, [
                 { key: 'customer', label: t('inc.c.customer'), cell: (r) => el('span', { class: 'mono small' }, r.customer ?? r.customer_id ?? '') },
                 { key: 'channel', label: t('inc.c.channel'), cell: (r) => r.channel || r.how || '' },
+                { key: 'lang', label: t('inc.c.lang'), cell: (r) => (M.LANGS.includes(r.lang) ? t('inc.lang.' + r.lang) : r.lang || '') },
                 { key: 'state', label: t('inc.c.state'), cell: (r) => {
-                    const st = r.state || r.status || '';
-                    return el('span', { class: 'badge ' + (st === 'failed' ? 'danger' : st === 'sent' ? 'ok' : '') }, st);
+                    const st = outcome(r);
+                    return el('span', { class: 'badge ' + (FAILED.includes(st) ? 'danger' : st === 'sent' ? 'ok' : 'warn'), 'data-outcome': st }, OUTCOMES.includes(st) ? t('inc.outcome.' + st) : st);
                 } },
-                { key: 'by', label: t('inc.c.by'), cell: (r) => r.by || r.sent_by || '' },
-                { key: 'at', label: t('inc.c.when'), cell: (r) => ctx.fmt.dateTime(M.field(r, 'sent') || M.field(r, 'at')) },
+                { key: 'attempts', label: t('inc.c.attempts'), class: 'num', cell: (r) => String(r.attempts ?? '') },
+                { key: 'by', label: t('inc.c.by'), cell: (r) => r.by || '' },
+                { key: 'at', label: t('inc.c.when'), cell: (r) => ctx.fmt.dateTime(M.field(r, 'last') || M.field(r, 'first')) },
             ], list.slice(0, 200), { label: t('inc.notices'), idOf: (r) => String(r.customer ?? r.customer_id ?? r.id ?? '') }));
     }
 
     let approvedNotice = false;
     async function loadRecords() {
-        const canSend = M.can(me, 'send') && approvedNotice && inc.phase !== 'closed';
+        const canSend = M.can(me, 'send') && approvedNotice;
         try {
             drawRecords(await ctx.api('GET', base + '/notices'), canSend);
         } catch (e) {
@@ -111,12 +116,15 @@ export function documentsSection(ctx, host, inc) {
         try {
             const rows = M.documentKinds(await ctx.api('GET', base + '/documents'));
             put(err);
-            approvedNotice = rows.some((d) => NOTICE_KINDS.test(d.kind) && d.approved_by);
-            put(listBox, rows.length === 0 ? el('p', { class: 'empty', 'data-state': 'no-documents' }, t('inc.no_documents')) : table(el, [
+            approvedNotice = rows.some((d) => NOTICE_KINDS.test(d.kind) && Object.values(d.langs).some((x) => x.approved));
+            put(listBox, rows.length === 0 ? el('p', { class: 'empty', 'data-state': 'no-documents' }, t('inc.no_documents')) : itable(el, [
                 { key: 'kind', label: t('inc.c.document'), cell: (d) => el('strong', {}, kindLabel(t, d.kind)) },
-                { key: 'approved', label: t('inc.c.approved'), cell: (d) => d.approved_by
-                    ? el('span', { class: 'badge ok', 'data-approved': '1' }, t('inc.approved_by', { who: d.approved_by, time: ctx.fmt.dateTime(M.toMs(d.approved_at)) }))
-                    : el('span', { class: 'badge warn', 'data-approved': '0' }, t('inc.not_approved')) },
+                { key: 'approved', label: t('inc.c.approved'), cell: (d) => el('span', { 'data-approved': d.approved ? '1' : '0' },
+                    d.approved
+                        ? el('span', { class: 'badge ok' }, t('inc.approved_by', { who: d.approved_by, time: ctx.fmt.dateTime(M.toMs(d.approved_at)) }))
+                        : el('span', { class: 'badge warn' }, t('inc.not_approved')),
+                    !d.approved && Object.values(d.langs).some((x) => x.approved)
+                        ? el('div', { class: 'muted small' }, t('inc.approved_langs', { langs: M.LANGS.filter((l) => d.langs[l] && d.langs[l].approved).map((l) => t('inc.lang.' + l)).join('、') })) : null) },
                 { key: 'downloads', label: t('inc.c.downloads'), cell: (d) => downloads(d.kind) },
                 { key: 'actions', label: t('inc.c.actions'), cell: (d) => rowActions(d) },
             ], rows, { label: t('inc.documents') }));

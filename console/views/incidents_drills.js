@@ -2,10 +2,10 @@
 // as a drill everywhere, confirmed first) and the drill history: each drill's timings (to detect,
 // acknowledge, decide, contain, the evidence, notices and report ready) and hand-offs, compared
 // over time as a table and a chart, with the after-action report in both languages.
-import { put, table, errorNote } from '../lib/chart_ui.js';
+import { put, errorNote } from '../lib/chart_ui.js';
 import { lineChart } from '../lib/chart.js';
 import * as M from './incidents_model.js';
-import { confirmBox } from './incidents_detail.js';
+import { confirmBox, itable } from './incidents_detail.js';
 
 export function timingLabel(t, key) {
     const s = t('inc.timing.' + key);
@@ -44,13 +44,17 @@ export async function drillsSection(ctx, root) {
             }, t('inc.format.' + f), el('span', { class: 'sr-only' }, t('inc.drill_report_what', { id: d.id, lang: t('inc.lang.' + l) })))))));
     }
 
+    const teamOr = (team, task) => (M.TEAMS.includes(team) ? t('inc.team.' + team) + (task ? ' · ' + task : '') : task || '');
+
     function draw(drills) {
         if (drills.length === 0) { put(box, el('p', { class: 'empty', 'data-state': 'no-drills' }, t('inc.no_drills'))); return; }
         const rows = M.timingRows(drills);
         const cols = [
             { key: 'id', label: t('inc.c.drill'), cell: (d) => el('span', {},
                 d.incident ? el('a', { href: '#/incidents/' + encodeURIComponent(d.incident), 'data-action': 'open-incident' }, d.id) : d.id,
-                el('div', { class: 'muted small' }, ctx.fmt.dateTime(M.field(d, 'started')))) },
+                el('div', { class: 'muted small' }, ctx.fmt.dateTime(M.field(d, 'started'))),
+                d.state ? el('span', { class: 'badge ' + (d.state === 'contained' ? 'ok' : d.state === 'failed' ? 'danger' : 'warn'), 'data-drill-state': d.state },
+                    ['running', 'contained', 'failed'].includes(d.state) ? t('inc.drill_state.' + d.state) : d.state) : null) },
             ...rows.map((r) => ({ key: r.key, label: timingLabel(t, r.key), class: 'num', cell: (d) => {
                 const v = d.timings && d.timings[r.key];
                 return typeof v === 'number' ? M.fmtDuration(v, t) : el('span', { class: 'muted' }, '—');
@@ -58,7 +62,7 @@ export async function drillsSection(ctx, root) {
             { key: 'handoffs', label: t('inc.c.handoffs'), cell: (d) => {
                 const hs = Array.isArray(d.handoffs) ? d.handoffs : [];
                 return hs.length ? el('ul', { class: 'handoffs' }, hs.map((h) => el('li', {},
-                    t('inc.handoff', { from: h.from || h.from_task || '', to: h.to || h.to_task || '', d: M.fmtDuration(h.wait_s ?? h.seconds ?? 0, t) })))) : el('span', { class: 'muted' }, '—');
+                    t('inc.handoff', { from: teamOr(h.from_team, h.from), to: teamOr(h.to_team, h.to), d: M.fmtDuration(h.wait_s ?? 0, t) })))) : el('span', { class: 'muted' }, '—');
             } },
             { key: 'report', label: t('inc.c.report'), cell: (d) => reportLinks(d) },
         ];
@@ -66,7 +70,7 @@ export async function drillsSection(ctx, root) {
         const chrono = drills.slice().reverse();
         const chartRows = M.timingRows(chrono);
         put(box,
-            table(el, cols, drills, { label: t('inc.drills') }),
+            itable(el, cols, drills, { label: t('inc.drills') }),
             chrono.length > 0 && chartRows.length ? el('div', { class: 'chart-card', 'data-chart': 'drills' }, lineChart({
                 title: t('inc.drill_chart'), desc: t('inc.drill_chart_desc'),
                 labels: chrono.map((d) => ctx.fmt.date(M.field(d, 'started')) || d.id), xName: t('inc.c.drill'), yLabel: t('inc.minutes'),

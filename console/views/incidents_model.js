@@ -32,7 +32,7 @@ const CAN = {
     filed: ['legal'],
     documents: ['security', 'legal', 'customer_service', 'auditor'],
     approve: ['legal'],
-    send: ['customer_service', 'legal'],
+    send: ['customer_service'],
     drill: ['security'],
     drills: ['security', 'legal', 'auditor'],
     clocks: ['security', 'legal', 'auditor'],
@@ -224,7 +224,7 @@ export function drillList(res) {
 }
 
 // The timings every drill is measured on, in the order a response runs.
-export const TIMINGS = ['detect_s', 'ack_s', 'decision_s', 'contain_s', 'evidence_s', 'notices_s', 'report_s'];
+export const TIMINGS = ['detect_s', 'acknowledge_s', 'decide_s', 'contain_s', 'evidence_s', 'notices_s', 'report_s'];
 
 // Drill timings as rows {key, values: [seconds per drill]} for a comparison table: the known
 // timings in order, then any other the server measured.
@@ -242,10 +242,19 @@ export function documentKinds(res) {
     const m = new Map();
     for (const d of list) {
         if (!d || !d.kind) continue;
-        const r = m.get(d.kind) || { id: d.kind, kind: d.kind, langs: {}, approved_by: '', approved_at: null };
-        r.langs[d.lang || 'zh-CN'] = d;
-        if (d.approved_by) { r.approved_by = d.approved_by; r.approved_at = d.approved_at || r.approved_at; }
+        const r = m.get(d.kind) || { id: d.kind, kind: d.kind, langs: {}, approved_by: '', approved_at: null, personal: false };
+        // An approval counts while it holds (the server says "approved": bound to the template
+        // and the facts; a changed scope needs a new one).
+        const ok = typeof d.approved === 'boolean' ? d.approved : !!d.approved_by;
+        r.langs[d.lang || 'zh-CN'] = { ...d, approved: ok };
+        if (ok && d.approved_by) { r.approved_by = d.approved_by; r.approved_at = d.approved_at || r.approved_at; }
+        if (d.personal) r.personal = true;
         m.set(d.kind, r);
+    }
+    for (const r of m.values()) {
+        const ls = Object.values(r.langs);
+        r.approved = ls.length > 0 && ls.every((x) => x.approved);
+        if (!r.approved && !ls.some((x) => x.approved)) { r.approved_by = ''; r.approved_at = null; }
     }
     return [...m.values()];
 }

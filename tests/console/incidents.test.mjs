@@ -49,7 +49,7 @@ test('each role is offered only its own controls; auditors none', () => {
     assert.deepEqual(who('evidence'), ['legal']);
     assert.deepEqual(who('filed'), ['legal']);
     assert.deepEqual(who('open'), ['security', 'legal']);
-    assert.deepEqual(who('send'), ['customer_service', 'legal']);
+    assert.deepEqual(who('send'), ['customer_service']);
     for (const what of ['open', 'contain', 'scope', 'phase', 'owner', 'note', 'close', 'evidence', 'filed', 'approve', 'send', 'drill']) {
         assert.equal(M.can({ role: 'auditor' }, what), false, what);
     }
@@ -168,11 +168,11 @@ test('timeline newest first; times as RFC 3339 or microseconds', () => {
 test('drills newest first; timings compared in the response order, unknown ones kept', () => {
     const drills = M.drillList({ drills: [
         { id: 'd1', started_at: '2026-11-01T00:00:00Z', timings: { detect_s: 30, contain_s: 50 } },
-        { id: 'd2', started_at: '2026-12-01T00:00:00Z', timings: { detect_s: 20, ack_s: 40, extra_s: 7 } },
+        { id: 'd2', started_at: '2026-12-01T00:00:00Z', timings: { detect_s: 20, acknowledge_s: 40, decide_s: null, extra_s: 7 } },
     ] });
     assert.deepEqual(drills.map((d) => d.id), ['d2', 'd1']);
     const rows = M.timingRows(drills);
-    assert.deepEqual(rows.map((r) => r.key), ['detect_s', 'ack_s', 'contain_s', 'extra_s']);
+    assert.deepEqual(rows.map((r) => r.key), ['detect_s', 'acknowledge_s', 'contain_s', 'extra_s'], 'a timing nobody measured yet (null) is left out');
     assert.deepEqual(rows[0].values, [20, 30]);
     assert.deepEqual(rows[1].values, [40, null]);
     assert.deepEqual(M.drillList([{ id: 'x' }]).map((d) => d.id), ['x']);
@@ -183,6 +183,13 @@ test('documents: one row per kind with its languages and approval; paths as the 
     const rows = M.documentKinds([{ kind: 'customer-notice', lang: 'zh-CN' }, { kind: 'customer-notice', lang: 'en', approved_by: 'legal1', approved_at: '2026-12-04T09:00:00Z' }, { kind: 'cac-initial', lang: 'zh-CN' }]);
     assert.deepEqual(rows.map((r) => [r.kind, Object.keys(r.langs), r.approved_by]), [['customer-notice', ['zh-CN', 'en'], 'legal1'], ['cac-initial', ['zh-CN'], '']]);
     assert.deepEqual(M.documentKinds({ documents: [{ kind: 'statement' }] }).map((r) => r.kind), ['statement']);
+    // The server's "approved" is whether the approval still holds (template and facts unchanged).
+    const held = M.documentKinds({ documents: [
+        { kind: 'customer-notice', lang: 'zh-CN', approved: true, approved_by: 'legal1', approved_at: '2026-12-04T09:00:00Z' },
+        { kind: 'customer-notice', lang: 'en', approved: true, approved_by: 'legal1', approved_at: '2026-12-04T09:00:00Z' },
+        { kind: 'cac-initial', lang: 'zh-CN', approved: false, approved_by: 'legal1', approved_at: '2026-12-04T09:00:00Z' },
+        { kind: 'cac-initial', lang: 'en', approved: false, approved_by: null } ] });
+    assert.deepEqual(held.map((r) => [r.kind, r.approved, r.approved_by]), [['customer-notice', true, 'legal1'], ['cac-initial', false, '']]);
     assert.equal(M.docPath('INC 1', 'customer-notice', 'zh-CN', 'pdf', '42'), '/v1/incidents/INC%201/documents/customer-notice?lang=zh-CN&format=pdf&customer=42');
     assert.equal(M.docPath('i1', 'cac-initial', 'en', 'text'), '/v1/incidents/i1/documents/cac-initial?lang=en&format=text');
 });
@@ -209,6 +216,8 @@ const dynamic = {
     'inc.lang.': M.LANGS,
     'inc.format.': M.DOC_FORMATS,
     'inc.export.': ['sms', 'post'],
+    'inc.outcome.': ['pending', 'sending', 'sent', 'failed', 'gave-up', 'no-address'],
+    'inc.drill_state.': ['running', 'contained', 'failed'],
     'inc.timing.': M.TIMINGS,
     'inc.doc.': ['customer-notice', 'cac-initial', 'cac-summary', 'pipl-57', 'gdpr-33', 'statement', 'gdpr-34'],
     'inc.dur.': ['dh', 'hm', 'ms', 's'],
