@@ -30,7 +30,45 @@ export function documentsSection(ctx, host, inc) {
         el('p', { class: 'muted small' }, t('inc.documents_intro')),
         el('div', { class: 'row' }, labelled(el, t('inc.f.customer'), customer, t('inc.f.customer_hint'))),
         err, listBox, preview, recordsBox);
+    if (M.can(me, 'texts') && inc.phase !== 'closed') sec.insertBefore(textsForm(), err);
     host.appendChild(sec);
+
+    // The teams' words the documents are written from, one language at a time.
+    function textsForm() {
+        const langSel = el('select', { name: 'lang' }, M.LANGS.map((l) => el('option', { value: l }, t('inc.lang.' + l))));
+        const note = el('div');
+        const f = el('form', { 'data-form': 'texts' },
+            el('div', { class: 'row' }, labelled(el, t('inc.f.texts_lang'), langSel, t('inc.f.texts_hint'))),
+            M.TEXT_KEYS.map((k) => labelled(el, t('inc.text.' + k), el('textarea', { name: k, rows: 2, maxlength: 2000, class: 'wide' }))),
+            el('div', { class: 'actions' }, el('button', { type: 'submit', class: 'primary', 'data-action': 'save-texts' }, t('inc.save_texts'))),
+            note);
+        f.addEventListener('submit', async (ev) => {
+            ev.preventDefault();
+            const v = {};
+            for (const k of M.TEXT_KEYS) v[k] = f.elements[k].value;
+            const r = M.textsBody(langSel.value, v);
+            if (r.error) {
+                put(note, el('div', { class: 'notice error', role: 'alert' }, r.error === 'brace' ? t('inc.texts_brace', { field: t('inc.text.' + r.key) }) : t('inc.texts_empty')));
+                return;
+            }
+            const btn = f.querySelector('[data-action="save-texts"]');
+            btn.disabled = true;
+            f.setAttribute('aria-busy', 'true');
+            try {
+                await ctx.api('POST', base + '/documents/texts', r.body);
+                put(note);
+                for (const k of M.TEXT_KEYS) f.elements[k].value = '';
+                ctx.toast(t('inc.texts_saved', { lang: t('inc.lang.' + r.body.lang) }), 'ok');
+                await load();
+            } catch (e) {
+                put(note, errorNote(ctx, e));
+            } finally {
+                btn.disabled = false;
+                f.removeAttribute('aria-busy');
+            }
+        });
+        return el('details', { class: 'texts', 'data-section': 'texts' }, el('summary', {}, t('inc.texts')), el('p', { class: 'muted small' }, t('inc.texts_intro')), f);
+    }
 
     const cust = (kind) => (NOTICE_KINDS.test(kind) ? customer.value.trim() : '');
 

@@ -13,6 +13,23 @@ export const SEVERITIES = ['low', 'medium', 'high', 'critical'];
 export const PLAYBOOKS = ['customer-data-misread', 'credentials-stolen'];
 export const DOC_FORMATS = ['text', 'html', 'pdf'];
 export const LANGS = ['zh-CN', 'en'];
+// The teams' texts the documents are written from (the rest of the facts come from the incident,
+// its scope and the company's settings).
+export const TEXT_KEYS = ['event_type', 'measures', 'impact', 'cause', 'harm', 'customer_steps', 'handling', 'accountability', 'remediation', 'lessons'];
+
+// The texts form's values as the API's body: only what was written, without braces (the
+// templates' own marks), or a reason it cannot be sent.
+export function textsBody(lang, v) {
+    const texts = {};
+    for (const k of TEXT_KEYS) {
+        const s = String((v && v[k]) || '').trim();
+        if (!s) continue;
+        if (/[{}]/.test(s)) return { error: 'brace', key: k };
+        texts[k] = s;
+    }
+    if (!Object.keys(texts).length) return { error: 'empty' };
+    return { body: { lang, texts } };
+}
 
 // The roles that see the board (sales, admin and HR never do: not even the navigation link).
 export const BOARD_ROLES = ['security', 'legal', 'data_steward', 'customer_service', 'auditor'];
@@ -32,6 +49,7 @@ const CAN = {
     filed: ['legal'],
     documents: ['security', 'legal', 'customer_service', 'auditor'],
     approve: ['legal'],
+    texts: ['security', 'legal'],
     send: ['customer_service'],
     drill: ['security'],
     drills: ['security', 'legal', 'auditor'],

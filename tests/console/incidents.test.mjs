@@ -194,6 +194,14 @@ test('documents: one row per kind with its languages and approval; paths as the 
     assert.equal(M.docPath('i1', 'cac-initial', 'en', 'text'), '/v1/incidents/i1/documents/cac-initial?lang=en&format=text');
 });
 
+test('the teams\' texts: only what was written, never a brace, never nothing', () => {
+    assert.deepEqual(M.textsBody('en', { measures: ' Locked the account. ', harm: '' }), { body: { lang: 'en', texts: { measures: 'Locked the account.' } } });
+    assert.deepEqual(M.textsBody('zh-CN', { cause: '见 {company}' }), { error: 'brace', key: 'cause' });
+    assert.deepEqual(M.textsBody('zh-CN', {}), { error: 'empty' });
+    assert.deepEqual(M.textsBody('zh-CN', { lessons: 'x', bogus: 'y' }).body.texts, { lessons: 'x' });
+    assert.deepEqual(ROLES.filter((r) => M.can({ role: r }, 'texts')), ['security', 'legal']);
+});
+
 // ---- the dictionary ----
 
 const files = ['incidents.js', 'incidents_detail.js', 'incidents_docs.js', 'incidents_drills.js', 'incidents_model.js'].map((f) => 'console/views/' + f);
@@ -218,6 +226,7 @@ const dynamic = {
     'inc.export.': ['sms', 'post'],
     'inc.outcome.': ['pending', 'sending', 'sent', 'failed', 'gave-up', 'no-address'],
     'inc.drill_state.': ['running', 'contained', 'failed'],
+    'inc.text.': M.TEXT_KEYS,
     'inc.timing.': M.TIMINGS,
     'inc.doc.': ['customer-notice', 'cac-initial', 'cac-summary', 'pipl-57', 'gdpr-33', 'statement', 'gdpr-34'],
     'inc.dur.': ['dh', 'hm', 'ms', 's'],

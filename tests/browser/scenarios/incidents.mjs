@@ -6,6 +6,7 @@
 // Screenshots in build/test-output/console/ (incident-*), axe-core on every page.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import path from 'node:path';
 import { pollUntil } from '../lib/vault.mjs';
 import { signIn, go, click, waitView, navNames, row, act, setLang, assertTranslated, assertEnglishChrome, axe, shot } from '../lib/console.mjs';
 
@@ -67,6 +68,31 @@ async function honeytokenAlert(t) {
   }, { what: 'the honeytoken alert in the API' });
   return { alert, ht, sec, read: mine };
 }
+
+// The company's settings for the documents (VAULT/notices.json), as the operator writes them
+// once; kept when the demo vault already has its own.
+function companySettings(t) {
+  const p = path.join(t.demo.dir, 'notices.json');
+  if (fs.existsSync(p)) return;
+  fs.writeFileSync(p, JSON.stringify({
+    company: { 'zh-CN': '示例催收服务有限公司', en: 'Example Collections Co., Ltd.' },
+    system: { 'zh-CN': '客户数据保护系统', en: 'the customer data protection system' },
+    contact_phone: '400-000-0000',
+    contact_email: 'privacy@example.com',
+  }, null, 2) + '\n', { mode: 0o600 });
+}
+
+const TEXTS = {
+  'zh-CN': {
+    event_type: '员工越权读取客户数据', measures: '已封禁来源地址，锁定相关账户并撤销其全部会话。', impact: '部分客户的姓名和偏好信息被查看，未发现数据被修改或外传。',
+    cause: '一名员工在工作职责之外读取了客户记录。', harm: '可能出现冒充本公司的电话或短信。', customer_steps: '如接到自称本公司的可疑来电，请挂断后拨打官方电话核实。',
+  },
+  en: {
+    event_type: 'customer data read by an employee outside their job', measures: 'We blocked the source address, locked the account concerned and ended all of its sessions.',
+    impact: 'Some customers\' names and preferences were viewed; nothing was changed or sent out.', cause: 'An employee read customer records outside their duties.',
+    harm: 'You may receive calls or messages from people pretending to be us.', customer_steps: 'If a suspicious caller claims to be us, hang up and call our official number to check.',
+  },
+};
 
 export const scenarios = [
   {
@@ -138,21 +164,35 @@ export const scenarios = [
     timeout: 180000,
     async run(t) {
       const id = t.state.incident || (await openByApi(t, { playbook: 'customer-data-misread', note: 'legal preview' })).id;
+      companySettings(t);
       const page = await t.page();
       await signIn(page, t.demo.url, 'legal1');
       const v = await incidentPage(page, id);
       const docs = v.locator('[data-section="documents"]');
       const notice = docs.locator(row('customer-notice')).first();
       await notice.waitFor({ state: 'visible', timeout: 20000 });
+      // Legal writes the team's words in each language (the other facts come from the incident).
+      for (const [lang, texts] of Object.entries(TEXTS)) {
+        const texts_ = docs.locator('[data-section="texts"]');
+        if (!(await texts_.getAttribute('open') !== null)) await texts_.locator('summary').click();
+        await texts_.locator('[name="lang"]').selectOption(lang);
+        for (const [k, val] of Object.entries(texts)) await texts_.locator(`[name="${k}"]`).fill(val);
+        await click(texts_, 'save-texts');
+        await pollUntil(async () => (await texts_.locator('[name="measures"]').inputValue()) === '', { what: `the ${lang} texts saved` });
+      }
       await click(notice, 'preview');
       const pair = docs.locator('[data-preview="customer-notice"]');
       await pair.waitFor({ state: 'visible', timeout: 20000 });
       const zh = await pair.locator('pre[lang="zh-CN"]').innerText();
       const en = await pair.locator('pre[lang="en"]').innerText();
+      fs.writeFileSync(path.join(t.out, 'incident-notice-legal1-zh-CN.txt'), zh);
+      fs.writeFileSync(path.join(t.out, 'incident-notice-legal1-en.txt'), en);
       assert.match(zh, /[\u4e00-\u9fff]{8}/, 'the Chinese notice is Chinese');
       assert.ok(!/\uFFFD|Ã|â€/.test(zh), 'no mojibake in the Chinese notice');
       assert.match(en, /[A-Za-z]{4,}(\s+[A-Za-z]{2,}){5}/, 'the English notice is English');
-      assert.ok(!/[\u4e00-\u9fff]{4}/.test(en), 'no Chinese sentence in the English notice');
+      // (an unapproved draft carries a bilingual "草稿 DRAFT" line; the letter itself is English)
+      assert.ok(!/[\u4e00-\u9fff]{2}/.test(en.split('\n').filter((l) => !/DRAFT/.test(l)).join('\n')), 'no Chinese in the English letter');
+      assert.ok(en.includes(TEXTS.en.measures) && zh.includes(TEXTS['zh-CN'].measures), 'the letters carry what legal wrote in each language');
       await checked(t, page, 'incident documents preview (legal1, zh-CN)', 'incident-notices-legal1-zh-CN');
       // The PDF, downloaded as the person would: a real PDF with its pages.
       const [dl] = await Promise.all([
