@@ -664,6 +664,39 @@ TEST(t_concurrent)
         }
     }
     json_decref(inc);
+    /* The incident's words are sealed at rest: no note is readable in the vault's files. */
+    EXPECT_INT(h_tree_contains(S.dir, "note-0-0"), 0);
+    EXPECT_INT(h_tree_contains(S.dir, "locked, blocked, revoked"), 0);
+    EXPECT(!h_file_contains(S.log, "note-0-0"));
+}
+
+/* Sealing the vault from an incident: customer data is locked away, the response goes on. */
+TEST(t_seal)
+{
+    json_t *j = NULL;
+    EXPECT_INT(post(SEC, "/v1/incidents", "{\"playbook\":\"customer-data-misread\"}", &j), 201);
+    char id[64], p[200], cp[160];
+    snprintf(id, sizeof id, "%s", jstr(j, "id") ?: "");
+    json_decref(j);
+    snprintf(cp, sizeof cp, "/v1/customers/%s", READ_IDS[0]);
+    EXPECT_INT(get(STEWARD1, cp, NULL), 200);
+    snprintf(p, sizeof p, "/v1/incidents/%s/actions", id);
+    EXPECT_INT(post(LEGAL, p, "{\"task\":\"seal-decision\",\"action\":\"seal-vault\"}", NULL), 403);
+    EXPECT_INT(post(SEC, p, "{\"task\":\"seal-decision\",\"action\":\"seal-vault\"}", &j), 200);
+    EXPECT_INT(events_of(j, "action", "seal-vault"), 1);
+    json_decref(j);
+    EXPECT(get(STEWARD1, cp, NULL) >= 500); /* sealed */
+    EXPECT_INT(audited("vault.seal", "allow", id), 1);
+    /* the incident still reads and takes notes while sealed */
+    json_t *inc = incident(LEGAL, id);
+    EXPECT(inc != NULL);
+    json_decref(inc);
+    snprintf(p, sizeof p, "/v1/incidents/%s/notes", id);
+    EXPECT_INT(post(LEGAL, p, "{\"note\":\"sealed at 23:40\"}", NULL), 200);
+    char body[800];
+    snprintf(body, sizeof body, "{\"key_file\":\"%s\"}", S.key);
+    EXPECT_INT(post(SEC, "/v1/vault/unseal", body, NULL), 200);
+    EXPECT_INT(get(STEWARD1, cp, NULL), 200);
 }
 
 /* The command line speaks to the server like the other client commands. */
@@ -728,6 +761,7 @@ int main(void)
     RUN(t_reminders);
     RUN(t_concurrent);
     RUN(t_cli);
+    RUN(t_seal);
     RUN(t_stop);
     return test_done("incident_test");
 }

@@ -146,7 +146,7 @@ struct store_backup_ops;
     X(idem_purge, (store * s, int64_t before_us, size_t * n), (s, before_us, n))                   \
     X(erasures, (store * s, store_erasure_fn fn, void *ctx), (s, fn, ctx))                         \
     X(meta_get, (store * s, const char *key, buf *out), (s, key, out))                             \
-    X(meta_set, (store * s, const char *key, const char *value), (s, key, value))              \
+    X(meta_set, (store * s, const char *key, const char *value), (s, key, value))                  \
     X(incident_insert, (store * s, const incident_row *r), (s, r))                                 \
     X(incident_get, (store * s, const char *id, incident_row *out), (s, id, out))                  \
     X(incident_update, (store * s, const incident_row *r, uint64_t expect), (s, r, expect))        \
