@@ -863,7 +863,10 @@ static err claim_fn(void *ctx, const incident *inc, const json_t *scope, const j
             }
         }
     } else {
-        GUARD(notice_outbox_claim(o, &c->x->q, c->go, &c->st));
+        rc = notice_outbox_claim(o, &c->x->q, c->go, &c->st);
+        /* a refusal here is not a lost compare-and-set: never retried as one */
+        CHECK(rc != ERR_PRECONDITION, ERR_CONFLICT, "the notices cannot be claimed now");
+        GUARD(rc);
     }
     *next = notices ? json_deep_copy(notices) : json_object();
     CHECK(*next != NULL, ERR_INTERNAL, "out of memory");
@@ -914,6 +917,7 @@ err door_notices_send(vault *v, const actor *a, const char *id, bool retry, bool
     result = calloc(x.n ? x.n : 1, sizeof *result);
     why = calloc(x.n ? x.n : 1, sizeof *why);
     CHECK(c.go && result && why, ERR_INTERNAL, "out of memory");
+    GUARD(notice_send_check(&x.q)); /* approvals, before anything is written */
     /* 1. claim (written: no other sender takes these) */
     GUARD(door_incident_notices(v, id, true, claim_fn, &c));
     notice_send_stats claimed = c.st;

@@ -532,7 +532,7 @@ out:
     return rc;
 }
 
-static err check_req(const notice_send_req *q)
+err notice_send_check(const notice_send_req *q)
 {
     ENSURE(q && q->mailer && q->by && q->by[0] && strlen(q->by) < NOTICE_ID_MAX &&
                (q->n == 0 || q->r),
@@ -595,7 +595,7 @@ static err claim_one(notice_outbox *o, const notice_send_req *q, size_t i, bool 
 err notice_outbox_claim(notice_outbox *o, const notice_send_req *q, bool *go, notice_send_stats *st)
 {
     memset(st, 0, sizeof *st);
-    TRY(check_req(q));
+    TRY(notice_send_check(q));
     err e = ERR_OK;
     pthread_mutex_lock(&o->mu);
     for (size_t i = 0; i < q->n && e == ERR_OK; i++) {
@@ -650,7 +650,7 @@ void notice_outbox_settle(notice_outbox *o, const notice_send_req *q, size_t i, 
 err notice_outbox_send(notice_outbox *o, const notice_send_req *q, notice_send_stats *st)
 {
     memset(st, 0, sizeof *st);
-    TRY(check_req(q));
+    TRY(notice_send_check(q));
     for (size_t i = 0; i < q->n; i++) {
         bool go = false;
         pthread_mutex_lock(&o->mu);

@@ -153,6 +153,9 @@ MUST_USE err notice_outbox_send(notice_outbox *o, const notice_send_req *req,
  * compare-and-set: claim (go[i] true for each recipient this caller is to send; the claimed
  * records are NO_SENDING and no other claim takes them until settled or stale), deliver each
  * claimed one (no lock, no record), then settle each outcome. */
+/* What notice_outbox_send checks before any mail: the request, the drill's recipients, and an
+ * approval that holds for each language needed (ERR_PRECONDITION). */
+MUST_USE err notice_send_check(const notice_send_req *req);
 MUST_USE err notice_outbox_claim(notice_outbox *o, const notice_send_req *req, bool *go,
                                  notice_send_stats *st);
 MUST_USE err notice_deliver(const notice_send_req *req, size_t i, char *why, size_t cap);
