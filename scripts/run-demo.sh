@@ -20,7 +20,7 @@ if [ ! -f "$PWF" ]; then
 fi
 PW=$(cat "$PWF")
 # The marker names the demo's layout; a vault made by an older layout is made again.
-DEMO_LAYOUT=4 # 4: the starter training curriculum
+DEMO_LAYOUT=5 # 4: the starter training curriculum; 5: a past drill, run for real and closed
 if [ ! -f "$DIR/keyring" ] || [ "$(cat "$DIR/.demo-complete" 2>/dev/null)" != "$DEMO_LAYOUT" ]; then
     rm -rf "$DIR" "$WITNESS"/checkpoints.log
     echo "creating the demo vault in $DIR (${DEMO_CUSTOMERS:-1000} customers)..."
@@ -34,7 +34,7 @@ if [ ! -f "$DIR/keyring" ] || [ "$(cat "$DIR/.demo-complete" 2>/dev/null)" != "$
   "audit": {"witness_file": "$PWD/$WITNESS/checkpoints.log"}
 }
 JSON
-    CUSTOS_DEMO_PASSWORD="$PW" "$BIN" demo "$DIR" --key-file "$KEY" --customers "${DEMO_CUSTOMERS:-1000}"
+    CUSTOS_DEMO_PASSWORD="$PW" "$BIN" demo "$DIR" --key-file "$KEY" --customers "${DEMO_CUSTOMERS:-1000}" --drill
     echo "$DEMO_LAYOUT" >"$DIR/.demo-complete"
 else
     echo "reusing the demo vault in $DIR"

@@ -62,10 +62,13 @@ void cli_read_secret(char *out, size_t max, const char *prompt, const char *env_
 int cmd_guard(args *a);
 /* training_cmd.c */
 int cmd_training(args *a);
-/* incident_cmd.c */
-int cmd_incident(args *a);
 /* drill_cmd.c */
 int cmd_drill(args *a);
+/* The demo's past drill: a real drill on the demo vault DIR through a server started for it,
+ * its people's steps done by the demo staff (password pw), its incident closed. 0 when done. */
+int drill_demo_seed(const char *dir, const char *key_file, const char *pw);
+/* incident_cmd.c */
+int cmd_incident(args *a);
 
 /* ---- HTTPS client ---- */
 typedef struct client {

@@ -149,7 +149,7 @@ static err fill(vault *v, long n, uint64_t seed)
 int cmd_demo(args *a)
 {
     if (a->npos < 1) {
-        fputs("usage: custos demo DIR [--customers N] [--key-file F]\n", stderr);
+        fputs("usage: custos demo DIR [--customers N] [--key-file F] [--drill]\n", stderr);
         return 2;
     }
     const char *dir = a->pos[0];
@@ -225,6 +225,11 @@ int cmd_demo(args *a)
         return cli_fail(e);
     }
     printf("demo vault ready in %s: %ld customers in departments beijing and shanghai\n", dir, n);
+    /* --drill: one past drill, run for real on the new vault (make run) */
+    if (args_flag(a, "--drill") && drill_demo_seed(dir, args_opt(a, "--key-file"), pw) != 0) {
+        mem_wipe(pw, sizeof pw);
+        return 1;
+    }
     printf("accounts: sales1 service1 steward1 steward3 (beijing), sales2 steward2 (shanghai), "
            "security1 legal1 hr1 auditor1 admin\n");
     if (generated) {

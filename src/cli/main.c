@@ -57,7 +57,7 @@ static void usage(void)
         "        unthrottle address|account X\n"
         "  guard check RULES | replay --rules RULES DIR      (offline)\n"
         "  drill start PLAYBOOK [--wait] | list | show ID | report ID [--lang L] [--format F]\n"
-        "        [--out FILE] | task ID TASK start|done [--note T] | filed ID REPORT\n"
+        "        [--out FILE]\n"
         "  training check COURSE_DIR | import DIR COURSE_DIR (offline) | courses | status |\n"
         "           results | assign | assignments | unassign | remind | report | valid-until\n"
         "  incident list | show | open | task | phase | owner | note | close | contain |\n"
@@ -106,7 +106,8 @@ int main(int argc, char **argv)
                         strcmp(a.argv[i], "--unreviewed") == 0 ||
                         strcmp(a.argv[i], "--other-department") == 0 ||
                         strcmp(a.argv[i], "--accept-audit-anchor") == 0 ||
-                        strcmp(a.argv[i], "--drill") == 0 || strcmp(a.argv[i], "--compute") == 0;
+                        strcmp(a.argv[i], "--drill") == 0 || strcmp(a.argv[i], "--compute") == 0 ||
+                        strcmp(a.argv[i], "--wait") == 0;
             if (i + 1 < a.argc && strncmp(a.argv[i + 1], "--", 2) != 0 && !flag) {
                 i++;
             }
@@ -191,11 +192,11 @@ int main(int argc, char **argv)
     if (strcmp(c, "training") == 0) {
         return cmd_training(&a);
     }
-    if (strcmp(c, "incident") == 0) {
-        return cmd_incident(&a);
-    }
     if (strcmp(c, "drill") == 0) {
         return cmd_drill(&a);
+    }
+    if (strcmp(c, "incident") == 0) {
+        return cmd_incident(&a);
     }
     if (strcmp(c, "violations") == 0) {
         return cmd_violations(&a);

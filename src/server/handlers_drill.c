@@ -1,8 +1,8 @@
 /*
  * handlers_drill.c - breach-response drills: POST /v1/drills starts one, GET /v1/drills lists
  * them with their timings, GET /v1/drills/{id} reads one, GET /v1/drills/{id}/report gives the
- * after-action report (text or PDF, zh-CN or English), POST /v1/drills/{id}/tasks/{task}/start
- * and .../done and POST /v1/drills/{id}/filed record the people's part.
+ * after-action report (text or PDF, zh-CN or English). The people's part of a drill is done on
+ * its incident (/v1/incidents/{incident}/...).
  *
  * The injection runs here, on a thread of its own: real HTTPS requests (libcurl) to this
  * server's own listener, from a loopback address the drill was given (127.0.0.N), as the
@@ -242,8 +242,9 @@ static void h_start(server *s, request *r, response *out)
     json_t *ans = NULL;
     if (e == ERR_OK) {
         vault_path(s->v, VAULT_TLS_CERT, in->cacert, sizeof in->cacert);
-        ans = json_pack("{s:s,s:s,s:s,s:s,s:b}", "drill", in->run.id, "incident", in->run.incident,
-                        "account", in->run.account, "address", in->run.address, "is_drill", 1);
+        /* The incident is opened from the guard's alert: GET /v1/drills/{id} names it. */
+        ans = json_pack("{s:s,s:n,s:s,s:s,s:b}", "drill", in->run.id, "incident", "account",
+                        in->run.account, "address", in->run.address, "is_drill", 1);
         if (pthread_create(&g_thread, NULL, inject, in) != 0) {
             door_drill_abort(s->v, &in->run, "the injection could not start");
             e = err_set(ERR_INTERNAL, __FILE__, __LINE__, "cannot start the drill");
@@ -329,41 +330,6 @@ bool handle_drill(server *s, request *r, response *out)
         MHD_add_response_header(out->raw, "Content-Type",
                                 pdf ? "application/pdf" : "text/plain; charset=utf-8");
         out->status = 200;
-        return true;
-    }
-    if (slash && req_method(r, "POST")) {
-        json_t *j = NULL;
-        if (r->body.len) {
-            err e = req_json_body(r, &j);
-            if (e != ERR_OK) {
-                response_fail(out, e);
-                return true;
-            }
-        }
-        err e;
-        if (strcmp(slash, "/filed") == 0) {
-            e = door_drill_filed(s->v, &r->who, id,
-                                 json_string_value(json_object_get(j, "report")));
-        } else if (strncmp(slash, "/tasks/", 7) == 0) {
-            const char *t = slash + 7, *end = strrchr(t, '/');
-            char task[64];
-            bool done = end && strcmp(end, "/done") == 0;
-            if (!end || (!done && strcmp(end, "/start") != 0) || (size_t)(end - t) >= sizeof task) {
-                json_decref(j);
-                response_error(out, ERR_NOT_FOUND, "no such route");
-                return true;
-            }
-            snprintf(task, sizeof task, "%.*s", (int)(end - t), t);
-            e = door_drill_task(s->v, &r->who, id, task, done,
-                                json_string_value(json_object_get(j, "note")));
-        } else {
-            json_decref(j);
-            response_error(out, ERR_NOT_FOUND, "no such route");
-            return true;
-        }
-        json_decref(j);
-        e == ERR_OK ? response_json(out, 200, json_pack("{s:b}", "done", 1))
-                    : response_fail(out, e);
         return true;
     }
     response_error(out, ERR_NOT_FOUND, "no such route");

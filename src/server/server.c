@@ -1079,8 +1079,8 @@ out:
         }
     }
     conntab_free(&srv.ct);
-    door_incident_timer_stop(incident_timer);
     drill_server_stop();
+    door_incident_timer_stop(incident_timer);
     door_guard_stop(srv.v);
     if (key) {
         mem_wipe(key, strlen(key));

@@ -155,14 +155,14 @@ void response_error(response *out, err code, const char *message);
 void response_json(response *out, int status, json_t *body);
 /* handlers_training.c: /v1/training/... (false: not its route) */
 bool handle_training(server *s, request *r, response *out);
-/* handlers_incident.c: /v1/incidents... (false: not its route) */
-bool handle_incident(server *s, request *r, response *out);
-/* handlers_notices.c: /v1/incidents/{id}/documents..., /v1/incidents/{id}/notices... */
-bool handle_notices(server *s, request *r, response *out);
 /* handlers_drill.c: /v1/drills... (false: not its route); drill_server_stop ends a running
  * drill's injection (server shutdown, before the guard stops). */
 bool handle_drill(server *s, request *r, response *out);
 void drill_server_stop(void);
+/* handlers_incident.c: /v1/incidents... (false: not its route) */
+bool handle_incident(server *s, request *r, response *out);
+/* handlers_notices.c: /v1/incidents/{id}/documents..., /v1/incidents/{id}/notices... */
+bool handle_notices(server *s, request *r, response *out);
 /* handlers_audit.c: /v1/audit/<sub> */
 void handle_audit(server *s, request *r, response *out, const char *sub);
 

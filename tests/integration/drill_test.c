@@ -152,7 +152,8 @@ TEST(t_drill_end_to_end)
         json_t *c;
         json_array_foreach(json_object_get(rq, "customers"), k, c)
         {
-            if (!in_array(read, json_string_value(c))) {
+            if (!in_array(read, json_string_value(c)) &&
+                !in_array(honeytokens, json_string_value(c))) {
                 json_array_append(read, c);
             }
             if (in_array(honeytokens, json_string_value(c)) &&
@@ -166,7 +167,7 @@ TEST(t_drill_end_to_end)
     EXPECT(json_array_size(honey_read) >= 1);
 
     /* The scope from the audit log is exactly what was read: the same customers, all of the
-     * drill department, the same honeytokens. */
+     * drill department, the same honeytokens (listed apart from the customers). */
     json_t *scope = json_object_get(rec, "scope");
     json_t *sc = json_object_get(scope, "customers");
     EXPECT_INT(json_array_size(sc), json_array_size(read));
@@ -181,7 +182,7 @@ TEST(t_drill_end_to_end)
     {
         EXPECT(in_array(honey_read, json_string_value(c)));
     }
-    EXPECT(jstr(scope, "checkpoint") != NULL);
+    EXPECT(json_integer_value(json_object_get(json_object_get(scope, "checkpoint"), "size")) > 0);
 
     /* The drill account is locked and disabled; the address is blocked. */
     json_t *j = NULL;
@@ -214,26 +215,82 @@ TEST(t_drill_end_to_end)
              (long long)json_integer_value(json_object_get(alert, "id")));
     EXPECT_INT(h_json(&S, "POST", path, TSEC, NULL, &j), 200);
     json_decref(j);
+    const char *inc = jstr(rec, "incident");
+    EXPECT(inc != NULL);
+    char ipath[128];
+    snprintf(ipath, sizeof ipath, "/v1/incidents/%s", inc ? inc : "-");
+    /* The incident is a drill, listed apart from real incidents. */
+    EXPECT_INT(h_json(&S, "GET", ipath, TSEC, NULL, &j), 200);
+    EXPECT(json_is_true(json_object_get(j, "drill")));
+    EXPECT(jstr(j, "source_alert") && jstr(j, "source_alert")[0]);
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "GET", "/v1/incidents?state=all&drill=0", TSEC, NULL, &j), 200);
+    json_array_foreach(json_object_get(j, "incidents"), i, c)
+    {
+        EXPECT(strcmp(jstr(c, "id"), inc) != 0);
+    }
+    json_decref(j);
     static const struct {
         const char *task;
         char *tok;
         int want;
-    } steps[] = {
-        {"evidence", TLEG, 409},          {"contain", TSEC, 200},  {"scope", TSEC, 200},
-        {"evidence", TSALES, 403},        {"evidence", TLEG, 200}, {"legal-risk", TLEG, 200},
-        {"regulator-initial", TLEG, 200}, {"notices", TSERV, 200}};
+    } steps[] = {{"evidence", TLEG, 409},   {"contain", TSEC, 200},
+                 {"scope", TSEC, 200},      {"evidence", TSALES, 403},
+                 {"legal-risk", TLEG, 200}, {"regulator-initial", TLEG, 200},
+                 {"notices", TSERV, 200}};
     for (size_t s = 0; s < sizeof steps / sizeof steps[0]; s++) {
-        snprintf(path, sizeof path, "/v1/drills/%s/tasks/%s/done", id, steps[s].task);
+        if (strcmp(steps[s].task, "legal-risk") == 0) {
+            /* Legal secures the evidence: the bundle verifies offline, and not once any byte
+             * of it changes. */
+            snprintf(path, sizeof path, "%s/evidence", ipath);
+            buf ev;
+            buf_init(&ev, 0);
+            static const char why[] = "{\"reason\":\"drill evidence\"}";
+            EXPECT_INT(
+                h_req(&S, "POST", path, TLEG, "application/json", why, sizeof why - 1, &ev, NULL),
+                200);
+            char file[600];
+            snprintf(file, sizeof file, "%s/../evidence.json", S.dir);
+            FILE *f = fopen(file, "wb");
+            EXPECT(f && fwrite(ev.p, 1, ev.len, f) == ev.len);
+            if (f) {
+                fclose(f);
+            }
+            const char *vb[] = {"audit", "verify-bundle", file, NULL};
+            buf o;
+            buf_init(&o, 0);
+            EXPECT_INT(h_cli(&S, &o, vb), 0);
+            int flips = 0;
+            for (size_t at = 7; at < ev.len && flips < 12; at += ev.len / 12 + 1, flips++) {
+                ((uint8_t *)ev.p)[at] ^= 0x01;
+                f = fopen(file, "wb");
+                EXPECT(f && fwrite(ev.p, 1, ev.len, f) == ev.len);
+                if (f) {
+                    fclose(f);
+                }
+                buf_reset(&o);
+                EXPECT(h_cli(&S, &o, vb) != 0);
+                ((uint8_t *)ev.p)[at] ^= 0x01;
+            }
+            buf_free(&o);
+            buf_free(&ev);
+            snprintf(path, sizeof path, "%s/tasks/evidence/done", ipath);
+            EXPECT_INT(h_json(&S, "POST", path, TLEG, "{\"note\":\"bundle verified\"}", &j), 200);
+            json_decref(j);
+        }
+        snprintf(path, sizeof path, "%s/tasks/%s/done", ipath, steps[s].task);
         int got = h_json(&S, "POST", path, steps[s].tok, "{\"note\":\"drill\"}", &j);
         if (got != steps[s].want) {
             printf("  task %s: %d, expected %d\n", steps[s].task, got, steps[s].want);
         }
         EXPECT_INT(got, steps[s].want);
         json_decref(j);
+        if (strcmp(steps[s].task, "regulator-initial") == 0) {
+            snprintf(path, sizeof path, "%s/filed", ipath);
+            EXPECT_INT(h_json(&S, "POST", path, TLEG, "{\"report\":\"cac-initial\"}", &j), 200);
+            json_decref(j);
+        }
     }
-    snprintf(path, sizeof path, "/v1/drills/%s/filed", id);
-    EXPECT_INT(h_json(&S, "POST", path, TLEG, "{\"report\":\"cac-initial\"}", &j), 200);
-    json_decref(j);
 
     /* The history shows every timing; print them. */
     EXPECT_INT(h_json(&S, "GET", "/v1/drills", TLEG, NULL, &j), 200);
@@ -296,7 +353,10 @@ TEST(t_drill_end_to_end)
     snprintf(path, sizeof path, "/v1/drills/%s/report?lang=fr", id);
     EXPECT_INT(h_req(&S, "GET", path, TSEC, NULL, NULL, 0, &b, NULL), 400);
     snprintf(path, sizeof path, "/v1/drills/%s/report", id);
-    EXPECT_INT(h_req(&S, "GET", path, TSALES, NULL, NULL, 0, &b, NULL), 403);
+    /* Sales see no drill (by now the guard may have asked sales1 to sign in again after its
+     * refusals in several categories: 401). */
+    int st = h_req(&S, "GET", path, TSALES, NULL, NULL, 0, &b, NULL);
+    EXPECT(st == 403 || st == 401);
     buf_free(&b);
 
     json_decref(read);

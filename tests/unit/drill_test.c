@@ -98,10 +98,32 @@ TEST(t_timings_and_report)
     free(again);
 }
 
+/* The guard contains in milliseconds: a step under a second shows them, not "0 min 00 s". */
+TEST(t_subsecond_steps_show)
+{
+    incident *inc = run_drill(T0 + 45 * M);
+    drill_timing t;
+    EXPECT_OK(drill_timings(inc, T0 - 4000, T0, T0 + 3 * M, &t));
+    EXPECT_INT(t.step_us[DS_DETECT], 4000);
+    buf en, zh;
+    buf_init(&en, 0);
+    buf_init(&zh, 0);
+    EXPECT_OK(drill_report(inc, &t, NULL, 0, PB_EN, &en));
+    EXPECT_OK(drill_report(inc, &t, NULL, 0, PB_ZH, &zh));
+    EXPECT(strstr(buf_cstr(&en),
+                  "- detection (injection to alert): 0.004 s (target 1 min 00 s, met)"));
+    EXPECT(strstr(buf_cstr(&zh), "- 发现（注入到告警）: 0.004秒（目标 1分00秒，达标）"));
+    buf_free(&en);
+    buf_free(&zh);
+    incident_free(inc);
+    free(inc);
+}
+
 int main(void)
 {
     load();
     RUN(t_timings_and_report);
+    RUN(t_subsecond_steps_show);
     playbook_free(pb);
     return test_done("drill_test");
 }

@@ -22,12 +22,12 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "door/door_drill.h"
+#include "door/door_incident.h"
 #include "door_int.h"
 #include "incident/drill.h"
 #include "incident/incident.h"
 #include "incident/pdf.h"
 #include "incident/playbook.h"
-#include "incident/scope.h"
 #include "model/demo.h"
 
 #define SEC 1000000LL
@@ -313,7 +313,6 @@ err door_drill_start(vault *v, const actor *a, const char *playbook_id, const ch
     claimed = true;
     pthread_mutex_unlock(&g_mu);
 
-    id_new(out->incident, "inc");
     snprintf(out->address, sizeof out->address, "%s", address);
     out->started_us = clock_now_us();
     uint8_t r[4];
@@ -347,10 +346,10 @@ err door_drill_start(vault *v, const actor *a, const char *playbook_id, const ch
 
     char ts[40];
     clock_rfc3339(out->started_us, ts);
-    rec = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:[s,s]}", "id", out->id, "incident",
-                    out->incident, "playbook", pb->id, "state", "running", "started_by",
-                    a->username, "account", out->account, "address", address, "started_at", ts,
-                    "honeytokens", out->honeytokens[0], out->honeytokens[1]);
+    rec = json_pack("{s:s,s:n,s:s,s:s,s:s,s:s,s:s,s:s,s:[s,s]}", "id", out->id, "incident",
+                    "playbook", pb->id, "state", "running", "started_by", a->username, "account",
+                    out->account, "address", address, "started_at", ts, "honeytokens",
+                    out->honeytokens[0], out->honeytokens[1]);
     CHECK(rec != NULL, ERR_INTERNAL, "out of memory");
     pthread_mutex_lock(&g_mu);
     rc = record_save(v, out->id, rec);
@@ -466,62 +465,6 @@ static int64_t acted_at(vault *v, const char *action, const char *subject, int64
     return f.at_us;
 }
 
-static err fact_customer(void *ctx, const char *id, char *department, size_t cap, bool *honeytoken,
-                         bool *erased)
-{
-    vault *v = ctx;
-    sealed_customer c;
-    sealed_customer_init(&c);
-    err rc = store_customer_get(v->st, id, &c);
-    if (rc == ERR_OK) {
-        snprintf(department, cap, "%s", c.department);
-        *honeytoken = c.honeytoken;
-        *erased = c.erased;
-    } else if (rc == ERR_NOT_FOUND) {
-        snprintf(department, cap, "%s", "");
-        *honeytoken = false;
-        *erased = true;
-        rc = ERR_OK;
-    }
-    sealed_customer_free(&c);
-    return rc;
-}
-
-/* The breach scope of the drill account since the drill started, against a checkpoint signed
- * now. */
-static err drill_scope(vault *v, const char *username, int64_t from_us, json_t **out)
-{
-    scope_query q = {.actors = {username}, .nactors = 1, .nwindows = 1};
-    q.windows[0].from_us = from_us;
-    scope *sc = NULL;
-    audit_iter *it = NULL;
-    buf note;
-    buf_init(&note, 1 << 16);
-    uint64_t size = 0;
-    err rc = ERR_OK;
-    GUARD(audit_checkpoint_now(v->au, NULL));
-    GUARD(audit_latest_checkpoint(v->au, &note, &size));
-    GUARD(scope_new(&q, &sc));
-    GUARD(audit_iter_open(v->au, 0, &it));
-    for (;;) {
-        uint64_t idx;
-        slice ent;
-        bool got = false;
-        GUARD(audit_iter_next(it, &idx, &ent, &got));
-        if (!got || idx >= size) {
-            break;
-        }
-        GUARD(scope_add(sc, idx, ent));
-    }
-    scope_facts f = {.ctx = v, .customer = fact_customer};
-    GUARD(scope_result(sc, &f, buf_slice(&note), size, out));
-out:
-    audit_iter_close(it);
-    scope_free(sc);
-    buf_free(&note);
-    return rc;
-}
-
 static void release(const char *id)
 {
     pthread_mutex_lock(&g_mu);
@@ -582,12 +525,10 @@ err door_drill_finish(vault *v, const door_drill_run *run, json_t *requests,
     int64_t deadline = clock_now_us() + wait_us;
     json_t *alert = NULL, *rec = NULL, *scope_j = NULL, *inc_j = NULL;
     int64_t lock_us = 0, block_us = 0, revoke_us = 0;
-    char lock_rule[64] = "", block_rule[64] = "";
-    playbook *pb = NULL;
-    incident inc;
-    memset(&inc, 0, sizeof inc);
-    bool opened = false;
+    char lock_rule[64] = "", block_rule[64] = "", incident_id[ID_LEN + 1] = "";
     err rc = ERR_OK;
+    actor sys;
+    actor_system(&sys, "drill");
     /* Observe, never tell: the guard's own rules must raise the alert and respond. */
     for (;;) {
         guard_sync(v->guard);
@@ -610,7 +551,6 @@ err door_drill_finish(vault *v, const door_drill_run *run, json_t *requests,
     rc = record_load(v, run->id, &rec);
     pthread_mutex_unlock(&g_mu);
     GUARD(rc);
-    GUARD(load_playbook(v, json_string_value(json_object_get(rec, "playbook")), &pb));
     /* When the guard acted, from its audit entries (the sanctions carry the finding's time). */
     char subj[128];
     snprintf(subj, sizeof subj, "account:%s", run->account);
@@ -619,102 +559,92 @@ err door_drill_finish(vault *v, const door_drill_run *run, json_t *requests,
         lock_us = t;
     }
     revoke_us = acted_at(v, "guard.revoke", subj, run->started_us);
-    if (!revoke_us) {
-        revoke_us = lock_us;
-    }
     snprintf(subj, sizeof subj, "address:%s", run->address);
     if (block_us && (t = acted_at(v, "guard.block", subj, run->started_us)) > 0) {
         block_us = t;
     }
-
-    int64_t now = clock_now_us();
-    int64_t alert_us = alert ? json_time(alert, "first_seen") : 0;
-    char alert_id[32] = "";
-    if (alert) {
-        snprintf(alert_id, sizeof alert_id, "%lld",
-                 (long long)json_integer_value(json_object_get(alert, "id")));
-    }
-    inc_actor starter = {.name = json_string_value(json_object_get(rec, "started_by")),
-                         .role = ROLE_SECURITY};
-    if (!starter.name) {
-        starter.name = "security";
-    }
-    if (alert_us > 0) {
-        GUARD(incident_open(&inc, run->incident, pb, alert_us, now, &starter, true, alert_id));
-        opened = true;
-        inc_actor guard_actor = {.name = "guard", .role = ROLE_SECURITY};
-        int contain = -1;
-        for (size_t i = 0; i < pb->ntasks; i++) {
-            if (pb->task[i].actions & (1u << PBA_LOCK_ACCOUNT)) {
-                contain = (int)i;
-                break;
-            }
-        }
-        if (contain >= 0 && lock_us) {
-            GUARD(incident_action(&inc, pb->task[contain].id, PBA_LOCK_ACCOUNT, run->account,
-                                  &guard_actor, lock_us));
-            GUARD(incident_action(&inc, pb->task[contain].id, PBA_REVOKE_SESSIONS, run->account,
-                                  &guard_actor, revoke_us));
-        }
-        if (contain >= 0 && block_us && (pb->task[contain].actions & (1u << PBA_BLOCK_ADDRESS))) {
-            GUARD(incident_action(&inc, pb->task[contain].id, PBA_BLOCK_ADDRESS, run->address,
-                                  &guard_actor, block_us));
-        }
-        if (inc.phase == PHASE_DETECTION && lock_us) {
-            GUARD(incident_set_phase(&inc, PHASE_CONTAINMENT, &guard_actor, now));
-        }
-        inc_j = incident_to_json(&inc);
-        CHECK(inc_j != NULL, ERR_INTERNAL, "out of memory");
-    }
-    GUARD(disable_account(v, run->id, run->account));
-    GUARD(drill_scope(v, run->account, run->started_us, &scope_j));
-
-    char t1[40], t2[40], t3[40], t4[40];
+    char t1[40], t2[40], t3[40], t4[40], t5[40];
     clock_rfc3339(first_honeytoken_us, t1);
     clock_rfc3339(lock_us, t2);
     clock_rfc3339(block_us, t3);
-    clock_rfc3339(clock_now_us(), t4);
-    json_object_set(rec, "requests", requests ? requests : json_array());
-    json_object_set_new(rec, "state", json_string(opened && lock_us ? "contained" : "failed"));
-    if (!opened || !lock_us) {
-        json_object_set_new(rec, "failure",
-                            json_string(!alert ? "the guard raised no honeytoken alert in time"
-                                               : "the guard did not lock the drill account"));
+    clock_rfc3339(revoke_us, t5);
+    int64_t alert_id = alert ? (int64_t)json_integer_value(json_object_get(alert, "id")) : 0;
+    if (alert_id > 0) {
+        /* The drill incident, opened from the guard's alert (aware at its first sighting) and
+         * marked as a drill from its first moment. */
+        door_incident_open_opts o = {.playbook =
+                                         json_string_value(json_object_get(rec, "playbook")),
+                                     .alert = alert_id,
+                                     .drill = true,
+                                     .note = "drill: a synthetic breach injected by the drill "
+                                             "account; every customer read is synthetic"};
+        GUARD(door_incident_open(v, &sys, &o, &inc_j));
+        snprintf(incident_id, sizeof incident_id, "%s",
+                 json_string_value(json_object_get(inc_j, "id")) ?: "");
+        char note[400];
+        snprintf(note, sizeof note,
+                 "drill: the guard contained it automatically: %s locked (rule %s) at %s, its "
+                 "sessions revoked at %s, address %s blocked (rule %s) at %s",
+                 run->account, lock_rule[0] ? lock_rule : "-", lock_us ? t2 : "-",
+                 revoke_us ? t5 : "-", run->address, block_rule[0] ? block_rule : "-",
+                 block_us ? t3 : "-");
+        json_t *ignored = NULL;
+        GUARD(door_incident_note(v, &sys, incident_id, note, &ignored));
+        json_decref(ignored);
     }
+    GUARD(disable_account(v, run->id, run->account));
+    clock_rfc3339(clock_now_us(), t4);
+    if (incident_id[0]) {
+        /* The scope of the drill account since the drill began, stored with the incident. */
+        door_scope_query q = {.actors = {run->account}, .nactors = 1, .nwindows = 1};
+        q.from_us[0] = run->started_us;
+        q.to_us[0] = 0;
+        GUARD(door_incident_scope_compute(v, &sys, incident_id, &q, &scope_j));
+    }
+    json_object_set(rec, "requests", requests ? requests : json_array());
+    bool ok = incident_id[0] && lock_us && block_us;
+    json_object_set_new(rec, "state", json_string(ok ? "contained" : "failed"));
+    if (!ok) {
+        json_object_set_new(rec, "failure",
+                            json_string(!alert     ? "the guard raised no honeytoken alert in time"
+                                        : !lock_us ? "the guard did not lock the drill account"
+                                                   : "the guard did not block the drill address"));
+    }
+    json_object_set_new(rec, "incident", incident_id[0] ? json_string(incident_id) : json_null());
     json_object_set_new(rec, "injected_at", first_honeytoken_us ? json_string(t1) : json_null());
     json_object_set_new(rec, "alert", alert ? json_incref(alert) : json_null());
     json_object_set_new(rec, "containment",
-                        json_pack("{s:o,s:s,s:o,s:s,s:s}", "locked_at",
-                                  lock_us ? json_string(t2) : json_null(), "lock_rule", lock_rule,
+                        json_pack("{s:o,s:o,s:s,s:o,s:s,s:s}", "locked_at",
+                                  lock_us ? json_string(t2) : json_null(), "revoked_at",
+                                  revoke_us ? json_string(t5) : json_null(), "lock_rule", lock_rule,
                                   "blocked_at", block_us ? json_string(t3) : json_null(),
                                   "block_rule", block_rule, "account_disabled_at", t4));
-    json_object_set_new(rec, "incident_record", inc_j ? inc_j : json_null());
-    inc_j = NULL;
-    json_object_set_new(rec, "scope", scope_j);
+    json_object_set_new(rec, "scope", scope_j ? scope_j : json_null());
     scope_j = NULL;
 
-    actor sys;
-    actor_system(&sys, "drill");
     audit_entry e;
     door_entry(&e, &sys, "drill.finish", "allow", "drill");
     char what[200];
-    snprintf(what, sizeof what, "drill=%s incident=%s alert=%s contained=%s", run->id,
-             run->incident, alert_id[0] ? alert_id : "none", lock_us ? "yes" : "no");
+    snprintf(what, sizeof what, "drill=%s incident=%s alert=%lld contained=%s", run->id,
+             incident_id[0] ? incident_id : "none", (long long)alert_id, ok ? "yes" : "no");
     e.reason = what;
     GUARD(audit_append(v->au, &e, NULL));
     pthread_mutex_lock(&g_mu);
     rc = record_save(v, run->id, rec);
     pthread_mutex_unlock(&g_mu);
 out:
-    release(run->id);
-    if (opened) {
-        incident_free(&inc);
+    if (rc != ERR_OK) {
+        log_warn("drill", "%s: could not finish: %s", run->id, err_message());
+        err_clear();
+        if (disable_account(v, run->id, run->account) != ERR_OK) {
+            log_warn("drill", "%s: the drill account could not be disabled", run->id);
+        }
     }
+    release(run->id);
     json_decref(inc_j);
     json_decref(scope_j);
     json_decref(alert);
     json_decref(rec);
-    playbook_free(pb);
     return rc;
 }
 
@@ -738,17 +668,18 @@ static err audit_read(vault *v, const actor *a, const char *action, const char *
     return audit_append(v->au, &e, NULL);
 }
 
-/* The drill incident of a record (with the alert's acknowledgement as the guard has it now),
- * and its timings. ERR_NOT_FOUND when the drill has no incident (it failed). */
-static err timings_of(vault *v, json_t *rec, incident *inc, playbook **pb, drill_timing *t)
+/* The drill's incident as stored now and its timings: the people's steps from the incident's
+ * own timeline, the acknowledgement from the guard's alert as it is now, and the decision and
+ * the action from the guard's automatic containment when it came first. ERR_NOT_FOUND when
+ * the drill has no incident (it failed). */
+static err timings_of(vault *v, json_t *rec, incident *inc, drill_timing *t)
 {
-    json_t *ij = json_object_get(rec, "incident_record");
-    ENSURE(json_is_object(ij), ERR_NOT_FOUND, "the drill has no incident");
-    TRY(load_playbook(v, json_string_value(json_object_get(rec, "playbook")), pb));
-    TRY(incident_from_json(ij, *pb, inc));
+    const char *iid = json_string_value(json_object_get(rec, "incident"));
+    ENSURE(iid && iid[0], ERR_NOT_FOUND, "the drill has no incident");
+    TRY(door_incident_value(v, iid, inc));
     json_t *al = json_object_get(rec, "alert");
-    int64_t acked = json_time(al, "acknowledged_at");
-    if (!acked && v->guard && json_is_integer(json_object_get(al, "id"))) {
+    int64_t acked = 0;
+    if (v->guard && json_is_integer(json_object_get(al, "id"))) {
         json_t *now = NULL;
         if (guard_alert_get(v->guard, json_integer_value(json_object_get(al, "id")), &now) ==
             ERR_OK) {
@@ -759,12 +690,24 @@ static err timings_of(vault *v, json_t *rec, incident *inc, playbook **pb, drill
         }
         json_decref(now);
     }
-    err rc =
-        drill_timings(inc, json_time(rec, "injected_at"), json_time(al, "first_seen"), acked, t);
+    int64_t alert_us = json_time(al, "first_seen");
+    err rc = drill_timings(inc, json_time(rec, "injected_at"), alert_us, acked, t);
     if (rc != ERR_OK) {
         incident_free(inc);
+        return rc;
     }
-    return rc;
+    json_t *c = json_object_get(rec, "containment");
+    int64_t lock = json_time(c, "locked_at"), block = json_time(c, "blocked_at");
+    int64_t guard_us = lock && block ? (lock < block ? lock : block) : lock ? lock : block;
+    if (guard_us && alert_us && guard_us >= alert_us) {
+        int64_t g = guard_us - alert_us;
+        for (int s = DS_DECIDE; s <= DS_CONTAIN; s++) {
+            if (t->step_us[s] < 0 || g < t->step_us[s]) {
+                t->step_us[s] = g;
+            }
+        }
+    }
+    return ERR_OK;
 }
 
 static json_t *timings_json(const incident *inc, const drill_timing *t)
@@ -808,26 +751,24 @@ static json_t *summary(vault *v, json_t *rec)
                                       json_object_get(al, "rule")));
     }
     incident inc;
-    playbook *pb = NULL;
     drill_timing t;
-    if (timings_of(v, rec, &inc, &pb, &t) == ERR_OK) {
+    if (timings_of(v, rec, &inc, &t) == ERR_OK) {
         json_t *tj = timings_json(&inc, &t);
         json_object_update(o, tj);
         json_decref(tj);
         json_object_set_new(o, "phase", json_string(inc_phase_name(inc.phase)));
         incident_free(&inc);
     } else {
+        err_clear();
         json_object_set_new(o, "timings", json_object());
         json_object_set_new(o, "handoffs", json_array());
     }
-    playbook_free(pb);
     json_t *sc = json_object_get(rec, "scope");
-    json_t *counts = json_object_get(sc, "counts");
-    if (counts) {
+    if (json_is_object(sc)) {
         json_object_set_new(o, "scope",
-                            json_pack("{s:O,s:O}", "customers",
-                                      json_object_get(counts, "customers"), "honeytokens",
-                                      json_object_get(sc, "honeytokens")));
+                            json_pack("{s:I,s:O}", "customers",
+                                      (json_int_t)json_array_size(json_object_get(sc, "customers")),
+                                      "honeytokens", json_object_get(sc, "honeytokens")));
     }
     return o;
 }
@@ -903,7 +844,6 @@ err door_drill_report(vault *v, const actor *a, const char *id, const char *lang
     TRY(audit_read(v, a, "drill.report", what));
     json_t *rec = NULL, *ids = NULL;
     incident inc;
-    playbook *pb = NULL;
     drill_timing t, *earlier = NULL;
     size_t nearlier = 0;
     bool have = false;
@@ -917,7 +857,7 @@ err door_drill_report(vault *v, const actor *a, const char *id, const char *lang
     }
     pthread_mutex_unlock(&g_mu);
     GUARD(rc);
-    GUARD(timings_of(v, rec, &inc, &pb, &t));
+    GUARD(timings_of(v, rec, &inc, &t));
     have = true;
     /* The drills before this one (oldest first) that have timings. */
     earlier = calloc(json_array_size(ids) + 1, sizeof *earlier);
@@ -932,32 +872,34 @@ err door_drill_report(vault *v, const actor *a, const char *id, const char *lang
         }
         json_t *orec = NULL;
         incident oinc;
-        playbook *opb = NULL;
         pthread_mutex_lock(&g_mu);
         err le = record_load(v, other, &orec);
         pthread_mutex_unlock(&g_mu);
-        if (le == ERR_OK && timings_of(v, orec, &oinc, &opb, &earlier[nearlier]) == ERR_OK) {
+        if (le == ERR_OK && timings_of(v, orec, &oinc, &earlier[nearlier]) == ERR_OK) {
             nearlier++;
             incident_free(&oinc);
+        } else {
+            err_clear();
         }
-        playbook_free(opb);
         json_decref(orec);
     }
     GUARD(drill_report(&inc, &t, earlier, nearlier, l, &text));
     /* What the drill read, from the scope (ids of the synthetic pool only). */
-    json_t *counts = json_object_get(json_object_get(rec, "scope"), "counts");
-    GUARD(
-        buf_appendf(&text,
-                    l == PB_ZH ? "\n演练账户 %s 自 %s 读取：客户 %lld 人，蜜罐 %zu 个；"
-                                 "来源地址 %s 被封禁，账户被锁定并停用。\n"
-                               : "\nThe drill account %s read from %s: %lld customers, %zu "
-                                 "honeytokens; the address %s was blocked, the account "
-                                 "locked and disabled.\n",
-                    json_string_value(json_object_get(rec, "account")),
-                    json_string_value(json_object_get(rec, "address")),
-                    (long long)json_integer_value(json_object_get(counts, "customers")),
-                    json_array_size(json_object_get(json_object_get(rec, "scope"), "honeytokens")),
-                    json_string_value(json_object_get(rec, "address"))));
+    json_t *sc = json_object_get(rec, "scope");
+    GUARD(buf_appendf(
+        &text,
+        l == PB_ZH ? "\n演练账户 %s 从 %s 读取：客户 %zu 人（均为演练部门的合成数据），蜜罐 %zu "
+                     "个；防护规则锁定了该账户、撤销其会话并封禁了来源地址，演练结束后账户已停用。"
+                     "演练事件：%s。\n"
+                   : "\nThe drill account %s read from %s: %zu customers (all synthetic, of the "
+                     "drill department), honeytokens: %zu; the guard's rules locked the account, "
+                     "revoked its sessions and blocked the address, and the account was disabled "
+                     "when the drill ended. Drill incident: %s.\n",
+        json_string_value(json_object_get(rec, "account")),
+        json_string_value(json_object_get(rec, "address")),
+        json_array_size(json_object_get(sc, "customers")),
+        json_array_size(json_object_get(sc, "honeytokens")),
+        json_string_value(json_object_get(rec, "incident"))));
     if (pdf) {
         GUARD(buf_append_byte(&text, 0));
         char title[96];
@@ -977,92 +919,7 @@ out:
     }
     free(earlier);
     buf_free(&text);
-    playbook_free(pb);
     json_decref(ids);
     json_decref(rec);
     return rc;
-}
-
-/* ---- the people's part of a drill ---- */
-
-static err update_incident(vault *v, const actor *a, const char *id, const char *what,
-                           err (*fn)(incident *inc, const inc_actor *who, const void *arg,
-                                     int64_t now),
-                           const void *arg, const char *action)
-{
-    json_t *rec = NULL;
-    playbook *pb = NULL;
-    incident inc;
-    bool have = false;
-    err rc = ERR_OK;
-    pthread_mutex_lock(&g_mu);
-    GUARD(record_load(v, id, &rec));
-    json_t *ij = json_object_get(rec, "incident_record");
-    CHECK(json_is_object(ij), ERR_CONFLICT, "the drill has no incident");
-    GUARD(load_playbook(v, json_string_value(json_object_get(rec, "playbook")), &pb));
-    GUARD(incident_from_json(ij, pb, &inc));
-    have = true;
-    inc_actor who = {.name = a->username, .role = (int)a->role};
-    err fe = fn(&inc, &who, arg, clock_now_us());
-    audit_entry e;
-    door_entry(&e, a, action, fe == ERR_OK ? "allow" : "deny", "playbook");
-    char reason[200];
-    snprintf(reason, sizeof reason, "drill=%s %s", id, what);
-    e.reason = reason;
-    GUARD(audit_append(v->au, &e, NULL));
-    GUARD(fe);
-    json_object_set_new(rec, "incident_record", incident_to_json(&inc));
-    GUARD(record_save(v, id, rec));
-out:
-    pthread_mutex_unlock(&g_mu);
-    if (have) {
-        incident_free(&inc);
-    }
-    playbook_free(pb);
-    json_decref(rec);
-    return rc;
-}
-
-typedef struct task_arg {
-    const char *task, *note;
-    bool done;
-} task_arg;
-
-static err do_task(incident *inc, const inc_actor *who, const void *arg, int64_t now)
-{
-    const task_arg *t = arg;
-    return t->done ? incident_task_done(inc, t->task, who, t->note, now)
-                   : incident_task_start(inc, t->task, who, now);
-}
-
-err door_drill_task(vault *v, const actor *a, const char *id, const char *task, bool done,
-                    const char *note)
-{
-    ENSURE(!a->via_key && !(a->session_flags & SESSION_MFA_PENDING), ERR_DENIED,
-           "drill tasks are for people");
-    ENSURE(task && task[0] && strlen(task) <= PLAYBOOK_ID_MAX, ERR_INPUT, "a task is required");
-    task_arg t = {task, note, done};
-    char what[96];
-    snprintf(what, sizeof what, "task=%s %s", task, done ? "done" : "started");
-    return update_incident(v, a, id, what, do_task, &t, "drill.task");
-}
-
-static err do_filed(incident *inc, const inc_actor *who, const void *arg, int64_t now)
-{
-    return incident_filed(inc, *(const inc_report *)arg, who, now);
-}
-
-err door_drill_filed(vault *v, const actor *a, const char *id, const char *report)
-{
-    ENSURE(!a->via_key && !(a->session_flags & SESSION_MFA_PENDING), ERR_DENIED,
-           "reports are filed by people");
-    inc_report r;
-    TRY(inc_report_parse(report ? report : "", &r));
-    if (a->role != ROLE_LEGAL) {
-        return door_deny(v, a, "drill.filed", NULL, NULL, "playbook", ERR_DENIED,
-                         "reports are filed by legal");
-    }
-    char what[64];
-    snprintf(what, sizeof what, "report=%s", inc_report_name(r));
-    return update_incident(v, a, id, what, do_filed, &r, "drill.filed");
 }

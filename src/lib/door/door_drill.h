@@ -39,7 +39,6 @@ extern const door_drill_playbook DOOR_DRILL_PLAYBOOKS[];
  * in the server's memory (wipe it with door_drill_run_wipe) and is never answered. */
 typedef struct door_drill_run {
     char id[ID_LEN + 1];
-    char incident[ID_LEN + 1];
     char account[USERNAME_MAX + 1];
     char address[64]; /* the loopback address the injection reads from */
     char token[TOKEN_TEXT_MAX];
@@ -64,19 +63,15 @@ MUST_USE err door_drill_finish(vault *v, const door_drill_run *run, json_t *requ
 void door_drill_abort(vault *v, const door_drill_run *run, const char *why);
 
 /* {"drills":[{"id","incident","playbook","state","account","address","started_at",
- *  "timings":{"detect_s",...},"handoffs":[...]}]} oldest first. Security, legal, auditors. */
+ *  "timings":{"detect_s",...},"handoffs":[...]}]} oldest first. Security, legal, auditors.
+ * The people's part of a drill (tasks, evidence, notices, reports) is done on its incident
+ * through the incidents' routes; the timings come from that incident as it is now. */
 MUST_USE err door_drills_list(vault *v, const actor *a, json_t **out);
 /* One drill with its requests, alert, sanctions, incident and scope. */
 MUST_USE err door_drill_get(vault *v, const actor *a, const char *id, json_t **out);
 /* The after-action report in lang ("zh-CN" or "en"), as text or PDF (pdf true). Audited. */
 MUST_USE err door_drill_report(vault *v, const actor *a, const char *id, const char *lang, bool pdf,
                                buf *out);
-/* Work on a drill incident's task (start, or done with a note), by the roles the playbook
- * names; the timings of evidence, notices and the regulator report come from these. */
-MUST_USE err door_drill_task(vault *v, const actor *a, const char *id, const char *task, bool done,
-                             const char *note);
-/* A regulator report of the drill marked as filed (cac-initial, gdpr-33, cac-summary). */
-MUST_USE err door_drill_filed(vault *v, const actor *a, const char *id, const char *report);
 /* Whether a username is reserved for drills (no other account may take it). */
 bool door_drill_account_name(const char *username);
 

@@ -321,6 +321,16 @@ out:
     return rc;
 }
 
+err door_incident_value(vault *v, const char *id, incident *out)
+{
+    loaded *l = NULL;
+    TRY(load(v, id, &l));
+    *out = l->inc; /* the timeline moves to out; the playbook is a copy inside it */
+    l->have_inc = false;
+    loaded_free(l);
+    return ERR_OK;
+}
+
 /* A change: fn applies it to l (fn may refuse with an error: nothing is written). fn is called
  * again on a fresher copy when another change was written in between. */
 typedef err (*change_fn)(vault *v, const actor *a, loaded *l, void *ctx);

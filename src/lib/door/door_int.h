@@ -7,6 +7,7 @@
 #include "crypto/crypto.h"
 #include "door.h"
 #include "identity/identity.h"
+#include "incident/incident.h"
 #include "store/store.h"
 
 struct vault {
@@ -146,6 +147,10 @@ void door_observe_search_miss(vault *v, const actor *a, const char *field, int64
 void door_observe_bad_token(vault *v, const char *source, int64_t index);
 /* Size of a JSON answer as sent (compact). */
 uint64_t door_json_bytes(const vault *v, const json_t *j);
+
+/* The stored incident id as its plain value, unaudited (door_incident.c; for door_drill.c,
+ * which audits its own reads). incident_free(out) when done. */
+MUST_USE err door_incident_value(vault *v, const char *id, incident *out);
 
 /* ---- door_auth.c, for door_accounts.c ---- */
 /* Own password change (door_accounts.c): the same limits as a login. ERR_RATE or ERR_AUTH

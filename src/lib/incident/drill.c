@@ -135,6 +135,9 @@ static err put_dur(buf *b, int64_t us, pb_lang l)
     if (us < 0) {
         return buf_append_str(b, l == PB_ZH ? "未完成" : "not reached");
     }
+    if (us < SEC) { /* the guard's automatic steps take milliseconds: show them */
+        return buf_appendf(b, l == PB_ZH ? "%.3f秒" : "%.3f s", (double)us / SEC);
+    }
     int64_t s = us / SEC, h = s / 3600, m = (s / 60) % 60;
     s %= 60;
     if (l == PB_ZH) {
