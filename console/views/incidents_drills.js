@@ -2,7 +2,7 @@
 // as a drill everywhere, confirmed first) and the drill history: each drill's timings (to detect,
 // acknowledge, decide, contain, the evidence, notices and report ready) and hand-offs, compared
 // over time as a table and a chart, with the after-action report in both languages.
-import { put, errorNote } from '../lib/chart_ui.js';
+import { put, errorNote, poll } from '../lib/chart_ui.js';
 import { lineChart } from '../lib/chart.js';
 import * as M from './incidents_model.js';
 import { confirmBox, itable } from './incidents_detail.js';
@@ -18,7 +18,8 @@ export async function drillsSection(ctx, root) {
     const box = el('div');
     const startBox = el('div');
     const sec = el('section', { class: 'card', 'aria-labelledby': 'inc-drills-h', 'data-section': 'drills' },
-        el('h2', { id: 'inc-drills-h' }, t('inc.drills')), el('p', { class: 'muted small' }, t('inc.drills_intro')), startBox, err, box);
+        el('div', { class: 'row' }, el('h2', { id: 'inc-drills-h' }, t('inc.drills')), el('div', { class: 'spacer' }),
+            el('button', { type: 'button', 'data-action': 'refresh-drills', 'on:click': () => load() }, t('inc.refresh'))), el('p', { class: 'muted small' }, t('inc.drills_intro')), startBox, err, box);
     root.appendChild(sec);
 
     if (M.can(me, 'drill')) {
@@ -29,6 +30,7 @@ export async function drillsSection(ctx, root) {
                 run: async (v) => {
                     const r = await ctx.api('POST', '/v1/drills', { playbook: v.playbook });
                     ctx.toast(t('inc.drill_started', { id: (r && (r.drill && (r.drill.id || r.drill))) || '' }), 'ok');
+                    running = true;
                     await load();
                 },
             });
@@ -79,14 +81,21 @@ export async function drillsSection(ctx, root) {
             })) : null);
     }
 
+    // While a drill runs, its line follows it (the timings fill in as the teams work).
+    let running = false;
+    let sig = '';
     async function load() {
         try {
-            draw(M.drillList(await ctx.api('GET', '/v1/drills')));
+            const list = M.drillList(await ctx.api('GET', '/v1/drills'));
+            running = list.some((d) => d.state === 'running');
             put(err);
+            const s = M.signature(list);
+            if (s !== sig && !(box.contains(document.activeElement) && document.activeElement !== document.body)) { draw(list); sig = s; }
         } catch (e) {
             put(err, errorNote(ctx, e));
         }
     }
+    poll(root, 5000, async () => { if (running) await load(); });
     await load();
     return { load };
 }

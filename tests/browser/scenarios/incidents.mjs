@@ -247,6 +247,50 @@ export const scenarios = [
     },
   },
   {
+    name: 'incidents: security1 starts a drill from the board; it shows in the drill history with its timings and after-action report',
+    timeout: 180000,
+    async run(t) {
+      const sec = await t.demo.as('security1');
+      const before = new Set(((await sec.get('/v1/drills')).json?.drills || []).map((d) => d.id));
+      const page = await t.page();
+      await signIn(page, t.demo.url, 'security1');
+      const v = await go(page, 'incidents');
+      const drills = v.locator('[data-section="drills"]');
+      await drills.waitFor({ state: 'visible', timeout: 15000 });
+      await click(drills, 'drill');
+      await drills.locator('[name="playbook"]').selectOption('customer-data-misread');
+      await checked(t, page, 'drill confirmation (security1)', 'incident-drill-confirm-security1-zh-CN');
+      const startedAt = Date.now();
+      await click(drills, 'confirm-drill');
+      const drill = await pollUntil(async () => {
+        const list = (await sec.get('/v1/drills')).json?.drills || [];
+        const d = list.find((x) => !before.has(x.id));
+        return d && d.state !== 'running' ? d : false;
+      }, { timeout: 120000, every: 500, what: 'the drill to finish its injection' });
+      assert.equal(drill.state, 'contained', `the guard contained the drill: ${JSON.stringify(drill).slice(0, 300)}`);
+      t.timings.drill_contained_s = +((Date.now() - startedAt) / 1000).toFixed(1);
+      // The line follows by itself (no reload): detection and containment timed.
+      const line = drills.locator(row(drill.id)).first();
+      await line.waitFor({ state: 'visible', timeout: 20000 });
+      await pollUntil(async () => (await line.locator('[data-drill-state="contained"]').count()) > 0, { timeout: 20000, what: 'the drill shown contained' });
+      const detect = await line.locator('td').nth(1).innerText();
+      assert.match(detect, /\d/, `time to detect shown (${detect})`);
+      assert.equal(typeof drill.timings.detect_s, 'number');
+      t.log(`drill ${drill.id}: contained ${t.timings.drill_contained_s} s after the click; detect ${drill.timings.detect_s} s, contain ${drill.timings.contain_s} s`);
+      await drills.locator('[data-chart="drills"] svg').waitFor({ state: 'visible' });
+      const [dl] = await Promise.all([
+        page.waitForEvent('download', { timeout: 30000 }),
+        line.locator('[data-action="drill-report"][data-lang="en"][data-format="text"]').click(),
+      ]);
+      const text = fs.readFileSync(await dl.path(), 'utf8');
+      assert.ok(text.length > 200 && /detect/i.test(text), 'the after-action report names the timings');
+      fs.writeFileSync(path.join(t.out, 'drill-report-security1-en.txt'), text);
+      // The drill's incident is marked as a drill and kept out of the real list.
+      assert.equal(await v.locator('[data-section="incidents"] ' + row(drill.incident)).count(), 0, 'no drill among the real incidents');
+      await checked(t, page, 'drill history (security1)', 'incident-drills-security1-zh-CN');
+    },
+  },
+  {
     name: 'incidents: auditor1 reads the board, the incident and the drills without a single control',
     timeout: 120000,
     async run(t) {
