@@ -71,13 +71,14 @@ export async function drillsSection(ctx, root) {
         // The chart compares drills over time: oldest on the left, minutes per timing.
         const chrono = drills.slice().reverse();
         const chartRows = M.timingRows(chrono);
+        const unit = M.chartUnit(chrono);
         put(box,
             itable(el, cols, drills, { label: t('inc.drills') }),
             chrono.length > 0 && chartRows.length ? el('div', { class: 'chart-card', 'data-chart': 'drills' }, lineChart({
-                title: t('inc.drill_chart'), desc: t('inc.drill_chart_desc'),
-                labels: chrono.map((d) => ctx.fmt.date(M.field(d, 'started')) || d.id), xName: t('inc.c.drill'), yLabel: t('inc.minutes'),
+                title: t('inc.drill_chart', { unit: t('inc.' + unit.key) }), desc: t('inc.drill_chart_desc'),
+                labels: chrono.map((d) => ctx.fmt.date(M.field(d, 'started')) || d.id), xName: t('inc.c.drill'), yLabel: t('inc.' + unit.key),
                 tableLabel: t('chart.show_numbers'), legend: true,
-                series: chartRows.map((r) => ({ name: timingLabel(t, r.key), values: r.values.map((v) => (v === null ? 0 : Math.round((v / 60) * 10) / 10)) })),
+                series: chartRows.map((r) => ({ name: timingLabel(t, r.key), values: r.values.map((v) => (v === null ? 0 : Math.round((v / unit.div) * 100) / 100)) })),
             })) : null);
     }
 

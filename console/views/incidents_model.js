@@ -165,6 +165,9 @@ export function durationParts(seconds) {
 
 export function fmtDuration(seconds, t) {
     if (seconds === null || seconds === undefined || isNaN(Number(seconds))) return '—';
+    const abs = Math.abs(Number(seconds));
+    // A machine's step (a drill's detection) takes milliseconds: shown as such, not "0 s".
+    if (abs > 0 && abs < 1) return t('inc.dur.msec', { n: Math.max(1, Math.round(abs * 1000)) });
     const p = durationParts(seconds);
     let key;
     if (p.d) key = 'inc.dur.dh';
@@ -239,6 +242,12 @@ export function earlierPhases(phase) {
 export function drillList(res) {
     const list = Array.isArray(res) ? res : (res && Array.isArray(res.drills) ? res.drills : []);
     return list.slice().sort((a, b) => (field(b, 'started') || 0) - (field(a, 'started') || 0));
+}
+
+// The unit a drill chart is drawn in: seconds while every timing is under two minutes.
+export function chartUnit(drills) {
+    const max = Math.max(0, ...drills.flatMap((d) => Object.values((d && d.timings) || {}).filter((v) => typeof v === 'number')));
+    return max < 120 ? { key: 'seconds', div: 1 } : { key: 'minutes', div: 60 };
 }
 
 // The timings every drill is measured on, in the order a response runs.

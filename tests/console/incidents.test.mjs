@@ -118,6 +118,12 @@ test('durations read the same in both languages', () => {
     assert.equal(M.fmtDuration(-3725, en), '1 h 2 min');
     assert.equal(M.fmtDuration(14400, zh), '4 小时 0 分');
     assert.equal(M.fmtDuration(null, zh), '—');
+    assert.equal(M.fmtDuration(0.024598, en), '25 ms', 'a machine step in milliseconds');
+    assert.equal(M.fmtDuration(0.0001, zh), '1 毫秒');
+    assert.equal(M.fmtDuration(0, en), '0 s');
+    assert.equal(M.chartUnit([{ timings: { detect_s: 0.02, contain_s: 90 } }]).key, 'seconds');
+    assert.equal(M.chartUnit([{ timings: { report_s: 5400, x: null } }]).key, 'minutes');
+    assert.equal(M.chartUnit([]).key, 'seconds');
 });
 
 test('the scope as a per-department chart: people (and records when given), departments sorted', () => {
@@ -229,7 +235,8 @@ const dynamic = {
     'inc.text.': M.TEXT_KEYS,
     'inc.timing.': M.TIMINGS,
     'inc.doc.': ['customer-notice', 'cac-initial', 'cac-summary', 'pipl-57', 'gdpr-33', 'statement', 'gdpr-34'],
-    'inc.dur.': ['dh', 'hm', 'ms', 's'],
+    'inc.dur.': ['dh', 'hm', 'ms', 's', 'msec'],
+    'inc.': ['seconds', 'minutes'],
     'inc.scope_': ['people', 'records'],
     'inc.clock.': ['left', 'late', 'filed', 'na', 'unknown'],
 };
