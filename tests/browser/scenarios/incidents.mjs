@@ -291,6 +291,29 @@ export const scenarios = [
     },
   },
   {
+    name: 'incidents: service1 and steward1 are offered their own tasks only (no containment, evidence, phases or clocks)',
+    timeout: 120000,
+    async run(t) {
+      const id = t.state.incident || (await openByApi(t, { playbook: 'customer-data-misread', note: 'teams' })).id;
+      for (const [user, task, scope] of [['service1', 'notices', false], ['steward1', 'department-exposure', true]]) {
+        const page = await t.page();
+        await signIn(page, t.demo.url, user);
+        const d = await incidentPage(page, id);
+        await settle(page);
+        const mine = d.locator('[data-section="tasks"] ' + row(task)).first();
+        await mine.waitFor({ state: 'visible' });
+        assert.ok(await mine.locator(`${act('start')}, ${act('done')}`).count() > 0, `${user} may work the ${task} task`);
+        const others = d.locator('[data-section="tasks"] ' + row('contain')).first();
+        assert.equal(await others.locator('button').count(), 0, `${user} has no control on security's task`);
+        for (const sel of ['[data-contain]', '[data-form="phase"]', '[data-form="owner"]', '[data-form="evidence"]', act('close'), '[data-section="clocks"]', act('compute-scope'), act('approve'), '[data-section="texts"]']) {
+          assert.equal(await d.locator(sel).count(), 0, `${user} is not offered ${sel}`);
+        }
+        assert.equal(await d.locator('[data-section="scope"]').count(), scope ? 1 : 0, `${user} ${scope ? 'reads' : 'does not see'} the scope`);
+        await checked(t, page, `incident page (${user})`, `incident-${user}-zh-CN`);
+      }
+    },
+  },
+  {
     name: 'incidents: auditor1 reads the board, the incident and the drills without a single control',
     timeout: 120000,
     async run(t) {
