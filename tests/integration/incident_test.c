@@ -351,7 +351,11 @@ TEST(t_scope)
     EXPECT_INT(post(SALES, p, "{\"actors\":[\"steward3\"]}", NULL), 403);
     EXPECT_INT(post(SERVICE, p, "{\"actors\":[\"steward3\"]}", NULL), 403);
     snprintf(body, sizeof body, "{\"actors\":[\"steward3\"]}");
+    int64_t t0 = clock_mono_us();
     EXPECT_INT(post(SEC, p, body, &j), 200);
+    printf("  scope of steward3 computed over %lld log entries in %lld ms\n",
+           (long long)jint(json_object_get(j, "checkpoint"), "size"),
+           (long long)((clock_mono_us() - t0) / 1000));
     json_t *cust = json_object_get(j, "customers");
     EXPECT_INT(json_array_size(cust), 3);
     for (size_t k = 0; k < 3; k++) {
@@ -407,8 +411,11 @@ TEST(t_evidence)
     buf b;
     buf_init(&b, 64 << 20);
     const char *body = "{\"reason\":\"for the regulator and counsel\"}";
+    int64_t t0 = clock_mono_us();
     EXPECT_INT(h_req(&S, "POST", p, T[LEGAL], "application/json", body, strlen(body), &b, NULL),
                200);
+    printf("  evidence bundle: %zu bytes in %lld ms\n", b.len,
+           (long long)((clock_mono_us() - t0) / 1000));
     EXPECT(strstr(h_last_headers(), "attachment") != NULL);
     char file[700], bad[700];
     snprintf(file, sizeof file, "%s/../evidence.json", S.dir);
@@ -558,7 +565,7 @@ TEST(t_reminders)
     char id[64];
     snprintf(id, sizeof id, "%s", jstr(j, "id") ?: "");
     json_decref(j);
-    int64_t dl = h_deadline(20000);
+    int64_t dl = h_deadline(20000), t0 = clock_mono_us();
     json_t *inc = NULL;
     for (;;) {
         inc = incident(SEC, id);
@@ -572,6 +579,8 @@ TEST(t_reminders)
         }
     }
     EXPECT(inc != NULL);
+    printf("  a late task escalated %lld ms after the incident was opened (timer every 200 ms)\n",
+           (long long)((clock_mono_us() - t0) / 1000));
     EXPECT(jint(inc, "late_tasks") >= 1);
     EXPECT(json_is_true(json_object_get(task_of(inc, "contain"), "late")));
     json_decref(inc);
