@@ -9,6 +9,7 @@
  * SMS/post export is CSV with formulas neutralised; the PDF's text is Chinese, not mojibake.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,6 +197,63 @@ TEST(t_documents_and_previews)
     buf_free(&b);
 }
 
+typedef struct sender {
+    const char *path, *body;
+    int status;
+    json_t *j;
+} sender;
+
+static void *send_main(void *arg)
+{
+    sender *x = arg;
+    x->status = post(SERVICE1, x->path, x->body, &x->j);
+    return NULL;
+}
+
+static void *texts_main(void *arg)
+{
+    sender *x = arg;
+    x->status = post(SECURITY1, x->path, x->body, &x->j);
+    return NULL;
+}
+
+/* Two writers of the texts at once, different texts: both survive. */
+TEST(t_concurrent_texts)
+{
+    char p[200];
+    snprintf(p, sizeof p, "/v1/incidents/%s/documents/texts", INC_ID);
+    sender a = {.path = p,
+                .body = "{\"lang\":\"zh-CN\",\"texts\":{\"cause\":\"并发写入的原因。\"}}"},
+           b = {.path = p,
+                .body = "{\"lang\":\"zh-CN\",\"texts\":{\"impact\":\"并发写入的影响。\"}}"};
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, texts_main, &a);
+    pthread_create(&tb, NULL, texts_main, &b);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    EXPECT_INT(a.status, 200);
+    EXPECT_INT(b.status, 200);
+    json_decref(a.j);
+    json_decref(b.j);
+    buf d;
+    buf_init(&d, (size_t)8 << 20);
+    EXPECT_INT(get_doc(LEGAL1, "pipl-57?lang=en&format=text", &d), 404); /* no English PIPL */
+    EXPECT_INT(get_doc(LEGAL1, "pipl-57?lang=zh-CN&format=text", &d), 200);
+    EXPECT(strstr(buf_cstr(&d), "并发写入的原因。") != NULL);
+    EXPECT_INT(get_doc(LEGAL1, "cac-initial?lang=zh-CN&format=text", &d), 200);
+    EXPECT(strstr(buf_cstr(&d), "并发写入的影响。") != NULL);
+    EXPECT(strstr(buf_cstr(&d), "草稿 DRAFT") != NULL);
+    /* approved, the report is no longer a draft */
+    snprintf(p, sizeof p, "/v1/incidents/%s/documents/cac-initial/approve", INC_ID);
+    json_t *j = NULL;
+    EXPECT_INT(post(LEGAL1, p, "{\"lang\":\"zh-CN\"}", &j), 200);
+    json_decref(j);
+    EXPECT_INT(get_doc(LEGAL1, "cac-initial?lang=zh-CN&format=text", &d), 200);
+    EXPECT(strstr(buf_cstr(&d), "DRAFT") == NULL);
+    EXPECT(strstr(buf_cstr(&d), "并发写入的影响。") != NULL);
+    buf_free(&d);
+}
+
 TEST(t_approve_send_records)
 {
     char p[200];
@@ -214,13 +272,26 @@ TEST(t_approve_send_records)
     json_decref(j);
     EXPECT_INT(post(LEGAL1, p, langs, &j), 403); /* customer service sends */
     json_decref(j);
-    EXPECT_INT(post(SERVICE1, p, langs, &j), 200);
-    EXPECT_INT(json_integer_value(json_object_get(j, "sent")), 2);
-    EXPECT_INT(json_integer_value(json_object_get(j, "no_address")), 1);
-    char *dump = json_dumps(j, JSON_COMPACT);
+    /* two senders at once on the same incident: each customer is mailed once */
+    sender sa = {.path = p, .body = langs}, sb = {.path = p, .body = langs};
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, send_main, &sa);
+    pthread_create(&tb, NULL, send_main, &sb);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    EXPECT_INT(sa.status, 200);
+    EXPECT_INT(sb.status, 200);
+    EXPECT_INT(json_integer_value(json_object_get(sa.j, "sent")) +
+                   json_integer_value(json_object_get(sb.j, "sent")),
+               2);
+    EXPECT(json_integer_value(json_object_get(sa.j, "no_address")) +
+               json_integer_value(json_object_get(sb.j, "no_address")) >=
+           1);
+    char *dump = json_dumps(sa.j, JSON_COMPACT);
     EXPECT(dump && strstr(dump, "cust.example") == NULL && strstr(dump, "𠮷") == NULL);
     free(dump);
-    json_decref(j);
+    json_decref(sa.j);
+    json_decref(sb.j);
     buf all;
     buf_init(&all, (size_t)8 << 20);
     EXPECT_INT(mailrx_wait(&MX, 2, 15000, &all), 2);
@@ -311,6 +382,7 @@ int main(void)
     h_setup(&S, "notices");
     RUN(t_setup_and_breach);
     RUN(t_documents_and_previews);
+    RUN(t_concurrent_texts);
     RUN(t_approve_send_records);
     mailrx_stop(&MX);
     if (S.pid) {

@@ -9,6 +9,7 @@
  * Sending is three steps so no mail is sent inside a compare-and-set that may run twice: the
  * recipients are claimed (written), mailed, then the outcomes are settled (written).
  */
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,9 +138,15 @@ static err cfg_load(vault *v, json_t **out)
         *out = json_object();
         return *out ? ERR_OK : ERR_INTERNAL;
     }
+    /* it names the mail server: only the vault's owner may read or change it */
+    int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    ENSURE(fd >= 0, ERR_IO, "cannot open notices.json");
+    err rc = file_check_private(fd, "notices.json", p);
+    close(fd);
+    TRY(rc);
     buf b;
     buf_init(&b, CFG_MAX + 1);
-    err rc = file_read_bounded(p, CFG_MAX, &b);
+    rc = file_read_bounded(p, CFG_MAX, &b);
     if (rc == ERR_OK) {
         json_error_t je;
         *out = json_loadb((const char *)b.p, b.len, JSON_REJECT_DUPLICATES, &je);
@@ -857,6 +864,8 @@ static err claim_fn(void *ctx, const incident *inc, const json_t *scope, const j
         GUARD(notice_outbox_from_json(o, recs, c->x->q.now_us));
     }
     if (c->settle) {
+        /* counted afresh each time: the change may be applied again on a fresher copy */
+        memset(&c->st, 0, sizeof c->st);
         for (size_t i = 0; i < c->x->n; i++) {
             if (c->go[i]) {
                 notice_outbox_settle(o, &c->x->q, i, c->result[i], c->why[i], &c->st);
