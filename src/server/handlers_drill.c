@@ -220,12 +220,6 @@ static void h_start(server *s, request *r, response *out)
     in->v = s->v;
     e = own_base(s, in->base, sizeof in->base);
     pthread_mutex_lock(&g_mu);
-    if (e == ERR_OK && g_joinable) {
-        /* The previous drill's thread has finished or is finishing (the door refuses a
-         * second drill while one runs). */
-        pthread_join(g_thread, NULL);
-        g_joinable = false;
-    }
     /* A loopback address of its own: 127.0.0.2 .. 127.0.0.254, not blocked now (an earlier
      * drill's address stays blocked for the guard's time). */
     for (int tries = 0; e == ERR_OK; tries++) {
@@ -240,6 +234,12 @@ static void h_start(server *s, request *r, response *out)
         e = ERR_OK;
     }
     json_t *ans = NULL;
+    if (e == ERR_OK && g_joinable) {
+        /* The door refuses a drill while one runs: the previous drill's thread has handed its
+         * result over and is only returning. */
+        pthread_join(g_thread, NULL);
+        g_joinable = false;
+    }
     if (e == ERR_OK) {
         vault_path(s->v, VAULT_TLS_CERT, in->cacert, sizeof in->cacert);
         /* The incident is opened from the guard's alert: GET /v1/drills/{id} names it. */

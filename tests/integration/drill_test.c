@@ -7,6 +7,8 @@
  * timings, and the after-action report shows every timing in both languages and as PDF.
  * The timings of each step are printed.
  */
+#include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +17,11 @@
 #include "../unit/test.h"
 #include "core/clock.h"
 #include "harness.h"
+#include "mailrx.h"
 
 static srv S;
+static mailrx MX;
+static char INC[64]; /* the end-to-end drill's incident */
 static char TSEC[80], TLEG[80], TAUD[80], TSALES[80], TSERV[80], TADM[80];
 
 static const char *jstr(json_t *o, const char *k)
@@ -217,6 +222,7 @@ TEST(t_drill_end_to_end)
     json_decref(j);
     const char *inc = jstr(rec, "incident");
     EXPECT(inc != NULL);
+    snprintf(INC, sizeof INC, "%s", inc ? inc : "");
     char ipath[128];
     snprintf(ipath, sizeof ipath, "/v1/incidents/%s", inc ? inc : "-");
     /* The incident is a drill, listed apart from real incidents. */
@@ -364,6 +370,89 @@ TEST(t_drill_end_to_end)
     json_decref(rec);
 }
 
+/* The words of the drill: every document carries its items and the drill's mark, and the
+ * customer letters go to the drill's recipients only, never to a customer. */
+TEST(t_drill_notices_and_mail)
+{
+    char p[200];
+    json_t *j = NULL;
+    snprintf(p, sizeof p, "/v1/incidents/%s/documents/texts", INC);
+    EXPECT_INT(h_json(&S, "POST", p, TSEC,
+                      "{\"lang\":\"zh-CN\",\"texts\":{\"measures\":\"演练措施甲。\","
+                      "\"customer_steps\":\"演练步骤乙。\",\"harm\":\"演练危害丙。\","
+                      "\"cause\":\"演练原因丁。\",\"impact\":\"演练影响戊。\","
+                      "\"handling\":\"演练处置己。\",\"accountability\":\"演练责任庚。\","
+                      "\"remediation\":\"演练整改辛。\",\"lessons\":\"演练教训壬。\"}}",
+                      &j),
+               200);
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "POST", p, TLEG,
+                      "{\"lang\":\"en\",\"texts\":{\"measures\":\"drill measure A.\","
+                      "\"customer_steps\":\"drill step B.\",\"harm\":\"drill harm C.\","
+                      "\"cause\":\"drill cause D.\",\"impact\":\"drill impact E.\"}}",
+                      &j),
+               200);
+    json_decref(j);
+    /* Items per document (the facts this drill gave), in each language. */
+    static const struct {
+        const char *doc;
+        const char *items[8];
+    } ITEMS[] = {
+        {"cac-initial?lang=zh-CN",
+         {"雅藏古玩有限公司", "演练措施甲", "演练影响戊", "400-800-1234", 0}},
+        {"cac-summary?lang=zh-CN",
+         {"演练原因丁", "演练处置己", "演练危害丙", "演练责任庚", "演练整改辛", "演练教训壬", 0}},
+        {"pipl-57?lang=zh-CN",
+         {"演练原因丁", "演练危害丙", "演练措施甲", "演练步骤乙", "400-800-1234", 0}},
+        {"gdpr-33?lang=en", {"drill harm C", "drill measure A", "privacy@yacang.example", 0}},
+        {"statement?lang=zh-CN", {"演练措施甲", "400-800-1234", 0}},
+        {"statement?lang=en", {"drill measure A", "400-800-1234", 0}},
+        {"customer-notice?lang=zh-CN", {"冒充", "演练措施甲", "演练步骤乙", "400-800-1234", 0}},
+        {"customer-notice?lang=en", {"pretending", "drill measure A", "drill step B", 0}},
+    };
+    buf b;
+    buf_init(&b, (size_t)8 << 20);
+    for (size_t i = 0; i < sizeof ITEMS / sizeof ITEMS[0]; i++) {
+        snprintf(p, sizeof p, "/v1/incidents/%s/documents/%s&format=text", INC, ITEMS[i].doc);
+        buf_reset(&b);
+        int st = h_req(&S, "GET", p, TLEG, NULL, NULL, 0, &b, NULL);
+        EXPECT_INT(st, 200);
+        EXPECT_OK(buf_append_byte(&b, 0));
+        const char *t = (const char *)b.p;
+        EXPECT(strstr(t, "演练 DRILL") != NULL); /* marked as a drill */
+        for (int k = 0; ITEMS[i].items[k]; k++) {
+            if (!strstr(t, ITEMS[i].items[k])) {
+                printf("  %s lacks %s\n", ITEMS[i].doc, ITEMS[i].items[k]);
+            }
+            EXPECT(strstr(t, ITEMS[i].items[k]) != NULL);
+        }
+    }
+    buf_free(&b);
+    /* Legal approves the letter, customer service sends: only the drill desk gets mail. */
+    snprintf(p, sizeof p, "/v1/incidents/%s/documents/customer-notice/approve", INC);
+    EXPECT_INT(h_json(&S, "POST", p, TLEG, "{}", &j), 200);
+    json_decref(j);
+    snprintf(p, sizeof p, "/v1/incidents/%s/notices/send", INC);
+    EXPECT_INT(h_json(&S, "POST", p, TSERV, "{}", &j), 200);
+    json_int_t sent = json_integer_value(json_object_get(j, "sent"));
+    json_decref(j);
+    EXPECT(sent >= 1);
+    buf all;
+    buf_init(&all, (size_t)16 << 20);
+    int got = mailrx_wait(&MX, (int)sent, 30000, &all);
+    EXPECT_INT(got, (int)sent);
+    EXPECT_OK(buf_append_byte(&all, 0));
+    const char *m = (const char *)all.p;
+    int to_desk = 0;
+    for (const char *q = m; (q = strstr(q, "\nTo: ")) != NULL; q++) {
+        EXPECT(strncmp(q, "\nTo: <drill-desk@staff.example>", 31) == 0);
+        to_desk++;
+    }
+    EXPECT_INT(to_desk, got);
+    EXPECT(strstr(m, "演练 DRILL") != NULL);
+    buf_free(&all);
+}
+
 TEST(t_second_drill_compares)
 {
     char id[64];
@@ -384,12 +473,61 @@ TEST(t_second_drill_compares)
     json_decref(j);
 }
 
+static void *start_one(void *arg)
+{
+    json_t *j = NULL;
+    *(int *)arg =
+        h_json(&S, "POST", "/v1/drills", TSEC, "{\"playbook\":\"customer-data-misread\"}", &j);
+    json_decref(j);
+    return NULL;
+}
+
+/* Starts at the same moment: one drill runs, the others are refused while it does. */
+TEST(t_concurrent_starts)
+{
+    enum { N = 4 };
+    pthread_t th[N];
+    int st[N] = {0};
+    for (int i = 0; i < N; i++) {
+        EXPECT(pthread_create(&th[i], NULL, start_one, &st[i]) == 0);
+    }
+    int started = 0, refused = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(th[i], NULL);
+        started += st[i] == 202;
+        refused += st[i] == 409;
+    }
+    EXPECT_INT(started, 1);
+    EXPECT_INT(refused, N - 1);
+    /* It ends contained like the others. */
+    int64_t dl = h_deadline(120000);
+    bool done = false;
+    while (!done) {
+        json_t *j = NULL;
+        EXPECT_INT(h_json(&S, "GET", "/v1/drills", TSEC, NULL, &j), 200);
+        json_t *arr = json_object_get(j, "drills");
+        const char *last = jstr(json_array_get(arr, json_array_size(arr) - 1), "state");
+        done = json_array_size(arr) == 3 && last && strcmp(last, "running") != 0;
+        if (done) {
+            EXPECT_STR(last, "contained");
+        }
+        json_decref(j);
+        if (!done && !h_poll(dl)) {
+            break;
+        }
+    }
+    EXPECT(done);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     /* The server draws PDFs: fontconfig's and cairo's caches are theirs (the file says). */
     setenv("LSAN_OPTIONS", "suppressions=tests/integration/drill_lsan.supp", 1);
     h_setup(&S, "drill");
+    char md[700];
+    snprintf(md, sizeof md, "%s/../maildir", S.dir);
+    EXPECT(mailrx_start(&MX, md));
     setenv("CUSTOS_DEMO_PASSWORD", DEMO_PW, 1);
     setenv("CUSTOS_DEMO_SEED", "11", 1);
     const char *demo[] = {"demo", S.dir, "--customers", "40", NULL};
@@ -397,6 +535,22 @@ int main(void)
     buf_init(&out, 0);
     EXPECT_INT(h_cli(&S, &out, demo), 0);
     buf_free(&out);
+    /* The company's facts, the mail server (the test's receiver) and the drill's recipients. */
+    char cfg[700];
+    snprintf(cfg, sizeof cfg, "%s/notices.json", S.dir);
+    int fd = open(cfg, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    EXPECT(f != NULL);
+    if (f) {
+        fprintf(f,
+                "{\"company\": {\"zh-CN\": \"雅藏古玩有限公司\", \"en\": \"Yacang Antiques Ltd.\"},"
+                " \"system\": \"Custos\", \"contact_phone\": \"400-800-1234\","
+                " \"contact_email\": \"privacy@yacang.example\","
+                " \"smtp\": \"smtp://127.0.0.1:%u\", \"from\": \"notices@yacang.example\","
+                " \"drill_recipients\": [\"drill-desk@staff.example\"]}\n",
+                MX.port);
+        fclose(f);
+    }
     EXPECT(h_start(&S));
     EXPECT(h_login(&S, "security1", DEMO_PW, TSEC));
     EXPECT(h_login(&S, "legal1", DEMO_PW, TLEG));
@@ -406,9 +560,12 @@ int main(void)
     EXPECT(h_login(&S, "admin", DEMO_PW, TADM));
     RUN(t_only_security_starts_and_reserved_names);
     RUN(t_drill_end_to_end);
+    RUN(t_drill_notices_and_mail);
     RUN(t_second_drill_compares);
+    RUN(t_concurrent_starts);
     if (S.pid) {
         EXPECT_INT(h_stop(&S), 0);
     }
+    mailrx_stop(&MX);
     return test_done("drill_test");
 }
