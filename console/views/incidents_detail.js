@@ -26,7 +26,7 @@ export function useIncidentStyles() {
 export function itable(el, columns, rows, opts = {}) {
     const w = table(el, columns, rows, opts);
     w.setAttribute('tabindex', '0');
-    w.setAttribute('role', 'region');
+    w.setAttribute('role', 'group'); // not a landmark: its section is the landmark
     if (opts.label) w.setAttribute('aria-label', opts.label);
     return w;
 }
