@@ -221,7 +221,12 @@ export async function renderDetail(root, ctx, id) {
         const now = Date.now();
         const groups = M.byTeam(inc.tasks || []);
         if (groups.length === 0) { put(tasksBox, el('p', { class: 'empty' }, t('inc.no_tasks'))); return; }
-        put(tasksBox, groups.map((g) => el('div', { class: 'team', 'data-team': g.team },
+        const late = M.lateByTeam(inc.tasks || [], now);
+        const summary = late.length
+            ? el('p', { class: 'notice error late-summary', 'data-state': 'late-summary' }, t('inc.late_summary', {
+                teams: late.map((g) => t('inc.late_team', { team: t('inc.team.' + g.team), n: g.tasks.length, roles: g.roles.map((r) => t('role.' + r)).join('、') })).join('；') }))
+            : el('p', { class: 'muted small', 'data-state': 'none-late' }, t('inc.none_late'));
+        put(tasksBox, summary, groups.map((g) => el('div', { class: 'team', 'data-team': g.team },
             el('h3', {}, t('inc.team.' + g.team)),
             itable(el, [
                 { key: 'task', label: t('inc.c.task'), cell: (tk) => el('span', {}, el('strong', {}, taskTitle(tk)), tk.mandatory === false ? el('span', { class: 'muted small' }, ' ' + t('inc.optional')) : null, el('div', { class: 'muted small mono' }, tk.id)) },

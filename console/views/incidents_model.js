@@ -120,6 +120,15 @@ export function byTeam(tasks) {
     return [...groups.entries()].sort((a, b) => order(a[0]) - order(b[0])).map(([team, list]) => ({ team, tasks: list }));
 }
 
+// Who is late: per team (in response order) the late tasks and the roles they wait on.
+export function lateByTeam(tasks, now) {
+    return byTeam(tasks).map((g) => {
+        const late = g.tasks.filter((tk) => isLate(tk, now));
+        const roles = [...new Set(late.flatMap((tk) => (Array.isArray(tk.roles) ? tk.roles.map(normRole) : [])))];
+        return { team: g.team, tasks: late.map((tk) => tk.id), roles };
+    }).filter((g) => g.tasks.length > 0);
+}
+
 export function lateCount(inc, now) {
     if (Array.isArray(inc.tasks)) return inc.tasks.filter((tk) => isLate(tk, now)).length;
     return Number(inc.late_tasks) || 0;

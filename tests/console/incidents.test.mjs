@@ -83,6 +83,21 @@ test('late: the server says so, or an unfinished task past its due time; never a
     assert.equal(M.lateCount({ late_tasks: 3 }, T0), 3);
 });
 
+test('who is late: the teams with late tasks and the roles they wait on', () => {
+    const due = new Date(T0).toISOString();
+    const tasks = [
+        { id: 'contain', team: 'technical', roles: ['security'], state: 'open', due_at: due },
+        { id: 'scope', team: 'technical', roles: ['security', 'auditor'], state: 'done', due_at: due },
+        { id: 'notices', team: 'customer-service', roles: ['customer-service'], state: 'started', due_at: due },
+        { id: 'statement', team: 'communications', roles: ['legal'], state: 'open', due_at: new Date(T0 + 3600e3).toISOString() },
+    ];
+    assert.deepEqual(M.lateByTeam(tasks, T0 + 1000), [
+        { team: 'technical', tasks: ['contain'], roles: ['security'] },
+        { team: 'customer-service', tasks: ['notices'], roles: ['customer_service'] },
+    ]);
+    assert.deepEqual(M.lateByTeam(tasks, T0 - 1000), []);
+});
+
 test('tasks are grouped by team in the response order', () => {
     const g = M.byTeam([{ id: 'a', team: 'legal' }, { id: 'b', team: 'technical' }, { id: 'c', team: 'legal' }, { id: 'd', team: 'stewards' }, { id: 'e', team: 'customer-service' }]);
     assert.deepEqual(g.map((x) => x.team), ['technical', 'legal', 'customer-service', 'stewards']);

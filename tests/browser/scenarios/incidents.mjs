@@ -247,6 +247,9 @@ export const scenarios = [
       const d = await incidentPage(page, inc.id);
       const task = d.locator('[data-section="tasks"] ' + row('contain')).first();
       await task.locator('.late-badge').waitFor({ state: 'visible' });
+      // Who is late, named above the tasks: the technical team, waiting on security.
+      const who = await d.locator('[data-state="late-summary"]').innerText();
+      assert.ok(who.includes('技术团队') && who.includes('安全'), `the late teams named: ${who}`);
       const clock = d.locator('[data-section="clocks"] [data-report="cac-initial"]');
       await clock.waitFor({ state: 'visible' });
       assert.equal(await clock.getAttribute('data-clock'), 'late', 'four hours after awareness the CAC clock is late');
