@@ -115,15 +115,24 @@ function openSection(ctx, fromAlert) {
         M.SEVERITIES.map((s) => el('option', { value: s }, t('inc.severity.' + s))));
     const alert = el('input', { name: 'alert', type: 'text', autocomplete: 'off', maxlength: 40, value: fromAlert || '' });
     const note = el('input', { name: 'note', type: 'text', autocomplete: 'off', maxlength: 500 });
+    // The regulators' clocks depend on these: 1 hour for critical infrastructure (CAC), GDPR's
+    // 72 hours when people in Europe are concerned.
+    const check = (name, label) => {
+        const box = el('input', { type: 'checkbox', name, id: 'inc-open-' + name });
+        return el('div', { class: 'field check' }, box, el('label', { for: 'inc-open-' + name }, label));
+    };
     const err = el('div');
     const confirmBox = el('div');
     const form = el('form', { class: 'row', 'data-form': 'open-incident' },
         labelled(el, t('inc.f.playbook'), playbook), labelled(el, t('inc.f.severity'), severity),
         labelled(el, t('inc.f.alert'), alert, t('inc.f.alert_hint')), labelled(el, t('inc.f.note'), note),
+        check('critical_infrastructure', t('inc.f.cii')), check('eu_people', t('inc.f.eu')),
         el('div', { class: 'actions' }, el('button', { type: 'submit', class: 'primary', 'data-action': 'open' }, t('inc.open'))));
     form.addEventListener('submit', (ev) => {
         ev.preventDefault();
         const v = values(form);
+        v.critical_infrastructure = form.elements.critical_infrastructure.checked;
+        v.eu_people = form.elements.eu_people.checked;
         put(confirmBox, el('div', { class: 'inline-form', 'data-form': 'confirm-open', role: 'group', 'aria-label': t('inc.open_confirm_q') },
             el('p', {}, t(v.alert ? 'inc.open_confirm_alert' : 'inc.open_confirm', { playbook: t('inc.playbook.' + v.playbook), alert: v.alert || '' })),
             el('div', { class: 'actions' },
@@ -139,6 +148,8 @@ function openSection(ctx, fromAlert) {
             if (v.severity) body.severity = v.severity;
             if (v.alert) body.alert = v.alert;
             if (v.note) body.note = v.note;
+            if (v.critical_infrastructure) body.critical_infrastructure = true;
+            if (v.eu_people) body.eu_people = true;
             const inc = await ctx.api('POST', '/v1/incidents', body);
             ctx.toast(t('inc.opened', { id: inc && inc.id }), 'ok');
             ctx.navigate('#/incidents/' + encodeURIComponent(inc.id));

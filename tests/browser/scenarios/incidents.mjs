@@ -121,6 +121,7 @@ export const scenarios = [
       await form.waitFor({ state: 'visible' });
       assert.equal(await form.locator('[name="alert"]').inputValue(), String(alert.id), 'the alert is carried into the form');
       await form.locator('[name="playbook"]').selectOption('customer-data-misread');
+      await form.locator('[name="eu_people"]').check();
       await checked(t, page, 'incident board: open from alert (security1)', 'incident-open-security1-zh-CN');
       await click(v, 'open');
       await click(v, 'confirm-open');
@@ -130,6 +131,8 @@ export const scenarios = [
       v = await incidentPage(page, id);
       const inc = (await sec.get(`/v1/incidents/${encodeURIComponent(id)}`)).json;
       assert.equal(String(inc.source_alert), String(alert.id), 'the incident names its alert');
+      assert.ok((inc.deadlines || []).some((d) => d.report === 'gdpr-33' && d.applies), 'people in the EU: the GDPR clock runs');
+      await v.locator('[data-section="clocks"] [data-report="gdpr-33"][data-clock="running"]').waitFor({ state: 'visible' });
 
       // One click (and its confirmation): block the address the alert names.
       const contain = v.locator('[data-section="tasks"] ' + row('contain')).first();
