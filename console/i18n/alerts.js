@@ -2,6 +2,7 @@
 export default {
     'zh-CN': {
         'alerts.title': '告警',
+        'alerts.open_incident': '立案…',
         'alerts.list': '告警列表',
         'alerts.intro.security': '守卫发出的全部告警，每隔几秒自动刷新。确认、关闭（须写明原因），或封锁来源地址。',
         'alerts.intro.steward': '与本部门客户数据有关的告警，每隔几秒自动刷新。处理由安全团队负责。',
@@ -85,6 +86,7 @@ export default {
     },
     en: {
         'alerts.title': 'Alerts',
+        'alerts.open_incident': 'Open an incident…',
         'alerts.list': 'Alert list',
         'alerts.intro.security': 'Every alert of the guard, refreshed every few seconds. Acknowledge, close with a reason, or block the source address.',
         'alerts.intro.steward': 'Alerts about your department\'s customer data, refreshed every few seconds. Security handles them.',

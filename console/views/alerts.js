@@ -105,6 +105,8 @@ export default {
             if (a.status !== 'closed') {
                 box.appendChild(el('button', { type: 'button', 'data-action': 'close', 'on:click': () => closeForm(a, box) }, t('alerts.close')));
             }
+            // An incident from this alert, carrying its evidence (the board asks to confirm).
+            box.appendChild(el('button', { type: 'button', 'data-action': 'open-incident', 'on:click': () => ctx.navigate('#/incidents/new/' + encodeURIComponent(a.id)) }, t('alerts.open_incident')));
             if (a.address && a.address !== '-') {
                 box.appendChild(el('button', { type: 'button', class: 'danger', 'data-action': 'block', 'on:click': () => blockForm(a.address, box) }, t('alerts.block_address')));
             }

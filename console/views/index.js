@@ -5,5 +5,6 @@ import requests from './requests.js';
 import admin from './admin.js';
 import account from './account.js';
 import watch from './watch_index.js';
+import incidents from './incidents.js';
 
-export default [customers, requests, ...watch, admin, account];
+export default [customers, requests, ...watch, incidents, admin, account];
