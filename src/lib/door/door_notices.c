@@ -548,7 +548,7 @@ err door_notices_document(vault *v, const actor *a, const char *id, const char *
         GUARD(buf_append_str(&text, "草稿 DRAFT: 未经法务批准。Not approved by legal.\n\n"));
     }
     if (notice_kind_personal((notice_kind)k) && p.fields == 0 && p.categories == 0) {
-        BAIL(ERR_CONFLICT, "the scope has not been computed yet, or exposed nobody");
+        FAIL(ERR_CONFLICT, "the scope has not been computed yet, or exposed nobody");
     }
     GUARD(notice_render(ts.t[l], &f, &p, &text));
     char title[160];
