@@ -61,7 +61,11 @@ start() {
     [ ${#pw} -eq 32 ] || die "could not make a password"
     printf '%s' "$pw" >"$dir/password"
     chmod 600 "$dir/password"
-    [ ${#RUN[@]} -eq 0 ] || chown -R "${PG_CLUSTER_USER:-postgres}" "$dir"
+    if [ ${#RUN[@]} -gt 0 ]; then
+        chown -R "${PG_CLUSTER_USER:-postgres}" "$dir"
+        "${RUN[@]}" test -x "$dir" ||
+            die "the user ${PG_CLUSTER_USER:-postgres} cannot reach $dir (a parent folder is closed)"
+    fi
     "${RUN[@]}" "$PGBIN/initdb" -D "$dir/data" -U custos --auth=scram-sha-256 --pwfile="$dir/password" \
         -E UTF8 --locale=C >"$dir/initdb.log" 2>&1 || die "initdb failed (see $dir/initdb.log)"
     # A self-signed certificate for 127.0.0.1 (the client checks it: sslmode=verify-full).

@@ -8,15 +8,24 @@
 #include "store/store_backend.h"
 #include "store/store_backup.h"
 
-/* Locations no backend serves yet, refused with a clear answer rather than taken for a path. */
-static const char *const UNSUPPORTED[] = {"postgres://", "postgresql://"};
+/* Locations of the PostgreSQL backend (pg.c); every other location is a SQLite file path. */
+static const char *const POSTGRES[] = {"postgres://", "postgresql://"};
+
+static bool is_postgres(const char *location)
+{
+    for (size_t i = 0; i < sizeof POSTGRES / sizeof POSTGRES[0]; i++) {
+        if (strncmp(location, POSTGRES[i], strlen(POSTGRES[i])) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
 
 err store_open(const char *location, bool create, store **out)
 {
     ENSURE(location != NULL && location[0] != '\0', ERR_INPUT, "store: no location given");
-    for (size_t i = 0; i < sizeof UNSUPPORTED / sizeof UNSUPPORTED[0]; i++) {
-        ENSURE(strncmp(location, UNSUPPORTED[i], strlen(UNSUPPORTED[i])) != 0, ERR_INPUT,
-               "store: PostgreSQL is not supported yet (only a SQLite file path is)");
+    if (is_postgres(location)) {
+        return pg_store_open(location, create, out);
     }
     return sqlite_store_open(location, create, out);
 }
@@ -68,14 +77,10 @@ err store_snapshot(store *s, const char *path)
     return s->ops->backup->snapshot(s, path);
 }
 
+/* File operations: a PostgreSQL store is no file (pg_dump backs it up: docs/POSTGRES.md). */
 static const store_backup_ops *backup_for(const char *location)
 {
-    for (size_t i = 0; i < sizeof UNSUPPORTED / sizeof UNSUPPORTED[0]; i++) {
-        if (strncmp(location, UNSUPPORTED[i], strlen(UNSUPPORTED[i])) == 0) {
-            return NULL;
-        }
-    }
-    return &sqlite_backup_ops;
+    return is_postgres(location) ? NULL : &sqlite_backup_ops;
 }
 
 err store_copy_file(const char *from, const char *to)
