@@ -20,17 +20,12 @@
  * meets a concurrent writer and never needs a retry. Readers never wait. The invariants SQLite
  * keeps with triggers are triggers here too (schema step 2). docs/POSTGRES.md.
  */
-#include <arpa/inet.h>
-#include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "core/dbloc.h"
 #include "core/fault.h"
 #include "store/pg_int.h"
 #include "store/store_backup.h"
@@ -100,7 +95,7 @@ typedef struct pg_db {
      * (search_path), application_name, NULL. */
     const char *keys[6];
     char *vals[6];
-    char schema[64];
+    char schema[DBLOC_SCHEMA_MAX + 1];
     pthread_key_t key;
     pthread_mutex_t lock;
     conn *all;
@@ -418,84 +413,6 @@ err pg_store_exec(store *s, const char *sql)
 }
 
 /* ---- the location ---- */
-
-/* Reads a password file: its only line is the password; refused when group or others may
- * read it. The caller wipes *out. */
-static err read_password_file(const char *path, char **out)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    ENSURE(fd >= 0, ERR_IO, "store: cannot read the database password file");
-    struct stat st;
-    if (fstat(fd, &st) != 0 || (st.st_mode & 077) != 0) {
-        close(fd);
-        BAIL(ERR_IO, "store: the database password file may be read by others (chmod 600)");
-    }
-    char *pw = calloc(1, 1024);
-    if (!pw) {
-        close(fd);
-        BAIL(ERR_INTERNAL, "out of memory");
-    }
-    ssize_t n = read(fd, pw, 1023);
-    close(fd);
-    if (n <= 0) {
-        free(pw);
-        BAIL(ERR_IO, "store: the database password file is empty");
-    }
-    pw[strcspn(pw, "\r\n")] = '\0';
-    *out = pw;
-    return ERR_OK;
-}
-
-/* Splits schema= out of the location's query (libpq refuses parameters it does not know). */
-static err parse_location(const char *location, pg_db *d, char **uri)
-{
-    size_t n = strlen(location);
-    char *u = malloc(n + 1);
-    ENSURE(u != NULL, ERR_INTERNAL, "out of memory");
-    snprintf(d->schema, sizeof d->schema, "custos");
-    const char *q = strchr(location, '?');
-    size_t base = q ? (size_t)(q - location) : n;
-    memcpy(u, location, base);
-    size_t used = base;
-    u[used] = '\0';
-    if (q) {
-        char sep = '?';
-        const char *p = q + 1;
-        while (*p) {
-            size_t len = strcspn(p, "&");
-            if (strncmp(p, "schema=", 7) == 0) {
-                size_t sl = len - 7;
-                bool ok = sl > 0 && sl < sizeof d->schema;
-                for (size_t i = 0; ok && i < sl; i++) {
-                    ok = islower((unsigned char)p[7 + i]) || isdigit((unsigned char)p[7 + i]) ||
-                         p[7 + i] == '_';
-                }
-                if (!ok) {
-                    free(u);
-                    BAIL(ERR_INPUT, "store: schema= takes [a-z0-9_], at most 63 characters");
-                }
-                memcpy(d->schema, p + 7, sl);
-                d->schema[sl] = '\0';
-            } else if (strncmp(p, "password=", 9) == 0) {
-                free(u);
-                BAIL(ERR_INPUT, "store: the location names no password: use passfile=, "
-                                "CUSTOS_PG_PASSWORD_FILE or PGPASSWORD");
-            } else if (len > 0) {
-                u[used++] = sep;
-                memcpy(u + used, p, len);
-                used += len;
-                sep = '&';
-            }
-            p += len;
-            if (*p == '&') {
-                p++;
-            }
-        }
-        u[used] = '\0';
-    }
-    *uri = u;
-    return ERR_OK;
-}
 
 /* ---- schema and migrations ---- */
 
@@ -866,13 +783,12 @@ err pg_store_open(const char *location, bool create, store **out)
     pthread_mutex_init(&d->lock, NULL);
     pthread_key_create(&d->key, conn_release);
     char *uri = NULL;
-    GUARD(parse_location(location, d, &uri));
+    GUARD(dbloc_split(location, d->schema, &uri));
     int k = 0;
     d->keys[k] = "dbname";
     d->vals[k++] = uri;
-    const char *pwfile = getenv("CUSTOS_PG_PASSWORD_FILE");
-    if (pwfile && *pwfile) {
-        GUARD(read_password_file(pwfile, &pw));
+    GUARD(dbloc_password(&pw));
+    if (pw) {
         d->keys[k] = "password";
         d->vals[k++] = pw;
         pw = NULL;

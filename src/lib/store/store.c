@@ -4,27 +4,15 @@
  */
 #include <string.h>
 
+#include "core/dbloc.h"
 #include "store/store.h"
 #include "store/store_backend.h"
 #include "store/store_backup.h"
 
-/* Locations of the PostgreSQL backend (pg.c); every other location is a SQLite file path. */
-static const char *const POSTGRES[] = {"postgres://", "postgresql://"};
-
-static bool is_postgres(const char *location)
-{
-    for (size_t i = 0; i < sizeof POSTGRES / sizeof POSTGRES[0]; i++) {
-        if (strncmp(location, POSTGRES[i], strlen(POSTGRES[i])) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
 err store_open(const char *location, bool create, store **out)
 {
     ENSURE(location != NULL && location[0] != '\0', ERR_INPUT, "store: no location given");
-    if (is_postgres(location)) {
+    if (dbloc_is_postgres(location)) {
         return pg_store_open(location, create, out);
     }
     return sqlite_store_open(location, create, out);
@@ -80,7 +68,7 @@ err store_snapshot(store *s, const char *path)
 /* File operations: a PostgreSQL store is no file (pg_dump backs it up: docs/POSTGRES.md). */
 static const store_backup_ops *backup_for(const char *location)
 {
-    return is_postgres(location) ? NULL : &sqlite_backup_ops;
+    return dbloc_is_postgres(location) ? NULL : &sqlite_backup_ops;
 }
 
 err store_copy_file(const char *from, const char *to)
