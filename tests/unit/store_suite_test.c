@@ -7,10 +7,8 @@
  * schema versions (an older schema migrated, a newer one refused) and threads each with their
  * own connection.
  *
- * PostgreSQL: CUSTOS_TEST_PG_URL names a running server (a postgres:// location); without it
- * the suite starts its own cluster with scripts/pg-cluster.sh (CUSTOS_PG_CLUSTER_SCRIPT) and
- * stops it at the end. No server and none startable is a failure, never a silent skip. Each
- * store of the suite lives in a schema of its own (schema=).
+ * PostgreSQL: the suite's server (store_suite.h): CUSTOS_TEST_PG_URL, or a throwaway cluster
+ * started and stopped here; none is a failure, never a silent skip.
  */
 #include <pthread.h>
 #include <sqlite3.h>
@@ -24,20 +22,17 @@
 #include "store/pg_int.h"
 #include "store/store.h"
 #include "store/store_backup.h"
+#include "store_suite.h"
 #include "test.h"
 
 static store *S;
-static bool on_pg;          /* the backend this round runs on */
-static char pg_url[1024];   /* the cluster's location, without schema= */
-static char pg_dir[512];    /* the cluster this binary started ("" when given one) */
-static unsigned schema_seq; /* schema names: t_<pid>_<seq> */
+static bool on_pg; /* the backend this round runs on */
 
 /* A new, empty store of this round's backend; p receives its location. */
 static store *open_fresh(const char *tag, char *p, size_t len)
 {
     if (on_pg) {
-        snprintf(p, len, "%s%cschema=t_%ld_%u", pg_url, strchr(pg_url, '?') ? '&' : '?',
-                 (long)getpid(), ++schema_seq);
+        pg_location(p, len);
     } else {
         char *dir = test_tmpdir(tag);
         snprintf(p, len, "%s/custos.db", dir);
@@ -46,44 +41,6 @@ static store *open_fresh(const char *tag, char *p, size_t len)
     store *s = NULL;
     EXPECT_OK(store_open(p, true, &s));
     return s;
-}
-
-/* Starts a throwaway cluster (scripts/pg-cluster.sh) unless CUSTOS_TEST_PG_URL names one. */
-static bool pg_cluster_start(void)
-{
-    const char *url = getenv("CUSTOS_TEST_PG_URL");
-    if (url && *url) {
-        snprintf(pg_url, sizeof pg_url, "%s", url);
-        return true;
-    }
-    const char *script = getenv("CUSTOS_PG_CLUSTER_SCRIPT");
-    char *dir = test_tmpdir("pg"); /* empty, 0700: the script makes the cluster in it */
-    snprintf(pg_dir, sizeof pg_dir, "%s", dir);
-    free(dir);
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "bash %s start %s", script ? script : "scripts/pg-cluster.sh",
-             pg_dir);
-    FILE *f = popen(cmd, "r");
-    if (!f) {
-        return false;
-    }
-    bool ok = fgets(pg_url, sizeof pg_url, f) != NULL;
-    ok = pclose(f) == 0 && ok;
-    pg_url[strcspn(pg_url, "\n")] = '\0';
-    return ok && strncmp(pg_url, "postgres://", 11) == 0;
-}
-
-static void pg_cluster_stop(void)
-{
-    if (pg_dir[0]) {
-        const char *script = getenv("CUSTOS_PG_CLUSTER_SCRIPT");
-        char cmd[1200];
-        snprintf(cmd, sizeof cmd, "bash %s stop %s", script ? script : "scripts/pg-cluster.sh",
-                 pg_dir);
-        if (system(cmd) != 0) {
-            printf("  note: the cluster in %s did not stop cleanly\n", pg_dir);
-        }
-    }
 }
 
 static void fake_customer(sealed_customer *c, const char *dept, uint64_t phone_bi)
@@ -1022,9 +979,7 @@ int main(void)
     for (int round = 0; round < 2; round++) {
         on_pg = round == 1;
         if (on_pg && !pg_cluster_start()) {
-            printf("  FAIL postgres: no PostgreSQL server (CUSTOS_TEST_PG_URL unset and "
-                   "scripts/pg-cluster.sh could not start one)\nnot ok - postgres\n");
-            test_failed_++;
+            PG_NO_SERVER_FAIL();
             break;
         }
         SRUN(t_open);
