@@ -8,6 +8,7 @@
 #              (pg_isready, with a deadline), makes the database "custos" and prints the
 #              location Custos opens (also in DIR/url). Never a fixed sleep.
 #   stop DIR   stops the cluster and removes DIR (only a folder this script made).
+#   restart DIR  restarts the server (every connection is cut), waits until it answers again.
 #   url DIR    prints the location again.
 #
 # The location names no password: libpq reads it from DIR/pgpass (passfile=), and
@@ -30,7 +31,7 @@ die() {
     exit 1
 }
 
-[ $# -eq 2 ] || die "usage: $0 start|stop|url DIR"
+[ $# -eq 2 ] || die "usage: $0 start|stop|restart|url DIR"
 cmd=$1
 dir=$2
 
@@ -127,12 +128,20 @@ stop() {
     rm -rf -- "$dir"
 }
 
+restart() {
+    [ -f "$dir/$MARK" ] && [ -f "$dir/port" ] || die "no cluster in $dir"
+    "${RUN[@]}" "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w restart -l "$dir/server.log" \
+        >/dev/null 2>&1 || die "the server did not restart (see $dir/server.log)"
+    wait_ready "$(cat "$dir/port")" || die "the server did not come back (see $dir/server.log)"
+}
+
 case "$cmd" in
 start) start ;;
 stop) stop ;;
+restart) restart ;;
 url)
     [ -f "$dir/url" ] || die "no cluster in $dir"
     cat "$dir/url"
     ;;
-*) die "usage: $0 start|stop|url DIR" ;;
+*) die "usage: $0 start|stop|restart|url DIR" ;;
 esac

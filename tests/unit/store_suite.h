@@ -62,6 +62,19 @@ static inline void pg_cluster_stop(void)
     }
 }
 
+/* Restarts the suite's own cluster (false when it was given one, or the restart failed). */
+static inline bool pg_cluster_restart(void)
+{
+    if (!pg_dir[0]) {
+        return false;
+    }
+    const char *script = getenv("CUSTOS_PG_CLUSTER_SCRIPT");
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "bash %s restart %s", script ? script : "scripts/pg-cluster.sh",
+             pg_dir);
+    return system(cmd) == 0;
+}
+
 #define PG_NO_SERVER_FAIL()                                                                        \
     do {                                                                                           \
         printf("  FAIL postgres: no PostgreSQL server (CUSTOS_TEST_PG_URL unset and "              \
