@@ -6,7 +6,8 @@
 #              here (for 127.0.0.1), password authentication (SCRAM) over TLS only, a generated
 #              password in DIR/password and DIR/pgpass (0600); waits until the server answers
 #              (pg_isready, with a deadline), makes the database "custos" and prints the
-#              location Custos opens (also in DIR/url). Never a fixed sleep.
+#              location Custos opens (also in DIR/url). Never a fixed sleep. Commits are not
+#              flushed to disk (fsync off) unless PG_CLUSTER_DURABLE=1.
 #   stop DIR   stops the cluster and removes DIR (only a folder this script made).
 #   restart DIR  restarts the server (every connection is cut), waits until it answers again.
 #   url DIR    prints the location again.
@@ -83,6 +84,12 @@ hostssl  all all 127.0.0.1/32   scram-sha-256
 host     all all 0.0.0.0/0      reject
 host     all all ::/0           reject
 EOF
+    # A throwaway cluster need not survive a power cut: no flush per commit, unless
+    # PG_CLUSTER_DURABLE=1 (tests of what a crash of the machine leaves).
+    local durability="fsync = off
+synchronous_commit = off
+full_page_writes = off"
+    [ "${PG_CLUSTER_DURABLE:-0}" = 1 ] && durability=""
     local port tries=0
     while :; do
         port=$(free_port)
@@ -97,6 +104,7 @@ ssl_key_file = '$dir/server.key'
 ssl_min_protocol_version = 'TLSv1.2'
 password_encryption = 'scram-sha-256'
 max_connections = 300
+$durability
 log_min_messages = warning
 log_statement = 'none'
 EOF
