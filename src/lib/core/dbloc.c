@@ -60,9 +60,11 @@ err dbloc_split(const char *location, char schema[DBLOC_SCHEMA_MAX + 1], char **
     }
     u[used] = '\0';
     /* A password in the user part (postgres://user:secret@host) is refused too. */
-    const char *auth = strstr(u, "://") + 3;
-    const char *at = strchr(auth, '@');
-    const char *colon = strchr(auth, ':');
+    const char *auth = strstr(u, "://");
+    auth = auth ? auth + 3 : u;
+    size_t alen = strcspn(auth, "/?");
+    const char *at = memchr(auth, '@', alen);
+    const char *colon = memchr(auth, ':', alen);
     if (at && colon && colon < at) {
         mem_wipe(u, strlen(u));
         free(u);
