@@ -412,8 +412,6 @@ err pg_store_exec(store *s, const char *sql)
     return simple(c->pg, sql, "statement");
 }
 
-/* ---- the location ---- */
-
 /* ---- schema and migrations ---- */
 
 #define T "text COLLATE \"C\""
