@@ -18,11 +18,11 @@
 
 CC      ?= gcc
 FUZZCC  ?= clang
-PKGS    := libsodium sqlite3 libmicrohttpd jansson gnutls libcurl liboath nettle libqrencode libcmark \
+PKGS    := libsodium sqlite3 libpq libmicrohttpd jansson gnutls libcurl liboath nettle libqrencode libcmark \
            pangocairo cairo-pdf
 # To build and run: the compiler, pkg-config, the libraries' development packages, and curl
 # (with its CA list) for the demo's examples.
-BUILD_DEB := build-essential pkg-config curl ca-certificates libsodium-dev libsqlite3-dev libmicrohttpd-dev \
+BUILD_DEB := build-essential pkg-config curl ca-certificates libsodium-dev libsqlite3-dev libpq-dev libmicrohttpd-dev \
              libjansson-dev libgnutls28-dev nettle-dev libcurl4-gnutls-dev liboath-dev \
              libqrencode-dev libcmark-dev libpango1.0-dev libcairo2-dev fonts-noto-cjk
 # To test and measure: libFuzzer (clang), clang-format (the format check), the load generator,

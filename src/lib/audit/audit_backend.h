@@ -1,8 +1,8 @@
 /*
  * audit_backend.h - where the audit log keeps its entries, tree hashes and
  * checkpoints: an operations table, so that the Merkle logic, the writer and
- * the checkpoint code know no storage language. SQLite (audit_sqlite.c) is the
- * one backend; a second one implements the same table.
+ * the checkpoint code know no storage language. SQLite (audit_sqlite.c) and
+ * PostgreSQL (audit_pg.c) implement it; audit_backend_for picks one by location.
  *
  * A backend handle is one connection, used by one thread at a time. The writer
  * holds a handle opened for writing and wraps each batch in begin/commit (one
@@ -88,7 +88,11 @@ typedef struct audit_backend_ops {
 } audit_backend_ops;
 
 extern const audit_backend_ops audit_sqlite_ops;
-/* The backend audit.c uses (SQLite). */
+/* PostgreSQL (audit_pg.c): a log at a "postgres://..." location (docs/POSTGRES.md). */
+extern const audit_backend_ops audit_pg_ops;
+/* The backend of a log's location: PostgreSQL for "postgres://...", SQLite for a path. */
+const audit_backend_ops *audit_backend_for(const char *path);
+/* The default backend (a file path: SQLite). */
 #define AUDIT_BACKEND (&audit_sqlite_ops)
 
 #endif

@@ -32,6 +32,7 @@
 #include "audit/audit_int.h"
 #include "audit/checkpoint.h"
 #include "core/clock.h"
+#include "core/dbloc.h"
 #include "core/fault.h"
 #include "core/log.h"
 
@@ -84,7 +85,7 @@ static void mono_cond_init(pthread_cond_t *c)
 
 err audit_create(const char *path)
 {
-    return AUDIT_BACKEND->create(path);
+    return audit_backend_for(path)->create(path);
 }
 
 static err tree_subtree(void *ctx, unsigned level, uint64_t index, uint8_t out[32])
@@ -465,7 +466,7 @@ static err open_common(const char *path, audit **out, audit **a_out)
     audit *a = calloc(1, sizeof *a);
     ENSURE(a != NULL, ERR_INTERNAL, "out of memory");
     a->path = strdup(path);
-    a->ops = AUDIT_BACKEND;
+    a->ops = audit_backend_for(path);
     a->w.ops = a->r.ops = a->ck.ops = a->ops;
     pthread_mutex_init(&a->mu, NULL);
     pthread_mutex_init(&a->rmu, NULL);
@@ -508,7 +509,7 @@ static void free_audit(audit *a)
 
 err audit_open(const char *path, audit **out)
 {
-    ENSURE(access(path, R_OK | W_OK) == 0, ERR_UNAVAILABLE,
+    ENSURE(dbloc_is_postgres(path) || access(path, R_OK | W_OK) == 0, ERR_UNAVAILABLE,
            "audit: the log is missing or not writable (%s): refusing to run without it", path);
     audit *a = NULL;
     TRY(open_common(path, out, &a));

@@ -10,5 +10,5 @@
 
 err audit_probe_writable(const char *path, int wait_ms)
 {
-    return AUDIT_BACKEND->probe_writable(path, wait_ms);
+    return audit_backend_for(path)->probe_writable(path, wait_ms);
 }

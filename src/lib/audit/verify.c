@@ -179,7 +179,7 @@ err audit_verify_file(const char *path, const char *key_name, const uint8_t pk[3
     memset(r, 0, sizeof *r);
     r->bad_index = -1;
     r->ok = true;
-    const audit_backend_ops *ops = AUDIT_BACKEND;
+    const audit_backend_ops *ops = audit_backend_for(path);
     audit_backend *b = NULL;
     vctx v;
     memset(&v, 0, sizeof v);

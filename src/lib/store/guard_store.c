@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dbloc.h"
 #include "core/file.h"
+#include "store/guard_store_pg.h"
 #include "store/sqlite_int.h"
 
 enum {
@@ -156,6 +158,7 @@ static const char *SCHEMA =
     "ROWID;";
 
 struct guard_store {
+    gpg *pg; /* set: the tables are on PostgreSQL (guard_store_pg.c), db is unused */
     sqlite3 *db;
     sqlite3_stmt *st[Q__COUNT];
     bool batch, in_txn;
@@ -305,6 +308,15 @@ err guard_store_open(const char *path, guard_store **out)
     *out = NULL;
     guard_store *s = calloc(1, sizeof *s);
     ENSURE(s != NULL, ERR_INTERNAL, "out of memory");
+    if (path && dbloc_is_postgres(path)) {
+        err e = gpg_open(path, &s->pg);
+        if (e != ERR_OK) {
+            free(s);
+            return e;
+        }
+        *out = s;
+        return ERR_OK;
+    }
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
     if (file_create_private(path) != ERR_OK) {
         err e = err_last();
@@ -356,6 +368,11 @@ void guard_store_close(guard_store *s)
     if (!s) {
         return;
     }
+    if (s->pg) {
+        gpg_close(s->pg);
+        free(s);
+        return;
+    }
     for (int i = 0; i < Q__COUNT; i++) {
         sqlite3_finalize(s->st[i]);
     }
@@ -368,6 +385,10 @@ void guard_store_close(guard_store *s)
 
 void guard_store_batch_begin(guard_store *s)
 {
+    if (s->pg) {
+        gpg_batch_begin(s->pg);
+        return;
+    }
     s->batch = true;
     s->in_txn = false;
     s->failed = false;
@@ -375,6 +396,9 @@ void guard_store_batch_begin(guard_store *s)
 
 err guard_store_batch_end(guard_store *s)
 {
+    if (s->pg) {
+        return gpg_batch_end(s->pg);
+    }
     s->batch = false;
     if (!s->in_txn) {
         ENSURE(!s->failed, ERR_IO, "guard store: a write of this batch failed");
@@ -401,6 +425,9 @@ err guard_store_batch_end(guard_store *s)
 
 err guard_store_sanction_put(guard_store *s, const gs_sanction *x)
 {
+    if (s->pg) {
+        return gpg_sanction_put(s->pg, x);
+    }
     sqlite3_stmt *st;
     TRY(stmt(s, Q_SANC_PUT, &st));
     text(st, 1, x->kind);
@@ -415,6 +442,9 @@ err guard_store_sanction_put(guard_store *s, const gs_sanction *x)
 err guard_store_sanction_delete(guard_store *s, const char *kind, const char *subject,
                                 bool *removed)
 {
+    if (s->pg) {
+        return gpg_sanction_delete(s->pg, kind, subject, removed);
+    }
     sqlite3_stmt *st;
     TRY(stmt(s, Q_SANC_DEL, &st));
     text(st, 1, kind);
@@ -428,6 +458,9 @@ err guard_store_sanction_delete(guard_store *s, const char *kind, const char *su
 
 err guard_store_sanction_expire(guard_store *s, int64_t now_us)
 {
+    if (s->pg) {
+        return gpg_sanction_expire(s->pg, now_us);
+    }
     sqlite3_stmt *st;
     TRY(stmt(s, Q_SANC_EXPIRE, &st));
     sqlite3_bind_int64(st, 1, now_us);
@@ -436,6 +469,9 @@ err guard_store_sanction_expire(guard_store *s, int64_t now_us)
 
 err guard_store_sanctions(guard_store *s, gs_sanction_fn fn, void *ctx)
 {
+    if (s->pg) {
+        return gpg_sanctions(s->pg, fn, ctx);
+    }
     sqlite3_stmt *st;
     TRY(stmt(s, Q_SANC_ALL, &st));
     int r;
@@ -488,6 +524,9 @@ static void read_alert(sqlite3_stmt *st, gs_alert *a)
 
 err guard_store_alert_get(guard_store *s, int64_t id, gs_alert *out)
 {
+    if (s->pg) {
+        return gpg_alert_get(s->pg, id, out);
+    }
     sqlite3_stmt *st;
     TRY(stmt(s, Q_ALERT_GET, &st));
     sqlite3_bind_int64(st, 1, id);
@@ -507,6 +546,9 @@ err guard_store_alert_get(guard_store *s, int64_t id, gs_alert *out)
 err guard_store_alert_find_open(guard_store *s, const char *rule, const char *subject,
                                 int64_t since_us, gs_alert *out)
 {
+    if (s->pg) {
+        return gpg_alert_find_open(s->pg, rule, subject, since_us, out);
+    }
     sqlite3_stmt *st;
     TRY(stmt(s, Q_ALERT_FIND, &st));
     text(st, 1, rule);
@@ -526,6 +568,9 @@ err guard_store_alert_find_open(guard_store *s, const char *rule, const char *su
 
 err guard_store_alert_insert(guard_store *s, gs_alert *a)
 {
+    if (s->pg) {
+        return gpg_alert_insert(s->pg, a);
+    }
     sqlite3_stmt *st;
     TRY(stmt(s, Q_ALERT_INSERT, &st));
     text(st, 1, a->rule);
@@ -551,6 +596,9 @@ err guard_store_alert_insert(guard_store *s, gs_alert *a)
 err guard_store_alert_bump(guard_store *s, int64_t id, int64_t last_us, int64_t add,
                            const char *evidence, const char *responses)
 {
+    if (s->pg) {
+        return gpg_alert_bump(s->pg, id, last_us, add, evidence, responses);
+    }
     sqlite3_stmt *st;
     TRY(stmt(s, Q_ALERT_BUMP, &st));
     sqlite3_bind_int64(st, 1, id);
@@ -564,6 +612,9 @@ err guard_store_alert_bump(guard_store *s, int64_t id, int64_t last_us, int64_t 
 err guard_store_alert_status(guard_store *s, int64_t id, const char *status, const char *by,
                              const char *reason, int64_t at_us)
 {
+    if (s->pg) {
+        return gpg_alert_status(s->pg, id, status, by, reason, at_us);
+    }
     sqlite3_stmt *st;
     TRY(stmt(s, Q_ALERT_STATUS, &st));
     sqlite3_bind_int64(st, 1, id);
@@ -578,6 +629,9 @@ err guard_store_alert_status(guard_store *s, int64_t id, const char *status, con
 
 err guard_store_alerts(guard_store *s, const gs_alert_query *q, gs_alert_fn fn, void *ctx)
 {
+    if (s->pg) {
+        return gpg_alerts(s->pg, q, fn, ctx);
+    }
     char sql[1024];
     int n = snprintf(sql, sizeof sql, "%s WHERE 1", ALERT_SELECT);
     /* fixed fragments only; values are bound by number below */
@@ -654,6 +708,9 @@ err guard_store_alerts(guard_store *s, const gs_alert_query *q, gs_alert_fn fn, 
 
 err guard_store_violation_add(guard_store *s, const gs_violation *v)
 {
+    if (s->pg) {
+        return gpg_violation_add(s->pg, v);
+    }
     sqlite3_stmt *st;
     TRY(stmt(s, Q_VIOL_ADD, &st));
     text(st, 1, v->username);
@@ -673,6 +730,9 @@ err guard_store_violation_add(guard_store *s, const gs_violation *v)
 err guard_store_violations(guard_store *s, const char *username, int64_t since_us, size_t limit,
                            gs_violation_fn fn, void *ctx)
 {
+    if (s->pg) {
+        return gpg_violations(s->pg, username, since_us, limit, fn, ctx);
+    }
     sqlite3_stmt *st;
     TRY(stmt(s, username ? Q_VIOL_USER : Q_VIOL_ALL, &st));
     if (username) {
@@ -709,6 +769,9 @@ err guard_store_violations(guard_store *s, const char *username, int64_t since_u
 err guard_store_known_list(guard_store *s, const char *username, size_t max, gs_text_fn fn,
                            void *ctx)
 {
+    if (s->pg) {
+        return gpg_known_list(s->pg, username, max, fn, ctx);
+    }
     sqlite3_stmt *st;
     TRY(stmt(s, Q_KNOWN_LIST, &st));
     text(st, 1, username);
@@ -728,6 +791,9 @@ err guard_store_known_list(guard_store *s, const char *username, size_t max, gs_
 
 err guard_store_known_has(guard_store *s, const char *username, const char *address, bool *has)
 {
+    if (s->pg) {
+        return gpg_known_has(s->pg, username, address, has);
+    }
     sqlite3_stmt *st;
     TRY(stmt(s, Q_KNOWN_HAS, &st));
     text(st, 1, username);
@@ -744,6 +810,9 @@ err guard_store_known_has(guard_store *s, const char *username, const char *addr
 err guard_store_known_add(guard_store *s, const char *username, const char *address,
                           int64_t first_us)
 {
+    if (s->pg) {
+        return gpg_known_add(s->pg, username, address, first_us);
+    }
     sqlite3_stmt *st;
     TRY(stmt(s, Q_KNOWN_ADD, &st));
     text(st, 1, username);
@@ -757,6 +826,9 @@ err guard_store_known_add(guard_store *s, const char *username, const char *addr
 err guard_store_baseline_load(guard_store *s, const char *username, int64_t *first_us,
                               gs_slot_fn fn, void *ctx)
 {
+    if (s->pg) {
+        return gpg_baseline_load(s->pg, username, first_us, fn, ctx);
+    }
     sqlite3_stmt *st;
     TRY(stmt(s, Q_BASE_USER_GET, &st));
     text(st, 1, username);
@@ -787,6 +859,9 @@ err guard_store_baseline_load(guard_store *s, const char *username, int64_t *fir
 
 err guard_store_baseline_user(guard_store *s, const char *username, int64_t first_us)
 {
+    if (s->pg) {
+        return gpg_baseline_user(s->pg, username, first_us);
+    }
     sqlite3_stmt *st;
     TRY(stmt(s, Q_BASE_USER_PUT, &st));
     text(st, 1, username);
@@ -797,6 +872,9 @@ err guard_store_baseline_user(guard_store *s, const char *username, int64_t firs
 err guard_store_baseline_put(guard_store *s, const char *username, int slot, double mean,
                              double var, int64_t n)
 {
+    if (s->pg) {
+        return gpg_baseline_put(s->pg, username, slot, mean, var, n);
+    }
     sqlite3_stmt *st;
     TRY(stmt(s, Q_BASE_PUT, &st));
     text(st, 1, username);
@@ -821,6 +899,9 @@ static err purge_one(guard_store *s, int id, int64_t arg, const char *what, int6
 
 err guard_store_purge(guard_store *s, const gs_retention *r, int64_t now_us, gs_purged *out)
 {
+    if (s->pg) {
+        return gpg_purge(s->pg, r, now_us, out);
+    }
     memset(out, 0, sizeof *out);
     if (r->violations_us > 0) {
         TRY(purge_one(s, Q_PURGE_VIOL, now_us - r->violations_us, "violation purge",

@@ -671,6 +671,10 @@ out:
 
 static void sqlite_close(store *s);
 
+/* The schema's versions, in order: 1 (migrate), 2 (migrate_v2); the concurrency triggers and
+ * SQ_ACCESS_SCHEMA are added in place on every open. */
+#define SQ_SCHEMA_LATEST 2
+
 err sqlite_store_open(const char *path, bool create, store **out)
 {
     err rc = ERR_OK;
@@ -709,11 +713,19 @@ err sqlite_store_open(const char *path, bool create, store **out)
         buf v;
         buf_init(&v, 64);
         rc = sqlite_meta_get(s, "schema_version", &v);
-        bool v1 = rc == ERR_OK && strcmp(buf_cstr(&v), "1") == 0;
-        bool ok = rc == ERR_OK && (v1 || strcmp(buf_cstr(&v), STORE_SCHEMA_VERSION) == 0);
+        /* The schema's version, as a number: older ones are migrated in order below, a newer
+         * one (written by a later Custos) is refused untouched. */
+        char *end = NULL;
+        long version = rc == ERR_OK ? strtol(buf_cstr(&v), &end, 10) : 0;
+        bool known = rc == ERR_OK && end && *end == '\0' && version >= 1;
         buf_free(&v);
         GUARD(rc);
-        CHECK(ok, ERR_IO, "store: unknown schema version");
+        CHECK(known, ERR_IO, "store: unknown schema version");
+        CHECK(version <= SQ_SCHEMA_LATEST, ERR_IO,
+              "store: the database's schema (version %ld) is newer than this Custos knows (%d): "
+              "run the newer Custos",
+              version, SQ_SCHEMA_LATEST);
+        bool v1 = version == 1;
         conn *c;
         GUARD(get_conn(s, &c));
         if (v1) {

@@ -4,19 +4,16 @@
  */
 #include <string.h>
 
+#include "core/dbloc.h"
 #include "store/store.h"
 #include "store/store_backend.h"
 #include "store/store_backup.h"
 
-/* Locations no backend serves yet, refused with a clear answer rather than taken for a path. */
-static const char *const UNSUPPORTED[] = {"postgres://", "postgresql://"};
-
 err store_open(const char *location, bool create, store **out)
 {
     ENSURE(location != NULL && location[0] != '\0', ERR_INPUT, "store: no location given");
-    for (size_t i = 0; i < sizeof UNSUPPORTED / sizeof UNSUPPORTED[0]; i++) {
-        ENSURE(strncmp(location, UNSUPPORTED[i], strlen(UNSUPPORTED[i])) != 0, ERR_INPUT,
-               "store: PostgreSQL is not supported yet (only a SQLite file path is)");
+    if (dbloc_is_postgres(location)) {
+        return pg_store_open(location, create, out);
     }
     return sqlite_store_open(location, create, out);
 }
@@ -68,14 +65,10 @@ err store_snapshot(store *s, const char *path)
     return s->ops->backup->snapshot(s, path);
 }
 
+/* File operations: a PostgreSQL store is no file (pg_dump backs it up: docs/POSTGRES.md). */
 static const store_backup_ops *backup_for(const char *location)
 {
-    for (size_t i = 0; i < sizeof UNSUPPORTED / sizeof UNSUPPORTED[0]; i++) {
-        if (strncmp(location, UNSUPPORTED[i], strlen(UNSUPPORTED[i])) == 0) {
-            return NULL;
-        }
-    }
-    return &sqlite_backup_ops;
+    return dbloc_is_postgres(location) ? NULL : &sqlite_backup_ops;
 }
 
 err store_copy_file(const char *from, const char *to)

@@ -32,7 +32,9 @@ typedef struct store_tx store_tx;
 
 /* Opens the store at location, whose form names the backend: a file path is SQLite (create=true:
  * creates and migrates a new file; refuses an existing one); "postgres://..." or
- * "postgresql://..." is refused with ERR_INPUT (no such backend yet). */
+ * "postgresql://..." is PostgreSQL (create=true: makes the tables in the location's schema and
+ * refuses one that holds a store already; docs/POSTGRES.md). Either way an older schema is
+ * migrated on open and a newer one is refused (ERR_IO). */
 MUST_USE err store_open(const char *location, bool create, store **out);
 /* Closes the shared store (not a transaction's view). */
 void store_close(store *s);

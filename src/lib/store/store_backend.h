@@ -3,8 +3,8 @@
  *
  * The store is an interface with one backend per kind of location:
  *
- *   store_open(location)   "path/to/vault.db"        -> SQLite (sqlite*.c), the only one today
- *                          "postgres://..."          -> refused (ERR_INPUT) until a backend exists
+ *   store_open(location)   "path/to/vault.db"        -> SQLite (sqlite*.c)
+ *                          "postgres://..."          -> PostgreSQL (pg*.c, docs/POSTGRES.md)
  *   store_* (store.h)      dispatch through s->ops, a table of every operation (STORE_OPS)
  *   store_snapshot ...     store_backup.h: snapshot, file copy and integrity check, an
  *                          interface of its own (s->ops->backup for a live store)
@@ -24,7 +24,7 @@
  *
  * Adding a backend: a file that fills a `store_ops` (every STORE_OPS entry, begin/commit/
  * rollback/close and its store_backup_ops) and an open function, and store.c's store_open
- * and backup_for sending its locations to it (today they refuse "postgres://").
+ * and backup_for sending its locations to it.
  * Functions of store.h outside STORE_OPS (the row helpers: sealed_customer_init ...) are
  * backend-neutral and live in store.c.
  */
@@ -181,6 +181,10 @@ struct store {
 struct store_tx {
     store view; /* view.tx == this transaction */
 };
+
+/* The PostgreSQL backend (pg.c, pg_access.c): location is "postgres://..." or
+ * "postgresql://..." (libpq's URI, plus schema=NAME). */
+MUST_USE err pg_store_open(const char *location, bool create, store **out);
 
 /* The SQLite backend (sqlite.c): location is a file path. */
 MUST_USE err sqlite_store_open(const char *path, bool create, store **out);
