@@ -146,8 +146,8 @@ struct store_backup_ops;
     X(idem_purge, (store * s, int64_t before_us, size_t * n), (s, before_us, n))                   \
     X(erasures, (store * s, store_erasure_fn fn, void *ctx), (s, fn, ctx))                         \
     X(meta_get, (store * s, const char *key, buf *out), (s, key, out))                             \
-    X(meta_set, (store * s, const char *key, const char *value), (s, key, value))                 \
-    /* training (store_training.h) */                                                          \
+    X(meta_set, (store * s, const char *key, const char *value), (s, key, value))                  \
+    /* training (store_training.h) */                                                              \
     X(training_ready, (store * s), (s))                                                            \
     X(training_course_put,                                                                         \
       (store * s, const char *id, const char *version, slice manifest, int64_t at_us),             \
@@ -177,8 +177,7 @@ struct store_backup_ops;
     X(training_attempts_started,                                                                   \
       (store * s, const char *account_id, const char *course, int64_t since_us, int64_t *n),       \
       (s, account_id, course, since_us, n))                                                        \
-    X(training_last_pass,                                                                          \
-      (store * s, const char *account_id, const char *course, int64_t *at_us),                     \
+    X(training_last_pass, (store * s, const char *account_id, const char *course, int64_t *at_us), \
       (s, account_id, course, at_us))                                                              \
     X(training_topics,                                                                             \
       (store * s, const char *course, const char *account_id, size_t max,                          \
@@ -207,8 +206,8 @@ struct store_backup_ops;
       (s, account_id, open_only, fn, ctx))                                                         \
     X(training_remedial_close, (store * s, const char *id, int64_t done_us), (s, id, done_us))     \
     X(training_reminder_claim,                                                                     \
-      (store * s, const char *account_id, const char *course, const char *cycle,                   \
-       const char *kind, int64_t at_us),                                                           \
+      (store * s, const char *account_id, const char *course, const char *cycle, const char *kind, \
+       int64_t at_us),                                                                             \
       (s, account_id, course, cycle, kind, at_us))                                                 \
     X(training_reminder_drop,                                                                      \
       (store * s, const char *account_id, const char *course, const char *cycle,                   \
