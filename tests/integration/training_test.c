@@ -338,7 +338,8 @@ static void write_training_json(unsigned port)
     FILE *f = fdopen(fd, "w");
     fprintf(f,
             "{\"smtp\": \"smtp://127.0.0.1:%u\", \"mail_domain\": \"staff.example\", "
-            "\"from\": \"training@staff.example\", \"console_url\": \"https://custos.example/\"}\n",
+            "\"from\": \"training@staff.example\", \"console_url\": \"https://custos.example/\", "
+            "\"remind_every\": 0, \"hr_scope\": {\"hr1\": [\"*\"]}}\n",
             port);
     fclose(f);
 }
