@@ -1010,6 +1010,128 @@ TEST(t_door_metrics_scope_and_figures)
     write_training_json(HR_ALL);
 }
 
+typedef struct rem_race {
+    const actor *who;
+    const char *attempt; /* NULL: HR assigns a blocking remedial course */
+    json_t *answers;
+    err e;
+} rem_race;
+
+static void *rem_thread(void *arg)
+{
+    rem_race *r = arg;
+    json_t *out = NULL;
+    r->e = r->attempt ? door_training_attempt_submit(V, r->who, r->attempt, r->answers, &out)
+                      : door_training_remedial_assign(V, &HR, "service9", "security-basics",
+                                                      "violation:bulk-read", true, &out);
+    json_decref(out);
+    return NULL;
+}
+
+static int open_remedials(const char *user)
+{
+    json_t *out = NULL;
+    EXPECT_OK(door_training_remedial_list(V, &HR, user, true, &out));
+    int n = (int)json_array_size(json_object_get(out, "remedial"));
+    json_decref(out);
+    return n;
+}
+
+static int64_t until_of(const char *user)
+{
+    account acc;
+    EXPECT_OK(store_account_by_name(V->st, user, &acc));
+    return acc.training_until_us;
+}
+
+TEST(t_door_remedial)
+{
+    actor sv = person("service9", ROLE_CUSTOMER_SERVICE, "beijing");
+    json_t *a = NULL, *out = NULL;
+    /* certified first */
+    EXPECT_OK(door_training_attempt_start(V, &sv, "security-basics", "en", &a));
+    const char *id = json_string_value(json_object_get(a, "attempt"));
+    json_t *ans = answers_for(id, true);
+    EXPECT_OK(door_training_attempt_submit(V, &sv, id, ans, &out));
+    json_decref(ans);
+    json_decref(out);
+    json_decref(a);
+    out = NULL;
+    int64_t certified = until_of("service9");
+    EXPECT(certified > clock_now_us());
+    /* only HR, only known people and courses */
+    EXPECT_ERR(
+        door_training_remedial_assign(V, &sv, "service9", "security-basics", NULL, true, &out),
+        ERR_DENIED);
+    EXPECT_ERR(door_training_remedial_assign(V, &HR, "nobody", "security-basics", NULL, true, &out),
+               ERR_NOT_FOUND);
+    EXPECT_ERR(door_training_remedial_assign(V, &HR, "service9", "nope", NULL, true, &out),
+               ERR_INPUT);
+    EXPECT_ERR(
+        door_training_remedial_assign(V, &HR, "service9", "security-basics", "a b", true, &out),
+        ERR_INPUT);
+    /* a paper drawn before the assignment, handed in while two HR assignments race it */
+    EXPECT_OK(door_training_attempt_start(V, &sv, "security-basics", "en", &a));
+    id = json_string_value(json_object_get(a, "attempt"));
+    rem_race r[3] = {{&sv, NULL, NULL, ERR_INTERNAL},
+                     {&sv, NULL, NULL, ERR_INTERNAL},
+                     {&sv, id, answers_for(id, true), ERR_INTERNAL}};
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) {
+        pthread_create(&th[i], NULL, rem_thread, &r[i]);
+    }
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        EXPECT_OK(r[i].e);
+    }
+    json_decref(r[2].answers);
+    json_decref(a);
+    /* whatever the order, both are open and the account is held */
+    EXPECT_INT(open_remedials("service9"), 2);
+    EXPECT_INT(until_of("service9"), 0);
+    /* no hand-set date lifts it */
+    EXPECT_ERR(door_training_set_valid_until(V, &HR, "service9", clock_now_us() + 86400000000LL,
+                                             "back at work", &out),
+               ERR_CONFLICT);
+    EXPECT_INT(until_of("service9"), 0);
+    /* the employee sees their own */
+    EXPECT_OK(door_training_remedial_list(V, &sv, NULL, true, &out));
+    EXPECT_INT(json_array_size(json_object_get(out, "remedial")), 2);
+    json_decref(out);
+    out = NULL;
+    EXPECT_ERR(door_training_remedial_list(V, &sv, "sales1", true, &out), ERR_DENIED);
+    /* a pass on a paper drawn now closes both and gives back at least what the account had */
+    EXPECT_OK(door_training_attempt_start(V, &sv, "security-basics", "en", &a));
+    id = json_string_value(json_object_get(a, "attempt"));
+    ans = answers_for(id, true);
+    EXPECT_OK(door_training_attempt_submit(V, &sv, id, ans, &out));
+    json_decref(ans);
+    json_decref(a);
+    json_decref(out);
+    out = NULL;
+    EXPECT_INT(open_remedials("service9"), 0);
+    EXPECT(until_of("service9") >= certified);
+    /* a withdrawal with a reason gives back the saved validity */
+    EXPECT_OK(
+        door_training_remedial_assign(V, &HR, "service9", "security-basics", NULL, true, &out));
+    char rid[ID_LEN + 1];
+    snprintf(rid, sizeof rid, "%s", json_string_value(json_object_get(out, "id")));
+    json_decref(out);
+    out = NULL;
+    EXPECT_INT(until_of("service9"), 0);
+    EXPECT_ERR(door_training_remedial_withdraw(V, &HR, rid, ""), ERR_INPUT);
+    EXPECT_ERR(door_training_remedial_withdraw(V, &sv, rid, "assigned by mistake"), ERR_DENIED);
+    EXPECT_OK(door_training_remedial_withdraw(V, &HR, rid, "assigned by mistake"));
+    EXPECT(until_of("service9") >= certified);
+    EXPECT_ERR(door_training_remedial_withdraw(V, &HR, rid, "assigned by mistake"), ERR_NOT_FOUND);
+    /* a non-blocking one leaves access alone */
+    int64_t before = until_of("service9");
+    EXPECT_OK(
+        door_training_remedial_assign(V, &HR, "service9", "security-basics", NULL, false, &out));
+    json_decref(out);
+    EXPECT_INT(until_of("service9"), before);
+}
+
 TEST(t_door_teardown)
 {
     vault_close(V);
@@ -1037,6 +1159,7 @@ int main(void)
     RUN(t_door_attempt_limits);
     RUN(t_door_questionnaire_text_sealed);
     RUN(t_door_metrics_scope_and_figures);
+    RUN(t_door_remedial);
     RUN(t_door_teardown);
     return test_done("training_test");
 }
