@@ -1007,6 +1007,7 @@ err server_run(const server_opts *o, const vault_key *src)
     CHECK(pthread_create(&srv.monitor, NULL, monitor_main, &srv) == 0, ERR_INTERNAL,
           "cannot start a thread");
     monitoring = true;
+    GUARD(training_timer_start(&srv));
     CHECK(pthread_create(&srv.acceptor, NULL, accept_main, &srv) == 0, ERR_INTERNAL,
           "cannot start a thread");
     accepting = true;
@@ -1060,6 +1061,7 @@ out:
     if (d) {
         MHD_stop_daemon(d);
     }
+    training_timer_stop();
     if (monitoring) {
         pthread_mutex_lock(&srv.mon_mu);
         srv.mon_stop = true;

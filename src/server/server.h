@@ -155,6 +155,10 @@ void response_error(response *out, err code, const char *message);
 void response_json(response *out, int status, json_t *body);
 /* handlers_training.c: /v1/training/... (false: not its route) */
 bool handle_training(server *s, request *r, response *out);
+/* handlers_training.c: the reminder timer, a thread that sends the training reminders due
+ * every training.json "remind_every" seconds (when an SMTP server is configured). */
+MUST_USE err training_timer_start(server *s);
+void training_timer_stop(void);
 /* handlers_audit.c: /v1/audit/<sub> */
 void handle_audit(server *s, request *r, response *out, const char *sub);
 

@@ -21,6 +21,7 @@
 #include "../unit/test.h"
 #include "core/clock.h"
 #include "harness.h"
+#include "training/training.h"
 
 #define COURSE "security-basics"
 #define STARTER "training/security-basics/course.json"
@@ -512,6 +513,117 @@ TEST(t_quarter_moves_on_and_reminders)
     json_decref(j);
 }
 
+/* training.json with the reminder timer every second. */
+static void write_timer_json(unsigned port)
+{
+    char p[700];
+    snprintf(p, sizeof p, "%s/training.json", S.dir);
+    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    FILE *f = fdopen(fd, "w");
+    fprintf(f,
+            "{\"smtp\": \"smtp://127.0.0.1:%u\", \"mail_domain\": \"staff.example\", "
+            "\"from\": \"training@staff.example\", \"remind_every\": 1, "
+            "\"hr_scope\": {\"hr1\": [\"*\"]}}\n",
+            port);
+    fclose(f);
+}
+
+/* The timer's completed runs (GET /v1/training/reminders, HR). */
+static int64_t timer_runs(void)
+{
+    json_t *j = NULL;
+    int64_t n = -1;
+    if (h_json(&S, "GET", "/v1/training/reminders", TH, NULL, &j) == 200) {
+        n = json_integer_value(json_object_get(j, "runs"));
+    }
+    json_decref(j);
+    return n;
+}
+
+/* Waits until the maildir holds want messages; returns how many it holds. */
+static int mails_wait(buf *all, int want)
+{
+    int n = 0;
+    int64_t dl = h_deadline(15000);
+    do {
+        mail_read_all(all, &n);
+    } while (n < want && h_poll(dl));
+    return n;
+}
+
+/* Waits until the timer has run `more` more times than now. */
+static bool timer_wait_runs(int more)
+{
+    int64_t base = timer_runs(), dl = h_deadline(15000);
+    while (timer_runs() < base + more) {
+        if (!h_poll(dl)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static int count_of(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle)) {
+        n++;
+    }
+    return n;
+}
+
+/* The server sends the reminders by itself: before the due date, then when overdue, each
+ * once per state, through a real SMTP receiver. */
+TEST(t_timer_reminds_once_per_state)
+{
+    unsigned port = smtp_start();
+    EXPECT(port != 0);
+    write_timer_json(port);
+    buf all;
+    buf_init(&all, (size_t)4 << 20);
+    int base = 0;
+    mail_read_all(&all, &base);
+    static const char DUE[] = "security-awareness training (course security-basics) is due by";
+    static const char OVER[] = "security-awareness training (course security-basics) was due by";
+    int due0 = count_of(buf_cstr(&all), DUE), over0 = count_of(buf_cstr(&all), OVER);
+    /* a quarter well ahead, 25 days after it opens: due in 5 days (the default 30-day due
+     * date), inside the 7 days' reminder window; nobody has passed in that quarter */
+    tr_rules rules;
+    tr_rules_default(&rules);
+    tr_cycle c;
+    tr_cycle_at(&rules, clock_now_us() + (int64_t)400 * 86400 * 1000000, &c);
+    int64_t at = c.closes_us + (int64_t)25 * 86400 * 1000000 + (int64_t)3600 * 1000000;
+    int64_t shift = (at - clock_now_us()) / 1000000;
+    EXPECT(restart_at(shift));
+    int n = mails_wait(&all, base + 6);
+    EXPECT_INT(n, base + 6);
+    EXPECT_INT(count_of(buf_cstr(&all), DUE), due0 + 6);
+    /* more runs send nothing new: once per state */
+    EXPECT(timer_wait_runs(3));
+    mail_read_all(&all, &n);
+    EXPECT_INT(n, base + 6);
+    /* HR's run finds nothing left to send either */
+    json_t *j = NULL;
+    EXPECT_INT(h_json(&S, "POST", "/v1/training/reminders", TH, "{}", &j), 200);
+    EXPECT_INT(json_integer_value(json_object_get(j, "sent")), 0);
+    json_decref(j);
+    /* past the due date: the overdue reminders, once */
+    EXPECT(restart_at(shift + 10L * 86400));
+    n = mails_wait(&all, base + 12);
+    EXPECT_INT(n, base + 12);
+    EXPECT_INT(count_of(buf_cstr(&all), OVER), over0 + 6);
+    EXPECT(timer_wait_runs(3));
+    mail_read_all(&all, &n);
+    EXPECT_INT(n, base + 12);
+    /* the timer's state for HR, not for employees */
+    EXPECT_INT(h_json(&S, "GET", "/v1/training/reminders", TH, NULL, &j), 200);
+    EXPECT_INT(json_integer_value(json_object_get(j, "every_s")), 1);
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "GET", "/v1/training/reminders", TS, NULL, &j), 403);
+    json_decref(j);
+    buf_free(&all);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -525,6 +637,7 @@ int main(void)
     RUN(t_lapse_cuts_and_pass_restores);
     RUN(t_remedial_cuts_and_pass_restores);
     RUN(t_quarter_moves_on_and_reminders);
+    RUN(t_timer_reminds_once_per_state);
     smtp_stop();
     if (S.pid) {
         EXPECT_INT(h_stop(&S), 0);

@@ -1051,6 +1051,14 @@ out:
     return rc;
 }
 
+err door_training_remind_status(vault *v, const actor *a, json_t **out)
+{
+    TRY(dtr_need_manage(v, a, "training.remind.status"));
+    TRY(dtr_audit(v, a, "training.remind.status", "allow", "training.manage", NULL, -1));
+    *out = json_object();
+    return ERR_OK;
+}
+
 /* ---- the report ---- */
 
 typedef struct rep_ctx {
