@@ -1094,6 +1094,9 @@ TEST(t_door_remedial)
                                              "back at work", &out),
                ERR_CONFLICT);
     EXPECT_INT(until_of("service9"), 0);
+    account_change ch = {NULL, NULL, -1, NULL, clock_now_us() + 86400000000LL, false};
+    EXPECT_ERR(door_account_change(V, &HR, "service9", &ch, &out), ERR_CONFLICT);
+    EXPECT_INT(until_of("service9"), 0);
     /* the employee sees their own */
     EXPECT_OK(door_training_remedial_list(V, &sv, NULL, true, &out));
     EXPECT_INT(json_array_size(json_object_get(out, "remedial")), 2);
