@@ -289,8 +289,8 @@ TEST(t_remedial_cuts_and_pass_restores)
     EXPECT_INT(h_json(&S, "GET", "/v1/training/remedial?username=sales2", TH, NULL, &j), 200);
     EXPECT(jstr(json_array_get(json_object_get(j, "remedial"), 0), "done_at") != NULL);
     json_decref(j);
-    /* the figures: sales2 sees their own, not sales1's; HR of the hr department without a
-     * wider scope sees no shanghai figures (its scope comes from training.json) */
+    /* the figures: sales2 sees their own, not sales1's; a beijing steward not shanghai's;
+     * the demo's HR every department (training.json's hr_scope) */
     EXPECT_INT(h_json(&S, "GET", "/v1/training/metrics?by=person", TS2, NULL, &j), 200);
     EXPECT_INT(json_array_size(json_object_get(j, "groups")), 1);
     EXPECT_STR(jstr(json_array_get(json_object_get(j, "groups"), 0), "key"), "sales2");
@@ -298,7 +298,14 @@ TEST(t_remedial_cuts_and_pass_restores)
     EXPECT_INT(h_json(&S, "GET", "/v1/training/metrics?by=person&username=sales1", TS2, NULL, &j),
                403);
     json_decref(j);
-    EXPECT_INT(h_json(&S, "GET", "/v1/training/metrics?department=shanghai", TH, NULL, &j), 403);
+    char tst[64];
+    EXPECT(login("steward1", tst));
+    EXPECT_INT(h_json(&S, "GET", "/v1/training/metrics?department=shanghai", tst, NULL, &j), 403);
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "GET", "/v1/training/metrics?department=beijing", tst, NULL, &j), 200);
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "GET", "/v1/training/metrics?department=shanghai", TH, NULL, &j), 200);
+    EXPECT_STR(jstr(json_array_get(json_object_get(j, "groups"), 0), "key"), "shanghai");
     json_decref(j);
     buf csv;
     buf_init(&csv, 1 << 20);
