@@ -319,6 +319,59 @@ TEST(t_remedial_cuts_and_pass_restores)
     buf_free(&csv);
 }
 
+static bool restart_at(int64_t shift_s);
+
+/* A guard rule's "train COURSE": sales1 reads a honeytoken; the guard assigns the course as
+ * blocking remedial training; the next customer request is refused; a pass restores it. */
+TEST(t_guard_rule_sends_to_training)
+{
+    char p[700];
+    snprintf(p, sizeof p, "%s/guard.rules", S.dir);
+    FILE *f = fopen(p, "a");
+    EXPECT(f != NULL);
+    if (!f) {
+        return;
+    }
+    fputs("rule bait-train\n detect honeytoken\n severity critical\n"
+          " respond alert, train " COURSE "\nend\n",
+          f);
+    fclose(f);
+    EXPECT(restart_at(0));
+    EXPECT_INT(customers(TS, NULL), 200);
+    char tsec[64];
+    EXPECT(login("security1", tsec));
+    json_t *j = NULL;
+    EXPECT_INT(h_json(&S, "GET", "/v1/honeytokens", tsec, NULL, &j), 200);
+    char ht[ID_LEN + 1] = "";
+    size_t i;
+    json_t *h;
+    json_array_foreach(json_object_get(j, "honeytokens"), i, h)
+    {
+        if (!ht[0] && jstr(h, "department") && strcmp(jstr(h, "department"), "beijing") == 0) {
+            snprintf(ht, sizeof ht, "%s", jstr(h, "id"));
+        }
+    }
+    json_decref(j);
+    EXPECT(ht[0] != '\0');
+    char path[128];
+    snprintf(path, sizeof path, "/v1/customers/%s", ht);
+    EXPECT_INT(h_json(&S, "GET", path, TS, NULL, NULL), 200);
+    /* the guard works on its own thread: wait for the cut */
+    int64_t dl = h_deadline(10000);
+    while (customers(TS, NULL) != 403 && h_poll(dl)) {
+    }
+    EXPECT_INT(customers(TS, NULL), 403);
+    EXPECT_INT(h_json(&S, "GET", "/v1/training/remedial?open=1", TS, NULL, &j), 200);
+    json_t *r0 = json_array_get(json_object_get(j, "remedial"), 0);
+    EXPECT_STR(jstr(r0, "source"), "guard:bait-train");
+    EXPECT_STR(jstr(r0, "assigned_by"), "system:guard");
+    json_decref(j);
+    j = take_quiz(TS, "en", true);
+    EXPECT(j && json_is_true(json_object_get(j, "passed")));
+    json_decref(j);
+    EXPECT_INT(customers(TS, NULL), 200);
+}
+
 /* ---- a real SMTP receiver ---- */
 
 static pid_t SMTP_PID;
@@ -643,6 +696,7 @@ int main(void)
     RUN(t_demo_has_the_course);
     RUN(t_lapse_cuts_and_pass_restores);
     RUN(t_remedial_cuts_and_pass_restores);
+    RUN(t_guard_rule_sends_to_training);
     RUN(t_quarter_moves_on_and_reminders);
     RUN(t_timer_reminds_once_per_state);
     smtp_stop();
