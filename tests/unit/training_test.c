@@ -966,6 +966,12 @@ TEST(t_door_metrics_scope_and_figures)
     EXPECT(group_of(m, "sales1") != NULL);
     EXPECT(group_of(m, "sales2") == NULL);
     json_decref(m);
+    /* one person's status and results too */
+    res = NULL;
+    EXPECT_ERR(door_training_status(V, &hr2, "sales2", &res), ERR_DENIED);
+    EXPECT_ERR(door_training_results(V, &hr2, "sales2", &res), ERR_DENIED);
+    EXPECT_OK(door_training_status(V, &hr2, "sales1", &res));
+    json_decref(res);
     /* a steward their department */
     EXPECT(metrics(&stew, TR_BY_DEPARTMENT, "shanghai", NULL, ERR_DENIED) == NULL);
     m = metrics(&stew, TR_BY_COURSE, NULL, NULL, ERR_OK);
