@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "door/door_int.h" /* white-box: the vault's store */
 #include "door/door_training.h"
+#include "store/sqlite_int.h" /* white-box: an older vault's rows */
 #include "store/store_training.h"
 #include "test.h"
 #include "training/training.h"
@@ -1143,6 +1144,30 @@ TEST(t_door_remedial)
     EXPECT_INT(until_of("service9"), before);
 }
 
+/* A vault from before sealed answers: the upgrade erases free text kept in clear. */
+TEST(t_door_legacy_clear_text_erased)
+{
+    sqlite3 *db = NULL;
+    EXPECT_OK(sq_conn(V->st, &db));
+    EXPECT_INT(
+        sqlite3_exec(db,
+                     "DROP TABLE training_remedial;"
+                     "INSERT OR REPLACE INTO training_responses(account_id, course, version, "
+                     "phase, item, likert, text, at) SELECT id, 'security-basics', "
+                     "'2026.4', 'pre', 'unclear', 0, 'legacy-canary-77', 1 FROM accounts "
+                     "WHERE username='sales1';",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    EXPECT(vault_holds("legacy-canary-77"));
+    EXPECT_OK(store_training_ready(V->st));
+    EXPECT_OK(sq_exec(db, "PRAGMA wal_checkpoint(TRUNCATE);"));
+    json_t *out = NULL;
+    EXPECT_OK(door_training_questionnaire(V, &SALES, "security-basics", "pre", "en", &out));
+    EXPECT_STR(json_string_value(json_object_get(json_object_get(out, "answers"), "unclear")), "");
+    json_decref(out);
+    EXPECT(!vault_holds("legacy-canary-77"));
+}
+
 TEST(t_door_teardown)
 {
     vault_close(V);
@@ -1171,6 +1196,7 @@ int main(void)
     RUN(t_door_questionnaire_text_sealed);
     RUN(t_door_metrics_scope_and_figures);
     RUN(t_door_remedial);
+    RUN(t_door_legacy_clear_text_erased);
     RUN(t_door_teardown);
     return test_done("training_test");
 }
