@@ -18,43 +18,6 @@
 #include "store/store_training.h"
 #include "training/training.h"
 
-/* ---- who may ---- */
-
-bool dtr_is_system(const actor *a)
-{
-    return a->role == ROLE__COUNT && a->account_id[0] == '\0' &&
-           strncmp(a->username, "system:", 7) == 0;
-}
-
-err dtr_audit(vault *v, const actor *a, const char *action, const char *decision, const char *rule,
-              const char *reason, int64_t count)
-{
-    audit_entry e;
-    door_entry(&e, a, action, decision, rule);
-    e.reason = reason; /* course ids, usernames, dates, counts, HR's reason: no customer data */
-    e.count = count;
-    return audit_append(v->au, &e, NULL);
-}
-
-/* A person's own training: any signed-in account, never an API key. */
-err dtr_need_person(vault *v, const actor *a, const char *action)
-{
-    if (a->via_key || a->account_id[0] == '\0') {
-        return door_deny(v, a, action, NULL, NULL, "training.person", ERR_DENIED,
-                         "training is for people: sign in with your own account");
-    }
-    if (a->session_flags & SESSION_MFA_PENDING) {
-        return door_deny(v, a, action, NULL, NULL, "second-factor-pending", ERR_AUTH,
-                         "second factor required");
-    }
-    return ERR_OK;
-}
-
-err dtr_need_manage(vault *v, const actor *a, const char *action)
-{
-    return dtr_is_system(a) ? ERR_OK : door_need(v, a, CAP_TRAINING_MANAGE, action);
-}
-
 static bool lang_pick(const course *c, const char *lang, const char **out)
 {
     if (!lang || !lang[0]) {
@@ -328,54 +291,6 @@ out:
 }
 
 /* ---- assignments and the schedule ---- */
-
-static err assign_collect(void *ctx, const training_assignment *a)
-{
-    assign_set *s = ctx;
-    ENSURE(s->n < DTR_ASSIGN_MAX, ERR_TOO_LARGE, "more than %d assignments", DTR_ASSIGN_MAX);
-    s->a[s->n++] = *a;
-    return ERR_OK;
-}
-
-err dtr_assign_load(store *st, assign_set *s)
-{
-    s->n = 0;
-    s->a = calloc(DTR_ASSIGN_MAX, sizeof *s->a);
-    ENSURE(s->a != NULL, ERR_INTERNAL, "out of memory");
-    err e = store_training_assignments(st, assign_collect, s);
-    if (e != ERR_OK) {
-        free(s->a);
-        s->a = NULL;
-    }
-    return e;
-}
-
-size_t dtr_courses_of(const assign_set *s, const account *acc, acc_course *out, size_t max)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < s->n; i++) {
-        const training_assignment *x = &s->a[i];
-        bool hit =
-            (strcmp(x->kind, "role") == 0 && strcmp(x->target, acc->role) == 0) ||
-            (strcmp(x->kind, "department") == 0 && strcmp(x->target, acc->department) == 0) ||
-            (strcmp(x->kind, "account") == 0 && strcmp(x->target, acc->id) == 0);
-        if (!hit) {
-            continue;
-        }
-        size_t k = 0;
-        while (k < n && strcmp(out[k].course, x->course) != 0) {
-            k++;
-        }
-        if (k == n && n < max) {
-            snprintf(out[n].course, sizeof out[n].course, "%s", x->course);
-            out[n].starts_us = x->starts_us;
-            n++;
-        } else if (k < n && x->starts_us < out[k].starts_us) {
-            out[k].starts_us = x->starts_us;
-        }
-    }
-    return n;
-}
 
 static void ts_or_null(json_t *o, const char *k, int64_t us)
 {

@@ -36,6 +36,15 @@ MUST_USE err dtr_need_person(vault *v, const actor *a, const char *action);
 /* training.manage (HR) or the system actor; audited refusal. */
 MUST_USE err dtr_need_manage(vault *v, const actor *a, const char *action);
 
+/* Who reads which figures: an employee only their own (self_only), the system actor every
+ * department (all), HR and stewards by dtr_scope_has. */
+typedef struct mscope {
+    const actor *a;
+    const tr_config *cfg;
+    bool self_only; /* an employee: their own figures */
+    bool all;       /* the system actor */
+} mscope;
+bool dtr_scope_has(const mscope *m, const char *dept);
 /* Whether a's training figures may include dept: the system actor every department, HR its
  * own and those of training.json's hr_scope, anyone else their own (door_training_metrics.c). */
 bool dtr_dept_in_scope(const actor *a, const tr_config *cfg, const char *dept);

@@ -17,33 +17,11 @@
 #include "door/door_training_int.h"
 #include "model/ingest.h"
 
-/* ---- the scope ---- */
-
-typedef struct mscope {
-    const actor *a;
-    const tr_config *cfg;
-    bool self_only; /* an employee: their own figures */
-    bool all;       /* the system actor */
-} mscope;
+/* ---- the scope (door_training_common.c) ---- */
 
 static bool dept_ok(const mscope *m, const char *dept)
 {
-    if (m->all) {
-        return true;
-    }
-    if (m->self_only) {
-        return false;
-    }
-    if (strcmp(dept, m->a->department) == 0) {
-        return true;
-    }
-    return m->a->role == ROLE_HR && tr_hr_scope_has(m->cfg, m->a->username, dept);
-}
-
-bool dtr_dept_in_scope(const actor *a, const tr_config *cfg, const char *dept)
-{
-    mscope m = {a, cfg, false, dtr_is_system(a)};
-    return dept_ok(&m, dept);
+    return dtr_scope_has(m, dept);
 }
 
 /* One account as the figures need it. */
