@@ -4,12 +4,16 @@
  * HR's validity with a reason, reminders and the course report. Each route
  * parses HTTP and JSON and calls one door function, which authorizes and audits.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/clock.h"
+#include "core/log.h"
 #include "door/door_training.h"
 #include "server/server.h"
+#include "training/training.h"
 
 #define TR "/v1/training/"
 
@@ -62,16 +66,16 @@ static err time_arg(const char *txt, int64_t *out)
 
 static void h_file(server *s, request *r, response *out, const char *rest)
 {
-    char course[80], ver[48];
+    char cid[80], ver[48];
     const char *r2 = NULL, *path = NULL;
-    if (!req_method(r, "GET") || !seg(rest, course, sizeof course, &r2) || !r2 ||
+    if (!req_method(r, "GET") || !seg(rest, cid, sizeof cid, &r2) || !r2 ||
         !seg(r2, ver, sizeof ver, &path) || !path) {
         return response_error(out, ERR_NOT_FOUND, "no such route");
     }
     buf b;
     buf_init(&b, (size_t)1 << 20);
     const char *ctype = NULL;
-    err e = door_training_file(s->v, &r->who, course, ver, path, &b, &ctype);
+    err e = door_training_file(s->v, &r->who, cid, ver, path, &b, &ctype);
     if (e != ERR_OK) {
         buf_free(&b);
         return response_fail(out, e);
@@ -159,6 +163,241 @@ static void h_assignments(server *s, request *r, response *out, const char *rest
     response_error(out, ERR_NOT_FOUND, "no such route");
 }
 
+static void copy_arg(request *r, const char *k, char *out, size_t max, bool *ok)
+{
+    const char *v = req_arg(r, k);
+    if (v && strlen(v) >= max) {
+        *ok = false;
+        return;
+    }
+    snprintf(out, max, "%s", v ? v : "");
+}
+
+/* GET /v1/training/metrics[?by=&course=&department=&quarter=&username=&format=csv&table=] */
+static void h_metrics(server *s, request *r, response *out)
+{
+    if (!req_method(r, "GET")) {
+        return response_error(out, ERR_NOT_FOUND, "no such route");
+    }
+    tr_metrics_query q;
+    memset(&q, 0, sizeof q);
+    bool ok = true;
+    copy_arg(r, "course", q.course, sizeof q.course, &ok);
+    copy_arg(r, "department", q.department, sizeof q.department, &ok);
+    copy_arg(r, "quarter", q.quarter, sizeof q.quarter, &ok);
+    copy_arg(r, "username", q.username, sizeof q.username, &ok);
+    if (!ok) {
+        return response_error(out, ERR_INPUT, "a filter is too long");
+    }
+    err e = tr_metrics_by_parse(req_arg(r, "by"), &q.by);
+    if (e != ERR_OK) {
+        return response_fail(out, e);
+    }
+    const char *format = req_arg(r, "format");
+    if (!format || strcmp(format, "json") == 0) {
+        json_t *res = NULL;
+        e = door_training_metrics(s->v, &r->who, &q, &res);
+        return done(out, e, 200, res);
+    }
+    if (strcmp(format, "csv") != 0) {
+        return response_error(out, ERR_INPUT, "format: json or csv");
+    }
+    const char *table = req_arg(r, "table");
+    buf b;
+    buf_init(&b, (size_t)16 << 20);
+    e = door_training_metrics_csv(s->v, &r->who, &q, table, &b);
+    if (e != ERR_OK) {
+        buf_free(&b);
+        return response_fail(out, e);
+    }
+    out->raw = MHD_create_response_from_buffer(b.len, b.p, MHD_RESPMEM_MUST_COPY);
+    buf_free(&b);
+    if (!out->raw) {
+        return response_error(out, ERR_INTERNAL, "out of memory");
+    }
+    char disp[120];
+    snprintf(disp, sizeof disp, "attachment; filename=\"training-%s.csv\"",
+             table && (strcmp(table, "weakest") == 0 || strcmp(table, "questionnaire") == 0 ||
+                       strcmp(table, "trends") == 0)
+                 ? table
+                 : "groups");
+    MHD_add_response_header(out->raw, "Content-Type", "text/csv; charset=utf-8");
+    MHD_add_response_header(out->raw, "Content-Disposition", disp);
+    out->status = 200;
+}
+
+/* /v1/training/remedial[/{id}] */
+static void h_remedial(server *s, request *r, response *out, const char *rest)
+{
+    json_t *res = NULL, *j = NULL;
+    err e;
+    if (!rest && req_method(r, "GET")) {
+        const char *open = req_arg(r, "open");
+        e = door_training_remedial_list(s->v, &r->who, req_arg(r, "username"),
+                                        open && strcmp(open, "1") == 0, &res);
+        return done(out, e, 200, res);
+    }
+    if (!rest && req_method(r, "POST")) {
+        e = req_json_body(r, &j);
+        json_t *bl = json_object_get(j, "blocking");
+        if (e == ERR_OK && bl && !json_is_boolean(bl)) {
+            e = err_set(ERR_INPUT, __FILE__, __LINE__, "blocking: true or false");
+        }
+        char src[80] = "hr";
+        if (e == ERR_OK && jstr(j, "violation")) {
+            snprintf(src, sizeof src, "violation:%.60s", jstr(j, "violation"));
+        }
+        if (e == ERR_OK) {
+            e = door_training_remedial_assign(s->v, &r->who, jstr(j, "username"), jstr(j, "course"),
+                                              src, !bl || json_is_true(bl), &res);
+        }
+        json_decref(j);
+        return done(out, e, 201, res);
+    }
+    if (rest && !strchr(rest, '/') && req_method(r, "DELETE")) {
+        e = body_json(r, &j);
+        if (e == ERR_OK) {
+            e = door_training_remedial_withdraw(s->v, &r->who, rest, jstr(j, "reason"));
+        }
+        json_decref(j);
+        return done(out, e, 200, e == ERR_OK ? json_pack("{s:b}", "withdrawn", 1) : NULL);
+    }
+    response_error(out, ERR_NOT_FOUND, "no such route");
+}
+
+/* ---- the reminder timer ---- */
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t th;
+    bool started, stop;
+    server *s;
+    int every_s;         /* as last read from training.json (0: off) */
+    int64_t runs;        /* runs that sent (or tried to send) */
+    int64_t last_run_us; /* wall clock of the last run */
+    int last_sent, last_failed;
+    bool last_ok;
+} TT = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static int64_t mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec;
+}
+
+/* One run: the reminders due now, as the system actor (audited as training.remind; each
+ * reminder once per account, course, cycle and kind, so a run after a run sends nothing new
+ * until a state changes). Returns the seconds to the next run. */
+static int timer_run(server *s)
+{
+    tr_config cfg;
+    if (tr_config_load(vault_dir(s->v), &cfg) != ERR_OK) {
+        log_warn("training.timer", "training.json does not load: %s", err_message());
+        return 60;
+    }
+    int every = cfg.remind_every_s;
+    pthread_mutex_lock(&TT.mu);
+    TT.every_s = cfg.smtp[0] && cfg.mail_domain[0] ? every : 0;
+    pthread_mutex_unlock(&TT.mu);
+    if (every <= 0 || !cfg.smtp[0] || !cfg.mail_domain[0]) {
+        return 60; /* look again in a minute: the file may change */
+    }
+    actor a;
+    actor_system(&a, "training-timer");
+    json_t *res = NULL;
+    err e = door_training_remind(s->v, &a, clock_now_us(), &res);
+    pthread_mutex_lock(&TT.mu);
+    TT.runs++;
+    TT.last_run_us = clock_now_us();
+    TT.last_ok = e == ERR_OK;
+    TT.last_sent = e == ERR_OK ? (int)json_integer_value(json_object_get(res, "sent")) : 0;
+    TT.last_failed = e == ERR_OK ? (int)json_integer_value(json_object_get(res, "failed")) : 0;
+    pthread_mutex_unlock(&TT.mu);
+    if (e != ERR_OK) {
+        log_warn("training.timer", "reminders not sent: %s", err_message());
+    } else if (TT.last_sent || TT.last_failed) {
+        log_info("training.timer", "training reminders: %d sent, %d failed", TT.last_sent,
+                 TT.last_failed);
+    }
+    json_decref(res);
+    return every;
+}
+
+static void *timer_main(void *arg)
+{
+    server *s = arg;
+    int64_t next = mono_s();
+    pthread_mutex_lock(&TT.mu);
+    while (!TT.stop) {
+        if (mono_s() >= next) {
+            pthread_mutex_unlock(&TT.mu);
+            next = mono_s() + timer_run(s);
+            pthread_mutex_lock(&TT.mu);
+            continue;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&TT.cv, &TT.mu, &ts);
+    }
+    pthread_mutex_unlock(&TT.mu);
+    return NULL;
+}
+
+err training_timer_start(server *s)
+{
+    pthread_mutex_lock(&TT.mu);
+    TT.s = s;
+    TT.stop = false;
+    TT.runs = 0;
+    bool ok = pthread_create(&TT.th, NULL, timer_main, s) == 0;
+    TT.started = ok;
+    pthread_mutex_unlock(&TT.mu);
+    ENSURE(ok, ERR_INTERNAL, "cannot start a thread");
+    return ERR_OK;
+}
+
+void training_timer_stop(void)
+{
+    pthread_mutex_lock(&TT.mu);
+    bool was = TT.started;
+    TT.stop = true;
+    TT.started = false;
+    pthread_cond_signal(&TT.cv);
+    pthread_mutex_unlock(&TT.mu);
+    if (was) {
+        pthread_join(TT.th, NULL);
+    }
+}
+
+/* GET /v1/training/reminders: the timer's state (HR). */
+static void h_timer(server *s, request *r, response *out)
+{
+    json_t *res = NULL;
+    err e = door_training_remind_status(s->v, &r->who, &res);
+    if (e != ERR_OK) {
+        return done(out, e, 200, res);
+    }
+    pthread_mutex_lock(&TT.mu);
+    json_object_set_new(res, "every_s", json_integer(TT.every_s));
+    json_object_set_new(res, "runs", json_integer(TT.runs));
+    json_object_set_new(res, "last_sent", json_integer(TT.last_sent));
+    json_object_set_new(res, "last_failed", json_integer(TT.last_failed));
+    json_object_set_new(res, "last_ok", json_boolean(TT.last_ok));
+    int64_t last = TT.last_run_us;
+    pthread_mutex_unlock(&TT.mu);
+    char ts[40];
+    if (last > 0) {
+        clock_rfc3339(last, ts);
+        json_object_set_new(res, "last_run_at", json_string(ts));
+    } else {
+        json_object_set_new(res, "last_run_at", json_null());
+    }
+    done(out, ERR_OK, 200, res);
+}
+
 bool handle_training(server *s, request *r, response *out)
 {
     const char *u = r->url;
@@ -192,6 +431,10 @@ bool handle_training(server *s, request *r, response *out)
         done(out, e, 200, res);
     } else if (strcmp(head, "assignments") == 0) {
         h_assignments(s, r, out, rest);
+    } else if (strcmp(head, "metrics") == 0 && !rest) {
+        h_metrics(s, r, out);
+    } else if (strcmp(head, "remedial") == 0) {
+        h_remedial(s, r, out, rest);
     } else if ((strcmp(head, "status") == 0 || strcmp(head, "results") == 0) && !rest &&
                req_method(r, "GET")) {
         const char *who = req_arg(r, "username");
@@ -210,6 +453,8 @@ bool handle_training(server *s, request *r, response *out)
         }
         json_decref(j);
         done(out, e, 200, res);
+    } else if (strcmp(head, "reminders") == 0 && !rest && req_method(r, "GET")) {
+        h_timer(s, r, out);
     } else if (strcmp(head, "reminders") == 0 && !rest && req_method(r, "POST")) {
         e = door_training_remind(s->v, &r->who, clock_now_us(), &res);
         done(out, e, 200, res);

@@ -1010,6 +1010,7 @@ err server_run(const server_opts *o, const vault_key *src)
           "cannot start a thread");
     monitoring = true;
     GUARD(door_incident_timer_start(srv.v, 0, &incident_timer)); /* incident reminders */
+    GUARD(training_timer_start(&srv));
     CHECK(pthread_create(&srv.acceptor, NULL, accept_main, &srv) == 0, ERR_INTERNAL,
           "cannot start a thread");
     accepting = true;
@@ -1063,6 +1064,7 @@ out:
     if (d) {
         MHD_stop_daemon(d);
     }
+    training_timer_stop();
     if (monitoring) {
         pthread_mutex_lock(&srv.mon_mu);
         srv.mon_stop = true;

@@ -163,6 +163,10 @@ void drill_server_stop(void);
 bool handle_incident(server *s, request *r, response *out);
 /* handlers_notices.c: /v1/incidents/{id}/documents..., /v1/incidents/{id}/notices... */
 bool handle_notices(server *s, request *r, response *out);
+/* handlers_training.c: the reminder timer, a thread that sends the training reminders due
+ * every training.json "remind_every" seconds (when an SMTP server is configured). */
+MUST_USE err training_timer_start(server *s);
+void training_timer_stop(void);
 /* handlers_audit.c: /v1/audit/<sub> */
 void handle_audit(server *s, request *r, response *out, const char *sub);
 

@@ -4,12 +4,16 @@
  * ends, leap years and zones (tables), training.json, and the door's training calls on a real
  * vault: import, attempts (one submission even when two race), certification, who may read what.
  */
+#include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/clock.h"
 #include "door/door_int.h" /* white-box: the vault's store */
 #include "door/door_training.h"
+#include "store/sqlite_int.h" /* white-box: an older vault's rows */
 #include "store/store_training.h"
 #include "test.h"
 #include "training/training.h"
@@ -465,6 +469,7 @@ TEST(t_zones_and_config)
 /* ---- the door, on a real vault ---- */
 
 static vault *V;
+static char VDIR[600];
 static actor SYS, SALES, SALES2, HR;
 
 static actor person(const char *user, role r, const char *dept)
@@ -476,6 +481,9 @@ static actor person(const char *user, role r, const char *dept)
     snprintf(a.request_id, sizeof a.request_id, "t");
     return a;
 }
+
+static const char HR_ALL[] = "{\"hr_scope\": {\"hr1\": [\"*\"]}}";
+static void write_training_json(const char *text);
 
 TEST(t_door_setup)
 {
@@ -489,10 +497,12 @@ TEST(t_door_setup)
     vault_init_opts o = {&src, VAULT_KDF_FAST, NULL, NULL};
     EXPECT_OK(vault_init(dir, &o));
     EXPECT_OK(vault_open(dir, &src, &V));
+    snprintf(VDIR, sizeof VDIR, "%s", dir);
     actor_system(&SYS, "test");
     SALES = person("sales1", ROLE_SALES, "beijing");
     SALES2 = person("sales2", ROLE_SALES, "shanghai");
     HR = person("hr1", ROLE_HR, "hr");
+    write_training_json(HR_ALL); /* hr1 answers for every department */
 }
 
 TEST(t_door_import)
@@ -817,6 +827,375 @@ TEST(t_door_attempt_limits)
     EXPECT(a == NULL);
 }
 
+/* Whether any file of the vault folder (the database, its WAL, the audit log...) holds the
+ * bytes of needle. */
+static bool vault_holds(const char *needle)
+{
+    char cmd[800];
+    snprintf(cmd, sizeof cmd, "grep -rqaF -- '%s' '%s'", needle, VDIR);
+    return system(cmd) == 0;
+}
+
+static err grab_text(void *ctx, const char *phase, const char *item, int likert, slice sealed,
+                     int64_t at_us)
+{
+    (void)likert, (void)at_us;
+    if (strcmp(phase, "post") == 0 && strcmp(item, "unclear") == 0) {
+        return buf_set(ctx, sealed.p, sealed.len);
+    }
+    return ERR_OK;
+}
+
+TEST(t_door_questionnaire_text_sealed)
+{
+    static const char CANARY[] = "canary-7f3a91-freetext";
+    json_t *qa = json_pack("{s:i,s:s}", "recognise-phishing", 4, "unclear", CANARY);
+    EXPECT_OK(door_training_questionnaire_answer(V, &SALES, "security-basics", "post", qa));
+    json_decref(qa);
+    json_t *out = NULL;
+    EXPECT_OK(door_training_questionnaire(V, &SALES, "security-basics", "post", "en", &out));
+    EXPECT_STR(json_string_value(json_object_get(json_object_get(out, "answers"), "unclear")),
+               CANARY);
+    json_decref(out);
+    out = NULL;
+    EXPECT(!vault_holds(CANARY)); /* neither the database nor its WAL nor the audit log */
+    EXPECT(vault_holds("recognise-phishing")); /* the grep itself sees the store */
+    /* a row copied under another person does not open */
+    buf sealed;
+    buf_init(&sealed, 1 << 16);
+    EXPECT_OK(
+        store_training_responses(V->st, SALES.account_id, "security-basics", grab_text, &sealed));
+    EXPECT(sealed.len > 40);
+    EXPECT_OK(store_training_response_put(V->st, SALES2.account_id, "security-basics", "2026.4",
+                                          "post", "unclear", 0, buf_slice(&sealed), 1));
+    buf_free(&sealed);
+    out = NULL;
+    EXPECT_ERR(door_training_questionnaire(V, &SALES2, "security-basics", "post", "en", &out),
+               ERR_CRYPTO);
+    json_decref(out);
+}
+
+static json_t *metrics(const actor *a, tr_metrics_by by, const char *dept, const char *user,
+                       err want)
+{
+    tr_metrics_query q;
+    memset(&q, 0, sizeof q);
+    q.by = by;
+    snprintf(q.department, sizeof q.department, "%s", dept ? dept : "");
+    snprintf(q.username, sizeof q.username, "%s", user ? user : "");
+    json_t *out = NULL;
+    err e = door_training_metrics(V, a, &q, &out);
+    EXPECT_INT(e, want);
+    return out;
+}
+
+static json_t *group_of(json_t *m, const char *key)
+{
+    size_t i;
+    json_t *g;
+    json_array_foreach(json_object_get(m, "groups"), i, g)
+    {
+        if (strcmp(json_string_value(json_object_get(g, "key")), key) == 0) {
+            return g;
+        }
+    }
+    return NULL;
+}
+
+static void write_training_json(const char *text)
+{
+    char p[700];
+    snprintf(p, sizeof p, "%s/training.json", VDIR);
+    if (!text) {
+        unlink(p);
+        return;
+    }
+    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600); /* the vault refuses wider modes */
+    FILE *f = fdopen(fd, "w");
+    fputs(text, f);
+    fclose(f);
+}
+
+TEST(t_door_metrics_scope_and_figures)
+{
+    actor hr2 = person("hr2", ROLE_HR, "beijing");
+    actor stew = person("steward1", ROLE_DATA_STEWARD, "beijing");
+    /* the figures of one person match their results */
+    json_t *res = NULL;
+    EXPECT_OK(door_training_results(V, &HR, "sales1", &res));
+    json_int_t n = 0, passed = 0, sum = 0;
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(res, "attempts"), i, r)
+    {
+        n++;
+        passed += json_is_true(json_object_get(r, "passed"));
+        sum += json_integer_value(json_object_get(r, "score"));
+    }
+    json_decref(res);
+    EXPECT(n >= 2);
+    json_t *m = metrics(&SALES, TR_BY_PERSON, NULL, NULL, ERR_OK);
+    EXPECT_INT(json_array_size(json_object_get(m, "groups")), 1);
+    json_t *g = group_of(m, "sales1");
+    EXPECT(g != NULL);
+    EXPECT_INT(json_integer_value(json_object_get(g, "attempts")), n);
+    EXPECT_INT(json_integer_value(json_object_get(g, "passed")), passed);
+    EXPECT(fabs(json_real_value(json_object_get(g, "average_score")) - (double)sum / (double)n) <
+           0.01);
+    EXPECT_INT(json_integer_value(json_object_get(g, "assigned")), 1);
+    EXPECT(json_object_get(json_object_get(g, "statuses"), "certified") != NULL);
+    EXPECT(json_array_size(json_object_get(m, "weakest")) >= 1);
+    EXPECT(json_array_size(json_object_get(m, "trends")) == 1);
+    /* sales1's own questionnaire: one post answer of 4 */
+    json_t *qi = json_array_get(json_object_get(m, "questionnaire"), 0);
+    EXPECT_STR(json_string_value(json_object_get(qi, "item")), "recognise-phishing");
+    EXPECT(fabs(json_real_value(json_object_get(json_object_get(qi, "post"), "mean")) - 4.0) <
+           0.001);
+    EXPECT(json_is_null(json_object_get(m, "phishing")));
+    json_decref(m);
+    /* an employee sees only their own */
+    EXPECT(metrics(&SALES, TR_BY_PERSON, NULL, "sales2", ERR_DENIED) == NULL);
+    EXPECT(metrics(&SALES, TR_BY_DEPARTMENT, "shanghai", NULL, ERR_DENIED) == NULL);
+    /* HR of one department is refused another's, and another's people */
+    EXPECT(metrics(&hr2, TR_BY_DEPARTMENT, "shanghai", NULL, ERR_DENIED) == NULL);
+    EXPECT(metrics(&hr2, TR_BY_PERSON, NULL, "sales2", ERR_DENIED) == NULL);
+    m = metrics(&hr2, TR_BY_DEPARTMENT, NULL, NULL, ERR_OK);
+    EXPECT(group_of(m, "beijing") != NULL);
+    EXPECT(group_of(m, "shanghai") == NULL);
+    json_decref(m);
+    m = metrics(&hr2, TR_BY_PERSON, "beijing", NULL, ERR_OK);
+    EXPECT(group_of(m, "sales1") != NULL);
+    EXPECT(group_of(m, "sales2") == NULL);
+    json_decref(m);
+    /* one person's status and results too */
+    res = NULL;
+    EXPECT_ERR(door_training_status(V, &hr2, "sales2", &res), ERR_DENIED);
+    EXPECT_ERR(door_training_results(V, &hr2, "sales2", &res), ERR_DENIED);
+    EXPECT_OK(door_training_status(V, &hr2, "sales1", &res));
+    json_decref(res);
+    /* a steward their department */
+    EXPECT(metrics(&stew, TR_BY_DEPARTMENT, "shanghai", NULL, ERR_DENIED) == NULL);
+    m = metrics(&stew, TR_BY_COURSE, NULL, NULL, ERR_OK);
+    EXPECT(group_of(m, "security-basics") != NULL);
+    json_decref(m);
+    /* HR without a scope (hr2) sees its own department only, in the course report too */
+    res = NULL;
+    EXPECT_OK(door_training_report(V, &hr2, "security-basics", &res));
+    json_array_foreach(json_object_get(res, "departments"), i, r)
+    {
+        EXPECT_STR(json_string_value(json_object_get(r, "department")), "beijing");
+    }
+    json_decref(res);
+    write_training_json("{\"hr_scope\": {\"hr1\": [\"*\"], \"hr2\": [\"shanghai\"]}}");
+    m = metrics(&HR, TR_BY_DEPARTMENT, NULL, NULL, ERR_OK);
+    EXPECT(group_of(m, "beijing") != NULL && group_of(m, "shanghai") != NULL);
+    json_decref(m);
+    m = metrics(&hr2, TR_BY_DEPARTMENT, "shanghai", NULL, ERR_OK);
+    EXPECT(group_of(m, "shanghai") != NULL);
+    json_decref(m);
+    m = metrics(&HR, TR_BY_QUARTER, NULL, NULL, ERR_OK);
+    EXPECT_INT(json_array_size(json_object_get(m, "groups")), 1);
+    json_decref(m);
+    /* CSV: RFC 4180, and a cell that starts like a formula is text */
+    actor odd = person("-odd.name", ROLE_SALES, "beijing");
+    (void)odd;
+    tr_metrics_query q;
+    memset(&q, 0, sizeof q);
+    q.by = TR_BY_PERSON;
+    buf csv;
+    buf_init(&csv, 1 << 20);
+    EXPECT_OK(door_training_metrics_csv(V, &HR, &q, "groups", &csv));
+    const char *t = buf_cstr(&csv);
+    EXPECT(strncmp(t, "key,people,attempts,", 20) == 0);
+    EXPECT(strstr(t, "\r\nsales1,") != NULL);
+    EXPECT(strstr(t, "\r\n'-odd.name,") != NULL);
+    EXPECT(strstr(t, "\r\n-odd.name") == NULL);
+    csv.len = 0;
+    EXPECT_ERR(door_training_metrics_csv(V, &hr2, &q, "nope", &csv), ERR_INPUT);
+    q.by = TR_BY_DEPARTMENT;
+    snprintf(q.department, sizeof q.department, "hr");
+    EXPECT_ERR(door_training_metrics_csv(V, &hr2, &q, "groups", &csv), ERR_DENIED);
+    buf_free(&csv);
+    write_training_json(HR_ALL);
+}
+
+typedef struct rem_race {
+    const actor *who;
+    const char *attempt;  /* NULL: HR assigns a blocking remedial course */
+    const char *withdraw; /* or HR withdraws this one */
+    json_t *answers;
+    err e;
+} rem_race;
+
+static void *rem_thread(void *arg)
+{
+    rem_race *r = arg;
+    json_t *out = NULL;
+    r->e = r->withdraw  ? door_training_remedial_withdraw(V, &HR, r->withdraw, "raced on purpose")
+           : r->attempt ? door_training_attempt_submit(V, r->who, r->attempt, r->answers, &out)
+                        : door_training_remedial_assign(V, &HR, "service9", "security-basics",
+                                                        "violation:bulk-read", true, &out);
+    json_decref(out);
+    return NULL;
+}
+
+static int open_remedials(const char *user)
+{
+    json_t *out = NULL;
+    EXPECT_OK(door_training_remedial_list(V, &HR, user, true, &out));
+    int n = (int)json_array_size(json_object_get(out, "remedial"));
+    json_decref(out);
+    return n;
+}
+
+static int64_t until_of(const char *user)
+{
+    account acc;
+    EXPECT_OK(store_account_by_name(V->st, user, &acc));
+    return acc.training_until_us;
+}
+
+TEST(t_door_remedial)
+{
+    actor sv = person("service9", ROLE_CUSTOMER_SERVICE, "beijing");
+    json_t *a = NULL, *out = NULL;
+    /* certified first */
+    EXPECT_OK(door_training_attempt_start(V, &sv, "security-basics", "en", &a));
+    const char *id = json_string_value(json_object_get(a, "attempt"));
+    json_t *ans = answers_for(id, true);
+    EXPECT_OK(door_training_attempt_submit(V, &sv, id, ans, &out));
+    json_decref(ans);
+    json_decref(out);
+    json_decref(a);
+    out = NULL;
+    int64_t certified = until_of("service9");
+    EXPECT(certified > clock_now_us());
+    /* only HR, only known people and courses */
+    EXPECT_ERR(
+        door_training_remedial_assign(V, &sv, "service9", "security-basics", NULL, true, &out),
+        ERR_DENIED);
+    EXPECT_ERR(door_training_remedial_assign(V, &HR, "nobody", "security-basics", NULL, true, &out),
+               ERR_NOT_FOUND);
+    EXPECT_ERR(door_training_remedial_assign(V, &HR, "service9", "nope", NULL, true, &out),
+               ERR_INPUT);
+    EXPECT_ERR(
+        door_training_remedial_assign(V, &HR, "service9", "security-basics", "a b", true, &out),
+        ERR_INPUT);
+    /* a paper drawn before the assignment, handed in while two HR assignments race it */
+    EXPECT_OK(door_training_attempt_start(V, &sv, "security-basics", "en", &a));
+    id = json_string_value(json_object_get(a, "attempt"));
+    rem_race r[3] = {{&sv, NULL, NULL, NULL, ERR_INTERNAL},
+                     {&sv, NULL, NULL, NULL, ERR_INTERNAL},
+                     {&sv, id, NULL, answers_for(id, true), ERR_INTERNAL}};
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) {
+        pthread_create(&th[i], NULL, rem_thread, &r[i]);
+    }
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        EXPECT_OK(r[i].e);
+    }
+    json_decref(r[2].answers);
+    json_decref(a);
+    /* whatever the order, both are open and the account is held */
+    EXPECT_INT(open_remedials("service9"), 2);
+    EXPECT_INT(until_of("service9"), 0);
+    /* no hand-set date lifts it */
+    EXPECT_ERR(door_training_set_valid_until(V, &HR, "service9", clock_now_us() + 86400000000LL,
+                                             "back at work", &out),
+               ERR_CONFLICT);
+    EXPECT_INT(until_of("service9"), 0);
+    account_change ch = {NULL, NULL, -1, NULL, clock_now_us() + 86400000000LL, false};
+    EXPECT_ERR(door_account_change(V, &HR, "service9", &ch, &out), ERR_CONFLICT);
+    EXPECT_INT(until_of("service9"), 0);
+    /* the employee sees their own */
+    EXPECT_OK(door_training_remedial_list(V, &sv, NULL, true, &out));
+    EXPECT_INT(json_array_size(json_object_get(out, "remedial")), 2);
+    json_decref(out);
+    out = NULL;
+    EXPECT_ERR(door_training_remedial_list(V, &sv, "sales1", true, &out), ERR_DENIED);
+    /* a pass on a paper drawn now closes both and gives back at least what the account had */
+    EXPECT_OK(door_training_attempt_start(V, &sv, "security-basics", "en", &a));
+    id = json_string_value(json_object_get(a, "attempt"));
+    ans = answers_for(id, true);
+    EXPECT_OK(door_training_attempt_submit(V, &sv, id, ans, &out));
+    json_decref(ans);
+    json_decref(a);
+    json_decref(out);
+    out = NULL;
+    EXPECT_INT(open_remedials("service9"), 0);
+    EXPECT(until_of("service9") >= certified);
+    /* a withdrawal with a reason gives back the saved validity */
+    EXPECT_OK(
+        door_training_remedial_assign(V, &HR, "service9", "security-basics", NULL, true, &out));
+    char rid[ID_LEN + 1];
+    snprintf(rid, sizeof rid, "%s", json_string_value(json_object_get(out, "id")));
+    json_decref(out);
+    out = NULL;
+    EXPECT_INT(until_of("service9"), 0);
+    EXPECT_ERR(door_training_remedial_withdraw(V, &HR, rid, ""), ERR_INPUT);
+    EXPECT_ERR(door_training_remedial_withdraw(V, &sv, rid, "assigned by mistake"), ERR_DENIED);
+    EXPECT_OK(door_training_remedial_withdraw(V, &HR, rid, "assigned by mistake"));
+    EXPECT(until_of("service9") >= certified);
+    EXPECT_ERR(door_training_remedial_withdraw(V, &HR, rid, "assigned by mistake"), ERR_NOT_FOUND);
+    /* two withdrawals and a pass race on one remedial course: at most one withdrawal wins,
+     * and the account ends open either way */
+    EXPECT_OK(
+        door_training_remedial_assign(V, &HR, "service9", "security-basics", NULL, true, &out));
+    snprintf(rid, sizeof rid, "%s", json_string_value(json_object_get(out, "id")));
+    json_decref(out);
+    out = NULL;
+    EXPECT_OK(door_training_attempt_start(V, &sv, "security-basics", "en", &a));
+    id = json_string_value(json_object_get(a, "attempt"));
+    rem_race w[3] = {{&sv, NULL, rid, NULL, ERR_INTERNAL},
+                     {&sv, NULL, rid, NULL, ERR_INTERNAL},
+                     {&sv, id, NULL, answers_for(id, true), ERR_INTERNAL}};
+    for (int i = 0; i < 3; i++) {
+        pthread_create(&th[i], NULL, rem_thread, &w[i]);
+    }
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+    }
+    json_decref(w[2].answers);
+    json_decref(a);
+    EXPECT_OK(w[2].e);
+    EXPECT((w[0].e == ERR_OK) + (w[1].e == ERR_OK) <= 1);
+    EXPECT(w[0].e == ERR_OK || w[0].e == ERR_NOT_FOUND);
+    EXPECT(w[1].e == ERR_OK || w[1].e == ERR_NOT_FOUND);
+    EXPECT_INT(open_remedials("service9"), 0);
+    EXPECT(until_of("service9") >= certified);
+    /* a non-blocking one leaves access alone */
+    int64_t before = until_of("service9");
+    EXPECT_OK(
+        door_training_remedial_assign(V, &HR, "service9", "security-basics", NULL, false, &out));
+    json_decref(out);
+    EXPECT_INT(until_of("service9"), before);
+}
+
+/* A vault from before sealed answers: the upgrade erases free text kept in clear. */
+TEST(t_door_legacy_clear_text_erased)
+{
+    sqlite3 *db = NULL;
+    EXPECT_OK(sq_conn(V->st, &db));
+    EXPECT_INT(
+        sqlite3_exec(db,
+                     "DROP TABLE training_remedial;"
+                     "INSERT OR REPLACE INTO training_responses(account_id, course, version, "
+                     "phase, item, likert, text, at) SELECT id, 'security-basics', "
+                     "'2026.4', 'pre', 'unclear', 0, 'legacy-canary-77', 1 FROM accounts "
+                     "WHERE username='sales1';",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    EXPECT(vault_holds("legacy-canary-77"));
+    EXPECT_OK(store_training_ready(V->st));
+    EXPECT_OK(sq_exec(db, "PRAGMA wal_checkpoint(TRUNCATE);"));
+    json_t *out = NULL;
+    EXPECT_OK(door_training_questionnaire(V, &SALES, "security-basics", "pre", "en", &out));
+    EXPECT_STR(json_string_value(json_object_get(json_object_get(out, "answers"), "unclear")), "");
+    json_decref(out);
+    EXPECT(!vault_holds("legacy-canary-77"));
+}
+
 TEST(t_door_teardown)
 {
     vault_close(V);
@@ -842,6 +1221,10 @@ int main(void)
     RUN(t_door_assign_status_valid_until);
     RUN(t_door_concurrent_writers);
     RUN(t_door_attempt_limits);
+    RUN(t_door_questionnaire_text_sealed);
+    RUN(t_door_metrics_scope_and_figures);
+    RUN(t_door_remedial);
+    RUN(t_door_legacy_clear_text_erased);
     RUN(t_door_teardown);
     return test_done("training_test");
 }

@@ -14,48 +14,9 @@
 #include "core/utf8.h"
 #include "door/door_int.h"
 #include "door/door_training.h"
+#include "door/door_training_int.h"
 #include "store/store_training.h"
 #include "training/training.h"
-
-#define ACCOUNTS_MAX 1000
-#define ASSIGN_MAX 1000
-
-/* ---- who may ---- */
-
-static bool is_system(const actor *a)
-{
-    return a->role == ROLE__COUNT && a->account_id[0] == '\0' &&
-           strncmp(a->username, "system:", 7) == 0;
-}
-
-static err audit_tr(vault *v, const actor *a, const char *action, const char *decision,
-                    const char *rule, const char *reason, int64_t count)
-{
-    audit_entry e;
-    door_entry(&e, a, action, decision, rule);
-    e.reason = reason; /* course ids, usernames, dates, counts, HR's reason: no customer data */
-    e.count = count;
-    return audit_append(v->au, &e, NULL);
-}
-
-/* A person's own training: any signed-in account, never an API key. */
-static err need_person(vault *v, const actor *a, const char *action)
-{
-    if (a->via_key || a->account_id[0] == '\0') {
-        return door_deny(v, a, action, NULL, NULL, "training.person", ERR_DENIED,
-                         "training is for people: sign in with your own account");
-    }
-    if (a->session_flags & SESSION_MFA_PENDING) {
-        return door_deny(v, a, action, NULL, NULL, "second-factor-pending", ERR_AUTH,
-                         "second factor required");
-    }
-    return ERR_OK;
-}
-
-static err need_manage(vault *v, const actor *a, const char *action)
-{
-    return is_system(a) ? ERR_OK : door_need(v, a, CAP_TRAINING_MANAGE, action);
-}
 
 static bool lang_pick(const course *c, const char *lang, const char **out)
 {
@@ -88,7 +49,7 @@ static err load_course(vault *v, const char *id, const char *version, course **c
 
 err door_training_import(vault *v, const actor *a, const char *dir, json_t **out)
 {
-    TRY(need_manage(v, a, "training.import"));
+    TRY(dtr_need_manage(v, a, "training.import"));
     buf m, f;
     buf_init(&m, COURSE_MANIFEST_MAX);
     buf_init(&f, COURSE_FILE_MAX);
@@ -100,8 +61,8 @@ err door_training_import(vault *v, const actor *a, const char *dir, json_t **out
     char rel[COURSE_PATH_MAX + 32];
     char what[160];
     snprintf(what, sizeof what, "course=%s version=%s", c->id, c->version);
-    GUARD(audit_tr(v, a, "training.import", "allow", "training.manage", what,
-                   (int64_t)(c->nlessons * c->nlangs + c->nassets)));
+    GUARD(dtr_audit(v, a, "training.import", "allow", "training.manage", what,
+                    (int64_t)(c->nlessons * c->nlangs + c->nassets)));
     GUARD(store_training_ready(v->st));
     GUARD(store_begin(v->st, &tx));
     store *txs = store_tx_store(tx);
@@ -178,7 +139,7 @@ static err list_one(void *ctx, const char *id, const char *version, int64_t at_u
 
 err door_training_courses(vault *v, const actor *a, const char *lang, json_t **out)
 {
-    TRY(need_person(v, a, "training.courses"));
+    TRY(dtr_need_person(v, a, "training.courses"));
     list_ctx x = {v, lang, json_array()};
     err e = store_training_course_list(v->st, list_one, &x);
     if (e != ERR_OK) {
@@ -212,7 +173,7 @@ static err rebase_images(const course *c, const buf *html, buf *out)
 err door_training_lesson(vault *v, const actor *a, const char *course_id, const char *lesson,
                          const char *lang, json_t **out)
 {
-    TRY(need_person(v, a, "training.lesson"));
+    TRY(dtr_need_person(v, a, "training.lesson"));
     course *c = NULL;
     TRY(load_course(v, course_id, NULL, &c));
     buf md, html, fixed;
@@ -235,7 +196,7 @@ err door_training_lesson(vault *v, const actor *a, const char *course_id, const 
     char what[200];
     snprintf(what, sizeof what, "course=%s version=%s lesson=%s lang=%s", c->id, c->version,
              c->lesson_id[i], lg);
-    GUARD(audit_tr(v, a, "training.lesson", "allow", "training.self", what, -1));
+    GUARD(dtr_audit(v, a, "training.lesson", "allow", "training.self", what, -1));
     json_t *ls = json_array_get(json_object_get(c->m, "lessons"), i);
     *out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s%}", "course", c->id, "version", c->version, "lesson",
                      c->lesson_id[i], "lang", lg, "title",
@@ -252,7 +213,7 @@ out:
 err door_training_file(vault *v, const actor *a, const char *course_id, const char *version,
                        const char *path, buf *body, const char **ctype)
 {
-    TRY(need_person(v, a, "training.file"));
+    TRY(dtr_need_person(v, a, "training.file"));
     ENSURE(course_path_ok(path) && course_asset_type(path) && course_id &&
                strlen(course_id) <= COURSE_ID_MAX && version &&
                strlen(version) <= COURSE_VERSION_MAX,
@@ -280,7 +241,7 @@ static err count_recent(void *ctx, const training_attempt *t)
 err door_training_attempt_start(vault *v, const actor *a, const char *course_id, const char *lang,
                                 json_t **out)
 {
-    TRY(need_person(v, a, "training.attempt.start"));
+    TRY(dtr_need_person(v, a, "training.attempt.start"));
     course *c = NULL;
     TRY(load_course(v, course_id, NULL, &c));
     training_attempt t;
@@ -314,8 +275,8 @@ err door_training_attempt_start(vault *v, const actor *a, const char *course_id,
     t.started_us = clock_now_us();
     char what[160];
     snprintf(what, sizeof what, "course=%s version=%s attempt=%s", c->id, c->version, t.id);
-    GUARD(audit_tr(v, a, "training.attempt.start", "allow", "training.self", what,
-                   (int64_t)json_array_size(paper)));
+    GUARD(dtr_audit(v, a, "training.attempt.start", "allow", "training.self", what,
+                    (int64_t)json_array_size(paper)));
     GUARD(store_training_attempt_insert(v->st, &t));
     *out = json_pack("{s:s,s:s,s:s,s:s,s:i,s:O}", "attempt", t.id, "course", c->id, "version",
                      c->version, "lang", lg, "pass_mark", (int)c->pass_mark, "questions", shown);
@@ -330,65 +291,6 @@ out:
 }
 
 /* ---- assignments and the schedule ---- */
-
-typedef struct assign_set {
-    training_assignment *a;
-    size_t n;
-} assign_set;
-
-static err assign_collect(void *ctx, const training_assignment *a)
-{
-    assign_set *s = ctx;
-    ENSURE(s->n < ASSIGN_MAX, ERR_TOO_LARGE, "more than %d assignments", ASSIGN_MAX);
-    s->a[s->n++] = *a;
-    return ERR_OK;
-}
-
-static err assign_load(store *st, assign_set *s)
-{
-    s->n = 0;
-    s->a = calloc(ASSIGN_MAX, sizeof *s->a);
-    ENSURE(s->a != NULL, ERR_INTERNAL, "out of memory");
-    err e = store_training_assignments(st, assign_collect, s);
-    if (e != ERR_OK) {
-        free(s->a);
-        s->a = NULL;
-    }
-    return e;
-}
-
-/* The courses assigned to acc, each once with its earliest start. */
-typedef struct acc_course {
-    char course[TRAINING_ID_MAX + 1];
-    int64_t starts_us;
-} acc_course;
-
-static size_t courses_of(const assign_set *s, const account *acc, acc_course *out, size_t max)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < s->n; i++) {
-        const training_assignment *x = &s->a[i];
-        bool hit =
-            (strcmp(x->kind, "role") == 0 && strcmp(x->target, acc->role) == 0) ||
-            (strcmp(x->kind, "department") == 0 && strcmp(x->target, acc->department) == 0) ||
-            (strcmp(x->kind, "account") == 0 && strcmp(x->target, acc->id) == 0);
-        if (!hit) {
-            continue;
-        }
-        size_t k = 0;
-        while (k < n && strcmp(out[k].course, x->course) != 0) {
-            k++;
-        }
-        if (k == n && n < max) {
-            snprintf(out[n].course, sizeof out[n].course, "%s", x->course);
-            out[n].starts_us = x->starts_us;
-            n++;
-        } else if (k < n && x->starts_us < out[k].starts_us) {
-            out[k].starts_us = x->starts_us;
-        }
-    }
-    return n;
-}
 
 static void ts_or_null(json_t *o, const char *k, int64_t us)
 {
@@ -407,9 +309,9 @@ static err validity_of(vault *v, store *st, const tr_rules *r, const account *ac
                        const char *passed, int64_t *until)
 {
     assign_set s;
-    TRY(assign_load(st, &s));
+    TRY(dtr_assign_load(st, &s));
     acc_course cs[32];
-    size_t n = courses_of(&s, acc, cs, 32);
+    size_t n = dtr_courses_of(&s, acc, cs, 32);
     free(s.a);
     if (n == 0) {
         snprintf(cs[0].course, sizeof cs[0].course, "%s", passed);
@@ -429,7 +331,7 @@ static err validity_of(vault *v, store *st, const tr_rules *r, const account *ac
 err door_training_attempt_submit(vault *v, const actor *a, const char *attempt, json_t *answers,
                                  json_t **out)
 {
-    TRY(need_person(v, a, "training.attempt.submit"));
+    TRY(dtr_need_person(v, a, "training.attempt.submit"));
     training_attempt t;
     training_attempt_init(&t);
     course *c = NULL;
@@ -468,29 +370,48 @@ err door_training_attempt_submit(vault *v, const actor *a, const char *attempt, 
     char what[200];
     snprintf(what, sizeof what, "course=%s version=%s attempt=%s score=%u passed=%s", t.course,
              t.version, t.id, sc.percent, sc.passed ? "yes" : "no");
-    GUARD(audit_tr(v, a, "training.attempt.submit", "allow", "training.self", what,
-                   (int64_t)sc.percent));
+    GUARD(dtr_audit(v, a, "training.attempt.submit", "allow", "training.self", what,
+                    (int64_t)sc.percent));
     int64_t now = clock_now_us();
     GUARD(store_begin(v->st, &tx));
     store *txs = store_tx_store(tx);
     GUARD(store_training_attempt_submit(txs, t.id, now, (int)sc.percent, sc.passed, ans, n));
     GUARD(store_account_by_id(txs, a->account_id, &acc));
     int64_t until = 0;
+    size_t closed = 0;
     if (sc.passed) {
         GUARD(validity_of(v, txs, &cfg.rules, &acc, t.course, &until));
-        if (until > acc.training_until_us) {
+        bool closed_blocking = false, blocked = false;
+        int64_t saved = 0, still = 0;
+        GUARD(dtr_remedial_passed(txs, &acc, t.course, t.started_us, now, &closed_blocking, &saved,
+                                  &closed));
+        GUARD(dtr_remedial_blocked(txs, acc.id, &blocked, &still));
+        if (blocked) {
+            /* Another remedial course still holds the account: no pass gives access back. */
+            until = 0;
+        } else if (closed_blocking) {
+            /* The last block lifted: the validity the account had, or the pass's if later. */
+            acc.training_until_us = saved > until ? saved : until;
+            GUARD(store_account_update(txs, &acc));
+        } else if (until > acc.training_until_us) {
             acc.training_until_us = until;
             GUARD(store_account_update(txs, &acc));
         }
     }
     GUARD(store_commit(&tx));
+    if (closed > 0) {
+        snprintf(what, sizeof what, "%s course=%s remedial_done=%zu", acc.username, t.course,
+                 closed);
+        IGNORE(dtr_audit(v, a, "training.remedial.done", "allow", "training.pass", what,
+                         (int64_t)closed));
+    }
     if (sc.passed && until > 0) {
         char ts[40];
         clock_rfc3339(acc.training_until_us, ts);
         snprintf(what, sizeof what, "%s course=%s training_valid_until=%.10s", acc.username,
                  t.course, ts);
         /* After the commit: the pass is recorded either way; the entry says what it gave. */
-        (void)audit_tr(v, a, "training.certified", "allow", "training.pass", what, -1);
+        IGNORE(dtr_audit(v, a, "training.certified", "allow", "training.pass", what, -1));
     }
     *out = json_pack("{s:s,s:i,s:b,s:i,s:O}", "attempt", t.id, "score", (int)sc.percent, "passed",
                      sc.passed, "pass_mark", (int)c->pass_mark, "results", results);
@@ -509,33 +430,101 @@ out:
 
 /* ---- questionnaires ---- */
 
+/* Questionnaire free text is sealed like customer data: a data key of its own, wrapped
+ * under the vault's key-encryption key, the text sealed under it with the row's identity as
+ * associated data (a row copied under another person, course or item does not open). Stored:
+ * the wrapped key's length (2 bytes, big endian), the wrapped key, the envelope. */
+static void text_owner(const char *account_id, const char *course_id, const char *phase,
+                       const char *item, char *out, size_t max)
+{
+    snprintf(out, max, "training/%s/%s/%s/%s", account_id, course_id, phase, item);
+}
+
+static err text_seal(vault *v, const char *owner, const char *text, buf *out)
+{
+    if (!text || !text[0]) {
+        return ERR_OK;
+    }
+    uint8_t *dek = door_dek_buf();
+    ENSURE(dek != NULL, ERR_INTERNAL, "cannot lock memory for a key");
+    buf wrapped;
+    buf_init(&wrapped, 4096);
+    err rc = ERR_OK;
+    GUARD(door_keyring_fresh(v));
+    GUARD(keyring_dek_new(v->kr, owner, dek, &wrapped));
+    CHECK(wrapped.len < 65536, ERR_INTERNAL, "wrapped key too long");
+    uint8_t len[2] = {(uint8_t)(wrapped.len >> 8), (uint8_t)wrapped.len};
+    GUARD(buf_append(out, len, 2));
+    GUARD(buf_append(out, wrapped.p, wrapped.len));
+    GUARD(seal(dek, 1, owner, "text", (slice){(const uint8_t *)text, strlen(text)}, out));
+out:
+    mem_wipe(dek, KEY_LEN);
+    buf_free(&wrapped);
+    return rc;
+}
+
+static err text_open(vault *v, const char *owner, slice sealed, buf *out)
+{
+    if (sealed.len == 0) {
+        return ERR_OK;
+    }
+    ENSURE(sealed.len > 2, ERR_CRYPTO, "a sealed answer is damaged");
+    size_t wl = ((size_t)sealed.p[0] << 8) | sealed.p[1];
+    ENSURE(sealed.len > 2 + wl, ERR_CRYPTO, "a sealed answer is damaged");
+    uint8_t *dek = door_dek_buf();
+    ENSURE(dek != NULL, ERR_INTERNAL, "cannot lock memory for a key");
+    err rc = ERR_OK;
+    GUARD(keyring_dek_unwrap(v->kr, owner, (slice){sealed.p + 2, wl}, dek));
+    GUARD(unseal(dek, owner, "text", (slice){sealed.p + 2 + wl, sealed.len - 2 - wl}, out));
+out:
+    mem_wipe(dek, KEY_LEN);
+    return rc;
+}
+
 typedef struct resp_ctx {
+    vault *v;
+    const char *account_id, *course;
     const char *phase;
     json_t *answers;
 } resp_ctx;
 
-static err resp_one(void *ctx, const char *phase, const char *item, int likert, const char *text,
+static err resp_one(void *ctx, const char *phase, const char *item, int likert, slice sealed,
                     int64_t at_us)
 {
+    (void)at_us;
     resp_ctx *x = ctx;
-    if (strcmp(phase, x->phase) == 0) {
-        json_object_set_new(x->answers, item,
-                            likert > 0 ? json_integer(likert) : json_string(text ? text : ""));
+    if (strcmp(phase, x->phase) != 0) {
+        return ERR_OK;
     }
-    return ERR_OK;
+    if (likert > 0) {
+        json_object_set_new(x->answers, item, json_integer(likert));
+        return ERR_OK;
+    }
+    char owner[256];
+    text_owner(x->account_id, x->course, phase, item, owner, sizeof owner);
+    buf plain;
+    buf_init(&plain, QUIZ_TEXT_MAX + 1);
+    err e = text_open(x->v, owner, sealed, &plain);
+    if (e == ERR_OK) {
+        json_object_set_new(x->answers, item,
+                            json_stringn(plain.len ? (const char *)plain.p : "", plain.len));
+    }
+    mem_wipe(plain.p, plain.len);
+    buf_free(&plain);
+    return e;
 }
 
 err door_training_questionnaire(vault *v, const actor *a, const char *course_id, const char *phase,
                                 const char *lang, json_t **out)
 {
-    TRY(need_person(v, a, "training.questionnaire"));
+    TRY(dtr_need_person(v, a, "training.questionnaire"));
     ENSURE(phase && (strcmp(phase, "pre") == 0 || strcmp(phase, "post") == 0), ERR_INPUT,
            "phase must be \"pre\" or \"post\"");
     course *c = NULL;
     TRY(load_course(v, course_id, NULL, &c));
     err rc = ERR_OK;
     const char *lg;
-    resp_ctx x = {phase, json_object()};
+    resp_ctx x = {v, a->account_id, c->id, phase, json_object()};
     CHECK(lang_pick(c, lang, &lg), ERR_INPUT, "lang: the course is in none such");
     GUARD(store_training_responses(v->st, a->account_id, c->id, resp_one, &x));
     json_t *items = json_array();
@@ -559,17 +548,19 @@ out:
 err door_training_questionnaire_answer(vault *v, const actor *a, const char *course_id,
                                        const char *phase, json_t *answers)
 {
-    TRY(need_person(v, a, "training.questionnaire.answer"));
+    TRY(dtr_need_person(v, a, "training.questionnaire.answer"));
     course *c = NULL;
     TRY(load_course(v, course_id, NULL, &c));
     err rc = ERR_OK;
     store_tx *tx = NULL;
+    buf sealed;
+    buf_init(&sealed, QUIZ_TEXT_MAX + 8192);
     GUARD(quiz_questionnaire_check(c, phase, answers));
     char what[160];
     snprintf(what, sizeof what, "course=%s version=%s phase=%s", c->id, c->version, phase);
     /* The answers themselves are the employee's own and stay out of the audit log. */
-    GUARD(audit_tr(v, a, "training.questionnaire.answer", "allow", "training.self", what,
-                   (int64_t)json_object_size(answers)));
+    GUARD(dtr_audit(v, a, "training.questionnaire.answer", "allow", "training.self", what,
+                    (int64_t)json_object_size(answers)));
     int64_t now = clock_now_us();
     GUARD(store_begin(v->st, &tx));
     store *txs = store_tx_store(tx);
@@ -577,13 +568,18 @@ err door_training_questionnaire_answer(vault *v, const actor *a, const char *cou
     json_t *val;
     json_object_foreach(answers, k, val)
     {
+        char owner[256];
+        text_owner(a->account_id, c->id, phase, k, owner, sizeof owner);
+        sealed.len = 0;
+        GUARD(text_seal(v, owner, json_is_string(val) ? json_string_value(val) : "", &sealed));
         GUARD(store_training_response_put(txs, a->account_id, c->id, c->version, phase, k,
                                           json_is_integer(val) ? (int)json_integer_value(val) : 0,
-                                          json_is_string(val) ? json_string_value(val) : "", now));
+                                          buf_slice(&sealed), now));
     }
     GUARD(store_commit(&tx));
 out:
     store_rollback(&tx);
+    buf_free(&sealed);
     course_free(c);
     return rc;
 }
@@ -602,7 +598,7 @@ static json_t *assignment_json(const training_assignment *x, const char *target_
 err door_training_assign(vault *v, const actor *a, const char *course_id, const char *kind,
                          const char *target, int64_t starts_us, json_t **out)
 {
-    TRY(need_manage(v, a, "training.assign"));
+    TRY(dtr_need_manage(v, a, "training.assign"));
     ENSURE(kind && (strcmp(kind, "role") == 0 || strcmp(kind, "department") == 0 ||
                     strcmp(kind, "account") == 0),
            ERR_INPUT, "kind must be role, department or account");
@@ -637,7 +633,7 @@ err door_training_assign(vault *v, const actor *a, const char *course_id, const 
     snprintf(x.created_by, sizeof x.created_by, "%s", a->username);
     char what[200];
     snprintf(what, sizeof what, "assignment=%s course=%s %s=%s", x.id, x.course, kind, target);
-    TRY(audit_tr(v, a, "training.assign", "allow", "training.manage", what, -1));
+    TRY(dtr_audit(v, a, "training.assign", "allow", "training.manage", what, -1));
     TRY(store_training_assign(v->st, &x));
     *out = assignment_json(&x, target);
     return ERR_OK;
@@ -645,21 +641,21 @@ err door_training_assign(vault *v, const actor *a, const char *course_id, const 
 
 err door_training_unassign(vault *v, const actor *a, const char *id)
 {
-    TRY(need_manage(v, a, "training.unassign"));
+    TRY(dtr_need_manage(v, a, "training.unassign"));
     ENSURE(id && strlen(id) <= ID_LEN, ERR_NOT_FOUND, "no such assignment");
     char what[80];
     snprintf(what, sizeof what, "assignment=%s", id);
-    TRY(audit_tr(v, a, "training.unassign", "allow", "training.manage", what, -1));
+    TRY(dtr_audit(v, a, "training.unassign", "allow", "training.manage", what, -1));
     return store_training_unassign(v->st, id);
 }
 
 err door_training_assignments(vault *v, const actor *a, json_t **out)
 {
-    TRY(need_manage(v, a, "training.assignments"));
+    TRY(dtr_need_manage(v, a, "training.assignments"));
     assign_set s;
-    TRY(assign_load(v->st, &s));
+    TRY(dtr_assign_load(v->st, &s));
     err rc = ERR_OK;
-    GUARD(audit_tr(v, a, "training.assignments", "allow", "training.manage", NULL, (int64_t)s.n));
+    GUARD(dtr_audit(v, a, "training.assignments", "allow", "training.manage", NULL, (int64_t)s.n));
     json_t *arr = json_array();
     for (size_t i = 0; i < s.n; i++) {
         char name[USERNAME_MAX + 1];
@@ -682,26 +678,37 @@ out:
 
 /* ---- status, results ---- */
 
-/* username NULL: the caller. Anyone else's needs training.manage (audited either way). */
+/* username NULL: the caller. Anyone else's needs training.manage and the person's department
+ * in the reader's scope (audited either way). */
 static err subject_account(vault *v, const actor *a, const char *username, const char *action,
                            account *acc)
 {
     memset(acc, 0, sizeof *acc);
     if (!username || (a->account_id[0] && strcmp(username, a->username) == 0)) {
-        TRY(need_person(v, a, action));
+        TRY(dtr_need_person(v, a, action));
         return store_account_by_id(v->st, a->account_id, acc);
     }
-    TRY(need_manage(v, a, action));
+    TRY(dtr_need_manage(v, a, action));
     err e = store_account_by_name(v->st, username, acc);
     ENSURE(e != ERR_NOT_FOUND, ERR_NOT_FOUND, "no such account");
-    return e;
+    TRY(e);
+    /* HR reads the people of its scope: its department and training.json's hr_scope. */
+    tr_config cfg;
+    TRY(tr_config_load(vault_dir(v), &cfg));
+    if (!dtr_dept_in_scope(a, &cfg, acc->department)) {
+        mem_wipe(acc->pwhash, sizeof acc->pwhash);
+        mem_wipe(acc->totp, sizeof acc->totp);
+        return door_deny(v, a, action, NULL, NULL, "training.scope", ERR_DENIED,
+                         "that person is outside your scope");
+    }
+    return ERR_OK;
 }
 
 static err status_json(vault *v, const tr_config *cfg, const assign_set *s, const account *acc,
                        int64_t now, json_t **out)
 {
     acc_course cs[32];
-    size_t n = courses_of(s, acc, cs, 32);
+    size_t n = dtr_courses_of(s, acc, cs, 32);
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
         int64_t last = 0;
@@ -741,11 +748,11 @@ err door_training_status(vault *v, const actor *a, const char *username, json_t 
     tr_config cfg;
     TRY(tr_config_load(vault_dir(v), &cfg));
     assign_set s;
-    TRY(assign_load(v->st, &s));
+    TRY(dtr_assign_load(v->st, &s));
     err rc = ERR_OK;
-    GUARD(audit_tr(v, a, "training.status", "allow",
-                   strcmp(acc.id, a->account_id) == 0 ? "training.self" : "training.manage",
-                   acc.username, -1));
+    GUARD(dtr_audit(v, a, "training.status", "allow",
+                    strcmp(acc.id, a->account_id) == 0 ? "training.self" : "training.manage",
+                    acc.username, -1));
     GUARD(status_json(v, &cfg, &s, &acc, clock_now_us(), out));
 out:
     free(s.a);
@@ -754,6 +761,8 @@ out:
 
 typedef struct res_ctx {
     vault *v;
+    const actor *a;
+    const tr_config *cfg; /* NULL: one person's, no department filter */
     json_t *arr;
 } res_ctx;
 
@@ -763,12 +772,17 @@ static err result_one(void *ctx, const training_attempt *t)
     json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:b}", "attempt", t->id, "course", t->course, "version",
                           t->version, "score", t->score, "passed", t->passed);
     account acc;
-    if (store_account_by_id(x->v->st, t->account_id, &acc) == ERR_OK) {
+    bool have = store_account_by_id(x->v->st, t->account_id, &acc) == ERR_OK;
+    mem_wipe(acc.pwhash, sizeof acc.pwhash);
+    mem_wipe(acc.totp, sizeof acc.totp);
+    if (x->cfg && (!have || !dtr_dept_in_scope(x->a, x->cfg, acc.department))) {
+        json_decref(o);
+        return ERR_OK; /* everyone's: HR's scope only */
+    }
+    if (have) {
         json_object_set_new(o, "username", json_string(acc.username));
         json_object_set_new(o, "department", json_string(acc.department));
     }
-    mem_wipe(acc.pwhash, sizeof acc.pwhash);
-    mem_wipe(acc.totp, sizeof acc.totp);
     ts_or_null(o, "started_at", t->started_us);
     ts_or_null(o, "submitted_at", t->submitted_us);
     json_array_append_new(x->arr, o);
@@ -781,16 +795,18 @@ err door_training_results(vault *v, const actor *a, const char *username, json_t
     memset(&acc, 0, sizeof acc);
     bool all = username && strcmp(username, "*") == 0;
     if (all) {
-        TRY(need_manage(v, a, "training.results"));
+        TRY(dtr_need_manage(v, a, "training.results"));
     } else {
         TRY(subject_account(v, a, username, "training.results", &acc));
     }
     mem_wipe(acc.pwhash, sizeof acc.pwhash);
     mem_wipe(acc.totp, sizeof acc.totp);
-    TRY(audit_tr(v, a, "training.results", "allow",
-                 !all && strcmp(acc.id, a->account_id) == 0 ? "training.self" : "training.manage",
-                 all ? "*" : acc.username, -1));
-    res_ctx x = {v, json_array()};
+    TRY(dtr_audit(v, a, "training.results", "allow",
+                  !all && strcmp(acc.id, a->account_id) == 0 ? "training.self" : "training.manage",
+                  all ? "*" : acc.username, -1));
+    tr_config cfg;
+    TRY(tr_config_load(vault_dir(v), &cfg));
+    res_ctx x = {v, a, all ? &cfg : NULL, json_array()};
     err e = store_training_attempts(v->st, all ? NULL : acc.id, 1000, result_one, &x);
     if (e != ERR_OK) {
         json_decref(x.arr);
@@ -803,7 +819,7 @@ err door_training_results(vault *v, const actor *a, const char *username, json_t
 err door_training_set_valid_until(vault *v, const actor *a, const char *username, int64_t until_us,
                                   const char *reason, json_t **out)
 {
-    TRY(need_manage(v, a, "training.valid_until"));
+    TRY(dtr_need_manage(v, a, "training.valid_until"));
     size_t rl = reason ? strlen(reason) : 0;
     ENSURE(rl >= 4 && rl <= 500 && utf8_valid((const uint8_t *)reason, rl), ERR_INPUT,
            "reason: say why (4 to 500 bytes)");
@@ -819,7 +835,17 @@ err door_training_set_valid_until(vault *v, const actor *a, const char *username
     GUARD(store_begin(v->st, &tx));
     store *txs = store_tx_store(tx);
     GUARD(store_account_by_name(txs, username, &acc));
-    GUARD(audit_tr(v, a, "training.valid_until", "allow", "training.manage", what, -1));
+    bool blocked = false;
+    int64_t saved = 0;
+    GUARD(dtr_remedial_blocked(txs, acc.id, &blocked, &saved));
+    if (blocked) {
+        store_rollback(&tx);
+        rc = door_deny(v, a, "training.valid_until", NULL, NULL, "training.remedial", ERR_CONFLICT,
+                       "an open remedial course holds this account: it is lifted by passing the "
+                       "course, or by withdrawing it with a reason");
+        goto out;
+    }
+    GUARD(dtr_audit(v, a, "training.valid_until", "allow", "training.manage", what, -1));
     acc.training_until_us = until_us;
     GUARD(store_account_update(txs, &acc));
     GUARD(store_commit(&tx));
@@ -894,25 +920,25 @@ static err remind_one(vault *v, const tr_config *cfg, const account *acc, const 
 
 err door_training_remind(vault *v, const actor *a, int64_t now, json_t **out)
 {
-    TRY(need_manage(v, a, "training.remind"));
+    TRY(dtr_need_manage(v, a, "training.remind"));
     tr_config cfg;
     TRY(tr_config_load(vault_dir(v), &cfg));
     ENSURE(cfg.smtp[0] && cfg.mail_domain[0], ERR_INPUT,
            "training.json names no smtp server and mail_domain: reminders cannot be sent");
     assign_set s;
-    TRY(assign_load(v->st, &s));
-    account *rows = calloc(ACCOUNTS_MAX, sizeof *rows);
+    TRY(dtr_assign_load(v->st, &s));
+    account *rows = calloc(DTR_ACCOUNTS_MAX, sizeof *rows);
     err rc = ERR_OK;
     CHECK(rows != NULL, ERR_INTERNAL, "out of memory");
     size_t n = 0;
-    GUARD(store_account_list(v->st, rows, ACCOUNTS_MAX, &n));
+    GUARD(store_account_list(v->st, rows, DTR_ACCOUNTS_MAX, &n));
     int sent = 0, failed = 0, skipped = 0;
     for (size_t i = 0; i < n; i++) {
         if (rows[i].disabled) {
             continue;
         }
         acc_course cs[32];
-        size_t k = courses_of(&s, &rows[i], cs, 32);
+        size_t k = dtr_courses_of(&s, &rows[i], cs, 32);
         for (size_t j = 0; j < k; j++) {
             int64_t last = 0;
             GUARD(store_training_last_pass(v->st, rows[i].id, cs[j].course, &last));
@@ -936,12 +962,12 @@ err door_training_remind(vault *v, const actor *a, int64_t now, json_t **out)
     tr_cycle_at(&cfg.rules, now, &now_c);
     char what[120];
     snprintf(what, sizeof what, "cycle=%s sent=%d failed=%d", now_c.name, sent, failed);
-    GUARD(audit_tr(v, a, "training.remind", "allow", "training.manage", what, sent));
+    GUARD(dtr_audit(v, a, "training.remind", "allow", "training.manage", what, sent));
     *out = json_pack("{s:s,s:i,s:i,s:i}", "cycle", now_c.name, "sent", sent, "failed", failed,
                      "skipped", skipped);
 out:
     if (rows) {
-        for (size_t i = 0; i < ACCOUNTS_MAX; i++) {
+        for (size_t i = 0; i < DTR_ACCOUNTS_MAX; i++) {
             mem_wipe(rows[i].pwhash, sizeof rows[i].pwhash);
             mem_wipe(rows[i].totp, sizeof rows[i].totp);
         }
@@ -951,10 +977,20 @@ out:
     return rc;
 }
 
+err door_training_remind_status(vault *v, const actor *a, json_t **out)
+{
+    TRY(dtr_need_manage(v, a, "training.remind.status"));
+    TRY(dtr_audit(v, a, "training.remind.status", "allow", "training.manage", NULL, -1));
+    *out = json_object();
+    return ERR_OK;
+}
+
 /* ---- the report ---- */
 
 typedef struct rep_ctx {
     vault *v;
+    const actor *a;
+    const tr_config *cfg;
     const char *course;
     json_t *depts; /* dept -> {"attempts","passed","score_sum"} */
     json_t *topics;
@@ -973,6 +1009,9 @@ static err rep_attempt(void *ctx, const training_attempt *t)
     }
     mem_wipe(acc.pwhash, sizeof acc.pwhash);
     mem_wipe(acc.totp, sizeof acc.totp);
+    if (!dtr_dept_in_scope(x->a, x->cfg, acc.department)) {
+        return ERR_OK;
+    }
     json_t *d = json_object_get(x->depts, acc.department);
     if (!d) {
         d = json_pack("{s:i,s:i,s:i,s:i,s:i}", "accounts", 0, "certified", 0, "attempts", 0,
@@ -1012,32 +1051,36 @@ static err rep_likert(void *ctx, const char *phase, const char *item, double mea
 
 err door_training_report(vault *v, const actor *a, const char *course_id, json_t **out)
 {
-    TRY(need_manage(v, a, "training.report"));
+    TRY(dtr_need_manage(v, a, "training.report"));
     course *c = NULL;
     TRY(load_course(v, course_id, NULL, &c));
     course_free(c);
     tr_config cfg;
     TRY(tr_config_load(vault_dir(v), &cfg));
-    rep_ctx x = {v, course_id, json_object(), json_array(), json_object()};
+    rep_ctx x = {v, a, &cfg, course_id, json_object(), json_array(), json_object()};
     assign_set s = {NULL, 0};
-    account *rows = calloc(ACCOUNTS_MAX, sizeof *rows);
+    account *rows = calloc(DTR_ACCOUNTS_MAX, sizeof *rows);
     err rc = ERR_OK;
     CHECK(rows != NULL, ERR_INTERNAL, "out of memory");
-    GUARD(audit_tr(v, a, "training.report", "allow", "training.manage", course_id, -1));
+    GUARD(dtr_audit(v, a, "training.report", "allow", "training.manage", course_id, -1));
     GUARD(store_training_attempts(v->st, NULL, 100000, rep_attempt, &x));
-    GUARD(store_training_topics(v->st, course_id, NULL, 10, rep_topic, &x));
-    GUARD(store_training_likert(v->st, course_id, rep_likert, &x));
-    GUARD(assign_load(v->st, &s));
+    /* The company-wide question and questionnaire figures for whoever sees every department;
+     * a department's are in the metrics (door_training_metrics). */
+    if (dtr_is_system(a) || (a->role == ROLE_HR && tr_hr_scope_has(&cfg, a->username, "*"))) {
+        GUARD(store_training_topics(v->st, course_id, NULL, 10, rep_topic, &x));
+        GUARD(store_training_likert(v->st, course_id, rep_likert, &x));
+    }
+    GUARD(dtr_assign_load(v->st, &s));
     size_t n = 0;
-    GUARD(store_account_list(v->st, rows, ACCOUNTS_MAX, &n));
+    GUARD(store_account_list(v->st, rows, DTR_ACCOUNTS_MAX, &n));
     int64_t now = clock_now_us();
     for (size_t i = 0; i < n; i++) {
         acc_course cs[32];
-        size_t k = courses_of(&s, &rows[i], cs, 32), j = 0;
+        size_t k = dtr_courses_of(&s, &rows[i], cs, 32), j = 0;
         while (j < k && strcmp(cs[j].course, course_id) != 0) {
             j++;
         }
-        if (j == k || rows[i].disabled) {
+        if (j == k || rows[i].disabled || !dtr_dept_in_scope(a, &cfg, rows[i].department)) {
             continue;
         }
         int64_t last = 0;
@@ -1075,7 +1118,7 @@ err door_training_report(vault *v, const actor *a, const char *course_id, json_t
                      "weakest_questions", x.topics, "questionnaire", x.likert);
 out:
     if (rows) {
-        for (size_t i = 0; i < ACCOUNTS_MAX; i++) {
+        for (size_t i = 0; i < DTR_ACCOUNTS_MAX; i++) {
             mem_wipe(rows[i].pwhash, sizeof rows[i].pwhash);
             mem_wipe(rows[i].totp, sizeof rows[i].totp);
         }

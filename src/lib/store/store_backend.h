@@ -33,12 +33,13 @@
 
 #include "store/store.h"
 #include "store/store_incident.h"
+#include "store/store_training.h"
 
 struct store_backup_ops;
 
 /* Every operation of store.h that takes a store and answers an err: name, parameters,
  * arguments. store.c makes the public store_<name> functions from it, a backend its table. */
-#define STORE_OPS(X)                                                                               \
+#define STORE_OPS_CORE(X)                                                                          \
     X(customer_insert, (store * s, const sealed_customer *c), (s, c))                              \
     X(customer_update, (store * s, const sealed_customer *c), (s, c))                              \
     X(customer_get, (store * s, const char *id, sealed_customer *out), (s, id, out))               \
@@ -146,7 +147,10 @@ struct store_backup_ops;
     X(idem_purge, (store * s, int64_t before_us, size_t * n), (s, before_us, n))                   \
     X(erasures, (store * s, store_erasure_fn fn, void *ctx), (s, fn, ctx))                         \
     X(meta_get, (store * s, const char *key, buf *out), (s, key, out))                             \
-    X(meta_set, (store * s, const char *key, const char *value), (s, key, value))                  \
+    X(meta_set, (store * s, const char *key, const char *value), (s, key, value))
+
+/* The incidents (store_incident.h). */
+#define STORE_OPS_INCIDENT(X)                                                                      \
     X(incident_insert, (store * s, const incident_row *r), (s, r))                                 \
     X(incident_get, (store * s, const char *id, incident_row *out), (s, id, out))                  \
     X(incident_update, (store * s, const incident_row *r, uint64_t expect), (s, r, expect))        \
@@ -154,6 +158,78 @@ struct store_backup_ops;
       (store * s, incident_state_filter st, int drill, size_t max, store_incident_fn fn,           \
        void *ctx),                                                                                 \
       (s, st, drill, max, fn, ctx))
+
+/* Training (store_training.h). */
+#define STORE_OPS_TRAINING(X)                                                                      \
+    X(training_ready, (store * s), (s))                                                            \
+    X(training_course_put,                                                                         \
+      (store * s, const char *id, const char *version, slice manifest, int64_t at_us),             \
+      (s, id, version, manifest, at_us))                                                           \
+    X(training_file_put,                                                                           \
+      (store * s, const char *course, const char *version, const char *path, slice body),          \
+      (s, course, version, path, body))                                                            \
+    X(training_course_get,                                                                         \
+      (store * s, const char *id, const char *version, char *version_out, buf *manifest),          \
+      (s, id, version, version_out, manifest))                                                     \
+    X(training_file_get,                                                                           \
+      (store * s, const char *course, const char *version, const char *path, buf *body),           \
+      (s, course, version, path, body))                                                            \
+    X(training_course_list, (store * s, store_training_course_fn fn, void *ctx), (s, fn, ctx))     \
+    X(training_assign, (store * s, const training_assignment *a), (s, a))                          \
+    X(training_unassign, (store * s, const char *id), (s, id))                                     \
+    X(training_assignments, (store * s, store_training_assignment_fn fn, void *ctx), (s, fn, ctx)) \
+    X(training_attempt_insert, (store * s, const training_attempt *a), (s, a))                     \
+    X(training_attempt_get, (store * s, const char *id, training_attempt *out), (s, id, out))      \
+    X(training_attempt_submit,                                                                     \
+      (store * s, const char *id, int64_t at_us, int score, bool passed,                           \
+       const training_answer *ans, size_t n),                                                      \
+      (s, id, at_us, score, passed, ans, n))                                                       \
+    X(training_attempts,                                                                           \
+      (store * s, const char *account_id, size_t max, store_training_attempt_fn fn, void *ctx),    \
+      (s, account_id, max, fn, ctx))                                                               \
+    X(training_attempts_started,                                                                   \
+      (store * s, const char *account_id, const char *course, int64_t since_us, int64_t *n),       \
+      (s, account_id, course, since_us, n))                                                        \
+    X(training_last_pass, (store * s, const char *account_id, const char *course, int64_t *at_us), \
+      (s, account_id, course, at_us))                                                              \
+    X(training_topics,                                                                             \
+      (store * s, const char *course, const char *account_id, size_t max,                          \
+       store_training_topic_fn fn, void *ctx),                                                     \
+      (s, course, account_id, max, fn, ctx))                                                       \
+    X(training_response_put,                                                                       \
+      (store * s, const char *account_id, const char *course, const char *version,                 \
+       const char *phase, const char *item, int likert, slice sealed_text, int64_t at_us),         \
+      (s, account_id, course, version, phase, item, likert, sealed_text, at_us))                   \
+    X(training_responses,                                                                          \
+      (store * s, const char *account_id, const char *course, store_training_response_fn fn,       \
+       void *ctx),                                                                                 \
+      (s, account_id, course, fn, ctx))                                                            \
+    X(training_likert, (store * s, const char *course, store_training_likert_fn fn, void *ctx),    \
+      (s, course, fn, ctx))                                                                        \
+    X(training_answer_rows,                                                                        \
+      (store * s, const char *course, store_training_answer_row_fn fn, void *ctx),                 \
+      (s, course, fn, ctx))                                                                        \
+    X(training_likert_rows,                                                                        \
+      (store * s, const char *course, store_training_likert_row_fn fn, void *ctx),                 \
+      (s, course, fn, ctx))                                                                        \
+    X(training_remedial_add, (store * s, const training_remedial *r), (s, r))                      \
+    X(training_remedials,                                                                          \
+      (store * s, const char *account_id, bool open_only, store_training_remedial_fn fn,           \
+       void *ctx),                                                                                 \
+      (s, account_id, open_only, fn, ctx))                                                         \
+    X(training_remedial_close, (store * s, const char *id, int64_t done_us), (s, id, done_us))     \
+    X(training_reminder_claim,                                                                     \
+      (store * s, const char *account_id, const char *course, const char *cycle, const char *kind, \
+       int64_t at_us),                                                                             \
+      (s, account_id, course, cycle, kind, at_us))                                                 \
+    X(training_reminder_drop,                                                                      \
+      (store * s, const char *account_id, const char *course, const char *cycle,                   \
+       const char *kind),                                                                          \
+      (s, account_id, course, cycle, kind))
+
+/* Every operation. A backend that does not hold a group yet answers ERR_UNAVAILABLE for its
+ * operations (as pg.c does), never a silent success. */
+#define STORE_OPS(X) STORE_OPS_CORE(X) STORE_OPS_INCIDENT(X) STORE_OPS_TRAINING(X)
 
 typedef struct store_ops {
     const char *name; /* "sqlite" */
