@@ -1626,7 +1626,7 @@ static const store_backup_ops PG_BACKUP_OPS = {
     static err pg_pending_##name params                                                            \
     {                                                                                              \
         return err_set(ERR_UNAVAILABLE, __FILE__, __LINE__,                                        \
-                       "store: %s is not held by the PostgreSQL store yet", #name);              \
+                       "store: %s is not held by the PostgreSQL store yet", #name);                \
     }
 STORE_OPS_INCIDENT(PG_PENDING)
 STORE_OPS_TRAINING(PG_PENDING)
