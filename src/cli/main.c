@@ -62,6 +62,8 @@ static void usage(void)
         "           results | assign | assignments | unassign | remind | report | valid-until\n"
         "  incident list | show | open | task | phase | owner | note | close | contain |\n"
         "           scope | evidence | filed                  (custos incident for details)\n"
+        "  phish check TEMPLATE | create TEMPLATE --roles R... | campaigns | metrics ID | mine |\n"
+        "        report [LINK]\n"
         "  transactions add CUSTOMER FIELD=VALUE... | list CUSTOMER\n"
         "  communications add CUSTOMER FIELD=VALUE... | list CUSTOMER\n"
         "\n"
@@ -197,6 +199,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(c, "incident") == 0) {
         return cmd_incident(&a);
+    }
+    if (strcmp(c, "phish") == 0) {
+        return cmd_phish(&a);
     }
     if (strcmp(c, "violations") == 0) {
         return cmd_violations(&a);

@@ -1630,6 +1630,7 @@ static const store_backup_ops PG_BACKUP_OPS = {
     }
 STORE_OPS_INCIDENT(PG_PENDING)
 STORE_OPS_TRAINING(PG_PENDING)
+STORE_OPS_PHISH(PG_PENDING)
 #undef PG_PENDING
 #pragma GCC diagnostic pop
 
@@ -1642,6 +1643,7 @@ static const store_ops PG_OPS = {.name = "postgres",
                                  .rollback = pg_rollback,
                                  .backup = &PG_BACKUP_OPS,
                                  STORE_OPS_CORE(PG_OP) STORE_OPS_INCIDENT(PG_OP_PENDING)
-                                     STORE_OPS_TRAINING(PG_OP_PENDING)};
+                                     STORE_OPS_TRAINING(PG_OP_PENDING)
+                                         STORE_OPS_PHISH(PG_OP_PENDING)};
 #undef PG_OP
 #undef PG_OP_PENDING
