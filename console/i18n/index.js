@@ -5,5 +5,6 @@ import customers from './customers.js';
 import requests from './requests.js';
 import admin from './admin.js';
 import watch from './watch_index.js';
+import training from './training.js';
 
-export default [core, signin, customers, requests, admin, ...watch];
+export default [core, signin, customers, requests, admin, ...watch, training];

@@ -5,5 +5,7 @@ import requests from './requests.js';
 import admin from './admin.js';
 import account from './account.js';
 import watch from './watch_index.js';
+import training from './training.js';
+import trainingReport from './training_report.js';
 
-export default [customers, requests, ...watch, admin, account];
+export default [customers, requests, ...watch, training, trainingReport, admin, account];
