@@ -278,7 +278,7 @@ function showResults(ctx, form, blocks, paper, res, msg) {
     for (const r of res.results || []) {
         const fs = blocks.get(r.q);
         if (!fs) continue;
-        fs.dataset.result = r.correct ? 'right' : 'wrong';
+        fs.dataset.marked = r.correct ? 'right' : 'wrong';
         const right = new Set(r.right || []);
         for (const lab of fs.querySelectorAll('label.choice')) {
             const i = Number(lab.querySelector('input').value);

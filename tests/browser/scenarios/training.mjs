@@ -1,0 +1,282 @@
+// training.mjs - the training views: an employee takes the course, the quiz and both
+// questionnaires; HR reads the department figures with their charts and downloads the CSV; an
+// employee cannot see another's results (the page never asks, and the server refuses).
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pollUntil } from '../lib/vault.mjs';
+import {
+  signIn, go, waitView, click, fill, row, field, shot, axe, setLang, assertTranslated, assertEnglishChrome, navNames, view,
+} from '../lib/console.mjs';
+
+const COURSE = 'security-basics';
+
+// The course as shipped: the right answers of each question, by the choice's text in a language.
+function pool(root) {
+  const c = JSON.parse(fs.readFileSync(path.join(root, 'training', COURSE, 'course.json'), 'utf8'));
+  return new Map(c.quiz.map((q) => [q.id, q]));
+}
+
+// The shown indexes that are right in a paper the server drew (choices come shuffled).
+function rightIndexes(root, paperQ, lang) {
+  const q = pool(root).get(paperQ.id);
+  assert.ok(q, `question ${paperQ.id} is in the course`);
+  const right = new Set(q.answer.map((i) => q.choices[i][lang]));
+  return paperQ.choices.map((text, i) => (right.has(text) ? i : -1)).filter((i) => i >= 0);
+}
+
+// One passed quiz through the API for `user` (the report scenario's data when run alone).
+async function passByApi(t, user) {
+  const api = await t.demo.as(user);
+  const p = await api.post(`/v1/training/courses/${COURSE}/attempts`, { lang: 'en' });
+  assert.equal(p.status, 201, `${user} starts a quiz: ${p.status} ${p.text}`);
+  const answers = Object.fromEntries(p.json.questions.map((q) => [q.id, rightIndexes(t.root, q, 'en')]));
+  const r = await api.post(`/v1/training/attempts/${p.json.attempt}/submit`, { answers });
+  assert.equal(r.status, 200, `${user} submits: ${r.status} ${r.text}`);
+  assert.equal(r.json.passed, true);
+  return p.json.attempt;
+}
+
+async function settled(scope) {
+  await pollUntil(async () => (await scope.page().locator('[aria-busy="true"]').count()) === 0,
+    { timeout: 15000, what: 'the view to finish loading' });
+}
+
+export const scenarios = [
+  {
+    name: 'training: sales2 takes the course, the quiz and both questionnaires in the console',
+    timeout: 180000,
+    async run(t) {
+      const page = await t.page();
+      await signIn(page, t.demo.url, 'sales2');
+      let v = await go(page, 'training');
+      const item = v.locator(row(COURSE)).first();
+      await item.waitFor({ state: 'visible', timeout: 15000 });
+      const before = await item.getAttribute('data-state');
+      assert.ok(['pending', 'overdue', 'future'].includes(before), `the demo course is to do for sales2 (state ${before})`);
+      assert.ok((await item.locator('[data-field="due"]').innerText()).trim(), 'the due date is shown');
+      assert.ok((await item.locator('[data-field="grace"]').innerText()).trim(), 'the grace period is shown');
+      await shot(page, t.out, 'training-sales2-zh-CN');
+      await axe(page, 'my training (sales2)', t.axe);
+
+      // Before the course: Likert and free text, saved and read back by the server.
+      await click(item, 'questionnaire-pre');
+      v = await waitView(page, 'training');
+      const form = v.locator('[data-form="questionnaire"][data-phase="pre"]');
+      await form.waitFor({ state: 'visible', timeout: 15000 });
+      for (const [id, n] of [['recognise-phishing', 2], ['my-job', 3], ['know-rights', 2], ['know-report', 1]]) {
+        await form.locator(`input[name="${id}"][value="${n}"]`).check();
+      }
+      const wish = '怎样识别冒充收藏家的邮件？ How to spot a fake collector <b>?';
+      await fill(form, { expect: wish });
+      await axe(page, 'pre-course questionnaire (sales2)', t.axe);
+      await click(form, 'save-questionnaire');
+      await form.locator('[data-state="saved"]').waitFor({ state: 'visible', timeout: 10000 });
+      const api = await t.demo.as('sales2');
+      const pre = await api.get(`/v1/training/courses/${COURSE}/questionnaires/pre`);
+      assert.deepEqual(pre.json.answers, { 'recognise-phishing': 2, 'my-job': 3, 'know-rights': 2, 'know-report': 1, expect: wish },
+        'the server holds the answers as given');
+
+      // The course: every lesson in order, each opening with its comic page.
+      await page.goto(`${t.demo.url}/#/training`);
+      v = await waitView(page, 'training');
+      await click(v.locator(row(COURSE)), 'open-course');
+      const courses = (await api.get('/v1/training/courses?lang=zh-CN')).json.courses;
+      const lessons = courses.find((c) => c.id === COURSE).lessons;
+      for (const [i, l] of lessons.entries()) {
+        const art = page.locator(`article.lesson[data-lesson="${l.id}"]`);
+        await art.waitFor({ state: 'visible', timeout: 15000 });
+        const comic = art.locator('img.comic').first();
+        await comic.waitFor({ state: 'visible', timeout: 10000 });
+        await pollUntil(() => comic.evaluate((img) => img.complete && img.naturalWidth > 0), { what: `the comic of ${l.id} drawn` });
+        assert.match(await comic.getAttribute('src'), new RegExp(`^/v1/training/files/${COURSE}/`));
+        assert.equal(await art.locator('script, iframe, [onclick], [onerror], [style]').count(), 0, 'nothing active in a lesson');
+        if (l.id === 'phishing') {
+          await shot(page, t.out, 'training-lesson-sales2-zh-CN');
+          await axe(page, 'a lesson (sales2)', t.axe);
+        }
+        if (i < lessons.length - 1) await click(page.locator(view('training')), 'next');
+      }
+      // After the last lesson: on to the quiz.
+      await click(page.locator(view('training')), 'open-quiz');
+      // Three questions of the pool's twenty carry an example mail; a paper of ten holds one
+      // eleven times in twelve. A paper without one is left unsubmitted and a new one drawn (at
+      // most four: five papers a day per person).
+      let quiz;
+      let qs;
+      let mails = [];
+      for (let paper = 0; paper < 4 && !mails.length; paper++) {
+        if (paper) await page.reload();
+        v = await waitView(page, 'training');
+        await click(v, 'start-quiz');
+        quiz = v.locator('[data-form="quiz"]');
+        await quiz.waitFor({ state: 'visible', timeout: 15000 });
+        qs = await quiz.locator('fieldset.question').evaluateAll((fs) => fs.map((f) => ({
+          id: f.dataset.id, kind: f.dataset.kind, choices: [...f.querySelectorAll('label.choice')].map((l) => l.textContent.trim()),
+        })));
+        assert.equal(qs.length, 10, 'a paper of ten questions');
+        mails = qs.filter((q) => q.kind === 'mail');
+      }
+      assert.ok(mails.length >= 1, 'a paper with an "is this mail phishing?" question');
+      const attempt = await quiz.getAttribute('data-attempt');
+      const mail = quiz.locator(`fieldset[data-id="${mails[0].id}"] figure.mail`);
+      assert.ok((await mail.locator('[data-field="from"]').innerText()).includes('@'), 'the example mail shows its sender');
+      assert.ok((await mail.locator('[data-field="subject"]').innerText()).trim(), 'and its subject');
+      assert.equal(await quiz.locator('.explanation').count(), 0, 'no explanation before answering');
+      await shot(page, t.out, 'training-quiz-sales2-zh-CN');
+      await axe(page, 'the quiz (sales2)', t.axe);
+      // Answer as the course says is right (the choices are shuffled: matched by their text).
+      for (const q of qs) {
+        const right = rightIndexes(t.root, { id: q.id, choices: q.choices }, 'zh-CN');
+        assert.ok(right.length, `a right answer of ${q.id} is shown`);
+        for (const i of right) await quiz.locator(`fieldset[data-id="${q.id}"] input[data-choice="${i}"]`).check();
+      }
+      await click(quiz, 'submit-quiz');
+      const result = v.locator('[data-result]').first();
+      await result.waitFor({ state: 'visible', timeout: 15000 });
+      assert.equal(await result.getAttribute('data-result'), 'passed', await result.innerText());
+      assert.equal(await result.getAttribute('data-score'), '100');
+      assert.equal(await quiz.locator('.explanation').count(), 10, 'each question explained after answering');
+      assert.equal(await quiz.locator('fieldset[data-marked="right"]').count(), 10);
+      await shot(page, t.out, 'training-quiz-result-sales2-zh-CN');
+      await axe(page, 'the quiz marked (sales2)', t.axe);
+      const mine = (await api.get('/v1/training/results')).json.attempts.find((a) => a.attempt === attempt);
+      assert.ok(mine && mine.passed && mine.score === 100, 'the server recorded the pass');
+
+      // After the course.
+      await click(v, 'questionnaire-post');
+      const post = page.locator('[data-form="questionnaire"][data-phase="post"]');
+      await post.waitFor({ state: 'visible', timeout: 15000 });
+      for (const [id, n] of [['recognise-phishing', 4], ['my-job', 5], ['know-rights', 4], ['know-report', 4]]) {
+        await post.locator(`input[name="${id}"][value="${n}"]`).check();
+      }
+      await click(post, 'save-questionnaire');
+      await post.locator('[data-state="saved"]').waitFor({ state: 'visible', timeout: 10000 });
+
+      // My training now: certified, the result listed.
+      await page.goto(`${t.demo.url}/#/training`);
+      v = await waitView(page, 'training');
+      await pollUntil(async () => (await v.locator(row(COURSE)).first().getAttribute('data-state').catch(() => null)) === 'certified',
+        { what: 'the course certified on my training' });
+      await v.locator(`[data-section="results"] ${row(attempt)}`).waitFor({ state: 'visible', timeout: 10000 });
+      assert.equal((await api.get('/v1/training/status')).json.courses.find((c) => c.course === COURSE).state, 'certified');
+      await setLang(page, 'en');
+      v = await waitView(page, 'training');
+      await v.locator(row(COURSE)).first().waitFor({ state: 'visible', timeout: 15000 });
+      await settled(v);
+      await assertTranslated(page, 'my training (sales2, en)');
+      await assertEnglishChrome(page, 'my training (sales2, en)');
+      await shot(page, t.out, 'training-sales2-en');
+      t.state.trainingAttempt = attempt;
+    },
+  },
+  {
+    name: 'training: hr1 sees the figures per department with charts and trends, and downloads the CSV',
+    timeout: 120000,
+    async run(t) {
+      if (!t.state.trainingAttempt) t.state.trainingAttempt = await passByApi(t, 'sales2');
+      const hr = await t.demo.as('hr1');
+      const rep = (await hr.get(`/v1/training/courses/${COURSE}/report`)).json;
+      const page = await t.page({ lang: 'zh-CN' });
+      await signIn(page, t.demo.url, 'hr1');
+      const v = await go(page, 'training-report');
+      await v.locator('[data-section="departments"]').waitFor({ state: 'visible', timeout: 15000 });
+      await settled(v);
+      // Every department of the report, with its numbers as the server counts them.
+      for (const d of rep.departments) {
+        const cells = await v.locator(`[data-section="departments"] tbody ${row(d.department)} td`).allInnerTexts();
+        assert.deepEqual(cells.slice(0, 5).map((c) => c.trim()), [d.department, d.accounts, d.certified, d.attempts, d.passed].map(String),
+          `the row of ${d.department}`);
+      }
+      const sh = rep.departments.find((d) => d.department === 'shanghai');
+      assert.ok(sh && sh.certified >= 1 && sh.passed >= 1, 'sales2 (shanghai) counts as certified');
+      // Charts drawn by the page: department coverage, scores, the quarterly trend, weakest topics.
+      const charts = await v.locator('svg.chart[role="img"]').count();
+      assert.ok(charts >= 4, `charts on the report: ${charts}`);
+      const bars = await v.locator('[data-section="departments"] svg.chart rect').count();
+      assert.ok(bars >= rep.departments.length, 'the department chart has bars');
+      assert.ok(await v.locator('[data-section="trend"] svg.chart polyline').count() >= 1, 'a trend line');
+      assert.ok(await v.locator('[data-section="weakest"] tbody tr').count() >= 1, 'the weakest questions');
+      await shot(page, t.out, 'training-report-hr1-zh-CN');
+      await axe(page, 'training report (hr1)', t.axe);
+
+      // The CSV, made from the same numbers.
+      const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 15000 }), click(v, 'csv')]);
+      const file = path.join(t.out, 'training-report.csv');
+      await dl.saveAs(file);
+      const text = fs.readFileSync(file, 'utf8').replace(/^\ufeff/, '');
+      const lines = text.split('\r\n');
+      assert.equal(lines[0], 'section,course,department,accounts,certified,attempts,passed,pass_rate_percent,average_score');
+      assert.ok(lines.includes(`department,${COURSE},shanghai,${sh.accounts},${sh.certified},${sh.attempts},${sh.passed},` +
+        `${Math.round(sh.pass_rate * 100)},${Math.round(sh.average_score)}`), `the shanghai line in the CSV:\n${text.slice(0, 600)}`);
+      assert.ok(lines.some((l) => l.startsWith(`trend,${COURSE},shanghai,`)), 'the trend in the CSV');
+
+      // One person, on request: HR may read anyone's training.
+      const look = v.locator('[data-form="person"]');
+      await fill(look, { username: 'sales2' });
+      await click(look, 'person');
+      const st = v.locator(`[data-section="person"] ${row(COURSE)}`).first();
+      await st.waitFor({ state: 'visible', timeout: 10000 });
+      await v.locator(`[data-section="person"] ${row(t.state.trainingAttempt)}`).waitFor({ state: 'visible', timeout: 10000 });
+
+      await setLang(page, 'en');
+      const ve = await waitView(page, 'training-report');
+      await ve.locator('[data-section="departments"]').waitFor({ state: 'visible', timeout: 15000 });
+      await settled(ve);
+      await assertTranslated(page, 'training report (hr1, en)');
+      await assertEnglishChrome(page, 'training report (hr1, en)');
+      await shot(page, t.out, 'training-report-hr1-en');
+      await axe(page, 'training report (hr1, en)', t.axe);
+    },
+  },
+  {
+    name: 'training: an employee cannot see another\'s results (the page never asks; the server refuses)',
+    refusals: true,
+    timeout: 120000,
+    async run(t) {
+      const other = t.state.trainingAttempt || await passByApi(t, 'sales2');
+      const page = await t.page();
+      const asked = [];
+      page.on('request', (r) => { if (new URL(r.url()).pathname.startsWith('/v1/training/')) asked.push(r.url()); });
+      await signIn(page, t.demo.url, 'sales1');
+      assert.ok(!(await navNames(page)).includes('training-report'), 'no training report in sales1\'s navigation');
+      let v = await go(page, 'training');
+      await v.locator('[data-section="results"]').waitFor({ state: 'visible', timeout: 15000 });
+      await settled(v);
+      assert.equal(await v.locator(row(other)).count(), 0, 'sales2\'s attempt is not on sales1\'s page');
+      // Addresses typed by hand: another person's results, HR's report.
+      for (const hash of ['#/training/results/sales2', '#/training/sales2', `#/training/quiz/${COURSE}/sales2`]) {
+        await page.goto(`${t.demo.url}/${hash}`);
+        v = await waitView(page, 'training');
+        await settled(v);
+        assert.equal(await v.locator(row(other)).count(), 0, `${hash} shows nothing of sales2`);
+      }
+      await page.goto(`${t.demo.url}/#/training-report`);
+      await page.locator('[data-view="training-report"] [data-state="not-available"]').waitFor({ state: 'visible', timeout: 10000 });
+      const named = asked.filter((u) => /username=|sales2|\/report/.test(u));
+      assert.deepEqual(named, [], 'the page never asked for another account\'s training');
+      assert.ok(asked.some((u) => u.endsWith('/v1/training/results')), 'it asked for its own results');
+
+      // The server refuses, to the browser's own session as to an API client.
+      const inPage = await page.evaluate(async (course) => {
+        const codes = {};
+        for (const p of ['/v1/training/results?username=sales2', '/v1/training/status?username=sales2', '/v1/training/results?username=*',
+          `/v1/training/courses/${course}/report`]) {
+          codes[p] = (await fetch(p, { credentials: 'same-origin', cache: 'no-store' })).status;
+        }
+        return codes;
+      }, COURSE);
+      for (const [p, code] of Object.entries(inPage)) assert.equal(code, 403, `${p} from sales1's browser: ${code}`);
+      const s1 = await t.demo.as('sales1');
+      for (const p of ['/v1/training/results?username=sales2', '/v1/training/status?username=sales2']) {
+        const r = await s1.get(p);
+        assert.equal(r.status, 403, `${p}: ${r.status}`);
+        assert.ok(!r.text.includes(other), 'the refusal names no attempt');
+      }
+      const sub = await s1.post(`/v1/training/attempts/${other}/submit`, { answers: {} });
+      assert.equal(sub.status, 404, `submitting sales2's attempt as sales1: ${sub.status}`);
+      const own = (await s1.get('/v1/training/results')).json.attempts;
+      assert.ok(own.every((a) => a.username === 'sales1'), 'sales1\'s own results are only sales1\'s');
+    },
+  },
+];
