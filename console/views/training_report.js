@@ -157,7 +157,7 @@ export default {
                         })),
                     }),
                     table(el, [
-                        { key: 'q', label: t('trainrep.quarter') },
+                        { key: 'q', label: t('trainrep.quarter'), cell: (q) => q },
                         ...['', ...tr.departments].map((d) => ({
                             key: d, label: d || t('trainrep.company'), class: 'num',
                             cell: (q) => { const c = tr.cell(d, q); return c.attempts ? `${c.pass_rate}% · ${c.average} (${c.attempts})` : '—'; },
@@ -171,10 +171,18 @@ export default {
                 el('h2', {}, t('trainrep.weakest')),
                 topics.length ? [
                     barChart({
-                        title: t('trainrep.chart.topics'), desc: t('trainrep.chart.topics_desc'), labels: topics.map((g) => g.topic),
+                        title: t('trainrep.chart.topics'), desc: t('trainrep.chart.topics_desc'), labels: topics.map((g) => g.lesson),
                         xName: t('trainrep.c.topic'), tableLabel: numbers,
                         series: [{ name: t('trainrep.c.wrong_rate'), values: topics.map((g) => g.rate), color: '#a4262c' }],
                     }),
+                    table(el, [
+                        { key: 'lesson', label: t('trainrep.c.lesson'), cell: (g) => el('code', {}, g.lesson) },
+                        { key: 'topic', label: t('trainrep.c.topic') },
+                        { key: 'answered', label: t('trainrep.c.answered'), class: 'num' },
+                        { key: 'wrong', label: t('trainrep.c.wrong'), class: 'num' },
+                        { key: 'rate', label: t('trainrep.c.wrong_rate'), class: 'num', cell: (g) => g.rate + '%' },
+                    ], topics, { label: t('trainrep.topics'), idOf: (g) => 'topic-' + g.lesson }),
+                    el('h3', {}, t('trainrep.weakest_questions')),
                     table(el, [
                         { key: 'question', label: t('trainrep.c.question'), cell: (w) => el('code', {}, w.question) },
                         { key: 'topic', label: t('trainrep.c.topic') },
