@@ -274,3 +274,44 @@ export function rebuildLesson(src, make, t = (k) => k) {
     }
     return out;
 }
+
+// ---- the metrics route (GET /v1/training/metrics) in the report's shape ----
+
+// {groups, weakest, questionnaire} of `by=department` as the course report's fields, so one
+// drawing serves both: departments with accounts (assigned), certified, attempts, passed,
+// pass_rate (0..1) and average_score; the weakest questions; the questionnaire per item.
+export function reportFromMetrics(m) {
+    const departments = ((m && m.groups) || []).map((g) => ({
+        department: g.key, accounts: g.assigned ?? g.people ?? 0, certified: g.certified || 0, attempts: g.attempts || 0,
+        passed: g.passed || 0, pass_rate: g.pass_rate || 0, average_score: g.average_score || 0, statuses: g.statuses || null,
+        remedial_open: g.remedial_open ?? null,
+    }));
+    const weakest_questions = ((m && m.weakest) || []).map((w) => ({ question: w.question, lesson: w.lesson, answered: w.answered || 0, wrong: w.wrong || 0 }));
+    const questionnaire = {};
+    for (const q of (m && m.questionnaire) || []) questionnaire[q.item] = { pre: q.pre || { mean: null, n: 0 }, post: q.post || { mean: null, n: 0 } };
+    return { departments, weakest_questions, questionnaire };
+}
+
+// Trends from the metrics route: the whole scope's `trends` and, per department, the `trends`
+// of a request filtered to it ({department: metrics}); the same interface as trends().
+export function trendsFromMetrics(all, perDept = {}) {
+    const cells = new Map();
+    const qs = new Set();
+    const put = (d, rows) => {
+        for (const r of rows || []) {
+            qs.add(r.quarter);
+            cells.set(d + '|' + r.quarter, {
+                attempts: r.attempts || 0, passed: r.passed || 0,
+                pass_rate: r.attempts ? Math.round((r.pass_rate || 0) * 100) : null, average: r.attempts ? Math.round(r.average_score || 0) : null,
+            });
+        }
+    };
+    put('', all && all.trends);
+    for (const [d, m] of Object.entries(perDept)) put(d, m && m.trends);
+    const sorted = [...qs].filter(Boolean).sort();
+    return {
+        quarters: sorted.length ? quarterRange(sorted[0], sorted[sorted.length - 1]) : [],
+        departments: Object.keys(perDept).sort(),
+        cell(d, q) { return cells.get((d || '') + '|' + q) || { attempts: 0, passed: 0, pass_rate: null, average: null }; },
+    };
+}

@@ -243,3 +243,29 @@ test('a lesson is rebuilt from an allow-list: no script, no handler, no outside 
     assert.equal(courseFile('/v1/training/files/a//x.svg'), null);
     assert.equal(courseFile('//evil/v1/training/files/a/1/x.svg'), null);
 });
+
+test('the metrics route\'s figures in the report\'s shape, trends per department and quarter', async () => {
+    const { reportFromMetrics, trendsFromMetrics } = await import('../../console/views/training_lib.js');
+    const m = {
+        groups: [{ key: 'beijing', people: 3, attempts: 5, passed: 4, pass_rate: 0.8, average_score: 82, assigned: 3, certified: 2,
+            statuses: { future: 0, pending: 1, overdue: 0, certified: 2, expired: 0 }, coverage: 0.6667, remedial_open: 1 }],
+        weakest: [{ course: 'c', question: 'q-1', lesson: 'phishing', answered: 9, wrong: 5, wrong_rate: 0.5556 }],
+        questionnaire: [{ course: 'c', item: 'recognise-phishing', pre: { mean: 2.4, n: 5 }, post: { mean: 3.9, n: 4 }, change: 1.5 }],
+        trends: [{ quarter: '2026Q2', attempts: 4, passed: 2, pass_rate: 0.5, average_score: 70, people: 3 },
+            { quarter: '2026Q4', attempts: 1, passed: 1, pass_rate: 1, average_score: 90, people: 1 }],
+    };
+    const r = reportFromMetrics(m);
+    assert.deepEqual(r.departments[0], { department: 'beijing', accounts: 3, certified: 2, attempts: 5, passed: 4, pass_rate: 0.8, average_score: 82,
+        statuses: m.groups[0].statuses, remedial_open: 1 });
+    assert.deepEqual(weakest(r, COURSE).map((w) => [w.question, w.rate]), [['q-1', 56]]);
+    assert.deepEqual(movement(r)[0], { item: 'recognise-phishing', pre: 2.4, post: 3.9, n_pre: 5, n_post: 4, delta: 1.5 });
+    const tr = trendsFromMetrics(m, { beijing: { trends: [{ quarter: '2026Q4', attempts: 1, passed: 1, pass_rate: 1, average_score: 90 }] } });
+    assert.deepEqual(tr.quarters, ['2026Q2', '2026Q3', '2026Q4']);
+    assert.deepEqual(tr.departments, ['beijing']);
+    assert.deepEqual(tr.cell('', '2026Q2'), { attempts: 4, passed: 2, pass_rate: 50, average: 70 });
+    assert.deepEqual(tr.cell('', '2026Q3'), { attempts: 0, passed: 0, pass_rate: null, average: null });
+    assert.deepEqual(tr.cell('beijing', '2026Q4'), { attempts: 1, passed: 1, pass_rate: 100, average: 90 });
+    assert.deepEqual(reportFromMetrics(null), { departments: [], weakest_questions: [], questionnaire: {} });
+    // the CSV is made from either shape alike
+    assert.ok(reportCsv('c', r, tr, COURSE).includes('department,c,beijing,3,2,5,4,80,82'));
+});
