@@ -465,6 +465,7 @@ TEST(t_zones_and_config)
 /* ---- the door, on a real vault ---- */
 
 static vault *V;
+static char VDIR[600];
 static actor SYS, SALES, SALES2, HR;
 
 static actor person(const char *user, role r, const char *dept)
@@ -489,6 +490,7 @@ TEST(t_door_setup)
     vault_init_opts o = {&src, VAULT_KDF_FAST, NULL, NULL};
     EXPECT_OK(vault_init(dir, &o));
     EXPECT_OK(vault_open(dir, &src, &V));
+    snprintf(VDIR, sizeof VDIR, "%s", dir);
     actor_system(&SYS, "test");
     SALES = person("sales1", ROLE_SALES, "beijing");
     SALES2 = person("sales2", ROLE_SALES, "shanghai");
@@ -817,6 +819,54 @@ TEST(t_door_attempt_limits)
     EXPECT(a == NULL);
 }
 
+/* Whether any file of the vault folder (the database, its WAL, the audit log...) holds the
+ * bytes of needle. */
+static bool vault_holds(const char *needle)
+{
+    char cmd[800];
+    snprintf(cmd, sizeof cmd, "grep -rqaF -- '%s' '%s'", needle, VDIR);
+    return system(cmd) == 0;
+}
+
+static err grab_text(void *ctx, const char *phase, const char *item, int likert, slice sealed,
+                     int64_t at_us)
+{
+    (void)likert, (void)at_us;
+    if (strcmp(phase, "post") == 0 && strcmp(item, "unclear") == 0) {
+        return buf_set(ctx, sealed.p, sealed.len);
+    }
+    return ERR_OK;
+}
+
+TEST(t_door_questionnaire_text_sealed)
+{
+    static const char CANARY[] = "canary-7f3a91-freetext";
+    json_t *qa = json_pack("{s:i,s:s}", "recognise-phishing", 4, "unclear", CANARY);
+    EXPECT_OK(door_training_questionnaire_answer(V, &SALES, "security-basics", "post", qa));
+    json_decref(qa);
+    json_t *out = NULL;
+    EXPECT_OK(door_training_questionnaire(V, &SALES, "security-basics", "post", "en", &out));
+    EXPECT_STR(json_string_value(json_object_get(json_object_get(out, "answers"), "unclear")),
+               CANARY);
+    json_decref(out);
+    out = NULL;
+    EXPECT(!vault_holds(CANARY)); /* neither the database nor its WAL nor the audit log */
+    EXPECT(vault_holds("recognise-phishing")); /* the grep itself sees the store */
+    /* a row copied under another person does not open */
+    buf sealed;
+    buf_init(&sealed, 1 << 16);
+    EXPECT_OK(
+        store_training_responses(V->st, SALES.account_id, "security-basics", grab_text, &sealed));
+    EXPECT(sealed.len > 40);
+    EXPECT_OK(store_training_response_put(V->st, SALES2.account_id, "security-basics", "2026.4",
+                                          "post", "unclear", 0, buf_slice(&sealed), 1));
+    buf_free(&sealed);
+    out = NULL;
+    EXPECT_ERR(door_training_questionnaire(V, &SALES2, "security-basics", "post", "en", &out),
+               ERR_CRYPTO);
+    json_decref(out);
+}
+
 TEST(t_door_teardown)
 {
     vault_close(V);
@@ -842,6 +892,7 @@ int main(void)
     RUN(t_door_assign_status_valid_until);
     RUN(t_door_concurrent_writers);
     RUN(t_door_attempt_limits);
+    RUN(t_door_questionnaire_text_sealed);
     RUN(t_door_teardown);
     return test_done("training_test");
 }

@@ -509,20 +509,88 @@ out:
 
 /* ---- questionnaires ---- */
 
+/* Questionnaire free text is sealed like customer data: a data key of its own, wrapped
+ * under the vault's key-encryption key, the text sealed under it with the row's identity as
+ * associated data (a row copied under another person, course or item does not open). Stored:
+ * the wrapped key's length (2 bytes, big endian), the wrapped key, the envelope. */
+static void text_owner(const char *account_id, const char *course_id, const char *phase,
+                       const char *item, char *out, size_t max)
+{
+    snprintf(out, max, "training/%s/%s/%s/%s", account_id, course_id, phase, item);
+}
+
+static err text_seal(vault *v, const char *owner, const char *text, buf *out)
+{
+    if (!text || !text[0]) {
+        return ERR_OK;
+    }
+    uint8_t *dek = door_dek_buf();
+    ENSURE(dek != NULL, ERR_INTERNAL, "cannot lock memory for a key");
+    buf wrapped;
+    buf_init(&wrapped, 4096);
+    err rc = ERR_OK;
+    GUARD(door_keyring_fresh(v));
+    GUARD(keyring_dek_new(v->kr, owner, dek, &wrapped));
+    CHECK(wrapped.len < 65536, ERR_INTERNAL, "wrapped key too long");
+    uint8_t len[2] = {(uint8_t)(wrapped.len >> 8), (uint8_t)wrapped.len};
+    GUARD(buf_append(out, len, 2));
+    GUARD(buf_append(out, wrapped.p, wrapped.len));
+    GUARD(seal(dek, 1, owner, "text", (slice){(const uint8_t *)text, strlen(text)}, out));
+out:
+    mem_wipe(dek, KEY_LEN);
+    buf_free(&wrapped);
+    return rc;
+}
+
+static err text_open(vault *v, const char *owner, slice sealed, buf *out)
+{
+    if (sealed.len == 0) {
+        return ERR_OK;
+    }
+    ENSURE(sealed.len > 2, ERR_CRYPTO, "a sealed answer is damaged");
+    size_t wl = ((size_t)sealed.p[0] << 8) | sealed.p[1];
+    ENSURE(sealed.len > 2 + wl, ERR_CRYPTO, "a sealed answer is damaged");
+    uint8_t *dek = door_dek_buf();
+    ENSURE(dek != NULL, ERR_INTERNAL, "cannot lock memory for a key");
+    err rc = ERR_OK;
+    GUARD(keyring_dek_unwrap(v->kr, owner, (slice){sealed.p + 2, wl}, dek));
+    GUARD(unseal(dek, owner, "text", (slice){sealed.p + 2 + wl, sealed.len - 2 - wl}, out));
+out:
+    mem_wipe(dek, KEY_LEN);
+    return rc;
+}
+
 typedef struct resp_ctx {
+    vault *v;
+    const char *account_id, *course;
     const char *phase;
     json_t *answers;
 } resp_ctx;
 
-static err resp_one(void *ctx, const char *phase, const char *item, int likert, const char *text,
+static err resp_one(void *ctx, const char *phase, const char *item, int likert, slice sealed,
                     int64_t at_us)
 {
+    (void)at_us;
     resp_ctx *x = ctx;
-    if (strcmp(phase, x->phase) == 0) {
-        json_object_set_new(x->answers, item,
-                            likert > 0 ? json_integer(likert) : json_string(text ? text : ""));
+    if (strcmp(phase, x->phase) != 0) {
+        return ERR_OK;
     }
-    return ERR_OK;
+    if (likert > 0) {
+        json_object_set_new(x->answers, item, json_integer(likert));
+        return ERR_OK;
+    }
+    char owner[256];
+    text_owner(x->account_id, x->course, phase, item, owner, sizeof owner);
+    buf plain;
+    buf_init(&plain, QUIZ_TEXT_MAX + 1);
+    err e = text_open(x->v, owner, sealed, &plain);
+    if (e == ERR_OK) {
+        json_object_set_new(x->answers, item,
+                            json_stringn(plain.len ? (const char *)plain.p : "", plain.len));
+    }
+    mem_wipe(plain.p, plain.len);
+    buf_free(&plain);
+    return e;
 }
 
 err door_training_questionnaire(vault *v, const actor *a, const char *course_id, const char *phase,
@@ -535,7 +603,7 @@ err door_training_questionnaire(vault *v, const actor *a, const char *course_id,
     TRY(load_course(v, course_id, NULL, &c));
     err rc = ERR_OK;
     const char *lg;
-    resp_ctx x = {phase, json_object()};
+    resp_ctx x = {v, a->account_id, c->id, phase, json_object()};
     CHECK(lang_pick(c, lang, &lg), ERR_INPUT, "lang: the course is in none such");
     GUARD(store_training_responses(v->st, a->account_id, c->id, resp_one, &x));
     json_t *items = json_array();
@@ -564,6 +632,8 @@ err door_training_questionnaire_answer(vault *v, const actor *a, const char *cou
     TRY(load_course(v, course_id, NULL, &c));
     err rc = ERR_OK;
     store_tx *tx = NULL;
+    buf sealed;
+    buf_init(&sealed, QUIZ_TEXT_MAX + 8192);
     GUARD(quiz_questionnaire_check(c, phase, answers));
     char what[160];
     snprintf(what, sizeof what, "course=%s version=%s phase=%s", c->id, c->version, phase);
@@ -577,13 +647,18 @@ err door_training_questionnaire_answer(vault *v, const actor *a, const char *cou
     json_t *val;
     json_object_foreach(answers, k, val)
     {
+        char owner[256];
+        text_owner(a->account_id, c->id, phase, k, owner, sizeof owner);
+        sealed.len = 0;
+        GUARD(text_seal(v, owner, json_is_string(val) ? json_string_value(val) : "", &sealed));
         GUARD(store_training_response_put(txs, a->account_id, c->id, c->version, phase, k,
                                           json_is_integer(val) ? (int)json_integer_value(val) : 0,
-                                          json_is_string(val) ? json_string_value(val) : "", now));
+                                          buf_slice(&sealed), now));
     }
     GUARD(store_commit(&tx));
 out:
     store_rollback(&tx);
+    buf_free(&sealed);
     course_free(c);
     return rc;
 }

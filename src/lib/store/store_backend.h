@@ -32,6 +32,7 @@
 #define CUSTOS_STORE_BACKEND_H
 
 #include "store/store.h"
+#include "store/store_training.h"
 
 struct store_backup_ops;
 
@@ -145,7 +146,73 @@ struct store_backup_ops;
     X(idem_purge, (store * s, int64_t before_us, size_t * n), (s, before_us, n))                   \
     X(erasures, (store * s, store_erasure_fn fn, void *ctx), (s, fn, ctx))                         \
     X(meta_get, (store * s, const char *key, buf *out), (s, key, out))                             \
-    X(meta_set, (store * s, const char *key, const char *value), (s, key, value))
+    X(meta_set, (store * s, const char *key, const char *value), (s, key, value))                  \
+    /* training (store_training.h) */                                                              \
+    X(training_ready, (store * s), (s))                                                            \
+    X(training_course_put,                                                                         \
+      (store * s, const char *id, const char *version, slice manifest, int64_t at_us),             \
+      (s, id, version, manifest, at_us))                                                           \
+    X(training_file_put,                                                                           \
+      (store * s, const char *course, const char *version, const char *path, slice body),          \
+      (s, course, version, path, body))                                                            \
+    X(training_course_get,                                                                         \
+      (store * s, const char *id, const char *version, char *version_out, buf *manifest),          \
+      (s, id, version, version_out, manifest))                                                     \
+    X(training_file_get,                                                                           \
+      (store * s, const char *course, const char *version, const char *path, buf *body),           \
+      (s, course, version, path, body))                                                            \
+    X(training_course_list, (store * s, store_training_course_fn fn, void *ctx), (s, fn, ctx))     \
+    X(training_assign, (store * s, const training_assignment *a), (s, a))                          \
+    X(training_unassign, (store * s, const char *id), (s, id))                                     \
+    X(training_assignments, (store * s, store_training_assignment_fn fn, void *ctx), (s, fn, ctx)) \
+    X(training_attempt_insert, (store * s, const training_attempt *a), (s, a))                     \
+    X(training_attempt_get, (store * s, const char *id, training_attempt *out), (s, id, out))      \
+    X(training_attempt_submit,                                                                     \
+      (store * s, const char *id, int64_t at_us, int score, bool passed,                           \
+       const training_answer *ans, size_t n),                                                      \
+      (s, id, at_us, score, passed, ans, n))                                                       \
+    X(training_attempts,                                                                           \
+      (store * s, const char *account_id, size_t max, store_training_attempt_fn fn, void *ctx),    \
+      (s, account_id, max, fn, ctx))                                                               \
+    X(training_attempts_started,                                                                   \
+      (store * s, const char *account_id, const char *course, int64_t since_us, int64_t *n),       \
+      (s, account_id, course, since_us, n))                                                        \
+    X(training_last_pass, (store * s, const char *account_id, const char *course, int64_t *at_us), \
+      (s, account_id, course, at_us))                                                              \
+    X(training_topics,                                                                             \
+      (store * s, const char *course, const char *account_id, size_t max,                          \
+       store_training_topic_fn fn, void *ctx),                                                     \
+      (s, course, account_id, max, fn, ctx))                                                       \
+    X(training_response_put,                                                                       \
+      (store * s, const char *account_id, const char *course, const char *version,                 \
+       const char *phase, const char *item, int likert, slice sealed_text, int64_t at_us),         \
+      (s, account_id, course, version, phase, item, likert, sealed_text, at_us))                   \
+    X(training_responses,                                                                          \
+      (store * s, const char *account_id, const char *course, store_training_response_fn fn,       \
+       void *ctx),                                                                                 \
+      (s, account_id, course, fn, ctx))                                                            \
+    X(training_likert, (store * s, const char *course, store_training_likert_fn fn, void *ctx),    \
+      (s, course, fn, ctx))                                                                        \
+    X(training_answer_rows,                                                                        \
+      (store * s, const char *course, store_training_answer_row_fn fn, void *ctx),                 \
+      (s, course, fn, ctx))                                                                        \
+    X(training_likert_rows,                                                                        \
+      (store * s, const char *course, store_training_likert_row_fn fn, void *ctx),                 \
+      (s, course, fn, ctx))                                                                        \
+    X(training_remedial_add, (store * s, const training_remedial *r), (s, r))                      \
+    X(training_remedials,                                                                          \
+      (store * s, const char *account_id, bool open_only, store_training_remedial_fn fn,           \
+       void *ctx),                                                                                 \
+      (s, account_id, open_only, fn, ctx))                                                         \
+    X(training_remedial_close, (store * s, const char *id, int64_t done_us), (s, id, done_us))     \
+    X(training_reminder_claim,                                                                     \
+      (store * s, const char *account_id, const char *course, const char *cycle, const char *kind, \
+       int64_t at_us),                                                                             \
+      (s, account_id, course, cycle, kind, at_us))                                                 \
+    X(training_reminder_drop,                                                                      \
+      (store * s, const char *account_id, const char *course, const char *cycle,                   \
+       const char *kind),                                                                          \
+      (s, account_id, course, cycle, kind))
 
 typedef struct store_ops {
     const char *name; /* "sqlite" */

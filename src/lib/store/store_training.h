@@ -1,7 +1,9 @@
 /*
- * store_training.h - the store's training tables: imported courses and their
+ * store_training.h - the store's training tables (operations of STORE_OPS,
+ * store_backend.h, so every backend keeps them): imported courses and their
  * files, assignments, quiz attempts with per-question right/wrong, the
- * questionnaires' answers, and the reminders sent. No customer data lives here;
+ * questionnaires' answers (free text sealed), remedial courses after violations, and the
+ * reminders sent. No customer data lives here;
  * the only personal data are the staff's own answers to the questionnaires.
  * The tables are made on first use (CREATE TABLE IF NOT EXISTS).
  */
@@ -93,12 +95,14 @@ typedef err (*store_training_topic_fn)(void *ctx, const char *question, const ch
 MUST_USE err store_training_topics(store *s, const char *course, const char *account_id, size_t max,
                                    store_training_topic_fn fn, void *ctx);
 
-/* ---- questionnaires (the employee's own answers) ---- */
+/* ---- questionnaires (the employee's own answers) ----
+ * Free text arrives sealed (the door seals it like customer data: a data key of its own,
+ * wrapped under the KEK); the store keeps the envelope and never sees the words. */
 MUST_USE err store_training_response_put(store *s, const char *account_id, const char *course,
                                          const char *version, const char *phase, const char *item,
-                                         int likert, const char *text, int64_t at_us);
+                                         int likert, slice sealed_text, int64_t at_us);
 typedef err (*store_training_response_fn)(void *ctx, const char *phase, const char *item,
-                                          int likert, const char *text, int64_t at_us);
+                                          int likert, slice sealed_text, int64_t at_us);
 MUST_USE err store_training_responses(store *s, const char *account_id, const char *course,
                                       store_training_response_fn fn, void *ctx);
 /* Average Likert answer per (phase, item) over every account (the course's movement). */
@@ -106,6 +110,40 @@ typedef err (*store_training_likert_fn)(void *ctx, const char *phase, const char
                                         int64_t n);
 MUST_USE err store_training_likert(store *s, const char *course, store_training_likert_fn fn,
                                    void *ctx);
+
+/* ---- rows for the metrics (the door groups them by person, department and quarter) ---- */
+/* Every answer of every submitted attempt of course (NULL: every course). */
+typedef err (*store_training_answer_row_fn)(void *ctx, const char *account_id, const char *course,
+                                            int64_t submitted_us, const char *question,
+                                            const char *lesson, bool correct);
+MUST_USE err store_training_answer_rows(store *s, const char *course,
+                                        store_training_answer_row_fn fn, void *ctx);
+/* Every Likert answer (never the free text) of course (NULL: every course). */
+typedef err (*store_training_likert_row_fn)(void *ctx, const char *account_id, const char *course,
+                                            const char *phase, const char *item, int likert,
+                                            int64_t at_us);
+MUST_USE err store_training_likert_rows(store *s, const char *course,
+                                        store_training_likert_row_fn fn, void *ctx);
+
+/* ---- remedial courses: a course an employee must take again after a violation ---- */
+typedef struct training_remedial {
+    char id[ID_LEN + 1];
+    char account_id[ID_LEN + 1];
+    char course[TRAINING_ID_MAX + 1];
+    char source[80];              /* "violation:RULE", "guard:RULE" or "hr": where it came from */
+    bool blocking;                /* customer access waits for the pass */
+    int64_t assigned_us, done_us; /* done_us 0: open */
+    int64_t saved_until_us;       /* the validity the account had when it was blocked */
+    char assigned_by[USERNAME_MAX + 8];
+} training_remedial;
+MUST_USE err store_training_remedial_add(store *s, const training_remedial *r);
+typedef err (*store_training_remedial_fn)(void *ctx, const training_remedial *r);
+/* The remedial courses of account_id (NULL: everyone's), open ones only when open_only,
+ * oldest first. */
+MUST_USE err store_training_remedials(store *s, const char *account_id, bool open_only,
+                                      store_training_remedial_fn fn, void *ctx);
+/* Closes an open remedial course; ERR_CONFLICT when it was closed already. */
+MUST_USE err store_training_remedial_close(store *s, const char *id, int64_t done_us);
 
 /* ---- reminders: one of each kind per account, course and cycle ---- */
 /* Claims the reminder; ERR_CONFLICT when it was claimed already. */
