@@ -20,7 +20,12 @@
     "       custos training assign COURSE (--role R | --department D | --user U) "                 \
     "[--starts YYYY-MM-DD]\n"                                                                      \
     "       custos training assignments | unassign ID | remind | report COURSE\n"                  \
-    "       custos training valid-until USER YYYY-MM-DD --reason TEXT\n"
+    "       custos training valid-until USER YYYY-MM-DD --reason TEXT\n"                           \
+    "       custos training metrics [--by person|department|course|quarter] [--course C]\n"        \
+    "                [--department D] [--quarter 2026Q4] [--user U] [--csv groups|weakest|...]\n"  \
+    "       custos training remedial USER COURSE [--violation RULE] [--blocking yes|no]\n"         \
+    "       custos training remedials [--user U | --all] [--open yes]\n"                           \
+    "       custos training withdraw ID --reason TEXT\n"
 
 static int usage_fail(void)
 {
@@ -152,6 +157,55 @@ int cmd_training(args *a)
         return cli_send_json(
             a, "POST", path,
             json_pack("{s:s,s:s}", "valid_until", a->pos[2], "reason", args_opt(a, "--reason")));
+    }
+    if (strcmp(sub, "metrics") == 0 && a->npos == 1) {
+        static const char *const Q[][2] = {
+            {"--by", "by"},           {"--course", "course"}, {"--department", "department"},
+            {"--quarter", "quarter"}, {"--user", "username"}, {"--csv", "table"}};
+        size_t len = (size_t)snprintf(path, sizeof path, "/v1/training/metrics?format=%s",
+                                      args_opt(a, "--csv") ? "csv" : "json");
+        for (size_t i = 0; i < sizeof Q / sizeof Q[0]; i++) {
+            const char *v = args_opt(a, Q[i][0]);
+            if (!v) {
+                continue;
+            }
+            if (!seg_ok(v, 65)) {
+                return usage_fail();
+            }
+            len += (size_t)snprintf(path + len, sizeof path - len, "&%s=%s", Q[i][1], v);
+            if (len >= sizeof path) {
+                return usage_fail();
+            }
+        }
+        return get(a, path);
+    }
+    if (strcmp(sub, "remedial") == 0 && a->npos == 3) {
+        const char *bl = args_opt(a, "--blocking");
+        if (bl && strcmp(bl, "yes") != 0 && strcmp(bl, "no") != 0) {
+            return usage_fail();
+        }
+        json_t *o = json_pack("{s:s,s:s,s:b}", "username", a->pos[1], "course", a->pos[2],
+                              "blocking", !bl || strcmp(bl, "yes") == 0);
+        if (args_opt(a, "--violation")) {
+            json_object_set_new(o, "violation", json_string(args_opt(a, "--violation")));
+        }
+        return cli_send_json(a, "POST", "/v1/training/remedial", o);
+    }
+    if (strcmp(sub, "remedials") == 0 && a->npos == 1) {
+        const char *u = args_flag(a, "--all") ? "%2A" : args_opt(a, "--user");
+        if (u && strcmp(u, "%2A") != 0 && !seg_ok(u, 80)) {
+            return usage_fail();
+        }
+        const char *open = args_opt(a, "--open");
+        snprintf(path, sizeof path, "/v1/training/remedial?open=%s%s%s",
+                 open && strcmp(open, "yes") == 0 ? "1" : "0", u ? "&username=" : "", u ? u : "");
+        return get(a, path);
+    }
+    if (strcmp(sub, "withdraw") == 0 && a->npos == 2 && seg_ok(a->pos[1], 80) &&
+        args_opt(a, "--reason")) {
+        snprintf(path, sizeof path, "/v1/training/remedial/%s", a->pos[1]);
+        return cli_send_json(a, "DELETE", path,
+                             json_pack("{s:s}", "reason", args_opt(a, "--reason")));
     }
     return usage_fail();
 }

@@ -159,6 +159,108 @@ static void h_assignments(server *s, request *r, response *out, const char *rest
     response_error(out, ERR_NOT_FOUND, "no such route");
 }
 
+static void copy_arg(request *r, const char *k, char *out, size_t max, bool *ok)
+{
+    const char *v = req_arg(r, k);
+    if (v && strlen(v) >= max) {
+        *ok = false;
+        return;
+    }
+    snprintf(out, max, "%s", v ? v : "");
+}
+
+/* GET /v1/training/metrics[?by=&course=&department=&quarter=&username=&format=csv&table=] */
+static void h_metrics(server *s, request *r, response *out)
+{
+    if (!req_method(r, "GET")) {
+        return response_error(out, ERR_NOT_FOUND, "no such route");
+    }
+    tr_metrics_query q;
+    memset(&q, 0, sizeof q);
+    bool ok = true;
+    copy_arg(r, "course", q.course, sizeof q.course, &ok);
+    copy_arg(r, "department", q.department, sizeof q.department, &ok);
+    copy_arg(r, "quarter", q.quarter, sizeof q.quarter, &ok);
+    copy_arg(r, "username", q.username, sizeof q.username, &ok);
+    if (!ok) {
+        return response_error(out, ERR_INPUT, "a filter is too long");
+    }
+    err e = tr_metrics_by_parse(req_arg(r, "by"), &q.by);
+    if (e != ERR_OK) {
+        return response_fail(out, e);
+    }
+    const char *format = req_arg(r, "format");
+    if (!format || strcmp(format, "json") == 0) {
+        json_t *res = NULL;
+        e = door_training_metrics(s->v, &r->who, &q, &res);
+        return done(out, e, 200, res);
+    }
+    if (strcmp(format, "csv") != 0) {
+        return response_error(out, ERR_INPUT, "format: json or csv");
+    }
+    const char *table = req_arg(r, "table");
+    buf b;
+    buf_init(&b, (size_t)16 << 20);
+    e = door_training_metrics_csv(s->v, &r->who, &q, table, &b);
+    if (e != ERR_OK) {
+        buf_free(&b);
+        return response_fail(out, e);
+    }
+    out->raw = MHD_create_response_from_buffer(b.len, b.p, MHD_RESPMEM_MUST_COPY);
+    buf_free(&b);
+    if (!out->raw) {
+        return response_error(out, ERR_INTERNAL, "out of memory");
+    }
+    char disp[120];
+    snprintf(disp, sizeof disp, "attachment; filename=\"training-%s.csv\"",
+             table && (strcmp(table, "weakest") == 0 || strcmp(table, "questionnaire") == 0 ||
+                       strcmp(table, "trends") == 0)
+                 ? table
+                 : "groups");
+    MHD_add_response_header(out->raw, "Content-Type", "text/csv; charset=utf-8");
+    MHD_add_response_header(out->raw, "Content-Disposition", disp);
+    out->status = 200;
+}
+
+/* /v1/training/remedial[/{id}] */
+static void h_remedial(server *s, request *r, response *out, const char *rest)
+{
+    json_t *res = NULL, *j = NULL;
+    err e;
+    if (!rest && req_method(r, "GET")) {
+        const char *open = req_arg(r, "open");
+        e = door_training_remedial_list(s->v, &r->who, req_arg(r, "username"),
+                                        open && strcmp(open, "1") == 0, &res);
+        return done(out, e, 200, res);
+    }
+    if (!rest && req_method(r, "POST")) {
+        e = req_json_body(r, &j);
+        json_t *bl = json_object_get(j, "blocking");
+        if (e == ERR_OK && bl && !json_is_boolean(bl)) {
+            e = err_set(ERR_INPUT, __FILE__, __LINE__, "blocking: true or false");
+        }
+        char src[80] = "hr";
+        if (e == ERR_OK && jstr(j, "violation")) {
+            snprintf(src, sizeof src, "violation:%.60s", jstr(j, "violation"));
+        }
+        if (e == ERR_OK) {
+            e = door_training_remedial_assign(s->v, &r->who, jstr(j, "username"), jstr(j, "course"),
+                                              src, !bl || json_is_true(bl), &res);
+        }
+        json_decref(j);
+        return done(out, e, 201, res);
+    }
+    if (rest && !strchr(rest, '/') && req_method(r, "DELETE")) {
+        e = body_json(r, &j);
+        if (e == ERR_OK) {
+            e = door_training_remedial_withdraw(s->v, &r->who, rest, jstr(j, "reason"));
+        }
+        json_decref(j);
+        return done(out, e, 200, e == ERR_OK ? json_pack("{s:b}", "withdrawn", 1) : NULL);
+    }
+    response_error(out, ERR_NOT_FOUND, "no such route");
+}
+
 bool handle_training(server *s, request *r, response *out)
 {
     const char *u = r->url;
@@ -192,6 +294,10 @@ bool handle_training(server *s, request *r, response *out)
         done(out, e, 200, res);
     } else if (strcmp(head, "assignments") == 0) {
         h_assignments(s, r, out, rest);
+    } else if (strcmp(head, "metrics") == 0 && !rest) {
+        h_metrics(s, r, out);
+    } else if (strcmp(head, "remedial") == 0) {
+        h_remedial(s, r, out, rest);
     } else if ((strcmp(head, "status") == 0 || strcmp(head, "results") == 0) && !rest &&
                req_method(r, "GET")) {
         const char *who = req_arg(r, "username");

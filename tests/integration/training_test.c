@@ -229,6 +229,88 @@ TEST(t_lapse_cuts_and_pass_restores)
     buf_free(&audit);
 }
 
+/* Violations lead back to training: HR assigns a blocking remedial course; the policy cuts
+ * customer access on the next request; passing the course (a paper drawn after the
+ * assignment) restores it. */
+TEST(t_remedial_cuts_and_pass_restores)
+{
+    EXPECT_INT(customers(TS2, NULL), 200);
+    json_t *j = NULL;
+    /* only HR assigns (the employee, and no one for an unknown course) */
+    EXPECT_INT(h_json(&S, "POST", "/v1/training/remedial", TS2,
+                      "{\"username\":\"sales2\",\"course\":\"" COURSE "\"}", &j),
+               403);
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "POST", "/v1/training/remedial", TH,
+                      "{\"username\":\"sales2\",\"course\":\"nope\"}", &j),
+               400);
+    json_decref(j);
+    /* HR reads the violation register, then assigns */
+    EXPECT_INT(h_json(&S, "GET", "/v1/violations?username=sales2", TH, NULL, &j), 200);
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "POST", "/v1/training/remedial", TH,
+                      "{\"username\":\"sales2\",\"course\":\"" COURSE
+                      "\",\"violation\":\"bulk-read\"}",
+                      &j),
+               201);
+    EXPECT_STR(jstr(j, "source"), "violation:bulk-read");
+    EXPECT(json_is_true(json_object_get(j, "blocking")));
+    json_decref(j);
+    /* the very next request is refused by the policy's training condition */
+    json_t *e = NULL;
+    EXPECT_INT(customers(TS2, &e), 403);
+    const char *msg = jstr(json_object_get(e, "error"), "message");
+    EXPECT(msg && strstr(msg, "training") != NULL);
+    json_decref(e);
+    /* no hand-set date lifts it */
+    EXPECT_INT(h_json(&S, "POST", "/v1/training/accounts/sales2/valid-until", TH,
+                      "{\"valid_until\":\"2099-01-01\",\"reason\":\"back to work\"}", &j),
+               409);
+    json_decref(j);
+    EXPECT_INT(customers(TS2, NULL), 403);
+    EXPECT_INT(h_json(&S, "GET", "/v1/training/remedial?open=1", TS2, NULL, &j), 200);
+    EXPECT_INT(json_array_size(json_object_get(j, "remedial")), 1);
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "GET", "/v1/training/remedial?username=sales1", TS2, NULL, &j), 403);
+    json_decref(j);
+    /* a failed paper changes nothing; a pass restores access at once */
+    j = take_quiz(TS2, "en", false);
+    EXPECT(j && !json_is_true(json_object_get(j, "passed")));
+    json_decref(j);
+    EXPECT_INT(customers(TS2, NULL), 403);
+    j = take_quiz(TS2, "en", true);
+    EXPECT(j && json_is_true(json_object_get(j, "passed")));
+    json_decref(j);
+    EXPECT_INT(customers(TS2, NULL), 200);
+    EXPECT_INT(h_json(&S, "GET", "/v1/training/remedial?open=1", TS2, NULL, &j), 200);
+    EXPECT_INT(json_array_size(json_object_get(j, "remedial")), 0);
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "GET", "/v1/training/remedial?username=sales2", TH, NULL, &j), 200);
+    EXPECT(jstr(json_array_get(json_object_get(j, "remedial"), 0), "done_at") != NULL);
+    json_decref(j);
+    /* the figures: sales2 sees their own, not sales1's; HR of the hr department without a
+     * wider scope sees no shanghai figures (its scope comes from training.json) */
+    EXPECT_INT(h_json(&S, "GET", "/v1/training/metrics?by=person", TS2, NULL, &j), 200);
+    EXPECT_INT(json_array_size(json_object_get(j, "groups")), 1);
+    EXPECT_STR(jstr(json_array_get(json_object_get(j, "groups"), 0), "key"), "sales2");
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "GET", "/v1/training/metrics?by=person&username=sales1", TS2, NULL, &j),
+               403);
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "GET", "/v1/training/metrics?department=shanghai", TH, NULL, &j), 403);
+    json_decref(j);
+    buf csv;
+    buf_init(&csv, 1 << 20);
+    EXPECT_INT(h_req(&S, "GET", "/v1/training/metrics?by=person&format=csv", TS2, NULL, NULL, 0,
+                     &csv, NULL),
+               200);
+    EXPECT(strstr(h_last_headers(), "text/csv") != NULL);
+    EXPECT(strstr(h_last_headers(), "training-groups.csv") != NULL);
+    EXPECT(strncmp(buf_cstr(&csv), "key,people,attempts,", 20) == 0);
+    EXPECT(strstr(buf_cstr(&csv), "\r\nsales2,1,2,1,0.5,") != NULL);
+    buf_free(&csv);
+}
+
 /* ---- a real SMTP receiver ---- */
 
 static pid_t SMTP_PID;
@@ -338,7 +420,8 @@ static void write_training_json(unsigned port)
     FILE *f = fdopen(fd, "w");
     fprintf(f,
             "{\"smtp\": \"smtp://127.0.0.1:%u\", \"mail_domain\": \"staff.example\", "
-            "\"from\": \"training@staff.example\", \"console_url\": \"https://custos.example/\"}\n",
+            "\"from\": \"training@staff.example\", \"console_url\": \"https://custos.example/\", "
+            "\"remind_every\": 0, \"hr_scope\": {\"hr1\": [\"*\"]}}\n",
             port);
     fclose(f);
 }
@@ -440,6 +523,7 @@ int main(void)
     h_setup(&S, "training");
     RUN(t_demo_has_the_course);
     RUN(t_lapse_cuts_and_pass_restores);
+    RUN(t_remedial_cuts_and_pass_restores);
     RUN(t_quarter_moves_on_and_reminders);
     smtp_stop();
     if (S.pid) {

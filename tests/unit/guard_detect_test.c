@@ -33,7 +33,8 @@ static int64_t test_clock(void *ctx)
 /* ---- hooks that record what they were asked ---- */
 typedef struct calls {
     pthread_mutex_t mu;
-    int lock, lock_login, unlock, revoke, reauth, seal, audit;
+    int lock, lock_login, unlock, revoke, reauth, seal, audit, train;
+    char last_train[160];
     char last_lock[80], last_audit_action[40], last_audit_subject[140];
     char last_lock_login[80], last_lock_addr[64];
     int64_t last_login_until;
@@ -76,6 +77,14 @@ static err h_reauth(void *ctx, const char *u, const char *rule)
     C.reauth++;
     return ERR_OK;
 }
+static err h_train(void *ctx, const char *u, const char *course, const char *rule)
+{
+    pthread_mutex_lock(&C.mu);
+    C.train++;
+    snprintf(C.last_train, sizeof C.last_train, "%s %s %s", u, course, rule);
+    pthread_mutex_unlock(&C.mu);
+    return ERR_OK;
+}
 static err h_seal(void *ctx, const char *rule)
 {
     C.seal++;
@@ -96,7 +105,8 @@ static void h_audit(void *ctx, const char *action, const char *subject, const ch
 static void calls_reset(void)
 {
     pthread_mutex_lock(&C.mu);
-    C.lock = C.lock_login = C.unlock = C.revoke = C.reauth = C.seal = C.audit = 0;
+    C.lock = C.lock_login = C.unlock = C.revoke = C.reauth = C.seal = C.audit = C.train = 0;
+    C.last_train[0] = '\0';
     C.last_lock[0] = C.last_audit_action[0] = C.last_audit_subject[0] = C.actions[0] = '\0';
     C.last_lock_login[0] = C.last_lock_addr[0] = '\0';
     pthread_mutex_unlock(&C.mu);
@@ -120,6 +130,7 @@ static guard *open_at(const char *text, const char *db)
     o.hooks.require_reauth = h_reauth;
     o.hooks.seal = h_seal;
     o.hooks.audit = h_audit;
+    o.hooks.assign_training = h_train;
     guard *g = NULL;
     if (guard_open(r, &o, &g) != ERR_OK) {
         printf("  open: %s\n", err_message());
@@ -693,6 +704,43 @@ TEST(t_honeytoken)
     guard_close(g);
 }
 
+/* "train COURSE": remedial training for what a signed-in person did themselves, never for
+ * what anyone can make happen to an account (failed logins). */
+TEST(t_train_response)
+{
+    guard *g = open_text("rule bait\n detect honeytoken\n severity critical\n"
+                         " respond alert, train security-basics\nend\n"
+                         "rule bf\n detect login_fail\n per account\n threshold 2 within 10m\n"
+                         " respond alert, train security-basics\nend\n");
+    EXPECT(g != NULL);
+    guard_event e = E(GUARD_EV_CUSTOMER_READ, "eve", "10.0.0.6", T0);
+    e.customer = "cus_bait1";
+    e.honeytoken = true;
+    observe(g, e);
+    EXPECT_INT(nalerts(g, "bait"), 1);
+    EXPECT_INT(C.train, 1);
+    EXPECT_STR(C.last_train, "eve security-basics bait");
+    EXPECT(strstr(C.actions, "guard.train account:eve;") != NULL);
+    for (int i = 0; i < 3; i++) {
+        observe(g, E(GUARD_EV_LOGIN_FAIL, "alice", "198.51.100.1", T0 + (i + 1) * S));
+    }
+    EXPECT_INT(nalerts(g, "bf"), 1);
+    EXPECT_INT(C.train, 1); /* a stranger's failures send no one to training */
+    guard_close(g);
+    /* the rule's words */
+    static const char *const BAD[] = {
+        "rule r\n detect honeytoken\n respond alert, train\nend\n",
+        "rule r\n detect honeytoken\n respond alert, train Bad!\nend\n",
+        "rule r\n detect honeytoken\n respond train a, train b\nend\n",
+        "rule r\n detect scan\n count unknown_route\n threshold 3 within 1m\n"
+        " respond alert, train security-basics\nend\n",
+    };
+    for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
+        guard_rules *r = NULL;
+        EXPECT_ERR(guard_rules_parse(slice_cstr(BAD[i]), "t.rules", &r), ERR_INPUT);
+    }
+}
+
 TEST(t_scan)
 {
     guard *g = open_text("rule scan\n detect scan\n count unknown_route, oversized\n"
@@ -1199,6 +1247,7 @@ int main(void)
     RUN(t_baseline_warmup_and_z);
     RUN(t_off_hours);
     RUN(t_honeytoken);
+    RUN(t_train_response);
     RUN(t_scan);
     RUN(t_new_address_persisted);
     RUN(t_aggregation_and_status);

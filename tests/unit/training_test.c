@@ -4,8 +4,10 @@
  * ends, leap years and zones (tables), training.json, and the door's training calls on a real
  * vault: import, attempts (one submission even when two race), certification, who may read what.
  */
+#include <math.h>
 #include <pthread.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/clock.h"
 #include "door/door_int.h" /* white-box: the vault's store */
@@ -478,6 +480,9 @@ static actor person(const char *user, role r, const char *dept)
     return a;
 }
 
+static const char HR_ALL[] = "{\"hr_scope\": {\"hr1\": [\"*\"]}}";
+static void write_training_json(const char *text);
+
 TEST(t_door_setup)
 {
     char *d = test_tmpdir("training");
@@ -495,6 +500,7 @@ TEST(t_door_setup)
     SALES = person("sales1", ROLE_SALES, "beijing");
     SALES2 = person("sales2", ROLE_SALES, "shanghai");
     HR = person("hr1", ROLE_HR, "hr");
+    write_training_json(HR_ALL); /* hr1 answers for every department */
 }
 
 TEST(t_door_import)
@@ -867,6 +873,265 @@ TEST(t_door_questionnaire_text_sealed)
     json_decref(out);
 }
 
+static json_t *metrics(const actor *a, tr_metrics_by by, const char *dept, const char *user,
+                       err want)
+{
+    tr_metrics_query q;
+    memset(&q, 0, sizeof q);
+    q.by = by;
+    snprintf(q.department, sizeof q.department, "%s", dept ? dept : "");
+    snprintf(q.username, sizeof q.username, "%s", user ? user : "");
+    json_t *out = NULL;
+    err e = door_training_metrics(V, a, &q, &out);
+    EXPECT_INT(e, want);
+    return out;
+}
+
+static json_t *group_of(json_t *m, const char *key)
+{
+    size_t i;
+    json_t *g;
+    json_array_foreach(json_object_get(m, "groups"), i, g)
+    {
+        if (strcmp(json_string_value(json_object_get(g, "key")), key) == 0) {
+            return g;
+        }
+    }
+    return NULL;
+}
+
+static void write_training_json(const char *text)
+{
+    char p[700];
+    snprintf(p, sizeof p, "%s/training.json", VDIR);
+    if (!text) {
+        unlink(p);
+        return;
+    }
+    FILE *f = fopen(p, "w");
+    fputs(text, f);
+    fclose(f);
+}
+
+TEST(t_door_metrics_scope_and_figures)
+{
+    actor hr2 = person("hr2", ROLE_HR, "beijing");
+    actor stew = person("steward1", ROLE_DATA_STEWARD, "beijing");
+    /* the figures of one person match their results */
+    json_t *res = NULL;
+    EXPECT_OK(door_training_results(V, &HR, "sales1", &res));
+    json_int_t n = 0, passed = 0, sum = 0;
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(res, "attempts"), i, r)
+    {
+        n++;
+        passed += json_is_true(json_object_get(r, "passed"));
+        sum += json_integer_value(json_object_get(r, "score"));
+    }
+    json_decref(res);
+    EXPECT(n >= 2);
+    json_t *m = metrics(&SALES, TR_BY_PERSON, NULL, NULL, ERR_OK);
+    EXPECT_INT(json_array_size(json_object_get(m, "groups")), 1);
+    json_t *g = group_of(m, "sales1");
+    EXPECT(g != NULL);
+    EXPECT_INT(json_integer_value(json_object_get(g, "attempts")), n);
+    EXPECT_INT(json_integer_value(json_object_get(g, "passed")), passed);
+    EXPECT(fabs(json_real_value(json_object_get(g, "average_score")) - (double)sum / (double)n) <
+           0.01);
+    EXPECT_INT(json_integer_value(json_object_get(g, "assigned")), 1);
+    EXPECT(json_object_get(json_object_get(g, "statuses"), "certified") != NULL);
+    EXPECT(json_array_size(json_object_get(m, "weakest")) >= 1);
+    EXPECT(json_array_size(json_object_get(m, "trends")) == 1);
+    /* sales1's own questionnaire: one post answer of 4 */
+    json_t *qi = json_array_get(json_object_get(m, "questionnaire"), 0);
+    EXPECT_STR(json_string_value(json_object_get(qi, "item")), "recognise-phishing");
+    EXPECT(fabs(json_real_value(json_object_get(json_object_get(qi, "post"), "mean")) - 4.0) <
+           0.001);
+    EXPECT(json_is_null(json_object_get(m, "phishing")));
+    json_decref(m);
+    /* an employee sees only their own */
+    EXPECT(metrics(&SALES, TR_BY_PERSON, NULL, "sales2", ERR_DENIED) == NULL);
+    EXPECT(metrics(&SALES, TR_BY_DEPARTMENT, "shanghai", NULL, ERR_DENIED) == NULL);
+    /* HR of one department is refused another's, and another's people */
+    EXPECT(metrics(&hr2, TR_BY_DEPARTMENT, "shanghai", NULL, ERR_DENIED) == NULL);
+    EXPECT(metrics(&hr2, TR_BY_PERSON, NULL, "sales2", ERR_DENIED) == NULL);
+    m = metrics(&hr2, TR_BY_DEPARTMENT, NULL, NULL, ERR_OK);
+    EXPECT(group_of(m, "beijing") != NULL);
+    EXPECT(group_of(m, "shanghai") == NULL);
+    json_decref(m);
+    m = metrics(&hr2, TR_BY_PERSON, "beijing", NULL, ERR_OK);
+    EXPECT(group_of(m, "sales1") != NULL);
+    EXPECT(group_of(m, "sales2") == NULL);
+    json_decref(m);
+    /* a steward their department */
+    EXPECT(metrics(&stew, TR_BY_DEPARTMENT, "shanghai", NULL, ERR_DENIED) == NULL);
+    m = metrics(&stew, TR_BY_COURSE, NULL, NULL, ERR_OK);
+    EXPECT(group_of(m, "security-basics") != NULL);
+    json_decref(m);
+    /* HR without a scope (hr2) sees its own department only, in the course report too */
+    res = NULL;
+    EXPECT_OK(door_training_report(V, &hr2, "security-basics", &res));
+    json_array_foreach(json_object_get(res, "departments"), i, r)
+    {
+        EXPECT_STR(json_string_value(json_object_get(r, "department")), "beijing");
+    }
+    json_decref(res);
+    write_training_json("{\"hr_scope\": {\"hr1\": [\"*\"], \"hr2\": [\"shanghai\"]}}");
+    m = metrics(&HR, TR_BY_DEPARTMENT, NULL, NULL, ERR_OK);
+    EXPECT(group_of(m, "beijing") != NULL && group_of(m, "shanghai") != NULL);
+    json_decref(m);
+    m = metrics(&hr2, TR_BY_DEPARTMENT, "shanghai", NULL, ERR_OK);
+    EXPECT(group_of(m, "shanghai") != NULL);
+    json_decref(m);
+    m = metrics(&HR, TR_BY_QUARTER, NULL, NULL, ERR_OK);
+    EXPECT_INT(json_array_size(json_object_get(m, "groups")), 1);
+    json_decref(m);
+    /* CSV: RFC 4180, and a cell that starts like a formula is text */
+    actor odd = person("-odd.name", ROLE_SALES, "beijing");
+    (void)odd;
+    tr_metrics_query q;
+    memset(&q, 0, sizeof q);
+    q.by = TR_BY_PERSON;
+    buf csv;
+    buf_init(&csv, 1 << 20);
+    EXPECT_OK(door_training_metrics_csv(V, &HR, &q, "groups", &csv));
+    const char *t = buf_cstr(&csv);
+    EXPECT(strncmp(t, "key,people,attempts,", 20) == 0);
+    EXPECT(strstr(t, "\r\nsales1,") != NULL);
+    EXPECT(strstr(t, "\r\n'-odd.name,") != NULL);
+    EXPECT(strstr(t, "\r\n-odd.name") == NULL);
+    csv.len = 0;
+    EXPECT_ERR(door_training_metrics_csv(V, &hr2, &q, "nope", &csv), ERR_INPUT);
+    q.by = TR_BY_DEPARTMENT;
+    snprintf(q.department, sizeof q.department, "hr");
+    EXPECT_ERR(door_training_metrics_csv(V, &hr2, &q, "groups", &csv), ERR_DENIED);
+    buf_free(&csv);
+    write_training_json(HR_ALL);
+}
+
+typedef struct rem_race {
+    const actor *who;
+    const char *attempt; /* NULL: HR assigns a blocking remedial course */
+    json_t *answers;
+    err e;
+} rem_race;
+
+static void *rem_thread(void *arg)
+{
+    rem_race *r = arg;
+    json_t *out = NULL;
+    r->e = r->attempt ? door_training_attempt_submit(V, r->who, r->attempt, r->answers, &out)
+                      : door_training_remedial_assign(V, &HR, "service9", "security-basics",
+                                                      "violation:bulk-read", true, &out);
+    json_decref(out);
+    return NULL;
+}
+
+static int open_remedials(const char *user)
+{
+    json_t *out = NULL;
+    EXPECT_OK(door_training_remedial_list(V, &HR, user, true, &out));
+    int n = (int)json_array_size(json_object_get(out, "remedial"));
+    json_decref(out);
+    return n;
+}
+
+static int64_t until_of(const char *user)
+{
+    account acc;
+    EXPECT_OK(store_account_by_name(V->st, user, &acc));
+    return acc.training_until_us;
+}
+
+TEST(t_door_remedial)
+{
+    actor sv = person("service9", ROLE_CUSTOMER_SERVICE, "beijing");
+    json_t *a = NULL, *out = NULL;
+    /* certified first */
+    EXPECT_OK(door_training_attempt_start(V, &sv, "security-basics", "en", &a));
+    const char *id = json_string_value(json_object_get(a, "attempt"));
+    json_t *ans = answers_for(id, true);
+    EXPECT_OK(door_training_attempt_submit(V, &sv, id, ans, &out));
+    json_decref(ans);
+    json_decref(out);
+    json_decref(a);
+    out = NULL;
+    int64_t certified = until_of("service9");
+    EXPECT(certified > clock_now_us());
+    /* only HR, only known people and courses */
+    EXPECT_ERR(
+        door_training_remedial_assign(V, &sv, "service9", "security-basics", NULL, true, &out),
+        ERR_DENIED);
+    EXPECT_ERR(door_training_remedial_assign(V, &HR, "nobody", "security-basics", NULL, true, &out),
+               ERR_NOT_FOUND);
+    EXPECT_ERR(door_training_remedial_assign(V, &HR, "service9", "nope", NULL, true, &out),
+               ERR_INPUT);
+    EXPECT_ERR(
+        door_training_remedial_assign(V, &HR, "service9", "security-basics", "a b", true, &out),
+        ERR_INPUT);
+    /* a paper drawn before the assignment, handed in while two HR assignments race it */
+    EXPECT_OK(door_training_attempt_start(V, &sv, "security-basics", "en", &a));
+    id = json_string_value(json_object_get(a, "attempt"));
+    rem_race r[3] = {{&sv, NULL, NULL, ERR_INTERNAL},
+                     {&sv, NULL, NULL, ERR_INTERNAL},
+                     {&sv, id, answers_for(id, true), ERR_INTERNAL}};
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) {
+        pthread_create(&th[i], NULL, rem_thread, &r[i]);
+    }
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        EXPECT_OK(r[i].e);
+    }
+    json_decref(r[2].answers);
+    json_decref(a);
+    /* whatever the order, both are open and the account is held */
+    EXPECT_INT(open_remedials("service9"), 2);
+    EXPECT_INT(until_of("service9"), 0);
+    /* no hand-set date lifts it */
+    EXPECT_ERR(door_training_set_valid_until(V, &HR, "service9", clock_now_us() + 86400000000LL,
+                                             "back at work", &out),
+               ERR_CONFLICT);
+    EXPECT_INT(until_of("service9"), 0);
+    /* the employee sees their own */
+    EXPECT_OK(door_training_remedial_list(V, &sv, NULL, true, &out));
+    EXPECT_INT(json_array_size(json_object_get(out, "remedial")), 2);
+    json_decref(out);
+    out = NULL;
+    EXPECT_ERR(door_training_remedial_list(V, &sv, "sales1", true, &out), ERR_DENIED);
+    /* a pass on a paper drawn now closes both and gives back at least what the account had */
+    EXPECT_OK(door_training_attempt_start(V, &sv, "security-basics", "en", &a));
+    id = json_string_value(json_object_get(a, "attempt"));
+    ans = answers_for(id, true);
+    EXPECT_OK(door_training_attempt_submit(V, &sv, id, ans, &out));
+    json_decref(ans);
+    json_decref(a);
+    json_decref(out);
+    out = NULL;
+    EXPECT_INT(open_remedials("service9"), 0);
+    EXPECT(until_of("service9") >= certified);
+    /* a withdrawal with a reason gives back the saved validity */
+    EXPECT_OK(
+        door_training_remedial_assign(V, &HR, "service9", "security-basics", NULL, true, &out));
+    char rid[ID_LEN + 1];
+    snprintf(rid, sizeof rid, "%s", json_string_value(json_object_get(out, "id")));
+    json_decref(out);
+    out = NULL;
+    EXPECT_INT(until_of("service9"), 0);
+    EXPECT_ERR(door_training_remedial_withdraw(V, &HR, rid, ""), ERR_INPUT);
+    EXPECT_ERR(door_training_remedial_withdraw(V, &sv, rid, "assigned by mistake"), ERR_DENIED);
+    EXPECT_OK(door_training_remedial_withdraw(V, &HR, rid, "assigned by mistake"));
+    EXPECT(until_of("service9") >= certified);
+    EXPECT_ERR(door_training_remedial_withdraw(V, &HR, rid, "assigned by mistake"), ERR_NOT_FOUND);
+    /* a non-blocking one leaves access alone */
+    int64_t before = until_of("service9");
+    EXPECT_OK(
+        door_training_remedial_assign(V, &HR, "service9", "security-basics", NULL, false, &out));
+    json_decref(out);
+    EXPECT_INT(until_of("service9"), before);
+}
+
 TEST(t_door_teardown)
 {
     vault_close(V);
@@ -893,6 +1158,8 @@ int main(void)
     RUN(t_door_concurrent_writers);
     RUN(t_door_attempt_limits);
     RUN(t_door_questionnaire_text_sealed);
+    RUN(t_door_metrics_scope_and_figures);
+    RUN(t_door_remedial);
     RUN(t_door_teardown);
     return test_done("training_test");
 }

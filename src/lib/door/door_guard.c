@@ -17,6 +17,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "door/door_training.h"
 #include "door/door_watch.h"
 #include "door_int.h"
 
@@ -110,6 +111,19 @@ static err hook_seal(void *ctx, const char *rule)
     return door_vault_seal(v, &a, why);
 }
 
+static err hook_train(void *ctx, const char *username, const char *course_id, const char *rule)
+{
+    vault *v = ctx;
+    actor a;
+    guard_actor(&a);
+    char src[80];
+    snprintf(src, sizeof src, "guard:%.60s", rule);
+    json_t *out = NULL;
+    err e = door_training_remedial_assign(v, &a, username, course_id, src, true, &out);
+    json_decref(out);
+    return e;
+}
+
 static void hook_audit(void *ctx, const char *action, const char *subject, const char *rule,
                        const char *detail)
 {
@@ -160,6 +174,7 @@ err door_guard_start(vault *v)
                                  .revoke_account = hook_revoke,
                                  .require_reauth = hook_reauth,
                                  .seal = hook_seal,
+                                 .assign_training = hook_train,
                                  .audit = hook_audit},
                        .keep_violations_us = v->cfg.keep_violations_us,
                        .keep_closed_alerts_us = v->cfg.keep_alerts_us,

@@ -14,22 +14,20 @@
 #include "core/utf8.h"
 #include "door/door_int.h"
 #include "door/door_training.h"
+#include "door/door_training_int.h"
 #include "store/store_training.h"
 #include "training/training.h"
 
-#define ACCOUNTS_MAX 1000
-#define ASSIGN_MAX 1000
-
 /* ---- who may ---- */
 
-static bool is_system(const actor *a)
+bool dtr_is_system(const actor *a)
 {
     return a->role == ROLE__COUNT && a->account_id[0] == '\0' &&
            strncmp(a->username, "system:", 7) == 0;
 }
 
-static err audit_tr(vault *v, const actor *a, const char *action, const char *decision,
-                    const char *rule, const char *reason, int64_t count)
+err dtr_audit(vault *v, const actor *a, const char *action, const char *decision, const char *rule,
+              const char *reason, int64_t count)
 {
     audit_entry e;
     door_entry(&e, a, action, decision, rule);
@@ -39,7 +37,7 @@ static err audit_tr(vault *v, const actor *a, const char *action, const char *de
 }
 
 /* A person's own training: any signed-in account, never an API key. */
-static err need_person(vault *v, const actor *a, const char *action)
+err dtr_need_person(vault *v, const actor *a, const char *action)
 {
     if (a->via_key || a->account_id[0] == '\0') {
         return door_deny(v, a, action, NULL, NULL, "training.person", ERR_DENIED,
@@ -52,9 +50,9 @@ static err need_person(vault *v, const actor *a, const char *action)
     return ERR_OK;
 }
 
-static err need_manage(vault *v, const actor *a, const char *action)
+err dtr_need_manage(vault *v, const actor *a, const char *action)
 {
-    return is_system(a) ? ERR_OK : door_need(v, a, CAP_TRAINING_MANAGE, action);
+    return dtr_is_system(a) ? ERR_OK : door_need(v, a, CAP_TRAINING_MANAGE, action);
 }
 
 static bool lang_pick(const course *c, const char *lang, const char **out)
@@ -88,7 +86,7 @@ static err load_course(vault *v, const char *id, const char *version, course **c
 
 err door_training_import(vault *v, const actor *a, const char *dir, json_t **out)
 {
-    TRY(need_manage(v, a, "training.import"));
+    TRY(dtr_need_manage(v, a, "training.import"));
     buf m, f;
     buf_init(&m, COURSE_MANIFEST_MAX);
     buf_init(&f, COURSE_FILE_MAX);
@@ -100,8 +98,8 @@ err door_training_import(vault *v, const actor *a, const char *dir, json_t **out
     char rel[COURSE_PATH_MAX + 32];
     char what[160];
     snprintf(what, sizeof what, "course=%s version=%s", c->id, c->version);
-    GUARD(audit_tr(v, a, "training.import", "allow", "training.manage", what,
-                   (int64_t)(c->nlessons * c->nlangs + c->nassets)));
+    GUARD(dtr_audit(v, a, "training.import", "allow", "training.manage", what,
+                    (int64_t)(c->nlessons * c->nlangs + c->nassets)));
     GUARD(store_training_ready(v->st));
     GUARD(store_begin(v->st, &tx));
     store *txs = store_tx_store(tx);
@@ -178,7 +176,7 @@ static err list_one(void *ctx, const char *id, const char *version, int64_t at_u
 
 err door_training_courses(vault *v, const actor *a, const char *lang, json_t **out)
 {
-    TRY(need_person(v, a, "training.courses"));
+    TRY(dtr_need_person(v, a, "training.courses"));
     list_ctx x = {v, lang, json_array()};
     err e = store_training_course_list(v->st, list_one, &x);
     if (e != ERR_OK) {
@@ -212,7 +210,7 @@ static err rebase_images(const course *c, const buf *html, buf *out)
 err door_training_lesson(vault *v, const actor *a, const char *course_id, const char *lesson,
                          const char *lang, json_t **out)
 {
-    TRY(need_person(v, a, "training.lesson"));
+    TRY(dtr_need_person(v, a, "training.lesson"));
     course *c = NULL;
     TRY(load_course(v, course_id, NULL, &c));
     buf md, html, fixed;
@@ -235,7 +233,7 @@ err door_training_lesson(vault *v, const actor *a, const char *course_id, const 
     char what[200];
     snprintf(what, sizeof what, "course=%s version=%s lesson=%s lang=%s", c->id, c->version,
              c->lesson_id[i], lg);
-    GUARD(audit_tr(v, a, "training.lesson", "allow", "training.self", what, -1));
+    GUARD(dtr_audit(v, a, "training.lesson", "allow", "training.self", what, -1));
     json_t *ls = json_array_get(json_object_get(c->m, "lessons"), i);
     *out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s%}", "course", c->id, "version", c->version, "lesson",
                      c->lesson_id[i], "lang", lg, "title",
@@ -252,7 +250,7 @@ out:
 err door_training_file(vault *v, const actor *a, const char *course_id, const char *version,
                        const char *path, buf *body, const char **ctype)
 {
-    TRY(need_person(v, a, "training.file"));
+    TRY(dtr_need_person(v, a, "training.file"));
     ENSURE(course_path_ok(path) && course_asset_type(path) && course_id &&
                strlen(course_id) <= COURSE_ID_MAX && version &&
                strlen(version) <= COURSE_VERSION_MAX,
@@ -280,7 +278,7 @@ static err count_recent(void *ctx, const training_attempt *t)
 err door_training_attempt_start(vault *v, const actor *a, const char *course_id, const char *lang,
                                 json_t **out)
 {
-    TRY(need_person(v, a, "training.attempt.start"));
+    TRY(dtr_need_person(v, a, "training.attempt.start"));
     course *c = NULL;
     TRY(load_course(v, course_id, NULL, &c));
     training_attempt t;
@@ -314,8 +312,8 @@ err door_training_attempt_start(vault *v, const actor *a, const char *course_id,
     t.started_us = clock_now_us();
     char what[160];
     snprintf(what, sizeof what, "course=%s version=%s attempt=%s", c->id, c->version, t.id);
-    GUARD(audit_tr(v, a, "training.attempt.start", "allow", "training.self", what,
-                   (int64_t)json_array_size(paper)));
+    GUARD(dtr_audit(v, a, "training.attempt.start", "allow", "training.self", what,
+                    (int64_t)json_array_size(paper)));
     GUARD(store_training_attempt_insert(v->st, &t));
     *out = json_pack("{s:s,s:s,s:s,s:s,s:i,s:O}", "attempt", t.id, "course", c->id, "version",
                      c->version, "lang", lg, "pass_mark", (int)c->pass_mark, "questions", shown);
@@ -331,23 +329,18 @@ out:
 
 /* ---- assignments and the schedule ---- */
 
-typedef struct assign_set {
-    training_assignment *a;
-    size_t n;
-} assign_set;
-
 static err assign_collect(void *ctx, const training_assignment *a)
 {
     assign_set *s = ctx;
-    ENSURE(s->n < ASSIGN_MAX, ERR_TOO_LARGE, "more than %d assignments", ASSIGN_MAX);
+    ENSURE(s->n < DTR_ASSIGN_MAX, ERR_TOO_LARGE, "more than %d assignments", DTR_ASSIGN_MAX);
     s->a[s->n++] = *a;
     return ERR_OK;
 }
 
-static err assign_load(store *st, assign_set *s)
+err dtr_assign_load(store *st, assign_set *s)
 {
     s->n = 0;
-    s->a = calloc(ASSIGN_MAX, sizeof *s->a);
+    s->a = calloc(DTR_ASSIGN_MAX, sizeof *s->a);
     ENSURE(s->a != NULL, ERR_INTERNAL, "out of memory");
     err e = store_training_assignments(st, assign_collect, s);
     if (e != ERR_OK) {
@@ -357,13 +350,7 @@ static err assign_load(store *st, assign_set *s)
     return e;
 }
 
-/* The courses assigned to acc, each once with its earliest start. */
-typedef struct acc_course {
-    char course[TRAINING_ID_MAX + 1];
-    int64_t starts_us;
-} acc_course;
-
-static size_t courses_of(const assign_set *s, const account *acc, acc_course *out, size_t max)
+size_t dtr_courses_of(const assign_set *s, const account *acc, acc_course *out, size_t max)
 {
     size_t n = 0;
     for (size_t i = 0; i < s->n; i++) {
@@ -407,9 +394,9 @@ static err validity_of(vault *v, store *st, const tr_rules *r, const account *ac
                        const char *passed, int64_t *until)
 {
     assign_set s;
-    TRY(assign_load(st, &s));
+    TRY(dtr_assign_load(st, &s));
     acc_course cs[32];
-    size_t n = courses_of(&s, acc, cs, 32);
+    size_t n = dtr_courses_of(&s, acc, cs, 32);
     free(s.a);
     if (n == 0) {
         snprintf(cs[0].course, sizeof cs[0].course, "%s", passed);
@@ -429,7 +416,7 @@ static err validity_of(vault *v, store *st, const tr_rules *r, const account *ac
 err door_training_attempt_submit(vault *v, const actor *a, const char *attempt, json_t *answers,
                                  json_t **out)
 {
-    TRY(need_person(v, a, "training.attempt.submit"));
+    TRY(dtr_need_person(v, a, "training.attempt.submit"));
     training_attempt t;
     training_attempt_init(&t);
     course *c = NULL;
@@ -468,29 +455,48 @@ err door_training_attempt_submit(vault *v, const actor *a, const char *attempt, 
     char what[200];
     snprintf(what, sizeof what, "course=%s version=%s attempt=%s score=%u passed=%s", t.course,
              t.version, t.id, sc.percent, sc.passed ? "yes" : "no");
-    GUARD(audit_tr(v, a, "training.attempt.submit", "allow", "training.self", what,
-                   (int64_t)sc.percent));
+    GUARD(dtr_audit(v, a, "training.attempt.submit", "allow", "training.self", what,
+                    (int64_t)sc.percent));
     int64_t now = clock_now_us();
     GUARD(store_begin(v->st, &tx));
     store *txs = store_tx_store(tx);
     GUARD(store_training_attempt_submit(txs, t.id, now, (int)sc.percent, sc.passed, ans, n));
     GUARD(store_account_by_id(txs, a->account_id, &acc));
     int64_t until = 0;
+    size_t closed = 0;
     if (sc.passed) {
         GUARD(validity_of(v, txs, &cfg.rules, &acc, t.course, &until));
-        if (until > acc.training_until_us) {
+        bool closed_blocking = false, blocked = false;
+        int64_t saved = 0, still = 0;
+        GUARD(dtr_remedial_passed(txs, &acc, t.course, t.started_us, now, &closed_blocking, &saved,
+                                  &closed));
+        GUARD(dtr_remedial_blocked(txs, acc.id, &blocked, &still));
+        if (blocked) {
+            /* Another remedial course still holds the account: no pass gives access back. */
+            until = 0;
+        } else if (closed_blocking) {
+            /* The last block lifted: the validity the account had, or the pass's if later. */
+            acc.training_until_us = saved > until ? saved : until;
+            GUARD(store_account_update(txs, &acc));
+        } else if (until > acc.training_until_us) {
             acc.training_until_us = until;
             GUARD(store_account_update(txs, &acc));
         }
     }
     GUARD(store_commit(&tx));
+    if (closed > 0) {
+        snprintf(what, sizeof what, "%s course=%s remedial_done=%zu", acc.username, t.course,
+                 closed);
+        IGNORE(dtr_audit(v, a, "training.remedial.done", "allow", "training.pass", what,
+                         (int64_t)closed));
+    }
     if (sc.passed && until > 0) {
         char ts[40];
         clock_rfc3339(acc.training_until_us, ts);
         snprintf(what, sizeof what, "%s course=%s training_valid_until=%.10s", acc.username,
                  t.course, ts);
         /* After the commit: the pass is recorded either way; the entry says what it gave. */
-        (void)audit_tr(v, a, "training.certified", "allow", "training.pass", what, -1);
+        IGNORE(dtr_audit(v, a, "training.certified", "allow", "training.pass", what, -1));
     }
     *out = json_pack("{s:s,s:i,s:b,s:i,s:O}", "attempt", t.id, "score", (int)sc.percent, "passed",
                      sc.passed, "pass_mark", (int)c->pass_mark, "results", results);
@@ -596,7 +602,7 @@ static err resp_one(void *ctx, const char *phase, const char *item, int likert, 
 err door_training_questionnaire(vault *v, const actor *a, const char *course_id, const char *phase,
                                 const char *lang, json_t **out)
 {
-    TRY(need_person(v, a, "training.questionnaire"));
+    TRY(dtr_need_person(v, a, "training.questionnaire"));
     ENSURE(phase && (strcmp(phase, "pre") == 0 || strcmp(phase, "post") == 0), ERR_INPUT,
            "phase must be \"pre\" or \"post\"");
     course *c = NULL;
@@ -627,7 +633,7 @@ out:
 err door_training_questionnaire_answer(vault *v, const actor *a, const char *course_id,
                                        const char *phase, json_t *answers)
 {
-    TRY(need_person(v, a, "training.questionnaire.answer"));
+    TRY(dtr_need_person(v, a, "training.questionnaire.answer"));
     course *c = NULL;
     TRY(load_course(v, course_id, NULL, &c));
     err rc = ERR_OK;
@@ -638,8 +644,8 @@ err door_training_questionnaire_answer(vault *v, const actor *a, const char *cou
     char what[160];
     snprintf(what, sizeof what, "course=%s version=%s phase=%s", c->id, c->version, phase);
     /* The answers themselves are the employee's own and stay out of the audit log. */
-    GUARD(audit_tr(v, a, "training.questionnaire.answer", "allow", "training.self", what,
-                   (int64_t)json_object_size(answers)));
+    GUARD(dtr_audit(v, a, "training.questionnaire.answer", "allow", "training.self", what,
+                    (int64_t)json_object_size(answers)));
     int64_t now = clock_now_us();
     GUARD(store_begin(v->st, &tx));
     store *txs = store_tx_store(tx);
@@ -677,7 +683,7 @@ static json_t *assignment_json(const training_assignment *x, const char *target_
 err door_training_assign(vault *v, const actor *a, const char *course_id, const char *kind,
                          const char *target, int64_t starts_us, json_t **out)
 {
-    TRY(need_manage(v, a, "training.assign"));
+    TRY(dtr_need_manage(v, a, "training.assign"));
     ENSURE(kind && (strcmp(kind, "role") == 0 || strcmp(kind, "department") == 0 ||
                     strcmp(kind, "account") == 0),
            ERR_INPUT, "kind must be role, department or account");
@@ -712,7 +718,7 @@ err door_training_assign(vault *v, const actor *a, const char *course_id, const 
     snprintf(x.created_by, sizeof x.created_by, "%s", a->username);
     char what[200];
     snprintf(what, sizeof what, "assignment=%s course=%s %s=%s", x.id, x.course, kind, target);
-    TRY(audit_tr(v, a, "training.assign", "allow", "training.manage", what, -1));
+    TRY(dtr_audit(v, a, "training.assign", "allow", "training.manage", what, -1));
     TRY(store_training_assign(v->st, &x));
     *out = assignment_json(&x, target);
     return ERR_OK;
@@ -720,21 +726,21 @@ err door_training_assign(vault *v, const actor *a, const char *course_id, const 
 
 err door_training_unassign(vault *v, const actor *a, const char *id)
 {
-    TRY(need_manage(v, a, "training.unassign"));
+    TRY(dtr_need_manage(v, a, "training.unassign"));
     ENSURE(id && strlen(id) <= ID_LEN, ERR_NOT_FOUND, "no such assignment");
     char what[80];
     snprintf(what, sizeof what, "assignment=%s", id);
-    TRY(audit_tr(v, a, "training.unassign", "allow", "training.manage", what, -1));
+    TRY(dtr_audit(v, a, "training.unassign", "allow", "training.manage", what, -1));
     return store_training_unassign(v->st, id);
 }
 
 err door_training_assignments(vault *v, const actor *a, json_t **out)
 {
-    TRY(need_manage(v, a, "training.assignments"));
+    TRY(dtr_need_manage(v, a, "training.assignments"));
     assign_set s;
-    TRY(assign_load(v->st, &s));
+    TRY(dtr_assign_load(v->st, &s));
     err rc = ERR_OK;
-    GUARD(audit_tr(v, a, "training.assignments", "allow", "training.manage", NULL, (int64_t)s.n));
+    GUARD(dtr_audit(v, a, "training.assignments", "allow", "training.manage", NULL, (int64_t)s.n));
     json_t *arr = json_array();
     for (size_t i = 0; i < s.n; i++) {
         char name[USERNAME_MAX + 1];
@@ -763,10 +769,10 @@ static err subject_account(vault *v, const actor *a, const char *username, const
 {
     memset(acc, 0, sizeof *acc);
     if (!username || (a->account_id[0] && strcmp(username, a->username) == 0)) {
-        TRY(need_person(v, a, action));
+        TRY(dtr_need_person(v, a, action));
         return store_account_by_id(v->st, a->account_id, acc);
     }
-    TRY(need_manage(v, a, action));
+    TRY(dtr_need_manage(v, a, action));
     err e = store_account_by_name(v->st, username, acc);
     ENSURE(e != ERR_NOT_FOUND, ERR_NOT_FOUND, "no such account");
     return e;
@@ -776,7 +782,7 @@ static err status_json(vault *v, const tr_config *cfg, const assign_set *s, cons
                        int64_t now, json_t **out)
 {
     acc_course cs[32];
-    size_t n = courses_of(s, acc, cs, 32);
+    size_t n = dtr_courses_of(s, acc, cs, 32);
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
         int64_t last = 0;
@@ -816,11 +822,11 @@ err door_training_status(vault *v, const actor *a, const char *username, json_t 
     tr_config cfg;
     TRY(tr_config_load(vault_dir(v), &cfg));
     assign_set s;
-    TRY(assign_load(v->st, &s));
+    TRY(dtr_assign_load(v->st, &s));
     err rc = ERR_OK;
-    GUARD(audit_tr(v, a, "training.status", "allow",
-                   strcmp(acc.id, a->account_id) == 0 ? "training.self" : "training.manage",
-                   acc.username, -1));
+    GUARD(dtr_audit(v, a, "training.status", "allow",
+                    strcmp(acc.id, a->account_id) == 0 ? "training.self" : "training.manage",
+                    acc.username, -1));
     GUARD(status_json(v, &cfg, &s, &acc, clock_now_us(), out));
 out:
     free(s.a);
@@ -829,6 +835,8 @@ out:
 
 typedef struct res_ctx {
     vault *v;
+    const actor *a;
+    const tr_config *cfg; /* NULL: one person's, no department filter */
     json_t *arr;
 } res_ctx;
 
@@ -838,12 +846,17 @@ static err result_one(void *ctx, const training_attempt *t)
     json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:b}", "attempt", t->id, "course", t->course, "version",
                           t->version, "score", t->score, "passed", t->passed);
     account acc;
-    if (store_account_by_id(x->v->st, t->account_id, &acc) == ERR_OK) {
+    bool have = store_account_by_id(x->v->st, t->account_id, &acc) == ERR_OK;
+    mem_wipe(acc.pwhash, sizeof acc.pwhash);
+    mem_wipe(acc.totp, sizeof acc.totp);
+    if (x->cfg && (!have || !dtr_dept_in_scope(x->a, x->cfg, acc.department))) {
+        json_decref(o);
+        return ERR_OK; /* everyone's: HR's scope only */
+    }
+    if (have) {
         json_object_set_new(o, "username", json_string(acc.username));
         json_object_set_new(o, "department", json_string(acc.department));
     }
-    mem_wipe(acc.pwhash, sizeof acc.pwhash);
-    mem_wipe(acc.totp, sizeof acc.totp);
     ts_or_null(o, "started_at", t->started_us);
     ts_or_null(o, "submitted_at", t->submitted_us);
     json_array_append_new(x->arr, o);
@@ -856,16 +869,18 @@ err door_training_results(vault *v, const actor *a, const char *username, json_t
     memset(&acc, 0, sizeof acc);
     bool all = username && strcmp(username, "*") == 0;
     if (all) {
-        TRY(need_manage(v, a, "training.results"));
+        TRY(dtr_need_manage(v, a, "training.results"));
     } else {
         TRY(subject_account(v, a, username, "training.results", &acc));
     }
     mem_wipe(acc.pwhash, sizeof acc.pwhash);
     mem_wipe(acc.totp, sizeof acc.totp);
-    TRY(audit_tr(v, a, "training.results", "allow",
-                 !all && strcmp(acc.id, a->account_id) == 0 ? "training.self" : "training.manage",
-                 all ? "*" : acc.username, -1));
-    res_ctx x = {v, json_array()};
+    TRY(dtr_audit(v, a, "training.results", "allow",
+                  !all && strcmp(acc.id, a->account_id) == 0 ? "training.self" : "training.manage",
+                  all ? "*" : acc.username, -1));
+    tr_config cfg;
+    TRY(tr_config_load(vault_dir(v), &cfg));
+    res_ctx x = {v, a, all ? &cfg : NULL, json_array()};
     err e = store_training_attempts(v->st, all ? NULL : acc.id, 1000, result_one, &x);
     if (e != ERR_OK) {
         json_decref(x.arr);
@@ -878,7 +893,7 @@ err door_training_results(vault *v, const actor *a, const char *username, json_t
 err door_training_set_valid_until(vault *v, const actor *a, const char *username, int64_t until_us,
                                   const char *reason, json_t **out)
 {
-    TRY(need_manage(v, a, "training.valid_until"));
+    TRY(dtr_need_manage(v, a, "training.valid_until"));
     size_t rl = reason ? strlen(reason) : 0;
     ENSURE(rl >= 4 && rl <= 500 && utf8_valid((const uint8_t *)reason, rl), ERR_INPUT,
            "reason: say why (4 to 500 bytes)");
@@ -894,7 +909,17 @@ err door_training_set_valid_until(vault *v, const actor *a, const char *username
     GUARD(store_begin(v->st, &tx));
     store *txs = store_tx_store(tx);
     GUARD(store_account_by_name(txs, username, &acc));
-    GUARD(audit_tr(v, a, "training.valid_until", "allow", "training.manage", what, -1));
+    bool blocked = false;
+    int64_t saved = 0;
+    GUARD(dtr_remedial_blocked(txs, acc.id, &blocked, &saved));
+    if (blocked) {
+        store_rollback(&tx);
+        rc = door_deny(v, a, "training.valid_until", NULL, NULL, "training.remedial", ERR_CONFLICT,
+                       "an open remedial course holds this account: it is lifted by passing the "
+                       "course, or by withdrawing it with a reason");
+        goto out;
+    }
+    GUARD(dtr_audit(v, a, "training.valid_until", "allow", "training.manage", what, -1));
     acc.training_until_us = until_us;
     GUARD(store_account_update(txs, &acc));
     GUARD(store_commit(&tx));
@@ -969,25 +994,25 @@ static err remind_one(vault *v, const tr_config *cfg, const account *acc, const 
 
 err door_training_remind(vault *v, const actor *a, int64_t now, json_t **out)
 {
-    TRY(need_manage(v, a, "training.remind"));
+    TRY(dtr_need_manage(v, a, "training.remind"));
     tr_config cfg;
     TRY(tr_config_load(vault_dir(v), &cfg));
     ENSURE(cfg.smtp[0] && cfg.mail_domain[0], ERR_INPUT,
            "training.json names no smtp server and mail_domain: reminders cannot be sent");
     assign_set s;
-    TRY(assign_load(v->st, &s));
-    account *rows = calloc(ACCOUNTS_MAX, sizeof *rows);
+    TRY(dtr_assign_load(v->st, &s));
+    account *rows = calloc(DTR_ACCOUNTS_MAX, sizeof *rows);
     err rc = ERR_OK;
     CHECK(rows != NULL, ERR_INTERNAL, "out of memory");
     size_t n = 0;
-    GUARD(store_account_list(v->st, rows, ACCOUNTS_MAX, &n));
+    GUARD(store_account_list(v->st, rows, DTR_ACCOUNTS_MAX, &n));
     int sent = 0, failed = 0, skipped = 0;
     for (size_t i = 0; i < n; i++) {
         if (rows[i].disabled) {
             continue;
         }
         acc_course cs[32];
-        size_t k = courses_of(&s, &rows[i], cs, 32);
+        size_t k = dtr_courses_of(&s, &rows[i], cs, 32);
         for (size_t j = 0; j < k; j++) {
             int64_t last = 0;
             GUARD(store_training_last_pass(v->st, rows[i].id, cs[j].course, &last));
@@ -1011,12 +1036,12 @@ err door_training_remind(vault *v, const actor *a, int64_t now, json_t **out)
     tr_cycle_at(&cfg.rules, now, &now_c);
     char what[120];
     snprintf(what, sizeof what, "cycle=%s sent=%d failed=%d", now_c.name, sent, failed);
-    GUARD(audit_tr(v, a, "training.remind", "allow", "training.manage", what, sent));
+    GUARD(dtr_audit(v, a, "training.remind", "allow", "training.manage", what, sent));
     *out = json_pack("{s:s,s:i,s:i,s:i}", "cycle", now_c.name, "sent", sent, "failed", failed,
                      "skipped", skipped);
 out:
     if (rows) {
-        for (size_t i = 0; i < ACCOUNTS_MAX; i++) {
+        for (size_t i = 0; i < DTR_ACCOUNTS_MAX; i++) {
             mem_wipe(rows[i].pwhash, sizeof rows[i].pwhash);
             mem_wipe(rows[i].totp, sizeof rows[i].totp);
         }
@@ -1030,6 +1055,8 @@ out:
 
 typedef struct rep_ctx {
     vault *v;
+    const actor *a;
+    const tr_config *cfg;
     const char *course;
     json_t *depts; /* dept -> {"attempts","passed","score_sum"} */
     json_t *topics;
@@ -1048,6 +1075,9 @@ static err rep_attempt(void *ctx, const training_attempt *t)
     }
     mem_wipe(acc.pwhash, sizeof acc.pwhash);
     mem_wipe(acc.totp, sizeof acc.totp);
+    if (!dtr_dept_in_scope(x->a, x->cfg, acc.department)) {
+        return ERR_OK;
+    }
     json_t *d = json_object_get(x->depts, acc.department);
     if (!d) {
         d = json_pack("{s:i,s:i,s:i,s:i,s:i}", "accounts", 0, "certified", 0, "attempts", 0,
@@ -1087,32 +1117,36 @@ static err rep_likert(void *ctx, const char *phase, const char *item, double mea
 
 err door_training_report(vault *v, const actor *a, const char *course_id, json_t **out)
 {
-    TRY(need_manage(v, a, "training.report"));
+    TRY(dtr_need_manage(v, a, "training.report"));
     course *c = NULL;
     TRY(load_course(v, course_id, NULL, &c));
     course_free(c);
     tr_config cfg;
     TRY(tr_config_load(vault_dir(v), &cfg));
-    rep_ctx x = {v, course_id, json_object(), json_array(), json_object()};
+    rep_ctx x = {v, a, &cfg, course_id, json_object(), json_array(), json_object()};
     assign_set s = {NULL, 0};
-    account *rows = calloc(ACCOUNTS_MAX, sizeof *rows);
+    account *rows = calloc(DTR_ACCOUNTS_MAX, sizeof *rows);
     err rc = ERR_OK;
     CHECK(rows != NULL, ERR_INTERNAL, "out of memory");
-    GUARD(audit_tr(v, a, "training.report", "allow", "training.manage", course_id, -1));
+    GUARD(dtr_audit(v, a, "training.report", "allow", "training.manage", course_id, -1));
     GUARD(store_training_attempts(v->st, NULL, 100000, rep_attempt, &x));
-    GUARD(store_training_topics(v->st, course_id, NULL, 10, rep_topic, &x));
-    GUARD(store_training_likert(v->st, course_id, rep_likert, &x));
-    GUARD(assign_load(v->st, &s));
+    /* The company-wide question and questionnaire figures for whoever sees every department;
+     * a department's are in the metrics (door_training_metrics). */
+    if (dtr_is_system(a) || (a->role == ROLE_HR && tr_hr_scope_has(&cfg, a->username, "*"))) {
+        GUARD(store_training_topics(v->st, course_id, NULL, 10, rep_topic, &x));
+        GUARD(store_training_likert(v->st, course_id, rep_likert, &x));
+    }
+    GUARD(dtr_assign_load(v->st, &s));
     size_t n = 0;
-    GUARD(store_account_list(v->st, rows, ACCOUNTS_MAX, &n));
+    GUARD(store_account_list(v->st, rows, DTR_ACCOUNTS_MAX, &n));
     int64_t now = clock_now_us();
     for (size_t i = 0; i < n; i++) {
         acc_course cs[32];
-        size_t k = courses_of(&s, &rows[i], cs, 32), j = 0;
+        size_t k = dtr_courses_of(&s, &rows[i], cs, 32), j = 0;
         while (j < k && strcmp(cs[j].course, course_id) != 0) {
             j++;
         }
-        if (j == k || rows[i].disabled) {
+        if (j == k || rows[i].disabled || !dtr_dept_in_scope(a, &cfg, rows[i].department)) {
             continue;
         }
         int64_t last = 0;
@@ -1150,7 +1184,7 @@ err door_training_report(vault *v, const actor *a, const char *course_id, json_t
                      "weakest_questions", x.topics, "questionnaire", x.likert);
 out:
     if (rows) {
-        for (size_t i = 0; i < ACCOUNTS_MAX; i++) {
+        for (size_t i = 0; i < DTR_ACCOUNTS_MAX; i++) {
             mem_wipe(rows[i].pwhash, sizeof rows[i].pwhash);
             mem_wipe(rows[i].totp, sizeof rows[i].totp);
         }

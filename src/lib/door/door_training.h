@@ -62,4 +62,47 @@ MUST_USE err door_training_remind(vault *v, const actor *a, int64_t now_us, json
  * score; the weakest questions; questionnaire movement (mean Likert before and after). */
 MUST_USE err door_training_report(vault *v, const actor *a, const char *course, json_t **out);
 
+/* ---- metrics (door_training_metrics.c) ---- */
+typedef enum tr_metrics_by {
+    TR_BY_DEPARTMENT,
+    TR_BY_PERSON,
+    TR_BY_COURSE,
+    TR_BY_QUARTER
+} tr_metrics_by;
+MUST_USE err tr_metrics_by_parse(const char *s, tr_metrics_by *out);
+/* The filters: "" for none. */
+typedef struct tr_metrics_query {
+    tr_metrics_by by;
+    char course[65];
+    char department[65];
+    char quarter[16]; /* "2026Q4" */
+    char username[65];
+} tr_metrics_query;
+/* Figures per person, department, course or quarter (docs/API.md "Metrics and CSV export"):
+ * an employee their own, a data steward their department, HR its department and training.json's
+ * hr_scope; anything else is refused (audited). */
+MUST_USE err door_training_metrics(vault *v, const actor *a, const tr_metrics_query *q,
+                                   json_t **out);
+/* One table of the figures ("groups", "weakest", "questionnaire", "trends") as RFC 4180 CSV;
+ * text cells that start like a spreadsheet formula get a leading apostrophe. */
+MUST_USE err door_training_metrics_csv(vault *v, const actor *a, const tr_metrics_query *q,
+                                       const char *table, buf *out);
+
+/* ---- remedial training (door_training_remedial.c) ---- */
+/* HR (or the guard as the system actor) assigns course to username as remedial training
+ * after a violation; source says where it came from ("violation:RULE", "guard:RULE", "hr").
+ * blocking: the account's training validity is set to none until the course is passed (the
+ * policy's training condition then refuses customer data on the next request).
+ * out: the remedial row. */
+MUST_USE err door_training_remedial_assign(vault *v, const actor *a, const char *username,
+                                           const char *course, const char *source, bool blocking,
+                                           json_t **out);
+/* The remedial courses of username (NULL: the caller's; HR anyone's, "*" everyone's). */
+MUST_USE err door_training_remedial_list(vault *v, const actor *a, const char *username,
+                                         bool open_only, json_t **out);
+/* HR withdraws an open remedial course with a reason; a blocking one gives back the saved
+ * validity. */
+MUST_USE err door_training_remedial_withdraw(vault *v, const actor *a, const char *id,
+                                             const char *reason);
+
 #endif

@@ -109,11 +109,13 @@ typedef struct guard_hooks {
     err (*require_reauth)(void *ctx, const char *username, const char *rule);
     /* Seal the vault: refuse every customer-data access until an operator unseals it. */
     err (*seal)(void *ctx, const char *rule);
+    /* Assign course to the account as blocking remedial training ("train COURSE"). */
+    err (*assign_training)(void *ctx, const char *username, const char *course, const char *rule);
     /* Record a guard action in the audit log: action is "guard.block", "guard.unblock",
      * "guard.throttle", "guard.unthrottle", "guard.lock", "guard.unlock", "guard.revoke",
-     * "guard.reauth", "guard.seal", "guard.alert", "guard.alert.ack", "guard.alert.close";
-     * subject is "address:A", "account:U", "alert:ID" or "vault"; detail is short text
-     * without personal values. */
+     * "guard.reauth", "guard.seal", "guard.train", "guard.alert", "guard.alert.ack",
+     * "guard.alert.close"; subject is "address:A", "account:U", "alert:ID" or "vault"; detail is
+     * short text without personal values. */
     void (*audit)(void *ctx, const char *action, const char *subject, const char *rule,
                   const char *detail);
 } guard_hooks;

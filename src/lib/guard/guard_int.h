@@ -96,6 +96,7 @@ enum {
     ACT_REVOKE = 1u << 5,
     ACT_REAUTH = 1u << 6,
     ACT_SEAL = 1u << 7,
+    ACT_TRAIN = 1u << 8, /* a remedial course for the account (grule.train) */
 };
 
 enum { ROUTE_SECURITY = 1u << 0, ROUTE_HR = 1u << 1, ROUTE_STEWARD = 1u << 2 };
@@ -125,6 +126,7 @@ typedef struct grule {
     gsev sev;
     unsigned actions; /* ACT_* */
     int64_t throttle_us, block_us, lock_us;
+    char train[65]; /* "train COURSE": the remedial course (ACT_TRAIN) */
     unsigned routes;
     char roles[G_MAX_ROLES][G_ROLE_MAX + 1];
     int nroles;

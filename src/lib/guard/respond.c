@@ -26,6 +26,7 @@ enum fx_kind {
     FX_REVOKE,
     FX_REAUTH,
     FX_SEAL,
+    FX_TRAIN,
     FX_AUDIT,
     FX_ALERT,
     FX_NFT
@@ -158,6 +159,12 @@ void geffects_run(guard *g, geffects *fx)
                 hook_result(g, h->seal(h->ctx, it->rule), "seal");
             }
             break;
+        case FX_TRAIN:
+            if (live && h->assign_training) {
+                hook_result(g, h->assign_training(h->ctx, it->subject, it->detail, it->rule),
+                            "assign_training");
+            }
+            break;
         case FX_AUDIT:
             if (live && h->audit) {
                 h->audit(h->ctx, it->action, it->subject, it->rule, it->detail);
@@ -282,7 +289,8 @@ static void responses_text(const grule *r, char *out, size_t max)
              {ACT_LOCK, "lock", r->lock_us},
              {ACT_REVOKE, "revoke", 0},
              {ACT_REAUTH, "reauth", 0},
-             {ACT_SEAL, "seal", 0}};
+             {ACT_SEAL, "seal", 0},
+             {ACT_TRAIN, "train", 0}};
     size_t len = 0;
     out[0] = '\0';
     for (size_t i = 0; i < sizeof n / sizeof n[0]; i++) {
@@ -490,6 +498,21 @@ void grespond(guard *g, gfinding *f, geffects *fx)
             fx_hook(fx, FX_REAUTH, f->account, 0, r->name);
             geffects_audit(fx, "guard.reauth", subj, r->name, "must authenticate again");
             atomic_fetch_add(&g->responses[4], 1);
+        }
+        /* Remedial training only for what a signed-in person did themselves (a behavioural
+         * finding on their own requests): failed logins and anonymous traffic are anyone's to
+         * make, so no stranger can send staff back to training; API keys are no people. */
+        if ((r->actions & ACT_TRAIN) && f->ev->role[0] && behavioural(r->det) &&
+            strncmp(f->account, "key:", 4) != 0) {
+            fx_item *it = fx_add(fx, FX_TRAIN);
+            if (it) {
+                snprintf(it->subject, sizeof it->subject, "%s", f->account);
+                snprintf(it->rule, sizeof it->rule, "%s", r->name);
+                snprintf(it->detail, sizeof it->detail, "%s", r->train);
+            }
+            char d[100];
+            snprintf(d, sizeof d, "remedial course %s", r->train);
+            geffects_audit(fx, "guard.train", subj, r->name, d);
         }
     }
     if (r->actions & ACT_SEAL) {

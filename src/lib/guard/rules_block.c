@@ -207,6 +207,9 @@ err stmt_end(ps *p, char **tok, int ntok)
         return perr(p, "lock, revoke and reauth act on an account: rule %s needs 'per account'",
                     g->name);
     }
+    if ((g->actions & ACT_TRAIN) && g->per != PER_ACCOUNT) {
+        return perr(p, "train acts on an account: rule %s needs 'per account'", g->name);
+    }
     if ((g->actions & ACT_THROTTLE) && g->per == PER_GLOBAL) {
         return perr(p, "throttle needs per account or per address");
     }
@@ -374,6 +377,21 @@ err stmt_severity(ps *p, char **tok, int ntok)
     return ERR_OK;
 }
 
+static bool train_course_ok(const char *c)
+{
+    size_t n = strlen(c);
+    if (n == 0 || n > 64) {
+        return false;
+    }
+    for (const char *q = c; *q; q++) {
+        if (!((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '-' || *q == '_' ||
+              *q == '.')) {
+            return false;
+        }
+    }
+    return true;
+}
+
 err stmt_respond(ps *p, char **tok, int ntok)
 {
     grule *g = p->cur;
@@ -394,6 +412,18 @@ err stmt_respond(ps *p, char **tok, int ntok)
         if (nw < 1) {
             return perr(p, "empty response");
         }
+        if (strcmp(w[0], "train") == 0) {
+            /* A remedial course for the account that tripped the rule. */
+            if (g->actions & ACT_TRAIN) {
+                return perr(p, "response train is given twice");
+            }
+            if (nw != 2 || !train_course_ok(w[1])) {
+                return perr(p, "train needs a course id, e.g. train security-basics");
+            }
+            g->actions |= ACT_TRAIN;
+            snprintf(g->train, sizeof g->train, "%s", w[1]);
+            continue;
+        }
         size_t a = 0;
         while (a < sizeof acts / sizeof acts[0] && strcmp(w[0], acts[a].name) != 0) {
             a++;
@@ -401,7 +431,7 @@ err stmt_respond(ps *p, char **tok, int ntok)
         if (a == sizeof acts / sizeof acts[0]) {
             return perr(p,
                         "unknown response '%s' (log, alert, throttle D, block D, lock D, "
-                        "revoke, reauth, seal)",
+                        "revoke, reauth, seal, train COURSE)",
                         w[0]);
         }
         if (g->actions & acts[a].bit) {

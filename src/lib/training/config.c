@@ -38,18 +38,80 @@ static err int_field(json_t *o, const char *k, int lo, int hi, int *out)
     return ERR_OK;
 }
 
+static bool name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64) {
+        return false;
+    }
+    for (const char *p = s; *p; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '.' || *p == '-' || *p == '_' || (*p == '*' && n == 1))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* "hr_scope": {"hr1": ["beijing", "shanghai"], "hr2": ["*"]}: kept as "user:dept\n" lines. */
+static err hr_scope_parse(json_t *o, tr_config *c)
+{
+    if (!o) {
+        return ERR_OK;
+    }
+    ENSURE(json_is_object(o), ERR_INPUT, "training.json: hr_scope must be an object");
+    const char *user;
+    json_t *arr;
+    size_t len = 0;
+    json_object_foreach(o, user, arr)
+    {
+        ENSURE(name_ok(user) && strcmp(user, "*") != 0 && json_is_array(arr), ERR_INPUT,
+               "training.json: hr_scope maps usernames to lists of departments");
+        size_t i;
+        json_t *d;
+        json_array_foreach(arr, i, d)
+        {
+            ENSURE(json_is_string(d) && name_ok(json_string_value(d)), ERR_INPUT,
+                   "training.json: hr_scope.%.40s: a department name or \"*\"", user);
+            int n = snprintf(c->hr_scope + len, sizeof c->hr_scope - len, "%s:%s\n", user,
+                             json_string_value(d));
+            ENSURE(n > 0 && (size_t)n < sizeof c->hr_scope - len, ERR_TOO_LARGE,
+                   "training.json: hr_scope is too long");
+            len += (size_t)n;
+        }
+    }
+    return ERR_OK;
+}
+
+bool tr_hr_scope_has(const tr_config *c, const char *user, const char *dept)
+{
+    char want[200];
+    const char *lines = c->hr_scope;
+    for (int k = 0; k < 2; k++) {
+        snprintf(want, sizeof want, "%s:%s\n", user, k == 0 ? dept : "*");
+        for (const char *p = lines; (p = strstr(p, want)) != NULL; p++) {
+            if (p == lines || p[-1] == '\n') {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 err tr_config_parse(slice text, tr_config *c)
 {
     memset(c, 0, sizeof *c);
     tr_rules_default(&c->rules);
     snprintf(c->zone, sizeof c->zone, "%s", TR_DEFAULT_ZONE);
     snprintf(c->from, sizeof c->from, "custos-training@localhost");
+    c->remind_every_s = 3600;
     json_error_t je;
     json_t *o = json_loadb((const char *)text.p, text.len, JSON_REJECT_DUPLICATES, &je);
     ENSURE(o != NULL, ERR_INPUT, "training.json:%d: %s", je.line, je.text);
     err rc = ERR_OK;
-    static const char *const KEYS[] = {"zone", "due_days", "grace_days",  "remind_days",
-                                       "smtp", "from",     "mail_domain", "console_url"};
+    static const char *const KEYS[] = {"zone",     "due_days",    "grace_days",  "remind_days",
+                                       "smtp",     "from",        "mail_domain", "console_url",
+                                       "hr_scope", "remind_every"};
     const char *k;
     json_t *v;
     CHECK(json_is_object(o), ERR_INPUT, "training.json: must be an object");
@@ -73,6 +135,8 @@ err tr_config_parse(slice text, tr_config *c)
     GUARD(str_field(o, "from", c->from, sizeof c->from));
     GUARD(str_field(o, "mail_domain", c->mail_domain, sizeof c->mail_domain));
     GUARD(str_field(o, "console_url", c->console_url, sizeof c->console_url));
+    GUARD(int_field(o, "remind_every", 0, 7 * 86400, &c->remind_every_s));
+    GUARD(hr_scope_parse(json_object_get(o, "hr_scope"), c));
     for (const char *p = c->mail_domain; *p; p++) {
         CHECK((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '.' || *p == '-',
               ERR_INPUT, "training.json: mail_domain must be a domain name");

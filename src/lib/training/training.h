@@ -149,7 +149,12 @@ typedef struct tr_config {
     char from[128];        /* the reminders' sender */
     char mail_domain[128]; /* an account's address: username@mail_domain */
     char console_url[256]; /* the link in reminders, or "" */
+    int remind_every_s;    /* the server sends due reminders this often (0: only on request) */
+    char hr_scope[2048];   /* "hr_scope": which departments' figures each HR account reads */
 } tr_config;
+/* Whether the HR account user reads the training figures of dept by training.json's
+ * "hr_scope" (its own department is always in scope: the caller checks that). */
+bool tr_hr_scope_has(const tr_config *c, const char *user, const char *dept);
 /* Reads DIR/training.json when present; absent means defaults. A malformed file is an
  * ERR_INPUT naming the key. */
 MUST_USE err tr_config_load(const char *dir, tr_config *c);
