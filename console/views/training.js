@@ -48,11 +48,13 @@ async function home(root, ctx) {
     let status;
     let list;
     let results;
+    let remedial;
     try {
-        [status, list, results] = await Promise.all([
+        [status, list, results, remedial] = await Promise.all([
             ctx.api('GET', '/v1/training/status'),
             courses(ctx),
             ctx.api('GET', '/v1/training/results'),
+            ctx.api('GET', '/v1/training/remedial?open=1'),
         ]);
     } catch (e) {
         out.removeAttribute('aria-busy');
@@ -67,6 +69,24 @@ async function home(root, ctx) {
             el('span', { class: status.training_current ? 'badge ok' : 'badge danger' }, t(status.training_current ? 'training.current' : 'training.lapsed')), ' ',
             status.training_valid_until ? t('training.valid_until', { date: ctx.fmt.date(status.training_valid_until) }) : t('training.no_validity')),
         status.training_current ? null : el('p', {}, t('training.lapsed_hint'))));
+    const open = ((remedial && remedial.remedial) || []).filter((r) => !r.done_at);
+    if (open.length) {
+        // Remedial training after a violation (HR or a guard rule): the most urgent of all.
+        sections.push(el('section', { class: 'card remedial', 'data-section': 'remedial' },
+            el('h2', {}, t('training.remedial.title')),
+            el('p', {}, t('training.remedial.text')),
+            el('ul', { class: 'assignments' }, open.map((r) => {
+                const c = byId.get(r.course);
+                return el('li', { 'data-id': 'remedial-' + r.id, 'data-state': r.blocking ? 'blocking' : 'open' },
+                    el('h3', {}, c ? c.title : r.course, ' ',
+                        el('span', { class: r.blocking ? 'badge danger' : 'badge warn' }, t(r.blocking ? 'training.remedial.blocking' : 'training.remedial.open'))),
+                    el('p', { class: 'small muted' }, t('training.remedial.assigned', { date: ctx.fmt.dateTime(r.assigned_at) }), ' · ',
+                        t(r.source === 'hr' ? 'training.remedial.by_hr' : r.source && r.source.startsWith('guard') ? 'training.remedial.by_guard' : 'training.remedial.by_rule'),
+                        r.source && r.source !== 'hr' ? el('code', {}, ' ' + r.source) : null),
+                    r.blocking ? el('p', {}, t('training.remedial.blocking_hint')) : null,
+                    c ? courseActions(ctx, c, null) : null);
+            }))));
+    }
     if (assigned.length) {
         sections.push(el('section', { class: 'card', 'data-section': 'assignments' },
             el('h2', {}, t('training.assigned')),

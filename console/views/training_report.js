@@ -7,8 +7,11 @@ import { put, table, errorNote, labelled, useWatchStyles } from '../lib/chart_ui
 import { lineChart, barChart } from '../lib/chart.js';
 import { trends, weakest, weakestTopics, movement, reportCsv, sortAssignments, badgeClass, reportFromMetrics, trendsFromMetrics } from './training_lib.js';
 
-// Who reads the company's training figures (the policy grants training.manage to HR).
-export const REPORT_ROLES = ['hr'];
+// Who reads training figures beyond their own: HR (its department and training.json's
+// hr_scope) and data stewards (their department); the server decides the scope.
+export const REPORT_ROLES = ['hr', 'data_steward'];
+const PERSON_ROLES = ['hr'];
+const CSV_TABLES = ['groups', 'weakest', 'questionnaire', 'trends'];
 const enc = encodeURIComponent;
 
 function lang() {
@@ -70,10 +73,12 @@ export default {
         const lookup = el('form', { class: 'row person-lookup', 'data-form': 'person' },
             labelled(el, t('trainrep.person'), user, t('trainrep.person_hint')),
             el('div', { class: 'actions' }, el('button', { type: 'submit', 'data-action': 'person' }, t('trainrep.show_person'))));
+        const scopeLine = el('p', { class: 'muted', 'data-field': 'scope' });
+        const serverCsv = el('p', { class: 'small' });
         root.append(el('section', { class: 'card' },
-            el('div', { class: 'row' }, labelled(el, t('trainrep.course'), select), el('div', { class: 'actions' }, csvBtn))),
+            el('div', { class: 'row' }, labelled(el, t('trainrep.course'), select), el('div', { class: 'actions' }, csvBtn)), scopeLine, serverCsv),
         out,
-        el('section', { class: 'card', 'data-section': 'person' }, el('h2', {}, t('trainrep.person_title')), lookup, person));
+        PERSON_ROLES.includes(ctx.me.role) ? el('section', { class: 'card', 'data-section': 'person' }, el('h2', {}, t('trainrep.person_title')), lookup, person) : null);
         select.addEventListener('change', () => load(select.value));
         lookup.addEventListener('submit', (ev) => { ev.preventDefault(); showPerson(user.value.trim()); });
         let current = null;
@@ -89,16 +94,38 @@ export default {
             put(out, el('p', { class: 'muted', role: 'status' }, t('training.loading')));
             let report;
             let tr;
+            let scope;
+            let people;
             try {
-                ({ report, tr } = await figures(course));
+                ({ report, tr, scope, people } = await figures(course));
             } catch (e) {
                 out.removeAttribute('aria-busy');
                 return put(out, errorNote(ctx, e));
             }
+            put(scopeLine, scope ? t('trainrep.scope', { departments: (scope.departments || []).join(', ') || '—' }) : null);
+            // The server's own CSV tables, where it has the metrics route.
+            put(serverCsv, ...(scope ? [t('trainrep.server_csv'), ' ', ...CSV_TABLES.flatMap((tb, i) => [i ? ' · ' : '', el('a', {
+                href: `/v1/training/metrics?by=department&course=${enc(course.id)}&format=csv&table=${tb}`, download: `training-${tb}.csv`, 'data-csv': tb,
+            }, t('trainrep.table.' + tb))])] : []));
             current = { id: course.id, csv: reportCsv(course.id, report, tr, course) };
             csvBtn.disabled = false;
             out.removeAttribute('aria-busy');
-            put(out, ...draw(course, report, tr));
+            put(out, ...draw(course, report, tr), people ? perPerson(people) : null);
+        }
+
+        // One row per person of the scope (the metrics route's by=person).
+        function perPerson(groups) {
+            const stateOf = (g) => ['expired', 'overdue', 'pending', 'future', 'certified'].find((k) => g.statuses && g.statuses[k] > 0);
+            return el('section', { class: 'card', 'data-section': 'people' },
+                el('h2', {}, t('trainrep.people')),
+                groups.length ? table(el, [
+                    { key: 'key', label: t('trainrep.c.person') },
+                    { key: 'state', label: t('trainrep.c.state'), cell: (g) => { const st = stateOf(g); return st ? el('span', { class: badgeClass(st) }, t('training.state.' + st)) : '—'; } },
+                    { key: 'attempts', label: t('trainrep.c.attempts'), class: 'num' },
+                    { key: 'pass_rate', label: t('trainrep.c.pass_rate'), class: 'num', cell: (g) => (g.attempts ? pct(g.pass_rate) + '%' : '—') },
+                    { key: 'average_score', label: t('trainrep.c.average'), class: 'num', cell: (g) => (g.attempts ? String(Math.round(g.average_score || 0)) : '—') },
+                    { key: 'remedial_open', label: t('trainrep.c.remedial'), class: 'num', cell: (g) => String(g.remedial_open || 0) },
+                ], groups, { label: t('trainrep.people'), idOf: (g) => g.key }) : el('p', { class: 'empty', 'data-state': 'empty' }, t('trainrep.no_people')));
         }
 
         function draw(course, report, tr) {
@@ -224,10 +251,11 @@ export default {
                 return { report, tr: trends(results.attempts, course.id) };
             }
             const per = {};
-            await Promise.all((m.groups || []).map(async (g) => {
-                per[g.key] = await ctx.api('GET', base + '&department=' + enc(g.key));
-            }));
-            return { report: reportFromMetrics(m), tr: trendsFromMetrics(m, per) };
+            const [people] = await Promise.all([
+                ctx.api('GET', '/v1/training/metrics?by=person&course=' + enc(course.id)),
+                ...(m.groups || []).map(async (g) => { per[g.key] = await ctx.api('GET', base + '&department=' + enc(g.key)); }),
+            ]);
+            return { report: reportFromMetrics(m), tr: trendsFromMetrics(m, per), scope: m.scope, people: people.groups || [] };
         }
 
         async function showPerson(name) {

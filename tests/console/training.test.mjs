@@ -41,6 +41,7 @@ test('every key the training views use exists in both languages (a missing key f
         'training.likert.': ['1', '2', '3', '4', '5'],
         'training.q_title.': ['pre', 'post'],
         'training.q_intro.': ['pre', 'post'],
+        'trainrep.table.': ['groups', 'weakest', 'questionnaire', 'trends'],
     };
     for (const [p, vs] of Object.entries(dynamic)) for (const v of vs) used.add(p + v);
     assert.ok(used.size > 120, `only ${used.size} keys found`);
@@ -55,7 +56,7 @@ test('every key the training views use exists in both languages (a missing key f
 test('what a role cannot use it never sees: my training for everyone, the report for HR', () => {
     const sees = (v) => ROLES.filter((r) => v.visible({ role: r, username: 'x' }));
     assert.deepEqual(sees(training), ROLES);
-    assert.deepEqual(sees(report), ['hr']);
+    assert.deepEqual(sees(report), ['data_steward', 'hr']);
     assert.equal(training.visible(null), false);
     assert.equal(report.visible(null), false);
     // registered in the navigation (console/views/index.js imports views that need a browser)

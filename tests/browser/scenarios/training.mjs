@@ -37,6 +37,15 @@ async function passByApi(t, user) {
   return p.json.attempt;
 }
 
+// HR reads the departments training.json's hr_scope gives it (its own, "hr", else): hr1 is
+// given the two sales departments, as an operator would (read on every request: no restart).
+function hrScope(t) {
+  const f = path.join(t.demo.dir, 'training.json');
+  const cfg = fs.existsSync(f) ? JSON.parse(fs.readFileSync(f, 'utf8')) : {};
+  cfg.hr_scope = { ...(cfg.hr_scope || {}), hr1: ['beijing', 'shanghai'] };
+  fs.writeFileSync(f, JSON.stringify(cfg, null, 2) + '\n', { mode: 0o600 });
+}
+
 async function settled(scope) {
   await pollUntil(async () => (await scope.page().locator('[aria-busy="true"]').count()) === 0,
     { timeout: 15000, what: 'the view to finish loading' });
@@ -175,6 +184,7 @@ export const scenarios = [
     timeout: 120000,
     async run(t) {
       if (!t.state.trainingAttempt) t.state.trainingAttempt = await passByApi(t, 'sales2');
+      hrScope(t);
       const hr = await t.demo.as('hr1');
       const rep = (await hr.get(`/v1/training/courses/${COURSE}/report`)).json;
       const page = await t.page({ lang: 'zh-CN' });
@@ -197,6 +207,20 @@ export const scenarios = [
       assert.ok(bars >= rep.departments.length, 'the department chart has bars');
       assert.ok(await v.locator('[data-section="trend"] svg.chart polyline').count() >= 1, 'a trend line');
       assert.ok(await v.locator('[data-section="weakest"] tbody tr').count() >= 1, 'the weakest questions');
+      const scope = await v.locator('[data-field="scope"]').innerText();
+      assert.ok(scope.includes('beijing') && scope.includes('shanghai'), `the scope the server gives HR: ${scope}`);
+      // Per person: sales2 certified, with the passed quiz.
+      const p2 = v.locator(`[data-section="people"] ${row('sales2')}`).first();
+      await p2.waitFor({ state: 'visible', timeout: 10000 });
+      assert.equal((await p2.locator('td').nth(2).innerText()).trim(), String((await hr.get(
+        `/v1/training/metrics?by=person&course=${COURSE}&username=sales2`)).json.groups[0].attempts));
+      // The server's own CSV table of the departments, through the page's link.
+      const [sdl] = await Promise.all([page.waitForEvent('download', { timeout: 15000 }), v.locator('[data-csv="groups"]').click()]);
+      const sfile = path.join(t.out, 'training-groups.csv');
+      await sdl.saveAs(sfile);
+      const stext = fs.readFileSync(sfile, 'utf8');
+      assert.match(stext.split('\r\n')[0], /^key,people,attempts,passed,pass_rate,average_score/);
+      assert.ok(stext.split('\r\n').some((l) => l.startsWith('shanghai,')), `shanghai in the server's CSV:\n${stext}`);
       await shot(page, t.out, 'training-report-hr1-zh-CN');
       await axe(page, 'training report (hr1)', t.axe);
 
@@ -228,6 +252,34 @@ export const scenarios = [
       await shot(page, t.out, 'training-report-hr1-en');
       await axe(page, 'training report (hr1, en)', t.axe);
     },
+  },
+  {
+    name: 'training: steward2 sees the figures of their own department only',
+    timeout: 60000,
+    async run(t) {
+      if (!t.state.trainingAttempt) t.state.trainingAttempt = await passByApi(t, 'sales2');
+      const page = await t.page({ lang: 'en' });
+      await signIn(page, t.demo.url, 'steward2');
+      await setLang(page, 'en');
+      const v = await go(page, 'training-report');
+      await v.locator('[data-section="departments"]').waitFor({ state: 'visible', timeout: 15000 });
+      await settled(v);
+      const depts = await v.locator('[data-section="departments"] tbody tr[data-id]').evaluateAll((rs) => rs.map((r) => r.dataset.id));
+      assert.deepEqual(depts, ['shanghai'], 'a steward sees their own department');
+      const people = await v.locator('[data-section="people"] tbody tr[data-id]').evaluateAll((rs) => rs.map((r) => r.dataset.id));
+      assert.ok(people.includes('sales2') && !people.includes('sales1'), `the people of shanghai only: ${people}`);
+      assert.equal(await v.locator('[data-section="person"]').count(), 0, 'no look-up of any one person for a steward');
+      assert.ok(await v.locator('svg.chart[role="img"]').count() >= 3, 'the charts');
+      await assertTranslated(page, 'training report (steward2, en)');
+      await assertEnglishChrome(page, 'training report (steward2, en)');
+      await shot(page, t.out, 'training-report-steward2-en');
+      await axe(page, 'training report (steward2)', t.axe);
+      // And the server holds the line: another department is refused.
+      const st = await t.demo.as('steward2');
+      const r = await st.get(`/v1/training/metrics?by=department&course=${COURSE}&department=beijing`);
+      assert.equal(r.status, 403, `steward2 asking for beijing: ${r.status}`);
+    },
+    refusals: true,
   },
   {
     name: 'training: an employee cannot see another\'s results (the page never asks; the server refuses)',
@@ -274,7 +326,8 @@ export const scenarios = [
       });
       for (const [p, code] of Object.entries(inPage)) assert.equal(code, 403, `${p} from sales1's browser: ${code}`);
       for (const p of ['/v1/training/results?username=sales2', '/v1/training/status?username=sales2', '/v1/training/results?username=*',
-        `/v1/training/courses/${COURSE}/report`]) {
+        `/v1/training/courses/${COURSE}/report`, '/v1/training/metrics?by=person&username=sales2',
+        '/v1/training/metrics?by=department&department=shanghai', '/v1/training/remedial?username=sales2']) {
         let r;
         // A session the guard ended a moment ago answers 401: sign in again and ask again.
         for (let i = 0; i < 3 && (!r || r.status === 401); i++) r = await (await t.demo.as('sales1')).get(p);
