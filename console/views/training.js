@@ -9,7 +9,7 @@
 //   #/training/quiz/<course>                the quiz
 //   #/training/questionnaire/<course>/<pre|post>
 import { put, table, errorNote, useWatchStyles } from '../lib/chart_ui.js';
-import { sortAssignments, badgeClass, deadlineNote, answersBody, questionnaireBody, rebuildLesson } from './training_lib.js';
+import { sortAssignments, badgeClass, deadlineNote, answersBody, questionnaireBody, rebuildLesson, remedialSource } from './training_lib.js';
 
 const enc = encodeURIComponent;
 const PHASES = ['pre', 'post'];
@@ -81,8 +81,7 @@ async function home(root, ctx) {
                     el('h3', {}, c ? c.title : r.course, ' ',
                         el('span', { class: r.blocking ? 'badge danger' : 'badge warn' }, t(r.blocking ? 'training.remedial.blocking' : 'training.remedial.open'))),
                     el('p', { class: 'small muted' }, t('training.remedial.assigned', { date: ctx.fmt.dateTime(r.assigned_at) }), ' · ',
-                        t(r.source === 'hr' ? 'training.remedial.by_hr' : r.source && r.source.startsWith('guard') ? 'training.remedial.by_guard' : 'training.remedial.by_rule'),
-                        r.source && r.source !== 'hr' ? el('code', {}, ' ' + r.source) : null),
+                        t(remedialSource(r.source)[0]), remedialSource(r.source)[1] ? [' ', el('code', { 'data-field': 'rule' }, remedialSource(r.source)[1])] : null),
                     r.blocking ? el('p', {}, t('training.remedial.blocking_hint')) : null,
                     c ? courseActions(ctx, c, null) : null);
             }))));

@@ -315,3 +315,12 @@ export function trendsFromMetrics(all, perDept = {}) {
         cell(d, q) { return cells.get((d || '') + '|' + q) || { attempts: 0, passed: 0, pass_rate: null, average: null }; },
     };
 }
+
+// Where a remedial course came from ("violation:RULE", "guard:RULE" or "hr"): a key of the
+// dictionary and the rule, if any.
+export function remedialSource(source) {
+    const s = String(source || '');
+    const m = s.match(/^(violation|guard):(.+)$/);
+    if (m) return [m[1] === 'guard' ? 'training.remedial.by_guard' : 'training.remedial.by_rule', m[2]];
+    return ['training.remedial.by_hr', null];
+}

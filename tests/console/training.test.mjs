@@ -270,3 +270,11 @@ test('the metrics route\'s figures in the report\'s shape, trends per department
     // the CSV is made from either shape alike
     assert.ok(reportCsv('c', r, tr, COURSE).includes('department,c,beijing,3,2,5,4,80,82'));
 });
+
+test('a remedial course names where it came from', async () => {
+    const { remedialSource } = await import('../../console/views/training_lib.js');
+    assert.deepEqual(remedialSource('violation:permission-probing'), ['training.remedial.by_rule', 'permission-probing']);
+    assert.deepEqual(remedialSource('guard:bulk-read'), ['training.remedial.by_guard', 'bulk-read']);
+    assert.deepEqual(remedialSource('hr'), ['training.remedial.by_hr', null]);
+    assert.deepEqual(remedialSource(undefined), ['training.remedial.by_hr', null]);
+});

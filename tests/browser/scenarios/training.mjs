@@ -282,6 +282,33 @@ export const scenarios = [
     refusals: true,
   },
   {
+    name: 'training: steward3 sees a blocking remedial course HR assigned, and passing it gives access back',
+    timeout: 90000,
+    async run(t) {
+      const hr = await t.demo.as('hr1');
+      const r = await hr.post('/v1/training/remedial', { username: 'steward3', course: COURSE, blocking: true, violation: 'permission-probing' });
+      assert.equal(r.status, 201, `HR assigns remedial training: ${r.status} ${r.text}`);
+      const page = await t.page();
+      await signIn(page, t.demo.url, 'steward3');
+      let v = await go(page, 'training');
+      const item = v.locator(`[data-section="remedial"] ${row('remedial-' + r.json.id)}`);
+      await item.waitFor({ state: 'visible', timeout: 15000 });
+      assert.equal(await item.getAttribute('data-state'), 'blocking');
+      assert.equal(await item.locator('[data-field="rule"]').innerText().then((s) => s.trim()), 'permission-probing', 'the violation it came from');
+      await shot(page, t.out, 'training-remedial-steward3-zh-CN');
+      await axe(page, 'remedial training (steward3)', t.axe);
+      const st3 = await t.demo.as('steward3');
+      assert.equal((await st3.get('/v1/customers?limit=1')).status, 403, 'customer access paused while the course is open');
+      await passByApi(t, 'steward3');
+      assert.equal((await st3.get('/v1/customers?limit=1')).status, 200, 'passing gives customer access back');
+      await page.reload();
+      v = await waitView(page, 'training');
+      await v.locator('[data-section="results"]').waitFor({ state: 'visible', timeout: 15000 });
+      assert.equal(await v.locator('[data-section="remedial"]').count(), 0, 'no open remedial course after the pass');
+    },
+    refusals: true,
+  },
+  {
     name: 'training: an employee cannot see another\'s results (the page never asks; the server refuses)',
     refusals: true,
     timeout: 120000,
