@@ -16,7 +16,7 @@ import {
 } from '../../console/views/training_lib.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const files = ['console/views/training.js', 'console/views/training_report.js', 'console/views/training_lib.js'];
+const files = ['console/views/training.js', 'console/views/training_report.js', 'console/views/training_lib.js', 'console/views/training_phish.js'];
 const ROLES = ['sales', 'customer_service', 'data_steward', 'security', 'legal', 'hr', 'auditor', 'admin'];
 
 test('the dictionary: both languages, the same keys, none empty, the same placeholders, zh-CN first', () => {
@@ -34,7 +34,7 @@ test('every key the training views use exists in both languages (a missing key f
     const used = new Set();
     for (const f of files) {
         const src = readFileSync(join(root, f), 'utf8');
-        for (const m of src.matchAll(/'((?:training|trainrep)\.[a-z0-9_.]+)'/g)) if (!m[1].endsWith('.')) used.add(m[1]);
+        for (const m of src.matchAll(/'((?:training|trainrep|phish)\.[a-z0-9_.]+)'/g)) if (!m[1].endsWith('.')) used.add(m[1]);
     }
     const dynamic = {
         'training.state.': STATES,
@@ -42,6 +42,8 @@ test('every key the training views use exists in both languages (a missing key f
         'training.q_title.': ['pre', 'post'],
         'training.q_intro.': ['pre', 'post'],
         'trainrep.table.': ['groups', 'weakest', 'questionnaire', 'trends'],
+        'phish.outcome.': ['submitted', 'clicked', 'reported', 'opened', 'delivered'],
+        'phish.tile.': ['delivered', 'prone', 'report_rate', 'median_report', 'repeat'],
     };
     for (const [p, vs] of Object.entries(dynamic)) for (const v of vs) used.add(p + v);
     assert.ok(used.size > 120, `only ${used.size} keys found`);
@@ -277,4 +279,24 @@ test('a remedial course names where it came from', async () => {
     assert.deepEqual(remedialSource('guard:bulk-read'), ['training.remedial.by_guard', 'bulk-read']);
     assert.deepEqual(remedialSource('hr'), ['training.remedial.by_hr', null]);
     assert.deepEqual(remedialSource(undefined), ['training.remedial.by_hr', null]);
+});
+
+test('phishing: durations, departments most phish-prone first, a mail\'s worst outcome', async () => {
+    const { duration, departmentRows, mailOutcome } = await import('../../console/views/training_phish.js');
+    const t = (k, v) => `${v.n}${k.split('.').pop()}`;
+    assert.equal(duration(null, t), '—');
+    assert.equal(duration(12, t), '12s');
+    assert.equal(duration(200, t), '3min 20s');
+    assert.equal(duration(3600 + 300, t), '1h 5min');
+    assert.equal(duration(7200, t), '2h');
+    const rows = departmentRows({ departments: { beijing: { phish_prone_pct: 10 }, shanghai: { phish_prone_pct: 40 }, hr: { phish_prone_pct: 10 } } });
+    assert.deepEqual(rows.map((r) => r.department), ['shanghai', 'beijing', 'hr']);
+    assert.deepEqual(departmentRows({}), []);
+    assert.equal(mailOutcome({ opened_at: 'x', clicked_at: 'x', reported_at: 'x' }), 'clicked');
+    assert.equal(mailOutcome({ opened_at: 'x', reported_at: 'x' }), 'reported');
+    assert.equal(mailOutcome({ submitted_at: 'x' }), 'submitted');
+    assert.equal(mailOutcome({}), 'delivered');
+    // the employee's phishing routes name no account
+    const src = readFileSync(join(root, 'console/views/training_phish.js'), 'utf8');
+    assert.ok(!/username/.test(src));
 });
