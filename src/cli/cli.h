@@ -60,6 +60,8 @@ int cli_send_json(const args *a, const char *method, const char *path, json_t *o
 /* A secret from the environment variable or the terminal (no echo). */
 void cli_read_secret(char *out, size_t max, const char *prompt, const char *env_name);
 int cmd_guard(args *a);
+/* phish_cmd.c */
+int cmd_phish(args *a);
 /* training_cmd.c */
 int cmd_training(args *a);
 

@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "core/mem.h"
 #include "door/door.h"
+#include "door/door_phish.h"
 #include "door/door_training.h"
 #include "model/demo.h"
 
@@ -94,6 +95,30 @@ static err demo_training(vault *v, const args *a)
         json_decref(res);
     }
     return ERR_OK;
+}
+
+/* A finished phishing-simulation campaign with its metrics (training/phishing, or
+ * CUSTOS_PHISHING_DIR): last month's collector lure to sales, service and stewards; skipped
+ * when the template is not there. */
+static err demo_phishing(vault *v)
+{
+    const char *dir = getenv("CUSTOS_PHISHING_DIR");
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/collector-list.zh-CN.txt", dir ? dir : "training/phishing");
+    FILE *f = fopen(p, "rb");
+    if (!f) {
+        return ERR_OK;
+    }
+    char *txt = calloc(1, (size_t)256 << 10);
+    size_t n = txt ? fread(txt, 1, ((size_t)256 << 10) - 1, f) : 0;
+    fclose(f);
+    ENSURE(txt != NULL, ERR_INTERNAL, "out of memory");
+    (void)n;
+    json_t *res = NULL;
+    err e = door_phish_demo(v, txt, NULL, 15, &res);
+    json_decref(res);
+    free(txt);
+    return e;
 }
 
 static err fill(vault *v, long n, uint64_t seed)
@@ -210,6 +235,7 @@ int cmd_demo(args *a)
     if (e == ERR_OK) {
         e = demo_training(v, a);
     }
+    e = e == ERR_OK ? demo_phishing(v) : e;
     /* Two honeytokens per department: nobody's job opens them. */
     for (int i = 0; i < 4 && e == ERR_OK; i++) {
         e = door_honeytoken_add(v, &sys, i % 2 ? "shanghai" : "beijing", NULL);

@@ -58,6 +58,8 @@ static void usage(void)
         "  guard check RULES | replay --rules RULES DIR      (offline)\n"
         "  training check COURSE_DIR | import DIR COURSE_DIR (offline) | courses | status |\n"
         "           results | assign | assignments | unassign | remind | report | valid-until\n"
+        "  phish check TEMPLATE | create TEMPLATE --roles R... | campaigns | metrics ID | mine |\n"
+        "        report [LINK]\n"
         "  transactions add CUSTOMER FIELD=VALUE... | list CUSTOMER\n"
         "  communications add CUSTOMER FIELD=VALUE... | list CUSTOMER\n"
         "\n"
@@ -185,6 +187,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(c, "training") == 0) {
         return cmd_training(&a);
+    }
+    if (strcmp(c, "phish") == 0) {
+        return cmd_phish(&a);
     }
     if (strcmp(c, "violations") == 0) {
         return cmd_violations(&a);

@@ -758,7 +758,7 @@ static void route(server *s, request *r, response *out)
     if (strcmp(u, "/v1/handover") == 0) {
         return handle_handover(s, r, out);
     }
-    if (console_route(r, out)) {
+    if (console_route(r, out) || handle_phish_track(s, r, out)) {
         return;
     }
     if (strncmp(u, "/v1/", 4) != 0) {
@@ -779,7 +779,7 @@ static void route(server *s, request *r, response *out)
                                        "complete the second factor first (/v1/me/totp/...)"));
     }
     if (handle_console(s, r, out) || handle_access(s, r, out) || handle_guard(s, r, out) ||
-        handle_watch(s, r, out) || handle_training(s, r, out)) {
+        handle_watch(s, r, out) || handle_training(s, r, out) || handle_phish(s, r, out)) {
         return;
     }
     if (strcmp(u, "/v1/logout") == 0) {

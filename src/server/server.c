@@ -503,6 +503,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0; /* a refused client's body is not read */
         return MHD_YES;
     }
+    if (*upload_data_size > 0 && strncmp(r->url, "/t/", 3) == 0) {
+        /* a landing page's form: what was typed is never kept, only that something was */
+        r->discarded += *upload_data_size;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
     if (*upload_data_size > 0) {
         if (!r->too_large && buf_append(&r->body, upload_data, *upload_data_size) != ERR_OK) {
             r->too_large = true;
@@ -1007,6 +1013,7 @@ err server_run(const server_opts *o, const vault_key *src)
     CHECK(pthread_create(&srv.monitor, NULL, monitor_main, &srv) == 0, ERR_INTERNAL,
           "cannot start a thread");
     monitoring = true;
+    phish_sender_start(&srv);
     CHECK(pthread_create(&srv.acceptor, NULL, accept_main, &srv) == 0, ERR_INTERNAL,
           "cannot start a thread");
     accepting = true;
@@ -1060,6 +1067,7 @@ out:
     if (d) {
         MHD_stop_daemon(d);
     }
+    phish_sender_stop();
     if (monitoring) {
         pthread_mutex_lock(&srv.mon_mu);
         srv.mon_stop = true;

@@ -59,8 +59,9 @@ typedef struct request {
     char token[TOKEN_TEXT_MAX];
     guard_addr client; /* the client (through trusted proxies), for the guard */
     bool client_ok;
-    bool via_proxy;  /* the peer is a trusted proxy and named the client */
-    bool probe_only; /* the metrics listener: /metrics, /healthz, /readyz only */
+    bool via_proxy;   /* the peer is a trusted proxy and named the client */
+    bool probe_only;  /* the metrics listener: /metrics, /healthz, /readyz only */
+    size_t discarded; /* /t/: the body's length; its bytes were dropped unread */
 } request;
 
 typedef struct response {
@@ -155,6 +156,12 @@ void response_error(response *out, err code, const char *message);
 void response_json(response *out, int status, json_t *body);
 /* handlers_training.c: /v1/training/... (false: not its route) */
 bool handle_training(server *s, request *r, response *out);
+/* handlers_phish.c: /v1/phish/... (false: not its route); /t/... without a session */
+bool handle_phish(server *s, request *r, response *out);
+bool handle_phish_track(server *s, request *r, response *out);
+/* The thread that sends the simulation mail falling due (once a second). */
+void phish_sender_start(server *s);
+void phish_sender_stop(void);
 /* handlers_audit.c: /v1/audit/<sub> */
 void handle_audit(server *s, request *r, response *out, const char *sub);
 

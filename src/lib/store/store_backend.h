@@ -33,6 +33,7 @@
 
 #include "store/store.h"
 #include "store/store_training.h"
+#include "store/store_phish.h"
 
 struct store_backup_ops;
 
@@ -212,7 +213,30 @@ struct store_backup_ops;
     X(training_reminder_drop,                                                                      \
       (store * s, const char *account_id, const char *course, const char *cycle,                   \
        const char *kind),                                                                          \
-      (s, account_id, course, cycle, kind))
+      (s, account_id, course, cycle, kind))                                                        \
+    /* phishing simulation (store_phish.h) */                                                      \
+    X(phish_ready, (store * s), (s))                                                               \
+    X(phish_campaign_put, (store * s, const phish_campaign *c), (s, c))                            \
+    X(phish_campaign_get, (store * s, const char *id, phish_campaign *out), (s, id, out))          \
+    X(phish_campaign_list, (store * s, store_phish_campaign_fn fn, void *ctx), (s, fn, ctx))       \
+    X(phish_mail_put, (store * s, const phish_mail *m), (s, m))                                    \
+    X(phish_mail_due,                                                                              \
+      (store * s, int64_t now_us, int max_attempts, phish_mail *out, size_t max, size_t *n),       \
+      (s, now_us, max_attempts, out, max, n))                                                      \
+    X(phish_mail_sent, (store * s, const char *id, const uint8_t hash[32], int64_t at_us),         \
+      (s, id, hash, at_us))                                                                        \
+    X(phish_mail_failed, (store * s, const char *id), (s, id))                                     \
+    X(phish_mail_by_token, (store * s, const uint8_t hash[32], phish_mail *out), (s, hash, out))   \
+    X(phish_mail_mark, (store * s, const char *id, phish_event ev, int64_t at_us, bool *first),    \
+      (s, id, ev, at_us, first))                                                                   \
+    X(phish_filtered_add,                                                                          \
+      (store * s, const char *campaign, const char *kind, const char *reason, int64_t at_us),      \
+      (s, campaign, kind, reason, at_us))                                                          \
+    X(phish_filtered_count, (store * s, const char *campaign, int64_t *n), (s, campaign, n))       \
+    X(phish_mails,                                                                                 \
+      (store * s, const char *campaign, const char *account_id, store_phish_mail_fn fn,            \
+       void *ctx),                                                                                 \
+      (s, campaign, account_id, fn, ctx))
 
 typedef struct store_ops {
     const char *name; /* "sqlite" */
