@@ -10,6 +10,7 @@
 //   #/training/questionnaire/<course>/<pre|post>
 import { put, table, errorNote, useWatchStyles } from '../lib/chart_ui.js';
 import { sortAssignments, badgeClass, deadlineNote, answersBody, questionnaireBody, rebuildLesson, remedialSource } from './training_lib.js';
+import { reportSection, mineSection } from './training_phish.js';
 
 const enc = encodeURIComponent;
 const PHASES = ['pre', 'post'];
@@ -49,12 +50,14 @@ async function home(root, ctx) {
     let list;
     let results;
     let remedial;
+    let phish;
     try {
-        [status, list, results, remedial] = await Promise.all([
+        [status, list, results, remedial, phish] = await Promise.all([
             ctx.api('GET', '/v1/training/status'),
             courses(ctx),
             ctx.api('GET', '/v1/training/results'),
             ctx.api('GET', '/v1/training/remedial?open=1'),
+            ctx.api('GET', '/v1/phish/mine'),
         ]);
     } catch (e) {
         out.removeAttribute('aria-busy');
@@ -125,9 +128,9 @@ async function home(root, ctx) {
             { key: 'submitted_at', label: t('training.c.when'), cell: (r) => ctx.fmt.dateTime(r.submitted_at) },
         ], attempts, { label: t('training.my_results'), idOf: (r) => r.attempt })
             : el('p', { class: 'empty', 'data-state': 'empty' }, t('training.no_results'))));
-    sections.push(reportPhish(ctx));
+    sections.push(mineSection(ctx, phish && phish.mails), reportSection(ctx));
     out.removeAttribute('aria-busy');
-    put(out, ...sections);
+    put(out, ...sections.filter(Boolean));
 }
 
 function courseActions(ctx, c, state) {
@@ -139,16 +142,6 @@ function courseActions(ctx, c, state) {
             t(state === 'certified' ? 'training.review' : 'training.start')) : null,
         el('a', { class: 'button', href: `#/training/quiz/${enc(c.id)}`, 'data-action': 'open-quiz' }, t('training.quiz')),
         el('a', { class: 'button', href: `#/training/questionnaire/${enc(c.id)}/post`, 'data-action': 'questionnaire-post' }, t('training.q_post')));
-}
-
-// "Report a suspicious mail": where the phishing module is in the server, a reported mail goes
-// to security; until then the page says whom to tell (never a dead button).
-function reportPhish(ctx) {
-    const { el, t } = ctx;
-    return el('section', { class: 'card', 'data-section': 'report-phishing' },
-        el('h2', {}, t('training.report.title')),
-        el('p', {}, t('training.report.text')),
-        el('ol', {}, el('li', {}, t('training.report.step1')), el('li', {}, t('training.report.step2')), el('li', {}, t('training.report.step3'))));
 }
 
 // ---- a lesson ----

@@ -5,6 +5,7 @@
 // decision (training.manage); the page only asks for it where the role may.
 import { put, table, errorNote, labelled, useWatchStyles } from '../lib/chart_ui.js';
 import { lineChart, barChart } from '../lib/chart.js';
+import { campaignsSection } from './training_phish.js';
 import { trends, weakest, weakestTopics, movement, reportCsv, sortAssignments, badgeClass, reportFromMetrics, trendsFromMetrics } from './training_lib.js';
 
 // Who reads training figures beyond their own: HR (its department and training.json's
@@ -75,9 +76,10 @@ export default {
             el('div', { class: 'actions' }, el('button', { type: 'submit', 'data-action': 'person' }, t('trainrep.show_person'))));
         const scopeLine = el('p', { class: 'muted', 'data-field': 'scope' });
         const serverCsv = el('p', { class: 'small' });
+        const phishBox = el('div');
         root.append(el('section', { class: 'card' },
             el('div', { class: 'row' }, labelled(el, t('trainrep.course'), select), el('div', { class: 'actions' }, csvBtn)), scopeLine, serverCsv),
-        out,
+        out, phishBox,
         PERSON_ROLES.includes(ctx.me.role) ? el('section', { class: 'card', 'data-section': 'person' }, el('h2', {}, t('trainrep.person_title')), lookup, person) : null);
         select.addEventListener('change', () => load(select.value));
         lookup.addEventListener('submit', (ev) => { ev.preventDefault(); showPerson(user.value.trim()); });
@@ -291,6 +293,6 @@ export default {
             }
         }
 
-        await load(select.value);
+        await Promise.all([load(select.value), campaignsSection(ctx).then((box) => put(phishBox, box))]);
     },
 };

@@ -243,6 +243,20 @@ export const scenarios = [
       await st.waitFor({ state: 'visible', timeout: 10000 });
       await v.locator(`[data-section="person"] ${row(t.state.trainingAttempt)}`).waitFor({ state: 'visible', timeout: 10000 });
 
+      // The demo's finished phishing campaign, per department, as the server counts it.
+      const camps = (await hr.get('/v1/phish/campaigns')).json.campaigns;
+      assert.ok(camps.length >= 1, 'the demo has a finished phishing campaign');
+      const sel = await v.locator('[data-section="campaigns"] select[name="campaign"]').inputValue();
+      const pm = (await hr.get(`/v1/phish/campaigns/${sel}/metrics`)).json;
+      await v.locator(`[data-section="campaigns"] [data-campaign="${sel}"]`).waitFor({ state: 'visible', timeout: 15000 });
+      assert.equal((await v.locator('[data-tile="phish-delivered"] .tile-value').innerText()).trim(), String(pm.totals.delivered));
+      for (const [d, f] of Object.entries(pm.departments)) {
+        const cells = await v.locator(`[data-section="campaigns"] tbody ${row(d)} td`).allInnerTexts();
+        assert.deepEqual(cells.slice(0, 6).map((c) => c.trim()), [d, f.delivered, f.opened, f.clicked, f.submitted, f.reported].map(String), `campaign row ${d}`);
+      }
+      assert.ok(await v.locator('[data-section="campaigns"] svg.chart rect').count() >= 1, 'the campaign chart');
+      await shot(page, t.out, 'training-report-hr1-zh-CN');
+
       await setLang(page, 'en');
       const ve = await waitView(page, 'training-report');
       await ve.locator('[data-section="departments"]').waitFor({ state: 'visible', timeout: 15000 });
@@ -251,6 +265,38 @@ export const scenarios = [
       await assertEnglishChrome(page, 'training report (hr1, en)');
       await shot(page, t.out, 'training-report-hr1-en');
       await axe(page, 'training report (hr1, en)', t.axe);
+    },
+  },
+  {
+    name: 'training: service1 reports a suspicious mail with the button and sees their own practice mails',
+    timeout: 60000,
+    async run(t) {
+      const api = await t.demo.as('service1');
+      const mine = (await api.get('/v1/phish/mine')).json.mails;
+      const page = await t.page();
+      await signIn(page, t.demo.url, 'service1');
+      const v = await go(page, 'training');
+      const sec = v.locator('[data-section="report-phishing"]');
+      await sec.waitFor({ state: 'visible', timeout: 15000 });
+      if (mine.length) {
+        await v.locator('[data-section="my-phishing"]').waitFor({ state: 'visible', timeout: 10000 });
+        assert.equal(await v.locator('[data-section="my-phishing"] tbody tr[data-id]').count(), mine.length, 'my practice mails, each once');
+      }
+      const posted = page.waitForResponse((r) => r.url().endsWith('/v1/phish/report') && r.request().method() === 'POST');
+      await click(sec, 'report-phish');
+      const res = await posted;
+      assert.equal(res.status(), 200);
+      const body = await res.json();
+      assert.equal(body.reported, true);
+      const note = sec.locator('[data-state^="reported"]');
+      await note.waitFor({ state: 'visible', timeout: 10000 });
+      assert.equal(await note.getAttribute('data-state'), body.simulation ? 'reported-simulation' : 'reported');
+      await shot(page, t.out, 'training-report-phish-service1-zh-CN');
+      await axe(page, 'report a suspicious mail (service1)', t.axe);
+      // Someone else's tracking link reports nothing for them, and is no error to the reporter.
+      const other = await api.post('/v1/phish/report', { link: 'https://127.0.0.1/t/c/not-a-token-of-mine' });
+      assert.equal(other.status, 200);
+      assert.equal(other.json.simulation, false);
     },
   },
   {
@@ -355,7 +401,7 @@ export const scenarios = [
       for (const [p, code] of Object.entries(inPage)) assert.equal(code, 403, `${p} from sales1's browser: ${code}`);
       for (const p of ['/v1/training/results?username=sales2', '/v1/training/status?username=sales2', '/v1/training/results?username=*',
         `/v1/training/courses/${COURSE}/report`, '/v1/training/metrics?by=person&username=sales2',
-        '/v1/training/metrics?by=department&department=shanghai', '/v1/training/remedial?username=sales2']) {
+        '/v1/training/metrics?by=department&department=shanghai', '/v1/training/remedial?username=sales2', '/v1/phish/campaigns']) {
         let r;
         // A session the guard ended a moment ago answers 401: sign in again and ask again.
         for (let i = 0; i < 3 && (!r || r.status === 401); i++) r = await (await t.demo.as('sales1')).get(p);
