@@ -12,6 +12,7 @@
 
 #include "cli/cli.h"
 #include "core/clock.h"
+#include "core/file.h"
 #include "core/mem.h"
 #include "door/door.h"
 #include "door/door_phish.h"
@@ -94,7 +95,12 @@ static err demo_training(vault *v, const args *a)
         TRY(door_training_assign(v, &sys, id, "role", ROLES[i], 0, &res));
         json_decref(res);
     }
-    return ERR_OK;
+    /* The demo's HR (department "hr") reads every department's training figures; without
+     * this HR sees its own department only. An existing training.json is left alone. */
+    vault_path(v, "training.json", p, sizeof p);
+    static const char CFG[] = "{\"hr_scope\": {\"hr1\": [\"*\"]}}\n";
+    err e = file_write_atomic(p, slice_of(CFG, sizeof CFG - 1), true);
+    return e == ERR_CONFLICT ? ERR_OK : e;
 }
 
 /* A finished phishing-simulation campaign with its metrics (training/phishing, or

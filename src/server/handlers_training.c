@@ -4,12 +4,16 @@
  * HR's validity with a reason, reminders and the course report. Each route
  * parses HTTP and JSON and calls one door function, which authorizes and audits.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/clock.h"
+#include "core/log.h"
 #include "door/door_training.h"
 #include "server/server.h"
+#include "training/training.h"
 
 #define TR "/v1/training/"
 
@@ -62,16 +66,16 @@ static err time_arg(const char *txt, int64_t *out)
 
 static void h_file(server *s, request *r, response *out, const char *rest)
 {
-    char course[80], ver[48];
+    char cid[80], ver[48];
     const char *r2 = NULL, *path = NULL;
-    if (!req_method(r, "GET") || !seg(rest, course, sizeof course, &r2) || !r2 ||
+    if (!req_method(r, "GET") || !seg(rest, cid, sizeof cid, &r2) || !r2 ||
         !seg(r2, ver, sizeof ver, &path) || !path) {
         return response_error(out, ERR_NOT_FOUND, "no such route");
     }
     buf b;
     buf_init(&b, (size_t)1 << 20);
     const char *ctype = NULL;
-    err e = door_training_file(s->v, &r->who, course, ver, path, &b, &ctype);
+    err e = door_training_file(s->v, &r->who, cid, ver, path, &b, &ctype);
     if (e != ERR_OK) {
         buf_free(&b);
         return response_fail(out, e);
@@ -261,6 +265,139 @@ static void h_remedial(server *s, request *r, response *out, const char *rest)
     response_error(out, ERR_NOT_FOUND, "no such route");
 }
 
+/* ---- the reminder timer ---- */
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t th;
+    bool started, stop;
+    server *s;
+    int every_s;         /* as last read from training.json (0: off) */
+    int64_t runs;        /* runs that sent (or tried to send) */
+    int64_t last_run_us; /* wall clock of the last run */
+    int last_sent, last_failed;
+    bool last_ok;
+} TT = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static int64_t mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec;
+}
+
+/* One run: the reminders due now, as the system actor (audited as training.remind; each
+ * reminder once per account, course, cycle and kind, so a run after a run sends nothing new
+ * until a state changes). Returns the seconds to the next run. */
+static int timer_run(server *s)
+{
+    tr_config cfg;
+    if (tr_config_load(vault_dir(s->v), &cfg) != ERR_OK) {
+        log_warn("training.timer", "training.json does not load: %s", err_message());
+        return 60;
+    }
+    int every = cfg.remind_every_s;
+    pthread_mutex_lock(&TT.mu);
+    TT.every_s = cfg.smtp[0] && cfg.mail_domain[0] ? every : 0;
+    pthread_mutex_unlock(&TT.mu);
+    if (every <= 0 || !cfg.smtp[0] || !cfg.mail_domain[0]) {
+        return 60; /* look again in a minute: the file may change */
+    }
+    actor a;
+    actor_system(&a, "training-timer");
+    json_t *res = NULL;
+    err e = door_training_remind(s->v, &a, clock_now_us(), &res);
+    pthread_mutex_lock(&TT.mu);
+    TT.runs++;
+    TT.last_run_us = clock_now_us();
+    TT.last_ok = e == ERR_OK;
+    TT.last_sent = e == ERR_OK ? (int)json_integer_value(json_object_get(res, "sent")) : 0;
+    TT.last_failed = e == ERR_OK ? (int)json_integer_value(json_object_get(res, "failed")) : 0;
+    pthread_mutex_unlock(&TT.mu);
+    if (e != ERR_OK) {
+        log_warn("training.timer", "reminders not sent: %s", err_message());
+    } else if (TT.last_sent || TT.last_failed) {
+        log_info("training.timer", "training reminders: %d sent, %d failed", TT.last_sent,
+                 TT.last_failed);
+    }
+    json_decref(res);
+    return every;
+}
+
+static void *timer_main(void *arg)
+{
+    server *s = arg;
+    int64_t next = mono_s();
+    pthread_mutex_lock(&TT.mu);
+    while (!TT.stop) {
+        if (mono_s() >= next) {
+            pthread_mutex_unlock(&TT.mu);
+            next = mono_s() + timer_run(s);
+            pthread_mutex_lock(&TT.mu);
+            continue;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&TT.cv, &TT.mu, &ts);
+    }
+    pthread_mutex_unlock(&TT.mu);
+    return NULL;
+}
+
+err training_timer_start(server *s)
+{
+    pthread_mutex_lock(&TT.mu);
+    TT.s = s;
+    TT.stop = false;
+    TT.runs = 0;
+    bool ok = pthread_create(&TT.th, NULL, timer_main, s) == 0;
+    TT.started = ok;
+    pthread_mutex_unlock(&TT.mu);
+    ENSURE(ok, ERR_INTERNAL, "cannot start a thread");
+    return ERR_OK;
+}
+
+void training_timer_stop(void)
+{
+    pthread_mutex_lock(&TT.mu);
+    bool was = TT.started;
+    TT.stop = true;
+    TT.started = false;
+    pthread_cond_signal(&TT.cv);
+    pthread_mutex_unlock(&TT.mu);
+    if (was) {
+        pthread_join(TT.th, NULL);
+    }
+}
+
+/* GET /v1/training/reminders: the timer's state (HR). */
+static void h_timer(server *s, request *r, response *out)
+{
+    json_t *res = NULL;
+    err e = door_training_remind_status(s->v, &r->who, &res);
+    if (e != ERR_OK) {
+        return done(out, e, 200, res);
+    }
+    pthread_mutex_lock(&TT.mu);
+    json_object_set_new(res, "every_s", json_integer(TT.every_s));
+    json_object_set_new(res, "runs", json_integer(TT.runs));
+    json_object_set_new(res, "last_sent", json_integer(TT.last_sent));
+    json_object_set_new(res, "last_failed", json_integer(TT.last_failed));
+    json_object_set_new(res, "last_ok", json_boolean(TT.last_ok));
+    int64_t last = TT.last_run_us;
+    pthread_mutex_unlock(&TT.mu);
+    char ts[40];
+    if (last > 0) {
+        clock_rfc3339(last, ts);
+        json_object_set_new(res, "last_run_at", json_string(ts));
+    } else {
+        json_object_set_new(res, "last_run_at", json_null());
+    }
+    done(out, ERR_OK, 200, res);
+}
+
 bool handle_training(server *s, request *r, response *out)
 {
     const char *u = r->url;
@@ -316,6 +453,8 @@ bool handle_training(server *s, request *r, response *out)
         }
         json_decref(j);
         done(out, e, 200, res);
+    } else if (strcmp(head, "reminders") == 0 && !rest && req_method(r, "GET")) {
+        h_timer(s, r, out);
     } else if (strcmp(head, "reminders") == 0 && !rest && req_method(r, "POST")) {
         e = door_training_remind(s->v, &r->who, clock_now_us(), &res);
         done(out, e, 200, res);

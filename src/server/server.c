@@ -1014,6 +1014,7 @@ err server_run(const server_opts *o, const vault_key *src)
           "cannot start a thread");
     monitoring = true;
     phish_sender_start(&srv);
+    GUARD(training_timer_start(&srv));
     CHECK(pthread_create(&srv.acceptor, NULL, accept_main, &srv) == 0, ERR_INTERNAL,
           "cannot start a thread");
     accepting = true;
@@ -1068,6 +1069,7 @@ out:
         MHD_stop_daemon(d);
     }
     phish_sender_stop();
+    training_timer_stop();
     if (monitoring) {
         pthread_mutex_lock(&srv.mon_mu);
         srv.mon_stop = true;

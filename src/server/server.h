@@ -162,6 +162,10 @@ bool handle_phish_track(server *s, request *r, response *out);
 /* The thread that sends the simulation mail falling due (once a second). */
 void phish_sender_start(server *s);
 void phish_sender_stop(void);
+/* handlers_training.c: the reminder timer, a thread that sends the training reminders due
+ * every training.json "remind_every" seconds (when an SMTP server is configured). */
+MUST_USE err training_timer_start(server *s);
+void training_timer_stop(void);
 /* handlers_audit.c: /v1/audit/<sub> */
 void handle_audit(server *s, request *r, response *out, const char *sub);
 

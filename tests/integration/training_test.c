@@ -21,6 +21,7 @@
 #include "../unit/test.h"
 #include "core/clock.h"
 #include "harness.h"
+#include "training/training.h"
 
 #define COURSE "security-basics"
 #define STARTER "training/security-basics/course.json"
@@ -288,8 +289,8 @@ TEST(t_remedial_cuts_and_pass_restores)
     EXPECT_INT(h_json(&S, "GET", "/v1/training/remedial?username=sales2", TH, NULL, &j), 200);
     EXPECT(jstr(json_array_get(json_object_get(j, "remedial"), 0), "done_at") != NULL);
     json_decref(j);
-    /* the figures: sales2 sees their own, not sales1's; HR of the hr department without a
-     * wider scope sees no shanghai figures (its scope comes from training.json) */
+    /* the figures: sales2 sees their own, not sales1's; a beijing steward not shanghai's;
+     * the demo's HR every department (training.json's hr_scope) */
     EXPECT_INT(h_json(&S, "GET", "/v1/training/metrics?by=person", TS2, NULL, &j), 200);
     EXPECT_INT(json_array_size(json_object_get(j, "groups")), 1);
     EXPECT_STR(jstr(json_array_get(json_object_get(j, "groups"), 0), "key"), "sales2");
@@ -297,7 +298,14 @@ TEST(t_remedial_cuts_and_pass_restores)
     EXPECT_INT(h_json(&S, "GET", "/v1/training/metrics?by=person&username=sales1", TS2, NULL, &j),
                403);
     json_decref(j);
-    EXPECT_INT(h_json(&S, "GET", "/v1/training/metrics?department=shanghai", TH, NULL, &j), 403);
+    char tst[64];
+    EXPECT(login("steward1", tst));
+    EXPECT_INT(h_json(&S, "GET", "/v1/training/metrics?department=shanghai", tst, NULL, &j), 403);
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "GET", "/v1/training/metrics?department=beijing", tst, NULL, &j), 200);
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "GET", "/v1/training/metrics?department=shanghai", TH, NULL, &j), 200);
+    EXPECT_STR(jstr(json_array_get(json_object_get(j, "groups"), 0), "key"), "shanghai");
     json_decref(j);
     buf csv;
     buf_init(&csv, 1 << 20);
@@ -309,6 +317,59 @@ TEST(t_remedial_cuts_and_pass_restores)
     EXPECT(strncmp(buf_cstr(&csv), "key,people,attempts,", 20) == 0);
     EXPECT(strstr(buf_cstr(&csv), "\r\nsales2,1,2,1,0.5,") != NULL);
     buf_free(&csv);
+}
+
+static bool restart_at(int64_t shift_s);
+
+/* A guard rule's "train COURSE": sales1 reads a honeytoken; the guard assigns the course as
+ * blocking remedial training; the next customer request is refused; a pass restores it. */
+TEST(t_guard_rule_sends_to_training)
+{
+    char p[700];
+    snprintf(p, sizeof p, "%s/guard.rules", S.dir);
+    FILE *f = fopen(p, "a");
+    EXPECT(f != NULL);
+    if (!f) {
+        return;
+    }
+    fputs("rule bait-train\n detect honeytoken\n severity critical\n"
+          " respond alert, train " COURSE "\nend\n",
+          f);
+    fclose(f);
+    EXPECT(restart_at(0));
+    EXPECT_INT(customers(TS, NULL), 200);
+    char tsec[64];
+    EXPECT(login("security1", tsec));
+    json_t *j = NULL;
+    EXPECT_INT(h_json(&S, "GET", "/v1/honeytokens", tsec, NULL, &j), 200);
+    char ht[ID_LEN + 1] = "";
+    size_t i;
+    json_t *h;
+    json_array_foreach(json_object_get(j, "honeytokens"), i, h)
+    {
+        if (!ht[0] && jstr(h, "department") && strcmp(jstr(h, "department"), "beijing") == 0) {
+            snprintf(ht, sizeof ht, "%s", jstr(h, "id"));
+        }
+    }
+    json_decref(j);
+    EXPECT(ht[0] != '\0');
+    char path[128];
+    snprintf(path, sizeof path, "/v1/customers/%s", ht);
+    EXPECT_INT(h_json(&S, "GET", path, TS, NULL, NULL), 200);
+    /* the guard works on its own thread: wait for the cut */
+    int64_t dl = h_deadline(10000);
+    while (customers(TS, NULL) != 403 && h_poll(dl)) {
+    }
+    EXPECT_INT(customers(TS, NULL), 403);
+    EXPECT_INT(h_json(&S, "GET", "/v1/training/remedial?open=1", TS, NULL, &j), 200);
+    json_t *r0 = json_array_get(json_object_get(j, "remedial"), 0);
+    EXPECT_STR(jstr(r0, "source"), "guard:bait-train");
+    EXPECT_STR(jstr(r0, "assigned_by"), "system:guard");
+    json_decref(j);
+    j = take_quiz(TS, "en", true);
+    EXPECT(j && json_is_true(json_object_get(j, "passed")));
+    json_decref(j);
+    EXPECT_INT(customers(TS, NULL), 200);
 }
 
 /* ---- a real SMTP receiver ---- */
@@ -512,6 +573,117 @@ TEST(t_quarter_moves_on_and_reminders)
     json_decref(j);
 }
 
+/* training.json with the reminder timer every second. */
+static void write_timer_json(unsigned port)
+{
+    char p[700];
+    snprintf(p, sizeof p, "%s/training.json", S.dir);
+    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    FILE *f = fdopen(fd, "w");
+    fprintf(f,
+            "{\"smtp\": \"smtp://127.0.0.1:%u\", \"mail_domain\": \"staff.example\", "
+            "\"from\": \"training@staff.example\", \"remind_every\": 1, "
+            "\"hr_scope\": {\"hr1\": [\"*\"]}}\n",
+            port);
+    fclose(f);
+}
+
+/* The timer's completed runs (GET /v1/training/reminders, HR). */
+static int64_t timer_runs(void)
+{
+    json_t *j = NULL;
+    int64_t n = -1;
+    if (h_json(&S, "GET", "/v1/training/reminders", TH, NULL, &j) == 200) {
+        n = json_integer_value(json_object_get(j, "runs"));
+    }
+    json_decref(j);
+    return n;
+}
+
+/* Waits until the maildir holds want messages; returns how many it holds. */
+static int mails_wait(buf *all, int want)
+{
+    int n = 0;
+    int64_t dl = h_deadline(15000);
+    do {
+        mail_read_all(all, &n);
+    } while (n < want && h_poll(dl));
+    return n;
+}
+
+/* Waits until the timer has run `more` more times than now. */
+static bool timer_wait_runs(int more)
+{
+    int64_t base = timer_runs(), dl = h_deadline(15000);
+    while (timer_runs() < base + more) {
+        if (!h_poll(dl)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static int count_of(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle)) {
+        n++;
+    }
+    return n;
+}
+
+/* The server sends the reminders by itself: before the due date, then when overdue, each
+ * once per state, through a real SMTP receiver. */
+TEST(t_timer_reminds_once_per_state)
+{
+    unsigned port = smtp_start();
+    EXPECT(port != 0);
+    write_timer_json(port);
+    buf all;
+    buf_init(&all, (size_t)4 << 20);
+    int base = 0;
+    mail_read_all(&all, &base);
+    static const char DUE[] = "security-awareness training (course security-basics) is due by";
+    static const char OVER[] = "security-awareness training (course security-basics) was due by";
+    int due0 = count_of(buf_cstr(&all), DUE), over0 = count_of(buf_cstr(&all), OVER);
+    /* a quarter well ahead, 25 days after it opens: due in 5 days (the default 30-day due
+     * date), inside the 7 days' reminder window; nobody has passed in that quarter */
+    tr_rules rules;
+    tr_rules_default(&rules);
+    tr_cycle c;
+    tr_cycle_at(&rules, clock_now_us() + (int64_t)400 * 86400 * 1000000, &c);
+    int64_t at = c.closes_us + (int64_t)25 * 86400 * 1000000 + (int64_t)3600 * 1000000;
+    int64_t shift = (at - clock_now_us()) / 1000000;
+    EXPECT(restart_at(shift));
+    int n = mails_wait(&all, base + 6);
+    EXPECT_INT(n, base + 6);
+    EXPECT_INT(count_of(buf_cstr(&all), DUE), due0 + 6);
+    /* more runs send nothing new: once per state */
+    EXPECT(timer_wait_runs(3));
+    mail_read_all(&all, &n);
+    EXPECT_INT(n, base + 6);
+    /* HR's run finds nothing left to send either */
+    json_t *j = NULL;
+    EXPECT_INT(h_json(&S, "POST", "/v1/training/reminders", TH, "{}", &j), 200);
+    EXPECT_INT(json_integer_value(json_object_get(j, "sent")), 0);
+    json_decref(j);
+    /* past the due date: the overdue reminders, once */
+    EXPECT(restart_at(shift + 10L * 86400));
+    n = mails_wait(&all, base + 12);
+    EXPECT_INT(n, base + 12);
+    EXPECT_INT(count_of(buf_cstr(&all), OVER), over0 + 6);
+    EXPECT(timer_wait_runs(3));
+    mail_read_all(&all, &n);
+    EXPECT_INT(n, base + 12);
+    /* the timer's state for HR, not for employees */
+    EXPECT_INT(h_json(&S, "GET", "/v1/training/reminders", TH, NULL, &j), 200);
+    EXPECT_INT(json_integer_value(json_object_get(j, "every_s")), 1);
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "GET", "/v1/training/reminders", TS, NULL, &j), 403);
+    json_decref(j);
+    buf_free(&all);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -524,7 +696,9 @@ int main(void)
     RUN(t_demo_has_the_course);
     RUN(t_lapse_cuts_and_pass_restores);
     RUN(t_remedial_cuts_and_pass_restores);
+    RUN(t_guard_rule_sends_to_training);
     RUN(t_quarter_moves_on_and_reminders);
+    RUN(t_timer_reminds_once_per_state);
     smtp_stop();
     if (S.pid) {
         EXPECT_INT(h_stop(&S), 0);

@@ -4,6 +4,7 @@
  * ends, leap years and zones (tables), training.json, and the door's training calls on a real
  * vault: import, attempts (one submission even when two race), certification, who may read what.
  */
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <sys/stat.h>
@@ -12,6 +13,7 @@
 #include "core/clock.h"
 #include "door/door_int.h" /* white-box: the vault's store */
 #include "door/door_training.h"
+#include "store/sqlite_int.h" /* white-box: an older vault's rows */
 #include "store/store_training.h"
 #include "test.h"
 #include "training/training.h"
@@ -908,7 +910,8 @@ static void write_training_json(const char *text)
         unlink(p);
         return;
     }
-    FILE *f = fopen(p, "w");
+    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600); /* the vault refuses wider modes */
+    FILE *f = fdopen(fd, "w");
     fputs(text, f);
     fclose(f);
 }
@@ -964,6 +967,12 @@ TEST(t_door_metrics_scope_and_figures)
     EXPECT(group_of(m, "sales1") != NULL);
     EXPECT(group_of(m, "sales2") == NULL);
     json_decref(m);
+    /* one person's status and results too */
+    res = NULL;
+    EXPECT_ERR(door_training_status(V, &hr2, "sales2", &res), ERR_DENIED);
+    EXPECT_ERR(door_training_results(V, &hr2, "sales2", &res), ERR_DENIED);
+    EXPECT_OK(door_training_status(V, &hr2, "sales1", &res));
+    json_decref(res);
     /* a steward their department */
     EXPECT(metrics(&stew, TR_BY_DEPARTMENT, "shanghai", NULL, ERR_DENIED) == NULL);
     m = metrics(&stew, TR_BY_COURSE, NULL, NULL, ERR_OK);
@@ -1094,6 +1103,9 @@ TEST(t_door_remedial)
                                              "back at work", &out),
                ERR_CONFLICT);
     EXPECT_INT(until_of("service9"), 0);
+    account_change ch = {NULL, NULL, -1, NULL, clock_now_us() + 86400000000LL, false};
+    EXPECT_ERR(door_account_change(V, &HR, "service9", &ch, &out), ERR_CONFLICT);
+    EXPECT_INT(until_of("service9"), 0);
     /* the employee sees their own */
     EXPECT_OK(door_training_remedial_list(V, &sv, NULL, true, &out));
     EXPECT_INT(json_array_size(json_object_get(out, "remedial")), 2);
@@ -1132,6 +1144,30 @@ TEST(t_door_remedial)
     EXPECT_INT(until_of("service9"), before);
 }
 
+/* A vault from before sealed answers: the upgrade erases free text kept in clear. */
+TEST(t_door_legacy_clear_text_erased)
+{
+    sqlite3 *db = NULL;
+    EXPECT_OK(sq_conn(V->st, &db));
+    EXPECT_INT(
+        sqlite3_exec(db,
+                     "DROP TABLE training_remedial;"
+                     "INSERT OR REPLACE INTO training_responses(account_id, course, version, "
+                     "phase, item, likert, text, at) SELECT id, 'security-basics', "
+                     "'2026.4', 'pre', 'unclear', 0, 'legacy-canary-77', 1 FROM accounts "
+                     "WHERE username='sales1';",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    EXPECT(vault_holds("legacy-canary-77"));
+    EXPECT_OK(store_training_ready(V->st));
+    EXPECT_OK(sq_exec(db, "PRAGMA wal_checkpoint(TRUNCATE);"));
+    json_t *out = NULL;
+    EXPECT_OK(door_training_questionnaire(V, &SALES, "security-basics", "pre", "en", &out));
+    EXPECT_STR(json_string_value(json_object_get(json_object_get(out, "answers"), "unclear")), "");
+    json_decref(out);
+    EXPECT(!vault_holds("legacy-canary-77"));
+}
+
 TEST(t_door_teardown)
 {
     vault_close(V);
@@ -1160,6 +1196,7 @@ int main(void)
     RUN(t_door_questionnaire_text_sealed);
     RUN(t_door_metrics_scope_and_figures);
     RUN(t_door_remedial);
+    RUN(t_door_legacy_clear_text_erased);
     RUN(t_door_teardown);
     return test_done("training_test");
 }

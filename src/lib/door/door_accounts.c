@@ -26,6 +26,7 @@
 #include "core/clock.h"
 #include "core/mem.h"
 #include "core/net.h"
+#include "door/door_training_int.h"
 #include "door_int.h"
 
 #define TOTP_ISSUER "Custos"
@@ -355,6 +356,12 @@ static err account_change_in(vault *v, store *st, const actor *a, const char *us
         GUARD(buf_append_str(&what, " second-factor-reset"));
     }
     if (hr_part) {
+        /* An open remedial course holds the account until it is passed or withdrawn. */
+        bool held = false;
+        int64_t saved = 0;
+        GUARD(dtr_remedial_blocked(st, acc.id, &held, &saved));
+        CHECK(!held, ERR_CONFLICT,
+              "an open remedial course holds this account: pass it, or withdraw it with a reason");
         acc.training_until_us = c->training_until_us;
         char ts[40];
         clock_rfc3339(c->training_until_us, ts);

@@ -763,7 +763,8 @@ out:
 
 /* ---- status, results ---- */
 
-/* username NULL: the caller. Anyone else's needs training.manage (audited either way). */
+/* username NULL: the caller. Anyone else's needs training.manage and the person's department
+ * in the reader's scope (audited either way). */
 static err subject_account(vault *v, const actor *a, const char *username, const char *action,
                            account *acc)
 {
@@ -775,7 +776,17 @@ static err subject_account(vault *v, const actor *a, const char *username, const
     TRY(dtr_need_manage(v, a, action));
     err e = store_account_by_name(v->st, username, acc);
     ENSURE(e != ERR_NOT_FOUND, ERR_NOT_FOUND, "no such account");
-    return e;
+    TRY(e);
+    /* HR reads the people of its scope: its department and training.json's hr_scope. */
+    tr_config cfg;
+    TRY(tr_config_load(vault_dir(v), &cfg));
+    if (!dtr_dept_in_scope(a, &cfg, acc->department)) {
+        mem_wipe(acc->pwhash, sizeof acc->pwhash);
+        mem_wipe(acc->totp, sizeof acc->totp);
+        return door_deny(v, a, action, NULL, NULL, "training.scope", ERR_DENIED,
+                         "that person is outside your scope");
+    }
+    return ERR_OK;
 }
 
 static err status_json(vault *v, const tr_config *cfg, const assign_set *s, const account *acc,
@@ -1049,6 +1060,14 @@ out:
     free(rows);
     free(s.a);
     return rc;
+}
+
+err door_training_remind_status(vault *v, const actor *a, json_t **out)
+{
+    TRY(dtr_need_manage(v, a, "training.remind.status"));
+    TRY(dtr_audit(v, a, "training.remind.status", "allow", "training.manage", NULL, -1));
+    *out = json_object();
+    return ERR_OK;
 }
 
 /* ---- the report ---- */

@@ -58,6 +58,8 @@ MUST_USE err door_training_set_valid_until(vault *v, const actor *a, const char 
  * "due" from remind_days before the due date, "overdue" after it. HR or the system actor.
  * out: {"cycle","sent","failed","skipped"} */
 MUST_USE err door_training_remind(vault *v, const actor *a, int64_t now_us, json_t **out);
+/* HR reads the reminder timer's state (audited); the server adds the timer's figures to out. */
+MUST_USE err door_training_remind_status(vault *v, const actor *a, json_t **out);
 /* HR: a course's figures: per department accounts, certified, attempts, pass rate, average
  * score; the weakest questions; questionnaire movement (mean Likert before and after). */
 MUST_USE err door_training_report(vault *v, const actor *a, const char *course, json_t **out);

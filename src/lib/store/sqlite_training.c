@@ -50,7 +50,8 @@ enum {
 };
 
 /* Made whole on first use; an older vault gets the tables it lacks (IF NOT EXISTS). The
- * responses' text column holds the sealed envelope of the free text (a BLOB). */
+ * responses' text column holds the sealed envelope of the free text (a BLOB); clear text an
+ * older version kept there is erased by the upgrade. */
 static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS training_courses(id TEXT NOT NULL, version TEXT NOT NULL, "
     "manifest BLOB NOT NULL, imported INTEGER NOT NULL, PRIMARY KEY(id, version)) WITHOUT ROWID;"
@@ -79,7 +80,10 @@ static const char SCHEMA[] =
     "course TEXT NOT NULL, source TEXT NOT NULL, blocking INTEGER NOT NULL, assigned INTEGER NOT "
     "NULL, done INTEGER NOT NULL DEFAULT 0, saved_until INTEGER NOT NULL, assigned_by TEXT NOT "
     "NULL);"
-    "CREATE INDEX IF NOT EXISTS training_remedial_account ON training_remedial(account_id, done);";
+    "CREATE INDEX IF NOT EXISTS training_remedial_account ON training_remedial(account_id, done);"
+    /* A vault from before sealed answers: free text kept in clear is erased (the Likert
+     * answers stay); runs once, with the upgrade that adds training_remedial. */
+    "UPDATE training_responses SET text=X'' WHERE typeof(text)='text';";
 
 err sqlite_training_ready(store *s)
 {
