@@ -173,6 +173,28 @@ TEST(t_mail_and_pages)
     phish_template_free(t);
 }
 
+/* The text section is plain text: the teaching page shows it escaped, whatever it holds. */
+TEST(t_teaching_escapes_text)
+{
+    char txt[4096];
+    const char *p = strstr(GOOD, "Hi {{name}}, {{link}}");
+    snprintf(txt, sizeof txt, "%.*s<script>alert(1)</script> <img src=x> %s", (int)(p - GOOD), GOOD,
+             p);
+    phish_template *t = NULL;
+    EXPECT_OK(phish_template_parse(slice_cstr(txt), "x.txt", &t));
+    if (!t) {
+        return;
+    }
+    buf b;
+    buf_init(&b, 1 << 20);
+    EXPECT_OK(phish_page_teaching(t, &b));
+    EXPECT(strstr(buf_cstr(&b), "<script") == NULL);
+    EXPECT(strstr(buf_cstr(&b), "<img src=x>") == NULL);
+    EXPECT(strstr(buf_cstr(&b), "&lt;script&gt;alert(1)") != NULL);
+    buf_free(&b);
+    phish_template_free(t);
+}
+
 TEST(t_scanner_table)
 {
     const int64_t sent = 1000000000, later = sent + 60 * 1000000LL;
@@ -232,6 +254,7 @@ int main(void)
     RUN(t_shipped_templates_parse);
     RUN(t_refused_with_file_and_line);
     RUN(t_mail_and_pages);
+    RUN(t_teaching_escapes_text);
     RUN(t_scanner_table);
     RUN(t_tokens);
     return test_done("phish_unit_test");

@@ -559,15 +559,23 @@ static err esc(buf *b, const char *s)
 }
 
 /* Copies s with {{key}} replaced by vals (keys[i] -> vals[i]); html: the values escaped. */
-static err subst(buf *b, const char *s, const char *const *keys, const char *const *vals, size_t n,
-                 bool html)
+static err subst_mode(buf *b, const char *s, const char *const *keys, const char *const *vals,
+                      size_t n, bool html, bool text_too)
 {
     while (*s) {
         const char *p = strstr(s, "{{");
         if (!p) {
-            return buf_append_str(b, s);
+            return text_too ? esc(b, s) : buf_append_str(b, s);
         }
-        TRY(buf_append(b, s, (size_t)(p - s)));
+        if (text_too) {
+            char *lit = strndup(s, (size_t)(p - s));
+            ENSURE(lit != NULL, ERR_INTERNAL, "out of memory");
+            err e = esc(b, lit);
+            free(lit);
+            TRY(e);
+        } else {
+            TRY(buf_append(b, s, (size_t)(p - s)));
+        }
         const char *e = strstr(p, "}}");
         ENSURE(e != NULL, ERR_INTERNAL, "phishing: a placeholder the parser let through");
         size_t k = (size_t)(e - p - 2);
@@ -582,6 +590,13 @@ static err subst(buf *b, const char *s, const char *const *keys, const char *con
         s = e + 2;
     }
     return ERR_OK;
+}
+
+/* html: the values escaped (the template's own HTML kept). */
+static err subst(buf *b, const char *s, const char *const *keys, const char *const *vals, size_t n,
+                 bool html)
+{
+    return subst_mode(b, s, keys, vals, n, html, false);
 }
 
 static err lines_crlf(buf *b, const char *s)
@@ -772,7 +787,7 @@ err phish_page_teaching(const phish_template *t, buf *out)
     const char *keys[] = {"link", "report", "name"};
     const char *vals[] = {z ? "[链接]" : "[link]", z ? "[举报]" : "[report]",
                           z ? "[您的名字]" : "[your name]"};
-    TRY(subst(out, t->text, keys, vals, 3, true));
+    TRY(subst_mode(out, t->text, keys, vals, 3, true, true)); /* plain text: all of it escaped */
     TRY(buf_appendf(out, "</pre></div><h2>%s</h2><ol>",
                     z ? "露出马脚的地方" : "The tell-tale signs"));
     for (size_t i = 0; i < t->nsigns; i++) {
