@@ -159,10 +159,11 @@ export function movement(report) {
     });
 }
 
-// One CSV field (RFC 4180), with a leading quote on what a spreadsheet would run as a formula.
+// One CSV field (RFC 4180), with a leading quote on text a spreadsheet would run as a formula.
 export function csvField(v) {
     let s = v === null || v === undefined ? '' : String(v);
-    if (/^[=+\-@\t\r]/.test(s)) s = "'" + s;
+    // Numbers stay numbers (a negative change is "-0.5"); text that a spreadsheet would run is quoted.
+    if (typeof v !== 'number' && /^[=+\-@\t\r]/.test(s)) s = "'" + s;
     return /[",\r\n']/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
 }
 

@@ -184,6 +184,8 @@ test('the CSV: quoted where needed, formulas defused, every block with its heade
     assert.equal(csvField('@SUM(A1)'), '"\'@SUM(A1)"');
     assert.equal(csvField(null), '');
     assert.equal(csvField(42), '42');
+    assert.equal(csvField(-0.5), '-0.5', 'a negative number is a number');
+    assert.equal(csvField('-0.5'), '"\'-0.5"', 'the same as text is defused');
     const tr = trends([{ department: 'beijing', submitted_at: '2026-11-01T00:00:00Z', score: 70, passed: false, course: 'c' }], 'c');
     const text = reportCsv('c', REPORT, tr, COURSE);
     const lines = text.trim().split('\r\n');
