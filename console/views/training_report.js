@@ -80,7 +80,7 @@ export default {
         root.append(el('section', { class: 'card' },
             el('div', { class: 'row' }, labelled(el, t('trainrep.course'), select), el('div', { class: 'actions' }, csvBtn)), scopeLine, serverCsv),
         out, phishBox,
-        PERSON_ROLES.includes(ctx.me.role) ? el('section', { class: 'card', 'data-section': 'person' }, el('h2', {}, t('trainrep.person_title')), lookup, person) : null);
+        ...(PERSON_ROLES.includes(ctx.me.role) ? [el('section', { class: 'card', 'data-section': 'person' }, el('h2', {}, t('trainrep.person_title')), lookup, person)] : []));
         select.addEventListener('change', () => load(select.value));
         lookup.addEventListener('submit', (ev) => { ev.preventDefault(); showPerson(user.value.trim()); });
         let current = null;
@@ -158,8 +158,8 @@ export default {
                         barChart({
                             title: t('trainrep.chart.scores'), desc: t('trainrep.chart.scores_desc'), labels,
                             xName: t('trainrep.c.department'), tableLabel: numbers, legend: true,
-                            series: [{ name: t('trainrep.c.pass_rate'), values: depts.map((d) => pct(d.pass_rate)) },
-                                { name: t('trainrep.c.average'), values: depts.map((d) => Math.round(d.average_score || 0)) }],
+                            series: [{ name: t('trainrep.c.pass_rate'), values: depts.map((d) => pct(d.pass_rate)), color: '#1e6b3a' },
+                                { name: t('trainrep.c.average'), values: depts.map((d) => Math.round(d.average_score || 0)), color: '#1f4e79' }],
                         })),
                     table(el, [
                         { key: 'department', label: t('trainrep.c.department') },

@@ -316,6 +316,8 @@ export const scenarios = [
       const people = await v.locator('[data-section="people"] tbody tr[data-id]').evaluateAll((rs) => rs.map((r) => r.dataset.id));
       assert.ok(people.includes('sales1') && !people.includes('sales2'), `the people of beijing only: ${people}`);
       assert.equal(await v.locator('[data-section="person"]').count(), 0, 'no look-up of any one person for a steward');
+      const words = (await v.innerText()).split(/\s+/);
+      assert.ok(!words.includes('null') && !words.includes('undefined'), 'no "null" or "undefined" shown as text');
       assert.ok(await v.locator('svg.chart[role="img"]').count() >= 4, 'the charts');
       await assertTranslated(page, 'training report (steward1, en)');
       await assertEnglishChrome(page, 'training report (steward1, en)');
