@@ -173,6 +173,7 @@ export const scenarios = [
       v = await waitView(page, 'training');
       await v.locator(row(COURSE)).first().waitFor({ state: 'visible', timeout: 15000 });
       await settled(v);
+      for (const w of (await v.innerText()).split(/\s+/)) assert.ok(w !== 'null' && w !== 'undefined', 'no "null" or "undefined" shown as text');
       await assertTranslated(page, 'my training (sales2, en)');
       await assertEnglishChrome(page, 'my training (sales2, en)');
       await shot(page, t.out, 'training-sales2-en');
@@ -261,6 +262,7 @@ export const scenarios = [
       const ve = await waitView(page, 'training-report');
       await ve.locator('[data-section="departments"]').waitFor({ state: 'visible', timeout: 15000 });
       await settled(ve);
+      for (const w of (await ve.innerText()).split(/\s+/)) assert.ok(w !== 'null' && w !== 'undefined', 'no "null" or "undefined" shown as text');
       await assertTranslated(page, 'training report (hr1, en)');
       await assertEnglishChrome(page, 'training report (hr1, en)');
       await shot(page, t.out, 'training-report-hr1-en');
