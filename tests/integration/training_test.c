@@ -321,6 +321,52 @@ TEST(t_remedial_cuts_and_pass_restores)
 
 static bool restart_at(int64_t shift_s);
 
+/* custos ... as the holder of token, against the running server. */
+static int cli(const char *token, buf *out, const char *const *argv)
+{
+    char addr[64];
+    snprintf(addr, sizeof addr, "https://127.0.0.1:%u", S.port);
+    setenv("CUSTOS_ADDR", addr, 1);
+    setenv("CUSTOS_CACERT", S.cacert, 1);
+    setenv("CUSTOS_TOKEN", token, 1);
+    buf_reset(out);
+    return h_cli(&S, out, argv);
+}
+
+/* The command line: figures as CSV, a remedial course assigned, listed and withdrawn. */
+TEST(t_cli_metrics_and_remedial)
+{
+    buf out;
+    buf_init(&out, 0);
+    const char *csv[] = {"training", "metrics", "--by", "person", "--csv", "groups", NULL};
+    EXPECT_INT(cli(TS2, &out, csv), 0);
+    EXPECT(strstr(buf_cstr(&out), "key,people,attempts,") != NULL);
+    EXPECT(strstr(buf_cstr(&out), "sales2,") != NULL);
+    EXPECT(strstr(buf_cstr(&out), "sales1,") == NULL);
+    const char *other[] = {"training", "metrics", "--user", "sales1", NULL};
+    EXPECT(cli(TS2, &out, other) != 0);
+    const char *assign[] = {"training",  "remedial",   "sales2", COURSE,   "--violation",
+                            "off-hours", "--blocking", "no",     "--json", NULL};
+    EXPECT_INT(cli(TH, &out, assign), 0);
+    json_t *j = json_loads(buf_cstr(&out), 0, NULL);
+    EXPECT(j && json_is_false(json_object_get(j, "blocking")));
+    char id[ID_LEN + 1];
+    snprintf(id, sizeof id, "%s", j && jstr(j, "id") ? jstr(j, "id") : "none");
+    json_decref(j);
+    EXPECT_INT(customers(TS2, NULL), 200); /* not blocking: access stays */
+    const char *list[] = {"training", "remedials", "--user", "sales2",
+                          "--open",   "yes",       "--json", NULL};
+    EXPECT_INT(cli(TH, &out, list), 0);
+    EXPECT(strstr(buf_cstr(&out), id) != NULL);
+    EXPECT(strstr(buf_cstr(&out), "violation:off-hours") != NULL);
+    const char *withdraw[] = {"training", "withdraw", id, "--reason", "assigned twice", NULL};
+    EXPECT(cli(TS2, &out, withdraw) != 0);
+    EXPECT_INT(cli(TH, &out, withdraw), 0);
+    EXPECT_INT(cli(TH, &out, list), 0);
+    EXPECT(strstr(buf_cstr(&out), id) == NULL);
+    buf_free(&out);
+}
+
 /* A guard rule's "train COURSE": sales1 reads a honeytoken; the guard assigns the course as
  * blocking remedial training; the next customer request is refused; a pass restores it. */
 TEST(t_guard_rule_sends_to_training)
@@ -697,6 +743,7 @@ int main(void)
     RUN(t_lapse_cuts_and_pass_restores);
     RUN(t_remedial_cuts_and_pass_restores);
     RUN(t_guard_rule_sends_to_training);
+    RUN(t_cli_metrics_and_remedial);
     RUN(t_quarter_moves_on_and_reminders);
     RUN(t_timer_reminds_once_per_state);
     smtp_stop();

@@ -1021,7 +1021,8 @@ TEST(t_door_metrics_scope_and_figures)
 
 typedef struct rem_race {
     const actor *who;
-    const char *attempt; /* NULL: HR assigns a blocking remedial course */
+    const char *attempt;  /* NULL: HR assigns a blocking remedial course */
+    const char *withdraw; /* or HR withdraws this one */
     json_t *answers;
     err e;
 } rem_race;
@@ -1030,9 +1031,10 @@ static void *rem_thread(void *arg)
 {
     rem_race *r = arg;
     json_t *out = NULL;
-    r->e = r->attempt ? door_training_attempt_submit(V, r->who, r->attempt, r->answers, &out)
-                      : door_training_remedial_assign(V, &HR, "service9", "security-basics",
-                                                      "violation:bulk-read", true, &out);
+    r->e = r->withdraw  ? door_training_remedial_withdraw(V, &HR, r->withdraw, "raced on purpose")
+           : r->attempt ? door_training_attempt_submit(V, r->who, r->attempt, r->answers, &out)
+                        : door_training_remedial_assign(V, &HR, "service9", "security-basics",
+                                                        "violation:bulk-read", true, &out);
     json_decref(out);
     return NULL;
 }
@@ -1082,9 +1084,9 @@ TEST(t_door_remedial)
     /* a paper drawn before the assignment, handed in while two HR assignments race it */
     EXPECT_OK(door_training_attempt_start(V, &sv, "security-basics", "en", &a));
     id = json_string_value(json_object_get(a, "attempt"));
-    rem_race r[3] = {{&sv, NULL, NULL, ERR_INTERNAL},
-                     {&sv, NULL, NULL, ERR_INTERNAL},
-                     {&sv, id, answers_for(id, true), ERR_INTERNAL}};
+    rem_race r[3] = {{&sv, NULL, NULL, NULL, ERR_INTERNAL},
+                     {&sv, NULL, NULL, NULL, ERR_INTERNAL},
+                     {&sv, id, NULL, answers_for(id, true), ERR_INTERNAL}};
     pthread_t th[3];
     for (int i = 0; i < 3; i++) {
         pthread_create(&th[i], NULL, rem_thread, &r[i]);
@@ -1136,6 +1138,32 @@ TEST(t_door_remedial)
     EXPECT_OK(door_training_remedial_withdraw(V, &HR, rid, "assigned by mistake"));
     EXPECT(until_of("service9") >= certified);
     EXPECT_ERR(door_training_remedial_withdraw(V, &HR, rid, "assigned by mistake"), ERR_NOT_FOUND);
+    /* two withdrawals and a pass race on one remedial course: at most one withdrawal wins,
+     * and the account ends open either way */
+    EXPECT_OK(
+        door_training_remedial_assign(V, &HR, "service9", "security-basics", NULL, true, &out));
+    snprintf(rid, sizeof rid, "%s", json_string_value(json_object_get(out, "id")));
+    json_decref(out);
+    out = NULL;
+    EXPECT_OK(door_training_attempt_start(V, &sv, "security-basics", "en", &a));
+    id = json_string_value(json_object_get(a, "attempt"));
+    rem_race w[3] = {{&sv, NULL, rid, NULL, ERR_INTERNAL},
+                     {&sv, NULL, rid, NULL, ERR_INTERNAL},
+                     {&sv, id, NULL, answers_for(id, true), ERR_INTERNAL}};
+    for (int i = 0; i < 3; i++) {
+        pthread_create(&th[i], NULL, rem_thread, &w[i]);
+    }
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+    }
+    json_decref(w[2].answers);
+    json_decref(a);
+    EXPECT_OK(w[2].e);
+    EXPECT((w[0].e == ERR_OK) + (w[1].e == ERR_OK) <= 1);
+    EXPECT(w[0].e == ERR_OK || w[0].e == ERR_NOT_FOUND);
+    EXPECT(w[1].e == ERR_OK || w[1].e == ERR_NOT_FOUND);
+    EXPECT_INT(open_remedials("service9"), 0);
+    EXPECT(until_of("service9") >= certified);
     /* a non-blocking one leaves access alone */
     int64_t before = until_of("service9");
     EXPECT_OK(
