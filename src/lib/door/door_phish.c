@@ -604,57 +604,82 @@ void door_phish_track(vault *v, const phish_hit *h, buf *body, const char **ctyp
 
 /* ---- the console's report button ---- */
 
-typedef struct latest_ctx {
-    phish_mail m;
-    bool found;
-    int64_t now;
-} latest_ctx;
+typedef struct mine_ctx {
+    phish_mail *m;
+    size_t n, cap;
+} mine_ctx;
 
-static err latest_one(void *ctx, const phish_mail *m)
+static err mine_collect(void *ctx, const phish_mail *m)
 {
-    latest_ctx *l = ctx;
-    if (m->sent_us > 0 && m->reported_us == 0 && (!l->found || m->sent_us > l->m.sent_us)) {
-        l->m = *m;
-        l->found = true;
+    mine_ctx *x = ctx;
+    if (m->sent_us == 0 || m->reported_us != 0) {
+        return ERR_OK;
     }
+    if (x->n == x->cap) {
+        size_t cap = x->cap ? x->cap * 2 : 16;
+        phish_mail *p = realloc(x->m, cap * sizeof *p);
+        ENSURE(p != NULL, ERR_INTERNAL, "out of memory");
+        x->m = p;
+        x->cap = cap;
+    }
+    x->m[x->n++] = *m;
     return ERR_OK;
+}
+
+/* Marks m reported when its campaign still tracks; *sim says whether it did. */
+static err report_mail(vault *v, const phish_mail *m, bool *sim)
+{
+    phish_campaign c;
+    phish_campaign_init(&c);
+    err e = store_phish_campaign_get(v->st, m->campaign, &c);
+    int64_t now = clock_now_us();
+    *sim = false;
+    if (e == ERR_OK && now <= c.track_until_us) {
+        bool first = false;
+        e = store_phish_mail_mark(v->st, m->id, PE_REPORT, now, &first);
+        *sim = e == ERR_OK;
+    }
+    phish_campaign_free(&c);
+    return e;
 }
 
 err door_phish_report(vault *v, const actor *a, const char *link, json_t **out)
 {
     TRY(need_person(v, a, "phish.report"));
     TRY(store_phish_ready(v->st));
-    latest_ctx l;
-    memset(&l, 0, sizeof l);
+    bool sim = false;
+    char mail_id[ID_LEN + 1] = "";
     const char *p = link ? strstr(link, "/t/") : NULL;
     if (p && (p[3] == 'c' || p[3] == 'o' || p[3] == 'r' || p[3] == 's') && p[4] == '/') {
         char tok[PHISH_TOKEN_TEXT];
         snprintf(tok, sizeof tok, "%s", p + 5);
         uint8_t h[32];
-        if (phish_token_hash(tok, h) && store_phish_mail_by_token(v->st, h, &l.m) == ERR_OK &&
-            strcmp(l.m.account_id, a->account_id) == 0) {
-            l.found = true; /* someone else's link reports nothing for them */
+        phish_mail m;
+        if (phish_token_hash(tok, h) && store_phish_mail_by_token(v->st, h, &m) == ERR_OK &&
+            strcmp(m.account_id, a->account_id) == 0) { /* someone else's link: nothing */
+            TRY(report_mail(v, &m, &sim));
+            snprintf(mail_id, sizeof mail_id, "%s", m.id);
         }
+        mem_wipe(tok, sizeof tok);
     } else if (!link || !link[0]) {
-        TRY(store_phish_mails(v->st, NULL, a->account_id, latest_one, &l));
-    }
-    bool sim = false;
-    if (l.found) {
-        phish_campaign c;
-        phish_campaign_init(&c);
-        err e = store_phish_campaign_get(v->st, l.m.campaign, &c);
-        int64_t now = clock_now_us();
-        if (e == ERR_OK && now <= c.track_until_us) {
-            bool first = false;
-            e = store_phish_mail_mark(v->st, l.m.id, PE_REPORT, now, &first);
-            sim = e == ERR_OK;
+        /* the newest practice mail not reported yet whose campaign still tracks */
+        mine_ctx x = {0};
+        err e = store_phish_mails(v->st, NULL, a->account_id, mine_collect, &x);
+        for (size_t k = x.n; e == ERR_OK && k > 0 && !sim; k--) {
+            size_t best = 0;
+            for (size_t i = 1; i < k; i++) {
+                best = x.m[i].sent_us > x.m[best].sent_us ? i : best;
+            }
+            e = report_mail(v, &x.m[best], &sim);
+            snprintf(mail_id, sizeof mail_id, "%s", x.m[best].id);
+            x.m[best] = x.m[k - 1];
         }
-        phish_campaign_free(&c);
+        free(x.m);
         TRY(e);
     }
     char what[80];
     snprintf(what, sizeof what, "simulation=%s%s%s", sim ? "yes" : "no", sim ? " mail=" : "",
-             sim ? l.m.id : "");
+             sim ? mail_id : "");
     TRY(audit_ph(v, a, "phish.report", "allow", "person", what, -1));
     *out = json_pack("{s:b,s:b}", "reported", 1, "simulation", sim);
     return ERR_OK;
