@@ -6,5 +6,6 @@ import requests from './requests.js';
 import admin from './admin.js';
 import watch from './watch_index.js';
 import incidents from './incidents.js';
+import training from './training.js';
 
-export default [core, signin, customers, requests, admin, ...watch, incidents];
+export default [core, signin, customers, requests, admin, ...watch, incidents, training];

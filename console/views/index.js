@@ -6,5 +6,7 @@ import admin from './admin.js';
 import account from './account.js';
 import watch from './watch_index.js';
 import incidents from './incidents.js';
+import training from './training.js';
+import trainingReport from './training_report.js';
 
-export default [customers, requests, ...watch, incidents, admin, account];
+export default [customers, requests, ...watch, incidents, training, trainingReport, admin, account];

@@ -21,6 +21,7 @@ import { scenarios as watch } from './scenarios/watch.mjs';
 import { scenarios as admin } from './scenarios/admin.mjs';
 import { scenarios as security } from './scenarios/security.mjs';
 import { scenarios as incidents } from './scenarios/incidents.mjs';
+import { scenarios as training } from './scenarios/training.mjs';
 import { scenarios as tour } from './scenarios/tour.mjs';
 import { scenarios as walk } from './scenarios/walk.mjs';
 
@@ -37,7 +38,7 @@ for (let i = 0; i < argv.length; i++) {
   else { console.error(`usage: run.mjs [--only TEXT]... [--list]`); process.exit(2); }
 }
 
-const all = [...daily, ...watch, ...admin, ...security, ...incidents, ...tour, ...walk];
+const all = [...daily, ...watch, ...admin, ...security, ...incidents, ...training, ...tour, ...walk];
 const chosen = all.filter((s) => s.always || !only.length || only.some((o) => s.name.includes(o)));
 if (list) {
   for (const s of all) console.log(s.name);

@@ -5,8 +5,10 @@ import fs from 'node:fs';
 const METHOD = '(GET|POST|PUT|PATCH|DELETE|HEAD)';
 
 function toRegex(p) {
-  const parts = p.split('/').map((seg) =>
-    /^\{[^}]+\}$/.test(seg) ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  // A last segment named {path} is a file's path below the route (training's files): one or more segments.
+  const parts = p.split('/').map((seg, i, all) =>
+    seg === '{path}' && i === all.length - 1 ? '[^/]+(?:/[^/]+)*'
+      : /^\{[^}]+\}$/.test(seg) ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
   return new RegExp(`^${parts.join('/')}$`);
 }
 
@@ -16,7 +18,7 @@ export function documentedRoutes(apiMd) {
   const text = fs.readFileSync(apiMd, 'utf8');
   const routes = [];
   const add = (method, p) => {
-    p = p.replace(/[?#].*$/, '').replace(/[.,;:]+$/, '');
+    p = p.replace(/\[?[?#].*$/, '').replace(/[.,;:]+$/, ''); // "…/status[?username=]": the path
     if (!routes.some((r) => r.method === method && r.path === p)) routes.push({ method, path: p, re: toRegex(p) });
   };
   for (const line of text.split('\n')) {
@@ -26,7 +28,7 @@ export function documentedRoutes(apiMd) {
       const s = span.slice(1, -1).trim();
       const m = s.match(new RegExp(`^(?:\\(\\w+ )?${METHOD} (/v1/[^\\s\`]*)`));
       if (m) {
-        last = { method: m[1], path: m[2].replace(/[?].*$/, '') };
+        last = { method: m[1], path: m[2].replace(/\[?[?].*$/, '') };
         add(last.method, last.path);
         continue;
       }
