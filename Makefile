@@ -28,11 +28,12 @@ BUILD_DEB := build-essential pkg-config curl ca-certificates libsodium-dev libsq
 # To test and measure: libFuzzer (clang), clang-format (the format check), the load generator,
 # valgrind, python3 for the shell tests, the sqlite3 shell (a second process holding the audit
 # log's lock), Go and golang.org/x/mod for the reference proof checker, a real SMTP receiver
-# (aiosmtpd), and for the console's browser tests Chromium, the CJK fonts its screenshots need,
+# (aiosmtpd), a throwaway PostgreSQL 15 cluster for the store suites on both stores (openssl
+# makes its TLS certificate), and for the console's browser tests Chromium, the CJK fonts its screenshots need,
 # and Node.js with npm (installed only when no node/npm is there: the pinned playwright-core and
 # axe-core come from the npm registry by `npm ci`, tests/browser/package-lock.json).
 TEST_DEB  := clang clang-format wrk valgrind python3 sqlite3 golang-go golang-golang-x-mod-dev \
-             python3-aiosmtpd chromium poppler-utils
+             python3-aiosmtpd chromium poppler-utils postgresql-15 openssl
 NODE_DEB  := nodejs npm
 # npm checks every package against the sha512 integrity the lock file pins. Where the machine's
 # CA list cannot verify the registry's certificate (a network that intercepts TLS with a CA of
@@ -95,7 +96,8 @@ test-deps: build-deps
 	  && command -v python3 >/dev/null && command -v sqlite3 >/dev/null && command -v go >/dev/null \
 	  && [ -d $(GOX_MOD) ] && python3 -c 'import aiosmtpd' 2>/dev/null \
 	  && command -v chromium >/dev/null && command -v node >/dev/null && command -v npm >/dev/null \
-	  && command -v pdftotext >/dev/null \
+	  && command -v pdftotext >/dev/null && [ -x /usr/lib/postgresql/15/bin/initdb ] \
+	  && command -v openssl >/dev/null \
 	  && [ -d tests/browser/node_modules ] \
 	  || $(MAKE) --no-print-directory deps-test
 
@@ -208,7 +210,8 @@ CFLAGS_TSAN = $(BASE) -O1 -g -fno-omit-frame-pointer -fsanitize=thread -DCUSTOS_
                -DCUSTOS_DEBUG -DCUSTOS_TESTING
 LDFLAGS_TSAN := -fsanitize=thread
 tsan_obj = $(patsubst %.c,$(TSAN)/%.o,$(1))
-TSAN_TESTS := audit_test crypto_test door_test policy_test store_test \
+TSAN_TESTS := audit_test crypto_test door_test policy_test store_test store_suite_test \
+              store_suite_audit_test store_suite_guard_test \
               $(patsubst tests/unit/%.c,%,$(filter tests/unit/guard_%,$(UNIT_SRC)))
 TSAN_BIN := $(addprefix $(TSAN)/tests/,$(TSAN_TESTS))
 $(TSAN)/%.o: %.c | build-deps
