@@ -95,21 +95,89 @@ static err audit_account(vault *v, const actor *a, const char *action, const cha
     return audit_append(v->au, &e, NULL);
 }
 
-err door_account_training_offline(vault *v, const actor *by, const char *username, int64_t until_us)
+err door_account_rmw(vault *v, const char *account_id, const char *username, door_account_fn fn,
+                     void *ctx, account *out)
 {
     account acc;
-    err rc = ERR_OK;
     memset(&acc, 0, sizeof acc);
-    GUARD(identity_account_by_name(&v->id, username, &acc));
-    char ts[40], what[80];
-    clock_rfc3339(until_us, ts);
-    snprintf(what, sizeof what, "%s training_valid_until=%.10s", acc.username, ts);
-    GUARD(audit_account(v, by, "account.training", "offline", what));
-    acc.training_until_us = until_us;
-    GUARD(identity_account_update(&v->id, &acc));
+    store_tx *tx = NULL;
+    err rc = ERR_OK;
+    GUARD(store_begin(v->st, &tx));
+    store *st = store_tx_store(tx);
+    GUARD(account_id ? store_account_by_id(st, account_id, &acc)
+                     : store_account_by_name(st, username ? username : "", &acc));
+    GUARD(fn(v, st, &acc, ctx));
+    GUARD(store_account_update(st, &acc));
+    GUARD(store_commit(&tx));
+    if (out) {
+        *out = acc;
+    }
 out:
+    store_rollback(&tx);
     identity_account_wipe(&acc);
     return rc;
+}
+
+static err lock_fn(vault *v, store *st, account *acc, void *ctx)
+{
+    (void)v;
+    (void)st;
+    int64_t until = *(const int64_t *)ctx;
+    if (acc->locked_until_us < until) {
+        acc->locked_until_us = until;
+    }
+    return ERR_OK;
+}
+
+static err unlock_fn(vault *v, store *st, account *acc, void *ctx)
+{
+    (void)v;
+    (void)st;
+    (void)ctx;
+    acc->locked_until_us = 0;
+    acc->failed_logins = 0;
+    return ERR_OK;
+}
+
+err door_account_unlock(vault *v, const char *username)
+{
+    identity_logins_forget(&v->id, username);
+    return door_account_rmw(v, NULL, username, unlock_fn, NULL, NULL);
+}
+
+err door_account_lock(vault *v, const char *username, int64_t until_us, account *out)
+{
+    account acc;
+    TRY(door_account_rmw(v, NULL, username, lock_fn, &until_us, &acc));
+    identity_account_wipe(&acc);
+    err e = identity_sessions_revoke(&v->id, acc.id, NULL);
+    if (out) {
+        *out = acc;
+    }
+    return e;
+}
+
+typedef struct offline_ctx {
+    const actor *by;
+    int64_t until_us;
+} offline_ctx;
+
+static err training_offline_fn(vault *v, store *st, account *acc, void *ctx)
+{
+    (void)st;
+    const offline_ctx *c = ctx;
+    char ts[40], what[80];
+    clock_rfc3339(c->until_us, ts);
+    snprintf(what, sizeof what, "%s training_valid_until=%.10s", acc->username, ts);
+    TRY(audit_account(v, c->by, "account.training", "offline", what));
+    acc->training_until_us = c->until_us;
+    return ERR_OK;
+}
+
+err door_account_training_offline(vault *v, const actor *by, const char *username, int64_t until_us)
+{
+    offline_ctx c = {by, until_us};
+    return door_account_rmw(v, NULL, username, training_offline_fn, &c, NULL);
 }
 
 bool door_account_exists(vault *v, const char *username)
@@ -429,6 +497,27 @@ err door_account_self(vault *v, const actor *a, json_t **out)
     return ERR_OK;
 }
 
+typedef struct pw_ctx {
+    const actor *a;
+    char checked[PASSWORD_HASH_MAX]; /* the hash the old password was checked against */
+    char next[PASSWORD_HASH_MAX];
+} pw_ctx;
+
+/* The new password only over the one that was checked: a reset or a change that landed
+ * meanwhile is not silently replaced. */
+static err password_fn(vault *v, store *st, account *acc, void *ctx)
+{
+    (void)st;
+    pw_ctx *c = ctx;
+    size_t n = strnlen(c->checked, sizeof c->checked);
+    ENSURE(strnlen(acc->pwhash, sizeof acc->pwhash) == n && mem_eq_ct(acc->pwhash, c->checked, n),
+           ERR_CONFLICT, "the password was changed meanwhile: sign in again");
+    TRY(audit_account(v, c->a, "account.password", "self", acc->username));
+    snprintf(acc->pwhash, sizeof acc->pwhash, "%s", c->next);
+    acc->pw_changed_us = clock_now_us();
+    return ERR_OK;
+}
+
 err door_password_change(vault *v, const actor *a, const char *old_pw, const char *new_pw)
 {
     ENSURE(!a->via_key, ERR_INPUT, "an API key has no password");
@@ -443,10 +532,15 @@ err door_password_change(vault *v, const actor *a, const char *old_pw, const cha
     GUARD(door_password_attempt_end(v, a, &lc, old_ok)); /* a failure is audited there */
     CHECK(old_ok, ERR_AUTH, "the old password is wrong");
     GUARD(door_password_acceptable(acc.username, new_pw));
-    GUARD(identity_password_hash(new_pw, acc.pwhash));
-    acc.pw_changed_us = clock_now_us();
-    GUARD(audit_account(v, a, "account.password", "self", acc.username));
-    GUARD(identity_account_update(&v->id, &acc));
+    pw_ctx c = {a, "", ""};
+    snprintf(c.checked, sizeof c.checked, "%s", acc.pwhash);
+    /* Argon2id before the write transaction, which must stay short. */
+    rc = identity_password_hash(new_pw, c.next);
+    if (rc == ERR_OK) {
+        rc = door_account_rmw(v, acc.id, NULL, password_fn, &c, NULL);
+    }
+    mem_wipe(&c, sizeof c);
+    GUARD(rc);
     /* Whoever else holds a session of this account (a stolen token) is out; so is the caller,
      * who signs in again with the new password. */
     GUARD(identity_sessions_revoke(&v->id, acc.id, NULL));
@@ -613,21 +707,62 @@ out:
 
 /* ---- second factor ---- */
 
+typedef struct totp_ctx {
+    const actor *a;
+    const char *code, *recovery;
+    buf *uri;
+} totp_ctx;
+
+static err totp_enrol_fn(vault *v, store *st, account *acc, void *ctx)
+{
+    totp_ctx *c = ctx;
+    identity tid = identity_in(v, st);
+    if (acc->totp_enabled) {
+        return door_deny(v, c->a, "account.totp_enrol", NULL, NULL, "already-enrolled",
+                         ERR_CONFLICT,
+                         "a second factor is enrolled already (an admin can reset it)");
+    }
+    TRY(identity_totp_enrol(&tid, acc, TOTP_ISSUER, c->uri));
+    return audit_account(v, c->a, "account.totp_enrol", "self", acc->username);
+}
+
+static err totp_confirm_fn(vault *v, store *st, account *acc, void *ctx)
+{
+    totp_ctx *c = ctx;
+    identity tid = identity_in(v, st);
+    ENSURE(acc->totp[0] && !acc->totp_enabled, ERR_CONFLICT,
+           "start enrolment first (POST /v1/me/totp/enrol)");
+    if (!identity_second_factor_ok(&tid, acc, c->code, NULL)) {
+        return door_deny(v, c->a, "account.totp_confirm", NULL, NULL, "bad-second-factor", ERR_AUTH,
+                         "the code is wrong or was used already");
+    }
+    acc->totp_enabled = true;
+    return audit_account(v, c->a, "account.totp_confirm", "self", acc->username);
+}
+
+static err totp_verify_fn(vault *v, store *st, account *acc, void *ctx)
+{
+    totp_ctx *c = ctx;
+    identity tid = identity_in(v, st);
+    ENSURE(acc->totp_enabled, ERR_CONFLICT, "no second factor enrolled");
+    if (!identity_second_factor_ok(&tid, acc, c->code, c->recovery)) {
+        return door_deny(v, c->a, "account.totp_verify", NULL, NULL, "bad-second-factor", ERR_AUTH,
+                         "the code is wrong or was used already");
+    }
+    return audit_account(v, c->a, "account.totp_verify", c->recovery ? "recovery-code" : "totp",
+                         acc->username);
+}
+
 err door_totp_enrol(vault *v, const actor *a, json_t **out)
 {
     ENSURE(!a->via_key, ERR_INPUT, "an API key has no second factor");
     account acc;
-    TRY(identity_account_by_id(&v->id, a->account_id, &acc));
+    memset(&acc, 0, sizeof acc);
     err rc = ERR_OK;
     buf uri;
     buf_init(&uri, 4096);
-    if (acc.totp_enabled) {
-        GUARD(door_deny(v, a, "account.totp_enrol", NULL, NULL, "already-enrolled", ERR_CONFLICT,
-                        "a second factor is enrolled already (an admin can reset it)"));
-    }
-    GUARD(identity_totp_enrol(&v->id, &acc, TOTP_ISSUER, &uri));
-    GUARD(audit_account(v, a, "account.totp_enrol", "self", acc.username));
-    GUARD(identity_account_update(&v->id, &acc));
+    totp_ctx c = {a, NULL, NULL, &uri};
+    GUARD(door_account_rmw(v, a->account_id, NULL, totp_enrol_fn, &c, &acc));
     *out = json_pack("{s:s,s:s,s:i,s:i}", "otpauth_uri", buf_cstr(&uri), "issuer", TOTP_ISSUER,
                      "digits", TOTP_DIGITS, "period", TOTP_STEP_S);
 out:
@@ -653,18 +788,11 @@ err door_totp_confirm(vault *v, const actor *a, const char *token, const char *c
 {
     ENSURE(!a->via_key, ERR_INPUT, "an API key has no second factor");
     account acc;
-    TRY(identity_account_by_id(&v->id, a->account_id, &acc));
+    memset(&acc, 0, sizeof acc);
     err rc = ERR_OK;
     json_t *codes = NULL;
-    CHECK(acc.totp[0] && !acc.totp_enabled, ERR_CONFLICT,
-          "start enrolment first (POST /v1/me/totp/enrol)");
-    if (!identity_second_factor_ok(&v->id, &acc, code, NULL)) {
-        GUARD(door_deny(v, a, "account.totp_confirm", NULL, NULL, "bad-second-factor", ERR_AUTH,
-                        "the code is wrong or was used already"));
-    }
-    acc.totp_enabled = true;
-    GUARD(audit_account(v, a, "account.totp_confirm", "self", acc.username));
-    GUARD(identity_account_update(&v->id, &acc));
+    totp_ctx c = {a, code, NULL, NULL};
+    GUARD(door_account_rmw(v, a->account_id, NULL, totp_confirm_fn, &c, &acc));
     GUARD(new_recovery_codes(v, &acc, &codes));
 out:
     identity_account_wipe(&acc);
@@ -685,16 +813,10 @@ err door_totp_verify(vault *v, const actor *a, const char *token, const char *co
 {
     ENSURE(!a->via_key, ERR_INPUT, "an API key has no second factor");
     account acc;
-    TRY(identity_account_by_id(&v->id, a->account_id, &acc));
+    memset(&acc, 0, sizeof acc);
     err rc = ERR_OK;
-    CHECK(acc.totp_enabled, ERR_CONFLICT, "no second factor enrolled");
-    if (!identity_second_factor_ok(&v->id, &acc, code, recovery)) {
-        GUARD(door_deny(v, a, "account.totp_verify", NULL, NULL, "bad-second-factor", ERR_AUTH,
-                        "the code is wrong or was used already"));
-    }
-    GUARD(audit_account(v, a, "account.totp_verify", recovery ? "recovery-code" : "totp",
-                        acc.username));
-    GUARD(identity_account_update(&v->id, &acc));
+    totp_ctx c = {a, code, recovery, NULL};
+    GUARD(door_account_rmw(v, a->account_id, NULL, totp_verify_fn, &c, &acc));
     GUARD(identity_session_complete(&v->id, token));
 out:
     identity_account_wipe(&acc);

@@ -117,6 +117,53 @@ static err attempt_failed(vault *v, actor *a, bool known, login_check *lc, const
     return ERR_OK;
 }
 
+typedef struct login_ctx {
+    char checked[PASSWORD_HASH_MAX]; /* the hash the password was checked against */
+    char next[PASSWORD_HASH_MAX];    /* its upgrade, when rehash */
+    char totp[sizeof(((account *)0)->totp)];
+    bool totp_enabled, rehash, step_used;
+    int64_t step;    /* the TOTP step this sign-in used (when step_used) */
+    const char *why; /* set when the fresh row refuses the sign-in */
+} login_ctx;
+
+static bool same_text(const char *x, const char *y, size_t max)
+{
+    size_t n = strnlen(x, max);
+    return strnlen(y, max) == n && mem_eq_ct(x, y, n);
+}
+
+/* A sign-in's own change to the fresh row, after re-checking what the slow checks relied on. */
+static err login_fn(vault *v, store *st, account *acc, void *ctx)
+{
+    (void)v;
+    (void)st;
+    login_ctx *c = ctx;
+    c->why =
+        acc->disabled                                            ? "disabled"
+        : acc->locked_until_us > clock_now_us()                  ? "locked"
+        : !same_text(acc->pwhash, c->checked, sizeof c->checked) ? "password-changed"
+        : acc->totp_enabled != c->totp_enabled || !same_text(acc->totp, c->totp, sizeof c->totp)
+            ? "second-factor-changed"
+        : c->step_used && acc->totp_step >= c->step ? "bad-second-factor" /* raced replay */
+                                                    : NULL;
+    if (c->why) {
+        return ERR_CONFLICT;
+    }
+    if (c->rehash) {
+        snprintf(acc->pwhash, sizeof acc->pwhash, "%s", c->next);
+    }
+    if (c->step_used) {
+        acc->totp_step = c->step;
+    }
+    acc->failed_logins = 0;
+    acc->lock_level = 0;
+    return ERR_OK;
+}
+
+#ifdef CUSTOS_TESTING
+void (*door_test_login_paused)(void);
+#endif
+
 err door_login(vault *v, const login_request *rq, login_result *out)
 {
     memset(out, 0, sizeof *out);
@@ -176,6 +223,7 @@ err door_login(vault *v, const login_request *rq, login_result *out)
         out->code_due = true;
         BAIL(ERR_AUTH, "second factor required");
     }
+    int64_t step0 = acc.totp_step;
     bool code_ok = !want_code || identity_second_factor_ok(&v->id, &acc, rq->otp, rq->recovery);
     if (!usable || !code_ok) {
         const char *why = found != ERR_OK ? "unknown-user"
@@ -191,19 +239,38 @@ err door_login(vault *v, const login_request *rq, login_result *out)
         TRY(attempt_failed(v, &a, found == ERR_OK, &lc, "login", why));
         BAIL(ERR_AUTH, "invalid username or password");
     }
-    /* Success: upgrade an old password hash, remember the TOTP step and the address. */
-    bool rehash = identity_password_needs_rehash(&acc);
-    if (rehash) {
-        char nh[PASSWORD_HASH_MAX];
-        if (identity_password_hash(password, nh) == ERR_OK) {
-            snprintf(acc.pwhash, sizeof acc.pwhash, "%s", nh);
-        }
-        mem_wipe(nh, sizeof nh);
-    }
-    acc.failed_logins = 0;
-    acc.lock_level = 0;
-    TRY(identity_account_update(&v->id, &acc));
+    /* Success: upgrade an old password hash, remember the TOTP step and the address. The
+     * slow work (Argon2id) is done before the write transaction. */
+    login_ctx c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.checked, sizeof c.checked, "%s", acc.pwhash);
+    snprintf(c.totp, sizeof c.totp, "%s", acc.totp);
+    c.totp_enabled = acc.totp_enabled;
+    c.step = acc.totp_step;
+    c.step_used = acc.totp_step != step0;
+    c.rehash =
+        identity_password_needs_rehash(&acc) && identity_password_hash(password, c.next) == ERR_OK;
+    bool rehash = c.rehash;
     identity_account_wipe(&acc);
+#ifdef CUSTOS_TESTING
+    if (door_test_login_paused) {
+        door_test_login_paused();
+    }
+#endif
+    /* The row as it is now, changed only in what a sign-in changes: a lock, a disabling, a
+     * remedial course or a new password that landed during the checks is kept, and a lock or
+     * disabling refuses this sign-in. */
+    err we = door_account_rmw(v, acc.id, NULL, login_fn, &c, &acc);
+    const char *why = c.why;
+    mem_wipe(&c, sizeof c);
+    if (we == ERR_CONFLICT && why) {
+        IGNORE(store_meta_set(v->st, "login.last_failed", a.username));
+        TRY(attempt_failed(v, &a, true, &lc, "login", why));
+        BAIL(ERR_AUTH, "invalid username or password");
+    }
+    TRY(we);
+    identity_account_wipe(&acc);
+    actor_of_account(&a, &acc, rq->source, rq->request_id);
     uint32_t flags = rq->cookie ? SESSION_COOKIE : 0;
     if (!acc.totp_enabled && identity_needs_second_factor(&v->id, a.role)) {
         flags |= SESSION_MFA_PENDING; /* enrol first: the session can do nothing else */

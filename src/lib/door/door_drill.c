@@ -474,13 +474,23 @@ static void release(const char *id)
     pthread_mutex_unlock(&g_mu);
 }
 
+static err drill_disable_fn(vault *v, store *st, account *acc, void *ctx)
+{
+    (void)v;
+    (void)st;
+    (void)ctx;
+    acc->disabled = true;
+    return ERR_OK;
+}
+
 /* The drill account is disabled (its sessions are gone with the guard's revoke; any left are
  * revoked here too). */
 static err disable_account(vault *v, const char *drill, const char *username)
 {
     account acc;
+    memset(&acc, 0, sizeof acc);
     TRY(identity_account_by_name(&v->id, username, &acc));
-    acc.disabled = true;
+    identity_account_wipe(&acc);
     actor sys;
     actor_system(&sys, "drill");
     audit_entry e;
@@ -490,7 +500,7 @@ static err disable_account(vault *v, const char *drill, const char *username)
     e.reason = what;
     err rc = audit_append(v->au, &e, NULL);
     if (rc == ERR_OK) {
-        rc = identity_account_update(&v->id, &acc);
+        rc = door_account_rmw(v, acc.id, NULL, drill_disable_fn, NULL, NULL);
     }
     if (rc == ERR_OK) {
         rc = identity_sessions_revoke(&v->id, acc.id, NULL);

@@ -31,19 +31,8 @@ static void guard_actor(actor *a)
 static err hook_lock(void *ctx, const char *username, int64_t until_us, const char *rule)
 {
     vault *v = ctx;
-    account acc;
-    err e = identity_account_by_name(&v->id, username, &acc);
-    if (e == ERR_NOT_FOUND) {
-        return ERR_OK; /* an unknown name, or an API key: nothing to lock */
-    }
-    TRY(e);
-    if (acc.locked_until_us < until_us) {
-        acc.locked_until_us = until_us;
-    }
-    e = identity_account_update(&v->id, &acc);
-    identity_account_wipe(&acc);
-    TRY(e);
-    return identity_sessions_revoke(&v->id, acc.id, NULL);
+    err e = door_account_lock(v, username, until_us, NULL);
+    return e == ERR_NOT_FOUND ? ERR_OK /* an unknown name, or an API key: nothing to lock */ : e;
 }
 
 static err hook_lock_login(void *ctx, const char *username, const char *address, int64_t until_us,
@@ -57,18 +46,8 @@ static err hook_lock_login(void *ctx, const char *username, const char *address,
 static err hook_unlock(void *ctx, const char *username, const char *rule)
 {
     vault *v = ctx;
-    identity_logins_forget(&v->id, username);
-    account acc;
-    err e = identity_account_by_name(&v->id, username, &acc);
-    if (e == ERR_NOT_FOUND) {
-        return ERR_OK;
-    }
-    TRY(e);
-    acc.locked_until_us = 0;
-    acc.failed_logins = 0;
-    e = identity_account_update(&v->id, &acc);
-    identity_account_wipe(&acc);
-    return e;
+    err e = door_account_unlock(v, username);
+    return e == ERR_NOT_FOUND ? ERR_OK : e;
 }
 
 static err hook_revoke(void *ctx, const char *username, const char *rule)

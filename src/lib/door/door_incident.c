@@ -869,24 +869,17 @@ static err contain_lock(vault *v, const actor *a, const char *username, const ch
     err e = identity_account_by_name(&v->id, username, &acc);
     ENSURE(e != ERR_NOT_FOUND, ERR_NOT_FOUND, "no such account");
     TRY(e);
+    identity_account_wipe(&acc);
     audit_entry en;
     door_entry(&en, a, "account.lock", "allow", "incident.contain");
     char reason[200];
     snprintf(reason, sizeof reason, "%s %s", acc.username, why);
     en.reason = reason;
-    e = audit_append(v->au, &en, NULL);
-    if (e == ERR_OK) {
-        int64_t until = clock_now_us() + LOCK_US;
-        if (acc.locked_until_us < until) {
-            acc.locked_until_us = until;
-        }
-        e = identity_account_update(&v->id, &acc);
-    }
-    char id[ID_LEN + 1];
-    snprintf(id, sizeof id, "%s", acc.id);
+    TRY(audit_append(v->au, &en, NULL));
+    /* Read and written in one write transaction: no stale copy of the row undoes it. */
+    e = door_account_lock(v, acc.username, clock_now_us() + LOCK_US, &acc);
     identity_account_wipe(&acc);
-    TRY(e);
-    return identity_sessions_revoke(&v->id, id, NULL);
+    return e;
 }
 
 /* Revokes an API key (by name or id) as the guard's revoke does. */

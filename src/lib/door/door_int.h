@@ -159,4 +159,30 @@ MUST_USE err door_password_attempt_begin(vault *v, const actor *a, login_check *
 /* Records the outcome: a failure counts like a failed login (audited, the guard told). */
 MUST_USE err door_password_attempt_end(vault *v, const actor *a, login_check *lc, bool ok);
 
+/* ---- one account row, changed without losing a concurrent change (door_accounts.c) ----
+ * Every writer of an account row goes through door_account_rmw: the row is read fresh inside a
+ * write transaction (write transactions are serialised), fn changes only its own columns on
+ * that fresh copy, the row is written back and the transaction commits. A writer therefore
+ * never writes back a stale copy over a lock, an unlock, a remedial course or a sign-in that
+ * committed meanwhile. fn gets the transaction's view st (for audit or reads in the same
+ * transaction); an error from fn rolls back, nothing is written. The account is found by
+ * account_id, or by username when account_id is NULL (ERR_NOT_FOUND when there is none).
+ * out (may be NULL) receives the row as written; the caller wipes it
+ * (identity_account_wipe). */
+typedef err (*door_account_fn)(vault *v, store *st, account *acc, void *ctx);
+MUST_USE err door_account_rmw(vault *v, const char *account_id, const char *username,
+                              door_account_fn fn, void *ctx, account *out);
+/* Locks the account until until_us (never shortens a longer lock) and ends its sessions: the
+ * guard's lock response and an incident's containment. out as door_account_rmw's. */
+MUST_USE err door_account_lock(vault *v, const char *username, int64_t until_us, account *out);
+/* Lifts the account's lock and forgets its failed sign-ins (the guard's unlock). */
+MUST_USE err door_account_unlock(vault *v, const char *username);
+
+#ifdef CUSTOS_TESTING
+/* Test builds: door_login calls this (when set) after its slow checks (password, second
+ * factor) and before it re-reads the account to write its change, so a test can land a
+ * concurrent lock or remedial course there. */
+extern void (*door_test_login_paused)(void);
+#endif
+
 #endif
