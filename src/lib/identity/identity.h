@@ -77,6 +77,9 @@ void identity_unknown_password(char out[64]);
 MUST_USE err identity_account_new(const char *username, const char *password, role r,
                                   const char *department, account *out);
 MUST_USE err identity_account_insert(identity *id, const account *a);
+/* Writes the whole row: only with an identity whose store is a write transaction's view, on a
+ * row read in that same transaction (door_account_rmw), or it may write a stale copy back over a
+ * concurrent lock, disabling or remedial course. */
 MUST_USE err identity_account_update(identity *id, const account *a);
 /* ERR_NOT_FOUND when there is none. The password hash is left in out: callers wipe it
  * (identity_account_wipe) once done. */
