@@ -12,8 +12,9 @@ import { signIn, go, click, waitView, navNames, row, act, setLang, assertTransla
 
 // The reader's address: a documentation address (RFC 5737) that no packet goes to, seen by the
 // server as X-Forwarded-For from 127.0.0.1 (a trusted proxy in the test vault). Not the one
-// the alerts scenario blocks, and sales2 is an account no other scenario signs in as (the
-// guard locks it for the honeytoken read).
+// the alerts scenario blocks, and sales2 is an account no later scenario signs in as (the
+// guard locks it for the honeytoken read; the training scenarios, which take sales2 through
+// the course, run before these).
 const READER_ADDR = '198.51.100.23';
 const READER = 'sales2';
 
