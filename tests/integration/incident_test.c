@@ -817,6 +817,21 @@ TEST(t_reminders)
         }
     }
     EXPECT(alerted);
+    /* the report marks the late task; without a scope there is no evidence index */
+    {
+        char rp[200];
+        buf r;
+        buf_init(&r, 1 << 22);
+        snprintf(rp, sizeof rp, "/v1/incidents/%s/report?lang=en&format=text", id);
+        EXPECT_INT(h_req(&S, "GET", rp, T[LEGAL], NULL, NULL, 0, &r, NULL), 200);
+        const char *line = strstr(buf_cstr(&r), "- contain ");
+        const char *eol = line ? strchr(line, '\n') : NULL;
+        EXPECT(line && eol && eol - line > 6 && memcmp(eol - 6, "[LATE]", 6) == 0);
+        EXPECT(strstr(buf_cstr(&r), "not computed yet") != NULL);
+        snprintf(rp, sizeof rp, "/v1/incidents/%s/evidence/index?lang=en&format=text", id);
+        EXPECT_INT(h_req(&S, "GET", rp, T[LEGAL], NULL, NULL, 0, &r, NULL), 404);
+        buf_free(&r);
+    }
     EXPECT(audited("incident.remind", "allow", id) >= 1);
     /* once: the next ticks send nothing more for the same task */
     int64_t until = h_deadline(1000);
@@ -954,6 +969,30 @@ TEST(t_cli)
     EXPECT_INT(h_cli(&S, NULL, verify), 0);
     const char *bad[] = {"incident", "evidence", INCID, "--out", file, NULL};
     EXPECT(h_cli(&S, NULL, bad) != 0); /* no reason */
+    /* the report and the evidence index */
+    buf_reset(&out);
+    const char *rep[] = {"incident", "report", INCID, "--lang", "en", NULL};
+    EXPECT_INT(h_cli(&S, &out, rep), 0);
+    EXPECT(strstr(buf_cstr(&out), "Incident report") != NULL);
+    EXPECT(strstr(buf_cstr(&out), INCID) != NULL);
+    snprintf(file, sizeof file, "%s/../cli-report.pdf", S.dir);
+    const char *rpdf[] = {"incident", "report", INCID, "--format", "pdf", "--out", file, NULL};
+    EXPECT_INT(h_cli(&S, NULL, rpdf), 0);
+    FILE *pf = fopen(file, "rb");
+    char magic[5] = "";
+    EXPECT(pf != NULL);
+    if (pf) {
+        EXPECT_INT(fread(magic, 1, 4, pf), 4);
+        fclose(pf);
+    }
+    EXPECT_STR(magic, "%PDF");
+    EXPECT(h_cli(&S, NULL, rpdf) != 0); /* never overwrites */
+    buf_reset(&out);
+    const char *ix[] = {"incident", "evidence-index", INCID, "--format", "json", NULL};
+    EXPECT_INT(h_cli(&S, &out, ix), 0);
+    EXPECT(strstr(buf_cstr(&out), "\"manifest\"") != NULL);
+    const char *badfmt[] = {"incident", "report", INCID, "--format", "doc&x=1", NULL};
+    EXPECT(h_cli(&S, NULL, badfmt) != 0);
     buf_free(&out);
 }
 
