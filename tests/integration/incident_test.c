@@ -547,6 +547,75 @@ TEST(t_evidence_index)
     buf_free(&bb);
 }
 
+typedef struct ev_job {
+    int u, n, ok;
+    bool index; /* reads the evidence index instead of exporting */
+} ev_job;
+
+static void *exporter(void *arg)
+{
+    ev_job *ej = arg;
+    buf b;
+    buf_init(&b, 64 << 20);
+    for (int k = 0; k < ej->n; k++) {
+        char p[200], body[100];
+        int st;
+        if (ej->index) {
+            snprintf(p, sizeof p, "/v1/incidents/%s/evidence/index?lang=en&format=json", INCID);
+            st = h_req(&S, "GET", p, T[ej->u], NULL, NULL, 0, &b, NULL);
+        } else {
+            snprintf(p, sizeof p, "/v1/incidents/%s/evidence", INCID);
+            snprintf(body, sizeof body, "{\"reason\":\"conc-%d-%d\"}", ej->u, k);
+            st = h_req(&S, "POST", p, T[ej->u], "application/json", body, strlen(body), &b, NULL);
+        }
+        ej->ok += st == 200;
+    }
+    buf_free(&b);
+    return NULL;
+}
+
+/* Exports by three people at once, while the index is read: every custody record is kept, once,
+ * and the index shows the chain as the incident holds it. */
+TEST(t_evidence_concurrent)
+{
+    enum { W = 4, N = 3 };
+    ev_job jobs[W] = {
+        {SEC, N, 0, false}, {LEGAL, N, 0, false}, {AUDITOR, N, 0, false}, {LEGAL, N, 0, true}};
+    pthread_t th[W];
+    for (int w = 0; w < W; w++) {
+        pthread_create(&th[w], NULL, exporter, &jobs[w]);
+    }
+    for (int w = 0; w < W; w++) {
+        pthread_join(th[w], NULL);
+        EXPECT_INT(jobs[w].ok, N);
+    }
+    json_t *inc = incident(AUDITOR, INCID);
+    const json_t *cust = json_object_get(inc, "custody");
+    for (int w = 0; w < 3; w++) {
+        for (int k = 0; k < N; k++) {
+            char want[40];
+            snprintf(want, sizeof want, "conc-%d-%d", jobs[w].u, k);
+            size_t n = 0;
+            const json_t *c;
+            size_t i;
+            json_array_foreach(cust, i, c)
+            {
+                n += strcmp(jstr(c, "reason") ?: "", want) == 0;
+            }
+            EXPECT_INT(n, 1);
+        }
+    }
+    buf b;
+    buf_init(&b, 64 << 20);
+    EXPECT_INT(doc(LEGAL, "evidence/index", "en", "json", &b), 200);
+    json_error_t je;
+    json_t *ix = json_loadb((const char *)b.p, b.len, 0, &je);
+    EXPECT(json_equal(json_object_get(ix, "custody"), cust));
+    json_decref(ix);
+    json_decref(inc);
+    buf_free(&b);
+}
+
 static bool has(const buf *b, const char *s)
 {
     return memmem(b->p, b->len, s, strlen(s)) != NULL;
@@ -1012,6 +1081,7 @@ int main(void)
     RUN(t_scope);
     RUN(t_evidence);
     RUN(t_evidence_index);
+    RUN(t_evidence_concurrent);
     RUN(t_close);
     RUN(t_reports);
     RUN(t_reminders);
