@@ -31,6 +31,7 @@
 #include "door_int.h"
 #include "door_notices_int.h"
 #include "incident/bundle.h"
+#include "incident/deliver.h"
 #include "incident/incident.h"
 #include "incident/playbook.h"
 #include "incident/scope.h"
@@ -1320,6 +1321,96 @@ static char *dump(const json_t *j)
     return json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 }
 
+/* What an export of l's evidence puts in a bundle, made by one function for the export and for
+ * the evidence index (door_incident_evidence_index), so that the two cannot disagree. */
+typedef struct ev_prep {
+    json_t *stored; /* the stored scope */
+    uint64_t *idx;
+    size_t nidx;
+    char *t_alerts, *t_timeline, *t_scope, *t_custody;
+    json_t *crec; /* this export's custody record */
+    bundle_doc docs[4];
+    bundle_input in;
+    char vkey[1024];
+} ev_prep;
+
+static void ev_prep_free(ev_prep *p)
+{
+    free(p->idx);
+    free(p->t_alerts);
+    free(p->t_timeline);
+    free(p->t_scope);
+    free(p->t_custody);
+    json_decref(p->crec);
+    json_decref(p->stored);
+}
+
+static err ev_prepare(vault *v, const actor *a, const loaded *l, const char *reason, ev_prep *p)
+{
+    memset(p, 0, sizeof *p);
+    err rc = ERR_OK;
+    json_t *alerts = NULL, *timeline = NULL, *custody = NULL, *scopej = NULL;
+    GUARD(read_vkey(v, p->vkey, sizeof p->vkey));
+    GUARD(stored_scope(v, l, &p->stored));
+    json_t *entries = json_object_get(json_object_get(p->stored, "scope"), "entries");
+    p->nidx = json_array_size(entries);
+    CHECK(p->nidx <= BUNDLE_MAX_ENTRIES, ERR_TOO_LARGE, "too many entries for one bundle");
+    p->idx = calloc(p->nidx ? p->nidx : 1, sizeof *p->idx);
+    CHECK(p->idx != NULL, ERR_INTERNAL, "out of memory");
+    for (size_t i = 0; i < p->nidx; i++) {
+        p->idx[i] = (uint64_t)json_integer_value(json_array_get(entries, i));
+    }
+    json_t *al = json_object_get(l->extra, "alert");
+    alerts = json_pack("{s:[]}", "alerts");
+    if (al) {
+        json_array_append(json_object_get(alerts, "alerts"), al);
+    }
+    json_t *inc_json = view(l, clock_now_us());
+    timeline = json_pack("{s:s, s:O}", "incident", l->inc.id, "timeline",
+                         json_object_get(inc_json, "timeline"));
+    json_decref(inc_json);
+    char at[40];
+    clock_rfc3339(clock_now_us(), at);
+    p->crec = json_pack("{s:s, s:s, s:s, s:s, s:s}", "by", a->username, "role",
+                        a->role == ROLE__COUNT ? "-" : role_name(a->role), "at", at, "source",
+                        a->source, "reason", reason);
+    custody = json_pack("{s:s, s:O, s:[O]}", "incident", l->inc.id, "earlier",
+                        json_object_get(l->extra, "custody") ?: json_array(), "this", p->crec);
+    scopej = scope_view(p->stored, a);
+    p->t_alerts = dump(alerts);
+    p->t_timeline = dump(timeline);
+    p->t_scope = dump(scopej);
+    p->t_custody = dump(custody);
+    CHECK(p->t_alerts && p->t_timeline && p->t_scope && p->t_custody, ERR_INTERNAL,
+          "out of memory");
+    p->docs[0] = (bundle_doc){"alerts.json", p->t_alerts};
+    p->docs[1] = (bundle_doc){"timeline.json", p->t_timeline};
+    p->docs[2] = (bundle_doc){"scope.json", p->t_scope};
+    p->docs[3] = (bundle_doc){"custody.json", p->t_custody};
+    p->in = (bundle_input){
+        .incident = l->inc.id,
+        .vkey = p->vkey,
+        .scope_checkpoint = slice_cstr(json_string_value(json_object_get(p->stored, "note")) ?: ""),
+        .indexes = p->idx,
+        .nindexes = p->nidx,
+        .docs = p->docs,
+        .ndocs = sizeof p->docs / sizeof p->docs[0],
+        .actor = a->username,
+        .role = a->role == ROLE__COUNT ? "-" : role_name(a->role),
+        .source = a->source,
+        .reason = reason};
+out:
+    json_decref(alerts);
+    json_decref(timeline);
+    json_decref(custody);
+    json_decref(scopej);
+    if (rc != ERR_OK) {
+        ev_prep_free(p);
+        memset(p, 0, sizeof *p);
+    }
+    return rc;
+}
+
 err door_incident_evidence(vault *v, const actor *a, const char *id, const char *reason, buf *out)
 {
     const char *act = "evidence.export";
@@ -1332,100 +1423,33 @@ err door_incident_evidence(vault *v, const actor *a, const char *id, const char 
     loaded *l = NULL;
     TRY(load(v, id, &l));
     err rc = ERR_OK;
-    json_t *stored = NULL, *alerts = NULL, *timeline = NULL, *custody = NULL, *scopej = NULL;
-    char *t_alerts = NULL, *t_timeline = NULL, *t_scope = NULL, *t_custody = NULL,
-         *t_incident = NULL;
-    char vkey[1024];
-    GUARD(read_vkey(v, vkey, sizeof vkey));
-    GUARD(stored_scope(v, l, &stored));
-    size_t nidx = 0;
-    json_t *entries = json_object_get(json_object_get(stored, "scope"), "entries");
-    nidx = json_array_size(entries);
-    CHECK(nidx <= BUNDLE_MAX_ENTRIES, ERR_TOO_LARGE, "too many entries for one bundle");
-    uint64_t *idx = calloc(nidx ? nidx : 1, sizeof *idx);
-    CHECK(idx != NULL, ERR_INTERNAL, "out of memory");
-    for (size_t i = 0; i < nidx; i++) {
-        idx[i] = (uint64_t)json_integer_value(json_array_get(entries, i));
-    }
-    /* Add the alert's own evidence entries that the scope checkpoint covers. */
-    json_t *al = json_object_get(l->extra, "alert");
-    alerts = json_pack("{s:[]}", "alerts");
-    if (al) {
-        json_array_append(json_object_get(alerts, "alerts"), al);
-    }
-    json_t *inc_json = view(l, clock_now_us());
-    timeline = json_pack("{s:s, s:O}", "incident", l->inc.id, "timeline",
-                         json_object_get(inc_json, "timeline"));
-    json_decref(inc_json);
-    char at[40];
-    clock_rfc3339(clock_now_us(), at);
-    json_t *crec = json_pack("{s:s, s:s, s:s, s:s, s:s}", "by", a->username, "role",
-                             a->role == ROLE__COUNT ? "-" : role_name(a->role), "at", at, "source",
-                             a->source, "reason", reason);
-    custody = json_pack("{s:s, s:O, s:[O]}", "incident", l->inc.id, "earlier",
-                        json_object_get(l->extra, "custody") ?: json_array(), "this", crec);
-    scopej = scope_view(stored, a);
-    t_alerts = dump(alerts);
-    t_timeline = dump(timeline);
-    t_scope = dump(scopej);
-    t_custody = dump(custody);
-    if (!t_alerts || !t_timeline || !t_scope || !t_custody) {
-        free(idx);
-        json_decref(crec);
-        FAIL(ERR_INTERNAL, "out of memory");
-    }
-    bundle_doc docs[] = {{"alerts.json", t_alerts},
-                         {"timeline.json", t_timeline},
-                         {"scope.json", t_scope},
-                         {"custody.json", t_custody}};
-    const char *note = json_string_value(json_object_get(stored, "note")) ?: "";
-    bundle_input in = {.incident = l->inc.id,
-                       .vkey = vkey,
-                       .scope_checkpoint = slice_cstr(note),
-                       .indexes = idx,
-                       .nindexes = nidx,
-                       .docs = docs,
-                       .ndocs = sizeof docs / sizeof docs[0],
-                       .actor = a->username,
-                       .role = a->role == ROLE__COUNT ? "-" : role_name(a->role),
-                       .source = a->source,
-                       .reason = reason};
+    ev_prep p;
+    GUARD(ev_prepare(v, a, l, reason, &p));
     buf_reset(out);
-    rc = bundle_build(v->au, &in, out);
-    free(idx);
+    rc = bundle_build(v->au, &p.in, out);
     if (rc != ERR_OK) {
-        json_decref(crec);
+        ev_prep_free(&p);
         goto out;
     }
     /* Checked before it leaves; the manifest's hash goes into the custody record. */
     {
         bundle_report br;
         memset(&br, 0, sizeof br);
-        rc = bundle_verify(buf_slice(out), vkey, &br);
+        rc = bundle_verify(buf_slice(out), p.vkey, &br);
         if (rc != ERR_OK) {
-            json_decref(crec);
+            ev_prep_free(&p);
             buf_reset(out);
             log_error("incident.evidence", "a bundle just built does not verify: %s", br.problem);
             FAIL(ERR_INTERNAL, "the evidence bundle did not verify; nothing was handed out");
         }
-        json_object_set_new(crec, "manifest_sha256", json_string(br.manifest_sha256));
-        json_object_set_new(crec, "entries", json_integer((json_int_t)br.entries));
-        json_object_set_new(crec, "bytes", json_integer((json_int_t)out->len));
+        json_object_set_new(p.crec, "manifest_sha256", json_string(br.manifest_sha256));
+        json_object_set_new(p.crec, "entries", json_integer((json_int_t)br.entries));
+        json_object_set_new(p.crec, "bytes", json_integer((json_int_t)out->len));
     }
-    custody_arg ca = {crec};
+    custody_arg ca = {p.crec};
     rc = mutate(v, a, id, ch_custody, &ca, NULL);
-    json_decref(crec);
+    ev_prep_free(&p);
 out:
-    free(t_alerts);
-    free(t_timeline);
-    free(t_scope);
-    free(t_custody);
-    free(t_incident);
-    json_decref(stored);
-    json_decref(alerts);
-    json_decref(timeline);
-    json_decref(custody);
-    json_decref(scopej);
     loaded_free(l);
     return rc;
 }
@@ -1665,4 +1689,376 @@ err door_incident_notices(vault *v, const char *id, bool write, door_notices_fn 
     err e = ch_notices(v, NULL, l, &c);
     loaded_free(l);
     return e;
+}
+
+/* ---- the incident report and the evidence index ---- */
+
+#define T(zh, en) (l == PB_ZH ? (zh) : (en))
+
+static void zoned(int64_t us, int32_t off, char out[32])
+{
+    if (!us) {
+        snprintf(out, 32, "-");
+        return;
+    }
+    time_t t = (time_t)(us / 1000000 + off);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static const char *const team_zh[PB__TEAMS] = {"技术", "法务", "客服", "数据管理员", "公关"};
+
+static err doc_begin(vault *v, const actor *a, const char *id, const char *act, const char *lang,
+                     const char *format, bool json_ok, loaded **l, int *lo, int *fo)
+{
+    TRY(need_reader(v, a, act));
+    int lg = lang && lang[0] ? (strcmp(lang, "zh-CN") == 0 ? PB_ZH
+                                : strcmp(lang, "en") == 0  ? PB_EN
+                                                           : -1)
+                             : PB_ZH;
+    int f = format && format[0] ? notice_format_parse(format) : NF_TEXT;
+    if (json_ok && format && strcmp(format, "json") == 0) {
+        f = NF__COUNT;
+    }
+    ENSURE(lg >= 0, ERR_INPUT, "lang is zh-CN or en");
+    ENSURE(f >= 0, ERR_INPUT,
+           json_ok ? "format is text, html, pdf or json" : "format is text, html or pdf");
+    TRY(load(v, id, l));
+    *lo = lg, *fo = f;
+    return ERR_OK;
+}
+
+static err doc_finish(vault *v, const actor *a, const loaded *ld, const char *act, const char *kind,
+                      pb_lang l, int f, const char *text, buf *out, const char **type,
+                      char *filename, size_t cap)
+{
+    char what[120];
+    snprintf(what, sizeof what, "%s %s %s", kind, l == PB_ZH ? "zh-CN" : "en",
+             f == NF__COUNT ? "json" : notice_format_type((notice_format)f));
+    TRY(audit_inc(v, a, act, "allow", "incident.read", ld->inc.id, what, -1));
+    char title[160];
+    snprintf(title, sizeof title, "%s %s", ld->inc.id, kind);
+    buf_reset(out);
+    TRY(notice_document((notice_format)f, title, l, text, ld->inc.opened_us, out));
+    *type = notice_format_type((notice_format)f);
+    snprintf(filename, cap, "%s-%s.%s.%s", ld->inc.id, kind, l == PB_ZH ? "zh-CN" : "en",
+             f == NF_TEXT   ? "txt"
+             : f == NF_HTML ? "html"
+                            : "pdf");
+    return ERR_OK;
+}
+
+static err report_text(vault *v, const actor *a, const loaded *ld, pb_lang l, buf *b)
+{
+    const incident *inc = &ld->inc;
+    int32_t off = 28800;
+    char zone[120], t1[32], t2[32], t3[32];
+    TRY(door_notices_zone(v, l, &off, zone, sizeof zone));
+    int64_t now = clock_now_us();
+    if (inc->drill) {
+        TRY(buf_append_str(b, "演练 DRILL: 这是一次应急演练，不是真实事件。This is an exercise, "
+                              "not a real incident.\n\n"));
+    }
+    TRY(buf_appendf(b, "%s\n\n", T("安全事件报告", "Incident report")));
+    TRY(buf_appendf(b, "%s: %s\n", T("事件编号", "Incident"), inc->id));
+    TRY(buf_appendf(b, "%s: %s\n", T("演练", "Drill"),
+                    inc->drill ? T("是", "yes") : T("否", "no")));
+    TRY(buf_appendf(b, "%s: %s (%s)\n", T("预案", "Playbook"), inc->pb.id, inc->pb.title[l]));
+    TRY(buf_appendf(b, "%s: %s\n", T("分类", "Classification"), inc->pb.classification));
+    TRY(buf_appendf(b, "%s: %s\n", T("严重程度", "Severity"), pb_severity_name(inc->severity)));
+    TRY(buf_appendf(b, "%s: %s\n", T("负责人", "Owner"), inc->owner[0] ? inc->owner : "-"));
+    TRY(buf_appendf(b, "%s: %s\n", T("时区", "Times in"), zone));
+    zoned(inc->aware_us, off, t1), zoned(inc->opened_us, off, t2), zoned(inc->closed_us, off, t3);
+    TRY(buf_appendf(b, "%s: %s\n%s: %s\n%s: %s\n", T("发现时间", "Aware"), t1,
+                    T("开启时间", "Opened"), t2, T("关闭时间", "Closed"), t3));
+    TRY(buf_appendf(b, "%s: %s\n", T("当前阶段", "Phase now"), inc_phase_name(inc->phase)));
+
+    TRY(buf_appendf(b, "\n%s\n", T("阶段", "Phases")));
+    TRY(buf_appendf(b, "  %s  detection\n", t2));
+    for (size_t i = 0; i < inc->nevents; i++) {
+        const inc_event *e = &inc->events[i];
+        if (e->kind == EV_PHASE || e->kind == EV_CLOSED) {
+            zoned(e->at_us, off, t1);
+            TRY(buf_appendf(b, "  %s  %s (%s)\n", t1, e->kind == EV_CLOSED ? "closed" : e->what,
+                            e->actor));
+        }
+    }
+
+    TRY(buf_appendf(b, "\n%s\n", T("任务（按团队）", "Tasks by team")));
+    for (int tm = 0; tm < PB__TEAMS; tm++) {
+        bool any = false;
+        for (size_t i = 0; i < inc->pb.ntasks; i++) {
+            const pb_task *p = &inc->pb.task[i];
+            const inc_task *t = &inc->task[i];
+            if ((int)p->team != tm) {
+                continue;
+            }
+            if (!any) {
+                TRY(buf_appendf(b, " %s\n", l == PB_ZH ? team_zh[tm] : pb_team_name((pb_team)tm)));
+                any = true;
+            }
+            bool late = t->done_us ? t->done_us > t->due_us
+                                   : inc->phase != PHASE_CLOSED && t->due_us <= now;
+            zoned(t->due_us, off, t1);
+            TRY(buf_appendf(b, "  - %s %s%s\n    %s: %s\n", p->id, p->title[l],
+                            late ? T(" [逾期 LATE]", " [LATE]") : "", T("截止", "Due"), t1));
+            zoned(t->started_us, off, t2);
+            zoned(t->done_us, off, t3);
+            TRY(buf_appendf(b, "    %s: %s %s\n    %s: %s %s\n", T("开始", "Started"), t2,
+                            t->started_by[0] ? t->started_by : "", T("完成", "Done"), t3,
+                            t->done_by[0] ? t->done_by : ""));
+        }
+    }
+
+    TRY(buf_appendf(b, "\n%s\n", T("已采取的遏制措施", "Containment actions taken")));
+    size_t nact = 0;
+    for (size_t i = 0; i < inc->nevents; i++) {
+        const inc_event *e = &inc->events[i];
+        if (e->kind == EV_ACTION) {
+            zoned(e->at_us, off, t1);
+            TRY(buf_appendf(b, "  %s  %s: %s\n", t1, e->actor, e->what));
+            nact++;
+        }
+    }
+    if (!nact) {
+        TRY(buf_appendf(b, "  %s\n", T("无", "none")));
+    }
+
+    TRY(buf_appendf(b, "\n%s\n", T("泄露范围", "Breach scope")));
+    json_t *stored = NULL;
+    if (ld->row.scope.len > 0 && stored_scope(v, ld, &stored) == ERR_OK) {
+        json_t *sv = scope_view(stored, a);
+        json_decref(stored);
+        ENSURE(sv != NULL, ERR_INTERNAL, "out of memory");
+        json_t *cp = json_object_get(sv, "checkpoint");
+        err e = buf_appendf(
+            b, "  %s: %lld, %s: %s\n  %s: %lld  %s: %lld  %s: %zu\n",
+            T("检查点大小", "Checkpoint size"),
+            (long long)json_integer_value(json_object_get(cp, "size")), T("根哈希", "root"),
+            json_string_value(json_object_get(cp, "root")) ?: "", T("人数", "People"),
+            (long long)json_integer_value(json_object_get(sv, "people")), T("记录", "Records"),
+            (long long)json_integer_value(json_object_get(sv, "records")),
+            T("诱饵记录", "Honeytokens"), json_array_size(json_object_get(sv, "honeytokens")));
+        const char *k;
+        json_t *val;
+        if (e == ERR_OK) {
+            e = buf_appendf(b, "  %s%s\n", T("按类别", "By category"),
+                            json_is_true(json_object_get(sv, "department_only"))
+                                ? T("（仅本部门）", " (your department only)")
+                                : "");
+        }
+        json_object_foreach(json_object_get(sv, "by_category"), k, val)
+        {
+            if (e == ERR_OK) {
+                e = buf_appendf(b, "    %s: %lld\n", k, (long long)json_integer_value(val));
+            }
+        }
+        if (e == ERR_OK) {
+            e = buf_appendf(b, "  %s\n", T("按部门", "By department"));
+        }
+        json_object_foreach(json_object_get(sv, "by_department"), k, val)
+        {
+            if (e == ERR_OK) {
+                e = buf_appendf(b, "    %s: %lld\n", k, (long long)json_integer_value(val));
+            }
+        }
+        json_decref(sv);
+        TRY(e);
+    } else {
+        TRY(buf_appendf(b, "  %s\n", T("尚未计算", "not computed yet")));
+    }
+
+    TRY(buf_appendf(b, "\n%s\n", T("监管时限与报送", "Regulator clocks and filings")));
+    inc_deadline d[REPORT__COUNT];
+    inc_deadline_opts o = deadline_opts(ld);
+    incident_deadlines(inc, &o, now, d);
+    for (int r = 0; r < REPORT__COUNT; r++) {
+        zoned(d[r].due_us, off, t1);
+        zoned(d[r].filed_us, off, t2);
+        TRY(buf_appendf(b, "  %s: %s; %s %s; %s %s\n", inc_report_name(d[r].report),
+                        d[r].applies ? T("适用", "applies") : T("不适用", "does not apply"),
+                        T("截止", "due"), t1, T("报送", "filed"), t2));
+    }
+
+    TRY(buf_appendf(b, "\n%s: %s\n", T("结案分类", "Closing classification"),
+                    inc->closing == CLOSE_NONE ? "-" : inc_closing_name(inc->closing)));
+
+    TRY(buf_appendf(b, "\n%s\n", T("完整时间线", "Full timeline")));
+    for (size_t i = 0; i < inc->nevents; i++) {
+        const inc_event *e = &inc->events[i];
+        zoned(e->at_us, off, t1);
+        TRY(buf_appendf(b, "  %s  %s  %s  %s\n", t1, inc_event_name(e->kind), e->actor, e->what));
+    }
+    return ERR_OK;
+}
+
+err door_incident_report(vault *v, const actor *a, const char *id, const char *lang,
+                         const char *format, buf *out, const char **type, char *filename,
+                         size_t cap)
+{
+    const char *act = "incident.report";
+    loaded *l = NULL;
+    int lg, f;
+    TRY(doc_begin(v, a, id, act, lang, format, false, &l, &lg, &f));
+    buf text;
+    buf_init(&text, (size_t)4 << 20);
+    err rc = report_text(v, a, l, (pb_lang)lg, &text);
+    if (rc == ERR_OK) {
+        rc = doc_finish(v, a, l, act, "report", (pb_lang)lg, f, buf_cstr(&text), out, type,
+                        filename, cap);
+    }
+    buf_free(&text);
+    loaded_free(l);
+    return rc;
+}
+
+/* The evidence index as JSON: what ev_prepare and bundle_preview (the code that builds the
+ * bundle) say a bundle exported now holds. */
+static err index_json(vault *v, const actor *a, const loaded *ld, json_t **out)
+{
+    ev_prep p;
+    TRY(ev_prepare(v, a, ld, "(index)", &p));
+    buf manifest;
+    buf_init(&manifest, (size_t)1 << 20);
+    json_t *entries = NULL, *files = json_object();
+    err rc = ERR_OK;
+    GUARD(bundle_preview(v->au, &p.in, &manifest, &entries));
+    /* `sha256  name` lines after the first */
+    const char *s = buf_cstr(&manifest);
+    const char *line = strchr(s, '\n');
+    while (line && line[1]) {
+        line++;
+        const char *end = strchr(line, '\n');
+        size_t n = end ? (size_t)(end - line) : strlen(line);
+        if (n > 66 && line[64] == ' ' && line[65] == ' ') {
+            char name[80];
+            snprintf(name, sizeof name, "%.*s", (int)(n - 66), line + 66);
+            json_object_set_new(files, name, json_stringn(line, 64));
+        }
+        line = end;
+    }
+    /* custody.json's own hash is fixed by the export's record: only the export knows it. */
+    json_object_del(files, "documents/custody.json");
+    const json_t *stored = p.stored;
+    *out = json_pack(
+        "{s:s, s:b, s:o, s:{s:O, s:s}, s:o, s:O, s:s}", "incident", ld->inc.id, "drill",
+        ld->inc.drill, "entries", entries, "checkpoint", "size", json_object_get(stored, "size"),
+        "note", json_string_value(json_object_get(stored, "note")) ?: "", "manifest", files,
+        "custody", json_object_get(ld->extra, "custody") ?: json_array(), "format", BUNDLE_FORMAT);
+    entries = files = NULL;
+    CHECK(*out != NULL, ERR_INTERNAL, "out of memory");
+out:
+    json_decref(entries);
+    json_decref(files);
+    buf_free(&manifest);
+    ev_prep_free(&p);
+    return rc;
+}
+
+static err index_text(const json_t *ix, pb_lang l, int32_t off, const char *zone, buf *b)
+{
+    char t1[32];
+    if (json_is_true(json_object_get(ix, "drill"))) {
+        TRY(buf_append_str(b, "演练 DRILL: 这是一次应急演练，不是真实事件。This is an exercise, "
+                              "not a real incident.\n\n"));
+    }
+    TRY(buf_appendf(b, "%s\n\n%s: %s\n%s: %s\n%s: %s\n", T("证据索引", "Evidence index"),
+                    T("事件编号", "Incident"), json_string_value(json_object_get(ix, "incident")),
+                    T("格式", "Bundle format"), BUNDLE_FORMAT, T("时区", "Times in"), zone));
+    const json_t *cp = json_object_get(ix, "checkpoint");
+    TRY(buf_appendf(b, "\n%s (%s %lld)\n%s\n", T("签名检查点（范围）", "Signed checkpoint (scope)"),
+                    T("大小", "size"), (long long)json_integer_value(json_object_get(cp, "size")),
+                    json_string_value(json_object_get(cp, "note"))));
+    TRY(buf_appendf(b, "%s\n",
+                    T("一致性证明：从上述检查点到导出时签署的最新检查点（导出时生成）。",
+                      "Consistency proof: from the checkpoint above to the latest checkpoint, "
+                      "signed at the export (made then).")));
+    const json_t *es = json_object_get(ix, "entries"), *e;
+    size_t i;
+    TRY(buf_appendf(b, "\n%s (%zu)\n", T("审计条目", "Audit entries"), json_array_size(es)));
+    json_array_foreach(es, i, e)
+    {
+        int64_t us = 0;
+        const char *ts = json_string_value(json_object_get(e, "ts"));
+        if (ts && clock_parse_rfc3339(ts, &us) == ERR_OK) {
+            zoned(us, off, t1);
+        } else {
+            snprintf(t1, sizeof t1, "%s", ts ? ts : "-");
+        }
+        TRY(buf_appendf(b, "  #%lld  %s  %s  %s\n    leaf %s\n",
+                        (long long)json_integer_value(json_object_get(e, "index")), t1,
+                        json_string_value(json_object_get(e, "action")),
+                        json_string_value(json_object_get(e, "actor")),
+                        json_string_value(json_object_get(e, "leaf"))));
+    }
+    TRY(buf_appendf(b, "\n%s\n", T("清单 SHA-256", "Manifest SHA-256")));
+    const char *k;
+    json_t *val;
+    json_object_foreach((json_t *)json_object_get(ix, "manifest"), k, val)
+    {
+        TRY(buf_appendf(b, "  %s  %s\n", json_string_value(val), k));
+    }
+    TRY(buf_appendf(b, "  %s  documents/custody.json\n",
+                    T("（导出时确定：含本次导出的记录）",
+                      "(fixed at the export: it holds the export's own record)")));
+    const json_t *cs = json_object_get(ix, "custody");
+    TRY(buf_appendf(b, "\n%s (%zu)\n", T("监管链", "Chain of custody"), json_array_size(cs)));
+    json_array_foreach(cs, i, e)
+    {
+        int64_t us = 0;
+        const char *at = json_string_value(json_object_get(e, "at"));
+        if (at && clock_parse_rfc3339(at, &us) == ERR_OK) {
+            zoned(us, off, t1);
+        } else {
+            snprintf(t1, sizeof t1, "-");
+        }
+        TRY(buf_appendf(b, "  %s  %s (%s) %s %s\n    %s: %s\n    manifest %s\n", t1,
+                        json_string_value(json_object_get(e, "by")) ?: "",
+                        json_string_value(json_object_get(e, "role")) ?: "", T("来自", "from"),
+                        json_string_value(json_object_get(e, "source")) ?: "", T("原因", "why"),
+                        json_string_value(json_object_get(e, "reason")) ?: "",
+                        json_string_value(json_object_get(e, "manifest_sha256")) ?: ""));
+    }
+    return ERR_OK;
+}
+
+err door_incident_evidence_index(vault *v, const actor *a, const char *id, const char *lang,
+                                 const char *format, buf *out, const char **type, char *filename,
+                                 size_t cap)
+{
+    const char *act = "incident.evidence_index";
+    if (!is_system(a)) {
+        TRY(need_reader(v, a, act));
+        TRY(door_need(v, a, CAP_AUDIT_READ, act));
+    }
+    loaded *l = NULL;
+    int lg, f;
+    TRY(doc_begin(v, a, id, act, lang, format, true, &l, &lg, &f));
+    json_t *ix = NULL;
+    buf text;
+    buf_init(&text, (size_t)16 << 20);
+    int32_t off = 28800;
+    char zone[120];
+    err rc = ERR_OK;
+    GUARD(index_json(v, a, l, &ix));
+    if (f == NF__COUNT) {
+        GUARD(audit_inc(v, a, act, "allow", "incident.read", l->inc.id, "evidence-index json", -1));
+        char *s = dump(ix);
+        CHECK(s != NULL, ERR_INTERNAL, "out of memory");
+        rc = buf_set(out, s, strlen(s));
+        free(s);
+        *type = "application/json";
+        snprintf(filename, cap, "%s-evidence-index.json", l->inc.id);
+        goto out;
+    }
+    GUARD(door_notices_zone(v, (pb_lang)lg, &off, zone, sizeof zone));
+    GUARD(index_text(ix, (pb_lang)lg, off, zone, &text));
+    GUARD(doc_finish(v, a, l, act, "evidence-index", (pb_lang)lg, f, buf_cstr(&text), out, type,
+                     filename, cap));
+out:
+    json_decref(ix);
+    buf_free(&text);
+    loaded_free(l);
+    return rc;
 }

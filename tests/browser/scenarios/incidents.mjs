@@ -234,6 +234,36 @@ export const scenarios = [
     },
   },
   {
+    name: 'incidents: legal1 downloads the incident report and the evidence index as PDF; service1 gets the report only',
+    timeout: 180000,
+    async run(t) {
+      const id = t.state.incident || await incidentWithScope(t);
+      const page = await t.page();
+      await signIn(page, t.demo.url, 'legal1');
+      const v = await incidentPage(page, id);
+      const rep = v.locator('[data-section="reports"]');
+      await rep.waitFor({ state: 'visible', timeout: 20000 });
+      for (const w of ['report', 'evidence-index']) {
+        const [dl] = await Promise.all([
+          page.waitForEvent('download', { timeout: 30000 }),
+          rep.locator(`[data-action="download-${w}"][data-lang="zh-CN"][data-format="pdf"]`).click(),
+        ]);
+        const bytes = fs.readFileSync(await dl.path());
+        assert.equal(bytes.subarray(0, 5).toString('latin1'), '%PDF-', `the ${w} is a PDF (${bytes.length} bytes)`);
+        fs.writeFileSync(`${t.out}/incident-${w}-legal1.pdf`, bytes);
+        t.log(`${w} PDF ${bytes.length} bytes (${dl.suggestedFilename()})`);
+      }
+      await checked(t, page, 'incident reports (legal1, zh-CN)', 'incident-reports-legal1-zh-CN');
+      const p2 = await t.page();
+      await signIn(p2, t.demo.url, 'service1');
+      const v2 = await incidentPage(p2, id);
+      const rep2 = v2.locator('[data-section="reports"]');
+      await rep2.waitFor({ state: 'visible', timeout: 20000 });
+      assert.equal(await rep2.locator('[data-action="download-report"]').count(), 6, 'the report in two languages and three formats');
+      assert.equal(await rep2.locator('[data-action="download-evidence-index"]').count(), 0, 'no evidence index for customer service');
+    },
+  },
+  {
     name: 'incidents: the board shows a late task and a regulator clock running late in red',
     timeout: 120000,
     async run(t) {
