@@ -218,7 +218,7 @@ static void h_metrics(server *s, request *r, response *out)
     char disp[120];
     snprintf(disp, sizeof disp, "attachment; filename=\"training-%s.csv\"",
              table && (strcmp(table, "weakest") == 0 || strcmp(table, "questionnaire") == 0 ||
-                       strcmp(table, "trends") == 0)
+                       strcmp(table, "trends") == 0 || strcmp(table, "phishing") == 0)
                  ? table
                  : "groups");
     MHD_add_response_header(out->raw, "Content-Type", "text/csv; charset=utf-8");
