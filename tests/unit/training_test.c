@@ -195,8 +195,26 @@ TEST(t_starter_course_checks)
         EXPECT_INT(c->nlessons, 5);
         EXPECT_INT(c->nlangs, 2);
         EXPECT(c->nquestions >= 15);
-        /* every lesson has a comic and a phishing lesson has scenario mails */
-        EXPECT_INT(c->nassets, 5);
+        /* every lesson has a comic, the phishing lesson an animation too (CSS inside the SVG,
+         * no script), shown in both languages; and the phishing lesson has scenario mails */
+        EXPECT_INT(c->nassets, 6);
+        bool anim = false;
+        for (size_t i = 0; i < c->nassets; i++) {
+            anim = anim || strcmp(c->assets[i], "img/03-lookalike-sender.svg") == 0;
+        }
+        EXPECT(anim);
+        size_t n = 0;
+        char *svg = slurp(STARTER "/img/03-lookalike-sender.svg", &n);
+        EXPECT(svg && strstr(svg, "@keyframes") && strstr(svg, "animation:") &&
+               strstr(svg, "prefers-reduced-motion") && !strstr(svg, "<script"));
+        free(svg);
+        static const char *const L3[] = {STARTER "/lessons/en/03-phishing.md",
+                                         STARTER "/lessons/zh-CN/03-phishing.md"};
+        for (size_t i = 0; i < 2; i++) {
+            char *md = slurp(L3[i], &n);
+            EXPECT(md && strstr(md, "](../../img/03-lookalike-sender.svg)"));
+            free(md);
+        }
         int mails = 0;
         for (size_t i = 0; i < c->nquestions; i++) {
             mails += json_object_get(c->qs[i].q, "mail") != NULL;
@@ -544,7 +562,7 @@ TEST(t_door_lesson_and_files)
     json_t *out = NULL;
     EXPECT_OK(door_training_lesson(V, &SALES, "security-basics", "phishing", "zh-CN", &out));
     const char *html = json_string_value(json_object_get(out, "html"));
-    EXPECT(html && strstr(html, "src=\"/v1/training/files/security-basics/2026.4/img/"
+    EXPECT(html && strstr(html, "src=\"/v1/training/files/security-basics/2026.4.1/img/"
                                 "03-phishing-comic.svg\"") != NULL);
     EXPECT(html && strstr(html, "钓鱼") != NULL);
     json_decref(out);
@@ -555,13 +573,14 @@ TEST(t_door_lesson_and_files)
     buf b;
     buf_init(&b, 1 << 20);
     const char *ct = NULL;
-    EXPECT_OK(door_training_file(V, &SALES, "security-basics", "2026.4", "img/01-pipl-comic.svg",
+    EXPECT_OK(door_training_file(V, &SALES, "security-basics", "2026.4.1", "img/01-pipl-comic.svg",
                                  &b, &ct));
     EXPECT_STR(ct, "image/svg+xml");
     EXPECT(b.len > 1000);
-    EXPECT_ERR(door_training_file(V, &SALES, "security-basics", "2026.4", "../custos.db", &b, &ct),
-               ERR_NOT_FOUND);
-    EXPECT_ERR(door_training_file(V, &SALES, "security-basics", "2026.4", "course.json", &b, &ct),
+    EXPECT_ERR(
+        door_training_file(V, &SALES, "security-basics", "2026.4.1", "../custos.db", &b, &ct),
+        ERR_NOT_FOUND);
+    EXPECT_ERR(door_training_file(V, &SALES, "security-basics", "2026.4.1", "course.json", &b, &ct),
                ERR_NOT_FOUND);
     buf_free(&b);
     /* an API key is no person */
