@@ -401,6 +401,22 @@ TEST(t_remedial_cuts_and_pass_restores)
     EXPECT(strstr(h_last_headers(), "training-groups.csv") != NULL);
     EXPECT(strncmp(buf_cstr(&csv), "key,people,attempts,", 20) == 0);
     EXPECT(strstr(buf_cstr(&csv), "\r\nsales2,1,2,1,0.5,") != NULL);
+    /* the phishing table over HTTP: its own file name, the figures' columns, and an employee's
+     * export holds no one else */
+    csv.len = 0;
+    EXPECT_INT(h_req(&S, "GET", "/v1/training/metrics?by=person&format=csv&table=phishing", TS2,
+                     NULL, NULL, 0, &csv, NULL),
+               200);
+    EXPECT(strstr(h_last_headers(), "training-phishing.csv") != NULL);
+    EXPECT(strncmp(buf_cstr(&csv), "key,people,delivered,clicked,submitted,reported,", 48) == 0);
+    EXPECT(strstr(buf_cstr(&csv), "\r\nsales1,") == NULL);
+    EXPECT_INT(h_json(&S, "GET", "/v1/training/metrics?by=person&username=sales1", TS2, NULL, &j),
+               403);
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "GET", "/v1/training/metrics", TH, NULL, &j), 200);
+    EXPECT(json_is_object(json_object_get(j, "phishing")));
+    EXPECT(json_is_array(json_object_get(json_object_get(j, "phishing"), "groups")));
+    json_decref(j);
     buf_free(&csv);
 }
 
