@@ -1237,6 +1237,39 @@ TEST(t_door_metrics_phishing)
     buf_free(&csv);
 }
 
+/* A repeat is decided by when the clicks happened, not when the mails were sent: an
+ * old campaign's mail clicked after a newer one's click is the repeat. */
+TEST(t_door_metrics_phishing_repeat_order)
+{
+    actor odd;
+    EXPECT_OK(door_actor_of(V, "-odd.name", &odd));
+    int64_t s1 = T("2026-08-10T02:00:00Z"), s2 = T("2026-11-10T02:00:00Z");
+    int64_t late = (T("2026-12-01T02:00:00Z") - s1) / 1000000;
+    ph_mail("phm8aaaaaaaaaaaaaaaaaaaaaaaaaaaa", "phc1aaaaaaaaaaaaaaaaaaaaaaaaaaaa", &odd, s1, late,
+            0, 0);
+    ph_mail("phm9aaaaaaaaaaaaaaaaaaaaaaaaaaaa", "phc2aaaaaaaaaaaaaaaaaaaaaaaaaaaa", &odd, s2, 50, 0,
+            0);
+    json_t *m = metrics(&HR, TR_BY_QUARTER, NULL, "-odd.name", ERR_OK);
+    json_t *g = ph_group(m, "2026Q3");
+    EXPECT(g != NULL);
+    EXPECT_INT(ji(g, "clicked"), 1);
+    EXPECT_INT(ji(g, "repeat_clickers"), 1);
+    g = ph_group(m, "2026Q4");
+    EXPECT(g != NULL);
+    EXPECT_INT(ji(g, "clicked"), 1);
+    EXPECT_INT(ji(g, "repeat_clickers"), 0);
+    json_t *tot = json_object_get(json_object_get(m, "phishing"), "totals");
+    EXPECT_INT(ji(tot, "delivered"), 2);
+    EXPECT_INT(ji(tot, "repeat_clickers"), 1);
+    json_decref(m);
+    /* the others' figures did not move: sales1 still one repeat, sales2 none */
+    m = metrics(&HR, TR_BY_PERSON, NULL, NULL, ERR_OK);
+    EXPECT_INT(ji(ph_group(m, "sales1"), "repeat_clickers"), 1);
+    EXPECT_INT(ji(ph_group(m, "sales2"), "repeat_clickers"), 0);
+    EXPECT_INT(ji(json_object_get(json_object_get(m, "phishing"), "totals"), "repeat_clickers"), 2);
+    json_decref(m);
+}
+
 typedef struct rem_race {
     const actor *who;
     const char *attempt;  /* NULL: HR assigns a blocking remedial course */
@@ -1442,6 +1475,7 @@ int main(void)
     RUN(t_door_questionnaire_text_sealed);
     RUN(t_door_metrics_scope_and_figures);
     RUN(t_door_metrics_phishing);
+    RUN(t_door_metrics_phishing_repeat_order);
     RUN(t_door_remedial);
     RUN(t_door_legacy_clear_text_erased);
     RUN(t_door_teardown);

@@ -8,6 +8,7 @@
  * hr_scope gives it; every read and every refusal is audited.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -460,6 +461,52 @@ static err ph_collect(void *ctx, const phish_mail *mail)
     return ERR_OK;
 }
 
+typedef struct ph_click {
+    const phish_mail *m;
+    size_t i; /* its index in the mails */
+} ph_click;
+
+static int ph_by_click(const void *a, const void *b)
+{
+    const phish_mail *x = ((const ph_click *)a)->m, *y = ((const ph_click *)b)->m;
+    int c = strcmp(x->account_id, y->account_id);
+    return c ? c : (x->clicked_us > y->clicked_us) - (x->clicked_us < y->clicked_us);
+}
+
+/* rep[i]: mail i was clicked after its recipient had clicked another campaign's mail. The
+ * clicked mails sorted by (account, click time): a click repeats when the account's earliest
+ * click is of another campaign and earlier, or, for a click of that first campaign, when the
+ * earliest click of any other campaign (t1) is earlier. O(n log n). */
+static err ph_repeats(const phish_mail *all, size_t n, bool *rep)
+{
+    ph_click *c = calloc(n ? n : 1, sizeof *c);
+    ENSURE(c != NULL, ERR_INTERNAL, "out of memory");
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (all[i].clicked_us) {
+            c[k].m = &all[i];
+            c[k++].i = i;
+        }
+    }
+    qsort(c, k, sizeof *c, ph_by_click);
+    for (size_t i = 0; i < k;) {
+        const phish_mail *first = c[i].m;
+        int64_t t1 = INT64_MAX;
+        size_t j = i;
+        for (; j < k && strcmp(c[j].m->account_id, first->account_id) == 0; j++) {
+            const phish_mail *m = c[j].m;
+            bool same = strcmp(m->campaign, first->campaign) == 0;
+            rep[c[j].i] = same ? t1 < m->clicked_us : first->clicked_us < m->clicked_us;
+            if (!same && t1 == INT64_MAX) {
+                t1 = m->clicked_us;
+            }
+        }
+        i = j;
+    }
+    free(c);
+    return ERR_OK;
+}
+
 static json_t *ph_acc(json_t *map, const char *key)
 {
     json_t *g = json_object_get(map, key);
@@ -550,9 +597,13 @@ static err phishing_figures(vault *v, const mctx *x, const mscope *m, json_t **o
     *out = NULL;
     TRY(store_phish_ready(v->st));
     pctx p = {x, m, NULL, 0, 0};
+    bool *reps = NULL;
     json_t *groups = json_object(), *trends = json_object(), *tot = json_object();
     err rc = ERR_OK;
     GUARD(store_phish_mails(v->st, NULL, NULL, ph_collect, &p));
+    reps = calloc(p.n ? p.n : 1, sizeof *reps);
+    CHECK(reps != NULL, ERR_INTERNAL, "out of memory");
+    GUARD(ph_repeats(p.all, p.n, reps));
     for (size_t i = 0; i < p.n; i++) {
         const phish_mail *mail = &p.all[i];
         const macc *acc = find_acc(x, mail->account_id);
@@ -560,13 +611,7 @@ static err phishing_figures(vault *v, const mctx *x, const mscope *m, json_t **o
             (!m->self_only && !dept_ok(m, mail->department))) {
             continue;
         }
-        bool repeat = false;
-        for (size_t j = 0; j < p.n && mail->clicked_us && !repeat; j++) {
-            const phish_mail *o = &p.all[j];
-            repeat = strcmp(o->campaign, mail->campaign) != 0 &&
-                     strcmp(o->account_id, mail->account_id) == 0 && o->clicked_us &&
-                     o->clicked_us < mail->clicked_us;
-        }
+        bool repeat = reps[i];
         char q[16];
         quarter_of(x->cfg, mail->sent_us, q);
         ph_add(ph_acc(trends, q), mail, acc->id, repeat);
@@ -589,6 +634,7 @@ static err phishing_figures(vault *v, const mctx *x, const mscope *m, json_t **o
                      t ? t : json_null(), "trends", sorted(trends, make_ph_trend, by_key, 0));
     CHECK(*out != NULL, ERR_INTERNAL, "out of memory");
 out:
+    free(reps);
     free(p.all);
     json_decref(groups);
     json_decref(trends);
