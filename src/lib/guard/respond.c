@@ -553,7 +553,7 @@ static err operator_run(guard *g, err (*fn)(guard *, geffects *, void *), void *
 }
 
 typedef struct op_arg {
-    const char *kind, *subject, *by, *reason;
+    const char *kind, *subject, *by, *reason, *rule;
     guard_addr addr;
     bool is_addr;
     int64_t seconds;
@@ -563,7 +563,7 @@ static err op_sanction(guard *g, geffects *fx, void *varg)
 {
     op_arg *o = varg;
     char rule[G_NAME_MAX + 16];
-    snprintf(rule, sizeof rule, "operator");
+    snprintf(rule, sizeof rule, "%s", o->rule ? o->rule : "operator");
     int64_t now = guard_now(g);
     err e = gsanction_apply(g, o->kind, o->is_addr ? &o->addr : NULL, o->subject, now,
                             now + o->seconds * 1000000, rule, o->by, fx);
@@ -602,6 +602,17 @@ err guard_block(guard *g, const char *address, int64_t seconds, const char *by, 
     TRY(check_seconds(seconds));
     TRY(check_text(by, G_USER_MAX, "by"));
     TRY(guard_addr_parse(address, &o.addr));
+    return operator_run(g, op_sanction, &o);
+}
+
+err guard_lock_account(guard *g, const char *username, int64_t seconds, const char *by,
+                       const char *rule)
+{
+    op_arg o = {.kind = "lock", .subject = username, .by = by, .rule = rule, .seconds = seconds};
+    TRY(check_seconds(seconds));
+    TRY(check_text(by, G_USER_MAX, "by"));
+    TRY(check_text(username, G_USER_MAX, "username"));
+    TRY(check_text(rule, G_NAME_MAX, "rule"));
     return operator_run(g, op_sanction, &o);
 }
 
