@@ -131,7 +131,9 @@ TEST(t_start)
               "100000\nlimit connections 4096\n"
               "rule honeytoken\n    detect honeytoken\n    severity critical\n"
               "    respond alert\nend\n"
-              "rule door-notices\n    detect notice\n    severity high\n    respond alert\nend\n",
+              "rule door-notices\n    detect notice\n    severity high\n    respond alert\nend\n"
+              "rule own-fails\n    detect login_fail\n    per account\n    threshold 3 within "
+              "15m\n    severity high\n    respond alert\nend\n",
               f);
         fclose(f);
     }
@@ -285,31 +287,94 @@ TEST(t_containment)
         400);
     /* a task that does not offer it */
     EXPECT_INT(post(SEC, p,
-                    "{\"task\":\"scope\",\"action\":\"lock-account\",\"target\":\"sales2\"}", NULL),
+                    "{\"task\":\"scope\",\"action\":\"lock-account\",\"target\":\"steward3\"}",
+                    NULL),
                400);
     /* a role the task is not for */
     EXPECT_INT(post(LEGAL, p,
+                    "{\"task\":\"contain\",\"action\":\"lock-account\",\"target\":\"steward3\"}",
+                    NULL),
+               403);
+    /* nobody the incident is not about: sales2 is neither the alert's account nor in its scope,
+     * nor are the auditor or the other lead */
+    char tok[128];
+    EXPECT_INT(post(SEC, p,
                     "{\"task\":\"contain\",\"action\":\"lock-account\",\"target\":\"sales2\"}",
                     NULL),
                403);
-    /* lock: sales2 can no longer sign in */
-    char tok[128];
-    EXPECT(h_login(&S, "sales2", DEMO_PW, tok));
     EXPECT_INT(post(SEC, p,
-                    "{\"task\":\"contain\",\"action\":\"lock-account\",\"target\":\"sales2\"}", &j),
+                    "{\"task\":\"contain\",\"action\":\"lock-account\",\"target\":\"auditor1\"}",
+                    NULL),
+               403);
+    EXPECT_INT(post(SEC, p,
+                    "{\"task\":\"contain\",\"action\":\"lock-account\",\"target\":\"legal1\"}",
+                    NULL),
+               403);
+    EXPECT_INT(post(SEC, p,
+                    "{\"task\":\"contain\",\"action\":\"revoke-api-key\",\"target\":\"nokey\"}",
+                    NULL),
+               404);
+    EXPECT(h_login(&S, "sales2", DEMO_PW, tok));
+    EXPECT(h_login(&S, "auditor1", DEMO_PW, tok));
+    EXPECT(audited("incident.contain", "deny", NULL) >= 3);
+    /* steward3, the alert's account, approves changes (a role that watches others): security
+     * proposes, nothing happens until a second lead confirms */
+    EXPECT(h_login(&S, "steward3", DEMO_PW, tok));
+    EXPECT_INT(post(SEC, p,
+                    "{\"task\":\"contain\",\"action\":\"lock-account\",\"target\":\"steward3\"}",
+                    &j),
                200);
-    EXPECT_INT(events_of(j, "action", "lock-account sales2"), 1);
+    EXPECT(json_is_true(json_object_get(j, "pending")));
+    EXPECT_INT(events_of(j, "action", "lock-account steward3"), 0);
     json_decref(j);
-    EXPECT(!h_login(&S, "sales2", DEMO_PW, tok));
+    EXPECT_INT(h_json(&S, "GET", "/v1/me", tok, NULL, NULL), 200); /* not yet */
+    /* the proposer cannot confirm alone */
+    EXPECT_INT(post(SEC, p,
+                    "{\"task\":\"contain\",\"action\":\"lock-account\",\"target\":\"steward3\"}",
+                    NULL),
+               409);
+    EXPECT_INT(h_json(&S, "GET", "/v1/me", tok, NULL, NULL), 200);
+    /* legal confirms: locked */
+    EXPECT_INT(post(LEGAL, p,
+                    "{\"task\":\"contain\",\"action\":\"lock-account\",\"target\":\"steward3\"}",
+                    &j),
+               200);
+    EXPECT_INT(events_of(j, "action", "lock-account steward3"), 1);
+    EXPECT_INT(events_of(j, "note", "confirmed by legal1"), 1);
+    json_decref(j);
+    EXPECT(!h_login(&S, "steward3", DEMO_PW, tok));
     EXPECT_INT(h_json(&S, "GET", "/v1/me", tok, NULL, NULL), 401); /* its session ended */
-    EXPECT_INT(audited("account.lock", "allow", "sales2"), 1);
-    EXPECT_INT(audited("incident.contain", "allow", "lock-account"), 1);
-    EXPECT(audited("incident.contain", "deny", NULL) >= 1);
+    EXPECT_INT(audited("account.lock", "allow", "steward3"), 1);
+    EXPECT_INT(audited("incident.contain", "allow", "pending=second-lead"), 1);
+    EXPECT_INT(audited("incident.contain", "allow", "confirmed=legal1 proposed_by=security1"), 1);
+    /* a guard sanction carrying the incident, bounded (30 days), lifted from the sanctions */
+    char rule[100];
+    snprintf(rule, sizeof rule, "incident:%s", INCID);
+    EXPECT_INT(get(SEC, "/v1/guard/sanctions", &j), 200);
+    bool listed = false;
+    {
+        const json_t *x;
+        size_t i;
+        json_array_foreach(json_object_get(j, "sanctions"), i, x)
+        {
+            if (strcmp(jstr(x, "kind") ?: "", "lock") == 0 &&
+                strcmp(jstr(x, "subject") ?: "", "account:steward3") == 0) {
+                listed = strcmp(jstr(x, "rule") ?: "", rule) == 0;
+                int64_t until = 0;
+                EXPECT(clock_parse_rfc3339(jstr(x, "until") ?: "", &until) == ERR_OK);
+                EXPECT(until > 0 && until <= clock_now_us() + (int64_t)31 * 86400 * 1000000);
+            }
+        }
+    }
+    json_decref(j);
+    EXPECT(listed);
+    EXPECT_INT(post(SEC, "/v1/guard/unlock", "{\"account\":\"steward3\"}", NULL), 200);
+    EXPECT(h_login(&S, "steward3", DEMO_PW, T[STEWARD3]));
     /* one cannot lock oneself out through an incident */
     EXPECT_INT(post(SEC, p,
                     "{\"task\":\"contain\",\"action\":\"lock-account\",\"target\":\"security1\"}",
                     NULL),
-               400);
+               403);
     /* block an address: the guard's sanction list holds it */
     snprintf(body, sizeof body,
              "{\"task\":\"contain\",\"action\":\"block-address\",\"target\":\"192.0.2.7\"}");
@@ -456,6 +521,9 @@ TEST(t_evidence)
     EXPECT(strlen(jstr(c, "manifest_sha256") ?: "") == 64);
     json_decref(inc);
     EXPECT(audited("evidence.export", "allow", NULL) >= 1);
+    /* the reason stays in the sealed custody record: the audit log holds its length and hash */
+    EXPECT_INT(audited("evidence.export", NULL, "regulator and counsel"), 0);
+    EXPECT(audited("evidence.export", "allow", "sha256=") >= 1);
 }
 
 /* A document of an incident (report or evidence index) as user u into b; the status. */
@@ -1065,6 +1133,102 @@ TEST(t_cli)
     buf_free(&out);
 }
 
+/* An alert about the lead's own account is not theirs to take up (and so acknowledge); a lock
+ * on someone of no overseeing role named in the scope needs one lead, and is a sanction too. */
+TEST(t_own_alert)
+{
+    char tok[128];
+    for (int k = 0; k < 3; k++) {
+        EXPECT(!h_login(&S, "security1", "not the password", tok));
+    }
+    long long own = 0;
+    int64_t dl = h_deadline(30000);
+    while (!own) {
+        json_t *a = NULL;
+        if (get(SEC, "/v1/alerts?rule=own-fails", &a) == 200) {
+            const json_t *x;
+            size_t i;
+            json_array_foreach(json_object_get(a, "alerts"), i, x)
+            {
+                if (strcmp(jstr(x, "account") ?: "", "security1") == 0) {
+                    own = jint(x, "id");
+                }
+            }
+        }
+        json_decref(a);
+        if (!own && !h_poll(dl)) {
+            break;
+        }
+    }
+    EXPECT(own > 0);
+    char body[200], p[200];
+    snprintf(body, sizeof body, "{\"playbook\":\"customer-data-misread\",\"alert\":%lld}", own);
+    EXPECT_INT(post(SEC, "/v1/incidents", body, NULL), 403);
+    {
+        json_t *au = NULL;
+        size_t n = 0;
+        EXPECT_INT(
+            get(AUDITOR, "/v1/audit/entries?action=incident.open&decision=deny&limit=1000", &au),
+            200);
+        const json_t *e;
+        size_t i;
+        json_array_foreach(json_object_get(au, "entries"), i, e)
+        {
+            n += strcmp(jstr(json_object_get(e, "decoded"), "rule") ?: "", "incident.own-alert") ==
+                 0;
+        }
+        json_decref(au);
+        EXPECT_INT(n, 1);
+    }
+    json_t *j = NULL;
+    EXPECT_INT(get(SEC, "/v1/alerts?rule=own-fails", &j), 200);
+    {
+        const json_t *x;
+        size_t i;
+        json_array_foreach(json_object_get(j, "alerts"), i, x)
+        {
+            if (jint(x, "id") == own) {
+                EXPECT_STR(jstr(x, "status"), "open"); /* not acknowledged */
+            }
+        }
+    }
+    json_decref(j);
+    /* an incident without an alert: only whom its scope names */
+    EXPECT_INT(post(SEC, "/v1/incidents", "{\"playbook\":\"customer-data-misread\"}", &j), 201);
+    char id[64];
+    snprintf(id, sizeof id, "%s", jstr(j, "id") ?: "");
+    json_decref(j);
+    snprintf(p, sizeof p, "/v1/incidents/%s/tasks/contain/start", id);
+    EXPECT_INT(post(SEC, p, NULL, NULL), 200);
+    snprintf(p, sizeof p, "/v1/incidents/%s/actions", id);
+    const char *lock = "{\"task\":\"contain\",\"action\":\"lock-account\",\"target\":\"sales2\"}";
+    EXPECT_INT(post(SEC, p, lock, NULL), 403);
+    char sp[200];
+    snprintf(sp, sizeof sp, "/v1/incidents/%s/scope", id);
+    EXPECT_INT(post(SEC, sp, "{\"actors\":[\"sales2\"]}", NULL), 200);
+    EXPECT(h_login(&S, "sales2", DEMO_PW, tok));
+    EXPECT_INT(post(SEC, p, lock, &j), 200);
+    EXPECT(!json_is_true(json_object_get(j, "pending")));
+    EXPECT_INT(events_of(j, "action", "lock-account sales2"), 1);
+    json_decref(j);
+    EXPECT(!h_login(&S, "sales2", DEMO_PW, tok));
+    char rule[100];
+    snprintf(rule, sizeof rule, "incident:%s", id);
+    EXPECT_INT(get(SEC, "/v1/guard/sanctions", &j), 200);
+    bool listed = false;
+    const json_t *x;
+    size_t i;
+    json_array_foreach(json_object_get(j, "sanctions"), i, x)
+    {
+        listed = listed || (strcmp(jstr(x, "subject") ?: "", "account:sales2") == 0 &&
+                            strcmp(jstr(x, "rule") ?: "", rule) == 0);
+    }
+    json_decref(j);
+    EXPECT(listed);
+    EXPECT_INT(post(SEC, "/v1/guard/unlock", "{\"account\":\"sales2\"}", NULL), 200);
+    EXPECT(h_login(&S, "sales2", DEMO_PW, tok));
+}
+
 TEST(t_stop)
 {
     EXPECT_INT(h_stop(&S), 0);
@@ -1087,6 +1251,7 @@ int main(void)
     RUN(t_reminders);
     RUN(t_concurrent);
     RUN(t_cli);
+    RUN(t_own_alert);
     RUN(t_seal);
     RUN(t_stop);
     return test_done("incident_test");

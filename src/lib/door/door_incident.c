@@ -41,8 +41,11 @@
 #define KEY_MARK "derived:" KEY_PURPOSE
 #define MUTATE_TRIES 64
 #define LIST_MAX 500
-#define BLOCK_SECONDS ((int64_t)30 * 86400)       /* a containment block: 30 days, lifted by hand */
-#define LOCK_US ((int64_t)3650 * 86400 * 1000000) /* a containment lock: until unlocked */
+#define BLOCK_SECONDS ((int64_t)30 * 86400) /* a containment block: 30 days, lifted by hand */
+#define LOCK_SECONDS                                                                               \
+    ((int64_t)30 * 86400) /* a containment lock: 30 days, renewable, a sanction                    \
+                           */
+#define PENDING_US ((int64_t)15 * 60 * 1000000) /* a second lead confirms within 15 minutes */
 
 /* ---- who may ---- */
 
@@ -510,6 +513,13 @@ err door_incident_open(vault *v, const actor *a, const door_incident_open_opts *
     int64_t aware = o->aware_us;
     if (o->alert > 0) {
         GUARD(alert_of(v, o->alert, &alert));
+        /* Nobody takes up (and so acknowledges) an alert about themselves. */
+        const char *about = json_string_value(json_object_get(alert, "account"));
+        if (!is_system(a) && about && strcmp(about, a->username) == 0) {
+            rc = door_deny(v, a, act, NULL, NULL, "incident.own-alert", ERR_DENIED,
+                           "the alert is about your own account: another lead opens it");
+            goto out;
+        }
         snprintf(alert_id, sizeof alert_id, "%lld", (long long)o->alert);
         const char *first = json_string_value(json_object_get(alert, "first_seen"));
         int64_t seen = 0;
@@ -861,30 +871,36 @@ static err ch_action(vault *v, const actor *a, loaded *l, void *ctx)
     return incident_action(&l->inc, x->task, x->act, x->target, &who, clock_now_us());
 }
 
-/* Locks an account as the guard's lock does (sessions ended, sign-in refused) until someone
- * of security unlocks it (guard.unlock); recorded as a sanction nowhere else. */
-static err contain_lock(vault *v, const actor *a, const char *username, const char *why)
+/* Locks an account as a guard sanction named after the incident ("incident:ID"): the sanctions
+ * view lists it and lifts it (guard.unlock); 30 days, renewed by locking again. by names who
+ * decided (one lead, or the proposer and the confirming lead). */
+static err contain_lock(vault *v, const actor *a, const char *username, const char *inc_id,
+                        const char *by, const char *why)
 {
     ENSURE(strcmp(username, a->username) != 0, ERR_INPUT, "you cannot lock your own account");
     account acc;
     err e = identity_account_by_name(&v->id, username, &acc);
     ENSURE(e != ERR_NOT_FOUND, ERR_NOT_FOUND, "no such account");
     TRY(e);
+    char id[ID_LEN + 1];
+    snprintf(id, sizeof id, "%s", acc.id);
     audit_entry en;
     door_entry(&en, a, "account.lock", "allow", "incident.contain");
-    char reason[200];
-    snprintf(reason, sizeof reason, "%s %s", acc.username, why);
+    char reason[300];
+    snprintf(reason, sizeof reason, "%s %s by %s", acc.username, why, by);
     en.reason = reason;
     e = audit_append(v->au, &en, NULL);
-    if (e == ERR_OK) {
-        int64_t until = clock_now_us() + LOCK_US;
+    if (e == ERR_OK && v->guard) {
+        char rule[64];
+        snprintf(rule, sizeof rule, "incident:%s", inc_id);
+        e = guard_lock_account(v->guard, acc.username, LOCK_SECONDS, by, rule);
+    } else if (e == ERR_OK) {
+        int64_t until = clock_now_us() + LOCK_SECONDS * 1000000;
         if (acc.locked_until_us < until) {
             acc.locked_until_us = until;
         }
         e = identity_account_update(&v->id, &acc);
     }
-    char id[ID_LEN + 1];
-    snprintf(id, sizeof id, "%s", acc.id);
     identity_account_wipe(&acc);
     TRY(e);
     return identity_sessions_revoke(&v->id, id, NULL);
@@ -903,7 +919,7 @@ static err contain_key(vault *v, const actor *a, const char *key, const char *wh
     TRY(e);
     audit_entry en;
     door_entry(&en, a, "apikey.revoke", "allow", "incident.contain");
-    char reason[200];
+    char reason[300];
     snprintf(reason, sizeof reason, "key=%s %s", k.name, why);
     en.reason = reason;
     TRY(audit_append(v->au, &en, NULL));
@@ -911,6 +927,153 @@ static err contain_key(vault *v, const actor *a, const char *key, const char *wh
         k.revoked_us = clock_now_us();
     }
     return identity_apikey_update(&v->id, &k);
+}
+
+/* Roles that watch others (guard, break-glass review, the audit log, accounts, approvals, the
+ * policy and keys): locking one of them silences a second pair of eyes. Unknown: treated so. */
+static bool oversight_role(const char *name)
+{
+    role r;
+    if (role_parse(name, &r) != ERR_OK) {
+        return true;
+    }
+    static const capability caps[] = {
+        CAP_GUARD_MANAGE,    CAP_BREAK_GLASS_REVIEW, CAP_AUDIT_READ,
+        CAP_ACCOUNTS_MANAGE, CAP_REQUESTS_APPROVE,   CAP_EXPORTS_APPROVE,
+        CAP_POLICY_MANAGE,   CAP_KEYS_MANAGE,        CAP_APIKEYS_MANAGE};
+    for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
+        if (policy_can(r, caps[i])) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool same_subject(const char *x, const char *y)
+{
+    if (!x || !y || !x[0]) {
+        return false;
+    }
+    const char *xs = strncmp(x, "key:", 4) == 0 ? x + 4 : x;
+    const char *ys = strncmp(y, "key:", 4) == 0 ? y + 4 : y;
+    return strcmp(xs, ys) == 0;
+}
+
+static err stored_scope(vault *v, const loaded *l, json_t **out);
+
+/* Is the target the incident's source alert's account (or key) or an actor named in its
+ * computed scope? names: the target's account or key name (and the key's id). */
+static bool target_tied(vault *v, const loaded *l, const char *name, const char *alt)
+{
+    const char *al =
+        json_string_value(json_object_get(json_object_get(l->extra, "alert"), "account"));
+    if (same_subject(al, name) || (alt && same_subject(al, alt))) {
+        return true;
+    }
+    json_t *stored = NULL;
+    if (l->row.scope.len == 0 || stored_scope(v, l, &stored) != ERR_OK) {
+        return false;
+    }
+    bool tied = false;
+    const json_t *x;
+    size_t i;
+    json_array_foreach(json_object_get(json_object_get(stored, "query"), "actors"), i, x)
+    {
+        tied = tied || same_subject(json_string_value(x), name) ||
+               (alt && same_subject(json_string_value(x), alt));
+    }
+    json_decref(stored);
+    return tied;
+}
+
+/* A pending action on an oversight role, waiting for a second lead. */
+typedef struct pending_arg {
+    const char *task, *action, *target;
+    bool claim;                /* take (remove) another lead's pending action */
+    char by[USERNAME_MAX + 1]; /* the proposer, when claimed */
+    int by_role;
+} pending_arg;
+
+static err ch_pending(vault *v, const actor *a, loaded *l, void *ctx)
+{
+    (void)v;
+    pending_arg *p = ctx;
+    int64_t now = clock_now_us();
+    json_t *arr = json_object_get(l->extra, "pending");
+    if (!json_is_array(arr)) {
+        arr = json_array();
+        json_object_set_new(l->extra, "pending", arr);
+    }
+    /* Stale proposals are dropped; a matching one is found. */
+    long found = -1;
+    for (size_t i = json_array_size(arr); i-- > 0;) {
+        const json_t *x = json_array_get(arr, i);
+        int64_t at = json_integer_value(json_object_get(x, "at_us"));
+        if (at < now - PENDING_US) {
+            json_array_remove(arr, i);
+            found = found > (long)i ? found - 1 : found;
+            continue;
+        }
+        if (found < 0 &&
+            strcmp(json_string_value(json_object_get(x, "action")) ?: "", p->action) == 0 &&
+            strcmp(json_string_value(json_object_get(x, "target")) ?: "", p->target) == 0) {
+            found = (long)i;
+        }
+    }
+    inc_actor who = who_of(a);
+    char what[300];
+    if (p->claim) {
+        ENSURE(found >= 0, ERR_CONFLICT, "no pending action to confirm");
+        const json_t *x = json_array_get(arr, (size_t)found);
+        const char *by = json_string_value(json_object_get(x, "by")) ?: "";
+        ENSURE(strcmp(by, a->username) != 0, ERR_CONFLICT,
+               "waiting for a second lead (another person of security or legal) to confirm");
+        snprintf(p->by, sizeof p->by, "%s", by);
+        p->by_role = (int)json_integer_value(json_object_get(x, "role"));
+        json_array_remove(arr, (size_t)found);
+        snprintf(what, sizeof what, "%s %s proposed by %s, confirmed by %s", p->action, p->target,
+                 p->by, a->username);
+        return incident_note(&l->inc, &who, what, now);
+    }
+    ENSURE(found < 0, ERR_CONFLICT, "the action is already waiting for a second lead");
+    json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:i, s:I}", "task", p->task,
+                                         "action", p->action, "target", p->target, "by",
+                                         a->username, "role", who.role, "at_us", (json_int_t)now));
+    snprintf(what, sizeof what, "%s %s proposed; a second lead confirms within 15 minutes",
+             p->action, p->target);
+    return incident_note(&l->inc, &who, what, now);
+}
+
+/* Is there a fresh pending action (action, target) by someone other than a? */
+static bool pending_by_other(const loaded *l, const actor *a, const char *action,
+                             const char *target)
+{
+    int64_t now = clock_now_us();
+    const json_t *x;
+    size_t i;
+    json_array_foreach(json_object_get(l->extra, "pending"), i, x)
+    {
+        if (json_integer_value(json_object_get(x, "at_us")) >= now - PENDING_US &&
+            strcmp(json_string_value(json_object_get(x, "action")) ?: "", action) == 0 &&
+            strcmp(json_string_value(json_object_get(x, "target")) ?: "", target) == 0 &&
+            strcmp(json_string_value(json_object_get(x, "by")) ?: "", a->username) != 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+typedef struct done_arg {
+    action_arg x;
+    inc_actor who; /* the proposer, for the timeline's action entry */
+} done_arg;
+
+static err ch_action_as(vault *v, const actor *a, loaded *l, void *ctx)
+{
+    (void)v;
+    (void)a;
+    done_arg *d = ctx;
+    return incident_action(&l->inc, d->x.task, d->x.act, d->x.target, &d->who, clock_now_us());
 }
 
 err door_incident_action(vault *v, const actor *a, const char *id, const char *task,
@@ -940,21 +1103,111 @@ err door_incident_action(vault *v, const actor *a, const char *id, const char *t
     char what[300];
     snprintf(what, sizeof what, "task=%s action=%s target=%s", task, action,
              pa == PBA_SEAL_VAULT ? "vault" : target);
-    err e = incident_action(&l->inc, task, pa, target, &who, clock_now_us());
     bool drill = l->inc.drill;
+    /* A lock or a key revocation reaches only whom the incident is about, and one of a role
+     * that watches others needs a second lead. */
+    bool second = false, confirming = false;
+    char tname[USERNAME_MAX + APIKEY_NAME_MAX + 8] = "";
+    if (pa == PBA_LOCK_ACCOUNT || pa == PBA_REVOKE_API_KEY) {
+        char trole[ROLE_MAX + 1] = "", alt[ID_LEN + 8] = "";
+        err f;
+        if (pa == PBA_LOCK_ACCOUNT) {
+            account acc;
+            f = identity_account_by_name(&v->id, target, &acc);
+            if (f == ERR_OK) {
+                snprintf(tname, sizeof tname, "%s", acc.username);
+                snprintf(trole, sizeof trole, "%s", acc.role);
+                identity_account_wipe(&acc);
+            }
+        } else {
+            apikey kk;
+            const char *nm = strncmp(target, "key:", 4) == 0 ? target + 4 : target;
+            f = identity_apikey_by_name(&v->id, nm, &kk);
+            if (f == ERR_NOT_FOUND) {
+                f = identity_apikey_by_id(&v->id, target, &kk);
+            }
+            if (f == ERR_OK) {
+                snprintf(tname, sizeof tname, "key:%s", kk.name);
+                snprintf(alt, sizeof alt, "%s", kk.id);
+                snprintf(trole, sizeof trole, "%s", kk.role);
+            }
+        }
+        if (f == ERR_NOT_FOUND) {
+            loaded_free(l);
+            BAIL(ERR_NOT_FOUND, pa == PBA_LOCK_ACCOUNT ? "no such account" : "no such API key");
+        }
+        if (f != ERR_OK) {
+            loaded_free(l);
+            return f;
+        }
+        if (!target_tied(v, l, tname, alt[0] ? alt : NULL)) {
+            loaded_free(l);
+            return door_deny(v, a, act, NULL, NULL, "incident.target", ERR_DENIED,
+                             "the target is neither the incident's alert's account or key nor an "
+                             "actor of its computed scope");
+        }
+        second = oversight_role(trole);
+        confirming = second && pending_by_other(l, a, action, target);
+    }
+    err e = ERR_OK;
+    if (!confirming) {
+        e = incident_action(&l->inc, task, pa, target, &who, clock_now_us());
+    }
     loaded_free(l);
     if (e != ERR_OK) {
         return refuse_audited(v, a, act, id, what, e);
     }
-    TRY(audit_inc(v, a, act, "allow", "incident.task-roles", id, what, -1));
+    pending_arg pend = {task, action, target, confirming, "", -1};
+    if (second && !confirming) {
+        /* The proposal: audited, on the incident, nothing done yet. */
+        TRY(door_need(v, a, CAP_GUARD_MANAGE,
+                      pa == PBA_LOCK_ACCOUNT ? "account.lock" : "apikey.revoke"));
+        e = mutate(v, a, id, ch_pending, &pend, NULL);
+        if (e != ERR_OK) {
+            return refuse_audited(v, a, act, id, what, e);
+        }
+        char pw[340];
+        snprintf(pw, sizeof pw, "%s pending=second-lead", what);
+        TRY(audit_inc(v, a, act, "allow", "incident.second-lead", id, pw, -1));
+        loaded *cur = NULL;
+        TRY(load(v, id, &cur));
+        e = answer(cur, out);
+        if (e == ERR_OK && out && *out) {
+            json_object_set_new(*out, "pending", json_true());
+        }
+        loaded_free(cur);
+        return e;
+    }
+    char by[2 * USERNAME_MAX + 4];
+    if (confirming) {
+        /* The second lead: security or legal, another person, never the target. */
+        TRY(need_lead(v, a, act));
+        if (strcmp(a->username, tname) == 0) {
+            return door_deny(v, a, act, NULL, NULL, "incident.second-lead", ERR_DENIED,
+                             "the target cannot confirm an action on itself");
+        }
+        e = mutate(v, a, id, ch_pending, &pend, NULL);
+        if (e != ERR_OK) {
+            return refuse_audited(v, a, act, id, what, e);
+        }
+        char cw[400];
+        snprintf(cw, sizeof cw, "%s confirmed=%s proposed_by=%s", what, a->username, pend.by);
+        TRY(audit_inc(v, a, act, "allow", "incident.second-lead", id, cw, -1));
+        snprintf(by, sizeof by, "%s+%s", pend.by, a->username);
+    } else {
+        TRY(audit_inc(v, a, act, "allow", "incident.task-roles", id, what, -1));
+        snprintf(by, sizeof by, "%s", a->username);
+    }
     /* The act itself, as the actor, through the door's audited path (which checks its own
-     * capability: security's guard.manage). */
+     * capability: security's guard.manage; a confirmed proposal had it checked when proposed). */
     char why[120];
     snprintf(why, sizeof why, "incident %s%s", id, drill ? " (drill)" : "");
     switch (pa) {
     case PBA_LOCK_ACCOUNT:
-        TRY(door_need(v, a, CAP_GUARD_MANAGE, "account.lock"));
-        TRY(contain_lock(v, a, target, why));
+        if (!confirming) {
+            TRY(door_need(v, a, CAP_GUARD_MANAGE, "account.lock"));
+        }
+        TRY(contain_lock(v, a, target, id, by, why));
         break;
     case PBA_REVOKE_SESSIONS: {
         size_t n = 0;
@@ -962,7 +1215,9 @@ err door_incident_action(vault *v, const actor *a, const char *id, const char *t
         break;
     }
     case PBA_REVOKE_API_KEY:
-        TRY(door_need(v, a, CAP_GUARD_MANAGE, "apikey.revoke"));
+        if (!confirming) {
+            TRY(door_need(v, a, CAP_GUARD_MANAGE, "apikey.revoke"));
+        }
         TRY(contain_key(v, a, target, why));
         break;
     case PBA_BLOCK_ADDRESS:
@@ -973,9 +1228,14 @@ err door_incident_action(vault *v, const actor *a, const char *id, const char *t
     default:
         BAIL(ERR_INPUT, "not a containment action");
     }
-    action_arg x = {task, pa == PBA_SEAL_VAULT ? "vault" : target, pa, false};
     loaded *done = NULL;
-    e = mutate(v, a, id, ch_action, &x, &done);
+    if (confirming) {
+        done_arg d = {{task, target, pa, false}, {pend.by, pend.by_role}};
+        e = mutate(v, a, id, ch_action_as, &d, &done);
+    } else {
+        action_arg x = {task, pa == PBA_SEAL_VAULT ? "vault" : target, pa, false};
+        e = mutate(v, a, id, ch_action, &x, &done);
+    }
     if (e == ERR_OK && pa == PBA_SEAL_VAULT) {
         e = door_vault_seal(v, a, why);
     }
@@ -1332,6 +1592,7 @@ typedef struct ev_prep {
     bundle_doc docs[4];
     bundle_input in;
     char vkey[1024];
+    char reason_digest[96]; /* the audit log's view of the reason: its length and hash */
 } ev_prep;
 
 static void ev_prep_free(ev_prep *p)
@@ -1371,6 +1632,15 @@ static err ev_prepare(vault *v, const actor *a, const loaded *l, const char *rea
     json_decref(inc_json);
     char at[40];
     clock_rfc3339(clock_now_us(), at);
+    /* The reason stays in the sealed custody record; the audit log gets its length and hash. */
+    {
+        uint8_t rh[32];
+        char rhex[HEX_LEN(32)];
+        hash_sha256((const uint8_t *)reason, strlen(reason), rh);
+        hex_encode(rhex, rh, 32);
+        snprintf(p->reason_digest, sizeof p->reason_digest, "reason: %zu bytes sha256=%s",
+                 strlen(reason), rhex);
+    }
     p->crec = json_pack("{s:s, s:s, s:s, s:s, s:s}", "by", a->username, "role",
                         a->role == ROLE__COUNT ? "-" : role_name(a->role), "at", at, "source",
                         a->source, "reason", reason);
@@ -1398,7 +1668,7 @@ static err ev_prepare(vault *v, const actor *a, const loaded *l, const char *rea
         .actor = a->username,
         .role = a->role == ROLE__COUNT ? "-" : role_name(a->role),
         .source = a->source,
-        .reason = reason};
+        .reason = p->reason_digest};
 out:
     json_decref(alerts);
     json_decref(timeline);
