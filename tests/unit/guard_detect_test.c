@@ -704,8 +704,8 @@ TEST(t_honeytoken)
     guard_close(g);
 }
 
-/* "block-new D": a honeytoken read from the office's address (where colleagues have signed in
- * for more than a day) does not block the office; one from an address nobody uses does. */
+/* "block-new D": a honeytoken read from the office's address (where colleagues have signed in)
+ * does not block the office; one from an address nobody else uses, first seen just now, does. */
 TEST(t_honeytoken_block_new)
 {
     const char *rules = "rule newaddr\n detect new_address\n events logins\n respond log\nend\n"
@@ -743,6 +743,20 @@ TEST(t_honeytoken_block_new)
     EXPECT_INT(guard_admit(g, &fresh, now_us, NULL), GUARD_BLOCK);
     EXPECT(strstr(C.actions, "guard.block address:10.66.0.9;") != NULL);
     EXPECT_INT(guard_admit(g, &office, now_us, NULL), GUARD_ADMIT);
+    /* an address two colleagues signed in from minutes ago (a new office, a single-host
+     * deployment) is someone's workplace: not blocked */
+    guard_addr shared;
+    EXPECT_OK(guard_addr_parse("10.77.0.5", &shared));
+    observe(g, E(GUARD_EV_LOGIN_OK, "bob", "10.77.0.5", T0 + 2 * DAY + 6 * S));
+    observe(g, E(GUARD_EV_LOGIN_OK, "cat", "10.77.0.5", T0 + 2 * DAY + 7 * S));
+    e = E(GUARD_EV_CUSTOMER_READ, "cat", "10.77.0.5", T0 + 2 * DAY + 8 * S);
+    e.customer = "cus_bait1";
+    e.honeytoken = true;
+    observe(g, e);
+    guard_sync(g);
+    now_us = T0 + 2 * DAY + 9 * S;
+    EXPECT_INT(guard_admit(g, &shared, now_us, NULL), GUARD_ADMIT);
+    EXPECT(strstr(C.actions, "guard.block address:10.77.0.5;") == NULL);
     json_t *a = alerts_of(g, "bait");
     EXPECT_STR(field(json_array_get(a, 0), "responses"), "alert, block-new 1d, lock 1d");
     json_decref(a);

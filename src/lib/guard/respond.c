@@ -451,11 +451,13 @@ static void lock_login(guard *g, gfinding *f, int64_t now, geffects *fx)
     }
 }
 
-/* block-new: is the address new, i.e. nobody (this account, a colleague behind the same office
- * address) has been seen signing in from it for at least a day, per the known addresses the
- * new_address rules learn? Without such a rule there is nothing to decide on, and on a store
- * error nothing is decided: no block (the account's own lock and revocation still act). */
-static bool address_is_new(guard *g, const grule *r, const guard_addr *a, int64_t now)
+/* block-new: is the address new, i.e. no other account (a colleague behind the same office
+ * address) has been seen signing in from it, and this account not for at least a day, per the
+ * known addresses the new_address rules learn? Without such a rule there is nothing to decide on,
+ * and on a store error nothing is decided: no block (the account's own lock and revocation still
+ * act). */
+static bool address_is_new(guard *g, const grule *r, const guard_addr *a, const char *account,
+                           int64_t now)
 {
     bool learning = false;
     for (int i = 0; i < g->r->nrules; i++) {
@@ -470,12 +472,12 @@ static bool address_is_new(guard *g, const grule *r, const guard_addr *a, int64_
     gaddr_mask(a, g->r->ipv6_prefix, &k);
     char text[GUARD_ADDR_TEXT];
     guard_addr_format(&k, text);
-    int64_t first = 0;
-    if (guard_store_known_since(g->st, text, &first) != ERR_OK) {
+    int64_t first = 0, others = 0;
+    if (guard_store_known_since(g->st, text, account, &first, &others) != ERR_OK) {
         log_warn("guard.respond", "rule %s: known addresses unreadable: not blocking", r->name);
         return false;
     }
-    return first == 0 || first > now - G_SETTLED_US;
+    return others == 0 && (first == 0 || first > now - G_SETTLED_US);
 }
 
 void grespond(guard *g, gfinding *f, geffects *fx)
@@ -504,7 +506,7 @@ void grespond(guard *g, gfinding *f, geffects *fx)
         IGNORE(
             gsanction_apply(g, "block", &addr, NULL, now, now + r->block_us, r->name, "guard", fx));
     }
-    if ((r->actions & ACT_BLOCK_NEW) && addr_ok && address_is_new(g, r, &addr, now)) {
+    if ((r->actions & ACT_BLOCK_NEW) && addr_ok && address_is_new(g, r, &addr, f->account, now)) {
         IGNORE(
             gsanction_apply(g, "block", &addr, NULL, now, now + r->block_us, r->name, "guard", fx));
     }
