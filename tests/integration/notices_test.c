@@ -341,6 +341,27 @@ TEST(t_approve_send_records)
     buf_init(&b, (size_t)8 << 20);
     snprintf(p, sizeof p, "/v1/incidents/%s/notices/export?channel=post", INC_ID);
     buf_reset(&b);
+    /* a second person first: a data steward or legal (not the exporter) approves the export
+     * of this incident's scope for this channel */
+    EXPECT_INT(h_req(&S, "GET", p, T[SERVICE1], NULL, NULL, 0, &b, NULL), 412);
+    EXPECT(strstr(buf_cstr(&b), "13800000003") == NULL && strstr(buf_cstr(&b), "上海市") == NULL);
+    char xa[200];
+    snprintf(xa, sizeof xa, "/v1/incidents/%s/notices/export/approve", INC_ID);
+    EXPECT_INT(post(SERVICE1, xa, "{\"channel\":\"post\"}", &j), 403); /* not their own */
+    json_decref(j);
+    EXPECT_INT(post(SALES1, xa, "{\"channel\":\"post\"}", &j), 403);
+    json_decref(j);
+    EXPECT_INT(post(LEGAL1, xa, "{\"channel\":\"fax\"}", &j), 400);
+    json_decref(j);
+    EXPECT_INT(post(LEGAL1, xa, "{\"channel\":\"post\"}", &j), 200);
+    EXPECT_STR(jstr(j, "approved_by"), "legal1");
+    json_decref(j);
+    /* approved for post only: the SMS export still waits */
+    char xs[200];
+    snprintf(xs, sizeof xs, "/v1/incidents/%s/notices/export?channel=sms", INC_ID);
+    buf_reset(&b);
+    EXPECT_INT(h_req(&S, "GET", xs, T[SERVICE1], NULL, NULL, 0, &b, NULL), 412);
+    buf_reset(&b);
     EXPECT_INT(h_req(&S, "GET", p, T[SERVICE1], NULL, NULL, 0, &b, NULL), 200);
     EXPECT(strstr(h_last_headers(), "text/csv") != NULL);
     EXPECT(strstr(buf_cstr(&b), "\"'=HYPERLINK(\"\"http://evil.example\"\")\"") != NULL);
@@ -378,6 +399,36 @@ TEST(t_approve_send_records)
     EXPECT(strstr(buf_cstr(&b), "cust.example") == NULL);
     EXPECT(strstr(buf_cstr(&b), "𠮷") == NULL);
     EXPECT(strstr(buf_cstr(&b), "incident.approve") != NULL);
+    /* the export's audit entry names the customers and fields handed out, so a later scope
+     * of the exporter shows them exposed */
+    buf_reset(&b);
+    EXPECT_INT(h_req(&S, "GET", "/v1/audit/entries?action=incident.notices.export", T[AUDITOR1],
+                     NULL, NULL, 0, &b, NULL),
+               200);
+    json_t *au = json_loads(buf_cstr(&b), 0, NULL);
+    bool named = false;
+    json_t *en;
+    json_array_foreach(json_object_get(au, "entries"), i, en)
+    {
+        en = json_object_get(en, "decoded");
+        const char *cs = jstr(en, "customers"), *fs = jstr(en, "fields");
+        named =
+            named || (jstr(en, "decision") && strcmp(jstr(en, "decision"), "allow") == 0 && cs &&
+                      strstr(cs, CUS[2]) && fs && strstr(fs, "name") && strstr(fs, "address"));
+    }
+    EXPECT(named);
+    json_decref(au);
+    char sp[200];
+    snprintf(sp, sizeof sp, "/v1/incidents/%s/scope", INC_ID);
+    char sb2[200];
+    snprintf(sb2, sizeof sb2, "{\"actors\":[\"service1\"]}");
+    EXPECT_INT(post(SECURITY1, sp, sb2, &j), 200);
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "GET", sp, T[SECURITY1], NULL, &j), 200);
+    dump = json_dumps(j, JSON_COMPACT);
+    EXPECT(dump && strstr(dump, CUS[2]) != NULL && strstr(dump, "address") != NULL);
+    free(dump);
+    json_decref(j);
     EXPECT(!h_file_contains(S.log, "cust.example"));
     buf_free(&b);
     buf_free(&all);
