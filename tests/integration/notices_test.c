@@ -44,7 +44,8 @@ static void write_cfg(unsigned port)
             "{\"company\": {\"zh-CN\": \"雅藏古玩有限公司\", \"en\": \"Yacang Antiques Ltd.\"},"
             " \"system\": \"Custos\", \"contact_phone\": \"400-800-1234\","
             " \"contact_email\": \"privacy@yacang.example\","
-            " \"smtp\": \"smtp://127.0.0.1:%u\", \"from\": \"notices@yacang.example\","
+            " \"smtp\": \"smtp://127.0.0.1:%u\", \"smtp_plain_loopback\": true,"
+            " \"from\": \"notices@yacang.example\","
             " \"drill_recipients\": [\"drill@staff.example\"]}\n",
             port);
     fclose(f);

@@ -30,7 +30,14 @@ typedef struct smtp_msg {
     const char *content_type; /* NULL: "text/plain; charset=utf-8" */
     const char *msgid_host;   /* the Message-ID's right side, e.g. "custos-guard" */
     const char *body;         /* UTF-8; LF or CRLF */
+    /* true: TLS is required (smtps://, or STARTTLS that must succeed: a server that does not
+     * offer it, or a network that strips it, fails the send). false: STARTTLS when offered. */
+    bool require_tls;
 } smtp_msg;
+
+/* True when the URL's host is a loopback address (127.0.0.0/8, ::1) or "localhost": the only
+ * relay a setting may exempt from TLS. */
+bool smtp_url_loopback(const char *url);
 
 /* True when s is one address fit for an envelope and a header. */
 bool smtp_addr_ok(const char *s);

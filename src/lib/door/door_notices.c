@@ -875,6 +875,7 @@ static err sendset_load(vault *v, const actor *a, const char *act, const char *i
     /* the mailer: in a drill, only the drill's recipients */
     x->m.smtp_url = json_string_value(json_object_get(x->cfg, "smtp"));
     x->m.from = json_string_value(json_object_get(x->cfg, "from"));
+    x->m.plain_loopback = json_is_true(json_object_get(x->cfg, "smtp_plain_loopback"));
     x->m.drill = x->s.drill;
     const json_t *dr = json_object_get(x->cfg, "drill_recipients");
     for (i = 0; i < json_array_size(dr) && x->m.ndrill < DRILL_RCPT_MAX; i++) {
@@ -1124,6 +1125,11 @@ err door_notices_export(vault *v, const actor *a, const char *id, const char *ch
     /* a second person: an approval for this channel, of this scope, by someone else */
     snap s;
     TRY(snap_load(v, id, &s));
+    if (s.drill) {
+        snap_free(&s);
+        ENSURE(false, ERR_CONFLICT,
+               "a drill's notices are not exported: they go only to the drill's recipients");
+    }
     const json_t *xa = json_object_get(json_object_get(s.notices, "export_approvals"), chn);
     const char *who = json_string_value(json_object_get(xa, "approved_by"));
     char by[USERNAME_MAX + 1] = "";
