@@ -232,6 +232,18 @@ static void *send_main(void *arg)
     return NULL;
 }
 
+typedef struct approver {
+    int who;
+    sender s;
+} approver;
+
+static void *approve_main(void *arg)
+{
+    approver *x = arg;
+    x->s.status = post_again(x->who, x->s.path, x->s.body, &x->s.j);
+    return NULL;
+}
+
 static void *texts_main(void *arg)
 {
     sender *x = arg;
@@ -479,6 +491,28 @@ TEST(t_approve_send_records)
     EXPECT(dump && strstr(dump, CUS[2]) != NULL && strstr(dump, "address") != NULL);
     free(dump);
     json_decref(j);
+    /* the new scope voided the export approvals; two at once on the same incident (legal for
+     * SMS, a steward for post): neither is lost */
+    buf_reset(&b);
+    EXPECT_INT(post(LEGAL1, ap, "{}", &j), 200);
+    json_decref(j);
+    EXPECT_INT(h_req(&S, "GET", xs, T[SERVICE1], NULL, NULL, 0, &b, NULL), 412);
+    approver a1 = {LEGAL1, {.path = xa, .body = "{\"channel\":\"sms\"}"}},
+             a2 = {STEWARD1, {.path = xa, .body = "{\"channel\":\"post\"}"}};
+    pthread_t t1, t2;
+    pthread_create(&t1, NULL, approve_main, &a1);
+    pthread_create(&t2, NULL, approve_main, &a2);
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    EXPECT_INT(a1.s.status, 200);
+    EXPECT_INT(a2.s.status, 200);
+    json_decref(a1.s.j);
+    json_decref(a2.s.j);
+    buf_reset(&b);
+    EXPECT_INT(h_req(&S, "GET", xs, T[SERVICE1], NULL, NULL, 0, &b, NULL), 200);
+    snprintf(p, sizeof p, "/v1/incidents/%s/notices/export?channel=post", INC_ID);
+    buf_reset(&b);
+    EXPECT_INT(h_req(&S, "GET", p, T[SERVICE1], NULL, NULL, 0, &b, NULL), 200);
     EXPECT(!h_file_contains(S.log, "cust.example"));
     buf_free(&b);
     buf_free(&all);
