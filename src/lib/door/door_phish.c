@@ -482,7 +482,7 @@ err door_phish_tick(vault *v, int64_t now_us, json_t **out)
             e = phish_message(t, &l, to, acc.username, &msg);
         }
         if (e == ERR_OK) {
-            e = phish_mail_send(cfg.smtp, cfg.from, to, buf_slice(&msg));
+            e = phish_mail_send(cfg.smtp, cfg.from, to, buf_slice(&msg), !cfg.smtp_plain_loopback);
         }
         mem_wipe(tok, sizeof tok);
         mem_wipe(&l, sizeof l);
