@@ -207,7 +207,8 @@ err smtp_send(const smtp_msg *m)
     curl_easy_setopt(h, CURLOPT_URL, m->url);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
     /* CURLUSESSL_TRY would go on in clear when STARTTLS is missing or stripped on the way */
-    curl_easy_setopt(h, CURLOPT_USE_SSL, (long)(m->require_tls ? CURLUSESSL_ALL : CURLUSESSL_TRY));
+    bool clear_ok = m->plain_loopback && smtp_url_loopback(m->url);
+    curl_easy_setopt(h, CURLOPT_USE_SSL, (long)(clear_ok ? CURLUSESSL_TRY : CURLUSESSL_ALL));
     curl_easy_setopt(h, CURLOPT_MAIL_FROM, from);
     curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
     curl_easy_setopt(h, CURLOPT_READFUNCTION, mail_read);

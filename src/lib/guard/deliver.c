@@ -255,7 +255,7 @@ static bool deliver_email(const gsink *s, const job *j)
                   .content_type = "application/json; charset=utf-8",
                   .msgid_host = "custos-guard",
                   .body = j->body,
-                  .require_tls = !s->plain_loopback};
+                  .plain_loopback = s->plain_loopback};
     return smtp_send(&m) == ERR_OK;
 }
 

@@ -523,7 +523,7 @@ static err send_one(const notice_send_req *q, const notice_recipient *r, char *w
                     .subject = subject,
                     .msgid_host = "custos-notices",
                     .body = buf_cstr(&text),
-                    .require_tls = !(m->plain_loopback && smtp_url_loopback(m->smtp_url))};
+                    .plain_loopback = m->plain_loopback};
     rc = smtp_send(&msg);
 out:
     if (rc != ERR_OK) {

@@ -18,6 +18,6 @@ err tr_mail_send(const char *url, const char *from, const char *to, const char *
                   .subject = subject,
                   .msgid_host = "custos-training",
                   .body = text,
-                  .require_tls = require_tls};
+                  .plain_loopback = !require_tls};
     return smtp_send(&m);
 }
