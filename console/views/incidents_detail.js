@@ -7,7 +7,7 @@
 import { put, table, errorNote, poll, values, labelled, toRfc3339 } from '../lib/chart_ui.js';
 import { barChart, PALETTE } from '../lib/chart.js';
 import * as M from './incidents_model.js';
-import { documentsSection } from './incidents_docs.js';
+import { documentsSection, reportsSection } from './incidents_docs.js';
 
 const REFRESH_MS = 5000;
 const lang = () => (typeof document !== 'undefined' && document.documentElement.lang) || 'zh-CN';
@@ -367,6 +367,7 @@ export async function renderDetail(root, ctx, id) {
             state.alert = inc.alert && typeof inc.alert === 'object' ? inc.alert
                 : inc.source_alert && me.role === 'security' ? await sourceAlert(ctx, inc.source_alert) : null;
             if (M.can(me, 'readScope')) scope = scopeSection(ctx, scopeHost, inc, state);
+            reportsSection(ctx, docsHost, inc);
             if (M.can(me, 'documents')) docs = documentsSection(ctx, docsHost, inc);
             if (scope) await scope.load();
             if (docs) await docs.load();

@@ -188,3 +188,28 @@ export function documentsSection(ctx, host, inc) {
     }
     return { load };
 }
+
+// The incident report (every reader) and the evidence index (those who may export the evidence,
+// once the scope is computed), each in both languages as text, HTML or PDF: the server's bytes.
+export function reportsSection(ctx, host, inc) {
+    const { el, t, me } = ctx;
+    const which = [];
+    if (M.can(me, 'report')) which.push('report');
+    if (M.can(me, 'evidenceIndex') && inc.has_scope) which.push('evidence-index');
+    if (which.length === 0) return null;
+    const links = (w) => el('div', { class: 'downloads' }, M.LANGS.map((l) => el('div', { class: 'dl-lang' },
+        el('span', { class: 'muted small' }, t('inc.lang.' + l)),
+        M.DOC_FORMATS.map((f) => el('a', {
+            href: M.reportPath(inc.id, w, l, f), download: `${inc.id}-${w}-${l}.${f === 'text' ? 'txt' : f}`,
+            'data-action': 'download-' + w, 'data-lang': l, 'data-format': f,
+        }, t('inc.format.' + f), el('span', { class: 'sr-only' }, t('inc.download_what', { doc: t('inc.rep.' + w), lang: t('inc.lang.' + l) })))))));
+    const sec = el('section', { class: 'card', 'aria-labelledby': 'inc-rep-h', 'data-section': 'reports' },
+        el('h2', { id: 'inc-rep-h' }, t('inc.reports')),
+        el('p', { class: 'muted small' }, t('inc.reports_intro')),
+        itable(el, [
+            { key: 'doc', label: t('inc.c.document'), cell: (w) => el('strong', {}, t('inc.rep.' + w)) },
+            { key: 'downloads', label: t('inc.c.downloads'), cell: (w) => links(w) },
+        ], which, { label: t('inc.reports') }));
+    host.appendChild(sec);
+    return sec;
+}

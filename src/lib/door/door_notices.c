@@ -195,6 +195,18 @@ static const char *setting(const json_t *cfg, const char *key, pb_lang l)
     return json_string_value(x);
 }
 
+err door_notices_zone(vault *v, pb_lang l, int32_t *offset_s, char *label, size_t cap)
+{
+    json_t *cfg = NULL;
+    TRY(cfg_load(v, &cfg));
+    const json_t *tz = json_object_get(cfg, "tz_offset_s");
+    *offset_s = json_is_integer(tz) ? (int32_t)json_integer_value(tz) : 28800;
+    const char *lb = setting(cfg, "tz_label", l);
+    snprintf(label, cap, "%s", lb ? lb : l == PB_ZH ? "北京时间" : "China Standard Time, UTC+8");
+    json_decref(cfg);
+    return ERR_OK;
+}
+
 /* The templates: VAULT/notices/KIND.LANG.tpl, else those shipped next to the binary. */
 static err tpl_text(vault *v, notice_kind k, pb_lang l, buf *out)
 {

@@ -609,6 +609,19 @@ err gpg_known_has(gpg *g, const char *username, const char *address, bool *has)
     return ERR_OK;
 }
 
+err gpg_known_since(gpg *g, const char *address, int64_t *first_us)
+{
+    gargs a = {0};
+    g_text(&a, address);
+    PGresult *r;
+    TRY(run(g, false, "SELECT MIN(first_us) FROM guard_known_addresses WHERE address=$1", &a, &r,
+            NULL, "known address"));
+    *first_us =
+        PQntuples(r) > 0 && !PQgetisnull(r, 0, 0) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    PQclear(r);
+    return ERR_OK;
+}
+
 err gpg_known_add(gpg *g, const char *username, const char *address, int64_t first_us)
 {
     gargs a = {0};
