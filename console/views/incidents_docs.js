@@ -110,7 +110,15 @@ export function documentsSection(ctx, host, inc) {
         return box;
     }
 
-    function drawRecords(recs, canSend) {
+    function exportApprovals() {
+        return el('div', { class: 'actions', 'data-section': 'export-approve' },
+            ['sms', 'post'].map((ch) => el('button', { type: 'button', 'data-action': 'approve-export-' + ch, 'on:click': (ev) => confirmBox(ctx, ev.currentTarget.parentNode, {
+                name: 'approve-export-' + ch, question: t('inc.export.approve_q.' + ch),
+                run: async () => { await ctx.api('POST', base + '/notices/export/approve', { channel: ch }); ctx.toast(t('inc.export.approved_ok'), 'ok'); },
+            }) }, t('inc.export.approve.' + ch))));
+    }
+
+    function drawRecords(recs, canSend, canApproveExport) {
         const list = Array.isArray(recs) ? recs : (recs && (recs.notices || recs.records)) || [];
         const failed = list.filter((r) => FAILED.includes(outcome(r))).length;
         put(recordsBox,
@@ -124,7 +132,9 @@ export function documentsSection(ctx, host, inc) {
                     ev.currentTarget.disabled = true;
                     try { await ctx.api('POST', base + '/notices/retry', {}); ctx.toast(t('inc.retried'), 'ok'); await loadRecords(); } catch (e) { put(err, errorNote(ctx, e)); }
                 } }, t('inc.retry', { n: failed })) : null,
-                ['sms', 'post'].map((ch) => el('a', { href: `${base}/notices/export?channel=${ch}`, download: `${inc.id}-notices-${ch}.csv`, 'data-action': 'export-' + ch }, t('inc.export.' + ch)))) : null,
+                ['sms', 'post'].map((ch) => el('a', { href: `${base}/notices/export?channel=${ch}`, download: `${inc.id}-notices-${ch}.csv`, 'data-action': 'export-' + ch, title: t('inc.export.needs') }, t('inc.export.' + ch))),
+                el('p', { class: 'hint small' }, t('inc.export.needs'))) : null,
+            canApproveExport ? exportApprovals() : null,
             list.length === 0 ? el('p', { class: 'empty', 'data-state': 'no-notices' }, t('inc.no_notices')) : itable(el, [
                 { key: 'customer', label: t('inc.c.customer'), cell: (r) => el('span', { class: 'mono small' }, r.customer ?? r.customer_id ?? '') },
                 { key: 'channel', label: t('inc.c.channel'), cell: (r) => r.channel || r.how || '' },
@@ -142,8 +152,9 @@ export function documentsSection(ctx, host, inc) {
     let approvedNotice = false;
     async function loadRecords() {
         const canSend = M.can(me, 'send') && approvedNotice;
+        const canApproveExport = M.can(me, 'approveExport') && approvedNotice && inc.phase !== 'closed';
         try {
-            drawRecords(await ctx.api('GET', base + '/notices'), canSend);
+            drawRecords(await ctx.api('GET', base + '/notices'), canSend, canApproveExport);
         } catch (e) {
             if (e && (e.status === 404 || e.status === 403)) { put(recordsBox); return; }
             put(recordsBox, errorNote(ctx, e));

@@ -53,6 +53,7 @@ const CAN = {
     approve: ['legal'],
     texts: ['security', 'legal'],
     send: ['customer_service'],
+    approveExport: ['legal', 'data_steward'],
     drill: ['security'],
     drills: ['security', 'legal', 'auditor'],
     clocks: ['security', 'legal', 'auditor'],

@@ -627,7 +627,8 @@ static void write_training_json(unsigned port)
     int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600); /* the vault refuses wider modes */
     FILE *f = fdopen(fd, "w");
     fprintf(f,
-            "{\"smtp\": \"smtp://127.0.0.1:%u\", \"mail_domain\": \"staff.example\", "
+            "{\"smtp\": \"smtp://127.0.0.1:%u\", \"smtp_plain_loopback\": true, "
+            "\"mail_domain\": \"staff.example\", "
             "\"from\": \"training@staff.example\", \"console_url\": \"https://custos.example/\", "
             "\"remind_every\": 0, \"hr_scope\": {\"hr1\": [\"*\"]}}\n",
             port);
@@ -728,7 +729,8 @@ static void write_timer_json(unsigned port)
     int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     FILE *f = fdopen(fd, "w");
     fprintf(f,
-            "{\"smtp\": \"smtp://127.0.0.1:%u\", \"mail_domain\": \"staff.example\", "
+            "{\"smtp\": \"smtp://127.0.0.1:%u\", \"smtp_plain_loopback\": true, "
+            "\"mail_domain\": \"staff.example\", "
             "\"from\": \"training@staff.example\", \"remind_every\": 1, "
             "\"hr_scope\": {\"hr1\": [\"*\"]}}\n",
             port);

@@ -473,13 +473,21 @@ TEST(t_zones_and_config)
     EXPECT_INT(c.rules.zone_off_s, 0);
     EXPECT_INT(c.rules.due_days, 45);
     EXPECT_INT(c.rules.grace_days, TR_DEFAULT_GRACE_DAYS);
-    static const char *const BAD[] = {"{\"zone\":\"Mars/Base\"}",
-                                      "{\"due_days\":0}",
-                                      "{\"smtp\":\"http://x\"}",
-                                      "{\"from\":\"a@b>\\r\\nBcc: x\"}",
-                                      "{\"mail_domain\":\"ex ample.com\"}",
-                                      "{\"colour\":1}",
-                                      "["};
+    EXPECT(!c.smtp_plain_loopback); /* TLS to the relay unless a loopback relay is let off */
+    const char *pl = "{\"smtp\":\"smtp://127.0.0.1:2525\",\"smtp_plain_loopback\":true}";
+    EXPECT_OK(tr_config_parse(slice_of(pl, strlen(pl)), &c));
+    EXPECT(c.smtp_plain_loopback);
+    static const char *const BAD[] = {
+        "{\"zone\":\"Mars/Base\"}",
+        "{\"due_days\":0}",
+        "{\"smtp\":\"http://x\"}",
+        "{\"from\":\"a@b>\\r\\nBcc: x\"}",
+        "{\"mail_domain\":\"ex ample.com\"}",
+        "{\"colour\":1}",
+        "{\"smtp\":\"smtp://mail.example:25\","
+        "\"smtp_plain_loopback\":true}",
+        "{\"smtp\":\"smtp://127.0.0.1:25\",\"smtp_plain_loopback\":1}",
+        "["};
     for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
         EXPECT_ERR(tr_config_parse(slice_of(BAD[i], strlen(BAD[i])), &c), ERR_INPUT);
     }

@@ -919,7 +919,7 @@ static err remind_one(vault *v, const tr_config *cfg, const account *acc, const 
                  acc->username, cyc->name, course_id, due, link_zh, acc->username, cyc->name,
                  course_id, due, link_en);
     }
-    e = tr_mail_send(cfg->smtp, cfg->from, to, subject, text);
+    e = tr_mail_send(cfg->smtp, cfg->from, to, subject, text, !cfg->smtp_plain_loopback);
     if (e != ERR_OK) {
         (*failed)++;
         return store_training_reminder_drop(v->st, acc->id, course_id, cyc->name, kind);

@@ -153,7 +153,8 @@ typedef struct gsink {
     gsev min;
     char target[1024]; /* host:port, socket path, URL */
     char from[256];
-    char to[1024]; /* comma-separated */
+    char to[1024];       /* comma-separated */
+    bool plain_loopback; /* email: "plain-loopback", a relay on loopback without TLS */
 } gsink;
 
 typedef struct grate {
