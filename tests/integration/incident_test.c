@@ -326,6 +326,14 @@ TEST(t_containment)
                200);
     EXPECT(json_is_true(json_object_get(j, "pending")));
     EXPECT_INT(events_of(j, "action", "lock-account steward3"), 0);
+    {
+        json_t *pi = incident(LEGAL, INCID); /* the second lead sees what waits */
+        const json_t *pa = json_array_get(json_object_get(pi, "pending_actions"), 0);
+        EXPECT_STR(jstr(pa, "target"), "steward3");
+        EXPECT_STR(jstr(pa, "by"), "security1");
+        EXPECT(jstr(pa, "expires_at") != NULL);
+        json_decref(pi);
+    }
     json_decref(j);
     EXPECT_INT(h_json(&S, "GET", "/v1/me", tok, NULL, NULL), 200); /* not yet */
     /* the proposer cannot confirm alone */
