@@ -326,6 +326,14 @@ TEST(t_containment)
                200);
     EXPECT(json_is_true(json_object_get(j, "pending")));
     EXPECT_INT(events_of(j, "action", "lock-account steward3"), 0);
+    {
+        json_t *pi = incident(LEGAL, INCID); /* the second lead sees what waits */
+        const json_t *pa = json_array_get(json_object_get(pi, "pending_actions"), 0);
+        EXPECT_STR(jstr(pa, "target"), "steward3");
+        EXPECT_STR(jstr(pa, "by"), "security1");
+        EXPECT(jstr(pa, "expires_at") != NULL);
+        json_decref(pi);
+    }
     json_decref(j);
     EXPECT_INT(h_json(&S, "GET", "/v1/me", tok, NULL, NULL), 200); /* not yet */
     /* the proposer cannot confirm alone */
@@ -1133,6 +1141,38 @@ TEST(t_cli)
     buf_free(&out);
 }
 
+typedef struct act_job {
+    int u;
+    const char *path, *body;
+    int status;
+} act_job;
+
+static void *actor_thread(void *arg)
+{
+    act_job *j = arg;
+    j->status = h_json(&S, "POST", j->path, T[j->u], j->body, NULL);
+    return NULL;
+}
+
+/* n concurrent identical requests by u: how many answered 200 (the rest must be refusals). */
+static int concurrently(int u, const char *path, const char *body, int n, int *refused)
+{
+    act_job jobs[8];
+    pthread_t th[8];
+    for (int i = 0; i < n; i++) {
+        jobs[i] = (act_job){u, path, body, 0};
+        pthread_create(&th[i], NULL, actor_thread, &jobs[i]);
+    }
+    int ok = 0;
+    *refused = 0;
+    for (int i = 0; i < n; i++) {
+        pthread_join(th[i], NULL);
+        ok += jobs[i].status == 200;
+        *refused += jobs[i].status == 409 || jobs[i].status == 403;
+    }
+    return ok;
+}
+
 /* An alert about the lead's own account is not theirs to take up (and so acknowledge); a lock
  * on someone of no overseeing role named in the scope needs one lead, and is a sanction too. */
 TEST(t_own_alert)
@@ -1205,7 +1245,7 @@ TEST(t_own_alert)
     EXPECT_INT(post(SEC, p, lock, NULL), 403);
     char sp[200];
     snprintf(sp, sizeof sp, "/v1/incidents/%s/scope", id);
-    EXPECT_INT(post(SEC, sp, "{\"actors\":[\"sales2\"]}", NULL), 200);
+    EXPECT_INT(post(SEC, sp, "{\"actors\":[\"sales2\",\"steward2\"]}", NULL), 200);
     EXPECT(h_login(&S, "sales2", DEMO_PW, tok));
     EXPECT_INT(post(SEC, p, lock, &j), 200);
     EXPECT(!json_is_true(json_object_get(j, "pending")));
@@ -1227,6 +1267,24 @@ TEST(t_own_alert)
     EXPECT(listed);
     EXPECT_INT(post(SEC, "/v1/guard/unlock", "{\"account\":\"sales2\"}", NULL), 200);
     EXPECT(h_login(&S, "sales2", DEMO_PW, tok));
+    /* concurrent proposals and confirmations on one overseer (steward2): one proposal, one
+     * confirmation, one lock */
+    const char *lock2 =
+        "{\"task\":\"contain\",\"action\":\"lock-account\",\"target\":\"steward2\"}";
+    size_t locks0 = audited("account.lock", "allow", "steward2");
+    int refused = 0;
+    EXPECT_INT(concurrently(SEC, p, lock2, 6, &refused), 1);
+    EXPECT_INT(refused, 5);
+    EXPECT(h_login(&S, "steward2", DEMO_PW, tok)); /* proposed only */
+    EXPECT_INT(concurrently(LEGAL, p, lock2, 6, &refused), 1);
+    EXPECT_INT(refused, 5);
+    EXPECT(!h_login(&S, "steward2", DEMO_PW, tok));
+    EXPECT_INT(audited("account.lock", "allow", "steward2"), locks0 + 1);
+    json_t *inc2 = incident(SEC, id);
+    EXPECT_INT(events_of(inc2, "action", "lock-account steward2"), 1);
+    json_decref(inc2);
+    EXPECT_INT(post(SEC, "/v1/guard/unlock", "{\"account\":\"steward2\"}", NULL), 200);
+    EXPECT(h_login(&S, "steward2", DEMO_PW, T[STEWARD2]));
 }
 
 TEST(t_stop)

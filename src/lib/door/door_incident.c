@@ -413,6 +413,23 @@ static json_t *view(const loaded *l, int64_t now)
     json_object_set_new(j, "late_tasks", json_integer(late_tasks(inc, now)));
     json_object_set_new(j, "version", json_integer((json_int_t)l->row.version));
     json_object_set_new(j, "escalate_to", json_string(role_name((role)inc->pb.escalate_to)));
+    /* Containment waiting for a second lead (fresh ones only). */
+    json_t *pend = json_array();
+    const json_t *px;
+    size_t pi;
+    json_array_foreach(json_object_get(l->extra, "pending"), pi, px)
+    {
+        int64_t at = json_integer_value(json_object_get(px, "at_us"));
+        if (at >= now - PENDING_US) {
+            json_array_append_new(pend, json_pack("{s:O, s:O, s:O, s:O, s:o, s:o}", "task",
+                                                  json_object_get(px, "task"), "action",
+                                                  json_object_get(px, "action"), "target",
+                                                  json_object_get(px, "target"), "by",
+                                                  json_object_get(px, "by"), "at", time_json(at),
+                                                  "expires_at", time_json(at + PENDING_US)));
+        }
+    }
+    json_object_set_new(j, "pending_actions", pend);
     json_t *tasks = json_object_get(j, "tasks");
     for (size_t i = 0; i < inc->pb.ntasks && i < json_array_size(tasks); i++) {
         json_t *t = json_array_get(tasks, i);
