@@ -7,7 +7,7 @@
 import { put, table, errorNote, poll, values, labelled, toRfc3339 } from '../lib/chart_ui.js';
 import { barChart, PALETTE } from '../lib/chart.js';
 import * as M from './incidents_model.js';
-import { documentsSection } from './incidents_docs.js';
+import { documentsSection, reportsSection } from './incidents_docs.js';
 
 const REFRESH_MS = 5000;
 const lang = () => (typeof document !== 'undefined' && document.documentElement.lang) || 'zh-CN';
@@ -206,8 +206,9 @@ export async function renderDetail(root, ctx, id) {
             run: async (v) => {
                 const tg = action === 'seal-vault' ? 'vault' : String(v.target || '').trim();
                 if (!tg) { target.focus(); throw { code: 'invalid_input', message: t('inc.target_missing') }; }
-                await ctx.api('POST', base + '/actions', { task: tk.id, action, target: tg });
-                ctx.toast(t('inc.act_done.' + action, { target: tg }), 'ok');
+                const res = await ctx.api('POST', base + '/actions', { task: tk.id, action, target: tg });
+                // An overseer's lock or key waits for a second lead: proposed, not done.
+                ctx.toast(res && res.pending ? t('inc.act_pending', { target: tg }) : t('inc.act_done.' + action, { target: tg }), 'ok');
                 await load(true);
             },
         });
@@ -226,7 +227,9 @@ export async function renderDetail(root, ctx, id) {
             ? el('p', { class: 'notice error late-summary', 'data-state': 'late-summary' }, t('inc.late_summary', {
                 teams: late.map((g) => t('inc.late_team', { team: t('inc.team.' + g.team), n: g.tasks.length, roles: g.roles.map((r) => t('role.' + r)).join('、') })).join('；') }))
             : el('p', { class: 'muted small', 'data-state': 'none-late' }, t('inc.none_late'));
-        put(tasksBox, summary, groups.map((g) => el('div', { class: 'team', 'data-team': g.team },
+        const pending = (inc.pending_actions || []).map((p) => el('p', { class: 'notice warn', 'data-state': 'pending-action' },
+            t('inc.pending_line', { action: t('inc.act.' + p.action).replace(/…$/, ''), target: String(p.target || ''), by: String(p.by || ''), time: ctx.fmt.dateTime(p.expires_at) })));
+        put(tasksBox, summary, pending, groups.map((g) => el('div', { class: 'team', 'data-team': g.team },
             el('h3', {}, t('inc.team.' + g.team)),
             itable(el, [
                 { key: 'task', label: t('inc.c.task'), cell: (tk) => el('span', {}, el('strong', {}, taskTitle(tk)), tk.mandatory === false ? el('span', { class: 'muted small' }, ' ' + t('inc.optional')) : null, el('div', { class: 'muted small mono' }, tk.id)) },
@@ -367,6 +370,7 @@ export async function renderDetail(root, ctx, id) {
             state.alert = inc.alert && typeof inc.alert === 'object' ? inc.alert
                 : inc.source_alert && me.role === 'security' ? await sourceAlert(ctx, inc.source_alert) : null;
             if (M.can(me, 'readScope')) scope = scopeSection(ctx, scopeHost, inc, state);
+            reportsSection(ctx, docsHost, inc);
             if (M.can(me, 'documents')) docs = documentsSection(ctx, docsHost, inc);
             if (scope) await scope.load();
             if (docs) await docs.load();

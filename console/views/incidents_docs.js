@@ -110,7 +110,15 @@ export function documentsSection(ctx, host, inc) {
         return box;
     }
 
-    function drawRecords(recs, canSend) {
+    function exportApprovals() {
+        return el('div', { class: 'actions', 'data-section': 'export-approve' },
+            ['sms', 'post'].map((ch) => el('button', { type: 'button', 'data-action': 'approve-export-' + ch, 'on:click': (ev) => confirmBox(ctx, ev.currentTarget.parentNode, {
+                name: 'approve-export-' + ch, question: t('inc.export.approve_q.' + ch),
+                run: async () => { await ctx.api('POST', base + '/notices/export/approve', { channel: ch }); ctx.toast(t('inc.export.approved_ok'), 'ok'); },
+            }) }, t('inc.export.approve.' + ch))));
+    }
+
+    function drawRecords(recs, canSend, canApproveExport) {
         const list = Array.isArray(recs) ? recs : (recs && (recs.notices || recs.records)) || [];
         const failed = list.filter((r) => FAILED.includes(outcome(r))).length;
         put(recordsBox,
@@ -124,7 +132,9 @@ export function documentsSection(ctx, host, inc) {
                     ev.currentTarget.disabled = true;
                     try { await ctx.api('POST', base + '/notices/retry', {}); ctx.toast(t('inc.retried'), 'ok'); await loadRecords(); } catch (e) { put(err, errorNote(ctx, e)); }
                 } }, t('inc.retry', { n: failed })) : null,
-                ['sms', 'post'].map((ch) => el('a', { href: `${base}/notices/export?channel=${ch}`, download: `${inc.id}-notices-${ch}.csv`, 'data-action': 'export-' + ch }, t('inc.export.' + ch)))) : null,
+                ['sms', 'post'].map((ch) => el('a', { href: `${base}/notices/export?channel=${ch}`, download: `${inc.id}-notices-${ch}.csv`, 'data-action': 'export-' + ch, title: t('inc.export.needs') }, t('inc.export.' + ch))),
+                el('p', { class: 'hint small' }, t('inc.export.needs'))) : null,
+            canApproveExport ? exportApprovals() : null,
             list.length === 0 ? el('p', { class: 'empty', 'data-state': 'no-notices' }, t('inc.no_notices')) : itable(el, [
                 { key: 'customer', label: t('inc.c.customer'), cell: (r) => el('span', { class: 'mono small' }, r.customer ?? r.customer_id ?? '') },
                 { key: 'channel', label: t('inc.c.channel'), cell: (r) => r.channel || r.how || '' },
@@ -142,8 +152,9 @@ export function documentsSection(ctx, host, inc) {
     let approvedNotice = false;
     async function loadRecords() {
         const canSend = M.can(me, 'send') && approvedNotice;
+        const canApproveExport = M.can(me, 'approveExport') && approvedNotice && inc.phase !== 'closed';
         try {
-            drawRecords(await ctx.api('GET', base + '/notices'), canSend);
+            drawRecords(await ctx.api('GET', base + '/notices'), canSend, canApproveExport);
         } catch (e) {
             if (e && (e.status === 404 || e.status === 403)) { put(recordsBox); return; }
             put(recordsBox, errorNote(ctx, e));
@@ -176,4 +187,29 @@ export function documentsSection(ctx, host, inc) {
         }
     }
     return { load };
+}
+
+// The incident report (every reader) and the evidence index (those who may export the evidence,
+// once the scope is computed), each in both languages as text, HTML or PDF: the server's bytes.
+export function reportsSection(ctx, host, inc) {
+    const { el, t, me } = ctx;
+    const which = [];
+    if (M.can(me, 'report')) which.push('report');
+    if (M.can(me, 'evidenceIndex') && inc.has_scope) which.push('evidence-index');
+    if (which.length === 0) return null;
+    const links = (w) => el('div', { class: 'downloads' }, M.LANGS.map((l) => el('div', { class: 'dl-lang' },
+        el('span', { class: 'muted small' }, t('inc.lang.' + l)),
+        M.DOC_FORMATS.map((f) => el('a', {
+            href: M.reportPath(inc.id, w, l, f), download: `${inc.id}-${w}-${l}.${f === 'text' ? 'txt' : f}`,
+            'data-action': 'download-' + w, 'data-lang': l, 'data-format': f,
+        }, t('inc.format.' + f), el('span', { class: 'sr-only' }, t('inc.download_what', { doc: t('inc.rep.' + w), lang: t('inc.lang.' + l) })))))));
+    const sec = el('section', { class: 'card', 'aria-labelledby': 'inc-rep-h', 'data-section': 'reports' },
+        el('h2', { id: 'inc-rep-h' }, t('inc.reports')),
+        el('p', { class: 'muted small' }, t('inc.reports_intro')),
+        itable(el, [
+            { key: 'doc', label: t('inc.c.document'), cell: (w) => el('strong', {}, t('inc.rep.' + w)) },
+            { key: 'downloads', label: t('inc.c.downloads'), cell: (w) => links(w) },
+        ], which, { label: t('inc.reports') }));
+    host.appendChild(sec);
+    return sec;
 }

@@ -48,9 +48,12 @@ const CAN = {
     evidence: ['legal'],
     filed: ['legal'],
     documents: ['security', 'legal', 'customer_service', 'auditor'],
+    report: ['security', 'legal', 'customer_service', 'data_steward', 'auditor'],
+    evidenceIndex: ['security', 'legal', 'auditor'],
     approve: ['legal'],
     texts: ['security', 'legal'],
     send: ['customer_service'],
+    approveExport: ['legal', 'data_steward'],
     drill: ['security'],
     drills: ['security', 'legal', 'auditor'],
     clocks: ['security', 'legal', 'auditor'],
@@ -293,6 +296,12 @@ export function documentKinds(res) {
         if (!r.approved && !ls.some((x) => x.approved)) { r.approved_by = ''; r.approved_at = null; }
     }
     return [...m.values()];
+}
+
+// The incident report and the evidence index: GET paths in a language and a format.
+export function reportPath(id, which, lang, format) {
+    const sub = which === 'evidence-index' ? 'evidence/index' : 'report';
+    return `/v1/incidents/${encodeURIComponent(id)}/${sub}?lang=${encodeURIComponent(lang)}&format=${encodeURIComponent(format)}`;
 }
 
 export function docPath(id, kind, lang, format, customer) {

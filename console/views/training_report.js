@@ -1,6 +1,7 @@
 // training_report.js - training figures for HR: per department (certified, pass rate, average
 // score) with charts, the trend across quarters from the submitted attempts, the weakest topics
-// and questions, the questionnaire's movement before and after the course, a CSV download of
+// and questions, the questionnaire's movement before and after the course, the simulated
+// phishing figures (phish-prone %, report rate, time to report, repeat clickers), a CSV download of
 // all of it, and one person's status and results on request. What HR may read is the server's
 // decision (training.manage); the page only asks for it where the role may.
 import { put, table, errorNote, labelled, useWatchStyles } from '../lib/chart_ui.js';
@@ -12,7 +13,7 @@ import { trends, weakest, weakestTopics, movement, reportCsv, sortAssignments, b
 // hr_scope) and data stewards (their department); the server decides the scope.
 export const REPORT_ROLES = ['hr', 'data_steward'];
 const PERSON_ROLES = ['hr'];
-const CSV_TABLES = ['groups', 'weakest', 'questionnaire', 'trends'];
+const CSV_TABLES = ['groups', 'weakest', 'questionnaire', 'trends', 'phishing'];
 const enc = encodeURIComponent;
 
 function lang() {
@@ -98,8 +99,9 @@ export default {
             let tr;
             let scope;
             let people;
+            let phishing;
             try {
-                ({ report, tr, scope, people } = await figures(course));
+                ({ report, tr, scope, people, phishing } = await figures(course));
             } catch (e) {
                 out.removeAttribute('aria-busy');
                 return put(out, errorNote(ctx, e));
@@ -112,7 +114,7 @@ export default {
             current = { id: course.id, csv: reportCsv(course.id, report, tr, course) };
             csvBtn.disabled = false;
             out.removeAttribute('aria-busy');
-            put(out, ...draw(course, report, tr), people ? perPerson(people) : null);
+            put(out, ...draw(course, report, tr), phishing ? phishingSection(phishing) : null, people ? perPerson(people) : null);
         }
 
         // One row per person of the scope (the metrics route's by=person).
@@ -128,6 +130,48 @@ export default {
                     { key: 'average_score', label: t('trainrep.c.average'), class: 'num', cell: (g) => (g.attempts ? String(Math.round(g.average_score || 0)) : '—') },
                     { key: 'remedial_open', label: t('trainrep.c.remedial'), class: 'num', cell: (g) => String(g.remedial_open || 0) },
                 ], groups, { label: t('trainrep.people'), idOf: (g) => g.key }) : el('p', { class: 'empty', 'data-state': 'empty' }, t('trainrep.no_people')));
+        }
+
+        // The phishing practice of the scope (the metrics route's `phishing`): per department and
+        // per quarter, what was delivered, clicked, submitted and reported.
+        function phishingSection(ph) {
+            const groups = ph.groups || [];
+            const quarters = ph.trends || [];
+            const tot = ph.totals;
+            const numbers = t('trainrep.numbers');
+            const pc = (x) => (typeof x === 'number' ? x.toFixed(1).replace(/\.0$/, '') + '%' : '—');
+            const secs = (s) => (typeof s !== 'number' ? '—' : s < 120 ? t('trainrep.ph.seconds', { n: s }) : t('trainrep.ph.minutes', { n: Math.round(s / 60) }));
+            const cols = (first) => [
+                first,
+                { key: 'delivered', label: t('trainrep.ph.delivered'), class: 'num' },
+                { key: 'clicked', label: t('trainrep.ph.clicked'), class: 'num' },
+                { key: 'submitted', label: t('trainrep.ph.submitted'), class: 'num' },
+                { key: 'reported', label: t('trainrep.ph.reported'), class: 'num' },
+                { key: 'phish_prone_pct', label: t('trainrep.ph.prone'), class: 'num', cell: (g) => pc(g.phish_prone_pct) },
+                { key: 'report_rate_pct', label: t('trainrep.ph.report_rate'), class: 'num', cell: (g) => pc(g.report_rate_pct) },
+                { key: 'median_report_s', label: t('trainrep.ph.median'), class: 'num', cell: (g) => secs(g.median_report_s) },
+                { key: 'repeat_clickers', label: t('trainrep.ph.repeat'), class: 'num', cell: (g) => String(g.repeat_clickers || 0) },
+            ];
+            return el('section', { class: 'card', 'data-section': 'phishing' },
+                el('h2', {}, t('trainrep.ph.title')),
+                tot ? [
+                    el('div', { class: 'tiles', 'data-section': 'phishing-tiles' },
+                        tile(el, 'ph-delivered', t('trainrep.ph.delivered'), String(tot.delivered)),
+                        tile(el, 'ph-prone', t('trainrep.ph.prone'), pc(tot.phish_prone_pct)),
+                        tile(el, 'ph-report', t('trainrep.ph.report_rate'), pc(tot.report_rate_pct)),
+                        tile(el, 'ph-median', t('trainrep.ph.median'), secs(tot.median_report_s)),
+                        tile(el, 'ph-repeat', t('trainrep.ph.repeat'), String(tot.repeat_clickers || 0))),
+                    barChart({
+                        title: t('trainrep.ph.chart'), desc: t('trainrep.ph.chart_desc'), labels: groups.map((g) => g.key),
+                        xName: t('trainrep.c.department'), tableLabel: numbers, legend: true,
+                        series: [{ name: t('trainrep.ph.prone'), values: groups.map((g) => g.phish_prone_pct || 0), color: '#a4262c' },
+                            { name: t('trainrep.ph.report_rate'), values: groups.map((g) => g.report_rate_pct || 0), color: '#1e6b3a' }],
+                    }),
+                    table(el, cols({ key: 'key', label: t('trainrep.c.department') }), groups, { label: t('trainrep.ph.title'), idOf: (g) => 'ph-' + g.key }),
+                    el('h3', {}, t('trainrep.ph.quarters')),
+                    table(el, cols({ key: 'quarter', label: t('trainrep.quarter') }), quarters, { label: t('trainrep.ph.quarters'), idOf: (g) => 'phq-' + g.quarter }),
+                    el('p', { class: 'hint' }, t('trainrep.ph.hint')),
+                ] : el('p', { class: 'empty', 'data-state': 'empty' }, t('trainrep.ph.none')));
         }
 
         function draw(course, report, tr) {
@@ -257,7 +301,7 @@ export default {
                 ctx.api('GET', '/v1/training/metrics?by=person&course=' + enc(course.id)),
                 ...(m.groups || []).map(async (g) => { per[g.key] = await ctx.api('GET', base + '&department=' + enc(g.key)); }),
             ]);
-            return { report: reportFromMetrics(m), tr: trendsFromMetrics(m, per), scope: m.scope, people: people.groups || [] };
+            return { report: reportFromMetrics(m), tr: trendsFromMetrics(m, per), scope: m.scope, people: people.groups || [], phishing: m.phishing || null };
         }
 
         async function showPerson(name) {

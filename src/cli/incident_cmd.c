@@ -24,7 +24,10 @@
     "       custos incident scope ID [--actors A,B] [--keys K] [--addresses X] [--from T --to "    \
     "T]\n"                                                                                         \
     "       custos incident evidence ID --reason TEXT [--out FILE]\n"                              \
-    "       custos incident filed ID cac-initial|gdpr-33|cac-summary\n"
+    "       custos incident filed ID cac-initial|gdpr-33|cac-summary\n"                            \
+    "       custos incident report ID [--lang zh-CN|en] [--format text|html|pdf] [--out FILE]\n"   \
+    "       custos incident evidence-index ID [--lang zh-CN|en] [--format text|html|pdf|json]\n"   \
+    "                                         [--out FILE]\n"
 
 static int usage_fail(void)
 {
@@ -63,19 +66,10 @@ static json_t *csv_list(const char *s)
     return a;
 }
 
-static int evidence(const args *a, const char *path)
+/* Calls the server and writes the answer byte for byte to --out FILE (created 0600, never
+ * overwritten) or standard output. body NULL: a GET. */
+static int download(const args *a, const char *path, char *body, const char *what)
 {
-    const char *reason = args_opt(a, "--reason");
-    if (!reason) {
-        fputs("custos: --reason is required (it is recorded in the chain of custody)\n", stderr);
-        return 2;
-    }
-    json_t *o = json_pack("{s:s}", "reason", reason);
-    char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    if (!body) {
-        return 2;
-    }
     client c;
     if (client_load(&c) != ERR_OK) {
         free(body);
@@ -84,8 +78,8 @@ static int evidence(const args *a, const char *path)
     buf resp;
     buf_init(&resp, (size_t)64 << 20);
     int status = 0;
-    err e =
-        client_call(&c, "POST", path, "application/json", slice_cstr(body), &status, &resp, NULL);
+    err e = client_call(&c, body ? "POST" : "GET", path, body ? "application/json" : NULL,
+                        body ? slice_cstr(body) : slice_of("", 0), &status, &resp, NULL);
     mem_wipe(c.token, sizeof c.token);
     free(body);
     int rc = 0;
@@ -105,11 +99,13 @@ static int evidence(const args *a, const char *path)
                 e = err_set(ERR_IO, __FILE__, __LINE__, "cannot write %s", out);
             }
             rc = e == ERR_OK ? 0 : cli_fail(e);
-            if (rc == 0) {
+            if (rc == 0 && !body) {
+                fprintf(stderr, "%s written to %s (%zu bytes)\n", what, out, resp.len);
+            } else if (rc == 0) {
                 fprintf(stderr,
-                        "evidence bundle written to %s (%zu bytes); check it with "
+                        "%s written to %s (%zu bytes); check it with "
                         "`custos audit verify-bundle %s`\n",
-                        out, resp.len, out);
+                        what, out, resp.len, out);
             }
         }
     } else {
@@ -117,6 +113,37 @@ static int evidence(const args *a, const char *path)
     }
     buf_free(&resp);
     return rc;
+}
+
+static int evidence(const args *a, const char *path)
+{
+    const char *reason = args_opt(a, "--reason");
+    if (!reason) {
+        fputs("custos: --reason is required (it is recorded in the chain of custody)\n", stderr);
+        return 2;
+    }
+    json_t *o = json_pack("{s:s}", "reason", reason);
+    char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!body) {
+        return 2;
+    }
+    return download(a, path, body, "evidence bundle");
+}
+
+/* The report or the evidence index of incident id. */
+static int document(const args *a, const char *id, bool index)
+{
+    const char *lang = args_opt(a, "--lang") ?: "zh-CN", *fmt = args_opt(a, "--format") ?: "text";
+    if ((strcmp(lang, "zh-CN") != 0 && strcmp(lang, "en") != 0) ||
+        (strcmp(fmt, "text") != 0 && strcmp(fmt, "html") != 0 && strcmp(fmt, "pdf") != 0 &&
+         !(index && strcmp(fmt, "json") == 0))) {
+        return usage_fail();
+    }
+    char path[300];
+    snprintf(path, sizeof path, "/v1/incidents/%s/%s?lang=%s&format=%s", id,
+             index ? "evidence/index" : "report", lang, fmt);
+    return download(a, path, NULL, index ? "evidence index" : "incident report");
 }
 
 int cmd_incident(args *a)
@@ -200,6 +227,9 @@ int cmd_incident(args *a)
     if (strcmp(sub, "evidence") == 0 && a->npos == 2) {
         snprintf(path, sizeof path, "/v1/incidents/%s/evidence", id);
         return evidence(a, path);
+    }
+    if ((strcmp(sub, "report") == 0 || strcmp(sub, "evidence-index") == 0) && a->npos == 2) {
+        return document(a, id, sub[0] == 'e');
     }
     return usage_fail();
 }

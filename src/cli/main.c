@@ -61,7 +61,7 @@ static void usage(void)
         "  training check COURSE_DIR | import DIR COURSE_DIR (offline) | courses | status |\n"
         "           results | assign | assignments | unassign | remind | report | valid-until\n"
         "  incident list | show | open | task | phase | owner | note | close | contain |\n"
-        "           scope | evidence | filed                  (custos incident for details)\n"
+        "           scope | evidence | evidence-index | filed | report   (custos incident)\n"
         "  phish check TEMPLATE | create TEMPLATE --roles R... | campaigns | metrics ID | mine |\n"
         "        report [LINK]\n"
         "  transactions add CUSTOMER FIELD=VALUE... | list CUSTOMER\n"

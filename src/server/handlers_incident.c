@@ -209,6 +209,43 @@ static void h_evidence(server *s, request *r, response *out, const char *id)
     out->status = 200;
 }
 
+/* GET .../report and .../evidence/index: a document in a language and a format. */
+static void h_document(server *s, request *r, response *out, const char *id, bool index)
+{
+    if (!req_method(r, "GET")) {
+        return response_error(out, ERR_INPUT, "method not allowed");
+    }
+    buf b;
+    buf_init(&b, (size_t)32 << 20);
+    const char *type = NULL;
+    char filename[160] = "";
+    err e = index
+                ? door_incident_evidence_index(s->v, &r->who, id, req_arg(r, "lang"),
+                                               req_arg(r, "format"), &b, &type, filename,
+                                               sizeof filename)
+                : door_incident_report(s->v, &r->who, id, req_arg(r, "lang"), req_arg(r, "format"),
+                                       &b, &type, filename, sizeof filename);
+    if (e != ERR_OK) {
+        buf_free(&b);
+        return response_fail(out, e);
+    }
+    out->raw = MHD_create_response_from_buffer(b.len, b.p, MHD_RESPMEM_MUST_COPY);
+    buf_free(&b);
+    if (!out->raw) {
+        return response_error(out, ERR_INTERNAL, "out of memory");
+    }
+    char disp[220];
+    snprintf(disp, sizeof disp, "%s; filename=\"%s\"",
+             strcmp(type, "application/pdf") == 0 ? "attachment" : "inline", filename);
+    MHD_add_response_header(out->raw, "Content-Type", type);
+    MHD_add_response_header(out->raw, "Content-Disposition", disp);
+    /* a document runs nothing, even opened on its own */
+    MHD_add_response_header(out->raw, "Content-Security-Policy", "default-src 'none'; sandbox");
+    MHD_add_response_header(out->raw, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(out->raw, "Cache-Control", "no-store");
+    out->status = 200;
+}
+
 /* /v1/incidents/{id}/<sub>[/...] */
 static void h_incident(server *s, request *r, response *out, const char *rest)
 {
@@ -234,6 +271,12 @@ static void h_incident(server *s, request *r, response *out, const char *rest)
     }
     if (strcmp(sub, "evidence") == 0 && !r3) {
         return h_evidence(s, r, out, id);
+    }
+    if (strcmp(sub, "evidence") == 0 && strcmp(r3, "index") == 0) {
+        return h_document(s, r, out, id, true);
+    }
+    if (strcmp(sub, "report") == 0 && !r3) {
+        return h_document(s, r, out, id, false);
     }
     if (!req_method(r, "POST")) {
         return response_error(out, ERR_NOT_FOUND, "no such route");
@@ -291,7 +334,7 @@ bool handle_incident(server *s, request *r, response *out)
         /* Routes under an incident that are not these belong to other handlers (documents,
          * notices): leave them. */
         static const char *const mine[] = {"scope", "evidence", "tasks",   "phase", "owner",
-                                           "notes", "close",    "actions", "filed"};
+                                           "notes", "close",    "actions", "filed", "report"};
         const char *sub = strchr(u + 1, '/');
         bool known = sub == NULL;
         for (size_t i = 0; sub && i < sizeof mine / sizeof mine[0]; i++) {

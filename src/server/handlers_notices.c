@@ -139,6 +139,18 @@ static void h_notices(server *s, request *r, response *out, const char *id, cons
         e = door_notices_records(s->v, &r->who, id, &res);
         return done(out, e, res);
     }
+    if (strcmp(rest, "export/approve") == 0) {
+        if (!req_method(r, "POST")) {
+            return response_error(out, ERR_INPUT, "method not allowed");
+        }
+        e = body_json(r, &j);
+        if (e == ERR_OK) {
+            e = door_notices_export_approve(s->v, &r->who, id,
+                                            json_string_value(json_object_get(j, "channel")), &res);
+        }
+        json_decref(j);
+        return done(out, e, res);
+    }
     if (strcmp(rest, "export") == 0) {
         if (!req_method(r, "GET")) {
             return response_error(out, ERR_INPUT, "method not allowed");

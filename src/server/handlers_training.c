@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "core/clock.h"
+#include "core/http_range.h"
 #include "core/log.h"
 #include "door/door_training.h"
 #include "server/server.h"
@@ -80,13 +81,44 @@ static void h_file(server *s, request *r, response *out, const char *rest)
         buf_free(&b);
         return response_fail(out, e);
     }
-    out->raw = MHD_create_response_from_buffer(b.len, b.p, MHD_RESPMEM_MUST_COPY);
+    /* RFC 9110 14: one byte range answered 206, a start past the end 416, several ranges
+     * (or a Range this route does not serve) the whole file; If-Range honoured with the
+     * file's strong ETag only (anything else there: the whole file). */
+    _Static_assert(sizeof out->etag >= TRAINING_ETAG_MAX,
+                   "the response's ETag buffer is too small");
+    door_training_file_etag(buf_slice(&b), out->etag);
+    const char *range = req_header(r, "Range");
+    const char *if_range = req_header(r, "If-Range");
+    uint64_t first = 0, last = 0;
+    http_range_result rr = HTTP_RANGE_WHOLE;
+    if (range && (!if_range || strcmp(if_range, out->etag) == 0)) {
+        rr = http_range_parse(range, strlen(range), b.len, &first, &last);
+    }
+    char cr[80];
+    if (rr == HTTP_RANGE_PART) {
+        out->raw = MHD_create_response_from_buffer((size_t)(last - first + 1), b.p + first,
+                                                   MHD_RESPMEM_MUST_COPY);
+        snprintf(cr, sizeof cr, "bytes %llu-%llu/%zu", (unsigned long long)first,
+                 (unsigned long long)last, b.len);
+    } else if (rr == HTTP_RANGE_UNSATISFIABLE) {
+        out->raw = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        snprintf(cr, sizeof cr, "bytes */%zu", b.len);
+    } else {
+        out->raw = MHD_create_response_from_buffer(b.len, b.p, MHD_RESPMEM_MUST_COPY);
+    }
     buf_free(&b);
     if (!out->raw) {
+        out->etag[0] = 0;
         return response_error(out, ERR_INTERNAL, "out of memory");
     }
-    MHD_add_response_header(out->raw, "Content-Type", ctype);
-    out->status = 200;
+    MHD_add_response_header(out->raw, "Accept-Ranges", "bytes");
+    if (rr != HTTP_RANGE_WHOLE) {
+        MHD_add_response_header(out->raw, "Content-Range", cr);
+    }
+    if (rr != HTTP_RANGE_UNSATISFIABLE) {
+        MHD_add_response_header(out->raw, "Content-Type", ctype);
+    }
+    out->status = rr == HTTP_RANGE_PART ? 206 : rr == HTTP_RANGE_UNSATISFIABLE ? 416 : 200;
 }
 
 static void h_course(server *s, request *r, response *out, const char *rest)
@@ -218,7 +250,7 @@ static void h_metrics(server *s, request *r, response *out)
     char disp[120];
     snprintf(disp, sizeof disp, "attachment; filename=\"training-%s.csv\"",
              table && (strcmp(table, "weakest") == 0 || strcmp(table, "questionnaire") == 0 ||
-                       strcmp(table, "trends") == 0)
+                       strcmp(table, "trends") == 0 || strcmp(table, "phishing") == 0)
                  ? table
                  : "groups");
     MHD_add_response_header(out->raw, "Content-Type", "text/csv; charset=utf-8");

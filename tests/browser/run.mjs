@@ -38,7 +38,7 @@ for (let i = 0; i < argv.length; i++) {
   else { console.error(`usage: run.mjs [--only TEXT]... [--list]`); process.exit(2); }
 }
 
-const all = [...daily, ...watch, ...admin, ...security, ...incidents, ...training, ...tour, ...walk];
+const all = [...daily, ...watch, ...admin, ...security, ...training, ...incidents, ...tour, ...walk];
 const chosen = all.filter((s) => s.always || !only.length || only.some((o) => s.name.includes(o)));
 if (list) {
   for (const s of all) console.log(s.name);

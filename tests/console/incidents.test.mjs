@@ -213,6 +213,12 @@ test('documents: one row per kind with its languages and approval; paths as the 
     assert.deepEqual(held.map((r) => [r.kind, r.approved, r.approved_by]), [['customer-notice', true, 'legal1'], ['cac-initial', false, '']]);
     assert.equal(M.docPath('INC 1', 'customer-notice', 'zh-CN', 'pdf', '42'), '/v1/incidents/INC%201/documents/customer-notice?lang=zh-CN&format=pdf&customer=42');
     assert.equal(M.docPath('i1', 'cac-initial', 'en', 'text'), '/v1/incidents/i1/documents/cac-initial?lang=en&format=text');
+    assert.equal(M.reportPath('INC 1', 'report', 'zh-CN', 'pdf'), '/v1/incidents/INC%201/report?lang=zh-CN&format=pdf');
+    assert.equal(M.reportPath('i1', 'evidence-index', 'en', 'html'), '/v1/incidents/i1/evidence/index?lang=en&format=html');
+    // the report is every reader's; the evidence index only theirs who may export the evidence
+    for (const role of ['security', 'legal', 'customer_service', 'data_steward', 'auditor']) assert.ok(M.can({ role }, 'report'), role);
+    for (const role of ['customer_service', 'data_steward', 'sales', 'admin']) assert.ok(!M.can({ role }, 'evidenceIndex'), role);
+    assert.ok(!M.can({ role: 'sales' }, 'report'));
 });
 
 test('the teams\' texts: only what was written, never a brace, never nothing', () => {
@@ -236,6 +242,7 @@ const dynamic = {
     'inc.report.': M.REPORTS,
     'inc.team.': M.TEAMS,
     'inc.task_state.': ['open', 'started', 'done'],
+    'inc.rep.': ['report', 'evidence-index'],
     'inc.act.': M.CONTAINMENT,
     'inc.act_q.': M.CONTAINMENT,
     'inc.act_yes.': M.CONTAINMENT,

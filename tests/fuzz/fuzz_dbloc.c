@@ -1,8 +1,8 @@
 /*
  * fuzz_dbloc.c - arbitrary bytes as a PostgreSQL location (core/dbloc.h): the split either
  * refuses it or gives a schema of [a-z0-9_] (at most DBLOC_SCHEMA_MAX) and a libpq location
- * that keeps the scheme, names no password among its parameters, and is no longer than the
- * input.
+ * that keeps the scheme, names no password among its parameters (no parameter name
+ * percent-encoded), and is no longer than the input.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -34,6 +34,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (strncmp(uri, scheme, sizeof scheme - 1) != 0 || strlen(uri) > strlen(loc) ||
             (query && (strncmp(query, "?password=", 10) == 0 || strstr(query, "&password=")))) {
             abort();
+        }
+        /* No parameter name is percent-encoded (libpq would decode it into password=). */
+        for (const char *k = query; k; k = strchr(k + 1, '&')) {
+            size_t kl = strcspn(k + 1, "=&");
+            if (memchr(k + 1, '%', kl)) {
+                abort();
+            }
         }
         free(uri);
     }

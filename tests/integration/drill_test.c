@@ -584,7 +584,8 @@ int main(void)
                 "{\"company\": {\"zh-CN\": \"雅藏古玩有限公司\", \"en\": \"Yacang Antiques Ltd.\"},"
                 " \"system\": \"Custos\", \"contact_phone\": \"400-800-1234\","
                 " \"contact_email\": \"privacy@yacang.example\","
-                " \"smtp\": \"smtp://127.0.0.1:%u\", \"from\": \"notices@yacang.example\","
+                " \"smtp\": \"smtp://127.0.0.1:%u\", \"smtp_plain_loopback\": true,"
+                " \"from\": \"notices@yacang.example\","
                 " \"drill_recipients\": [\"drill-desk@staff.example\"]}\n",
                 MX.port);
         fclose(f);

@@ -131,7 +131,9 @@ TEST(t_start)
               "100000\nlimit connections 4096\n"
               "rule honeytoken\n    detect honeytoken\n    severity critical\n"
               "    respond alert\nend\n"
-              "rule door-notices\n    detect notice\n    severity high\n    respond alert\nend\n",
+              "rule door-notices\n    detect notice\n    severity high\n    respond alert\nend\n"
+              "rule own-fails\n    detect login_fail\n    per account\n    threshold 3 within "
+              "15m\n    severity high\n    respond alert\nend\n",
               f);
         fclose(f);
     }
@@ -285,31 +287,102 @@ TEST(t_containment)
         400);
     /* a task that does not offer it */
     EXPECT_INT(post(SEC, p,
-                    "{\"task\":\"scope\",\"action\":\"lock-account\",\"target\":\"sales2\"}", NULL),
+                    "{\"task\":\"scope\",\"action\":\"lock-account\",\"target\":\"steward3\"}",
+                    NULL),
                400);
     /* a role the task is not for */
     EXPECT_INT(post(LEGAL, p,
+                    "{\"task\":\"contain\",\"action\":\"lock-account\",\"target\":\"steward3\"}",
+                    NULL),
+               403);
+    /* nobody the incident is not about: sales2 is neither the alert's account nor in its scope,
+     * nor are the auditor or the other lead */
+    char tok[128];
+    EXPECT_INT(post(SEC, p,
                     "{\"task\":\"contain\",\"action\":\"lock-account\",\"target\":\"sales2\"}",
                     NULL),
                403);
-    /* lock: sales2 can no longer sign in */
-    char tok[128];
-    EXPECT(h_login(&S, "sales2", DEMO_PW, tok));
     EXPECT_INT(post(SEC, p,
-                    "{\"task\":\"contain\",\"action\":\"lock-account\",\"target\":\"sales2\"}", &j),
+                    "{\"task\":\"contain\",\"action\":\"lock-account\",\"target\":\"auditor1\"}",
+                    NULL),
+               403);
+    EXPECT_INT(post(SEC, p,
+                    "{\"task\":\"contain\",\"action\":\"lock-account\",\"target\":\"legal1\"}",
+                    NULL),
+               403);
+    EXPECT_INT(post(SEC, p,
+                    "{\"task\":\"contain\",\"action\":\"revoke-api-key\",\"target\":\"nokey\"}",
+                    NULL),
+               404);
+    EXPECT(h_login(&S, "sales2", DEMO_PW, tok));
+    EXPECT(h_login(&S, "auditor1", DEMO_PW, tok));
+    EXPECT(audited("incident.contain", "deny", NULL) >= 3);
+    /* steward3, the alert's account, approves changes (a role that watches others): security
+     * proposes, nothing happens until a second lead confirms */
+    EXPECT(h_login(&S, "steward3", DEMO_PW, tok));
+    EXPECT_INT(post(SEC, p,
+                    "{\"task\":\"contain\",\"action\":\"lock-account\",\"target\":\"steward3\"}",
+                    &j),
                200);
-    EXPECT_INT(events_of(j, "action", "lock-account sales2"), 1);
+    EXPECT(json_is_true(json_object_get(j, "pending")));
+    EXPECT_INT(events_of(j, "action", "lock-account steward3"), 0);
+    {
+        json_t *pi = incident(LEGAL, INCID); /* the second lead sees what waits */
+        const json_t *pa = json_array_get(json_object_get(pi, "pending_actions"), 0);
+        EXPECT_STR(jstr(pa, "target"), "steward3");
+        EXPECT_STR(jstr(pa, "by"), "security1");
+        EXPECT(jstr(pa, "expires_at") != NULL);
+        json_decref(pi);
+    }
     json_decref(j);
-    EXPECT(!h_login(&S, "sales2", DEMO_PW, tok));
+    EXPECT_INT(h_json(&S, "GET", "/v1/me", tok, NULL, NULL), 200); /* not yet */
+    /* the proposer cannot confirm alone */
+    EXPECT_INT(post(SEC, p,
+                    "{\"task\":\"contain\",\"action\":\"lock-account\",\"target\":\"steward3\"}",
+                    NULL),
+               409);
+    EXPECT_INT(h_json(&S, "GET", "/v1/me", tok, NULL, NULL), 200);
+    /* legal confirms: locked */
+    EXPECT_INT(post(LEGAL, p,
+                    "{\"task\":\"contain\",\"action\":\"lock-account\",\"target\":\"steward3\"}",
+                    &j),
+               200);
+    EXPECT_INT(events_of(j, "action", "lock-account steward3"), 1);
+    EXPECT_INT(events_of(j, "note", "confirmed by legal1"), 1);
+    json_decref(j);
+    EXPECT(!h_login(&S, "steward3", DEMO_PW, tok));
     EXPECT_INT(h_json(&S, "GET", "/v1/me", tok, NULL, NULL), 401); /* its session ended */
-    EXPECT_INT(audited("account.lock", "allow", "sales2"), 1);
-    EXPECT_INT(audited("incident.contain", "allow", "lock-account"), 1);
-    EXPECT(audited("incident.contain", "deny", NULL) >= 1);
+    EXPECT_INT(audited("account.lock", "allow", "steward3"), 1);
+    EXPECT_INT(audited("incident.contain", "allow", "pending=second-lead"), 1);
+    EXPECT_INT(audited("incident.contain", "allow", "confirmed=legal1 proposed_by=security1"), 1);
+    /* a guard sanction carrying the incident, bounded (30 days), lifted from the sanctions */
+    char rule[100];
+    snprintf(rule, sizeof rule, "incident:%s", INCID);
+    EXPECT_INT(get(SEC, "/v1/guard/sanctions", &j), 200);
+    bool listed = false;
+    {
+        const json_t *x;
+        size_t i;
+        json_array_foreach(json_object_get(j, "sanctions"), i, x)
+        {
+            if (strcmp(jstr(x, "kind") ?: "", "lock") == 0 &&
+                strcmp(jstr(x, "subject") ?: "", "account:steward3") == 0) {
+                listed = strcmp(jstr(x, "rule") ?: "", rule) == 0;
+                int64_t until = 0;
+                EXPECT(clock_parse_rfc3339(jstr(x, "until") ?: "", &until) == ERR_OK);
+                EXPECT(until > 0 && until <= clock_now_us() + (int64_t)31 * 86400 * 1000000);
+            }
+        }
+    }
+    json_decref(j);
+    EXPECT(listed);
+    EXPECT_INT(post(SEC, "/v1/guard/unlock", "{\"account\":\"steward3\"}", NULL), 200);
+    EXPECT(h_login(&S, "steward3", DEMO_PW, T[STEWARD3]));
     /* one cannot lock oneself out through an incident */
     EXPECT_INT(post(SEC, p,
                     "{\"task\":\"contain\",\"action\":\"lock-account\",\"target\":\"security1\"}",
                     NULL),
-               400);
+               403);
     /* block an address: the guard's sanction list holds it */
     snprintf(body, sizeof body,
              "{\"task\":\"contain\",\"action\":\"block-address\",\"target\":\"192.0.2.7\"}");
@@ -456,6 +529,284 @@ TEST(t_evidence)
     EXPECT(strlen(jstr(c, "manifest_sha256") ?: "") == 64);
     json_decref(inc);
     EXPECT(audited("evidence.export", "allow", NULL) >= 1);
+    /* the reason stays in the sealed custody record: the audit log holds its length and hash */
+    EXPECT_INT(audited("evidence.export", NULL, "regulator and counsel"), 0);
+    EXPECT(audited("evidence.export", "allow", "sha256=") >= 1);
+}
+
+/* A document of an incident (report or evidence index) as user u into b; the status. */
+static int doc(int u, const char *what, const char *lang, const char *format, buf *b)
+{
+    char p[300];
+    snprintf(p, sizeof p, "/v1/incidents/%s/%s?lang=%s&format=%s", INCID, what, lang, format);
+    buf_reset(b);
+    return h_req(&S, "GET", p, T[u], NULL, NULL, 0, b, NULL);
+}
+
+/* The bundle's manifest line of name ("documents/x.json" or "entries"): its SHA-256. */
+static bool manifest_hash(const char *manifest, const char *name, char out[65])
+{
+    const char *l = manifest;
+    while (l && *l) {
+        const char *end = strchr(l, '\n');
+        size_t n = end ? (size_t)(end - l) : strlen(l);
+        if (n == 66 + strlen(name) && memcmp(l + 66, name, strlen(name)) == 0) {
+            memcpy(out, l, 64);
+            out[64] = '\0';
+            return true;
+        }
+        l = end ? end + 1 : NULL;
+    }
+    return false;
+}
+
+/* The evidence index and the bundle exported right after it say the same: the entries, the
+ * checkpoint, every document's hash but the export's own custody record, the earlier custody. */
+TEST(t_evidence_index)
+{
+    char p[200];
+    /* a note that HTML must escape, for t_reports */
+    snprintf(p, sizeof p, "/v1/incidents/%s/notes", INCID);
+    EXPECT_INT(post(SEC, p, "{\"note\":\"<script>alert(1)</script> & co\"}", NULL), 200);
+    buf b, bb;
+    buf_init(&b, 64 << 20);
+    buf_init(&bb, 64 << 20);
+    EXPECT_INT(doc(SALES, "evidence/index", "en", "json", &b), 403);
+    EXPECT_INT(doc(SERVICE, "evidence/index", "en", "json", &b), 403);
+    EXPECT_INT(doc(LEGAL, "evidence/index", "xx", "json", &b), 400);
+    EXPECT_INT(doc(LEGAL, "evidence/index", "en", "json", &b), 200);
+    json_error_t je;
+    json_t *ix = json_loadb((const char *)b.p, b.len, 0, &je);
+    EXPECT(ix != NULL);
+    snprintf(p, sizeof p, "/v1/incidents/%s/evidence", INCID);
+    const char *body = "{\"reason\":\"index check\"}";
+    EXPECT_INT(h_req(&S, "POST", p, T[LEGAL], "application/json", body, strlen(body), &bb, NULL),
+               200);
+    json_t *bundle = json_loadb((const char *)bb.p, bb.len, 0, &je);
+    EXPECT(bundle != NULL);
+    /* the entries: the same indexes in the same order, with the leaf hashes the manifest's
+     * entries line is made of */
+    const json_t *ie = json_object_get(ix, "entries"), *be = json_object_get(bundle, "entries");
+    EXPECT(json_array_size(ie) > 0);
+    EXPECT_INT(json_array_size(ie), json_array_size(be));
+    for (size_t i = 0; i < json_array_size(ie) && i < json_array_size(be); i++) {
+        EXPECT_INT(jint(json_array_get(ie, i), "index"), jint(json_array_get(be, i), "index"));
+        EXPECT(strlen(jstr(json_array_get(ie, i), "leaf") ?: "") == 64);
+        EXPECT(jstr(json_array_get(ie, i), "action") != NULL);
+    }
+    EXPECT_STR(jstr(json_object_get(ix, "checkpoint"), "note"),
+               jstr(json_object_get(bundle, "checkpoints"), "scope"));
+    const char *man = jstr(bundle, "manifest") ?: "";
+    const json_t *im = json_object_get(ix, "manifest");
+    EXPECT_INT(json_object_size(im), 4); /* alerts, scope, timeline, entries */
+    const char *k;
+    json_t *val;
+    json_object_foreach((json_t *)im, k, val)
+    {
+        char h[65] = "";
+        EXPECT(manifest_hash(man, k, h));
+        EXPECT_STR(json_string_value(val), h);
+    }
+    EXPECT(json_object_get(im, "entries") != NULL);
+    /* the chain of custody the index shows is the bundle's earlier one */
+    json_t *cust =
+        json_loads(jstr(json_object_get(bundle, "documents"), "custody.json") ?: "null", 0, &je);
+    EXPECT(json_equal(json_object_get(cust, "earlier"), json_object_get(ix, "custody")));
+    EXPECT(json_array_size(json_object_get(ix, "custody")) >= 1);
+    json_decref(cust);
+    json_decref(bundle);
+    json_decref(ix);
+    /* the index exported nothing: one evidence.export per bundle */
+    EXPECT(audited("incident.evidence_index", "allow", INCID) >= 1);
+    EXPECT(audited("incident.evidence_index", "deny", NULL) >= 2);
+    buf_free(&b);
+    buf_free(&bb);
+}
+
+typedef struct ev_job {
+    int u, n, ok;
+    bool index; /* reads the evidence index instead of exporting */
+} ev_job;
+
+static void *exporter(void *arg)
+{
+    ev_job *ej = arg;
+    buf b;
+    buf_init(&b, 64 << 20);
+    for (int k = 0; k < ej->n; k++) {
+        char p[200], body[100];
+        int st;
+        if (ej->index) {
+            snprintf(p, sizeof p, "/v1/incidents/%s/evidence/index?lang=en&format=json", INCID);
+            st = h_req(&S, "GET", p, T[ej->u], NULL, NULL, 0, &b, NULL);
+        } else {
+            snprintf(p, sizeof p, "/v1/incidents/%s/evidence", INCID);
+            snprintf(body, sizeof body, "{\"reason\":\"conc-%d-%d\"}", ej->u, k);
+            st = h_req(&S, "POST", p, T[ej->u], "application/json", body, strlen(body), &b, NULL);
+        }
+        ej->ok += st == 200;
+    }
+    buf_free(&b);
+    return NULL;
+}
+
+/* Exports by three people at once, while the index is read: every custody record is kept, once,
+ * and the index shows the chain as the incident holds it. */
+TEST(t_evidence_concurrent)
+{
+    enum { W = 4, N = 3 };
+    ev_job jobs[W] = {
+        {SEC, N, 0, false}, {LEGAL, N, 0, false}, {AUDITOR, N, 0, false}, {LEGAL, N, 0, true}};
+    pthread_t th[W];
+    for (int w = 0; w < W; w++) {
+        pthread_create(&th[w], NULL, exporter, &jobs[w]);
+    }
+    for (int w = 0; w < W; w++) {
+        pthread_join(th[w], NULL);
+        EXPECT_INT(jobs[w].ok, N);
+    }
+    json_t *inc = incident(AUDITOR, INCID);
+    const json_t *cust = json_object_get(inc, "custody");
+    for (int w = 0; w < 3; w++) {
+        for (int k = 0; k < N; k++) {
+            char want[40];
+            snprintf(want, sizeof want, "conc-%d-%d", jobs[w].u, k);
+            size_t n = 0;
+            const json_t *c;
+            size_t i;
+            json_array_foreach(cust, i, c)
+            {
+                n += strcmp(jstr(c, "reason") ?: "", want) == 0;
+            }
+            EXPECT_INT(n, 1);
+        }
+    }
+    buf b;
+    buf_init(&b, 64 << 20);
+    EXPECT_INT(doc(LEGAL, "evidence/index", "en", "json", &b), 200);
+    json_error_t je;
+    json_t *ix = json_loadb((const char *)b.p, b.len, 0, &je);
+    EXPECT(json_equal(json_object_get(ix, "custody"), cust));
+    json_decref(ix);
+    json_decref(inc);
+    buf_free(&b);
+}
+
+static bool has(const buf *b, const char *s)
+{
+    return memmem(b->p, b->len, s, strlen(s)) != NULL;
+}
+
+/* A PDF through pdftotext: the text into out. */
+static bool pdf_text(const buf *pdf, const char *name, buf *out)
+{
+    char in[700], txt[700], cmd[1600];
+    snprintf(in, sizeof in, "%s/../%s.pdf", S.dir, name);
+    snprintf(txt, sizeof txt, "%s/../%s.txt", S.dir, name);
+    FILE *f = fopen(in, "wb");
+    if (!f) {
+        return false;
+    }
+    fwrite(pdf->p, 1, pdf->len, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "pdftotext -enc UTF-8 '%s' '%s'", in, txt);
+    if (system(cmd) != 0) {
+        return false;
+    }
+    f = fopen(txt, "rb");
+    if (!f) {
+        return false;
+    }
+    char chunk[8192];
+    size_t n;
+    buf_reset(out);
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (buf_append(out, chunk, n) != ERR_OK) {
+            break;
+        }
+    }
+    fclose(f);
+    return true;
+}
+
+/* The incident report and the evidence index in each language and format; nothing personal. */
+TEST(t_reports)
+{
+    /* a canary: the name of a customer read during this test */
+    char p[200], canary[200] = "";
+    json_t *j = NULL;
+    snprintf(p, sizeof p, "/v1/customers/%s", READ_IDS[0]);
+    EXPECT_INT(get(STEWARD1, p, &j), 200);
+    snprintf(canary, sizeof canary, "%s", jstr(j, "name") ?: "");
+    json_decref(j);
+    EXPECT(strlen(canary) >= 3);
+    json_t *inc = incident(SEC, INCID);
+    EXPECT(inc != NULL);
+    buf b, t;
+    buf_init(&b, 64 << 20);
+    buf_init(&t, 64 << 20);
+    EXPECT_INT(doc(SALES, "report", "en", "text", &b), 403);
+    EXPECT_INT(doc(ADMIN, "report", "en", "pdf", &b), 403);
+    EXPECT_INT(doc(SALES, "evidence/index", "en", "pdf", &b), 403);
+    EXPECT_INT(doc(AUDITOR, "report", "fr", "text", &b), 400);
+    EXPECT_INT(doc(AUDITOR, "report", "en", "docx", &b), 400);
+    static const char *const langs[] = {"zh-CN", "en"};
+    static const char *const fmts[] = {"text", "html", "pdf"};
+    static const char *const heads[][2] = {{"安全事件报告", "Incident report"},
+                                           {"证据索引", "Evidence index"}};
+    for (int w = 0; w < 2; w++) {
+        for (int li = 0; li < 2; li++) {
+            for (int fi = 0; fi < 3; fi++) {
+                int u = w == 0 ? SERVICE : AUDITOR;
+                EXPECT_INT(doc(u, w == 0 ? "report" : "evidence/index", langs[li], fmts[fi], &b),
+                           200);
+                const char *hd = h_last_headers();
+                EXPECT(strstr(hd, "default-src 'none'") != NULL);
+                const buf *text = &b;
+                if (fi == 2) {
+                    EXPECT(b.len > 4 && memcmp(b.p, "%PDF", 4) == 0);
+                    char name[64];
+                    snprintf(name, sizeof name, "doc-%d-%s", w, langs[li]);
+                    EXPECT(pdf_text(&b, name, &t));
+                    text = &t;
+                    EXPECT(!has(&t, "\xef\xbf\xbd") && !has(&t, "\xc3\xa6") &&
+                           !has(&t, "\xc3\xa5")); /* no U+FFFD, no UTF-8 read as Latin-1 */
+                }
+                if (fi == 1) {
+                    EXPECT(!has(&b, "<script") && !has(&b, "style=") && !has(&b, "onload"));
+                    if (w == 0) {
+                        EXPECT(has(&b, "&lt;script&gt;"));
+                    }
+                }
+                EXPECT(has(text, heads[w][li]));
+                EXPECT(has(text, INCID));
+                EXPECT(!has(text, canary));
+                if (w == 0) {
+                    /* every task id, the closing, a late mark where one is late */
+                    const json_t *tk;
+                    size_t i;
+                    json_array_foreach(json_object_get(inc, "tasks"), i, tk)
+                    {
+                        EXPECT(has(text, jstr(tk, "id")));
+                    }
+                    EXPECT(has(text, "true-positive-impact"));
+                    EXPECT(has(text, "cac-initial"));
+                    EXPECT(has(text, li == 0 ? "已采取的遏制措施" : "Containment actions"));
+                    EXPECT(has(text, "lock-account"));
+                } else {
+                    EXPECT(has(text, "evidence.export") || has(text, "customer.read") ||
+                           has(text, "documents/scope.json"));
+                    EXPECT(has(text, "documents/scope.json"));
+                    EXPECT(has(text, "index check"));
+                }
+            }
+        }
+    }
+    json_decref(inc);
+    EXPECT(audited("incident.report", "allow", INCID) >= 6);
+    EXPECT(audited("incident.report", "deny", NULL) >= 2);
+    buf_free(&b);
+    buf_free(&t);
 }
 
 /* Every mandatory task done, each by someone of a role it names, in an order its `after`s
@@ -611,6 +962,21 @@ TEST(t_reminders)
         }
     }
     EXPECT(alerted);
+    /* the report marks the late task; without a scope there is no evidence index */
+    {
+        char rp[200];
+        buf r;
+        buf_init(&r, 1 << 22);
+        snprintf(rp, sizeof rp, "/v1/incidents/%s/report?lang=en&format=text", id);
+        EXPECT_INT(h_req(&S, "GET", rp, T[LEGAL], NULL, NULL, 0, &r, NULL), 200);
+        const char *line = strstr(buf_cstr(&r), "- contain ");
+        const char *eol = line ? strchr(line, '\n') : NULL;
+        EXPECT(line && eol && eol - line > 6 && memcmp(eol - 6, "[LATE]", 6) == 0);
+        EXPECT(strstr(buf_cstr(&r), "not computed yet") != NULL);
+        snprintf(rp, sizeof rp, "/v1/incidents/%s/evidence/index?lang=en&format=text", id);
+        EXPECT_INT(h_req(&S, "GET", rp, T[LEGAL], NULL, NULL, 0, &r, NULL), 404);
+        buf_free(&r);
+    }
     EXPECT(audited("incident.remind", "allow", id) >= 1);
     /* once: the next ticks send nothing more for the same task */
     int64_t until = h_deadline(1000);
@@ -748,7 +1114,177 @@ TEST(t_cli)
     EXPECT_INT(h_cli(&S, NULL, verify), 0);
     const char *bad[] = {"incident", "evidence", INCID, "--out", file, NULL};
     EXPECT(h_cli(&S, NULL, bad) != 0); /* no reason */
+    /* the report and the evidence index */
+    buf_reset(&out);
+    const char *rep[] = {"incident", "report", INCID, "--lang", "en", NULL};
+    EXPECT_INT(h_cli(&S, &out, rep), 0);
+    EXPECT(strstr(buf_cstr(&out), "Incident report") != NULL);
+    EXPECT(strstr(buf_cstr(&out), INCID) != NULL);
+    snprintf(file, sizeof file, "%s/../cli-report.pdf", S.dir);
+    const char *rpdf[] = {"incident", "report", INCID, "--format", "pdf", "--out", file, NULL};
+    EXPECT_INT(h_cli(&S, NULL, rpdf), 0);
+    FILE *pf = fopen(file, "rb");
+    char magic[5] = "";
+    EXPECT(pf != NULL);
+    if (pf) {
+        EXPECT_INT(fread(magic, 1, 4, pf), 4);
+        fclose(pf);
+    }
+    EXPECT_STR(magic, "%PDF");
+    EXPECT(h_cli(&S, NULL, rpdf) != 0); /* never overwrites */
+    buf_reset(&out);
+    const char *ix[] = {"incident", "evidence-index", INCID, "--format", "json", NULL};
+    EXPECT_INT(h_cli(&S, &out, ix), 0);
+    EXPECT(strstr(buf_cstr(&out), "\"manifest\"") != NULL);
+    const char *badfmt[] = {"incident", "report", INCID, "--format", "doc&x=1", NULL};
+    EXPECT(h_cli(&S, NULL, badfmt) != 0);
     buf_free(&out);
+}
+
+typedef struct act_job {
+    int u;
+    const char *path, *body;
+    int status;
+} act_job;
+
+static void *actor_thread(void *arg)
+{
+    act_job *j = arg;
+    j->status = h_json(&S, "POST", j->path, T[j->u], j->body, NULL);
+    return NULL;
+}
+
+/* n concurrent identical requests by u: how many answered 200 (the rest must be refusals). */
+static int concurrently(int u, const char *path, const char *body, int n, int *refused)
+{
+    act_job jobs[8];
+    pthread_t th[8];
+    for (int i = 0; i < n; i++) {
+        jobs[i] = (act_job){u, path, body, 0};
+        pthread_create(&th[i], NULL, actor_thread, &jobs[i]);
+    }
+    int ok = 0;
+    *refused = 0;
+    for (int i = 0; i < n; i++) {
+        pthread_join(th[i], NULL);
+        ok += jobs[i].status == 200;
+        *refused += jobs[i].status == 409 || jobs[i].status == 403;
+    }
+    return ok;
+}
+
+/* An alert about the lead's own account is not theirs to take up (and so acknowledge); a lock
+ * on someone of no overseeing role named in the scope needs one lead, and is a sanction too. */
+TEST(t_own_alert)
+{
+    char tok[128];
+    for (int k = 0; k < 3; k++) {
+        EXPECT(!h_login(&S, "security1", "not the password", tok));
+    }
+    long long own = 0;
+    int64_t dl = h_deadline(30000);
+    while (!own) {
+        json_t *a = NULL;
+        if (get(SEC, "/v1/alerts?rule=own-fails", &a) == 200) {
+            const json_t *x;
+            size_t i;
+            json_array_foreach(json_object_get(a, "alerts"), i, x)
+            {
+                if (strcmp(jstr(x, "account") ?: "", "security1") == 0) {
+                    own = jint(x, "id");
+                }
+            }
+        }
+        json_decref(a);
+        if (!own && !h_poll(dl)) {
+            break;
+        }
+    }
+    EXPECT(own > 0);
+    char body[200], p[200];
+    snprintf(body, sizeof body, "{\"playbook\":\"customer-data-misread\",\"alert\":%lld}", own);
+    EXPECT_INT(post(SEC, "/v1/incidents", body, NULL), 403);
+    {
+        json_t *au = NULL;
+        size_t n = 0;
+        EXPECT_INT(
+            get(AUDITOR, "/v1/audit/entries?action=incident.open&decision=deny&limit=1000", &au),
+            200);
+        const json_t *e;
+        size_t i;
+        json_array_foreach(json_object_get(au, "entries"), i, e)
+        {
+            n += strcmp(jstr(json_object_get(e, "decoded"), "rule") ?: "", "incident.own-alert") ==
+                 0;
+        }
+        json_decref(au);
+        EXPECT_INT(n, 1);
+    }
+    json_t *j = NULL;
+    EXPECT_INT(get(SEC, "/v1/alerts?rule=own-fails", &j), 200);
+    {
+        const json_t *x;
+        size_t i;
+        json_array_foreach(json_object_get(j, "alerts"), i, x)
+        {
+            if (jint(x, "id") == own) {
+                EXPECT_STR(jstr(x, "status"), "open"); /* not acknowledged */
+            }
+        }
+    }
+    json_decref(j);
+    /* an incident without an alert: only whom its scope names */
+    EXPECT_INT(post(SEC, "/v1/incidents", "{\"playbook\":\"customer-data-misread\"}", &j), 201);
+    char id[64];
+    snprintf(id, sizeof id, "%s", jstr(j, "id") ?: "");
+    json_decref(j);
+    snprintf(p, sizeof p, "/v1/incidents/%s/tasks/contain/start", id);
+    EXPECT_INT(post(SEC, p, NULL, NULL), 200);
+    snprintf(p, sizeof p, "/v1/incidents/%s/actions", id);
+    const char *lock = "{\"task\":\"contain\",\"action\":\"lock-account\",\"target\":\"sales2\"}";
+    EXPECT_INT(post(SEC, p, lock, NULL), 403);
+    char sp[200];
+    snprintf(sp, sizeof sp, "/v1/incidents/%s/scope", id);
+    EXPECT_INT(post(SEC, sp, "{\"actors\":[\"sales2\",\"steward2\"]}", NULL), 200);
+    EXPECT(h_login(&S, "sales2", DEMO_PW, tok));
+    EXPECT_INT(post(SEC, p, lock, &j), 200);
+    EXPECT(!json_is_true(json_object_get(j, "pending")));
+    EXPECT_INT(events_of(j, "action", "lock-account sales2"), 1);
+    json_decref(j);
+    EXPECT(!h_login(&S, "sales2", DEMO_PW, tok));
+    char rule[100];
+    snprintf(rule, sizeof rule, "incident:%s", id);
+    EXPECT_INT(get(SEC, "/v1/guard/sanctions", &j), 200);
+    bool listed = false;
+    const json_t *x;
+    size_t i;
+    json_array_foreach(json_object_get(j, "sanctions"), i, x)
+    {
+        listed = listed || (strcmp(jstr(x, "subject") ?: "", "account:sales2") == 0 &&
+                            strcmp(jstr(x, "rule") ?: "", rule) == 0);
+    }
+    json_decref(j);
+    EXPECT(listed);
+    EXPECT_INT(post(SEC, "/v1/guard/unlock", "{\"account\":\"sales2\"}", NULL), 200);
+    EXPECT(h_login(&S, "sales2", DEMO_PW, tok));
+    /* concurrent proposals and confirmations on one overseer (steward2): one proposal, one
+     * confirmation, one lock */
+    const char *lock2 =
+        "{\"task\":\"contain\",\"action\":\"lock-account\",\"target\":\"steward2\"}";
+    size_t locks0 = audited("account.lock", "allow", "steward2");
+    int refused = 0;
+    EXPECT_INT(concurrently(SEC, p, lock2, 6, &refused), 1);
+    EXPECT_INT(refused, 5);
+    EXPECT(h_login(&S, "steward2", DEMO_PW, tok)); /* proposed only */
+    EXPECT_INT(concurrently(LEGAL, p, lock2, 6, &refused), 1);
+    EXPECT_INT(refused, 5);
+    EXPECT(!h_login(&S, "steward2", DEMO_PW, tok));
+    EXPECT_INT(audited("account.lock", "allow", "steward2"), locks0 + 1);
+    json_t *inc2 = incident(SEC, id);
+    EXPECT_INT(events_of(inc2, "action", "lock-account steward2"), 1);
+    json_decref(inc2);
+    EXPECT_INT(post(SEC, "/v1/guard/unlock", "{\"account\":\"steward2\"}", NULL), 200);
+    EXPECT(h_login(&S, "steward2", DEMO_PW, T[STEWARD2]));
 }
 
 TEST(t_stop)
@@ -766,10 +1302,14 @@ int main(void)
     RUN(t_containment);
     RUN(t_scope);
     RUN(t_evidence);
+    RUN(t_evidence_index);
+    RUN(t_evidence_concurrent);
     RUN(t_close);
+    RUN(t_reports);
     RUN(t_reminders);
     RUN(t_concurrent);
     RUN(t_cli);
+    RUN(t_own_alert);
     RUN(t_seal);
     RUN(t_stop);
     return test_done("incident_test");

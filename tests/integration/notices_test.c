@@ -44,10 +44,24 @@ static void write_cfg(unsigned port)
             "{\"company\": {\"zh-CN\": \"雅藏古玩有限公司\", \"en\": \"Yacang Antiques Ltd.\"},"
             " \"system\": \"Custos\", \"contact_phone\": \"400-800-1234\","
             " \"contact_email\": \"privacy@yacang.example\","
-            " \"smtp\": \"smtp://127.0.0.1:%u\", \"from\": \"notices@yacang.example\","
+            " \"smtp\": \"smtp://127.0.0.1:%u\", \"smtp_plain_loopback\": true,"
+            " \"from\": \"notices@yacang.example\","
             " \"drill_recipients\": [\"drill@staff.example\"]}\n",
             port);
     fclose(f);
+}
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        return NULL;
+    }
+    char *t = calloc(1, 1 << 16);
+    size_t n = t ? fread(t, 1, (1 << 16) - 1, f) : 0;
+    (void)n;
+    fclose(f);
+    return t;
 }
 
 static int post(int who, const char *path, const char *body, json_t **out)
@@ -218,6 +232,18 @@ static void *send_main(void *arg)
     return NULL;
 }
 
+typedef struct approver {
+    int who;
+    sender s;
+} approver;
+
+static void *approve_main(void *arg)
+{
+    approver *x = arg;
+    x->s.status = post_again(x->who, x->s.path, x->s.body, &x->s.j);
+    return NULL;
+}
+
 static void *texts_main(void *arg)
 {
     sender *x = arg;
@@ -341,12 +367,69 @@ TEST(t_approve_send_records)
     buf_init(&b, (size_t)8 << 20);
     snprintf(p, sizeof p, "/v1/incidents/%s/notices/export?channel=post", INC_ID);
     buf_reset(&b);
+    /* a second person first: a data steward or legal (not the exporter) approves the export
+     * of this incident's scope for this channel */
+    EXPECT_INT(h_req(&S, "GET", p, T[SERVICE1], NULL, NULL, 0, &b, NULL), 412);
+    EXPECT(strstr(buf_cstr(&b), "13800000003") == NULL && strstr(buf_cstr(&b), "上海市") == NULL);
+    char xa[200];
+    snprintf(xa, sizeof xa, "/v1/incidents/%s/notices/export/approve", INC_ID);
+    EXPECT_INT(post(SERVICE1, xa, "{\"channel\":\"post\"}", &j), 403); /* not their own */
+    json_decref(j);
+    EXPECT_INT(post(SALES1, xa, "{\"channel\":\"post\"}", &j), 403);
+    json_decref(j);
+    EXPECT_INT(post(LEGAL1, xa, "{\"channel\":\"fax\"}", &j), 400);
+    json_decref(j);
+    EXPECT_INT(post(LEGAL1, xa, "{\"channel\":\"post\"}", &j), 200);
+    EXPECT_STR(jstr(j, "approved_by"), "legal1");
+    json_decref(j);
+    /* approved for post only: the SMS export still waits */
+    char xs[200];
+    snprintf(xs, sizeof xs, "/v1/incidents/%s/notices/export?channel=sms", INC_ID);
+    buf_reset(&b);
+    EXPECT_INT(h_req(&S, "GET", xs, T[SERVICE1], NULL, NULL, 0, &b, NULL), 412);
+    buf_reset(&b);
     EXPECT_INT(h_req(&S, "GET", p, T[SERVICE1], NULL, NULL, 0, &b, NULL), 200);
     EXPECT(strstr(h_last_headers(), "text/csv") != NULL);
     EXPECT(strstr(buf_cstr(&b), "\"'=HYPERLINK(\"\"http://evil.example\"\")\"") != NULL);
     EXPECT(strstr(buf_cstr(&b), "\"'@SUM(1) 上海市\"") != NULL);
     buf_reset(&b);
     EXPECT_INT(h_req(&S, "GET", p, T[AUDITOR1], NULL, NULL, 0, &b, NULL), 403);
+    /* the policy per customer and field: addresses masked for customer service, phones not
+     * readable at all; then the export is masked, or refused */
+    char *pol = read_file("etc/policy.conf");
+    static const char line[] = "grant customer_service read, request on identity, contact\n";
+    char *at = pol ? strstr(pol, line) : NULL;
+    EXPECT(at != NULL);
+    if (at) {
+        char pp[700];
+        snprintf(pp, sizeof pp, "%s/policy.conf", S.dir);
+        FILE *pf = fopen(pp, "w");
+        fprintf(pf,
+                "%.*sgrant customer_service read, request on identity, contact.email\n"
+                "grant customer_service read on contact.address masked\n%s",
+                (int)(at - pol), pol, at + sizeof line - 1);
+        fclose(pf);
+        EXPECT_INT(post(SECURITY1, "/v1/policy/reload", "{}", &j), 200);
+        json_decref(j);
+        buf_reset(&b);
+        EXPECT_INT(h_req(&S, "GET", p, T[SERVICE1], NULL, NULL, 0, &b, NULL), 200);
+        EXPECT(strstr(buf_cstr(&b), CUS[2]) != NULL);
+        EXPECT(strstr(buf_cstr(&b), "上海市") == NULL && strstr(buf_cstr(&b), "SUM") == NULL);
+        EXPECT_INT(post(STEWARD1, xa, "{\"channel\":\"sms\"}", &j), 200);
+        json_decref(j);
+        buf_reset(&b);
+        EXPECT_INT(h_req(&S, "GET", xs, T[SERVICE1], NULL, NULL, 0, &b, NULL), 403);
+        EXPECT(strstr(buf_cstr(&b), "13800000003") == NULL);
+        pf = fopen(pp, "w");
+        fputs(pol, pf);
+        fclose(pf);
+        EXPECT_INT(post(SECURITY1, "/v1/policy/reload", "{}", &j), 200);
+        json_decref(j);
+        buf_reset(&b);
+        EXPECT_INT(h_req(&S, "GET", xs, T[SERVICE1], NULL, NULL, 0, &b, NULL), 200);
+        EXPECT(strstr(buf_cstr(&b), "13800000003") != NULL);
+    }
+    free(pol);
     /* changed texts void the approval: nothing more is sent or exported */
     snprintf(p, sizeof p, "/v1/incidents/%s/documents/texts", INC_ID);
     EXPECT_INT(
@@ -378,6 +461,58 @@ TEST(t_approve_send_records)
     EXPECT(strstr(buf_cstr(&b), "cust.example") == NULL);
     EXPECT(strstr(buf_cstr(&b), "𠮷") == NULL);
     EXPECT(strstr(buf_cstr(&b), "incident.approve") != NULL);
+    /* the export's audit entry names the customers and fields handed out, so a later scope
+     * of the exporter shows them exposed */
+    buf_reset(&b);
+    EXPECT_INT(h_req(&S, "GET", "/v1/audit/entries?action=incident.notices.export", T[AUDITOR1],
+                     NULL, NULL, 0, &b, NULL),
+               200);
+    json_t *au = json_loads(buf_cstr(&b), 0, NULL);
+    bool named = false;
+    json_t *en;
+    json_array_foreach(json_object_get(au, "entries"), i, en)
+    {
+        en = json_object_get(en, "decoded");
+        const char *cs = jstr(en, "customers"), *fs = jstr(en, "fields");
+        named =
+            named || (jstr(en, "decision") && strcmp(jstr(en, "decision"), "allow") == 0 && cs &&
+                      strstr(cs, CUS[2]) && fs && strstr(fs, "name") && strstr(fs, "address"));
+    }
+    EXPECT(named);
+    json_decref(au);
+    char sp[200];
+    snprintf(sp, sizeof sp, "/v1/incidents/%s/scope", INC_ID);
+    char sb2[200];
+    snprintf(sb2, sizeof sb2, "{\"actors\":[\"service1\"]}");
+    EXPECT_INT(post(SECURITY1, sp, sb2, &j), 200);
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "GET", sp, T[SECURITY1], NULL, &j), 200);
+    dump = json_dumps(j, JSON_COMPACT);
+    EXPECT(dump && strstr(dump, CUS[2]) != NULL && strstr(dump, "address") != NULL);
+    free(dump);
+    json_decref(j);
+    /* the new scope voided the export approvals; two at once on the same incident (legal for
+     * SMS, a steward for post): neither is lost */
+    buf_reset(&b);
+    EXPECT_INT(post(LEGAL1, ap, "{}", &j), 200);
+    json_decref(j);
+    EXPECT_INT(h_req(&S, "GET", xs, T[SERVICE1], NULL, NULL, 0, &b, NULL), 412);
+    approver a1 = {LEGAL1, {.path = xa, .body = "{\"channel\":\"sms\"}"}},
+             a2 = {STEWARD1, {.path = xa, .body = "{\"channel\":\"post\"}"}};
+    pthread_t t1, t2;
+    pthread_create(&t1, NULL, approve_main, &a1);
+    pthread_create(&t2, NULL, approve_main, &a2);
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    EXPECT_INT(a1.s.status, 200);
+    EXPECT_INT(a2.s.status, 200);
+    json_decref(a1.s.j);
+    json_decref(a2.s.j);
+    buf_reset(&b);
+    EXPECT_INT(h_req(&S, "GET", xs, T[SERVICE1], NULL, NULL, 0, &b, NULL), 200);
+    snprintf(p, sizeof p, "/v1/incidents/%s/notices/export?channel=post", INC_ID);
+    buf_reset(&b);
+    EXPECT_INT(h_req(&S, "GET", p, T[SERVICE1], NULL, NULL, 0, &b, NULL), 200);
     EXPECT(!h_file_contains(S.log, "cust.example"));
     buf_free(&b);
     buf_free(&all);

@@ -214,7 +214,8 @@ static void write_training_json(unsigned port)
     int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     FILE *f = fdopen(fd, "w");
     fprintf(f,
-            "{\"smtp\": \"smtp://127.0.0.1:%u\", \"mail_domain\": \"staff.example\", "
+            "{\"smtp\": \"smtp://127.0.0.1:%u\", \"smtp_plain_loopback\": true, "
+            "\"mail_domain\": \"staff.example\", "
             "\"from\": \"training@staff.example\", \"console_url\": \"https://custos.example/\"}\n",
             port);
     fclose(f);
@@ -241,6 +242,8 @@ static json_t *campaign_spec(const char *file, json_t *targets)
     json_t *o = json_pack("{s:s,s:o,s:s,s:s,s:i,s:i,s:s}", "template", t, "targets", targets,
                           "starts_at", st, "ends_at", en, "scanner_seconds", 60, "track_days", 1,
                           "remedial", "phishing-refresher");
+    /* the test's clients are on loopback, which no campaign counts unless it is named */
+    json_object_set_new(o, "networks", json_pack("[s,s]", "127.0.0.0/8", "::1/128"));
     free(t);
     return o;
 }
@@ -323,13 +326,32 @@ TEST(t_setup_and_send)
     json_decref(j);
     free(body);
     json_decref(spec);
-    /* a second one to sales2 that counts only from 10.0.0.0/8: the test's requests are outside */
+    /* a range that takes in loopback without naming it is refused (behind a local proxy
+     * every client of the internet looks like 127.0.0.1) */
+    static const char *const wide[] = {"0.0.0.0/0", "::/0", "126.0.0.0/7", "::/127"};
+    for (size_t i = 0; i < sizeof wide / sizeof *wide; i++) {
+        spec = campaign_spec("training/phishing/vault-verify.en.txt",
+                             json_pack("{s:[s]}", "users", "sales2"));
+        json_object_set_new(spec, "networks", json_pack("[s,s]", "10.0.0.0/8", wide[i]));
+        body = json_dumps(spec, JSON_COMPACT);
+        EXPECT_INT(h_json(&S, "POST", "/v1/phish/campaigns", TH, body, &j), 400);
+        dump = json_dumps(j, 0);
+        EXPECT(dump && strstr(dump, "loopback") != NULL);
+        free(dump);
+        json_decref(j);
+        free(body);
+        json_decref(spec);
+    }
+    /* a second one to sales2 with the default networks: loopback is not among them, so the
+     * test's requests (from 127.0.0.1) are outside */
     spec = campaign_spec("training/phishing/vault-verify.en.txt",
                          json_pack("{s:[s]}", "users", "sales2"));
-    json_object_set_new(spec, "networks", json_pack("[s]", "10.0.0.0/8"));
+    json_object_del(spec, "networks");
     body = json_dumps(spec, JSON_COMPACT);
     EXPECT_INT(h_json(&S, "POST", "/v1/phish/campaigns", TH, body, &j), 201);
     snprintf(C2, sizeof C2, "%s", jstr(j, "id") ? jstr(j, "id") : "");
+    EXPECT(jstr(j, "networks") && strstr(jstr(j, "networks"), "127.") == NULL &&
+           strstr(jstr(j, "networks"), "::1") == NULL);
     json_decref(j);
     free(body);
     json_decref(spec);

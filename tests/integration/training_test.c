@@ -147,18 +147,103 @@ TEST(t_demo_has_the_course)
     json_decref(j);
     buf b;
     buf_init(&b, 1 << 20);
-    EXPECT_INT(h_req(&S, "GET", "/v1/training/files/" COURSE "/2026.4/img/03-phishing-comic.svg",
+    EXPECT_INT(h_req(&S, "GET", "/v1/training/files/" COURSE "/2026.4.1/img/03-phishing-comic.svg",
                      TS, NULL, NULL, 0, &b, NULL),
                200);
     EXPECT(strstr(h_last_headers(), "image/svg+xml") != NULL);
     EXPECT(strstr(buf_cstr(&b), "<svg") != NULL);
-    EXPECT_INT(h_req(&S, "GET", "/v1/training/files/" COURSE "/2026.4/../../custos.db", TS, NULL,
+    EXPECT_INT(h_req(&S, "GET", "/v1/training/files/" COURSE "/2026.4.1/../../custos.db", TS, NULL,
                      NULL, 0, &b, NULL),
                404);
-    EXPECT_INT(h_req(&S, "GET", "/v1/training/files/" COURSE "/2026.4/img/03-phishing-comic.svg",
+    EXPECT_INT(h_req(&S, "GET", "/v1/training/files/" COURSE "/2026.4.1/img/03-phishing-comic.svg",
                      NULL, NULL, NULL, 0, &b, NULL),
                401);
     buf_free(&b);
+}
+
+/* The course's files answer byte ranges (RFC 9110 14): one range exactly, a start past the
+ * end 416 with the length, several ranges or a stale If-Range the whole file. */
+TEST(t_course_file_ranges)
+{
+    const char *F = "/v1/training/files/" COURSE "/2026.4.1/img/03-lookalike-sender.svg";
+    buf whole, b;
+    buf_init(&whole, 1 << 20);
+    buf_init(&b, 1 << 20);
+    EXPECT_INT(h_req(&S, "GET", F, TS, NULL, NULL, 0, &whole, NULL), 200);
+    EXPECT(strstr(buf_cstr(&whole), "@keyframes") != NULL); /* the animation is CSS */
+    EXPECT(strstr(buf_cstr(&whole), "<script") == NULL);
+    size_t len = whole.len;
+    EXPECT(len > 100);
+    const char *hd = h_last_headers();
+    EXPECT(strstr(hd, "Accept-Ranges: bytes") != NULL);
+    EXPECT(strstr(hd, "image/svg+xml") != NULL);
+    const char *et = strstr(hd, "ETag: \"");
+    EXPECT(et != NULL);
+    char etag[64] = "";
+    if (et) {
+        const char *end = strchr(et + 7, '"');
+        if (end) {
+            snprintf(etag, sizeof etag, "%.*s", (int)(end + 1 - (et + 6)), et + 6);
+        }
+    }
+    char want[128];
+    /* bytes=a-b */
+    b.len = 0;
+    EXPECT_INT(h_req(&S, "GET", F, TS, NULL, NULL, 0, &b, "Range: bytes=10-29"), 206);
+    EXPECT_INT(b.len, 20);
+    EXPECT(b.len == 20 && memcmp(b.p, whole.p + 10, 20) == 0);
+    snprintf(want, sizeof want, "Content-Range: bytes 10-29/%zu", len);
+    EXPECT(strstr(h_last_headers(), want) != NULL);
+    /* bytes=a- */
+    b.len = 0;
+    EXPECT_INT(h_req(&S, "GET", F, TS, NULL, NULL, 0, &b, "Range: bytes=100-"), 206);
+    EXPECT_INT(b.len, len - 100);
+    EXPECT(b.len == len - 100 && memcmp(b.p, whole.p + 100, len - 100) == 0);
+    /* bytes=-n: the last n */
+    b.len = 0;
+    EXPECT_INT(h_req(&S, "GET", F, TS, NULL, NULL, 0, &b, "Range: bytes=-15"), 206);
+    EXPECT(b.len == 15 && memcmp(b.p, whole.p + len - 15, 15) == 0);
+    snprintf(want, sizeof want, "Content-Range: bytes %zu-%zu/%zu", len - 15, len - 1, len);
+    EXPECT(strstr(h_last_headers(), want) != NULL);
+    /* a last past the end is cut at the end */
+    b.len = 0;
+    snprintf(want, sizeof want, "Range: bytes=%zu-%zu", len - 3, len + 1000);
+    EXPECT_INT(h_req(&S, "GET", F, TS, NULL, NULL, 0, &b, want), 206);
+    EXPECT(b.len == 3 && memcmp(b.p, whole.p + len - 3, 3) == 0);
+    /* unsatisfiable: 416 and the length */
+    b.len = 0;
+    snprintf(want, sizeof want, "Range: bytes=%zu-", len);
+    EXPECT_INT(h_req(&S, "GET", F, TS, NULL, NULL, 0, &b, want), 416);
+    EXPECT_INT(b.len, 0);
+    snprintf(want, sizeof want, "Content-Range: bytes */%zu", len);
+    EXPECT(strstr(h_last_headers(), want) != NULL);
+    /* several ranges: the whole file */
+    b.len = 0;
+    EXPECT_INT(h_req(&S, "GET", F, TS, NULL, NULL, 0, &b, "Range: bytes=0-0,5-9"), 200);
+    EXPECT(b.len == len && memcmp(b.p, whole.p, len) == 0);
+    EXPECT(strstr(h_last_headers(), "Content-Range") == NULL);
+    /* If-Range: the file's tag honours the range, another tag gets the whole file */
+    char hdrs[200];
+    b.len = 0;
+    snprintf(hdrs, sizeof hdrs, "Range: bytes=0-4\nIf-Range: %s", etag);
+    EXPECT_INT(h_req(&S, "GET", F, TS, NULL, NULL, 0, &b, hdrs), 206);
+    EXPECT(b.len == 5 && memcmp(b.p, whole.p, 5) == 0);
+    b.len = 0;
+    EXPECT_INT(h_req(&S, "GET", F, TS, NULL, NULL, 0, &b,
+                     "Range: bytes=0-4\nIf-Range: \"000000000000000000000000\""),
+               200);
+    EXPECT_INT(b.len, len);
+    b.len = 0;
+    EXPECT_INT(h_req(&S, "GET", F, TS, NULL, NULL, 0, &b,
+                     "Range: bytes=0-4\nIf-Range: Sat, 05 Dec 2026 00:00:00 GMT"),
+               200);
+    EXPECT_INT(b.len, len);
+    /* ranges change nothing about who may read: no session, no bytes */
+    b.len = 0;
+    EXPECT_INT(h_req(&S, "GET", F, NULL, NULL, NULL, 0, &b, "Range: bytes=0-4"), 401);
+    EXPECT(b.len == 0 || strstr(buf_cstr(&b), "<svg") == NULL);
+    buf_free(&b);
+    buf_free(&whole);
 }
 
 TEST(t_lapse_cuts_and_pass_restores)
@@ -316,6 +401,22 @@ TEST(t_remedial_cuts_and_pass_restores)
     EXPECT(strstr(h_last_headers(), "training-groups.csv") != NULL);
     EXPECT(strncmp(buf_cstr(&csv), "key,people,attempts,", 20) == 0);
     EXPECT(strstr(buf_cstr(&csv), "\r\nsales2,1,2,1,0.5,") != NULL);
+    /* the phishing table over HTTP: its own file name, the figures' columns, and an employee's
+     * export holds no one else */
+    csv.len = 0;
+    EXPECT_INT(h_req(&S, "GET", "/v1/training/metrics?by=person&format=csv&table=phishing", TS2,
+                     NULL, NULL, 0, &csv, NULL),
+               200);
+    EXPECT(strstr(h_last_headers(), "training-phishing.csv") != NULL);
+    EXPECT(strncmp(buf_cstr(&csv), "key,people,delivered,clicked,submitted,reported,", 48) == 0);
+    EXPECT(strstr(buf_cstr(&csv), "\r\nsales1,") == NULL);
+    EXPECT_INT(h_json(&S, "GET", "/v1/training/metrics?by=person&username=sales1", TS2, NULL, &j),
+               403);
+    json_decref(j);
+    EXPECT_INT(h_json(&S, "GET", "/v1/training/metrics", TH, NULL, &j), 200);
+    EXPECT(json_is_object(json_object_get(j, "phishing")));
+    EXPECT(json_is_array(json_object_get(json_object_get(j, "phishing"), "groups")));
+    json_decref(j);
     buf_free(&csv);
 }
 
@@ -526,7 +627,8 @@ static void write_training_json(unsigned port)
     int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600); /* the vault refuses wider modes */
     FILE *f = fdopen(fd, "w");
     fprintf(f,
-            "{\"smtp\": \"smtp://127.0.0.1:%u\", \"mail_domain\": \"staff.example\", "
+            "{\"smtp\": \"smtp://127.0.0.1:%u\", \"smtp_plain_loopback\": true, "
+            "\"mail_domain\": \"staff.example\", "
             "\"from\": \"training@staff.example\", \"console_url\": \"https://custos.example/\", "
             "\"remind_every\": 0, \"hr_scope\": {\"hr1\": [\"*\"]}}\n",
             port);
@@ -627,7 +729,8 @@ static void write_timer_json(unsigned port)
     int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     FILE *f = fdopen(fd, "w");
     fprintf(f,
-            "{\"smtp\": \"smtp://127.0.0.1:%u\", \"mail_domain\": \"staff.example\", "
+            "{\"smtp\": \"smtp://127.0.0.1:%u\", \"smtp_plain_loopback\": true, "
+            "\"mail_domain\": \"staff.example\", "
             "\"from\": \"training@staff.example\", \"remind_every\": 1, "
             "\"hr_scope\": {\"hr1\": [\"*\"]}}\n",
             port);
@@ -740,6 +843,7 @@ int main(void)
     }
     h_setup(&S, "training");
     RUN(t_demo_has_the_course);
+    RUN(t_course_file_ranges);
     RUN(t_lapse_cuts_and_pass_restores);
     RUN(t_remedial_cuts_and_pass_restores);
     RUN(t_guard_rule_sends_to_training);

@@ -11,6 +11,8 @@
 
 #include "audit/audit.h"
 #include "audit/checkpoint.h"
+#include "audit/merkle.h"
+#include "core/mem.h"
 #include "incident/bundle.h"
 #include "test.h"
 
@@ -102,8 +104,45 @@ TEST(t_build)
                        .role = "legal",
                        .source = "127.0.0.1",
                        .reason = "evidence for the CAC report"};
+    /* The index's preview, made before the export, is what the bundle then holds. */
+    buf pm;
+    buf_init(&pm, 0);
+    json_t *pe = NULL;
+    EXPECT_OK(bundle_preview(A, &in, &pm, &pe));
     buf_init(&BUNDLE, 0);
     EXPECT_OK(bundle_build(A, &in, &BUNDLE));
+    json_error_t je;
+    json_t *bj = json_loadb((const char *)BUNDLE.p, BUNDLE.len, 0, &je);
+    EXPECT(bj != NULL);
+    EXPECT_STR(buf_cstr(&pm), json_string_value(json_object_get(bj, "manifest")));
+    const json_t *be = json_object_get(bj, "entries");
+    EXPECT_INT(json_array_size(pe), 5);
+    EXPECT_INT(json_array_size(be), 5);
+    for (size_t i = 0; i < json_array_size(pe) && i < json_array_size(be); i++) {
+        const json_t *x = json_array_get(pe, i), *y = json_array_get(be, i);
+        EXPECT_INT(json_integer_value(json_object_get(x, "index")),
+                   json_integer_value(json_object_get(y, "index")));
+        const char *t = json_string_value(json_object_get(y, "entry"));
+        uint8_t leaf[32];
+        char hex[65];
+        merkle_leaf_hash((const uint8_t *)t, strlen(t), leaf);
+        hex_encode(hex, leaf, 32);
+        EXPECT_STR(json_string_value(json_object_get(x, "leaf")), hex);
+        EXPECT_STR(json_string_value(json_object_get(x, "actor")), "sales9");
+        EXPECT_STR(json_string_value(json_object_get(x, "action")), "customer.read");
+    }
+    char *first = strdup(json_string_value(json_object_get(bj, "manifest")) ?: "");
+    json_decref(bj);
+    json_decref(pe);
+    /* a changed document changes the preview's manifest as it would the bundle's */
+    bundle_doc d2[3] = {docs[0], docs[1], {"custody.json", "[]"}};
+    in.docs = d2;
+    EXPECT_OK(bundle_preview(A, &in, &pm, &pe));
+    EXPECT(strcmp(buf_cstr(&pm), first) != 0);
+    free(first);
+    json_decref(pe);
+    in.docs = docs;
+    buf_free(&pm);
     /* Asking for an entry past the scope's checkpoint is refused. */
     uint64_t late[] = {60};
     in.indexes = late, in.nindexes = 1;

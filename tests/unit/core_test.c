@@ -15,6 +15,7 @@
 
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/dbloc.h"
 #include "core/file.h"
 #include "core/mem.h"
 #include "core/utf8.h"
@@ -436,6 +437,30 @@ TEST(t_file_read_and_private)
     ftmp_done(&t);
 }
 
+/* libpq percent-decodes a location's parameter names: an encoded "password" is refused
+ * like the plain one, and no parameter name may carry a '%'. */
+TEST(t_dbloc_password_encoded)
+{
+    char schema[DBLOC_SCHEMA_MAX + 1];
+    char *uri = NULL;
+    EXPECT_OK(dbloc_split("postgres://u@h/db?sslmode=require&schema=s1", schema, &uri));
+    EXPECT_STR(schema, "s1");
+    EXPECT_STR(uri, "postgres://u@h/db?sslmode=require");
+    free(uri);
+    uri = NULL;
+    EXPECT_ERR(dbloc_split("postgres://u@h/db?password=x", schema, &uri), ERR_INPUT);
+    EXPECT_ERR(dbloc_split("postgres://u@h/db?%70assword=x", schema, &uri), ERR_INPUT);
+    EXPECT(uri == NULL);
+    EXPECT_ERR(dbloc_split("postgres://u@h/db?sslmode=require&pass%77ord=x", schema, &uri),
+               ERR_INPUT);
+    EXPECT_ERR(dbloc_split("postgres://u@h/db?%73chema=x", schema, &uri), ERR_INPUT);
+    EXPECT(uri == NULL);
+    /* A '%' in a value is libpq's business (a percent-encoded host or file name). */
+    EXPECT_OK(dbloc_split("postgres://u@h/db?passfile=%2Ftmp%2Fpw", schema, &uri));
+    EXPECT_STR(uri, "postgres://u@h/db?passfile=%2Ftmp%2Fpw");
+    free(uri);
+}
+
 int main(void)
 {
     test_init();
@@ -451,5 +476,6 @@ int main(void)
     RUN(t_file_failed_write_keeps_old);
     RUN(t_file_concurrent_writers);
     RUN(t_file_read_and_private);
+    RUN(t_dbloc_password_encoded);
     return test_done("core_test");
 }

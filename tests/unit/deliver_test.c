@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/smtp.h"
 #include "incident/deliver.h"
 #include "model/model.h"
 #include "test.h"
@@ -114,13 +115,45 @@ static const notice_recipient PEOPLE[] = {
      .fields = 1u << CF_NAME},
 };
 
-TEST(t_send_and_records)
+/* A relay that offers no STARTTLS: a notice is not sent in clear (a network that strips
+ * STARTTLS looks the same) unless the relay is on loopback and the setting allows it. */
+TEST(t_tls_required)
 {
     rx s;
     rx_start(&s);
     char url[64];
     snprintf(url, sizeof url, "smtp://127.0.0.1:%d", s.port);
     notice_mailer m = {.smtp_url = url, .from = "notices@yacang.example"};
+    approve_all();
+    notice_outbox *o = NULL;
+    EXPECT_OK(notice_outbox_new(&o));
+    int64_t now = 1772421000LL * 1000000;
+    notice_send_req q = req(&m, PEOPLE, 3, now);
+    notice_send_stats st;
+    EXPECT_OK(notice_outbox_send(o, &q, &st));
+    EXPECT_INT(st.sent, 0);
+    EXPECT_INT(st.failed, 2);
+    notice_outbox_free(o);
+    EXPECT_INT(rx_count(&s), 0);
+    rx_stop(&s);
+    EXPECT(smtp_url_loopback("smtp://127.0.0.1:25"));
+    EXPECT(smtp_url_loopback("smtp://127.9.8.7"));
+    EXPECT(smtp_url_loopback("smtp://[::1]:2525"));
+    EXPECT(smtp_url_loopback("smtp://localhost:25"));
+    EXPECT(!smtp_url_loopback("smtp://128.0.0.1:25"));
+    EXPECT(!smtp_url_loopback("smtp://mail.example:25"));
+    EXPECT(!smtp_url_loopback("smtp://127.0.0.1.evil.example:25"));
+    EXPECT(!smtp_url_loopback("smtp://u@127.0.0.1:25"));
+    EXPECT(!smtp_url_loopback("smtp://[::2]:25"));
+}
+
+TEST(t_send_and_records)
+{
+    rx s;
+    rx_start(&s);
+    char url[64];
+    snprintf(url, sizeof url, "smtp://127.0.0.1:%d", s.port);
+    notice_mailer m = {.smtp_url = url, .from = "notices@yacang.example", .plain_loopback = true};
     approve_all();
     notice_outbox *o = NULL;
     EXPECT_OK(notice_outbox_new(&o));
@@ -215,7 +248,7 @@ TEST(t_approval_binds_template_and_facts)
     rx_start(&s);
     char url[64];
     snprintf(url, sizeof url, "smtp://127.0.0.1:%d", s.port);
-    notice_mailer m = {.smtp_url = url, .from = "notices@yacang.example"};
+    notice_mailer m = {.smtp_url = url, .from = "notices@yacang.example", .plain_loopback = true};
     notice_outbox *o = NULL;
     EXPECT_OK(notice_outbox_new(&o));
     notice_send_stats st;
@@ -279,7 +312,7 @@ TEST(t_retry_with_backoff)
     s.reject_bounce = 1;
     char url[64];
     snprintf(url, sizeof url, "smtp://127.0.0.1:%d", s.port);
-    notice_mailer m = {.smtp_url = url, .from = "notices@yacang.example"};
+    notice_mailer m = {.smtp_url = url, .from = "notices@yacang.example", .plain_loopback = true};
     approve_all();
     notice_recipient who[2] = {PEOPLE[1], PEOPLE[0]};
     who[0].email = "bounce@mail.example";
@@ -352,6 +385,7 @@ TEST(t_drill_mails_only_drill_recipients)
     snprintf(url, sizeof url, "smtp://127.0.0.1:%d", s.port);
     const char *drill_to[2] = {"drill-cs@staff.example", "drill-legal@staff.example"};
     notice_mailer m = {.smtp_url = url,
+                       .plain_loopback = true,
                        .from = "notices@yacang.example",
                        .drill = true,
                        .drill_rcpt = drill_to,
@@ -411,7 +445,7 @@ TEST(t_concurrent_senders_mail_each_once)
     rx_start(&s);
     char url[64];
     snprintf(url, sizeof url, "smtp://127.0.0.1:%d", s.port);
-    notice_mailer m = {.smtp_url = url, .from = "notices@yacang.example"};
+    notice_mailer m = {.smtp_url = url, .from = "notices@yacang.example", .plain_loopback = true};
     approve_all();
     enum { N = 24 };
     notice_recipient r[N];
@@ -535,6 +569,7 @@ int main(void)
 {
     EXPECT_OK(mem_init());
     setup();
+    RUN(t_tls_required);
     RUN(t_send_and_records);
     RUN(t_approval_binds_template_and_facts);
     RUN(t_retry_with_backoff);

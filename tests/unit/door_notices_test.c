@@ -46,7 +46,8 @@ static void write_cfg(bool with_drill)
     fprintf(f,
             "{\"company\": \"Yacang Antiques Ltd.\", \"system\": \"Custos\","
             " \"contact_phone\": \"400-800-1234\", \"contact_email\": \"privacy@yacang.example\","
-            " \"smtp\": \"smtp://127.0.0.1:%d\", \"from\": \"notices@yacang.example\"%s}\n",
+            " \"smtp\": \"smtp://127.0.0.1:%d\", \"smtp_plain_loopback\": true,"
+            " \"from\": \"notices@yacang.example\"%s}\n",
             RX.port, with_drill ? ", \"drill_recipients\": [\"drill@staff.example\"]" : "");
     fclose(f);
 }

@@ -456,7 +456,7 @@ TEST(t_email)
     char rules[512];
     snprintf(rules, sizeof rules,
              "notify email security smtp://127.0.0.1:%d from guard@custos.test to "
-             "soc@custos.test,ciso@custos.test\n"
+             "soc@custos.test,ciso@custos.test plain-loopback\n"
              "rule bf\n detect login_fail\n threshold 1 within 1m\n severity high\nend\n",
              s.port);
     guard *g = open_text(rules);

@@ -704,6 +704,81 @@ TEST(t_honeytoken)
     guard_close(g);
 }
 
+/* "block-new D": a honeytoken read from the office's address (where colleagues have signed in)
+ * does not block the office; one from an address nobody else uses, first seen just now, does. */
+TEST(t_honeytoken_block_new)
+{
+    const char *rules = "rule newaddr\n detect new_address\n events logins\n respond log\nend\n"
+                        "rule bait\n detect honeytoken\n severity critical\n"
+                        " respond alert, lock 24h, block-new 24h\nend\n";
+    now_us = T0;
+    guard *g = open_text(rules);
+    EXPECT(g != NULL);
+    if (!g) {
+        return;
+    }
+    const int64_t DAY = 86400 * S;
+    guard_addr office, fresh;
+    EXPECT_OK(guard_addr_parse("10.20.0.1", &office));
+    EXPECT_OK(guard_addr_parse("10.66.0.9", &fresh));
+    observe(g, E(GUARD_EV_LOGIN_OK, "ann", "10.20.0.1", T0)); /* the office, for days */
+    observe(g, E(GUARD_EV_LOGIN_OK, "eve", "10.20.0.1", T0 + 2 * DAY));
+    guard_event e = E(GUARD_EV_CUSTOMER_READ, "eve", "10.20.0.1", T0 + 2 * DAY + S);
+    e.customer = "cus_bait1";
+    e.honeytoken = true;
+    observe(g, e);
+    guard_sync(g);
+    now_us = T0 + 2 * DAY + 2 * S;
+    EXPECT_INT(guard_admit(g, &office, now_us, NULL), GUARD_ADMIT);
+    EXPECT_INT(C.lock, 1); /* the reader's account is still locked */
+    EXPECT(strstr(C.actions, "guard.block") == NULL);
+    /* from an address first seen just now (its first login learnt it): blocked */
+    observe(g, E(GUARD_EV_LOGIN_OK, "mal", "10.66.0.9", T0 + 2 * DAY + 3 * S));
+    e = E(GUARD_EV_CUSTOMER_READ, "mal", "10.66.0.9", T0 + 2 * DAY + 4 * S);
+    e.customer = "cus_bait1";
+    e.honeytoken = true;
+    observe(g, e);
+    guard_sync(g);
+    now_us = T0 + 2 * DAY + 5 * S;
+    EXPECT_INT(guard_admit(g, &fresh, now_us, NULL), GUARD_BLOCK);
+    EXPECT(strstr(C.actions, "guard.block address:10.66.0.9;") != NULL);
+    EXPECT_INT(guard_admit(g, &office, now_us, NULL), GUARD_ADMIT);
+    /* an address two colleagues signed in from minutes ago (a new office, a single-host
+     * deployment) is someone's workplace: not blocked */
+    guard_addr shared;
+    EXPECT_OK(guard_addr_parse("10.77.0.5", &shared));
+    observe(g, E(GUARD_EV_LOGIN_OK, "bob", "10.77.0.5", T0 + 2 * DAY + 6 * S));
+    observe(g, E(GUARD_EV_LOGIN_OK, "cat", "10.77.0.5", T0 + 2 * DAY + 7 * S));
+    e = E(GUARD_EV_CUSTOMER_READ, "cat", "10.77.0.5", T0 + 2 * DAY + 8 * S);
+    e.customer = "cus_bait1";
+    e.honeytoken = true;
+    observe(g, e);
+    guard_sync(g);
+    now_us = T0 + 2 * DAY + 9 * S;
+    EXPECT_INT(guard_admit(g, &shared, now_us, NULL), GUARD_ADMIT);
+    EXPECT(strstr(C.actions, "guard.block address:10.77.0.5;") == NULL);
+    json_t *a = alerts_of(g, "bait");
+    EXPECT_STR(field(json_array_get(a, 0), "responses"), "alert, block-new 1d, lock 1d");
+    json_decref(a);
+    guard_close(g);
+    /* without a new_address rule nothing is learnt: nothing to decide on, no block */
+    now_us = T0;
+    g = open_text("rule bait\n detect honeytoken\n severity critical\n"
+                  " respond alert, block-new 24h\nend\n");
+    e = E(GUARD_EV_CUSTOMER_READ, "mal", "10.66.0.9", T0);
+    e.customer = "cus_bait1";
+    e.honeytoken = true;
+    observe(g, e);
+    guard_sync(g);
+    EXPECT_INT(guard_admit(g, &fresh, T0 + S, NULL), GUARD_ADMIT);
+    guard_close(g);
+    guard_rules *r = NULL;
+    EXPECT_ERR(guard_rules_parse(slice_cstr("rule r\n detect honeytoken\n"
+                                            " respond block 1h, block-new 1h\nend\n"),
+                                 "t.rules", &r),
+               ERR_INPUT);
+}
+
 /* "train COURSE": remedial training for what a signed-in person did themselves, never for
  * what anyone can make happen to an account (failed logins). */
 TEST(t_train_response)
@@ -1247,6 +1322,7 @@ int main(void)
     RUN(t_baseline_warmup_and_z);
     RUN(t_off_hours);
     RUN(t_honeytoken);
+    RUN(t_honeytoken_block_new);
     RUN(t_train_response);
     RUN(t_scan);
     RUN(t_new_address_persisted);

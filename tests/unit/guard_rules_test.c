@@ -82,7 +82,8 @@ TEST(t_settings_and_defaults)
                            "honeytoken cus_b, cus_a\n"
                            "delivery retry 100ms attempts 3\n"
                            "notify webhook data_steward:beijing http://127.0.0.1:9/x min high\n"
-                           "notify email hr smtp://127.0.0.1:25 from a@b.c to d@e.f,g@h.i\n"
+                           "notify email hr smtp://127.0.0.1:25 from a@b.c to d@e.f,g@h.i "
+                           "plain-loopback\n"
                            "notify syslog udp [::1]:514\n"
                            "nftables inet filter s4 s6 path /sbin/nft\n"
                            "rule r1\n"
@@ -111,6 +112,7 @@ TEST(t_settings_and_defaults)
     EXPECT(r->sinks[0].kind == SINK_WEBHOOK && r->sinks[0].routes == ROUTE_STEWARD &&
            strcmp(r->sinks[0].dept, "beijing") == 0 && r->sinks[0].min == SEV_HIGH);
     EXPECT(r->sinks[1].kind == SINK_EMAIL && strcmp(r->sinks[1].to, "d@e.f,g@h.i") == 0);
+    EXPECT(r->sinks[1].plain_loopback);
     EXPECT(r->nft_on && strcmp(r->nft_path, "/sbin/nft") == 0);
     const grule *g = rule_named(r, "r1");
     EXPECT(g && g->sev == SEV_HIGH && g->actions == ACT_ALERT && g->per == PER_ACCOUNT &&
@@ -175,6 +177,10 @@ static const struct {
     {"notify webhook security http://example.com/x\n", 1, "https://"},
     {"notify webhook nobody https://example.com/x\n", 1, "unknown route"},
     {"notify email security smtp://m from a@b to\n", 1, "notify email ROUTE"},
+    {"notify email security smtp://mail.example:25 from a@b to c@d plain-loopback\n", 1,
+     "only for an smtp:// relay on loopback"},
+    {"notify email security smtps://127.0.0.1:25 from a@b to c@d plain-loopback\n", 1,
+     "only for an smtp:// relay on loopback"},
     {"notify syslog udp example.com:514\n", 1, "IP address"},
     {"notify syslog udp 127.0.0.1:0\n", 1, "HOST:PORT"},
     {"notify syslog unix dev/log\n", 1, "absolute socket path"},

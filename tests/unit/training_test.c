@@ -14,6 +14,7 @@
 #include "door/door_int.h" /* white-box: the vault's store */
 #include "door/door_training.h"
 #include "store/sqlite_int.h" /* white-box: an older vault's rows */
+#include "store/store_phish.h"
 #include "store/store_training.h"
 #include "test.h"
 #include "training/training.h"
@@ -194,8 +195,26 @@ TEST(t_starter_course_checks)
         EXPECT_INT(c->nlessons, 5);
         EXPECT_INT(c->nlangs, 2);
         EXPECT(c->nquestions >= 15);
-        /* every lesson has a comic and a phishing lesson has scenario mails */
-        EXPECT_INT(c->nassets, 5);
+        /* every lesson has a comic, the phishing lesson an animation too (CSS inside the SVG,
+         * no script), shown in both languages; and the phishing lesson has scenario mails */
+        EXPECT_INT(c->nassets, 6);
+        bool anim = false;
+        for (size_t i = 0; i < c->nassets; i++) {
+            anim = anim || strcmp(c->assets[i], "img/03-lookalike-sender.svg") == 0;
+        }
+        EXPECT(anim);
+        size_t n = 0;
+        char *svg = slurp(STARTER "/img/03-lookalike-sender.svg", &n);
+        EXPECT(svg && strstr(svg, "@keyframes") && strstr(svg, "animation:") &&
+               strstr(svg, "prefers-reduced-motion") && !strstr(svg, "<script"));
+        free(svg);
+        static const char *const L3[] = {STARTER "/lessons/en/03-phishing.md",
+                                         STARTER "/lessons/zh-CN/03-phishing.md"};
+        for (size_t i = 0; i < 2; i++) {
+            char *md = slurp(L3[i], &n);
+            EXPECT(md && strstr(md, "](../../img/03-lookalike-sender.svg)"));
+            free(md);
+        }
         int mails = 0;
         for (size_t i = 0; i < c->nquestions; i++) {
             mails += json_object_get(c->qs[i].q, "mail") != NULL;
@@ -454,13 +473,21 @@ TEST(t_zones_and_config)
     EXPECT_INT(c.rules.zone_off_s, 0);
     EXPECT_INT(c.rules.due_days, 45);
     EXPECT_INT(c.rules.grace_days, TR_DEFAULT_GRACE_DAYS);
-    static const char *const BAD[] = {"{\"zone\":\"Mars/Base\"}",
-                                      "{\"due_days\":0}",
-                                      "{\"smtp\":\"http://x\"}",
-                                      "{\"from\":\"a@b>\\r\\nBcc: x\"}",
-                                      "{\"mail_domain\":\"ex ample.com\"}",
-                                      "{\"colour\":1}",
-                                      "["};
+    EXPECT(!c.smtp_plain_loopback); /* TLS to the relay unless a loopback relay is let off */
+    const char *pl = "{\"smtp\":\"smtp://127.0.0.1:2525\",\"smtp_plain_loopback\":true}";
+    EXPECT_OK(tr_config_parse(slice_of(pl, strlen(pl)), &c));
+    EXPECT(c.smtp_plain_loopback);
+    static const char *const BAD[] = {
+        "{\"zone\":\"Mars/Base\"}",
+        "{\"due_days\":0}",
+        "{\"smtp\":\"http://x\"}",
+        "{\"from\":\"a@b>\\r\\nBcc: x\"}",
+        "{\"mail_domain\":\"ex ample.com\"}",
+        "{\"colour\":1}",
+        "{\"smtp\":\"smtp://mail.example:25\","
+        "\"smtp_plain_loopback\":true}",
+        "{\"smtp\":\"smtp://127.0.0.1:25\",\"smtp_plain_loopback\":1}",
+        "["};
     for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
         EXPECT_ERR(tr_config_parse(slice_of(BAD[i], strlen(BAD[i])), &c), ERR_INPUT);
     }
@@ -543,7 +570,7 @@ TEST(t_door_lesson_and_files)
     json_t *out = NULL;
     EXPECT_OK(door_training_lesson(V, &SALES, "security-basics", "phishing", "zh-CN", &out));
     const char *html = json_string_value(json_object_get(out, "html"));
-    EXPECT(html && strstr(html, "src=\"/v1/training/files/security-basics/2026.4/img/"
+    EXPECT(html && strstr(html, "src=\"/v1/training/files/security-basics/2026.4.1/img/"
                                 "03-phishing-comic.svg\"") != NULL);
     EXPECT(html && strstr(html, "钓鱼") != NULL);
     json_decref(out);
@@ -554,13 +581,14 @@ TEST(t_door_lesson_and_files)
     buf b;
     buf_init(&b, 1 << 20);
     const char *ct = NULL;
-    EXPECT_OK(door_training_file(V, &SALES, "security-basics", "2026.4", "img/01-pipl-comic.svg",
+    EXPECT_OK(door_training_file(V, &SALES, "security-basics", "2026.4.1", "img/01-pipl-comic.svg",
                                  &b, &ct));
     EXPECT_STR(ct, "image/svg+xml");
     EXPECT(b.len > 1000);
-    EXPECT_ERR(door_training_file(V, &SALES, "security-basics", "2026.4", "../custos.db", &b, &ct),
-               ERR_NOT_FOUND);
-    EXPECT_ERR(door_training_file(V, &SALES, "security-basics", "2026.4", "course.json", &b, &ct),
+    EXPECT_ERR(
+        door_training_file(V, &SALES, "security-basics", "2026.4.1", "../custos.db", &b, &ct),
+        ERR_NOT_FOUND);
+    EXPECT_ERR(door_training_file(V, &SALES, "security-basics", "2026.4.1", "course.json", &b, &ct),
                ERR_NOT_FOUND);
     buf_free(&b);
     /* an API key is no person */
@@ -951,7 +979,11 @@ TEST(t_door_metrics_scope_and_figures)
     EXPECT_STR(json_string_value(json_object_get(qi, "item")), "recognise-phishing");
     EXPECT(fabs(json_real_value(json_object_get(json_object_get(qi, "post"), "mean")) - 4.0) <
            0.001);
-    EXPECT(json_is_null(json_object_get(m, "phishing")));
+    /* no campaign yet: the phishing figures are there, and empty */
+    json_t *ph0 = json_object_get(m, "phishing");
+    EXPECT(json_is_object(ph0));
+    EXPECT_INT(json_array_size(json_object_get(ph0, "groups")), 0);
+    EXPECT(json_is_null(json_object_get(ph0, "totals")));
     json_decref(m);
     /* an employee sees only their own */
     EXPECT(metrics(&SALES, TR_BY_PERSON, NULL, "sales2", ERR_DENIED) == NULL);
@@ -1017,6 +1049,233 @@ TEST(t_door_metrics_scope_and_figures)
     EXPECT_ERR(door_training_metrics_csv(V, &hr2, &q, "groups", &csv), ERR_DENIED);
     buf_free(&csv);
     write_training_json(HR_ALL);
+}
+
+static void ph_mail(const char *id, const char *campaign, const actor *who, int64_t sent,
+                    int64_t click_s, int64_t submit_s, int64_t report_s)
+{
+    phish_mail m;
+    memset(&m, 0, sizeof m);
+    snprintf(m.id, sizeof m.id, "%s", id);
+    snprintf(m.campaign, sizeof m.campaign, "%s", campaign);
+    snprintf(m.account_id, sizeof m.account_id, "%s", who->account_id);
+    snprintf(m.department, sizeof m.department, "%s", who->department);
+    m.due_us = sent ? sent : T("2026-11-10T02:00:00Z");
+    m.sent_us = sent;
+    m.opened_us = sent && (click_s || report_s) ? sent + 10 * 1000000LL : 0;
+    m.clicked_us = click_s ? sent + click_s * 1000000LL : 0;
+    m.submitted_us = submit_s ? sent + submit_s * 1000000LL : 0;
+    m.reported_us = report_s ? sent + report_s * 1000000LL : 0;
+    EXPECT_OK(store_phish_mail_put(V->st, &m));
+}
+
+static void ph_campaign(const char *id, int64_t starts)
+{
+    phish_campaign c;
+    phish_campaign_init(&c);
+    snprintf(c.id, sizeof c.id, "%s", id);
+    snprintf(c.name, sizeof c.name, "practice %s", id);
+    snprintf(c.template_id, sizeof c.template_id, "invoice");
+    snprintf(c.lang, sizeof c.lang, "en");
+    snprintf(c.created_by, sizeof c.created_by, "hr1");
+    snprintf(c.targets, sizeof c.targets, "{}");
+    c.created_us = starts;
+    c.starts_us = starts;
+    c.ends_us = starts + 3600 * 1000000LL;
+    c.track_until_us = starts + 30 * 86400 * 1000000LL;
+    c.scanner_s = 5;
+    EXPECT_OK(buf_append_str(&c.template, "x"));
+    EXPECT_OK(store_phish_campaign_put(V->st, &c));
+    phish_campaign_free(&c);
+}
+
+static json_t *ph_group(json_t *m, const char *key)
+{
+    size_t i;
+    json_t *g;
+    json_array_foreach(json_object_get(json_object_get(m, "phishing"), "groups"), i, g)
+    {
+        if (strcmp(json_string_value(json_object_get(g, "key")), key) == 0) {
+            return g;
+        }
+    }
+    return NULL;
+}
+
+static json_int_t ji(json_t *o, const char *k)
+{
+    return json_integer_value(json_object_get(o, k));
+}
+
+static double jr(json_t *o, const char *k)
+{
+    return json_real_value(json_object_get(o, k));
+}
+
+/* Two campaigns with known events: the figures per person, department, quarter and in
+ * total match by hand, sales1 (who clicked both) is a repeat clicker, unsent mails do not
+ * count, and the scope holds for the phishing figures like for the others. */
+TEST(t_door_metrics_phishing)
+{
+    actor hr2, stew;
+    EXPECT_OK(door_actor_of(V, "hr2", &hr2));
+    EXPECT_OK(door_actor_of(V, "steward1", &stew));
+    EXPECT_OK(store_phish_ready(V->st));
+    int64_t s1 = T("2026-08-10T02:00:00Z"), s2 = T("2026-11-10T02:00:00Z");
+    ph_campaign("phc1aaaaaaaaaaaaaaaaaaaaaaaaaaaa", s1);
+    ph_campaign("phc2aaaaaaaaaaaaaaaaaaaaaaaaaaaa", s2);
+    /* campaign 1 (2026Q3): sales1 clicks and submits, sales2 reports, hr1 ignores it */
+    ph_mail("phm1aaaaaaaaaaaaaaaaaaaaaaaaaaaa", "phc1aaaaaaaaaaaaaaaaaaaaaaaaaaaa", &SALES, s1, 100,
+            120, 0);
+    ph_mail("phm2aaaaaaaaaaaaaaaaaaaaaaaaaaaa", "phc1aaaaaaaaaaaaaaaaaaaaaaaaaaaa", &SALES2, s1, 0,
+            0, 300);
+    ph_mail("phm3aaaaaaaaaaaaaaaaaaaaaaaaaaaa", "phc1aaaaaaaaaaaaaaaaaaaaaaaaaaaa", &HR, s1, 0, 0,
+            0);
+    /* campaign 2 (2026Q4): sales1 clicks again then reports, sales2 reports, hr1's is unsent */
+    ph_mail("phm5aaaaaaaaaaaaaaaaaaaaaaaaaaaa", "phc2aaaaaaaaaaaaaaaaaaaaaaaaaaaa", &SALES, s2, 50,
+            0, 600);
+    ph_mail("phm6aaaaaaaaaaaaaaaaaaaaaaaaaaaa", "phc2aaaaaaaaaaaaaaaaaaaaaaaaaaaa", &SALES2, s2, 0,
+            0, 100);
+    ph_mail("phm7aaaaaaaaaaaaaaaaaaaaaaaaaaaa", "phc2aaaaaaaaaaaaaaaaaaaaaaaaaaaa", &HR, 0, 0, 0,
+            0);
+
+    json_t *m = metrics(&HR, TR_BY_PERSON, NULL, NULL, ERR_OK);
+    json_t *g = ph_group(m, "sales1");
+    EXPECT(g != NULL);
+    EXPECT_INT(ji(g, "delivered"), 2);
+    EXPECT_INT(ji(g, "clicked"), 2);
+    EXPECT_INT(ji(g, "submitted"), 1);
+    EXPECT_INT(ji(g, "reported"), 1);
+    EXPECT(fabs(jr(g, "phish_prone_pct") - 100.0) < 1e-9);
+    EXPECT(fabs(jr(g, "report_rate_pct") - 50.0) < 1e-9);
+    EXPECT_INT(ji(g, "median_report_s"), 600);
+    EXPECT_INT(ji(g, "repeat_clickers"), 1);
+    g = ph_group(m, "sales2");
+    EXPECT(g != NULL);
+    EXPECT_INT(ji(g, "delivered"), 2);
+    EXPECT_INT(ji(g, "clicked"), 0);
+    EXPECT_INT(ji(g, "reported"), 2);
+    EXPECT(fabs(jr(g, "phish_prone_pct")) < 1e-9);
+    EXPECT(fabs(jr(g, "report_rate_pct") - 100.0) < 1e-9);
+    EXPECT_INT(ji(g, "median_report_s"), 200);
+    EXPECT_INT(ji(g, "repeat_clickers"), 0);
+    g = ph_group(m, "hr1");
+    EXPECT(g != NULL);
+    EXPECT_INT(ji(g, "delivered"), 1); /* the unsent mail is not delivered */
+    EXPECT(json_is_null(json_object_get(g, "median_report_s")));
+    json_t *tot = json_object_get(json_object_get(m, "phishing"), "totals");
+    EXPECT_INT(ji(tot, "delivered"), 5);
+    EXPECT_INT(ji(tot, "clicked"), 2);
+    EXPECT_INT(ji(tot, "submitted"), 1);
+    EXPECT_INT(ji(tot, "reported"), 3);
+    EXPECT(fabs(jr(tot, "phish_prone_pct") - 40.0) < 1e-9);
+    EXPECT(fabs(jr(tot, "report_rate_pct") - 60.0) < 1e-9);
+    EXPECT_INT(ji(tot, "median_report_s"), 300);
+    EXPECT_INT(ji(tot, "repeat_clickers"), 1);
+    json_decref(m);
+    /* by quarter of delivery, and the trends */
+    m = metrics(&HR, TR_BY_QUARTER, NULL, NULL, ERR_OK);
+    g = ph_group(m, "2026Q3");
+    EXPECT(g != NULL);
+    EXPECT_INT(ji(g, "delivered"), 3);
+    EXPECT(fabs(jr(g, "phish_prone_pct") - 33.3) < 1e-9);
+    EXPECT_INT(ji(g, "repeat_clickers"), 0);
+    g = ph_group(m, "2026Q4");
+    EXPECT(g != NULL);
+    EXPECT_INT(ji(g, "delivered"), 2);
+    EXPECT(fabs(jr(g, "phish_prone_pct") - 50.0) < 1e-9);
+    EXPECT_INT(ji(g, "median_report_s"), 350);
+    EXPECT_INT(ji(g, "repeat_clickers"), 1);
+    EXPECT_INT(json_array_size(json_object_get(json_object_get(m, "phishing"), "trends")), 2);
+    json_decref(m);
+    /* by department, and the quarter filter */
+    tr_metrics_query q;
+    memset(&q, 0, sizeof q);
+    q.by = TR_BY_DEPARTMENT;
+    snprintf(q.quarter, sizeof q.quarter, "2026Q4");
+    m = NULL;
+    EXPECT_OK(door_training_metrics(V, &HR, &q, &m));
+    g = ph_group(m, "beijing");
+    EXPECT(g != NULL);
+    EXPECT_INT(ji(g, "delivered"), 1);
+    EXPECT_INT(ji(g, "repeat_clickers"), 1);
+    EXPECT(ph_group(m, "hr") == NULL); /* hr1's Q4 mail was never delivered */
+    json_decref(m);
+    /* an employee: their own only */
+    m = metrics(&SALES, TR_BY_PERSON, NULL, NULL, ERR_OK);
+    EXPECT(ph_group(m, "sales1") != NULL);
+    EXPECT(ph_group(m, "sales2") == NULL);
+    EXPECT_INT(ji(json_object_get(json_object_get(m, "phishing"), "totals"), "delivered"), 2);
+    json_decref(m);
+    EXPECT(metrics(&SALES, TR_BY_PERSON, NULL, "sales2", ERR_DENIED) == NULL);
+    EXPECT(metrics(&SALES, TR_BY_DEPARTMENT, "shanghai", NULL, ERR_DENIED) == NULL);
+    /* HR without a scope and a steward: their department */
+    m = metrics(&hr2, TR_BY_DEPARTMENT, NULL, NULL, ERR_OK);
+    EXPECT(ph_group(m, "beijing") != NULL);
+    EXPECT(ph_group(m, "shanghai") == NULL);
+    EXPECT(ph_group(m, "hr") == NULL);
+    json_decref(m);
+    EXPECT(metrics(&hr2, TR_BY_PERSON, NULL, "sales2", ERR_DENIED) == NULL);
+    m = metrics(&stew, TR_BY_PERSON, NULL, NULL, ERR_OK);
+    EXPECT(ph_group(m, "sales1") != NULL);
+    EXPECT(ph_group(m, "sales2") == NULL);
+    json_decref(m);
+    EXPECT(metrics(&stew, TR_BY_DEPARTMENT, "shanghai", NULL, ERR_DENIED) == NULL);
+    /* the CSV table, scoped the same */
+    memset(&q, 0, sizeof q);
+    q.by = TR_BY_PERSON;
+    buf csv;
+    buf_init(&csv, 1 << 20);
+    EXPECT_OK(door_training_metrics_csv(V, &HR, &q, "phishing", &csv));
+    const char *t = buf_cstr(&csv);
+    EXPECT(strncmp(t,
+                   "key,people,delivered,clicked,submitted,reported,phish_prone_pct,"
+                   "report_rate_pct,median_report_s,repeat_clickers\r\n",
+                   113) == 0);
+    EXPECT(strstr(t, "\r\nsales1,1,2,2,1,1,100,50,600,1\r\n") != NULL);
+    EXPECT(strstr(t, "\r\nsales2,1,2,0,0,2,0,100,200,0\r\n") != NULL);
+    EXPECT(strstr(t, "\r\nhr1,1,1,0,0,0,0,0,,0\r\n") != NULL);
+    csv.len = 0;
+    EXPECT_OK(door_training_metrics_csv(V, &SALES, &q, "phishing", &csv));
+    EXPECT(strstr(buf_cstr(&csv), "sales2") == NULL);
+    EXPECT(strstr(buf_cstr(&csv), "\r\nsales1,") != NULL);
+    csv.len = 0;
+    snprintf(q.username, sizeof q.username, "sales2");
+    EXPECT_ERR(door_training_metrics_csv(V, &stew, &q, "phishing", &csv), ERR_DENIED);
+    buf_free(&csv);
+}
+
+/* A repeat is decided by when the clicks happened, not when the mails were sent: an
+ * old campaign's mail clicked after a newer one's click is the repeat. */
+TEST(t_door_metrics_phishing_repeat_order)
+{
+    actor odd;
+    EXPECT_OK(door_actor_of(V, "-odd.name", &odd));
+    int64_t s1 = T("2026-08-10T02:00:00Z"), s2 = T("2026-11-10T02:00:00Z");
+    int64_t late = (T("2026-12-01T02:00:00Z") - s1) / 1000000;
+    ph_mail("phm8aaaaaaaaaaaaaaaaaaaaaaaaaaaa", "phc1aaaaaaaaaaaaaaaaaaaaaaaaaaaa", &odd, s1, late,
+            0, 0);
+    ph_mail("phm9aaaaaaaaaaaaaaaaaaaaaaaaaaaa", "phc2aaaaaaaaaaaaaaaaaaaaaaaaaaaa", &odd, s2, 50, 0,
+            0);
+    json_t *m = metrics(&HR, TR_BY_QUARTER, NULL, "-odd.name", ERR_OK);
+    json_t *g = ph_group(m, "2026Q3");
+    EXPECT(g != NULL);
+    EXPECT_INT(ji(g, "clicked"), 1);
+    EXPECT_INT(ji(g, "repeat_clickers"), 1);
+    g = ph_group(m, "2026Q4");
+    EXPECT(g != NULL);
+    EXPECT_INT(ji(g, "clicked"), 1);
+    EXPECT_INT(ji(g, "repeat_clickers"), 0);
+    json_t *tot = json_object_get(json_object_get(m, "phishing"), "totals");
+    EXPECT_INT(ji(tot, "delivered"), 2);
+    EXPECT_INT(ji(tot, "repeat_clickers"), 1);
+    json_decref(m);
+    /* the others' figures did not move: sales1 still one repeat, sales2 none */
+    m = metrics(&HR, TR_BY_PERSON, NULL, NULL, ERR_OK);
+    EXPECT_INT(ji(ph_group(m, "sales1"), "repeat_clickers"), 1);
+    EXPECT_INT(ji(ph_group(m, "sales2"), "repeat_clickers"), 0);
+    EXPECT_INT(ji(json_object_get(json_object_get(m, "phishing"), "totals"), "repeat_clickers"), 2);
+    json_decref(m);
 }
 
 typedef struct rem_race {
@@ -1223,6 +1482,8 @@ int main(void)
     RUN(t_door_attempt_limits);
     RUN(t_door_questionnaire_text_sealed);
     RUN(t_door_metrics_scope_and_figures);
+    RUN(t_door_metrics_phishing);
+    RUN(t_door_metrics_phishing_repeat_order);
     RUN(t_door_remedial);
     RUN(t_door_legacy_clear_text_erased);
     RUN(t_door_teardown);

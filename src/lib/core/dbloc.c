@@ -31,6 +31,13 @@ err dbloc_split(const char *location, char schema[DBLOC_SCHEMA_MAX + 1], char **
     char sep = '?';
     for (const char *p = q ? q + 1 : ""; *p;) {
         size_t len = strcspn(p, "&");
+        /* libpq percent-decodes parameter names (?%70assword= is password=): a name is
+         * compared byte for byte here, so an encoded one is refused outright. */
+        const char *eq = memchr(p, '=', len);
+        if (memchr(p, '%', eq ? (size_t)(eq - p) : len)) {
+            free(u);
+            BAIL(ERR_INPUT, "database location: a parameter name is percent-encoded");
+        }
         if (strncmp(p, "schema=", 7) == 0) {
             size_t sl = len - 7;
             bool ok = sl > 0 && sl <= DBLOC_SCHEMA_MAX;

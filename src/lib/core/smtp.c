@@ -3,6 +3,7 @@
  */
 #include "core/smtp.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -42,6 +43,43 @@ static bool one_line(const char *s, size_t max)
         }
     }
     return true;
+}
+
+bool smtp_url_loopback(const char *url)
+{
+    const char *h = url ? strstr(url, "://") : NULL;
+    if (!h) {
+        return false;
+    }
+    h += 3;
+    char host[64];
+    size_t n;
+    if (*h == '[') {
+        h++;
+        n = strcspn(h, "]");
+        if (h[n] != ']') {
+            return false;
+        }
+    } else {
+        n = strcspn(h, ":/?#@");
+        if (h[n] == '@') {
+            return false; /* user information: not a plain relay location */
+        }
+    }
+    if (n == 0 || n >= sizeof host) {
+        return false;
+    }
+    memcpy(host, h, n);
+    host[n] = '\0';
+    if (strcmp(host, "localhost") == 0) {
+        return true;
+    }
+    unsigned char a[16];
+    if (inet_pton(AF_INET, host, a) == 1) {
+        return a[0] == 127;
+    }
+    static const unsigned char one[16] = {[15] = 1};
+    return inet_pton(AF_INET6, host, a) == 1 && memcmp(a, one, 16) == 0;
 }
 
 bool smtp_addr_ok(const char *s)
@@ -168,7 +206,9 @@ err smtp_send(const smtp_msg *m)
     mailbody mb = {(const char *)msg.p, msg.len, 0};
     curl_easy_setopt(h, CURLOPT_URL, m->url);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-    curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
+    /* CURLUSESSL_TRY would go on in clear when STARTTLS is missing or stripped on the way */
+    bool clear_ok = m->plain_loopback && smtp_url_loopback(m->url);
+    curl_easy_setopt(h, CURLOPT_USE_SSL, (long)(clear_ok ? CURLUSESSL_TRY : CURLUSESSL_ALL));
     curl_easy_setopt(h, CURLOPT_MAIL_FROM, from);
     curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
     curl_easy_setopt(h, CURLOPT_READFUNCTION, mail_read);

@@ -1,7 +1,8 @@
 /*
  * smtp.h - one message out through SMTP with libcurl: the single sender of Custos's mail
- * (the guard's alerts, training reminders, breach notices). STARTTLS when the server offers it
- * (smtps:// for implicit TLS), only the smtp and smtps protocols, a bounded time, no signals.
+ * (the guard's alerts, training reminders, breach notices). TLS required: smtps://, or STARTTLS
+ * that may not be skipped (only a loopback relay may be let off, smtp_msg.plain_loopback), only
+ * the smtp and smtps protocols, a bounded time, no signals.
  *
  * Addresses, the subject and extra headers are checked so that nothing can add a header or a
  * recipient: no CR, LF, angle brackets or NUL, bounded lengths. A subject that is not plain
@@ -30,7 +31,16 @@ typedef struct smtp_msg {
     const char *content_type; /* NULL: "text/plain; charset=utf-8" */
     const char *msgid_host;   /* the Message-ID's right side, e.g. "custos-guard" */
     const char *body;         /* UTF-8; LF or CRLF */
+    /* TLS is required by default (smtps://, or STARTTLS that must succeed: a server that does
+     * not offer it, or a network that strips it, fails the send). true: the operator's opt-out
+     * for a relay on loopback without TLS (smtp_url_loopback), which then gets the message in
+     * clear; ignored for any other host. */
+    bool plain_loopback;
 } smtp_msg;
+
+/* True when the URL's host is a loopback address (127.0.0.0/8, ::1) or "localhost": the only
+ * relay a setting may exempt from TLS. */
+bool smtp_url_loopback(const char *url);
 
 /* True when s is one address fit for an envelope and a header. */
 bool smtp_addr_ok(const char *s);

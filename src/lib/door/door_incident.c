@@ -31,6 +31,7 @@
 #include "door_int.h"
 #include "door_notices_int.h"
 #include "incident/bundle.h"
+#include "incident/deliver.h"
 #include "incident/incident.h"
 #include "incident/playbook.h"
 #include "incident/scope.h"
@@ -40,8 +41,11 @@
 #define KEY_MARK "derived:" KEY_PURPOSE
 #define MUTATE_TRIES 64
 #define LIST_MAX 500
-#define BLOCK_SECONDS ((int64_t)30 * 86400)       /* a containment block: 30 days, lifted by hand */
-#define LOCK_US ((int64_t)3650 * 86400 * 1000000) /* a containment lock: until unlocked */
+#define BLOCK_SECONDS ((int64_t)30 * 86400) /* a containment block: 30 days, lifted by hand */
+#define LOCK_SECONDS                                                                               \
+    ((int64_t)30 * 86400) /* a containment lock: 30 days, renewable, a sanction                    \
+                           */
+#define PENDING_US ((int64_t)15 * 60 * 1000000) /* a second lead confirms within 15 minutes */
 
 /* ---- who may ---- */
 
@@ -409,6 +413,23 @@ static json_t *view(const loaded *l, int64_t now)
     json_object_set_new(j, "late_tasks", json_integer(late_tasks(inc, now)));
     json_object_set_new(j, "version", json_integer((json_int_t)l->row.version));
     json_object_set_new(j, "escalate_to", json_string(role_name((role)inc->pb.escalate_to)));
+    /* Containment waiting for a second lead (fresh ones only). */
+    json_t *pend = json_array();
+    const json_t *px;
+    size_t pi;
+    json_array_foreach(json_object_get(l->extra, "pending"), pi, px)
+    {
+        int64_t at = json_integer_value(json_object_get(px, "at_us"));
+        if (at >= now - PENDING_US) {
+            json_array_append_new(pend, json_pack("{s:O, s:O, s:O, s:O, s:o, s:o}", "task",
+                                                  json_object_get(px, "task"), "action",
+                                                  json_object_get(px, "action"), "target",
+                                                  json_object_get(px, "target"), "by",
+                                                  json_object_get(px, "by"), "at", time_json(at),
+                                                  "expires_at", time_json(at + PENDING_US)));
+        }
+    }
+    json_object_set_new(j, "pending_actions", pend);
     json_t *tasks = json_object_get(j, "tasks");
     for (size_t i = 0; i < inc->pb.ntasks && i < json_array_size(tasks); i++) {
         json_t *t = json_array_get(tasks, i);
@@ -509,6 +530,13 @@ err door_incident_open(vault *v, const actor *a, const door_incident_open_opts *
     int64_t aware = o->aware_us;
     if (o->alert > 0) {
         GUARD(alert_of(v, o->alert, &alert));
+        /* Nobody takes up (and so acknowledges) an alert about themselves. */
+        const char *about = json_string_value(json_object_get(alert, "account"));
+        if (!is_system(a) && about && strcmp(about, a->username) == 0) {
+            rc = door_deny(v, a, act, NULL, NULL, "incident.own-alert", ERR_DENIED,
+                           "the alert is about your own account: another lead opens it");
+            goto out;
+        }
         snprintf(alert_id, sizeof alert_id, "%lld", (long long)o->alert);
         const char *first = json_string_value(json_object_get(alert, "first_seen"));
         int64_t seen = 0;
@@ -860,26 +888,36 @@ static err ch_action(vault *v, const actor *a, loaded *l, void *ctx)
     return incident_action(&l->inc, x->task, x->act, x->target, &who, clock_now_us());
 }
 
-/* Locks an account as the guard's lock does (sessions ended, sign-in refused) until someone
- * of security unlocks it (guard.unlock); recorded as a sanction nowhere else. */
-static err contain_lock(vault *v, const actor *a, const char *username, const char *why)
+/* Locks an account as a guard sanction named after the incident ("incident:ID"): the sanctions
+ * view lists it and lifts it (guard.unlock); 30 days, renewed by locking again. by names who
+ * decided (one lead, or the proposer and the confirming lead). */
+static err contain_lock(vault *v, const actor *a, const char *username, const char *inc_id,
+                        const char *by, const char *why)
 {
     ENSURE(strcmp(username, a->username) != 0, ERR_INPUT, "you cannot lock your own account");
     account acc;
     err e = identity_account_by_name(&v->id, username, &acc);
     ENSURE(e != ERR_NOT_FOUND, ERR_NOT_FOUND, "no such account");
     TRY(e);
+    char id[ID_LEN + 1];
+    snprintf(id, sizeof id, "%s", acc.id);
     identity_account_wipe(&acc);
     audit_entry en;
     door_entry(&en, a, "account.lock", "allow", "incident.contain");
-    char reason[200];
-    snprintf(reason, sizeof reason, "%s %s", acc.username, why);
+    char reason[300];
+    snprintf(reason, sizeof reason, "%s %s by %s", acc.username, why, by);
     en.reason = reason;
-    TRY(audit_append(v->au, &en, NULL));
-    /* Read and written in one write transaction: no stale copy of the row undoes it. */
-    e = door_account_lock(v, acc.username, clock_now_us() + LOCK_US, &acc);
-    identity_account_wipe(&acc);
-    return e;
+    e = audit_append(v->au, &en, NULL);
+    if (e == ERR_OK && v->guard) {
+        char rule[64];
+        snprintf(rule, sizeof rule, "incident:%s", inc_id);
+        e = guard_lock_account(v->guard, acc.username, LOCK_SECONDS, by, rule);
+    } else if (e == ERR_OK) {
+        /* Read and written in one write transaction: no stale copy of the row undoes it. */
+        e = door_account_lock(v, acc.username, clock_now_us() + LOCK_SECONDS * 1000000, NULL);
+    }
+    TRY(e);
+    return identity_sessions_revoke(&v->id, id, NULL);
 }
 
 /* Revokes an API key (by name or id) as the guard's revoke does. */
@@ -895,7 +933,7 @@ static err contain_key(vault *v, const actor *a, const char *key, const char *wh
     TRY(e);
     audit_entry en;
     door_entry(&en, a, "apikey.revoke", "allow", "incident.contain");
-    char reason[200];
+    char reason[300];
     snprintf(reason, sizeof reason, "key=%s %s", k.name, why);
     en.reason = reason;
     TRY(audit_append(v->au, &en, NULL));
@@ -903,6 +941,153 @@ static err contain_key(vault *v, const actor *a, const char *key, const char *wh
         k.revoked_us = clock_now_us();
     }
     return identity_apikey_update(&v->id, &k);
+}
+
+/* Roles that watch others (guard, break-glass review, the audit log, accounts, approvals, the
+ * policy and keys): locking one of them silences a second pair of eyes. Unknown: treated so. */
+static bool oversight_role(const char *name)
+{
+    role r;
+    if (role_parse(name, &r) != ERR_OK) {
+        return true;
+    }
+    static const capability caps[] = {
+        CAP_GUARD_MANAGE,    CAP_BREAK_GLASS_REVIEW, CAP_AUDIT_READ,
+        CAP_ACCOUNTS_MANAGE, CAP_REQUESTS_APPROVE,   CAP_EXPORTS_APPROVE,
+        CAP_POLICY_MANAGE,   CAP_KEYS_MANAGE,        CAP_APIKEYS_MANAGE};
+    for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
+        if (policy_can(r, caps[i])) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool same_subject(const char *x, const char *y)
+{
+    if (!x || !y || !x[0]) {
+        return false;
+    }
+    const char *xs = strncmp(x, "key:", 4) == 0 ? x + 4 : x;
+    const char *ys = strncmp(y, "key:", 4) == 0 ? y + 4 : y;
+    return strcmp(xs, ys) == 0;
+}
+
+static err stored_scope(vault *v, const loaded *l, json_t **out);
+
+/* Is the target the incident's source alert's account (or key) or an actor named in its
+ * computed scope? names: the target's account or key name (and the key's id). */
+static bool target_tied(vault *v, const loaded *l, const char *name, const char *alt)
+{
+    const char *al =
+        json_string_value(json_object_get(json_object_get(l->extra, "alert"), "account"));
+    if (same_subject(al, name) || (alt && same_subject(al, alt))) {
+        return true;
+    }
+    json_t *stored = NULL;
+    if (l->row.scope.len == 0 || stored_scope(v, l, &stored) != ERR_OK) {
+        return false;
+    }
+    bool tied = false;
+    const json_t *x;
+    size_t i;
+    json_array_foreach(json_object_get(json_object_get(stored, "query"), "actors"), i, x)
+    {
+        tied = tied || same_subject(json_string_value(x), name) ||
+               (alt && same_subject(json_string_value(x), alt));
+    }
+    json_decref(stored);
+    return tied;
+}
+
+/* A pending action on an oversight role, waiting for a second lead. */
+typedef struct pending_arg {
+    const char *task, *action, *target;
+    bool claim;                /* take (remove) another lead's pending action */
+    char by[USERNAME_MAX + 1]; /* the proposer, when claimed */
+    int by_role;
+} pending_arg;
+
+static err ch_pending(vault *v, const actor *a, loaded *l, void *ctx)
+{
+    (void)v;
+    pending_arg *p = ctx;
+    int64_t now = clock_now_us();
+    json_t *arr = json_object_get(l->extra, "pending");
+    if (!json_is_array(arr)) {
+        arr = json_array();
+        json_object_set_new(l->extra, "pending", arr);
+    }
+    /* Stale proposals are dropped; a matching one is found. */
+    long found = -1;
+    for (size_t i = json_array_size(arr); i-- > 0;) {
+        const json_t *x = json_array_get(arr, i);
+        int64_t at = json_integer_value(json_object_get(x, "at_us"));
+        if (at < now - PENDING_US) {
+            json_array_remove(arr, i);
+            found = found > (long)i ? found - 1 : found;
+            continue;
+        }
+        if (found < 0 &&
+            strcmp(json_string_value(json_object_get(x, "action")) ?: "", p->action) == 0 &&
+            strcmp(json_string_value(json_object_get(x, "target")) ?: "", p->target) == 0) {
+            found = (long)i;
+        }
+    }
+    inc_actor who = who_of(a);
+    char what[300];
+    if (p->claim) {
+        ENSURE(found >= 0, ERR_CONFLICT, "no pending action to confirm");
+        const json_t *x = json_array_get(arr, (size_t)found);
+        const char *by = json_string_value(json_object_get(x, "by")) ?: "";
+        ENSURE(strcmp(by, a->username) != 0, ERR_CONFLICT,
+               "waiting for a second lead (another person of security or legal) to confirm");
+        snprintf(p->by, sizeof p->by, "%s", by);
+        p->by_role = (int)json_integer_value(json_object_get(x, "role"));
+        json_array_remove(arr, (size_t)found);
+        snprintf(what, sizeof what, "%s %s proposed by %s, confirmed by %s", p->action, p->target,
+                 p->by, a->username);
+        return incident_note(&l->inc, &who, what, now);
+    }
+    ENSURE(found < 0, ERR_CONFLICT, "the action is already waiting for a second lead");
+    json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:i, s:I}", "task", p->task,
+                                         "action", p->action, "target", p->target, "by",
+                                         a->username, "role", who.role, "at_us", (json_int_t)now));
+    snprintf(what, sizeof what, "%s %s proposed; a second lead confirms within 15 minutes",
+             p->action, p->target);
+    return incident_note(&l->inc, &who, what, now);
+}
+
+/* Is there a fresh pending action (action, target) by someone other than a? */
+static bool pending_by_other(const loaded *l, const actor *a, const char *action,
+                             const char *target)
+{
+    int64_t now = clock_now_us();
+    const json_t *x;
+    size_t i;
+    json_array_foreach(json_object_get(l->extra, "pending"), i, x)
+    {
+        if (json_integer_value(json_object_get(x, "at_us")) >= now - PENDING_US &&
+            strcmp(json_string_value(json_object_get(x, "action")) ?: "", action) == 0 &&
+            strcmp(json_string_value(json_object_get(x, "target")) ?: "", target) == 0 &&
+            strcmp(json_string_value(json_object_get(x, "by")) ?: "", a->username) != 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+typedef struct done_arg {
+    action_arg x;
+    inc_actor who; /* the proposer, for the timeline's action entry */
+} done_arg;
+
+static err ch_action_as(vault *v, const actor *a, loaded *l, void *ctx)
+{
+    (void)v;
+    (void)a;
+    done_arg *d = ctx;
+    return incident_action(&l->inc, d->x.task, d->x.act, d->x.target, &d->who, clock_now_us());
 }
 
 err door_incident_action(vault *v, const actor *a, const char *id, const char *task,
@@ -932,21 +1117,111 @@ err door_incident_action(vault *v, const actor *a, const char *id, const char *t
     char what[300];
     snprintf(what, sizeof what, "task=%s action=%s target=%s", task, action,
              pa == PBA_SEAL_VAULT ? "vault" : target);
-    err e = incident_action(&l->inc, task, pa, target, &who, clock_now_us());
     bool drill = l->inc.drill;
+    /* A lock or a key revocation reaches only whom the incident is about, and one of a role
+     * that watches others needs a second lead. */
+    bool second = false, confirming = false;
+    char tname[USERNAME_MAX + APIKEY_NAME_MAX + 8] = "";
+    if (pa == PBA_LOCK_ACCOUNT || pa == PBA_REVOKE_API_KEY) {
+        char trole[ROLE_MAX + 1] = "", alt[ID_LEN + 8] = "";
+        err f;
+        if (pa == PBA_LOCK_ACCOUNT) {
+            account acc;
+            f = identity_account_by_name(&v->id, target, &acc);
+            if (f == ERR_OK) {
+                snprintf(tname, sizeof tname, "%s", acc.username);
+                snprintf(trole, sizeof trole, "%s", acc.role);
+                identity_account_wipe(&acc);
+            }
+        } else {
+            apikey kk;
+            const char *nm = strncmp(target, "key:", 4) == 0 ? target + 4 : target;
+            f = identity_apikey_by_name(&v->id, nm, &kk);
+            if (f == ERR_NOT_FOUND) {
+                f = identity_apikey_by_id(&v->id, target, &kk);
+            }
+            if (f == ERR_OK) {
+                snprintf(tname, sizeof tname, "key:%s", kk.name);
+                snprintf(alt, sizeof alt, "%s", kk.id);
+                snprintf(trole, sizeof trole, "%s", kk.role);
+            }
+        }
+        if (f == ERR_NOT_FOUND) {
+            loaded_free(l);
+            BAIL(ERR_NOT_FOUND, pa == PBA_LOCK_ACCOUNT ? "no such account" : "no such API key");
+        }
+        if (f != ERR_OK) {
+            loaded_free(l);
+            return f;
+        }
+        if (!target_tied(v, l, tname, alt[0] ? alt : NULL)) {
+            loaded_free(l);
+            return door_deny(v, a, act, NULL, NULL, "incident.target", ERR_DENIED,
+                             "the target is neither the incident's alert's account or key nor an "
+                             "actor of its computed scope");
+        }
+        second = oversight_role(trole);
+        confirming = second && pending_by_other(l, a, action, target);
+    }
+    err e = ERR_OK;
+    if (!confirming) {
+        e = incident_action(&l->inc, task, pa, target, &who, clock_now_us());
+    }
     loaded_free(l);
     if (e != ERR_OK) {
         return refuse_audited(v, a, act, id, what, e);
     }
-    TRY(audit_inc(v, a, act, "allow", "incident.task-roles", id, what, -1));
+    pending_arg pend = {task, action, target, confirming, "", -1};
+    if (second && !confirming) {
+        /* The proposal: audited, on the incident, nothing done yet. */
+        TRY(door_need(v, a, CAP_GUARD_MANAGE,
+                      pa == PBA_LOCK_ACCOUNT ? "account.lock" : "apikey.revoke"));
+        e = mutate(v, a, id, ch_pending, &pend, NULL);
+        if (e != ERR_OK) {
+            return refuse_audited(v, a, act, id, what, e);
+        }
+        char pw[340];
+        snprintf(pw, sizeof pw, "%s pending=second-lead", what);
+        TRY(audit_inc(v, a, act, "allow", "incident.second-lead", id, pw, -1));
+        loaded *cur = NULL;
+        TRY(load(v, id, &cur));
+        e = answer(cur, out);
+        if (e == ERR_OK && out && *out) {
+            json_object_set_new(*out, "pending", json_true());
+        }
+        loaded_free(cur);
+        return e;
+    }
+    char by[2 * USERNAME_MAX + 4];
+    if (confirming) {
+        /* The second lead: security or legal, another person, never the target. */
+        TRY(need_lead(v, a, act));
+        if (strcmp(a->username, tname) == 0) {
+            return door_deny(v, a, act, NULL, NULL, "incident.second-lead", ERR_DENIED,
+                             "the target cannot confirm an action on itself");
+        }
+        e = mutate(v, a, id, ch_pending, &pend, NULL);
+        if (e != ERR_OK) {
+            return refuse_audited(v, a, act, id, what, e);
+        }
+        char cw[400];
+        snprintf(cw, sizeof cw, "%s confirmed=%s proposed_by=%s", what, a->username, pend.by);
+        TRY(audit_inc(v, a, act, "allow", "incident.second-lead", id, cw, -1));
+        snprintf(by, sizeof by, "%s+%s", pend.by, a->username);
+    } else {
+        TRY(audit_inc(v, a, act, "allow", "incident.task-roles", id, what, -1));
+        snprintf(by, sizeof by, "%s", a->username);
+    }
     /* The act itself, as the actor, through the door's audited path (which checks its own
-     * capability: security's guard.manage). */
+     * capability: security's guard.manage; a confirmed proposal had it checked when proposed). */
     char why[120];
     snprintf(why, sizeof why, "incident %s%s", id, drill ? " (drill)" : "");
     switch (pa) {
     case PBA_LOCK_ACCOUNT:
-        TRY(door_need(v, a, CAP_GUARD_MANAGE, "account.lock"));
-        TRY(contain_lock(v, a, target, why));
+        if (!confirming) {
+            TRY(door_need(v, a, CAP_GUARD_MANAGE, "account.lock"));
+        }
+        TRY(contain_lock(v, a, target, id, by, why));
         break;
     case PBA_REVOKE_SESSIONS: {
         size_t n = 0;
@@ -954,7 +1229,9 @@ err door_incident_action(vault *v, const actor *a, const char *id, const char *t
         break;
     }
     case PBA_REVOKE_API_KEY:
-        TRY(door_need(v, a, CAP_GUARD_MANAGE, "apikey.revoke"));
+        if (!confirming) {
+            TRY(door_need(v, a, CAP_GUARD_MANAGE, "apikey.revoke"));
+        }
         TRY(contain_key(v, a, target, why));
         break;
     case PBA_BLOCK_ADDRESS:
@@ -965,9 +1242,14 @@ err door_incident_action(vault *v, const actor *a, const char *id, const char *t
     default:
         BAIL(ERR_INPUT, "not a containment action");
     }
-    action_arg x = {task, pa == PBA_SEAL_VAULT ? "vault" : target, pa, false};
     loaded *done = NULL;
-    e = mutate(v, a, id, ch_action, &x, &done);
+    if (confirming) {
+        done_arg d = {{task, target, pa, false}, {pend.by, pend.by_role}};
+        e = mutate(v, a, id, ch_action_as, &d, &done);
+    } else {
+        action_arg x = {task, pa == PBA_SEAL_VAULT ? "vault" : target, pa, false};
+        e = mutate(v, a, id, ch_action, &x, &done);
+    }
     if (e == ERR_OK && pa == PBA_SEAL_VAULT) {
         e = door_vault_seal(v, a, why);
     }
@@ -1313,6 +1595,106 @@ static char *dump(const json_t *j)
     return json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 }
 
+/* What an export of l's evidence puts in a bundle, made by one function for the export and for
+ * the evidence index (door_incident_evidence_index), so that the two cannot disagree. */
+typedef struct ev_prep {
+    json_t *stored; /* the stored scope */
+    uint64_t *idx;
+    size_t nidx;
+    char *t_alerts, *t_timeline, *t_scope, *t_custody;
+    json_t *crec; /* this export's custody record */
+    bundle_doc docs[4];
+    bundle_input in;
+    char vkey[1024];
+    char reason_digest[96]; /* the audit log's view of the reason: its length and hash */
+} ev_prep;
+
+static void ev_prep_free(ev_prep *p)
+{
+    free(p->idx);
+    free(p->t_alerts);
+    free(p->t_timeline);
+    free(p->t_scope);
+    free(p->t_custody);
+    json_decref(p->crec);
+    json_decref(p->stored);
+}
+
+static err ev_prepare(vault *v, const actor *a, const loaded *l, const char *reason, ev_prep *p)
+{
+    memset(p, 0, sizeof *p);
+    err rc = ERR_OK;
+    json_t *alerts = NULL, *timeline = NULL, *custody = NULL, *scopej = NULL;
+    GUARD(read_vkey(v, p->vkey, sizeof p->vkey));
+    GUARD(stored_scope(v, l, &p->stored));
+    json_t *entries = json_object_get(json_object_get(p->stored, "scope"), "entries");
+    p->nidx = json_array_size(entries);
+    CHECK(p->nidx <= BUNDLE_MAX_ENTRIES, ERR_TOO_LARGE, "too many entries for one bundle");
+    p->idx = calloc(p->nidx ? p->nidx : 1, sizeof *p->idx);
+    CHECK(p->idx != NULL, ERR_INTERNAL, "out of memory");
+    for (size_t i = 0; i < p->nidx; i++) {
+        p->idx[i] = (uint64_t)json_integer_value(json_array_get(entries, i));
+    }
+    json_t *al = json_object_get(l->extra, "alert");
+    alerts = json_pack("{s:[]}", "alerts");
+    if (al) {
+        json_array_append(json_object_get(alerts, "alerts"), al);
+    }
+    json_t *inc_json = view(l, clock_now_us());
+    timeline = json_pack("{s:s, s:O}", "incident", l->inc.id, "timeline",
+                         json_object_get(inc_json, "timeline"));
+    json_decref(inc_json);
+    char at[40];
+    clock_rfc3339(clock_now_us(), at);
+    /* The reason stays in the sealed custody record; the audit log gets its length and hash. */
+    {
+        uint8_t rh[32];
+        char rhex[HEX_LEN(32)];
+        hash_sha256((const uint8_t *)reason, strlen(reason), rh);
+        hex_encode(rhex, rh, 32);
+        snprintf(p->reason_digest, sizeof p->reason_digest, "reason: %zu bytes sha256=%s",
+                 strlen(reason), rhex);
+    }
+    p->crec = json_pack("{s:s, s:s, s:s, s:s, s:s}", "by", a->username, "role",
+                        a->role == ROLE__COUNT ? "-" : role_name(a->role), "at", at, "source",
+                        a->source, "reason", reason);
+    custody = json_pack("{s:s, s:O, s:[O]}", "incident", l->inc.id, "earlier",
+                        json_object_get(l->extra, "custody") ?: json_array(), "this", p->crec);
+    scopej = scope_view(p->stored, a);
+    p->t_alerts = dump(alerts);
+    p->t_timeline = dump(timeline);
+    p->t_scope = dump(scopej);
+    p->t_custody = dump(custody);
+    CHECK(p->t_alerts && p->t_timeline && p->t_scope && p->t_custody, ERR_INTERNAL,
+          "out of memory");
+    p->docs[0] = (bundle_doc){"alerts.json", p->t_alerts};
+    p->docs[1] = (bundle_doc){"timeline.json", p->t_timeline};
+    p->docs[2] = (bundle_doc){"scope.json", p->t_scope};
+    p->docs[3] = (bundle_doc){"custody.json", p->t_custody};
+    p->in = (bundle_input){
+        .incident = l->inc.id,
+        .vkey = p->vkey,
+        .scope_checkpoint = slice_cstr(json_string_value(json_object_get(p->stored, "note")) ?: ""),
+        .indexes = p->idx,
+        .nindexes = p->nidx,
+        .docs = p->docs,
+        .ndocs = sizeof p->docs / sizeof p->docs[0],
+        .actor = a->username,
+        .role = a->role == ROLE__COUNT ? "-" : role_name(a->role),
+        .source = a->source,
+        .reason = p->reason_digest};
+out:
+    json_decref(alerts);
+    json_decref(timeline);
+    json_decref(custody);
+    json_decref(scopej);
+    if (rc != ERR_OK) {
+        ev_prep_free(p);
+        memset(p, 0, sizeof *p);
+    }
+    return rc;
+}
+
 err door_incident_evidence(vault *v, const actor *a, const char *id, const char *reason, buf *out)
 {
     const char *act = "evidence.export";
@@ -1325,100 +1707,33 @@ err door_incident_evidence(vault *v, const actor *a, const char *id, const char 
     loaded *l = NULL;
     TRY(load(v, id, &l));
     err rc = ERR_OK;
-    json_t *stored = NULL, *alerts = NULL, *timeline = NULL, *custody = NULL, *scopej = NULL;
-    char *t_alerts = NULL, *t_timeline = NULL, *t_scope = NULL, *t_custody = NULL,
-         *t_incident = NULL;
-    char vkey[1024];
-    GUARD(read_vkey(v, vkey, sizeof vkey));
-    GUARD(stored_scope(v, l, &stored));
-    size_t nidx = 0;
-    json_t *entries = json_object_get(json_object_get(stored, "scope"), "entries");
-    nidx = json_array_size(entries);
-    CHECK(nidx <= BUNDLE_MAX_ENTRIES, ERR_TOO_LARGE, "too many entries for one bundle");
-    uint64_t *idx = calloc(nidx ? nidx : 1, sizeof *idx);
-    CHECK(idx != NULL, ERR_INTERNAL, "out of memory");
-    for (size_t i = 0; i < nidx; i++) {
-        idx[i] = (uint64_t)json_integer_value(json_array_get(entries, i));
-    }
-    /* Add the alert's own evidence entries that the scope checkpoint covers. */
-    json_t *al = json_object_get(l->extra, "alert");
-    alerts = json_pack("{s:[]}", "alerts");
-    if (al) {
-        json_array_append(json_object_get(alerts, "alerts"), al);
-    }
-    json_t *inc_json = view(l, clock_now_us());
-    timeline = json_pack("{s:s, s:O}", "incident", l->inc.id, "timeline",
-                         json_object_get(inc_json, "timeline"));
-    json_decref(inc_json);
-    char at[40];
-    clock_rfc3339(clock_now_us(), at);
-    json_t *crec = json_pack("{s:s, s:s, s:s, s:s, s:s}", "by", a->username, "role",
-                             a->role == ROLE__COUNT ? "-" : role_name(a->role), "at", at, "source",
-                             a->source, "reason", reason);
-    custody = json_pack("{s:s, s:O, s:[O]}", "incident", l->inc.id, "earlier",
-                        json_object_get(l->extra, "custody") ?: json_array(), "this", crec);
-    scopej = scope_view(stored, a);
-    t_alerts = dump(alerts);
-    t_timeline = dump(timeline);
-    t_scope = dump(scopej);
-    t_custody = dump(custody);
-    if (!t_alerts || !t_timeline || !t_scope || !t_custody) {
-        free(idx);
-        json_decref(crec);
-        FAIL(ERR_INTERNAL, "out of memory");
-    }
-    bundle_doc docs[] = {{"alerts.json", t_alerts},
-                         {"timeline.json", t_timeline},
-                         {"scope.json", t_scope},
-                         {"custody.json", t_custody}};
-    const char *note = json_string_value(json_object_get(stored, "note")) ?: "";
-    bundle_input in = {.incident = l->inc.id,
-                       .vkey = vkey,
-                       .scope_checkpoint = slice_cstr(note),
-                       .indexes = idx,
-                       .nindexes = nidx,
-                       .docs = docs,
-                       .ndocs = sizeof docs / sizeof docs[0],
-                       .actor = a->username,
-                       .role = a->role == ROLE__COUNT ? "-" : role_name(a->role),
-                       .source = a->source,
-                       .reason = reason};
+    ev_prep p;
+    GUARD(ev_prepare(v, a, l, reason, &p));
     buf_reset(out);
-    rc = bundle_build(v->au, &in, out);
-    free(idx);
+    rc = bundle_build(v->au, &p.in, out);
     if (rc != ERR_OK) {
-        json_decref(crec);
+        ev_prep_free(&p);
         goto out;
     }
     /* Checked before it leaves; the manifest's hash goes into the custody record. */
     {
         bundle_report br;
         memset(&br, 0, sizeof br);
-        rc = bundle_verify(buf_slice(out), vkey, &br);
+        rc = bundle_verify(buf_slice(out), p.vkey, &br);
         if (rc != ERR_OK) {
-            json_decref(crec);
+            ev_prep_free(&p);
             buf_reset(out);
             log_error("incident.evidence", "a bundle just built does not verify: %s", br.problem);
             FAIL(ERR_INTERNAL, "the evidence bundle did not verify; nothing was handed out");
         }
-        json_object_set_new(crec, "manifest_sha256", json_string(br.manifest_sha256));
-        json_object_set_new(crec, "entries", json_integer((json_int_t)br.entries));
-        json_object_set_new(crec, "bytes", json_integer((json_int_t)out->len));
+        json_object_set_new(p.crec, "manifest_sha256", json_string(br.manifest_sha256));
+        json_object_set_new(p.crec, "entries", json_integer((json_int_t)br.entries));
+        json_object_set_new(p.crec, "bytes", json_integer((json_int_t)out->len));
     }
-    custody_arg ca = {crec};
+    custody_arg ca = {p.crec};
     rc = mutate(v, a, id, ch_custody, &ca, NULL);
-    json_decref(crec);
+    ev_prep_free(&p);
 out:
-    free(t_alerts);
-    free(t_timeline);
-    free(t_scope);
-    free(t_custody);
-    free(t_incident);
-    json_decref(stored);
-    json_decref(alerts);
-    json_decref(timeline);
-    json_decref(custody);
-    json_decref(scopej);
     loaded_free(l);
     return rc;
 }
@@ -1658,4 +1973,376 @@ err door_incident_notices(vault *v, const char *id, bool write, door_notices_fn 
     err e = ch_notices(v, NULL, l, &c);
     loaded_free(l);
     return e;
+}
+
+/* ---- the incident report and the evidence index ---- */
+
+#define T(zh, en) (l == PB_ZH ? (zh) : (en))
+
+static void zoned(int64_t us, int32_t off, char out[32])
+{
+    if (!us) {
+        snprintf(out, 32, "-");
+        return;
+    }
+    time_t t = (time_t)(us / 1000000 + off);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static const char *const team_zh[PB__TEAMS] = {"技术", "法务", "客服", "数据管理员", "公关"};
+
+static err doc_begin(vault *v, const actor *a, const char *id, const char *act, const char *lang,
+                     const char *format, bool json_ok, loaded **l, int *lo, int *fo)
+{
+    TRY(need_reader(v, a, act));
+    int lg = lang && lang[0] ? (strcmp(lang, "zh-CN") == 0 ? PB_ZH
+                                : strcmp(lang, "en") == 0  ? PB_EN
+                                                           : -1)
+                             : PB_ZH;
+    int f = format && format[0] ? notice_format_parse(format) : NF_TEXT;
+    if (json_ok && format && strcmp(format, "json") == 0) {
+        f = NF__COUNT;
+    }
+    ENSURE(lg >= 0, ERR_INPUT, "lang is zh-CN or en");
+    ENSURE(f >= 0, ERR_INPUT,
+           json_ok ? "format is text, html, pdf or json" : "format is text, html or pdf");
+    TRY(load(v, id, l));
+    *lo = lg, *fo = f;
+    return ERR_OK;
+}
+
+static err doc_finish(vault *v, const actor *a, const loaded *ld, const char *act, const char *kind,
+                      pb_lang l, int f, const char *text, buf *out, const char **type,
+                      char *filename, size_t cap)
+{
+    char what[120];
+    snprintf(what, sizeof what, "%s %s %s", kind, l == PB_ZH ? "zh-CN" : "en",
+             f == NF__COUNT ? "json" : notice_format_type((notice_format)f));
+    TRY(audit_inc(v, a, act, "allow", "incident.read", ld->inc.id, what, -1));
+    char title[160];
+    snprintf(title, sizeof title, "%s %s", ld->inc.id, kind);
+    buf_reset(out);
+    TRY(notice_document((notice_format)f, title, l, text, ld->inc.opened_us, out));
+    *type = notice_format_type((notice_format)f);
+    snprintf(filename, cap, "%s-%s.%s.%s", ld->inc.id, kind, l == PB_ZH ? "zh-CN" : "en",
+             f == NF_TEXT   ? "txt"
+             : f == NF_HTML ? "html"
+                            : "pdf");
+    return ERR_OK;
+}
+
+static err report_text(vault *v, const actor *a, const loaded *ld, pb_lang l, buf *b)
+{
+    const incident *inc = &ld->inc;
+    int32_t off = 28800;
+    char zone[120], t1[32], t2[32], t3[32];
+    TRY(door_notices_zone(v, l, &off, zone, sizeof zone));
+    int64_t now = clock_now_us();
+    if (inc->drill) {
+        TRY(buf_append_str(b, "演练 DRILL: 这是一次应急演练，不是真实事件。This is an exercise, "
+                              "not a real incident.\n\n"));
+    }
+    TRY(buf_appendf(b, "%s\n\n", T("安全事件报告", "Incident report")));
+    TRY(buf_appendf(b, "%s: %s\n", T("事件编号", "Incident"), inc->id));
+    TRY(buf_appendf(b, "%s: %s\n", T("演练", "Drill"),
+                    inc->drill ? T("是", "yes") : T("否", "no")));
+    TRY(buf_appendf(b, "%s: %s (%s)\n", T("预案", "Playbook"), inc->pb.id, inc->pb.title[l]));
+    TRY(buf_appendf(b, "%s: %s\n", T("分类", "Classification"), inc->pb.classification));
+    TRY(buf_appendf(b, "%s: %s\n", T("严重程度", "Severity"), pb_severity_name(inc->severity)));
+    TRY(buf_appendf(b, "%s: %s\n", T("负责人", "Owner"), inc->owner[0] ? inc->owner : "-"));
+    TRY(buf_appendf(b, "%s: %s\n", T("时区", "Times in"), zone));
+    zoned(inc->aware_us, off, t1), zoned(inc->opened_us, off, t2), zoned(inc->closed_us, off, t3);
+    TRY(buf_appendf(b, "%s: %s\n%s: %s\n%s: %s\n", T("发现时间", "Aware"), t1,
+                    T("开启时间", "Opened"), t2, T("关闭时间", "Closed"), t3));
+    TRY(buf_appendf(b, "%s: %s\n", T("当前阶段", "Phase now"), inc_phase_name(inc->phase)));
+
+    TRY(buf_appendf(b, "\n%s\n", T("阶段", "Phases")));
+    TRY(buf_appendf(b, "  %s  detection\n", t2));
+    for (size_t i = 0; i < inc->nevents; i++) {
+        const inc_event *e = &inc->events[i];
+        if (e->kind == EV_PHASE || e->kind == EV_CLOSED) {
+            zoned(e->at_us, off, t1);
+            TRY(buf_appendf(b, "  %s  %s (%s)\n", t1, e->kind == EV_CLOSED ? "closed" : e->what,
+                            e->actor));
+        }
+    }
+
+    TRY(buf_appendf(b, "\n%s\n", T("任务（按团队）", "Tasks by team")));
+    for (int tm = 0; tm < PB__TEAMS; tm++) {
+        bool any = false;
+        for (size_t i = 0; i < inc->pb.ntasks; i++) {
+            const pb_task *p = &inc->pb.task[i];
+            const inc_task *t = &inc->task[i];
+            if ((int)p->team != tm) {
+                continue;
+            }
+            if (!any) {
+                TRY(buf_appendf(b, " %s\n", l == PB_ZH ? team_zh[tm] : pb_team_name((pb_team)tm)));
+                any = true;
+            }
+            bool late = t->done_us ? t->done_us > t->due_us
+                                   : inc->phase != PHASE_CLOSED && t->due_us <= now;
+            zoned(t->due_us, off, t1);
+            TRY(buf_appendf(b, "  - %s %s%s\n    %s: %s\n", p->id, p->title[l],
+                            late ? T(" [逾期 LATE]", " [LATE]") : "", T("截止", "Due"), t1));
+            zoned(t->started_us, off, t2);
+            zoned(t->done_us, off, t3);
+            TRY(buf_appendf(b, "    %s: %s %s\n    %s: %s %s\n", T("开始", "Started"), t2,
+                            t->started_by[0] ? t->started_by : "", T("完成", "Done"), t3,
+                            t->done_by[0] ? t->done_by : ""));
+        }
+    }
+
+    TRY(buf_appendf(b, "\n%s\n", T("已采取的遏制措施", "Containment actions taken")));
+    size_t nact = 0;
+    for (size_t i = 0; i < inc->nevents; i++) {
+        const inc_event *e = &inc->events[i];
+        if (e->kind == EV_ACTION) {
+            zoned(e->at_us, off, t1);
+            TRY(buf_appendf(b, "  %s  %s: %s\n", t1, e->actor, e->what));
+            nact++;
+        }
+    }
+    if (!nact) {
+        TRY(buf_appendf(b, "  %s\n", T("无", "none")));
+    }
+
+    TRY(buf_appendf(b, "\n%s\n", T("泄露范围", "Breach scope")));
+    json_t *stored = NULL;
+    if (ld->row.scope.len > 0 && stored_scope(v, ld, &stored) == ERR_OK) {
+        json_t *sv = scope_view(stored, a);
+        json_decref(stored);
+        ENSURE(sv != NULL, ERR_INTERNAL, "out of memory");
+        json_t *cp = json_object_get(sv, "checkpoint");
+        err e = buf_appendf(
+            b, "  %s: %lld, %s: %s\n  %s: %lld  %s: %lld  %s: %zu\n",
+            T("检查点大小", "Checkpoint size"),
+            (long long)json_integer_value(json_object_get(cp, "size")), T("根哈希", "root"),
+            json_string_value(json_object_get(cp, "root")) ?: "", T("人数", "People"),
+            (long long)json_integer_value(json_object_get(sv, "people")), T("记录", "Records"),
+            (long long)json_integer_value(json_object_get(sv, "records")),
+            T("诱饵记录", "Honeytokens"), json_array_size(json_object_get(sv, "honeytokens")));
+        const char *k;
+        json_t *val;
+        if (e == ERR_OK) {
+            e = buf_appendf(b, "  %s%s\n", T("按类别", "By category"),
+                            json_is_true(json_object_get(sv, "department_only"))
+                                ? T("（仅本部门）", " (your department only)")
+                                : "");
+        }
+        json_object_foreach(json_object_get(sv, "by_category"), k, val)
+        {
+            if (e == ERR_OK) {
+                e = buf_appendf(b, "    %s: %lld\n", k, (long long)json_integer_value(val));
+            }
+        }
+        if (e == ERR_OK) {
+            e = buf_appendf(b, "  %s\n", T("按部门", "By department"));
+        }
+        json_object_foreach(json_object_get(sv, "by_department"), k, val)
+        {
+            if (e == ERR_OK) {
+                e = buf_appendf(b, "    %s: %lld\n", k, (long long)json_integer_value(val));
+            }
+        }
+        json_decref(sv);
+        TRY(e);
+    } else {
+        TRY(buf_appendf(b, "  %s\n", T("尚未计算", "not computed yet")));
+    }
+
+    TRY(buf_appendf(b, "\n%s\n", T("监管时限与报送", "Regulator clocks and filings")));
+    inc_deadline d[REPORT__COUNT];
+    inc_deadline_opts o = deadline_opts(ld);
+    incident_deadlines(inc, &o, now, d);
+    for (int r = 0; r < REPORT__COUNT; r++) {
+        zoned(d[r].due_us, off, t1);
+        zoned(d[r].filed_us, off, t2);
+        TRY(buf_appendf(b, "  %s: %s; %s %s; %s %s\n", inc_report_name(d[r].report),
+                        d[r].applies ? T("适用", "applies") : T("不适用", "does not apply"),
+                        T("截止", "due"), t1, T("报送", "filed"), t2));
+    }
+
+    TRY(buf_appendf(b, "\n%s: %s\n", T("结案分类", "Closing classification"),
+                    inc->closing == CLOSE_NONE ? "-" : inc_closing_name(inc->closing)));
+
+    TRY(buf_appendf(b, "\n%s\n", T("完整时间线", "Full timeline")));
+    for (size_t i = 0; i < inc->nevents; i++) {
+        const inc_event *e = &inc->events[i];
+        zoned(e->at_us, off, t1);
+        TRY(buf_appendf(b, "  %s  %s  %s  %s\n", t1, inc_event_name(e->kind), e->actor, e->what));
+    }
+    return ERR_OK;
+}
+
+err door_incident_report(vault *v, const actor *a, const char *id, const char *lang,
+                         const char *format, buf *out, const char **type, char *filename,
+                         size_t cap)
+{
+    const char *act = "incident.report";
+    loaded *l = NULL;
+    int lg, f;
+    TRY(doc_begin(v, a, id, act, lang, format, false, &l, &lg, &f));
+    buf text;
+    buf_init(&text, (size_t)4 << 20);
+    err rc = report_text(v, a, l, (pb_lang)lg, &text);
+    if (rc == ERR_OK) {
+        rc = doc_finish(v, a, l, act, "report", (pb_lang)lg, f, buf_cstr(&text), out, type,
+                        filename, cap);
+    }
+    buf_free(&text);
+    loaded_free(l);
+    return rc;
+}
+
+/* The evidence index as JSON: what ev_prepare and bundle_preview (the code that builds the
+ * bundle) say a bundle exported now holds. */
+static err index_json(vault *v, const actor *a, const loaded *ld, json_t **out)
+{
+    ev_prep p;
+    TRY(ev_prepare(v, a, ld, "(index)", &p));
+    buf manifest;
+    buf_init(&manifest, (size_t)1 << 20);
+    json_t *entries = NULL, *files = json_object();
+    err rc = ERR_OK;
+    GUARD(bundle_preview(v->au, &p.in, &manifest, &entries));
+    /* `sha256  name` lines after the first */
+    const char *s = buf_cstr(&manifest);
+    const char *line = strchr(s, '\n');
+    while (line && line[1]) {
+        line++;
+        const char *end = strchr(line, '\n');
+        size_t n = end ? (size_t)(end - line) : strlen(line);
+        if (n > 66 && line[64] == ' ' && line[65] == ' ') {
+            char name[80];
+            snprintf(name, sizeof name, "%.*s", (int)(n - 66), line + 66);
+            json_object_set_new(files, name, json_stringn(line, 64));
+        }
+        line = end;
+    }
+    /* custody.json's own hash is fixed by the export's record: only the export knows it. */
+    json_object_del(files, "documents/custody.json");
+    const json_t *stored = p.stored;
+    *out = json_pack(
+        "{s:s, s:b, s:o, s:{s:O, s:s}, s:o, s:O, s:s}", "incident", ld->inc.id, "drill",
+        ld->inc.drill, "entries", entries, "checkpoint", "size", json_object_get(stored, "size"),
+        "note", json_string_value(json_object_get(stored, "note")) ?: "", "manifest", files,
+        "custody", json_object_get(ld->extra, "custody") ?: json_array(), "format", BUNDLE_FORMAT);
+    entries = files = NULL;
+    CHECK(*out != NULL, ERR_INTERNAL, "out of memory");
+out:
+    json_decref(entries);
+    json_decref(files);
+    buf_free(&manifest);
+    ev_prep_free(&p);
+    return rc;
+}
+
+static err index_text(const json_t *ix, pb_lang l, int32_t off, const char *zone, buf *b)
+{
+    char t1[32];
+    if (json_is_true(json_object_get(ix, "drill"))) {
+        TRY(buf_append_str(b, "演练 DRILL: 这是一次应急演练，不是真实事件。This is an exercise, "
+                              "not a real incident.\n\n"));
+    }
+    TRY(buf_appendf(b, "%s\n\n%s: %s\n%s: %s\n%s: %s\n", T("证据索引", "Evidence index"),
+                    T("事件编号", "Incident"), json_string_value(json_object_get(ix, "incident")),
+                    T("格式", "Bundle format"), BUNDLE_FORMAT, T("时区", "Times in"), zone));
+    const json_t *cp = json_object_get(ix, "checkpoint");
+    TRY(buf_appendf(b, "\n%s (%s %lld)\n%s\n", T("签名检查点（范围）", "Signed checkpoint (scope)"),
+                    T("大小", "size"), (long long)json_integer_value(json_object_get(cp, "size")),
+                    json_string_value(json_object_get(cp, "note"))));
+    TRY(buf_appendf(b, "%s\n",
+                    T("一致性证明：从上述检查点到导出时签署的最新检查点（导出时生成）。",
+                      "Consistency proof: from the checkpoint above to the latest checkpoint, "
+                      "signed at the export (made then).")));
+    const json_t *es = json_object_get(ix, "entries"), *e;
+    size_t i;
+    TRY(buf_appendf(b, "\n%s (%zu)\n", T("审计条目", "Audit entries"), json_array_size(es)));
+    json_array_foreach(es, i, e)
+    {
+        int64_t us = 0;
+        const char *ts = json_string_value(json_object_get(e, "ts"));
+        if (ts && clock_parse_rfc3339(ts, &us) == ERR_OK) {
+            zoned(us, off, t1);
+        } else {
+            snprintf(t1, sizeof t1, "%s", ts ? ts : "-");
+        }
+        TRY(buf_appendf(b, "  #%lld  %s  %s  %s\n    leaf %s\n",
+                        (long long)json_integer_value(json_object_get(e, "index")), t1,
+                        json_string_value(json_object_get(e, "action")),
+                        json_string_value(json_object_get(e, "actor")),
+                        json_string_value(json_object_get(e, "leaf"))));
+    }
+    TRY(buf_appendf(b, "\n%s\n", T("清单 SHA-256", "Manifest SHA-256")));
+    const char *k;
+    json_t *val;
+    json_object_foreach((json_t *)json_object_get(ix, "manifest"), k, val)
+    {
+        TRY(buf_appendf(b, "  %s  %s\n", json_string_value(val), k));
+    }
+    TRY(buf_appendf(b, "  %s  documents/custody.json\n",
+                    T("（导出时确定：含本次导出的记录）",
+                      "(fixed at the export: it holds the export's own record)")));
+    const json_t *cs = json_object_get(ix, "custody");
+    TRY(buf_appendf(b, "\n%s (%zu)\n", T("监管链", "Chain of custody"), json_array_size(cs)));
+    json_array_foreach(cs, i, e)
+    {
+        int64_t us = 0;
+        const char *at = json_string_value(json_object_get(e, "at"));
+        if (at && clock_parse_rfc3339(at, &us) == ERR_OK) {
+            zoned(us, off, t1);
+        } else {
+            snprintf(t1, sizeof t1, "-");
+        }
+        TRY(buf_appendf(b, "  %s  %s (%s) %s %s\n    %s: %s\n    manifest %s\n", t1,
+                        json_string_value(json_object_get(e, "by")) ?: "",
+                        json_string_value(json_object_get(e, "role")) ?: "", T("来自", "from"),
+                        json_string_value(json_object_get(e, "source")) ?: "", T("原因", "why"),
+                        json_string_value(json_object_get(e, "reason")) ?: "",
+                        json_string_value(json_object_get(e, "manifest_sha256")) ?: ""));
+    }
+    return ERR_OK;
+}
+
+err door_incident_evidence_index(vault *v, const actor *a, const char *id, const char *lang,
+                                 const char *format, buf *out, const char **type, char *filename,
+                                 size_t cap)
+{
+    const char *act = "incident.evidence_index";
+    if (!is_system(a)) {
+        TRY(need_reader(v, a, act));
+        TRY(door_need(v, a, CAP_AUDIT_READ, act));
+    }
+    loaded *l = NULL;
+    int lg, f;
+    TRY(doc_begin(v, a, id, act, lang, format, true, &l, &lg, &f));
+    json_t *ix = NULL;
+    buf text;
+    buf_init(&text, (size_t)16 << 20);
+    int32_t off = 28800;
+    char zone[120];
+    err rc = ERR_OK;
+    GUARD(index_json(v, a, l, &ix));
+    if (f == NF__COUNT) {
+        GUARD(audit_inc(v, a, act, "allow", "incident.read", l->inc.id, "evidence-index json", -1));
+        char *s = dump(ix);
+        CHECK(s != NULL, ERR_INTERNAL, "out of memory");
+        rc = buf_set(out, s, strlen(s));
+        free(s);
+        *type = "application/json";
+        snprintf(filename, cap, "%s-evidence-index.json", l->inc.id);
+        goto out;
+    }
+    GUARD(door_notices_zone(v, (pb_lang)lg, &off, zone, sizeof zone));
+    GUARD(index_text(ix, (pb_lang)lg, off, zone, &text));
+    GUARD(doc_finish(v, a, l, act, "evidence-index", (pb_lang)lg, f, buf_cstr(&text), out, type,
+                     filename, cap));
+out:
+    json_decref(ix);
+    buf_free(&text);
+    loaded_free(l);
+    return rc;
 }

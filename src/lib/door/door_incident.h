@@ -82,6 +82,20 @@ MUST_USE err door_incident_scope_compute(vault *v, const actor *a, const char *i
 MUST_USE err door_incident_scope(vault *v, const actor *a, const char *id, json_t **out);
 /* The evidence bundle (incident/bundle.h) with the chain of custody; the export is recorded
  * on the timeline and in the log. out: the bundle's bytes (canonical JSON). */
+/* The incident report (lang "zh-CN" or "en", format "text", "html" or "pdf"): the incident, its
+ * phases, every task per team with who and when, containment, the scope's counts, the regulator
+ * clocks, the closing and the timeline, times in the vault's zone; no customer value. *type is
+ * the Content-Type, filename a name for the download. Incident readers; audited. */
+MUST_USE err door_incident_report(vault *v, const actor *a, const char *id, const char *lang,
+                                  const char *format, buf *out, const char **type, char *filename,
+                                  size_t cap);
+/* The evidence index: what a bundle exported now holds (its entries with index, time, action,
+ * actor and leaf hash, the scope's signed checkpoint, the manifest's SHA-256 per file, the chain
+ * of custody), made by the code that builds the bundle. Format also "json". Those who may export
+ * the evidence (audit.read); audited. */
+MUST_USE err door_incident_evidence_index(vault *v, const actor *a, const char *id,
+                                          const char *lang, const char *format, buf *out,
+                                          const char **type, char *filename, size_t cap);
 MUST_USE err door_incident_evidence(vault *v, const actor *a, const char *id, const char *reason,
                                     buf *out);
 MUST_USE err door_incident_filed(vault *v, const actor *a, const char *id, const char *report,

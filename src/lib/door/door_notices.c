@@ -85,6 +85,21 @@ static err audit_doc(vault *v, const actor *a, const char *action, const char *i
     return audit_append(v->au, &e, NULL);
 }
 
+/* One entry naming every customer (comma-separated ids) whose fields were handed out. */
+static err audit_many(vault *v, const actor *a, const char *action, const char *id,
+                      const char *what, const char *customers, const char *fields, int64_t count)
+{
+    audit_entry e;
+    door_entry(&e, a, action, "allow", "incident.notices");
+    char reason[300];
+    snprintf(reason, sizeof reason, "incident=%s %s", id, what);
+    e.reason = reason;
+    e.customers = customers;
+    e.fields = customers ? fields : NULL;
+    e.count = count;
+    return audit_append(v->au, &e, NULL);
+}
+
 /* ---- the incident as the documents see it ---- */
 
 typedef struct snap {
@@ -180,6 +195,18 @@ static const char *setting(const json_t *cfg, const char *key, pb_lang l)
     return json_string_value(x);
 }
 
+err door_notices_zone(vault *v, pb_lang l, int32_t *offset_s, char *label, size_t cap)
+{
+    json_t *cfg = NULL;
+    TRY(cfg_load(v, &cfg));
+    const json_t *tz = json_object_get(cfg, "tz_offset_s");
+    *offset_s = json_is_integer(tz) ? (int32_t)json_integer_value(tz) : 28800;
+    const char *lb = setting(cfg, "tz_label", l);
+    snprintf(label, cap, "%s", lb ? lb : l == PB_ZH ? "北京时间" : "China Standard Time, UTC+8");
+    json_decref(cfg);
+    return ERR_OK;
+}
+
 /* The templates: VAULT/notices/KIND.LANG.tpl, else those shipped next to the binary. */
 static err tpl_text(vault *v, notice_kind k, pb_lang l, buf *out)
 {
@@ -271,6 +298,12 @@ static bool notifiable(const json_t *c)
     return json_is_string(json_object_get(c, "id")) &&
            !json_is_true(json_object_get(c, "honeytoken")) &&
            !json_is_true(json_object_get(c, "erased"));
+}
+
+/* The signed audit checkpoint the stored scope was computed at (NULL: no scope yet). */
+static const json_t *scope_checkpoint(const json_t *scope)
+{
+    return json_object_get(json_object_get(scope, "scope"), "checkpoint");
 }
 
 static const json_t *scope_customers(const snap *s)
@@ -430,29 +463,60 @@ static err open_field(const uint8_t *dek, const sealed_customer *c, int f, buf *
     return unseal(dek, c->id, model_field(REC_CUSTOMER, f)->name, buf_slice(&c->field[f]), out);
 }
 
-/* Decrypts the values a notice needs of customer id. ERR_NOT_FOUND when the row is gone or
- * erased (the letter cannot be sent: the person's data no longer exists here). */
-static err person_load(vault *v, const char *id, person_vals *p)
+/* The customer fields a call hands out: a bit per CF_ field. */
+#define PF(f) (1u << (f))
+
+/* Decrypts the values a notice needs of customer id: only the fields in want, each at the
+ * level the policy gives actor a for this customer (a == NULL: the system, whole). A field the
+ * policy does not let a read refuses the call (ERR_DENIED, *denied names it); a masked one
+ * comes out masked, or is refused when !mask_ok (a letter cannot go to a masked address).
+ * ERR_NOT_FOUND when the row is gone or erased (the letter cannot be sent: the person's data
+ * no longer exists here). */
+static err person_load(vault *v, const actor *a, const char *id, uint32_t want, bool mask_ok,
+                       person_vals *p, int *denied)
 {
+    static const int F[4] = {CF_NAME, CF_EMAIL, CF_PHONE, CF_ADDRESS};
+    buf *dst[4] = {&p->name, &p->email, &p->phone, &p->address};
     sealed_customer c;
     sealed_customer_init(&c);
     uint8_t *dek = door_dek_buf();
+    buf clear;
+    buf_init(&clear, 4096);
     err rc = ERR_OK;
+    *denied = -1;
     CHECK(dek != NULL, ERR_INTERNAL, "cannot lock memory for a key");
     GUARD(id_valid(id) ? store_customer_get(v->st, id, &c) : ERR_NOT_FOUND);
     CHECK(!c.erased, ERR_NOT_FOUND, "no such customer");
+    read_level lv[4];
+    for (int i = 0; i < 4; i++) {
+        lv[i] = !(want & PF(F[i])) ? READ_NONE
+                : a ? door_read_level(a, REC_CUSTOMER, F[i], door_same_dept(a, c.department))
+                    : READ_FULL;
+        if ((want & PF(F[i])) && (lv[i] == READ_NONE || (lv[i] == READ_MASKED && !mask_ok))) {
+            *denied = F[i];
+            FAIL(ERR_DENIED, "the policy does not let you read a field of a customer in scope");
+        }
+    }
     GUARD(keyring_dek_unwrap(v->kr, c.id, buf_slice(&c.wrapped_dek), dek));
     snprintf(p->id, sizeof p->id, "%s", c.id);
     snprintf(p->department, sizeof p->department, "%s", c.department);
     p->honeytoken = c.honeytoken;
-    GUARD(open_field(dek, &c, CF_NAME, &p->name));
-    GUARD(open_field(dek, &c, CF_EMAIL, &p->email));
-    GUARD(open_field(dek, &c, CF_PHONE, &p->phone));
-    GUARD(open_field(dek, &c, CF_ADDRESS, &p->address));
+    for (int i = 0; i < 4; i++) {
+        buf_reset(dst[i]);
+        if (lv[i] == READ_FULL) {
+            GUARD(open_field(dek, &c, F[i], dst[i]));
+        } else if (lv[i] == READ_MASKED) {
+            GUARD(open_field(dek, &c, F[i], &clear));
+            if (clear.len) {
+                GUARD(model_mask(model_field(REC_CUSTOMER, F[i]), buf_cstr(&clear), dst[i]));
+            }
+        }
+    }
 out:
     if (dek) {
         mem_wipe(dek, KEY_LEN);
     }
+    buf_free(&clear);
     sealed_customer_free(&c);
     return rc;
 }
@@ -527,7 +591,8 @@ err door_notices_document(vault *v, const actor *a, const char *id, const char *
                             "your role may not read this customer's name"));
         }
         exposure(c, &p.fields, &p.categories);
-        GUARD(person_load(v, customer, &pv));
+        int denied;
+        GUARD(person_load(v, a, customer, PF(CF_NAME), false, &pv, &denied));
         p.name = buf_cstr(&pv.name);
         char what[120];
         snprintf(what, sizeof what, "preview %s %s %s", kind, lang_tag((pb_lang)l),
@@ -760,8 +825,8 @@ static void sendset_free(sendset *x)
 }
 
 /* Gathers the customers of the scope with their decrypted values and the approved letters. */
-static err sendset_load(vault *v, const actor *a, const char *id, const json_t *languages,
-                        sendset *x)
+static err sendset_load(vault *v, const actor *a, const char *act, const char *id,
+                        const json_t *languages, uint32_t want, bool mask_ok, sendset *x)
 {
     memset(x, 0, sizeof *x);
     tpls_init(&x->ts);
@@ -794,11 +859,18 @@ static err sendset_load(vault *v, const actor *a, const char *id, const json_t *
         person_vals *p = &x->pv[x->n];
         person_init(p);
         x->n++;
-        err e = person_load(v, cid, p);
+        int denied = -1;
+        err e = person_load(v, a, cid, want, mask_ok, p, &denied);
         if (e == ERR_NOT_FOUND) { /* erased since: nobody to write to */
             person_free(p);
             x->n--;
             continue;
+        }
+        if (e == ERR_DENIED && denied >= 0) {
+            return door_deny(v, a, act, cid, model_field(REC_CUSTOMER, denied)->name,
+                             "notice.policy", ERR_DENIED,
+                             "the policy does not let you read a field of a customer in the "
+                             "scope");
         }
         TRY(e);
         notice_recipient *r = &x->r[x->n - 1];
@@ -812,10 +884,10 @@ static err sendset_load(vault *v, const actor *a, const char *id, const json_t *
         r->lang = (pb_lang)(l >= 0 ? l : dl >= 0 ? dl : PB_ZH);
         exposure(c, &r->fields, &r->categories);
     }
-    (void)a;
     /* the mailer: in a drill, only the drill's recipients */
     x->m.smtp_url = json_string_value(json_object_get(x->cfg, "smtp"));
     x->m.from = json_string_value(json_object_get(x->cfg, "from"));
+    x->m.plain_loopback = json_is_true(json_object_get(x->cfg, "smtp_plain_loopback"));
     x->m.drill = x->s.drill;
     const json_t *dr = json_object_get(x->cfg, "drill_recipients");
     for (i = 0; i < json_array_size(dr) && x->m.ndrill < DRILL_RCPT_MAX; i++) {
@@ -914,9 +986,13 @@ err door_notices_send(vault *v, const actor *a, const char *id, bool retry, bool
 {
     const char *act = "incident.notify";
     TRY(need(v, a, act, ROLE_CUSTOMER_SERVICE));
+    TRY(door_gate(v, a, act));
     sendset x;
-    err rc = sendset_load(v, a, id, languages, &x);
+    /* a letter goes to the whole address: the sender must be allowed to read it whole */
+    err rc = sendset_load(v, a, act, id, languages, PF(CF_NAME) | PF(CF_EMAIL), false, &x);
     claim_ctx c = {.x = &x};
+    buf list;
+    buf_init(&list, 1 << 20);
     err *result = NULL;
     char(*why)[120] = NULL;
     GUARD(rc);
@@ -945,7 +1021,14 @@ err door_notices_send(vault *v, const actor *a, const char *id, bool retry, bool
     char what[120];
     snprintf(what, sizeof what, "%s sent=%zu failed=%zu no-address=%zu%s", retry ? "retry" : "send",
              c.st.sent, c.st.failed, claimed.no_address, x.s.drill ? " drill" : "");
-    GUARD(audit_doc(v, a, act, id, what, NULL, NULL, (int64_t)c.st.sent));
+    /* the customers whose name and address went out, for a later scope of the sender */
+    for (size_t i = 0; i < x.n; i++) {
+        if (c.go[i] && result[i] == ERR_OK && x.r[i].email) {
+            GUARD(buf_appendf(&list, "%s%s", list.len ? "," : "", x.r[i].customer));
+        }
+    }
+    GUARD(audit_many(v, a, act, id, what, list.len ? buf_cstr(&list) : NULL, "name,email",
+                     (int64_t)c.st.sent));
     char next[40] = "";
     if (c.st.next_retry_us) {
         clock_rfc3339(c.st.next_retry_us, next);
@@ -956,6 +1039,7 @@ err door_notices_send(vault *v, const actor *a, const char *id, bool retry, bool
                      next[0] ? json_string(next) : json_null(), "records", records_view(c.records));
     CHECK(*out != NULL, ERR_INTERNAL, "out of memory");
 out:
+    buf_free(&list);
     json_decref(c.records);
     free(c.go);
     free(result);
@@ -980,25 +1064,121 @@ err door_notices_records(vault *v, const actor *a, const char *id, json_t **out)
     return rc;
 }
 
+/* ---- the SMS/post export: a second person ---- */
+
+typedef struct xap_ctx {
+    const char *channel;
+    json_t *approval;
+} xap_ctx;
+
+static err xap_fn(void *ctx, const incident *inc, const json_t *scope, const json_t *notices,
+                  json_t **next)
+{
+    (void)inc;
+    xap_ctx *c = ctx;
+    const json_t *cp = scope_checkpoint(scope);
+    ENSURE(cp != NULL, ERR_CONFLICT, "the scope has not been computed yet");
+    *next = notices ? json_deep_copy(notices) : json_object();
+    ENSURE(*next != NULL, ERR_INTERNAL, "out of memory");
+    json_t *all = json_object_get(*next, "export_approvals");
+    if (!json_is_object(all)) {
+        all = json_object();
+        json_object_set_new(*next, "export_approvals", all);
+    }
+    /* bound to the scope it was given for (applied again on a fresher copy: re-read) */
+    json_object_set_new(c->approval, "checkpoint", json_deep_copy(cp));
+    json_object_set(all, c->channel, c->approval);
+    return ERR_OK;
+}
+
+err door_notices_export_approve(vault *v, const actor *a, const char *id, const char *channel,
+                                json_t **out)
+{
+    const char *act = "incident.notices.export.approve";
+    TRY(need(v, a, act, 0));
+    if (a->role != ROLE_DATA_STEWARD && a->role != ROLE_LEGAL) {
+        return door_deny(v, a, act, NULL, NULL, "incident.export.approve", ERR_DENIED,
+                         "a data steward or legal approves an export of the notices");
+    }
+    TRY(door_gate(v, a, act));
+    int ch = notice_channel_parse(channel ? channel : "");
+    ENSURE(ch == NCH_SMS || ch == NCH_POST, ERR_INPUT, "channel is sms or post");
+    char at[40];
+    clock_rfc3339(clock_now_us(), at);
+    xap_ctx c = {ch == NCH_SMS ? "sms" : "post",
+                 json_pack("{s:s,s:s}", "approved_by", a->username, "approved_at", at)};
+    ENSURE(c.approval != NULL, ERR_INTERNAL, "out of memory");
+    err rc = door_incident_notices(v, id, true, xap_fn, &c);
+    char what[80];
+    snprintf(what, sizeof what, "approve export %s", c.channel);
+    if (rc == ERR_OK) {
+        rc = audit_doc(v, a, act, id, what, NULL, NULL, -1);
+    }
+    if (rc == ERR_OK) {
+        *out = json_pack("{s:s,s:O,s:O}", "channel", c.channel, "approved_by",
+                         json_object_get(c.approval, "approved_by"), "approved_at",
+                         json_object_get(c.approval, "approved_at"));
+        rc = *out ? ERR_OK : err_set(ERR_INTERNAL, __FILE__, __LINE__, "out of memory");
+    }
+    json_decref(c.approval);
+    return rc;
+}
+
 err door_notices_export(vault *v, const actor *a, const char *id, const char *channel,
                         const json_t *languages, buf *out)
 {
     const char *act = "incident.notices.export";
     TRY(need(v, a, act, ROLE_CUSTOMER_SERVICE));
+    TRY(door_gate(v, a, act));
     int ch = notice_channel_parse(channel);
     ENSURE(ch == NCH_SMS || ch == NCH_POST, ERR_INPUT, "channel is sms or post");
+    const char *chn = ch == NCH_SMS ? "sms" : "post";
+    int where = ch == NCH_SMS ? CF_PHONE : CF_ADDRESS;
+    /* a second person: an approval for this channel, of this scope, by someone else */
+    snap s;
+    TRY(snap_load(v, id, &s));
+    if (s.drill) {
+        snap_free(&s);
+        ENSURE(false, ERR_CONFLICT,
+               "a drill's notices are not exported: they go only to the drill's recipients");
+    }
+    const json_t *xa = json_object_get(json_object_get(s.notices, "export_approvals"), chn);
+    const char *who = json_string_value(json_object_get(xa, "approved_by"));
+    char by[USERNAME_MAX + 1] = "";
+    bool approved = xa && who && strcmp(who, a->username) != 0 && scope_checkpoint(s.scope) &&
+                    json_equal(json_object_get(xa, "checkpoint"), scope_checkpoint(s.scope));
+    if (approved) {
+        snprintf(by, sizeof by, "%s", who);
+    }
+    snap_free(&s);
+    if (!approved) {
+        return door_deny(v, a, act, NULL, NULL, "incident.export.second-person", ERR_PRECONDITION,
+                         "the export needs the approval of a data steward or legal other than "
+                         "you, for this channel and the incident's current scope");
+    }
     sendset x;
-    err rc = sendset_load(v, a, id, languages, &x);
+    buf list;
+    buf_init(&list, 1 << 20);
+    /* the policy per customer and field: refused, or masked as it says */
+    err rc = sendset_load(v, a, act, id, languages, PF(CF_NAME) | PF(where), true, &x);
     GUARD(rc);
     GUARD(notice_export_csv(&x.q, (notice_channel)ch, out));
+    for (size_t i = 0; i < x.n; i++) {
+        const char *w = ch == NCH_SMS ? x.r[i].phone : x.r[i].address;
+        if (w && w[0]) {
+            GUARD(buf_appendf(&list, "%s%s", list.len ? "," : "", x.r[i].customer));
+        }
+    }
     char what[80];
-    snprintf(what, sizeof what, "export %s", channel);
-    GUARD(audit_doc(v, a, act, id, what, NULL, NULL, (int64_t)x.n));
+    snprintf(what, sizeof what, "export %s approved-by=%s", chn, by);
+    GUARD(audit_many(v, a, act, id, what, list.len ? buf_cstr(&list) : NULL,
+                     ch == NCH_SMS ? "name,phone" : "name,address", (int64_t)x.n));
     /* the guard sees a bulk export of names and addresses as the reads they are */
     for (size_t i = 0; i < x.n; i++) {
         door_observe_read(v, a, x.pv[i].id, x.pv[i].department, x.pv[i].honeytoken, 1, 0, -1);
     }
 out:
+    buf_free(&list);
     sendset_free(&x);
     return rc;
 }

@@ -45,7 +45,15 @@ MUST_USE err door_notices_send(vault *v, const actor *a, const char *id, bool re
                                const json_t *languages, json_t **out);
 /* {"records":[...]} per customer: channel, lang, outcome, attempts, times, by, error. */
 MUST_USE err door_notices_records(vault *v, const actor *a, const char *id, json_t **out);
-/* The CSV for channel "sms" or "post". */
+/* A data steward or legal approves the SMS or post export of the incident's notices for
+ * channel ("sms"/"post"), bound to the scope's current checkpoint (a new scope voids it).
+ * out: {channel, approved_by, approved_at}. */
+MUST_USE err door_notices_export_approve(vault *v, const actor *a, const char *id,
+                                         const char *channel, json_t **out);
+/* The CSV for channel "sms" or "post" (customer service): only with an export approval by
+ * someone else for that channel and the current scope; each name and phone or address at the
+ * level the policy gives the exporter for that customer (masked, or the export refused);
+ * audited with the customers and fields handed out. */
 MUST_USE err door_notices_export(vault *v, const actor *a, const char *id, const char *channel,
                                  const json_t *languages, buf *out);
 

@@ -21,4 +21,8 @@ typedef err (*door_notices_fn)(void *ctx, const incident *inc, const json_t *sco
 MUST_USE err door_incident_notices(vault *v, const char *id, bool write, door_notices_fn fn,
                                    void *ctx);
 
+/* The vault's zone as notices.json sets it (tz_offset_s, tz_label; Asia/Shanghai by default),
+ * for the incident's own reports. */
+MUST_USE err door_notices_zone(vault *v, pb_lang l, int32_t *offset_s, char *label, size_t cap);
+
 #endif

@@ -137,6 +137,24 @@ static bool net_match(const char *list, const char *addr_text, bool *bad)
     return false;
 }
 
+/* Does the CIDR take in a loopback address together with others (0.0.0.0/0, ::/0, 126.0.0.0/7)?
+ * Behind a local reverse proxy every client looks like loopback, so loopback counts only when a
+ * campaign names it on its own (inside 127.0.0.0/8, or ::1/128). A prefix wider than /8 around
+ * 127.0.0.0 holds 126.255.255.255 or 128.0.0.0; one wider than /128 around ::1 holds ::. */
+static bool net_widens_loopback(const char *cidr)
+{
+    static const char *const beside[] = {"126.255.255.255", "128.0.0.0", "::", "::2"};
+    if (!net_match(cidr, "127.0.0.1", NULL) && !net_match(cidr, "::1", NULL)) {
+        return false;
+    }
+    for (size_t i = 0; i < sizeof beside / sizeof *beside; i++) {
+        if (net_match(cidr, beside[i], NULL)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* ---- campaigns ---- */
 
 static err str_list(json_t *targets, const char *key, json_t **out)
@@ -283,6 +301,13 @@ static err campaign_create(vault *v, const actor *a, json_t *spec, bool past, js
         (void)net_match(c->networks, NULL, &bad);
         CHECK(!bad && !strpbrk(c->networks, "<>\""), ERR_INPUT,
               "networks: a list of CIDRs (10.0.0.0/8, fc00::/7)");
+        json_array_foreach(nets, i, x)
+        {
+            CHECK(!net_widens_loopback(json_string_value(x)), ERR_INPUT,
+                  "networks: %s takes in loopback without naming it (name 127.0.0.0/8 or "
+                  "::1/128 on its own if the clients really are local)",
+                  json_string_value(x));
+        }
     } else {
         snprintf(c->networks, sizeof c->networks, "%s", PHISH_DEFAULT_NETWORKS);
     }
@@ -457,7 +482,7 @@ err door_phish_tick(vault *v, int64_t now_us, json_t **out)
             e = phish_message(t, &l, to, acc.username, &msg);
         }
         if (e == ERR_OK) {
-            e = phish_mail_send(cfg.smtp, cfg.from, to, buf_slice(&msg));
+            e = phish_mail_send(cfg.smtp, cfg.from, to, buf_slice(&msg), !cfg.smtp_plain_loopback);
         }
         mem_wipe(tok, sizeof tok);
         mem_wipe(&l, sizeof l);

@@ -12,8 +12,9 @@
 
 #include "door/door.h"
 
-#define PHISH_DEFAULT_NETWORKS                                                                     \
-    "127.0.0.0/8, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, ::1/128, fc00::/7"
+/* The private ranges, without loopback: behind a local reverse proxy that is not among
+ * trusted_proxies every client of the internet would look like 127.0.0.1. */
+#define PHISH_DEFAULT_NETWORKS "10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7"
 #define PHISH_SEND_ATTEMPTS 5 /* delivery tries per mail */
 #define PHISH_TICK_BATCH 20   /* mails per sender round */
 #define PHISH_MAILS_MAX 5000  /* recipients per campaign */
@@ -21,7 +22,8 @@
 /* HR (training.manage) or the system actor: a campaign. spec:
  * {"name"?, "template": TEXT, "targets": {"roles":[], "departments":[], "users":[]},
  *  "starts_at"?, "ends_at"? (RFC 3339; default now and four hours later), "track_days"? (14),
- *  "scanner_seconds"? (20), "remedial"? (a course id), "networks"? ([CIDR...])}.
+ *  "scanner_seconds"? (20), "remedial"? (a course id), "networks"? ([CIDR...]; a range that
+ *  takes in loopback together with other addresses is refused: loopback only named alone)}.
  * out: the campaign with its number of mails. */
 MUST_USE err door_phish_campaign_create(vault *v, const actor *a, json_t *spec, json_t **out);
 /* The campaigns (HR and stewards): {"campaigns":[{id,name,template,lang,starts_at,...}]} */

@@ -12,6 +12,7 @@
 
 #include "core/clock.h"
 #include "core/utf8.h"
+#include "crypto/crypto.h"
 #include "door/door_int.h"
 #include "door/door_training.h"
 #include "door/door_training_int.h"
@@ -221,6 +222,15 @@ err door_training_file(vault *v, const actor *a, const char *course_id, const ch
     TRY(store_training_file_get(v->st, course_id, version, path, body));
     *ctype = course_asset_type(path);
     return ERR_OK;
+}
+
+void door_training_file_etag(slice body, char out[TRAINING_ETAG_MAX])
+{
+    uint8_t h[12];
+    hash_blake2b(h, sizeof h, body.p, body.len, NULL, 0);
+    char hex[2 * sizeof h + 1];
+    hex_encode(hex, h, sizeof h);
+    snprintf(out, TRAINING_ETAG_MAX, "\"%s\"", hex);
 }
 
 /* ---- quizzes ---- */
@@ -909,7 +919,7 @@ static err remind_one(vault *v, const tr_config *cfg, const account *acc, const 
                  acc->username, cyc->name, course_id, due, link_zh, acc->username, cyc->name,
                  course_id, due, link_en);
     }
-    e = tr_mail_send(cfg->smtp, cfg->from, to, subject, text);
+    e = tr_mail_send(cfg->smtp, cfg->from, to, subject, text, !cfg->smtp_plain_loopback);
     if (e != ERR_OK) {
         (*failed)++;
         return store_training_reminder_drop(v->st, acc->id, course_id, cyc->name, kind);

@@ -24,6 +24,10 @@ MUST_USE err door_training_lesson(vault *v, const actor *a, const char *course, 
 /* An asset of a course version: body and content type (a static string). */
 MUST_USE err door_training_file(vault *v, const actor *a, const char *course, const char *version,
                                 const char *path, buf *body, const char **ctype);
+/* A course file's entity tag: a strong tag of its bytes' BLAKE2b-96 ("24 hex digits"),
+ * quotes included (a course version's files never change, so the tag never does). */
+#define TRAINING_ETAG_MAX 28
+void door_training_file_etag(slice body, char out[TRAINING_ETAG_MAX]);
 /* Starts an attempt: a paper drawn with a fresh random seed kept server side.
  * out: {"attempt","course","version","lang","questions":[...]} */
 #define TRAINING_ATTEMPTS_PER_DAY 5 /* marked papers per person, course and day */

@@ -8,6 +8,7 @@
  * hr_scope gives it; every read and every refusal is audited.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "door/door_training.h"
 #include "door/door_training_int.h"
 #include "model/ingest.h"
+#include "store/store_phish.h"
 
 /* ---- the scope (door_training_common.c) ---- */
 
@@ -436,6 +438,210 @@ static err select_accounts(vault *v, const actor *a, const char *action, mctx *x
     return ERR_OK;
 }
 
+/* ---- phishing figures (the phishing store's mails) ---- */
+
+typedef struct pctx {
+    const mctx *x;
+    const mscope *m;
+    phish_mail *all;
+    size_t n, cap;
+} pctx;
+
+static err ph_collect(void *ctx, const phish_mail *mail)
+{
+    pctx *p = ctx;
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 256;
+        phish_mail *q = realloc(p->all, cap * sizeof *q);
+        ENSURE(q != NULL, ERR_INTERNAL, "out of memory");
+        p->all = q;
+        p->cap = cap;
+    }
+    p->all[p->n++] = *mail;
+    return ERR_OK;
+}
+
+typedef struct ph_click {
+    const phish_mail *m;
+    size_t i; /* its index in the mails */
+} ph_click;
+
+static int ph_by_click(const void *a, const void *b)
+{
+    const phish_mail *x = ((const ph_click *)a)->m, *y = ((const ph_click *)b)->m;
+    int c = strcmp(x->account_id, y->account_id);
+    return c ? c : (x->clicked_us > y->clicked_us) - (x->clicked_us < y->clicked_us);
+}
+
+/* rep[i]: mail i was clicked after its recipient had clicked another campaign's mail. The
+ * clicked mails sorted by (account, click time): a click repeats when the account's earliest
+ * click is of another campaign and earlier, or, for a click of that first campaign, when the
+ * earliest click of any other campaign (t1) is earlier. O(n log n). */
+static err ph_repeats(const phish_mail *all, size_t n, bool *rep)
+{
+    ph_click *c = calloc(n ? n : 1, sizeof *c);
+    ENSURE(c != NULL, ERR_INTERNAL, "out of memory");
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (all[i].clicked_us) {
+            c[k].m = &all[i];
+            c[k++].i = i;
+        }
+    }
+    qsort(c, k, sizeof *c, ph_by_click);
+    for (size_t i = 0; i < k;) {
+        const phish_mail *first = c[i].m;
+        int64_t t1 = INT64_MAX;
+        size_t j = i;
+        for (; j < k && strcmp(c[j].m->account_id, first->account_id) == 0; j++) {
+            const phish_mail *m = c[j].m;
+            bool same = strcmp(m->campaign, first->campaign) == 0;
+            rep[c[j].i] = same ? t1 < m->clicked_us : first->clicked_us < m->clicked_us;
+            if (!same && t1 == INT64_MAX) {
+                t1 = m->clicked_us;
+            }
+        }
+        i = j;
+    }
+    free(c);
+    return ERR_OK;
+}
+
+static json_t *ph_acc(json_t *map, const char *key)
+{
+    json_t *g = json_object_get(map, key);
+    if (!g) {
+        g = json_pack("{s:i,s:i,s:i,s:i,s:i,s:o,s:o,s:o}", "delivered", 0, "clicked", 0,
+                      "submitted", 0, "prone", 0, "reported", 0, "report_s", json_array(), "people",
+                      json_object(), "repeat", json_object());
+        json_object_set_new(map, key, g);
+    }
+    return g;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static double pct1(json_int_t a, json_int_t b)
+{
+    return b ? round(1000.0 * (double)a / (double)b) / 10.0 : 0.0;
+}
+
+static json_t *ph_finish(const char *key_name, const char *key, json_t *g)
+{
+    json_int_t dl = json_integer_value(json_object_get(g, "delivered"));
+    json_int_t pr = json_integer_value(json_object_get(g, "prone"));
+    json_int_t rp = json_integer_value(json_object_get(g, "reported"));
+    json_t *o =
+        json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:f,s:f,s:I}", key_name, key, "people",
+                  (json_int_t)json_object_size(json_object_get(g, "people")), "delivered", dl,
+                  "clicked", json_integer_value(json_object_get(g, "clicked")), "submitted",
+                  json_integer_value(json_object_get(g, "submitted")), "reported", rp,
+                  "phish_prone_pct", pct1(pr, dl), "report_rate_pct", pct1(rp, dl),
+                  "repeat_clickers", (json_int_t)json_object_size(json_object_get(g, "repeat")));
+    json_t *rs = json_object_get(g, "report_s");
+    size_t n = json_array_size(rs);
+    int64_t *v = n ? calloc(n, sizeof *v) : NULL;
+    if (v) {
+        for (size_t i = 0; i < n; i++) {
+            v[i] = (int64_t)json_integer_value(json_array_get(rs, i));
+        }
+        qsort(v, n, sizeof *v, cmp_i64);
+        int64_t med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+        json_object_set_new(o, "median_report_s", json_integer((json_int_t)med));
+    } else {
+        json_object_set_new(o, "median_report_s", json_null());
+    }
+    free(v);
+    return o;
+}
+
+static json_t *make_ph_group(const char *key, json_t *g)
+{
+    return ph_finish("key", key, g);
+}
+
+static json_t *make_ph_trend(const char *key, json_t *g)
+{
+    return ph_finish("quarter", key, g);
+}
+
+static void ph_add(json_t *g, const phish_mail *mail, const char *account_id, bool repeat)
+{
+    add(g, "delivered", 1);
+    add(g, "clicked", mail->clicked_us != 0);
+    add(g, "submitted", mail->submitted_us != 0);
+    add(g, "prone", mail->clicked_us != 0 || mail->submitted_us != 0);
+    add(g, "reported", mail->reported_us != 0);
+    json_object_set_new(json_object_get(g, "people"), account_id, json_true());
+    if (repeat) {
+        json_object_set_new(json_object_get(g, "repeat"), account_id, json_true());
+    }
+    if (mail->reported_us) {
+        int64_t d = (mail->reported_us - mail->sent_us) / 1000000;
+        json_array_append_new(json_object_get(g, "report_s"), json_integer(d > 0 ? d : 0));
+    }
+}
+
+/* Per group (the query's `by`: person, department, campaign for `course`, quarter of
+ * delivery) and per quarter: delivered mails, clicked, submitted, reported, phish-prone %
+ * (clicked or submitted ÷ delivered), report rate %, the median seconds from delivery to the
+ * report, and repeat clickers (people who clicked here after clicking another campaign's mail
+ * before). Only delivered mails of the selected accounts count, and outside self-only only
+ * mails sent to a department of the scope. */
+static err phishing_figures(vault *v, const mctx *x, const mscope *m, json_t **out)
+{
+    *out = NULL;
+    TRY(store_phish_ready(v->st));
+    pctx p = {x, m, NULL, 0, 0};
+    bool *reps = NULL;
+    json_t *groups = json_object(), *trends = json_object(), *tot = json_object();
+    err rc = ERR_OK;
+    GUARD(store_phish_mails(v->st, NULL, NULL, ph_collect, &p));
+    reps = calloc(p.n ? p.n : 1, sizeof *reps);
+    CHECK(reps != NULL, ERR_INTERNAL, "out of memory");
+    GUARD(ph_repeats(p.all, p.n, reps));
+    for (size_t i = 0; i < p.n; i++) {
+        const phish_mail *mail = &p.all[i];
+        const macc *acc = find_acc(x, mail->account_id);
+        if (mail->sent_us == 0 || !acc || !acc->selected ||
+            (!m->self_only && !dept_ok(m, mail->department))) {
+            continue;
+        }
+        bool repeat = reps[i];
+        char q[16];
+        quarter_of(x->cfg, mail->sent_us, q);
+        ph_add(ph_acc(trends, q), mail, acc->id, repeat);
+        if (!quarter_ok(x, q)) {
+            continue;
+        }
+        const char *key = x->q->by == TR_BY_PERSON    ? acc->username
+                          : x->q->by == TR_BY_COURSE  ? mail->campaign
+                          : x->q->by == TR_BY_QUARTER ? q
+                                                      : mail->department;
+        ph_add(ph_acc(groups, key), mail, acc->id, repeat);
+        ph_add(ph_acc(tot, "all"), mail, acc->id, repeat);
+    }
+    json_t *total = json_object_get(tot, "all");
+    json_t *t = total ? ph_finish("key", "all", total) : NULL;
+    if (t) {
+        json_object_del(t, "key");
+    }
+    *out = json_pack("{s:o,s:o,s:o}", "groups", sorted(groups, make_ph_group, by_key, 0), "totals",
+                     t ? t : json_null(), "trends", sorted(trends, make_ph_trend, by_key, 0));
+    CHECK(*out != NULL, ERR_INTERNAL, "out of memory");
+out:
+    free(reps);
+    free(p.all);
+    json_decref(groups);
+    json_decref(trends);
+    json_decref(tot);
+    return rc;
+}
+
 static err metrics_build(vault *v, const actor *a, const tr_metrics_query *q, const char *action,
                          json_t **out)
 {
@@ -463,6 +669,8 @@ static err metrics_build(vault *v, const actor *a, const tr_metrics_query *q, co
     GUARD(store_training_likert_rows(v->st, q->course[0] ? q->course : NULL, on_likert, &x));
     GUARD(statuses(&x, clock_now_us()));
     GUARD(store_training_remedials(v->st, NULL, true, on_remedial, &x));
+    json_t *phishing = NULL;
+    GUARD(phishing_figures(v, &x, &m, &phishing));
     json_t *deps = json_array();
     if (m.self_only) {
         json_array_append_new(deps, json_string(a->department));
@@ -477,14 +685,14 @@ static err metrics_build(vault *v, const actor *a, const tr_metrics_query *q, co
         json_decref(seen);
     }
     *out = json_pack(
-        "{s:s,s:{s:o,s:b},s:{s:s?,s:s?,s:s?,s:s?},s:o,s:o,s:o,s:o,s:n}", "by", by_name(q->by),
+        "{s:s,s:{s:o,s:b},s:{s:s?,s:s?,s:s?,s:s?},s:o,s:o,s:o,s:o,s:o}", "by", by_name(q->by),
         "scope", "departments", deps, "self_only", m.self_only, "filters", "course",
         q->course[0] ? q->course : NULL, "department", q->department[0] ? q->department : NULL,
         "quarter", q->quarter[0] ? q->quarter : NULL, "username",
         q->username[0] ? q->username : NULL, "groups", sorted(x.groups, make_group, by_key, 0),
         "weakest", sorted(x.weakest, make_weak, by_weakness, 10), "questionnaire",
         sorted(x.likert, make_likert, by_key, 0), "trends", sorted(x.trends, make_trend, by_key, 0),
-        "phishing");
+        "phishing", phishing);
     CHECK(*out != NULL, ERR_INTERNAL, "out of memory");
 out:
     if (x.accs) {
@@ -607,6 +815,9 @@ err door_training_metrics_csv(vault *v, const actor *a, const tr_metrics_query *
                                         "post.mean", "post.n", "change"};
     static const char *const TRENDS[] = {"quarter", "people",    "attempts",
                                          "passed",  "pass_rate", "average_score"};
+    static const char *const PHISH[] = {
+        "key",      "people",          "delivered",       "clicked",         "submitted",
+        "reported", "phish_prone_pct", "report_rate_pct", "median_report_s", "repeat_clickers"};
     const char *t = table && table[0] ? table : "groups";
     const char *const *cols;
     size_t n;
@@ -618,13 +829,18 @@ err door_training_metrics_csv(vault *v, const actor *a, const tr_metrics_query *
         cols = QUEST, n = sizeof QUEST / sizeof QUEST[0];
     } else if (strcmp(t, "trends") == 0) {
         cols = TRENDS, n = sizeof TRENDS / sizeof TRENDS[0];
+    } else if (strcmp(t, "phishing") == 0) {
+        cols = PHISH, n = sizeof PHISH / sizeof PHISH[0];
     } else {
         return err_set(ERR_INPUT, __FILE__, __LINE__,
-                       "table: groups, weakest, questionnaire or trends");
+                       "table: groups, weakest, questionnaire, trends or phishing");
     }
     json_t *j = NULL;
     TRY(metrics_build(v, a, q, "training.metrics.export", &j));
-    err e = csv_table(json_object_get(j, t), cols, n, out);
+    json_t *rows = strcmp(t, "phishing") == 0
+                       ? json_object_get(json_object_get(j, "phishing"), "groups")
+                       : json_object_get(j, t);
+    err e = csv_table(rows, cols, n, out);
     json_decref(j);
     return e;
 }

@@ -254,7 +254,8 @@ static bool deliver_email(const gsink *s, const job *j)
                   .subject = subject,
                   .content_type = "application/json; charset=utf-8",
                   .msgid_host = "custos-guard",
-                  .body = j->body};
+                  .body = j->body,
+                  .plain_loopback = s->plain_loopback};
     return smtp_send(&m) == ERR_OK;
 }
 

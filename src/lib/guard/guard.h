@@ -257,6 +257,10 @@ MUST_USE err guard_throttle(guard *g, const char *kind, const char *subject, int
 MUST_USE err guard_unthrottle(guard *g, const char *kind, const char *subject, const char *by)
     NONNULL(1, 2, 3, 4);
 /* Forgets a lock the guard recorded and asks hooks.unlock_account to lift it. */
+/* Locks an account as a sanction named rule (e.g. "incident:ID"), listed by guard_sanctions and
+ * lifted by guard_unlock_account; the lock hook carries it out. */
+MUST_USE err guard_lock_account(guard *g, const char *username, int64_t seconds, const char *by,
+                                const char *rule) NONNULL(1, 2, 4, 5);
 MUST_USE err guard_unlock_account(guard *g, const char *username, const char *by) NONNULL(1, 2, 3);
 /* {"sanctions":[{"kind":"block|throttle|lock","subject","until","rule","by","created"}]} */
 MUST_USE err guard_sanctions(guard *g, json_t **out) NONNULL(1, 2);

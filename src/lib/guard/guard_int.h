@@ -19,8 +19,9 @@
 typedef unsigned __int128 u128;
 
 /* ---- sizes ---- */
-#define G_NAME_MAX 64 /* rule names */
-#define G_USER_MAX 64 /* usernames in events */
+#define G_NAME_MAX 64                           /* rule names */
+#define G_SETTLED_US ((int64_t)86400 * 1000000) /* block-new: an address known a day is usual */
+#define G_USER_MAX 64                           /* usernames in events */
 #define G_ROLE_MAX 24
 #define G_DEPT_MAX 64
 #define G_SOURCE_MAX 64
@@ -96,7 +97,8 @@ enum {
     ACT_REVOKE = 1u << 5,
     ACT_REAUTH = 1u << 6,
     ACT_SEAL = 1u << 7,
-    ACT_TRAIN = 1u << 8, /* a remedial course for the account (grule.train) */
+    ACT_TRAIN = 1u << 8,     /* a remedial course for the account (grule.train) */
+    ACT_BLOCK_NEW = 1u << 9, /* block the source only when it is new (grule.block_us) */
 };
 
 enum { ROUTE_SECURITY = 1u << 0, ROUTE_HR = 1u << 1, ROUTE_STEWARD = 1u << 2 };
@@ -151,7 +153,8 @@ typedef struct gsink {
     gsev min;
     char target[1024]; /* host:port, socket path, URL */
     char from[256];
-    char to[1024]; /* comma-separated */
+    char to[1024];       /* comma-separated */
+    bool plain_loopback; /* email: "plain-loopback", a relay on loopback without TLS */
 } gsink;
 
 typedef struct grate {

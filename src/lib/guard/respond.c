@@ -286,6 +286,7 @@ static void responses_text(const grule *r, char *out, size_t max)
              {ACT_ALERT, "alert", 0},
              {ACT_THROTTLE, "throttle", r->throttle_us},
              {ACT_BLOCK, "block", r->block_us},
+             {ACT_BLOCK_NEW, "block-new", r->block_us},
              {ACT_LOCK, "lock", r->lock_us},
              {ACT_REVOKE, "revoke", 0},
              {ACT_REAUTH, "reauth", 0},
@@ -450,6 +451,35 @@ static void lock_login(guard *g, gfinding *f, int64_t now, geffects *fx)
     }
 }
 
+/* block-new: is the address new, i.e. no other account (a colleague behind the same office
+ * address) has been seen signing in from it, and this account not for at least a day, per the
+ * known addresses the new_address rules learn? Without such a rule there is nothing to decide on,
+ * and on a store error nothing is decided: no block (the account's own lock and revocation still
+ * act). */
+static bool address_is_new(guard *g, const grule *r, const guard_addr *a, const char *account,
+                           int64_t now)
+{
+    bool learning = false;
+    for (int i = 0; i < g->r->nrules; i++) {
+        learning = learning || g->r->rules[i].det == D_NEW_ADDRESS;
+    }
+    if (!learning) {
+        log_warn("guard.respond", "rule %s: block-new without a new_address rule: not blocking",
+                 r->name);
+        return false;
+    }
+    guard_addr k;
+    gaddr_mask(a, g->r->ipv6_prefix, &k);
+    char text[GUARD_ADDR_TEXT];
+    guard_addr_format(&k, text);
+    int64_t first = 0, others = 0;
+    if (guard_store_known_since(g->st, text, account, &first, &others) != ERR_OK) {
+        log_warn("guard.respond", "rule %s: known addresses unreadable: not blocking", r->name);
+        return false;
+    }
+    return others == 0 && (first == 0 || first > now - G_SETTLED_US);
+}
+
 void grespond(guard *g, gfinding *f, geffects *fx)
 {
     const grule *r = f->rule;
@@ -473,6 +503,10 @@ void grespond(guard *g, gfinding *f, geffects *fx)
         }
     }
     if ((r->actions & ACT_BLOCK) && addr_ok) {
+        IGNORE(
+            gsanction_apply(g, "block", &addr, NULL, now, now + r->block_us, r->name, "guard", fx));
+    }
+    if ((r->actions & ACT_BLOCK_NEW) && addr_ok && address_is_new(g, r, &addr, f->account, now)) {
         IGNORE(
             gsanction_apply(g, "block", &addr, NULL, now, now + r->block_us, r->name, "guard", fx));
     }
@@ -553,7 +587,7 @@ static err operator_run(guard *g, err (*fn)(guard *, geffects *, void *), void *
 }
 
 typedef struct op_arg {
-    const char *kind, *subject, *by, *reason;
+    const char *kind, *subject, *by, *reason, *rule;
     guard_addr addr;
     bool is_addr;
     int64_t seconds;
@@ -563,7 +597,7 @@ static err op_sanction(guard *g, geffects *fx, void *varg)
 {
     op_arg *o = varg;
     char rule[G_NAME_MAX + 16];
-    snprintf(rule, sizeof rule, "operator");
+    snprintf(rule, sizeof rule, "%s", o->rule ? o->rule : "operator");
     int64_t now = guard_now(g);
     err e = gsanction_apply(g, o->kind, o->is_addr ? &o->addr : NULL, o->subject, now,
                             now + o->seconds * 1000000, rule, o->by, fx);
@@ -602,6 +636,17 @@ err guard_block(guard *g, const char *address, int64_t seconds, const char *by, 
     TRY(check_seconds(seconds));
     TRY(check_text(by, G_USER_MAX, "by"));
     TRY(guard_addr_parse(address, &o.addr));
+    return operator_run(g, op_sanction, &o);
+}
+
+err guard_lock_account(guard *g, const char *username, int64_t seconds, const char *by,
+                       const char *rule)
+{
+    op_arg o = {.kind = "lock", .subject = username, .by = by, .rule = rule, .seconds = seconds};
+    TRY(check_seconds(seconds));
+    TRY(check_text(by, G_USER_MAX, "by"));
+    TRY(check_text(username, G_USER_MAX, "username"));
+    TRY(check_text(rule, G_NAME_MAX, "rule"));
     return operator_run(g, op_sanction, &o);
 }
 

@@ -213,7 +213,7 @@ err stmt_end(ps *p, char **tok, int ntok)
     if ((g->actions & ACT_THROTTLE) && g->per == PER_GLOBAL) {
         return perr(p, "throttle needs per account or per address");
     }
-    if ((g->actions & ACT_BLOCK) && g->per == PER_GLOBAL) {
+    if ((g->actions & (ACT_BLOCK | ACT_BLOCK_NEW)) && g->per == PER_GLOBAL) {
         return perr(p, "block needs per address or per account (the address of the event)");
     }
     describe(g);
@@ -402,10 +402,11 @@ err stmt_respond(ps *p, char **tok, int ntok)
         const char *name;
         unsigned bit;
         bool dur;
-    } acts[] = {{"log", ACT_LOG, false},          {"alert", ACT_ALERT, false},
-                {"throttle", ACT_THROTTLE, true}, {"block", ACT_BLOCK, true},
-                {"lock", ACT_LOCK, true},         {"revoke", ACT_REVOKE, false},
-                {"reauth", ACT_REAUTH, false},    {"seal", ACT_SEAL, false}};
+    } acts[] = {{"log", ACT_LOG, false},           {"alert", ACT_ALERT, false},
+                {"throttle", ACT_THROTTLE, true},  {"block", ACT_BLOCK, true},
+                {"lock", ACT_LOCK, true},          {"revoke", ACT_REVOKE, false},
+                {"reauth", ACT_REAUTH, false},     {"seal", ACT_SEAL, false},
+                {"block-new", ACT_BLOCK_NEW, true}};
     for (int i = 0; i < it.n; i++) {
         char *w[4];
         int nw = gval_words(it.v[i], w, 3);
@@ -430,8 +431,8 @@ err stmt_respond(ps *p, char **tok, int ntok)
         }
         if (a == sizeof acts / sizeof acts[0]) {
             return perr(p,
-                        "unknown response '%s' (log, alert, throttle D, block D, lock D, "
-                        "revoke, reauth, seal, train COURSE)",
+                        "unknown response '%s' (log, alert, throttle D, block D, block-new D, "
+                        "lock D, revoke, reauth, seal, train COURSE)",
                         w[0]);
         }
         if (g->actions & acts[a].bit) {
@@ -445,11 +446,14 @@ err stmt_respond(ps *p, char **tok, int ntok)
         g->actions |= acts[a].bit;
         if (acts[a].bit == ACT_THROTTLE) {
             g->throttle_us = d;
-        } else if (acts[a].bit == ACT_BLOCK) {
+        } else if (acts[a].bit == ACT_BLOCK || acts[a].bit == ACT_BLOCK_NEW) {
             g->block_us = d;
         } else if (acts[a].bit == ACT_LOCK) {
             g->lock_us = d;
         }
+    }
+    if ((g->actions & ACT_BLOCK) && (g->actions & ACT_BLOCK_NEW)) {
+        return perr(p, "block and block-new cannot be combined");
     }
     if ((g->actions & ACT_LOG) && (g->actions & ACT_ALERT)) {
         return perr(p, "log means 'no alert': it cannot be combined with alert");

@@ -182,7 +182,7 @@ const char GUARD_DEFAULT_RULES[] =
     "rule honeytoken\n"
     "    detect honeytoken           # a record nobody's job ever needs\n"
     "    severity critical\n"
-    "    respond alert, lock 24h, revoke, block 24h\n"
+    "    respond alert, lock 24h, revoke, block-new 24h\n"
     "end\n"
     "\n"
     "# ---- scanners ----\n"

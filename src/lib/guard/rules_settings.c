@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/smtp.h"
 #include "guard/rules_int.h"
 
 err stmt_timezone(ps *p, char **tok, int ntok)
@@ -236,7 +237,7 @@ err stmt_notify(ps *p, char **tok, int ntok)
                 !strchr(tok[5], '@') || !strchr(tok[7], '@') || strlen(tok[5]) >= sizeof s.from ||
                 strlen(tok[7]) >= sizeof s.to) {
                 return perr(p, "expected: notify email ROUTE smtp://HOST:PORT from ADDR to "
-                               "ADDR[,ADDR...] [min SEVERITY]");
+                               "ADDR[,ADDR...] [plain-loopback] [min SEVERITY]");
             }
             for (const char *c = tok[5]; *c; c++) {
                 if (*c == '<' || *c == '>' || *c == ',') {
@@ -251,6 +252,15 @@ err stmt_notify(ps *p, char **tok, int ntok)
             snprintf(s.from, sizeof s.from, "%s", tok[5]);
             snprintf(s.to, sizeof s.to, "%s", tok[7]);
             next = 8;
+            /* TLS is required unless the relay is on loopback and named so */
+            if (ntok > 8 && strcmp(tok[8], "plain-loopback") == 0) {
+                if (strncmp(url, "smtp://", 7) != 0 || !smtp_url_loopback(url)) {
+                    return perr(p, "plain-loopback is only for an smtp:// relay on loopback "
+                                   "(127.0.0.1, [::1], localhost)");
+                }
+                s.plain_loopback = true;
+                next = 9;
+            }
         }
         snprintf(s.target, sizeof s.target, "%s", url);
     } else {

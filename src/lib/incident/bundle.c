@@ -128,13 +128,31 @@ static int cmp_doc(const void *x, const void *y)
     return strcmp(((const bundle_doc *)x)->name, ((const bundle_doc *)y)->name);
 }
 
-err bundle_build(audit *a, const bundle_input *in, buf *out)
+/* What an entry is, for the index: its place, time, action, actor and leaf hash. */
+static json_t *entry_summary(uint64_t index, const char *text, const uint8_t leaf[32])
+{
+    json_error_t je;
+    json_t *o = json_loads(text, 0, &je);
+    char h[HEX_LEN(32)];
+    hex_encode(h, leaf, 32);
+    json_t *s = json_pack("{s:I, s:s, s:s, s:s, s:s}", "index", (json_int_t)index, "ts",
+                          json_string_value(json_object_get(o, "ts")) ?: "", "action",
+                          json_string_value(json_object_get(o, "action")) ?: "", "actor",
+                          json_string_value(json_object_get(o, "actor")) ?: "", "leaf", h);
+    json_decref(o);
+    return s;
+}
+
+/* The part of a bundle fixed before the export, shared by bundle_build and bundle_preview so
+ * that an index and a bundle cannot disagree: the documents sorted and checked, the entries
+ * read (with proven, their inclusion proofs against the scope's checkpoint; else their
+ * summaries) and the manifest. */
+static err plan(audit *a, const bundle_input *in, const checkpoint *scope, bool proven,
+                json_t *entries, json_t *documents, buf *manifest)
 {
     ENSURE(in->incident && in->incident[0] && in->vkey, ERR_INPUT, "bundle: incident and key");
     ENSURE(in->nindexes <= BUNDLE_MAX_ENTRIES, ERR_TOO_LARGE, "bundle: too many entries");
     ENSURE(in->ndocs <= BUNDLE_MAX_DOCS, ERR_TOO_LARGE, "bundle: too many documents");
-    checkpoint scope;
-    TRY(checkpoint_parse(in->scope_checkpoint, &scope));
     bundle_doc docs[BUNDLE_MAX_DOCS];
     memcpy(docs, in->docs, in->ndocs * sizeof *docs);
     qsort(docs, in->ndocs, sizeof *docs, cmp_doc);
@@ -145,23 +163,32 @@ err bundle_build(audit *a, const bundle_input *in, buf *out)
                "bundle: document %s twice", docs[i].name);
         names[i] = docs[i].name, texts[i] = docs[i].text;
     }
-    json_t *root = json_object(), *entries = json_array(), *documents = json_object();
-    buf manifest, note, tmp;
-    buf_init(&manifest, 0);
-    buf_init(&note, 0);
-    buf_init(&tmp, 0);
+    buf text;
+    buf_init(&text, 0);
     err rc = ERR_OK;
     /* The entries, proven against the checkpoint the scope was computed against. */
     uint8_t *leaves = calloc(in->nindexes ? in->nindexes : 1, 32);
     CHECK(leaves != NULL, ERR_INTERNAL, "out of memory");
     for (size_t i = 0; i < in->nindexes; i++) {
-        CHECK(in->indexes[i] < scope.size && (i == 0 || in->indexes[i] > in->indexes[i - 1]),
+        CHECK(in->indexes[i] < scope->size && (i == 0 || in->indexes[i] > in->indexes[i - 1]),
               ERR_INPUT, "bundle: entry indexes must ascend below the scope's checkpoint");
         json_t *e = NULL;
-        GUARD(proven_entry(a, in->indexes[i], scope.size, &e));
+        if (proven) {
+            GUARD(proven_entry(a, in->indexes[i], scope->size, &e));
+            const char *t = json_string_value(json_object_get(e, "entry"));
+            merkle_leaf_hash((const uint8_t *)t, strlen(t), leaves + 32 * i);
+        } else {
+            uint8_t leaf[32];
+            GUARD(read_entry(a, in->indexes[i], &text, leaf));
+            merkle_leaf_hash(text.p, text.len, leaves + 32 * i);
+            CHECK(memcmp(leaf, leaves + 32 * i, 32) == 0, ERR_CRYPTO,
+                  "the log's leaf %llu does not match its entry",
+                  (unsigned long long)in->indexes[i]);
+            GUARD(buf_append_byte(&text, '\0'));
+            e = entry_summary(in->indexes[i], (const char *)text.p, leaves + 32 * i);
+            CHECK(e != NULL, ERR_INTERNAL, "cannot encode an entry");
+        }
         json_array_append_new(entries, e);
-        const char *t = json_string_value(json_object_get(e, "entry"));
-        merkle_leaf_hash((const uint8_t *)t, strlen(t), leaves + 32 * i);
     }
     uint8_t digest[32];
     hash_sha256(leaves, 32 * in->nindexes, digest);
@@ -170,7 +197,40 @@ err bundle_build(audit *a, const bundle_input *in, buf *out)
         CHECK(json_object_get(documents, names[i]) != NULL, ERR_INPUT,
               "bundle: document %s is not UTF-8", names[i]);
     }
-    GUARD(manifest_text(in->incident, names, texts, in->ndocs, digest, &manifest));
+    GUARD(manifest_text(in->incident, names, texts, in->ndocs, digest, manifest));
+out:
+    free(leaves);
+    buf_free(&text);
+    return rc;
+}
+
+err bundle_preview(audit *a, const bundle_input *in, buf *manifest, json_t **entries)
+{
+    checkpoint scope;
+    TRY(checkpoint_parse(in->scope_checkpoint, &scope));
+    json_t *e = json_array(), *d = json_object();
+    err rc = e && d ? plan(a, in, &scope, false, e, d, manifest) : ERR_INTERNAL;
+    json_decref(d);
+    if (rc != ERR_OK) {
+        json_decref(e);
+        return rc;
+    }
+    *entries = e;
+    return ERR_OK;
+}
+
+err bundle_build(audit *a, const bundle_input *in, buf *out)
+{
+    checkpoint scope;
+    TRY(checkpoint_parse(in->scope_checkpoint, &scope));
+    json_t *root = json_object(), *entries = json_array(), *documents = json_object();
+    buf manifest, note, tmp;
+    buf_init(&manifest, 0);
+    buf_init(&note, 0);
+    buf_init(&tmp, 0);
+    err rc = ERR_OK;
+    CHECK(root && entries && documents, ERR_INTERNAL, "out of memory");
+    GUARD(plan(a, in, &scope, true, entries, documents, &manifest));
     /* The export is audited, with the manifest's hash, before anything leaves. */
     uint8_t mh[32];
     char mhex[HEX_LEN(32)];
@@ -221,7 +281,6 @@ err bundle_build(audit *a, const bundle_input *in, buf *out)
     }
     free(s);
 out:
-    free(leaves);
     json_decref(root);
     json_decref(entries);
     json_decref(documents);

@@ -45,6 +45,11 @@ typedef struct bundle_input {
  * checkpoint that covers it, and writes the whole into out (canonical JSON, one line). */
 MUST_USE err bundle_build(audit *a, const bundle_input *in, buf *out);
 
+/* What bundle_build would put in a bundle from the same input, with nothing exported or
+ * appended to the log: the manifest (the same code writes both) and, per entry, its summary
+ * {index, ts, action, actor, leaf (hex)}. For the evidence index. */
+MUST_USE err bundle_preview(audit *a, const bundle_input *in, buf *manifest, json_t **entries);
+
 typedef struct bundle_report {
     char incident[64];
     uint64_t entries;     /* entries proven */

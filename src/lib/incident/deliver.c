@@ -522,7 +522,8 @@ static err send_one(const notice_send_req *q, const notice_recipient *r, char *w
                     .nto = m->drill ? m->ndrill : 1,
                     .subject = subject,
                     .msgid_host = "custos-notices",
-                    .body = buf_cstr(&text)};
+                    .body = buf_cstr(&text),
+                    .plain_loopback = m->plain_loopback};
     rc = smtp_send(&msg);
 out:
     if (rc != ERR_OK) {

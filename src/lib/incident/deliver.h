@@ -117,6 +117,9 @@ bool notice_outbox_get(notice_outbox *o, const char *customer, notice_record *ou
  * a drill without recipients sends nothing (ERR_PRECONDITION). */
 typedef struct notice_mailer {
     const char *smtp_url, *from;
+    /* notices.json "smtp_plain_loopback": a relay on loopback that offers no TLS may be used
+     * in clear; any other relay must do TLS (smtps:// or STARTTLS, never skipped) */
+    bool plain_loopback;
     bool drill;
     const char *const *drill_rcpt;
     size_t ndrill;

@@ -17,10 +17,12 @@
 
 #define ID_MAX 40
 
-/* What the caller was shown. Creating and updating disclose nothing that was there before. */
-static const char *const READS[] = {"customer.read",    "customer.search",
-                                    "customer.list",    "customer.export.page",
-                                    "transaction.read", "communication.read"};
+/* What the caller was shown. Creating and updating disclose nothing that was there before.
+ * A notice previewed for one customer shows the name; an SMS or post export hands out the
+ * names with the phones or addresses (its entry names the customers and fields). */
+static const char *const READS[] = {
+    "customer.read",    "customer.search",    "customer.list",      "customer.export.page",
+    "transaction.read", "communication.read", "incident.documents", "incident.notices.export"};
 
 bool scope_action_reads(const char *action)
 {

@@ -38,6 +38,7 @@ enum {
     Q_VIOL_ALL,
     Q_KNOWN_LIST,
     Q_KNOWN_HAS,
+    Q_KNOWN_SINCE,
     Q_KNOWN_ADD,
     Q_BASE_USER_GET,
     Q_BASE_SLOTS,
@@ -100,6 +101,8 @@ static const char *const SQL[Q__COUNT] = {
     [Q_KNOWN_LIST] = "SELECT address FROM known_addresses WHERE username=?1 ORDER BY first_us "
                      "DESC LIMIT ?2",
     [Q_KNOWN_HAS] = "SELECT 1 FROM known_addresses WHERE username=?1 AND address=?2",
+    [Q_KNOWN_SINCE] = "SELECT MIN(first_us), COUNT(*) FILTER (WHERE username<>?2) FROM "
+                      "known_addresses WHERE address=?1",
     [Q_KNOWN_ADD] = "INSERT OR IGNORE INTO known_addresses(username, address, first_us) "
                     "VALUES(?1,?2,?3)",
     [Q_BASE_USER_GET] = "SELECT first_us FROM baseline_users WHERE username=?1",
@@ -804,6 +807,26 @@ err guard_store_known_has(guard_store *s, const char *username, const char *addr
         return db_fail(s, "known address");
     }
     *has = r == SQLITE_ROW;
+    return ERR_OK;
+}
+
+err guard_store_known_since(guard_store *s, const char *address, const char *username,
+                            int64_t *first_us, int64_t *others)
+{
+    if (s->pg) {
+        return gpg_known_since(s->pg, address, username, first_us, others);
+    }
+    sqlite3_stmt *st;
+    TRY(stmt(s, Q_KNOWN_SINCE, &st));
+    text(st, 1, address);
+    text(st, 2, username);
+    int r = sqlite3_step(st);
+    *first_us = r == SQLITE_ROW ? (int64_t)sqlite3_column_int64(st, 0) : 0;
+    *others = r == SQLITE_ROW ? (int64_t)sqlite3_column_int64(st, 1) : 0;
+    sqlite3_reset(st);
+    if (r != SQLITE_ROW && r != SQLITE_DONE) {
+        return db_fail(s, "known address");
+    }
     return ERR_OK;
 }
 

@@ -116,6 +116,9 @@ MUST_USE err guard_store_known_has(guard_store *s, const char *username, const c
                                    bool *has);
 MUST_USE err guard_store_known_add(guard_store *s, const char *username, const char *address,
                                    int64_t first_us);
+/* When anyone was first seen from address (0: never). */
+MUST_USE err guard_store_known_since(guard_store *s, const char *address, const char *username,
+                                     int64_t *first_us, int64_t *others);
 
 /* ---- baselines (per account, per hour of the week) ---- */
 typedef err (*gs_slot_fn)(void *ctx, int slot, double mean, double var, int64_t n);

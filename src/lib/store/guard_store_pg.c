@@ -609,6 +609,25 @@ err gpg_known_has(gpg *g, const char *username, const char *address, bool *has)
     return ERR_OK;
 }
 
+err gpg_known_since(gpg *g, const char *address, const char *username, int64_t *first_us,
+                    int64_t *others)
+{
+    gargs a = {0};
+    g_text(&a, address);
+    g_text(&a, username);
+    PGresult *r;
+    TRY(run(g, false,
+            "SELECT MIN(first_us), COUNT(*) FILTER (WHERE username<>$2) FROM "
+            "guard_known_addresses WHERE address=$1",
+            &a, &r, NULL, "known address"));
+    *first_us =
+        PQntuples(r) > 0 && !PQgetisnull(r, 0, 0) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    *others =
+        PQntuples(r) > 0 && !PQgetisnull(r, 0, 1) ? strtoll(PQgetvalue(r, 0, 1), NULL, 10) : 0;
+    PQclear(r);
+    return ERR_OK;
+}
+
 err gpg_known_add(gpg *g, const char *username, const char *address, int64_t first_us)
 {
     gargs a = {0};

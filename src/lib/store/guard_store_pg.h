@@ -32,6 +32,8 @@ MUST_USE err gpg_violations(gpg *g, const char *username, int64_t since_us, size
                             gs_violation_fn fn, void *ctx);
 MUST_USE err gpg_known_list(gpg *g, const char *username, size_t max, gs_text_fn fn, void *ctx);
 MUST_USE err gpg_known_has(gpg *g, const char *username, const char *address, bool *has);
+MUST_USE err gpg_known_since(gpg *g, const char *address, const char *username, int64_t *first_us,
+                             int64_t *others);
 MUST_USE err gpg_known_add(gpg *g, const char *username, const char *address, int64_t first_us);
 MUST_USE err gpg_baseline_load(gpg *g, const char *username, int64_t *first_us, gs_slot_fn fn,
                                void *ctx);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/smtp.h"
 #include "training/training.h"
 
 static err str_field(json_t *o, const char *k, char *out, size_t max)
@@ -109,9 +110,10 @@ err tr_config_parse(slice text, tr_config *c)
     json_t *o = json_loadb((const char *)text.p, text.len, JSON_REJECT_DUPLICATES, &je);
     ENSURE(o != NULL, ERR_INPUT, "training.json:%d: %s", je.line, je.text);
     err rc = ERR_OK;
-    static const char *const KEYS[] = {"zone",     "due_days",    "grace_days",  "remind_days",
-                                       "smtp",     "from",        "mail_domain", "console_url",
-                                       "hr_scope", "remind_every"};
+    static const char *const KEYS[] = {
+        "zone",     "due_days",     "grace_days",         "remind_days",
+        "smtp",     "from",         "mail_domain",        "console_url",
+        "hr_scope", "remind_every", "smtp_plain_loopback"};
     const char *k;
     json_t *v;
     CHECK(json_is_object(o), ERR_INPUT, "training.json: must be an object");
@@ -132,6 +134,12 @@ err tr_config_parse(slice text, tr_config *c)
     CHECK(!c->smtp[0] || strncmp(c->smtp, "smtp://", 7) == 0 ||
               strncmp(c->smtp, "smtps://", 8) == 0,
           ERR_INPUT, "training.json: smtp must be an smtp:// or smtps:// address");
+    json_t *pl = json_object_get(o, "smtp_plain_loopback");
+    CHECK(!pl || json_is_boolean(pl), ERR_INPUT,
+          "training.json: smtp_plain_loopback is true or false");
+    c->smtp_plain_loopback = json_is_true(pl);
+    CHECK(!c->smtp_plain_loopback || smtp_url_loopback(c->smtp), ERR_INPUT,
+          "training.json: smtp_plain_loopback is only for a relay on loopback (127.0.0.1, ::1)");
     GUARD(str_field(o, "from", c->from, sizeof c->from));
     GUARD(str_field(o, "mail_domain", c->mail_domain, sizeof c->mail_domain));
     GUARD(str_field(o, "console_url", c->console_url, sizeof c->console_url));

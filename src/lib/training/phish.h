@@ -76,7 +76,8 @@ MUST_USE err phish_message(const phish_template *t, const phish_links *l, const 
                            const char *name, buf *out);
 /* Hands a composed message to the SMTP server at url (libcurl, STARTTLS when offered), the
  * envelope sender env_from (the vault's training sender) and recipient to. */
-MUST_USE err phish_mail_send(const char *url, const char *env_from, const char *to, slice msg);
+MUST_USE err phish_mail_send(const char *url, const char *env_from, const char *to, slice msg,
+                             bool require_tls);
 
 /* The pages of /t/: complete HTML documents (UTF-8) in the template's language. */
 MUST_USE err phish_page_landing(const phish_template *t, const phish_links *l, buf *out);

@@ -25,7 +25,8 @@ static size_t mail_read(char *out, size_t sz, size_t n, void *ud)
     return k;
 }
 
-err phish_mail_send(const char *url, const char *env_from, const char *to, slice msg)
+err phish_mail_send(const char *url, const char *env_from, const char *to, slice msg,
+                    bool require_tls)
 {
     ENSURE(url && url[0] && env_from && to && strlen(env_from) < 200 && strlen(to) < 200 &&
                !strpbrk(env_from, "\r\n<>") && !strpbrk(to, "\r\n<>"),
@@ -39,7 +40,7 @@ err phish_mail_send(const char *url, const char *env_from, const char *to, slice
     mailbody mb = {msg.p, msg.len, 0};
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-    curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
+    curl_easy_setopt(h, CURLOPT_USE_SSL, (long)(require_tls ? CURLUSESSL_ALL : CURLUSESSL_TRY));
     curl_easy_setopt(h, CURLOPT_MAIL_FROM, f);
     curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
     curl_easy_setopt(h, CURLOPT_READFUNCTION, mail_read);

@@ -145,7 +145,10 @@ void tr_civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d);
 typedef struct tr_config {
     tr_rules rules;
     char zone[48];
-    char smtp[256];        /* "smtp://127.0.0.1:25" or "" (no reminders by mail) */
+    char smtp[256]; /* "smtp://127.0.0.1:25" or "" (no reminders by mail) */
+    /* "smtp_plain_loopback": the relay is on loopback and has no TLS (mail in clear to it);
+     * otherwise TLS is required (smtps:// or STARTTLS that may not be skipped) */
+    bool smtp_plain_loopback;
     char from[128];        /* the reminders' sender */
     char mail_domain[128]; /* an account's address: username@mail_domain */
     char console_url[256]; /* the link in reminders, or "" */
@@ -162,6 +165,6 @@ MUST_USE err tr_config_parse(slice json, tr_config *c);
 
 /* ---- mail (mail.c): one message through SMTP (libcurl), as the guard sends its alerts ---- */
 MUST_USE err tr_mail_send(const char *url, const char *from, const char *to, const char *subject,
-                          const char *text);
+                          const char *text, bool require_tls);
 
 #endif

@@ -12,8 +12,9 @@ import { signIn, go, click, waitView, navNames, row, act, setLang, assertTransla
 
 // The reader's address: a documentation address (RFC 5737) that no packet goes to, seen by the
 // server as X-Forwarded-For from 127.0.0.1 (a trusted proxy in the test vault). Not the one
-// the alerts scenario blocks, and sales2 is an account no other scenario signs in as (the
-// guard locks it for the honeytoken read).
+// the alerts scenario blocks, and sales2 is an account no later scenario signs in as (the
+// guard locks it for the honeytoken read; the training scenarios, which take sales2 through
+// the course, run before these).
 const READER_ADDR = '198.51.100.23';
 const READER = 'sales2';
 
@@ -230,6 +231,36 @@ export const scenarios = [
       await click(v2.locator('[data-section="documents"] ' + row('customer-notice')).first(), 'preview');
       await v2.locator('[data-preview="customer-notice"]').waitFor({ state: 'visible', timeout: 20000 });
       await checked(t, page, 'incident documents preview (legal1, en)', 'incident-notices-legal1-en');
+    },
+  },
+  {
+    name: 'incidents: legal1 downloads the incident report and the evidence index as PDF; service1 gets the report only',
+    timeout: 180000,
+    async run(t) {
+      const id = t.state.incident || await incidentWithScope(t);
+      const page = await t.page();
+      await signIn(page, t.demo.url, 'legal1');
+      const v = await incidentPage(page, id);
+      const rep = v.locator('[data-section="reports"]');
+      await rep.waitFor({ state: 'visible', timeout: 20000 });
+      for (const w of ['report', 'evidence-index']) {
+        const [dl] = await Promise.all([
+          page.waitForEvent('download', { timeout: 30000 }),
+          rep.locator(`[data-action="download-${w}"][data-lang="zh-CN"][data-format="pdf"]`).click(),
+        ]);
+        const bytes = fs.readFileSync(await dl.path());
+        assert.equal(bytes.subarray(0, 5).toString('latin1'), '%PDF-', `the ${w} is a PDF (${bytes.length} bytes)`);
+        fs.writeFileSync(`${t.out}/incident-${w}-legal1.pdf`, bytes);
+        t.log(`${w} PDF ${bytes.length} bytes (${dl.suggestedFilename()})`);
+      }
+      await checked(t, page, 'incident reports (legal1, zh-CN)', 'incident-reports-legal1-zh-CN');
+      const p2 = await t.page();
+      await signIn(p2, t.demo.url, 'service1');
+      const v2 = await incidentPage(p2, id);
+      const rep2 = v2.locator('[data-section="reports"]');
+      await rep2.waitFor({ state: 'visible', timeout: 20000 });
+      assert.equal(await rep2.locator('[data-action="download-report"]').count(), 6, 'the report in two languages and three formats');
+      assert.equal(await rep2.locator('[data-action="download-evidence-index"]').count(), 0, 'no evidence index for customer service');
     },
   },
   {

@@ -256,6 +256,17 @@ export const scenarios = [
         assert.deepEqual(cells.slice(0, 6).map((c) => c.trim()), [d, f.delivered, f.opened, f.clicked, f.submitted, f.reported].map(String), `campaign row ${d}`);
       }
       assert.ok(await v.locator('[data-section="campaigns"] svg.chart rect').count() >= 1, 'the campaign chart');
+      // The training metrics' phishing figures (every campaign of the scope), per department.
+      const mph = (await hr.get(`/v1/training/metrics?by=department&course=${COURSE}`)).json.phishing;
+      assert.ok(mph && mph.totals && mph.totals.delivered >= 1, 'the training metrics carry the demo campaign');
+      await v.locator('[data-section="phishing"]').waitFor({ state: 'visible', timeout: 15000 });
+      assert.equal((await v.locator('[data-tile="ph-delivered"] .tile-value').innerText()).trim(), String(mph.totals.delivered));
+      for (const g of mph.groups) {
+        const cells = await v.locator(`[data-section="phishing"] tbody ${row('ph-' + g.key)} td`).allInnerTexts();
+        assert.deepEqual(cells.slice(0, 5).map((c) => c.trim()), [g.key, g.delivered, g.clicked, g.submitted, g.reported].map(String), `phishing row ${g.key}`);
+        assert.equal(cells[8].trim(), String(g.repeat_clickers), `repeat clickers of ${g.key}`);
+      }
+      assert.ok(await v.locator('[data-section="phishing"] svg.chart rect').count() >= 1, 'the phishing chart');
       await shot(page, t.out, 'training-report-hr1-zh-CN');
 
       await setLang(page, 'en');
