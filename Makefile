@@ -210,7 +210,7 @@ CFLAGS_TSAN = $(BASE) -O1 -g -fno-omit-frame-pointer -fsanitize=thread -DCUSTOS_
                -DCUSTOS_DEBUG -DCUSTOS_TESTING
 LDFLAGS_TSAN := -fsanitize=thread
 tsan_obj = $(patsubst %.c,$(TSAN)/%.o,$(1))
-TSAN_TESTS := audit_test crypto_test door_test policy_test store_test store_suite_test \
+TSAN_TESTS := audit_test crypto_test door_test policy_test store_test store_suite_test account_race_test \
               store_suite_audit_test store_suite_guard_test \
               $(patsubst tests/unit/%.c,%,$(filter tests/unit/guard_%,$(UNIT_SRC)))
 TSAN_BIN := $(addprefix $(TSAN)/tests/,$(TSAN_TESTS))
