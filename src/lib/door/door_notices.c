@@ -145,35 +145,6 @@ static err snap_load(vault *v, const char *id, snap *s)
 }
 
 /* VAULT/notices.json (the company, contacts, the mail server, the drill's recipients), or {}. */
-static err cfg_load(vault *v, json_t **out)
-{
-    char p[PATH_MAX];
-    snprintf(p, sizeof p, "%s/notices.json", vault_dir(v));
-    if (access(p, R_OK) != 0) {
-        *out = json_object();
-        return *out ? ERR_OK : ERR_INTERNAL;
-    }
-    /* it names the mail server: only the vault's owner may read or change it */
-    int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    ENSURE(fd >= 0, ERR_IO, "cannot open notices.json");
-    err rc = file_check_private(fd, "notices.json", p);
-    close(fd);
-    TRY(rc);
-    buf b;
-    buf_init(&b, CFG_MAX + 1);
-    rc = file_read_bounded(p, CFG_MAX, &b);
-    if (rc == ERR_OK) {
-        json_error_t je;
-        *out = json_loadb((const char *)b.p, b.len, JSON_REJECT_DUPLICATES, &je);
-        if (!*out || !json_is_object(*out)) {
-            json_decref(*out);
-            *out = NULL;
-            rc = err_set(ERR_INPUT, __FILE__, __LINE__, "notices.json is not a JSON object");
-        }
-    }
-    buf_free(&b);
-    return rc;
-}
 
 static const char *lang_tag(pb_lang l)
 {
@@ -193,18 +164,6 @@ static const char *setting(const json_t *cfg, const char *key, pb_lang l)
         x = json_object_get(x, lang_tag(l));
     }
     return json_string_value(x);
-}
-
-err door_notices_zone(vault *v, pb_lang l, int32_t *offset_s, char *label, size_t cap)
-{
-    json_t *cfg = NULL;
-    TRY(cfg_load(v, &cfg));
-    const json_t *tz = json_object_get(cfg, "tz_offset_s");
-    *offset_s = json_is_integer(tz) ? (int32_t)json_integer_value(tz) : 28800;
-    const char *lb = setting(cfg, "tz_label", l);
-    snprintf(label, cap, "%s", lb ? lb : l == PB_ZH ? "北京时间" : "China Standard Time, UTC+8");
-    json_decref(cfg);
-    return ERR_OK;
 }
 
 /* The templates: VAULT/notices/KIND.LANG.tpl, else those shipped next to the binary. */
@@ -385,7 +344,7 @@ err door_notices_documents(vault *v, const actor *a, const char *id, json_t **ou
     json_t *cfg = NULL, *list = json_array();
     err rc = ERR_OK;
     CHECK(list != NULL, ERR_INTERNAL, "out of memory");
-    GUARD(cfg_load(v, &cfg));
+    GUARD(door_notices_cfg_load(v, &cfg));
     for (int k = 0; k < NK__COUNT; k++) {
         for (int l = 0; l < PB__LANGS; l++) {
             tpl_set ts;
@@ -559,7 +518,7 @@ err door_notices_document(vault *v, const actor *a, const char *id, const char *
     buf text;
     buf_init(&text, 1 << 20);
     err rc = ERR_OK;
-    GUARD(cfg_load(v, &cfg));
+    GUARD(door_notices_cfg_load(v, &cfg));
     GUARD(tpl_load(v, (notice_kind)k, (pb_lang)l, &ts));
     notice_facts f;
     facts_of(&s, cfg, (pb_lang)l, &f);
@@ -739,7 +698,7 @@ err door_notices_approve(vault *v, const actor *a, const char *id, const char *k
     json_t *cfg = NULL, *approvals = json_object();
     err rc = ERR_OK;
     CHECK(approvals != NULL, ERR_INTERNAL, "out of memory");
-    GUARD(cfg_load(v, &cfg));
+    GUARD(door_notices_cfg_load(v, &cfg));
     int64_t now = clock_now_us();
     for (int l = 0; l < PB__LANGS; l++) {
         if (lang && lang_of(lang) != l) {
@@ -831,7 +790,7 @@ static err sendset_load(vault *v, const actor *a, const char *act, const char *i
     memset(x, 0, sizeof *x);
     tpls_init(&x->ts);
     TRY(snap_load(v, id, &x->s));
-    TRY(cfg_load(v, &x->cfg));
+    TRY(door_notices_cfg_load(v, &x->cfg));
     for (int l = 0; l < PB__LANGS; l++) {
         err e = tpl_load(v, NK_CUSTOMER, (pb_lang)l, &x->ts);
         if (e != ERR_OK && e != ERR_NOT_FOUND) {

@@ -23,6 +23,8 @@ MUST_USE err door_incident_notices(vault *v, const char *id, bool write, door_no
 
 /* The vault's zone as notices.json sets it (tz_offset_s, tz_label; Asia/Shanghai by default),
  * for the incident's own reports. */
+/* notices.json (0600, owner only), or {} when there is none. */
+MUST_USE err door_notices_cfg_load(vault *v, json_t **out);
 MUST_USE err door_notices_zone(vault *v, pb_lang l, int32_t *offset_s, char *label, size_t cap);
 
 #endif
