@@ -89,3 +89,35 @@ export function toRfc3339(v) {
 export function put(node, ...kids) {
     node.replaceChildren(...kids.flat().filter((k) => k !== null && k !== undefined && k !== false));
 }
+
+// An inline confirmation: a question, optional fields, confirm and cancel; fn(values) runs on
+// confirm and its error stays in the box.
+export function confirmBox(ctx, host, opts) {
+    const { el, t } = ctx;
+    if (host.querySelector('form[data-form]')) return;
+    const err = el('div');
+    const f = el('form', { class: 'inline-form', 'data-form': opts.name, 'aria-label': opts.question },
+        el('p', { class: opts.danger ? 'confirm-q danger-text' : 'confirm-q' }, opts.question),
+        (opts.fields || []).map(([label, input, hint]) => labelled(el, label, input, hint)),
+        el('div', { class: 'actions' },
+            el('button', { type: 'submit', class: opts.danger ? 'danger' : 'primary', 'data-action': 'confirm-' + opts.name }, opts.yes || t('inc.confirm')),
+            el('button', { type: 'button', 'data-action': 'cancel', 'on:click': () => f.remove() }, t('inc.cancel'))),
+        err);
+    f.addEventListener('submit', async (ev) => {
+        ev.preventDefault();
+        const buttons = f.querySelectorAll('button');
+        buttons.forEach((b) => (b.disabled = true));
+        f.setAttribute('aria-busy', 'true');
+        try {
+            await opts.run(values(f));
+            f.remove();
+        } catch (e) {
+            buttons.forEach((b) => (b.disabled = false));
+            f.removeAttribute('aria-busy');
+            put(err, errorNote(ctx, e));
+        }
+    });
+    host.appendChild(f);
+    const firstInput = f.querySelector('input, select, textarea');
+    (firstInput || f.querySelector('button')).focus();
+}

@@ -4,7 +4,9 @@
 // actions (each confirmed first, aimed at the source alert's subject), the scope with its
 // per-department chart, the documents (notice preview in both languages, approval, downloads
 // as text, HTML and PDF), the evidence bundle, the notes and closing, and the timeline.
-import { put, table, errorNote, poll, values, labelled, toRfc3339 } from '../lib/chart_ui.js';
+import { put, table, errorNote, poll, values, labelled, toRfc3339, confirmBox } from '../lib/chart_ui.js';
+
+export { confirmBox };
 import { barChart, PALETTE } from '../lib/chart.js';
 import * as M from './incidents_model.js';
 import { documentsSection, reportsSection } from './incidents_docs.js';
@@ -48,38 +50,6 @@ function phaseSteps(ctx, phase) {
     return el('ol', { class: 'phase-steps', 'aria-label': t('inc.phases') },
         M.PHASES.map((p, i) => el('li', { class: i < cur ? 'done' : i === cur ? 'current' : '', 'aria-current': i === cur ? 'step' : null, 'data-phase-step': p },
             el('span', { class: 'step-n', 'aria-hidden': 'true' }, String(i + 1)), t('inc.phase.' + p))));
-}
-
-// An inline confirmation: a question, optional fields, confirm and cancel; fn(values) runs on
-// confirm and its error stays in the box.
-export function confirmBox(ctx, host, opts) {
-    const { el, t } = ctx;
-    if (host.querySelector('form[data-form]')) return;
-    const err = el('div');
-    const f = el('form', { class: 'inline-form', 'data-form': opts.name, 'aria-label': opts.question },
-        el('p', { class: opts.danger ? 'confirm-q danger-text' : 'confirm-q' }, opts.question),
-        (opts.fields || []).map(([label, input, hint]) => labelled(el, label, input, hint)),
-        el('div', { class: 'actions' },
-            el('button', { type: 'submit', class: opts.danger ? 'danger' : 'primary', 'data-action': 'confirm-' + opts.name }, opts.yes || t('inc.confirm')),
-            el('button', { type: 'button', 'data-action': 'cancel', 'on:click': () => f.remove() }, t('inc.cancel'))),
-        err);
-    f.addEventListener('submit', async (ev) => {
-        ev.preventDefault();
-        const buttons = f.querySelectorAll('button');
-        buttons.forEach((b) => (b.disabled = true));
-        f.setAttribute('aria-busy', 'true');
-        try {
-            await opts.run(values(f));
-            f.remove();
-        } catch (e) {
-            buttons.forEach((b) => (b.disabled = false));
-            f.removeAttribute('aria-busy');
-            put(err, errorNote(ctx, e));
-        }
-    });
-    host.appendChild(f);
-    const firstInput = f.querySelector('input, select, textarea');
-    (firstInput || f.querySelector('button')).focus();
 }
 
 export async function renderDetail(root, ctx, id) {

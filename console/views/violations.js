@@ -1,8 +1,10 @@
 // violations.js - the violation register for HR (and security): every refusal by policy and
 // every finding about a person's conduct, counted per person (and per department, where the
 // server names it), with the trend over the last weeks as a chart and each row's evidence
-// opening the audit entry it points to (for roles that may read the audit log).
-import { put, table, errorNote, qs, values, labelled, useWatchStyles } from '../lib/chart_ui.js';
+// opening the audit entry it points to (for roles that may read the audit log). HR sends an
+// employee from the register back to training (a remedial course, blocking their customer
+// access until they pass when HR says so) and sees the remedial courses a person has open.
+import { put, table, errorNote, qs, values, labelled, useWatchStyles, confirmBox } from '../lib/chart_ui.js';
 import { lineChart, barChart, dayBuckets } from '../lib/chart.js';
 
 const ROLES = ['hr', 'security'];
@@ -48,6 +50,53 @@ export default {
             }
         }
 
+        const isHr = ctx.me.role === 'hr';
+        let courses = null;
+        async function courseSelect() {
+            if (!courses) courses = ((await ctx.api('GET', '/v1/training/courses' + qs({ lang: document.documentElement.lang === 'en' ? 'en' : 'zh-CN' }))).courses || []);
+            return el('select', { name: 'course', required: true },
+                courses.map((c) => el('option', { value: c.id }, (c.title || c.id) + ' (' + c.id + ')')));
+        }
+
+        // "Send to training": a remedial course for the person, tied to the rule of their latest
+        // violation; blocking (the default) cuts their customer access until they pass.
+        function remedialCell(g) {
+            const box = el('div', { class: 'remedial-cell' });
+            box.appendChild(el('button', { type: 'button', 'data-action': 'remedial', 'on:click': async () => {
+                let sel;
+                try { sel = await courseSelect(); } catch (e) { put(box, errorNote(ctx, e)); return; }
+                const blocking = el('input', { name: 'blocking', type: 'checkbox', checked: true });
+                confirmBox(ctx, box, {
+                    name: 'remedial', question: t('violations.remedial_q', { user: g.key }), yes: t('violations.remedial_yes'),
+                    fields: [[t('violations.f.course'), sel], [t('violations.f.blocking'), blocking, t('violations.f.blocking_hint')]],
+                    run: async () => {
+                        await ctx.api('POST', '/v1/training/remedial', {
+                            username: g.key, course: sel.value, blocking: blocking.checked, violation: [...g.rules][0] || undefined });
+                        ctx.toast(t('violations.remedial_done', { user: g.key }), 'ok');
+                    },
+                });
+            } }, t('violations.remedial')));
+            return box;
+        }
+
+        function remedialList(username) {
+            const sec = el('section', { class: 'card', 'data-section': 'remedial' }, el('h2', {}, t('violations.remedial_open', { user: username })),
+                el('p', { class: 'muted', role: 'status' }, t('violations.loading')));
+            ctx.api('GET', '/v1/training/remedial' + qs({ username, open: 1 })).then((res) => {
+                const rows = res.remedial || [];
+                put(sec, el('h2', {}, t('violations.remedial_open', { user: username })), rows.length === 0
+                    ? el('p', { class: 'empty', 'data-state': 'no-remedial' }, t('violations.remedial_none'))
+                    : table(el, [
+                        { key: 'course', label: t('violations.f.course') },
+                        { key: 'source', label: t('violations.c.source') },
+                        { key: 'blocking', label: t('violations.f.blocking'), cell: (r) => r.blocking ? t('violations.yes') : t('violations.no') },
+                        { key: 'assigned_at', label: t('violations.c.assigned'), cell: (r) => ctx.fmt.dateTime(r.assigned_at) },
+                        { key: 'assigned_by', label: t('violations.c.assigned_by') },
+                    ], rows, { label: t('violations.remedial_open', { user: username }), idOf: (r) => r.id }));
+            }, (e) => put(sec, errorNote(ctx, e)));
+            return sec;
+        }
+
         function draw(rows, username) {
             if (rows.length === 0) {
                 return [el('section', { class: 'card' }, el('p', { class: 'empty', 'data-state': 'empty' }, t('violations.none')))];
@@ -80,7 +129,9 @@ export default {
                     { key: 'finding', label: t('violations.kind.finding'), class: 'num' },
                     { key: 'rules', label: t('violations.c.rules'), cell: (g) => [...g.rules].join(', ') },
                     { key: 'last', label: t('violations.c.last'), cell: (g) => ctx.fmt.dateTime(g.last) },
+                    ...(isHr ? [{ key: 'remedial', label: t('violations.c.remedial'), cell: (g) => remedialCell(g) }] : []),
                 ], people, { label: t('violations.per_employee'), idOf: (g) => g.key })));
+            if (isHr && username) sections.push(remedialList(username));
             if (rows.some((r) => r.department)) {
                 const depts = group(rows, (r) => r.department);
                 sections.push(el('section', { class: 'card', 'data-section': 'per-department' },

@@ -96,6 +96,36 @@ export const scenarios = [
     },
   },
   {
+    name: 'hr1 sends sales1 from the register to a remedial course and sees it open (then withdraws it)',
+    async run(t) {
+      const hr = await t.demo.as('hr1');
+      const page = await t.page();
+      await signIn(page, t.demo.url, 'hr1');
+      const v = await go(page, 'violations');
+      await fill(v, { username: 'sales1' });
+      await click(v, 'filter');
+      await pollUntil(async () => (await v.locator('[data-section="per-employee"]').innerText()).includes('sales1'), { what: 'sales1 in the per-employee table' });
+      await click(v.locator('[data-section="per-employee"]'), 'remedial');
+      const f = v.locator('form[data-form="remedial"]');
+      await f.waitFor({ state: 'visible', timeout: 10000 });
+      await f.locator('input[name="blocking"]').uncheck(); // the later scenarios still read as sales1
+      await shot(page, t.out, 'violations-remedial-hr1');
+      await click(f, 'confirm-remedial');
+      const open = await pollUntil(async () => {
+        const r = ((await hr.get('/v1/training/remedial?username=sales1&open=1')).json?.remedial || []);
+        return r.length > 0 ? r : false;
+      }, { what: 'the remedial course in the API' });
+      assert.equal(open.length, 1, 'one open remedial course');
+      assert.equal(open[0].blocking, false, 'not blocking, as chosen');
+      assert.equal(open[0].assigned_by, 'hr1');
+      await click(v, 'filter');
+      const sec = v.locator('[data-section="remedial"]');
+      await pollUntil(async () => (await sec.innerText()).includes(open[0].course), { what: 'the open course in the view' });
+      const w = await hr.del(`/v1/training/remedial/${open[0].id}`, { reason: 'browser test cleanup' });
+      assert.equal(w.status, 200, `withdrawn: ${w.status}`);
+    },
+  },
+  {
     name: 'auditor1 saves a checkpoint; after more entries the in-browser verification succeeds, then fails against a forged checkpoint',
     async run(t) {
       const page = await t.page();
