@@ -40,9 +40,9 @@ export async function drillsSection(ctx, root) {
     function reportLinks(d) {
         return el('div', { class: 'downloads' }, M.LANGS.map((l) => el('div', { class: 'dl-lang' },
             el('span', { class: 'muted small' }, t('inc.lang.' + l) + ': '),
-            ['text', 'pdf'].map((f) => el('a', {
+            ['text', 'html', 'pdf'].map((f) => el('a', {
                 href: `/v1/drills/${encodeURIComponent(d.id)}/report?lang=${encodeURIComponent(l)}&format=${f}`,
-                download: `drill-${d.id}-${l}.${f === 'text' ? 'txt' : 'pdf'}`, 'data-action': 'drill-report', 'data-lang': l, 'data-format': f,
+                download: `drill-${d.id}-${l}.${f === 'text' ? 'txt' : f}`, 'data-action': 'drill-report', 'data-lang': l, 'data-format': f,
             }, t('inc.format.' + f), el('span', { class: 'sr-only' }, t('inc.drill_report_what', { id: d.id, lang: t('inc.lang.' + l) })))))));
     }
 

@@ -4,7 +4,7 @@
  *   drill start PLAYBOOK [--wait]      start one (security); --wait follows it until contained
  *   drill list                         the drills with their timings, oldest first
  *   drill show ID                      one drill: requests, alert, containment, scope
- *   drill report ID [--lang zh-CN|en] [--format text|pdf] [--out FILE]
+ *   drill report ID [--lang zh-CN|en] [--format text|html|pdf] [--out FILE]
  *
  * The people's part (tasks, evidence, notices, reports) is done on the drill's incident.
  */
@@ -27,7 +27,7 @@ static void usage(void)
 {
     fputs("usage: custos drill start PLAYBOOK [--wait]\n"
           "       custos drill list | show ID\n"
-          "       custos drill report ID [--lang zh-CN|en] [--format text|pdf] [--out FILE]\n",
+          "       custos drill report ID [--lang zh-CN|en] [--format text|html|pdf] [--out FILE]\n",
           stderr);
 }
 

@@ -299,15 +299,11 @@ bool handle_drill(server *s, request *r, response *out)
         return true;
     }
     if (slash && strcmp(slash, "/report") == 0 && req_method(r, "GET")) {
-        const char *fmt = req_arg(r, "format");
-        bool pdf = fmt && strcmp(fmt, "pdf") == 0;
-        if (fmt && !pdf && strcmp(fmt, "text") != 0) {
-            response_error(out, ERR_INPUT, "format must be text or pdf");
-            return true;
-        }
+        const char *type = NULL;
         buf b;
         buf_init(&b, 32 << 20);
-        err e = door_drill_report(s->v, &r->who, id, req_arg(r, "lang"), pdf, &b);
+        err e = door_drill_report(s->v, &r->who, id, req_arg(r, "lang"), req_arg(r, "format"), &b,
+                                  &type);
         if (e != ERR_OK) {
             buf_free(&b);
             response_fail(out, e);
@@ -327,8 +323,7 @@ bool handle_drill(server *s, request *r, response *out)
             response_error(out, ERR_INTERNAL, "out of memory");
             return true;
         }
-        MHD_add_response_header(out->raw, "Content-Type",
-                                pdf ? "application/pdf" : "text/plain; charset=utf-8");
+        MHD_add_response_header(out->raw, "Content-Type", type);
         out->status = 200;
         return true;
     }

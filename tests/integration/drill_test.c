@@ -356,6 +356,18 @@ TEST(t_drill_end_to_end)
     EXPECT_INT(h_req(&S, "GET", path, TSEC, NULL, NULL, 0, &b, NULL), 200);
     EXPECT(b.len > 1000 && memcmp(b.p, "%PDF-", 5) == 0);
     buf_reset(&b);
+    /* As HTML: the same report, escaped, running nothing. */
+    snprintf(path, sizeof path, "/v1/drills/%s/report?lang=en&format=html", id);
+    EXPECT_INT(h_req(&S, "GET", path, TAUD, NULL, NULL, 0, &b, NULL), 200);
+    EXPECT_OK(buf_append_byte(&b, 0));
+    EXPECT(strstr((const char *)b.p, "<!DOCTYPE html>") != NULL ||
+           strstr((const char *)b.p, "<!doctype html>") != NULL);
+    EXPECT(strstr((const char *)b.p, "regulator report ready") != NULL);
+    EXPECT(strstr((const char *)b.p, "<script") == NULL);
+    buf_reset(&b);
+    snprintf(path, sizeof path, "/v1/drills/%s/report?lang=en&format=docx", id);
+    EXPECT_INT(h_req(&S, "GET", path, TAUD, NULL, NULL, 0, &b, NULL), 400);
+    buf_reset(&b);
     snprintf(path, sizeof path, "/v1/drills/%s/report?lang=fr", id);
     EXPECT_INT(h_req(&S, "GET", path, TSEC, NULL, NULL, 0, &b, NULL), 400);
     snprintf(path, sizeof path, "/v1/drills/%s/report", id);

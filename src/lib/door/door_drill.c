@@ -24,6 +24,7 @@
 #include "door/door_drill.h"
 #include "door/door_incident.h"
 #include "door_int.h"
+#include "incident/deliver.h"
 #include "incident/drill.h"
 #include "incident/incident.h"
 #include "incident/pdf.h"
@@ -836,9 +837,12 @@ err door_drill_get(vault *v, const actor *a, const char *id, json_t **out)
     return ERR_OK;
 }
 
-err door_drill_report(vault *v, const actor *a, const char *id, const char *lang, bool pdf,
-                      buf *out)
+err door_drill_report(vault *v, const actor *a, const char *id, const char *lang, const char *fmt,
+                      buf *out, const char **content_type)
 {
+    int format = fmt ? notice_format_parse(fmt) : NF_TEXT;
+    ENSURE(format >= 0, ERR_INPUT, "format must be text, html or pdf");
+    *content_type = notice_format_type((notice_format)format);
     pb_lang l;
     if (!lang || strcmp(lang, "zh-CN") == 0) {
         l = PB_ZH;
@@ -850,7 +854,9 @@ err door_drill_report(vault *v, const actor *a, const char *id, const char *lang
     TRY(need_reader(v, a, "drill.report"));
     char what[96];
     snprintf(what, sizeof what, "drill=%.40s lang=%s format=%s", id ? id : "", pb_lang_name(l),
-             pdf ? "pdf" : "text");
+             format == NF_PDF    ? "pdf"
+             : format == NF_HTML ? "html"
+                                 : "text");
     TRY(audit_read(v, a, "drill.report", what));
     json_t *rec = NULL, *ids = NULL;
     incident inc;
@@ -910,18 +916,15 @@ err door_drill_report(vault *v, const actor *a, const char *id, const char *lang
         json_array_size(json_object_get(sc, "customers")),
         json_array_size(json_object_get(sc, "honeytokens")),
         json_string_value(json_object_get(rec, "incident"))));
-    if (pdf) {
+    if (format == NF_TEXT) {
+        GUARD(buf_append(out, text.p, text.len));
+    } else {
         GUARD(buf_append_byte(&text, 0));
         char title[96];
         snprintf(title, sizeof title, "%s %s",
                  l == PB_ZH ? "演练事后评估报告" : "After-action report, drill", id);
-        pdf_doc d = {.title = title,
-                     .lang = pb_lang_name(l),
-                     .text = (const char *)text.p,
-                     .created_us = json_time(rec, "started_at")};
-        GUARD(pdf_render(&d, out));
-    } else {
-        GUARD(buf_append(out, text.p, text.len));
+        GUARD(notice_document((notice_format)format, title, l, (const char *)text.p,
+                              json_time(rec, "started_at"), out));
     }
 out:
     if (have) {

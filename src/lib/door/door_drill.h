@@ -69,9 +69,10 @@ void door_drill_abort(vault *v, const door_drill_run *run, const char *why);
 MUST_USE err door_drills_list(vault *v, const actor *a, json_t **out);
 /* One drill with its requests, alert, sanctions, incident and scope. */
 MUST_USE err door_drill_get(vault *v, const actor *a, const char *id, json_t **out);
-/* The after-action report in lang ("zh-CN" or "en"), as text or PDF (pdf true). Audited. */
-MUST_USE err door_drill_report(vault *v, const actor *a, const char *id, const char *lang, bool pdf,
-                               buf *out);
+/* The after-action report in lang ("zh-CN" or "en"), as format "text" (NULL), "html" or "pdf";
+ * *content_type names it. Audited. */
+MUST_USE err door_drill_report(vault *v, const actor *a, const char *id, const char *lang,
+                               const char *format, buf *out, const char **content_type);
 /* Whether a username is reserved for drills (no other account may take it). */
 bool door_drill_account_name(const char *username);
 
