@@ -178,38 +178,38 @@ static void curl_init(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-err smtp_send(const smtp_msg *m)
+err smtp_send_message(const char *url, const char *from, const char *const *to, size_t nto,
+                      slice msg, bool plain_loopback)
 {
-    buf msg;
-    buf_init(&msg, 4 << 20);
-    err rc = smtp_format(m, &msg);
-    if (rc != ERR_OK) {
-        goto out;
+    ENSURE(url && url[0] && smtp_addr_ok(from) && nto >= 1 && nto <= SMTP_RCPT_MAX, ERR_INPUT,
+           "mail: the mail server, the sender or the recipients are missing or malformed");
+    for (size_t i = 0; i < nto; i++) {
+        ENSURE(smtp_addr_ok(to[i]), ERR_INPUT, "mail: a recipient address is malformed");
     }
     pthread_once(&curl_once, curl_init);
     CURL *h = curl_easy_init();
-    CHECK(h != NULL, ERR_INTERNAL, "mail: no curl handle");
-    char from[SMTP_ADDR_MAX + 3];
-    snprintf(from, sizeof from, "<%s>", m->from);
+    ENSURE(h != NULL, ERR_INTERNAL, "mail: no curl handle");
+    char fr[SMTP_ADDR_MAX + 3];
+    snprintf(fr, sizeof fr, "<%s>", from);
     struct curl_slist *rcpt = NULL;
-    for (size_t i = 0; i < m->nto; i++) {
+    for (size_t i = 0; i < nto; i++) {
         char one[SMTP_ADDR_MAX + 3];
-        snprintf(one, sizeof one, "<%s>", m->to[i]);
+        snprintf(one, sizeof one, "<%s>", to[i]);
         struct curl_slist *r = curl_slist_append(rcpt, one);
         if (!r) {
             curl_slist_free_all(rcpt);
             curl_easy_cleanup(h);
-            CHECK(false, ERR_INTERNAL, "mail: out of memory");
+            BAIL(ERR_INTERNAL, "mail: out of memory");
         }
         rcpt = r;
     }
     mailbody mb = {(const char *)msg.p, msg.len, 0};
-    curl_easy_setopt(h, CURLOPT_URL, m->url);
+    curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
     /* CURLUSESSL_TRY would go on in clear when STARTTLS is missing or stripped on the way */
-    bool clear_ok = m->plain_loopback && smtp_url_loopback(m->url);
+    bool clear_ok = plain_loopback && smtp_url_loopback(url);
     curl_easy_setopt(h, CURLOPT_USE_SSL, (long)(clear_ok ? CURLUSESSL_TRY : CURLUSESSL_ALL));
-    curl_easy_setopt(h, CURLOPT_MAIL_FROM, from);
+    curl_easy_setopt(h, CURLOPT_MAIL_FROM, fr);
     curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
     curl_easy_setopt(h, CURLOPT_READFUNCTION, mail_read);
     curl_easy_setopt(h, CURLOPT_READDATA, &mb);
@@ -219,8 +219,18 @@ err smtp_send(const smtp_msg *m)
     CURLcode cc = curl_easy_perform(h);
     curl_slist_free_all(rcpt);
     curl_easy_cleanup(h);
-    CHECK(cc == CURLE_OK, ERR_IO, "mail: delivery failed (%s)", curl_easy_strerror(cc));
-out:
+    ENSURE(cc == CURLE_OK, ERR_IO, "mail: delivery failed (%s)", curl_easy_strerror(cc));
+    return ERR_OK;
+}
+
+err smtp_send(const smtp_msg *m)
+{
+    buf msg;
+    buf_init(&msg, 4 << 20);
+    err rc = smtp_format(m, &msg);
+    if (rc == ERR_OK) {
+        rc = smtp_send_message(m->url, m->from, m->to, m->nto, buf_slice(&msg), m->plain_loopback);
+    }
     buf_free(&msg);
     return rc;
 }

@@ -49,6 +49,12 @@ bool smtp_addr_ok(const char *s);
  * apart so it can be checked without a server. ERR_INPUT for a malformed address or subject. */
 MUST_USE err smtp_format(const smtp_msg *m, buf *out);
 
+/* Hands an already composed message (headers and body, CRLF; a MIME message with parts) to the
+ * mail server for the given recipients, under the same TLS rule and checks of the addresses.
+ * ERR_INPUT for a malformed address, ERR_IO as smtp_send. */
+MUST_USE err smtp_send_message(const char *url, const char *from, const char *const *to, size_t nto,
+                               slice msg, bool plain_loopback);
+
 /* Formats and sends the message. ERR_INPUT as smtp_format; ERR_IO when the server refuses or
  * cannot be reached (the message names curl's reason, never an address). */
 MUST_USE err smtp_send(const smtp_msg *m);

@@ -18,6 +18,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/smtp.h"
 #include "door/door_int.h"
 #include "door/door_phish.h"
 #include "door/door_training.h"
@@ -482,7 +483,9 @@ err door_phish_tick(vault *v, int64_t now_us, json_t **out)
             e = phish_message(t, &l, to, acc.username, &msg);
         }
         if (e == ERR_OK) {
-            e = phish_mail_send(cfg.smtp, cfg.from, to, buf_slice(&msg), !cfg.smtp_plain_loopback);
+            const char *rcpt[1] = {to};
+            e = smtp_send_message(cfg.smtp, cfg.from, rcpt, 1, buf_slice(&msg),
+                                  cfg.smtp_plain_loopback);
         }
         mem_wipe(tok, sizeof tok);
         mem_wipe(&l, sizeof l);

@@ -3,8 +3,8 @@
  * "key: value" lines and sections of text, HTML, landing page and teaching notes;
  * docs/TRAINING.md, "Simulated phishing"), the pages Custos serves on /t/ (landing,
  * teaching, the report thanks), a mail composed for one recipient, the scanner
- * filter, and the SMTP hand-over of that mail. Pure functions except phish_mail_send;
- * nothing here opens the store: door_phish.c reads and writes the rows.
+ * filter. Pure functions: door_phish.c reads and writes the rows and hands the mail to
+ * core/smtp.h's sender.
  *
  * The idea: a template is trusted less than a course. Its HTML is checked for anything
  * active (scripts, handlers, frames, outside addresses), the landing page's inputs carry
@@ -74,10 +74,7 @@ MUST_USE err phish_links_make(const char *base, const char *token, phish_links *
  * UTF-8, 8bit, CRLF), the template's From and Subject (RFC 2047), To: <to>. */
 MUST_USE err phish_message(const phish_template *t, const phish_links *l, const char *to,
                            const char *name, buf *out);
-/* Hands a composed message to the SMTP server at url (libcurl, STARTTLS when offered), the
- * envelope sender env_from (the vault's training sender) and recipient to. */
-MUST_USE err phish_mail_send(const char *url, const char *env_from, const char *to, slice msg,
-                             bool require_tls);
+/* The composed message goes out through core/smtp.h's smtp_send_message. */
 
 /* The pages of /t/: complete HTML documents (UTF-8) in the template's language. */
 MUST_USE err phish_page_landing(const phish_template *t, const phish_links *l, buf *out);
