@@ -66,7 +66,7 @@ start() {
     if [ ${#RUN[@]} -gt 0 ]; then
         chown -R "${PG_CLUSTER_USER:-postgres}" "$dir"
         "${RUN[@]}" test -x "$dir" ||
-            die "the user ${PG_CLUSTER_USER:-postgres} cannot reach $dir (a parent folder is closed)"
+            die "the user ${PG_CLUSTER_USER:-postgres} cannot reach $dir (a parent folder, perhaps / itself, is closed to it)"
     fi
     "${RUN[@]}" "$PGBIN/initdb" -D "$dir/data" -U custos --auth=scram-sha-256 --pwfile="$dir/password" \
         -E UTF8 --locale=C >"$dir/initdb.log" 2>&1 || die "initdb failed (see $dir/initdb.log)"
