@@ -82,12 +82,13 @@ void mailrx_stop(mailrx *m)
     }
 }
 
-int mailrx_read(const mailrx *m, buf *all)
+int mailrx_each(const mailrx *m, bool (*fn)(void *ctx, const char *msg, size_t len), void *ctx)
 {
     char d[800];
     snprintf(d, sizeof d, "%s/new", m->dir);
     int n = 0;
-    buf_reset(all);
+    buf one;
+    buf_init(&one, 8192);
     DIR *dh = opendir(d);
     struct dirent *e;
     while (dh && (e = readdir(dh)) != NULL) {
@@ -99,19 +100,37 @@ int mailrx_read(const mailrx *m, buf *all)
         FILE *f = fopen(p, "rb");
         char chunk[8192];
         size_t k;
+        buf_reset(&one);
         while (f && (k = fread(chunk, 1, sizeof chunk, f)) > 0) {
-            IGNORE(buf_append(all, chunk, k));
+            IGNORE(buf_append(&one, chunk, k));
         }
         if (f) {
             fclose(f);
         }
-        IGNORE(buf_append_str(all, "\n=====\n"));
         n++;
+        if (!fn(ctx, buf_cstr(&one), one.len)) {
+            break;
+        }
     }
     if (dh) {
         closedir(dh);
     }
+    buf_free(&one);
     return n;
+}
+
+static bool append_one(void *ctx, const char *msg, size_t len)
+{
+    buf *all = ctx;
+    IGNORE(buf_append(all, msg, len));
+    IGNORE(buf_append_str(all, "\n=====\n"));
+    return true;
+}
+
+int mailrx_read(const mailrx *m, buf *all)
+{
+    buf_reset(all);
+    return mailrx_each(m, append_one, all);
 }
 
 int mailrx_wait(const mailrx *m, int n, int ms, buf *all)

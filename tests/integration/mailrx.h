@@ -19,6 +19,9 @@ typedef struct mailrx {
  * (python3-aiosmtpd missing). Waits until the port accepts, with a deadline. */
 bool mailrx_start(mailrx *m, const char *dir);
 void mailrx_stop(mailrx *m);
+/* Calls fn with each message that arrived, whole and NUL-terminated, until fn returns false;
+ * returns how many it was called with. */
+int mailrx_each(const mailrx *m, bool (*fn)(void *ctx, const char *msg, size_t len), void *ctx);
 /* Every message that arrived, concatenated with "\n=====\n" after each; returns how many. */
 int mailrx_read(const mailrx *m, buf *all);
 /* Waits (with a deadline of ms) until at least n messages arrived; returns how many did. */

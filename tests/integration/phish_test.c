@@ -10,23 +10,18 @@
  * their department, an employee only their own), and the canary typed into the landing page
  * is found in no file: vault, WAL, audit log, server log.
  */
-#include <arpa/inet.h>
 #include <curl/curl.h>
-#include <dirent.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../unit/test.h"
 #include "core/clock.h"
 #include "harness.h"
+#include "mailrx.h"
 
 #define NU 20
 #define CANARY "canary-Zq81-typed-into-the-landing-page"
@@ -53,119 +48,55 @@ static long long jint(json_t *o, const char *k)
     return (long long)json_integer_value(json_object_get(o, k));
 }
 
-/* ---- the SMTP receiver (as training_test.c) ---- */
+/* ---- the SMTP receiver (mailrx.h) ---- */
 
-static pid_t SMTP_PID;
-static char MAILDIR[600];
-
-static unsigned free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t n = sizeof a;
-    unsigned port = 0;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &n) == 0) {
-        port = ntohs(a.sin_port);
-    }
-    close(fd);
-    return port;
-}
-
-static bool port_open(unsigned port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    bool ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-    close(fd);
-    return ok;
-}
+static mailrx RX;
 
 static unsigned smtp_start(void)
 {
-    snprintf(MAILDIR, sizeof MAILDIR, "%s/../maildir", S.dir);
-    unsigned port = free_port();
-    char listen[64];
-    snprintf(listen, sizeof listen, "127.0.0.1:%u", port);
-    const char *py = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
-    SMTP_PID = fork();
-    if (SMTP_PID == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        dup2(devnull, 1);
-        execlp(py, py, "-m", "aiosmtpd", "-n", "-l", listen, "-c", "aiosmtpd.handlers.Mailbox",
-               MAILDIR, (char *)NULL);
-        _exit(127);
-    }
-    int64_t dl = h_deadline(15000);
-    while (!port_open(port)) {
-        int st;
-        if (waitpid(SMTP_PID, &st, WNOHANG) == SMTP_PID) {
-            printf("  the SMTP receiver did not start (is python3-aiosmtpd installed?)\n");
-            SMTP_PID = 0;
-            return 0;
-        }
-        if (!h_poll(dl)) {
-            return 0;
-        }
-    }
-    return port;
+    char d[700];
+    snprintf(d, sizeof d, "%s/../maildir", S.dir);
+    return mailrx_start(&RX, d) ? RX.port : 0;
 }
 
-static void smtp_stop(void)
+typedef struct mail_scan {
+    const char *marker;
+    char (*tok)[48];
+    bool all_have_report;
+    int n;
+} mail_scan;
+
+static bool scan_one(void *ctx, const char *m, size_t len)
 {
-    if (SMTP_PID > 0) {
-        kill(SMTP_PID, SIGTERM);
-        waitpid(SMTP_PID, NULL, 0);
-        SMTP_PID = 0;
+    (void)len;
+    mail_scan *sc = ctx;
+    if (!strstr(m, sc->marker)) {
+        return true;
     }
+    sc->n++;
+    sc->all_have_report = sc->all_have_report && strstr(m, "/t/r/") && strstr(m, "/t/o/");
+    const char *to = strstr(m, "\nTo: <");
+    const char *c = strstr(m, "/t/c/");
+    if (!to || !c) {
+        return true;
+    }
+    for (int i = 0; i < NU; i++) {
+        size_t ul = strlen(U[i]);
+        if (strncmp(to + 6, U[i], ul) == 0 && to[6 + ul] == '@') {
+            snprintf(sc->tok[i], 48, "%.43s", c + 5);
+        }
+    }
+    return true;
 }
 
 /* Reads every message: counts them, and for each recipient the tracking id of its link (in
  * the campaign whose subject marker is given). */
 static int read_mails(const char *marker, char (*tok)[48], bool *all_have_report)
 {
-    char d[700];
-    snprintf(d, sizeof d, "%s/new", MAILDIR);
-    int n = 0;
-    *all_have_report = true;
-    DIR *dh = opendir(d);
-    struct dirent *e;
-    while (dh && (e = readdir(dh)) != NULL) {
-        if (e->d_name[0] == '.') {
-            continue;
-        }
-        char p[1000];
-        snprintf(p, sizeof p, "%s/%s", d, e->d_name);
-        FILE *f = fopen(p, "rb");
-        static char m[1 << 17];
-        size_t k = f ? fread(m, 1, sizeof m - 1, f) : 0;
-        if (f) {
-            fclose(f);
-        }
-        m[k] = '\0';
-        if (!strstr(m, marker)) {
-            continue;
-        }
-        n++;
-        *all_have_report = *all_have_report && strstr(m, "/t/r/") && strstr(m, "/t/o/");
-        const char *to = strstr(m, "\nTo: <");
-        const char *c = strstr(m, "/t/c/");
-        if (!to || !c) {
-            continue;
-        }
-        for (int i = 0; i < NU; i++) {
-            size_t ul = strlen(U[i]);
-            if (strncmp(to + 6, U[i], ul) == 0 && to[6 + ul] == '@') {
-                snprintf(tok[i], 48, "%.43s", c + 5);
-            }
-        }
-    }
-    if (dh) {
-        closedir(dh);
-    }
-    return n;
+    mail_scan sc = {.marker = marker, .tok = tok, .all_have_report = true};
+    mailrx_each(&RX, scan_one, &sc);
+    *all_have_report = sc.all_have_report;
+    return sc.n;
 }
 
 /* HEAD, as a scanner checks a link (libcurl: no body expected). */
@@ -587,6 +518,6 @@ int main(void)
     RUN(t_clickers_enrolled);
     RUN(t_scopes);
     RUN(t_canary_nowhere);
-    smtp_stop();
+    mailrx_stop(&RX);
     return test_done("phish_test");
 }

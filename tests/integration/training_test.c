@@ -6,21 +6,17 @@
  * results; reminders go out once per cycle through a real SMTP receiver on loopback
  * (Debian's python3-aiosmtpd), and the test reads what arrived.
  */
-#include <arpa/inet.h>
-#include <dirent.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../unit/test.h"
 #include "core/clock.h"
 #include "harness.h"
+#include "mailrx.h"
 #include "training/training.h"
 
 #define COURSE "security-basics"
@@ -519,105 +515,17 @@ TEST(t_guard_rule_sends_to_training)
     EXPECT_INT(customers(TS, NULL), 200);
 }
 
-/* ---- a real SMTP receiver ---- */
+/* ---- a real SMTP receiver (mailrx.h) ---- */
 
-static pid_t SMTP_PID;
-static char MAILDIR[600];
+static mailrx RX;
 
-static unsigned free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t n = sizeof a;
-    unsigned port = 0;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &n) == 0) {
-        port = ntohs(a.sin_port);
-    }
-    close(fd);
-    return port;
-}
-
-static bool port_open(unsigned port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    bool ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-    close(fd);
-    return ok;
-}
-
+/* Starts the receiver on the maildir next to the server's folder (kept across restarts of the
+ * receiver); returns its port, 0 when it cannot start. */
 static unsigned smtp_start(void)
 {
-    snprintf(MAILDIR, sizeof MAILDIR, "%s/../maildir", S.dir);
-    unsigned port = free_port();
-    char listen[64];
-    snprintf(listen, sizeof listen, "127.0.0.1:%u", port);
-    const char *py = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
-    SMTP_PID = fork();
-    if (SMTP_PID == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        dup2(devnull, 1);
-        execlp(py, py, "-m", "aiosmtpd", "-n", "-l", listen, "-c", "aiosmtpd.handlers.Mailbox",
-               MAILDIR, (char *)NULL);
-        _exit(127);
-    }
-    int64_t dl = h_deadline(15000);
-    while (!port_open(port)) {
-        int st;
-        if (waitpid(SMTP_PID, &st, WNOHANG) == SMTP_PID) {
-            printf("  the SMTP receiver did not start (is python3-aiosmtpd installed?)\n");
-            SMTP_PID = 0;
-            return 0;
-        }
-        if (!h_poll(dl)) {
-            return 0;
-        }
-    }
-    return port;
-}
-
-static void smtp_stop(void)
-{
-    if (SMTP_PID > 0) {
-        kill(SMTP_PID, SIGTERM);
-        waitpid(SMTP_PID, NULL, 0);
-        SMTP_PID = 0;
-    }
-}
-
-/* Every message that arrived, concatenated; n receives how many. */
-static void mail_read_all(buf *all, int *n)
-{
     char d[700];
-    snprintf(d, sizeof d, "%s/new", MAILDIR);
-    *n = 0;
-    buf_reset(all);
-    DIR *dh = opendir(d);
-    struct dirent *e;
-    while (dh && (e = readdir(dh)) != NULL) {
-        if (e->d_name[0] == '.') {
-            continue;
-        }
-        char p[1000];
-        snprintf(p, sizeof p, "%s/%s", d, e->d_name);
-        FILE *f = fopen(p, "rb");
-        char chunk[8192];
-        size_t k;
-        while (f && (k = fread(chunk, 1, sizeof chunk, f)) > 0) {
-            IGNORE(buf_append(all, chunk, k));
-        }
-        if (f) {
-            fclose(f);
-        }
-        IGNORE(buf_append_str(all, "\n=====\n"));
-        (*n)++;
-    }
-    if (dh) {
-        closedir(dh);
-    }
+    snprintf(d, sizeof d, "%s/../maildir", S.dir);
+    return mailrx_start(&RX, d) ? RX.port : 0;
 }
 
 static void write_training_json(unsigned port)
@@ -679,11 +587,7 @@ TEST(t_quarter_moves_on_and_reminders)
     json_decref(j);
     buf all;
     buf_init(&all, (size_t)4 << 20);
-    int n = 0;
-    int64_t dl = h_deadline(10000);
-    do {
-        mail_read_all(&all, &n);
-    } while (n < 6 && h_poll(dl));
+    int n = mailrx_wait(&RX, 6, 10000, &all);
     EXPECT_INT(n, 6);
     const char *m = buf_cstr(&all);
     EXPECT(strstr(m, "To: <sales1@staff.example>") != NULL);
@@ -698,7 +602,7 @@ TEST(t_quarter_moves_on_and_reminders)
     EXPECT_INT(h_json(&S, "POST", "/v1/training/reminders", TH, "{}", &j), 200);
     EXPECT_INT(json_integer_value(json_object_get(j, "sent")), 0);
     json_decref(j);
-    mail_read_all(&all, &n);
+    n = mailrx_read(&RX, &all);
     EXPECT_INT(n, 6);
     /* passing in the new quarter restores access, in the same server */
     j = take_quiz(TS, "zh-CN", true);
@@ -706,7 +610,7 @@ TEST(t_quarter_moves_on_and_reminders)
     json_decref(j);
     EXPECT_INT(customers(TS, NULL), 200);
     /* a mail server that is gone: failures are counted and retried on the next run */
-    smtp_stop();
+    mailrx_stop(&RX);
     EXPECT(restart_at(shift + 100L * 86400)); /* another quarter later */
     EXPECT_INT(h_json(&S, "POST", "/v1/training/reminders", TH, "{}", &j), 200);
     EXPECT_INT(json_integer_value(json_object_get(j, "sent")), 0);
@@ -749,17 +653,6 @@ static int64_t timer_runs(void)
     return n;
 }
 
-/* Waits until the maildir holds want messages; returns how many it holds. */
-static int mails_wait(buf *all, int want)
-{
-    int n = 0;
-    int64_t dl = h_deadline(15000);
-    do {
-        mail_read_all(all, &n);
-    } while (n < want && h_poll(dl));
-    return n;
-}
-
 /* Waits until the timer has run `more` more times than now. */
 static bool timer_wait_runs(int more)
 {
@@ -790,8 +683,7 @@ TEST(t_timer_reminds_once_per_state)
     write_timer_json(port);
     buf all;
     buf_init(&all, (size_t)4 << 20);
-    int base = 0;
-    mail_read_all(&all, &base);
+    int base = mailrx_read(&RX, &all);
     static const char DUE[] = "security-awareness training (course security-basics) is due by";
     static const char OVER[] = "security-awareness training (course security-basics) was due by";
     int due0 = count_of(buf_cstr(&all), DUE), over0 = count_of(buf_cstr(&all), OVER);
@@ -804,12 +696,12 @@ TEST(t_timer_reminds_once_per_state)
     int64_t at = c.closes_us + (int64_t)25 * 86400 * 1000000 + (int64_t)3600 * 1000000;
     int64_t shift = (at - clock_now_us()) / 1000000;
     EXPECT(restart_at(shift));
-    int n = mails_wait(&all, base + 6);
+    int n = mailrx_wait(&RX, base + 6, 15000, &all);
     EXPECT_INT(n, base + 6);
     EXPECT_INT(count_of(buf_cstr(&all), DUE), due0 + 6);
     /* more runs send nothing new: once per state */
     EXPECT(timer_wait_runs(3));
-    mail_read_all(&all, &n);
+    n = mailrx_read(&RX, &all);
     EXPECT_INT(n, base + 6);
     /* HR's run finds nothing left to send either */
     json_t *j = NULL;
@@ -818,11 +710,11 @@ TEST(t_timer_reminds_once_per_state)
     json_decref(j);
     /* past the due date: the overdue reminders, once */
     EXPECT(restart_at(shift + 10L * 86400));
-    n = mails_wait(&all, base + 12);
+    n = mailrx_wait(&RX, base + 12, 15000, &all);
     EXPECT_INT(n, base + 12);
     EXPECT_INT(count_of(buf_cstr(&all), OVER), over0 + 6);
     EXPECT(timer_wait_runs(3));
-    mail_read_all(&all, &n);
+    n = mailrx_read(&RX, &all);
     EXPECT_INT(n, base + 12);
     /* the timer's state for HR, not for employees */
     EXPECT_INT(h_json(&S, "GET", "/v1/training/reminders", TH, NULL, &j), 200);
@@ -850,7 +742,7 @@ int main(void)
     RUN(t_cli_metrics_and_remedial);
     RUN(t_quarter_moves_on_and_reminders);
     RUN(t_timer_reminds_once_per_state);
-    smtp_stop();
+    mailrx_stop(&RX);
     if (S.pid) {
         EXPECT_INT(h_stop(&S), 0);
     }

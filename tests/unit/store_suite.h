@@ -82,4 +82,24 @@ static inline bool pg_cluster_restart(void)
         test_failed_++;                                                                            \
     } while (0)
 
+/* RUN with the backend in the test's name; the including suite defines `static bool on_pg`,
+ * true in its PostgreSQL round. */
+#define SRUN(name)                                                                                 \
+    do {                                                                                           \
+        static char n_[2][64];                                                                     \
+        snprintf(n_[on_pg], sizeof n_[on_pg], "%s/%s", on_pg ? "postgres" : "sqlite", #name);      \
+        test_cur_ = n_[on_pg];                                                                     \
+        test_cur_failed_ = 0;                                                                      \
+        err_clear();                                                                               \
+        name();                                                                                    \
+        if (test_cur_failed_) {                                                                    \
+            test_failed_++;                                                                        \
+            printf("not ok - %s\n", test_cur_);                                                    \
+        } else {                                                                                   \
+            test_passed_++;                                                                        \
+            printf("ok - %s\n", test_cur_);                                                        \
+        }                                                                                          \
+        fflush(stdout);                                                                            \
+    } while (0)
+
 #endif

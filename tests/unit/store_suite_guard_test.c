@@ -304,23 +304,6 @@ TEST(t_guard_two_instances)
     guard_store_close(s2);
 }
 
-#define SRUN(name)                                                                                 \
-    do {                                                                                           \
-        static char n_[2][64];                                                                     \
-        snprintf(n_[on_pg], sizeof n_[on_pg], "%s/%s", on_pg ? "postgres" : "sqlite", #name);      \
-        test_cur_ = n_[on_pg];                                                                     \
-        test_cur_failed_ = 0;                                                                      \
-        err_clear();                                                                               \
-        name();                                                                                    \
-        if (test_cur_failed_) {                                                                    \
-            test_failed_++;                                                                        \
-            printf("not ok - %s\n", test_cur_);                                                    \
-        } else {                                                                                   \
-            test_passed_++;                                                                        \
-            printf("ok - %s\n", test_cur_);                                                        \
-        }                                                                                          \
-    } while (0)
-
 int main(void)
 {
     test_init();

@@ -24,6 +24,7 @@
 #include "store/store.h"
 #include "store/store_backup.h"
 #include "store/store_incident.h"
+#include "store_fake.h"
 #include "store_suite.h"
 #include "test.h"
 
@@ -43,22 +44,6 @@ static store *open_fresh(const char *tag, char *p, size_t len)
     store *s = NULL;
     EXPECT_OK(store_open(p, true, &s));
     return s;
-}
-
-static void fake_customer(sealed_customer *c, const char *dept, uint64_t phone_bi)
-{
-    sealed_customer_init(c);
-    id_new(c->id, "cus");
-    snprintf(c->department, sizeof c->department, "%s", dept);
-    c->created_us = c->updated_us = 1000;
-    c->dek_version = 1;
-    c->kek_version = 1;
-    /* An envelope's header names the KEK version (the store checks it against kek_version). */
-    IGNORE(buf_set(&c->wrapped_dek, "\x01\x01\x00\x00\x00\x01wrapped-key", 17));
-    IGNORE(buf_set(&c->field[CF_NAME], "sealed-name", 11));
-    IGNORE(buf_set(&c->field[CF_PHONE], "sealed-phone", 12));
-    c->has_blind[BI_PHONE] = true;
-    c->blind[BI_PHONE] = phone_bi;
 }
 
 TEST(t_customers)
@@ -1080,25 +1065,6 @@ TEST(t_pg_restart)
     sealed_customer_free(&got);
     store_close(s);
 }
-
-/* RUN with the backend in the test's name. */
-#define SRUN(name)                                                                                 \
-    do {                                                                                           \
-        static char n_[2][64];                                                                     \
-        snprintf(n_[on_pg], sizeof n_[on_pg], "%s/%s", on_pg ? "postgres" : "sqlite", #name);      \
-        test_cur_ = n_[on_pg];                                                                     \
-        test_cur_failed_ = 0;                                                                      \
-        err_clear();                                                                               \
-        name();                                                                                    \
-        if (test_cur_failed_) {                                                                    \
-            test_failed_++;                                                                        \
-            printf("not ok - %s\n", test_cur_);                                                    \
-        } else {                                                                                   \
-            test_passed_++;                                                                        \
-            printf("ok - %s\n", test_cur_);                                                        \
-        }                                                                                          \
-        fflush(stdout);                                                                            \
-    } while (0)
 
 int main(void)
 {
