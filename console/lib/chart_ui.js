@@ -2,14 +2,19 @@
 // overview): their stylesheet, tables built from rows with textContent only, a poller that
 // stops when its view leaves the page, and the API's error shown where it happened.
 
-let cssLoaded = false;
 // The views' own styles (console/views/watch.css), added once beside the shell's.
 export function useWatchStyles() {
-    if (cssLoaded || typeof document === 'undefined') return;
-    cssLoaded = true;
+    useSheet('watch');
+}
+
+// A view's own stylesheet (console/views/NAME.css), linked once, the first time a view needs it.
+const sheets = new Set();
+export function useSheet(name) {
+    if (sheets.has(name) || typeof document === 'undefined') return;
+    sheets.add(name);
     const link = document.createElement('link');
     link.rel = 'stylesheet';
-    link.href = new URL('../views/watch.css', import.meta.url).pathname;
+    link.href = new URL('../views/' + name + '.css', import.meta.url).pathname;
     document.head.appendChild(link);
 }
 

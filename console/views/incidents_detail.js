@@ -4,7 +4,7 @@
 // actions (each confirmed first, aimed at the source alert's subject), the scope with its
 // per-department chart, the documents (notice preview in both languages, approval, downloads
 // as text, HTML and PDF), the evidence bundle, the notes and closing, and the timeline.
-import { put, table, errorNote, poll, values, labelled, toRfc3339, confirmBox } from '../lib/chart_ui.js';
+import { put, table, errorNote, poll, values, labelled, toRfc3339, confirmBox, useSheet } from '../lib/chart_ui.js';
 
 export { confirmBox };
 import { barChart, PALETTE } from '../lib/chart.js';
@@ -14,14 +14,8 @@ import { documentsSection, reportsSection } from './incidents_docs.js';
 const REFRESH_MS = 5000;
 const lang = () => (typeof document !== 'undefined' && document.documentElement.lang) || 'zh-CN';
 
-let cssLoaded = false;
 export function useIncidentStyles() {
-    if (cssLoaded || typeof document === 'undefined') return;
-    cssLoaded = true;
-    const link = document.createElement('link');
-    link.rel = 'stylesheet';
-    link.href = new URL('./incidents.css', import.meta.url).pathname;
-    document.head.appendChild(link);
+    useSheet('incidents');
 }
 
 // A table whose wrapper scrolls sideways on a narrow screen: reachable by keyboard, named.

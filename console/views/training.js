@@ -8,7 +8,7 @@
 //   #/training/course/<course>/<lesson>     a lesson
 //   #/training/quiz/<course>                the quiz
 //   #/training/questionnaire/<course>/<pre|post>
-import { put, table, errorNote, useWatchStyles } from '../lib/chart_ui.js';
+import { put, table, errorNote, useWatchStyles, useSheet } from '../lib/chart_ui.js';
 import { sortAssignments, badgeClass, deadlineNote, answersBody, questionnaireBody, rebuildLesson, remedialSource } from './training_lib.js';
 import { reportSection, mineSection } from './training_phish.js';
 
@@ -20,15 +20,9 @@ function lang() {
     return typeof document !== 'undefined' && document.documentElement.lang === 'en' ? 'en' : 'zh-CN';
 }
 
-let cssLoaded = false;
 function useTrainingStyles() {
     useWatchStyles();
-    if (cssLoaded || typeof document === 'undefined') return;
-    cssLoaded = true;
-    const link = document.createElement('link');
-    link.rel = 'stylesheet';
-    link.href = new URL('./training.css', import.meta.url).pathname;
-    document.head.appendChild(link);
+    useSheet('training');
 }
 
 function busy(ctx, node) {

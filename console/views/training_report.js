@@ -4,7 +4,7 @@
 // phishing figures (phish-prone %, report rate, time to report, repeat clickers), a CSV download of
 // all of it, and one person's status and results on request. What HR may read is the server's
 // decision (training.manage); the page only asks for it where the role may.
-import { put, table, errorNote, labelled, useWatchStyles } from '../lib/chart_ui.js';
+import { put, table, errorNote, labelled, useWatchStyles, useSheet } from '../lib/chart_ui.js';
 import { lineChart, barChart } from '../lib/chart.js';
 import { campaignsSection } from './training_phish.js';
 import { trends, weakest, weakestTopics, movement, reportCsv, sortAssignments, badgeClass, reportFromMetrics, trendsFromMetrics } from './training_lib.js';
@@ -20,15 +20,9 @@ function lang() {
     return typeof document !== 'undefined' && document.documentElement.lang === 'en' ? 'en' : 'zh-CN';
 }
 
-let cssLoaded = false;
 function styles() {
     useWatchStyles();
-    if (cssLoaded || typeof document === 'undefined') return;
-    cssLoaded = true;
-    const link = document.createElement('link');
-    link.rel = 'stylesheet';
-    link.href = new URL('./training.css', import.meta.url).pathname;
-    document.head.appendChild(link);
+    useSheet('training');
 }
 
 function pct(x) {
