@@ -98,7 +98,13 @@ export const scenarios = [
   {
     name: 'hr1 sends sales1 from the register to a remedial course and sees it open (then withdraws it)',
     async run(t) {
+      // A violation of sales1's in the register (a refused phone change), whatever ran before.
+      const sa = await t.demo.as('sales1');
+      const cid = (await sa.get('/v1/customers?limit=1')).json.customers[0].id;
+      assert.equal((await sa.patch(`/v1/customers/${cid}`, { phone: '13800000001' })).status, 403);
       const hr = await t.demo.as('hr1');
+      await pollUntil(async () => ((await hr.get('/v1/violations?username=sales1')).json?.violations || []).length > 0,
+        { what: 'the violation in the API' });
       const page = await t.page();
       await signIn(page, t.demo.url, 'hr1');
       const v = await go(page, 'violations');
