@@ -7,6 +7,7 @@
 #define CUSTOS_TEST_SMTP_RX_H
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -27,6 +28,7 @@ typedef struct rx {
     int fd, port;
     pthread_t t;
     pthread_mutex_t mu;
+    pthread_cond_t arrived; /* signalled with each mail kept */
     _Atomic int stop;
     _Atomic int reject_bounce; /* 550 to RCPT containing "bounce" */
     int mails;
@@ -90,6 +92,7 @@ static inline void rx_session(rx *s, int c)
                 snprintf(s->rcpt[s->mails], sizeof s->rcpt[0], "%s", rcpt);
                 s->data[s->mails] = strdup(buf_cstr(&d));
                 s->mails++;
+                pthread_cond_broadcast(&s->arrived);
             }
             pthread_mutex_unlock(&s->mu);
             buf_free(&d);
@@ -124,6 +127,11 @@ static inline void rx_start(rx *s)
 {
     memset(s, 0, sizeof *s);
     pthread_mutex_init(&s->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->arrived, &ca);
+    pthread_condattr_destroy(&ca);
     s->fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     EXPECT(bind(s->fd, (struct sockaddr *)&a, sizeof a) == 0);
@@ -142,6 +150,7 @@ static inline void rx_stop(rx *s)
     for (int i = 0; i < s->mails; i++) {
         free(s->data[i]);
     }
+    pthread_cond_destroy(&s->arrived);
     pthread_mutex_destroy(&s->mu);
 }
 
@@ -166,17 +175,20 @@ static inline const char *rx_for(rx *s, const char *addr)
     return NULL;
 }
 
+/* Waits (10 s at most) until n mails have arrived, woken by each arrival. */
 static inline bool wait_mails(rx *s, int n)
 {
-    int64_t dl = clock_mono_us() + 10 * 1000000LL;
-    while (rx_count(s) < n) {
-        if (clock_mono_us() > dl) {
-            return false;
-        }
-        struct timespec ts = {0, 10 * 1000000};
-        nanosleep(&ts, NULL);
+    struct timespec dl;
+    clock_gettime(CLOCK_MONOTONIC, &dl);
+    dl.tv_sec += 10;
+    pthread_mutex_lock(&s->mu);
+    int r = 0;
+    while (s->mails < n && r != ETIMEDOUT) {
+        r = pthread_cond_timedwait(&s->arrived, &s->mu, &dl);
     }
-    return true;
+    bool ok = s->mails >= n;
+    pthread_mutex_unlock(&s->mu);
+    return ok;
 }
 
 #endif
